@@ -1,0 +1,67 @@
+"""The application factory: one FastAPI app serving every component's API and the web pages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from felles import __version__
+from felles.core import api as core_api
+from felles.core.config import Settings, get_settings
+from felles.core.db import Database
+from felles.core.errors import install_problem_handlers
+from felles.core.jobs import Worker, load_plugin_modules
+from felles.core.logging import configure_logging
+from felles.core.middleware import RequestContextMiddleware
+from felles.core.runtime import Runtime
+from felles.core.tokens import PlatformKeys
+from felles.portal import pages as portal_pages
+from felles.registers import api as registers_api
+
+COMPONENT_ROUTERS = (core_api.router, registers_api.router, portal_pages.router)
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    load_plugin_modules(settings.plugin_modules)
+    runtime = Runtime(settings=settings, database=Database(settings.database_url), keys=PlatformKeys.load(settings))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker_task = None
+        if run_worker:
+            worker = Worker(runtime.database, poll_seconds=settings.worker_poll_seconds)
+            worker_task = asyncio.create_task(worker.run())
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                worker.stop()
+                await worker_task
+            await runtime.database.dispose()
+
+    app = FastAPI(
+        title="Felles",
+        version=__version__,
+        summary="Norway's digital-government platform: Altinn 3 and the Digdir common solutions.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.platform_keys = runtime.keys
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    for router in COMPONENT_ROUTERS:
+        app.include_router(router)
+    portal_pages.mount_static(app)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The factory uvicorn calls in each server process (settings from FELLES_* variables)."""
+    import os
+
+    return create_app(run_worker=os.environ.get("FELLES_RUN_WORKER", "1") == "1")

@@ -1,0 +1,204 @@
+"""The `felles` command: serve, work, migrate, seed, check and operate the platform."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from felles.core.config import get_settings
+
+cli = typer.Typer(help="Felles: Norway's digital-government platform.", no_args_is_help=True)
+db_cli = typer.Typer(help="The database.", no_args_is_help=True)
+jobs_cli = typer.Typer(help="The durable job queue.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(jobs_cli, name="jobs")
+console = Console()
+
+
+@cli.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="HTTP worker processes (each runs an in-process job worker).")] = 1,
+    job_worker: Annotated[bool, typer.Option(help="Run the job worker inside the server process.")] = True,
+    migrate: Annotated[bool, typer.Option(help="Migrate the database before serving.")] = True,
+) -> None:
+    """Serve the API, the web pages and (by default) an in-process job worker."""
+    import os
+
+    import uvicorn
+
+    from felles.core.migrations import upgrade
+
+    settings = get_settings()
+    if migrate:
+        upgrade(settings.database_url)
+    os.environ["FELLES_RUN_WORKER"] = "1" if job_worker else "0"
+    uvicorn.run("felles.app:create_app_from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True)
+
+
+@cli.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs run at the same time.")] = 8,
+) -> None:
+    """Run a job worker (any number may run against one PostgreSQL)."""
+    from felles.core.db import Database
+    from felles.core.jobs import Worker, load_plugin_modules
+    from felles.core.logging import configure_logging
+    from felles.tables import metadata  # noqa: F401 - registers every component's job handlers
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    load_plugin_modules(settings.plugin_modules)
+
+    async def run() -> None:
+        database = Database(settings.database_url)
+        job_worker = Worker(database, concurrency=concurrency, poll_seconds=settings.worker_poll_seconds)
+        loop = asyncio.get_running_loop()
+        import signal
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, job_worker.stop)
+        try:
+            await job_worker.run()
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the migrations up to REVISION."""
+    from felles.core.migrations import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    console.print(f"[green]Database at {revision}.[/green]")
+
+
+@cli.command()
+def seed(
+    persons: Annotated[int, typer.Option(help="Synthetic persons to create.")] = 0,
+    orgs: Annotated[int, typer.Option(help="Synthetic organisations to create.")] = 0,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 1,
+    demo: Annotated[bool, typer.Option(help="Also add the named demo personas.")] = False,
+) -> None:
+    """Fill the registers with a consistent synthetic population (streamed, constant memory)."""
+    from felles.core.db import Database
+    from felles.core.migrations import upgrade
+    from felles.registers import population
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+
+    async def run() -> None:
+        database = Database(settings.database_url)
+        try:
+            if demo:
+                added = await population.seed_demo_personas(database)
+                console.print(f"Demo personas: {'added' if added else 'already there'}.")
+            if persons or orgs:
+                await population.seed_population(database, persons=persons, organizations=orgs, seed=seed_value,
+                                                 console=console)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+@cli.command()
+def check() -> None:
+    """Check every configured dependency (database, migrations, signing keys, plugins) and print its health."""
+    from felles.core.health import run_checks
+
+    results = asyncio.run(run_checks(get_settings()))
+    table = Table("dependency", "status", "detail")
+    for result in results:
+        table.add_row(result.name, "[green]ok[/green]" if result.ok else "[red]failing[/red]", result.detail)
+    console.print(table)
+    if not all(result.ok for result in results):
+        raise typer.Exit(1)
+
+
+@jobs_cli.command("list")
+def jobs_list(
+    status: Annotated[str | None, typer.Option(help="pending, running, succeeded or dead")] = "dead",
+    limit: int = 50,
+) -> None:
+    """List jobs (the dead ones by default) with their last error."""
+    from felles.core.db import Database
+    from felles.core.jobs import JobStatus, count_by_status, list_jobs
+
+    async def run() -> None:
+        database = Database(get_settings().database_url)
+        try:
+            async with database.transaction() as session:
+                counts = await count_by_status(session)
+                jobs = await list_jobs(session, status=JobStatus(status) if status else None, limit=limit)
+        finally:
+            await database.dispose()
+        console.print("Jobs by status: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
+        table = Table("id", "kind", "status", "attempts", "run at", "last error")
+        for job in jobs:
+            error = (job.last_error or "").strip().splitlines()
+            table.add_row(str(job.id), job.kind, job.status, str(job.attempts), job.run_at.isoformat(),
+                          error[-1] if error else "")
+        console.print(table)
+
+    asyncio.run(run())
+
+
+@jobs_cli.command("retry")
+def jobs_retry(
+    job_ids: Annotated[list[str] | None, typer.Argument(help="Dead jobs to retry; none given: every dead job.")] = None,
+) -> None:
+    """Give dead jobs a fresh set of attempts."""
+    from felles.core.db import Database
+    from felles.core.jobs import retry_dead
+
+    try:
+        ids = [uuid.UUID(value) for value in job_ids] if job_ids else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"not a job id: {exc}") from exc
+
+    async def run() -> int:
+        database = Database(get_settings().database_url)
+        try:
+            async with database.transaction() as session:
+                return await retry_dead(session, ids)
+        finally:
+            await database.dispose()
+
+    console.print(f"{asyncio.run(run())} job(s) will be retried.")
+
+
+@cli.command()
+def token(
+    scope: Annotated[list[str], typer.Option(help="A scope to grant; repeat for more.")],
+    person: Annotated[str | None, typer.Option(help="Fødselsnummer of a person (an ID-porten-like token).")] = None,
+    org: Annotated[str | None, typer.Option(help="Organisation number (a Maskinporten-like token).")] = None,
+    supplier: Annotated[str | None, typer.Option(help="Supplier acting for --org.")] = None,
+    level: int = 3,
+    lifetime: int = 3600,
+) -> None:
+    """Print a test token signed by this platform (development and test only, as Altinn's test token generator)."""
+    from felles.core.tokens import PlatformKeys, mint_development_token
+
+    settings = get_settings()
+    if (person is None) == (org is None):
+        raise typer.BadParameter("give exactly one of --person and --org")
+    print(mint_development_token(
+        PlatformKeys.load(settings), settings, person_identifier=person, organization_number=org,
+        supplier_organization_number=supplier, scopes=scope, authentication_level=level,
+        lifetime_seconds=lifetime,
+    ))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,84 @@
+"""One typed settings class, read from `FELLES_*` environment variables.
+
+Secrets (signing keys, the paging-token key) are generated into the data folder in development and refused
+as implicit defaults in production, where they must be provided explicitly.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FELLES_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    base_url: str = "http://localhost:8000"
+    secret_key: str = ""
+    # The JWK (JSON) the platform signs tokens with; generated into the data folder in development.
+    signing_key_file: Path | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Where the in-process worker polls for due jobs when nothing wakes it earlier.
+    worker_poll_seconds: float = 0.5
+    audit_retention_days: int = Field(default=365, ge=1)
+    # Extra modules imported at start-up so that they can register job handlers (plugins).
+    plugin_modules: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fill_and_refuse_unsafe_defaults(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            missing = [name for name in ("database_url", "secret_key") if not getattr(self, name)]
+            if missing:
+                raise ValueError(
+                    "production mode refuses generated defaults; set " + ", ".join(
+                        f"FELLES_{name.upper()}" for name in missing
+                    )
+                )
+            if self.database_url.startswith("sqlite"):
+                raise ValueError("production mode needs PostgreSQL in FELLES_DATABASE_URL")
+            return self
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'felles.db'}"
+        if not self.secret_key:
+            self.secret_key = _development_secret(self.data_dir)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+
+def _development_secret(data_dir: Path) -> str:
+    """A secret kept in the data folder, so that tokens survive a restart on one laptop."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,160 @@
+"""Errors as RFC 9457 `application/problem+json`.
+
+The hierarchy, written down once:
+
+- `Problem` — any error a client may see. Carries an HTTP status, a machine-readable `code`, a title and a
+  detail. Raised by service functions; turned into a problem document by the handlers installed here.
+  - `NotFound` (404), `Conflict` (409), `Forbidden` (403), `Unauthorized` (401),
+    `InvalidInput` (400 — a value breaks a domain rule, e.g. a fødselsnummer checksum),
+    `PreconditionFailed` (412 — an `If-Match` that no longer matches), `Gone` (410).
+- Request validation errors (422) and unknown routes (404) from FastAPI/Starlette are rendered the same way.
+- Anything else is a bug: logged with its stack trace and the request id, answered with a bare 500 problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = structlog.get_logger("felles.errors")
+
+
+class Problem(Exception):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        title: str | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+class InvalidInput(Problem):
+    status = 400
+    code = "invalid_input"
+    title = "Invalid input"
+
+
+class Unauthorized(Problem):
+    status = 401
+    code = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(Problem):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(Problem):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(Problem):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Gone(Problem):
+    status = 410
+    code = "gone"
+    title = "Gone"
+
+
+class PreconditionFailed(Problem):
+    status = 412
+    code = "precondition_failed"
+    title = "Precondition failed"
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:felles:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "code": code,
+    }
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["requestId"] = request_id
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(
+            request, status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
+            extra=exc.extra, headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"location": list(err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type", "")}
+            for err in exc.errors()
+        ]
+        return problem_response(
+            request, status=422, code="validation_failed", title="The request is not valid",
+            detail="; ".join(f"{'.'.join(map(str, e['location']))}: {e['message']}" for e in errors),
+            extra={"errors": errors},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
+            exc.status_code, "http_error"
+        )
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return problem_response(
+            request, status=exc.status_code, code=code, title=detail, detail=detail,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return problem_response(
+            request, status=500, code="internal_error", title="Internal error",
+            detail="An unexpected error occurred; it has been logged with this request id.",
+        )

@@ -1,0 +1,326 @@
+"""The durable job queue (transactional outbox).
+
+A side effect is enqueued as a row in the caller's transaction, so it exists exactly when the change that
+caused it commits. Workers claim due jobs with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one writer,
+so the claiming UPDATE is atomic there) and take a lease: a worker killed mid-job leaves a job whose lease
+runs out, and another worker claims it again. Handlers therefore run at least once and must be idempotent.
+A handler's database work commits in the same transaction that marks its job done.
+
+Failures are retried with exponential backoff and jitter up to the handler's attempt limit; then the job is
+dead (dead-letter) until an operator retries it (`felles jobs retry`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import random
+import socket
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import structlog
+from sqlalchemy import Index, Integer, String, Text, Uuid, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from felles.core.clock import utcnow
+from felles.core.db import Base, Database, JSONDocument, UTCDateTime, insert_for
+from felles.core.ids import uuid7
+
+log = structlog.get_logger("felles.jobs")
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    DEAD = "dead"
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    kind: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.PENDING)
+    # When the job is due; while running, when its lease runs out (then it may be claimed again).
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Only one unfinished job may hold a key (recurring jobs, "send this once"); cleared when it finishes.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_jobs_status_run_at", "status", "run_at"),)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a handler gets besides its payload: the job's identity and the session of its transaction."""
+
+    job_id: uuid.UUID
+    attempt: int
+    session: AsyncSession
+    database: Database
+
+
+Handler = Callable[[dict[str, Any], JobContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    handler: Handler
+    max_attempts: int
+    backoff_base: timedelta
+    backoff_max: timedelta
+    lease: timedelta
+    # Recurring jobs are re-enqueued this long after each success.
+    every: timedelta | None = None
+
+
+_handlers: dict[str, HandlerSpec] = {}
+
+
+def job_handler(
+    kind: str,
+    *,
+    max_attempts: int = 10,
+    backoff_base: timedelta = timedelta(seconds=2),
+    backoff_max: timedelta = timedelta(hours=1),
+    lease: timedelta = timedelta(minutes=2),
+    every: timedelta | None = None,
+) -> Callable[[Handler], Handler]:
+    """Register the handler of one job kind (a plugin registered by name)."""
+
+    def register(handler: Handler) -> Handler:
+        _handlers[kind] = HandlerSpec(handler, max_attempts, backoff_base, backoff_max, lease, every)
+        return handler
+
+    return register
+
+
+def registered_kinds() -> dict[str, HandlerSpec]:
+    return dict(_handlers)
+
+
+def load_plugin_modules(modules: list[str]) -> None:
+    for name in modules:
+        importlib.import_module(name)
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+) -> None:
+    """Add a job to the caller's transaction. With a dedupe key, nothing is added while one is unfinished."""
+    spec = _handlers.get(kind)
+    if spec is None:
+        raise LookupError(f"no handler is registered for job kind {kind!r}")
+    now = utcnow()
+    statement = insert_for(session, Job).values(
+        id=uuid7(), kind=kind, payload=payload, status=JobStatus.PENDING, run_at=run_at or now,
+        attempts=0, max_attempts=spec.max_attempts, created_at=now, dedupe_key=dedupe_key,
+    )
+    if dedupe_key is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    await session.execute(statement)
+    _wake_local_workers()
+
+
+_local_wakeups: set[asyncio.Event] = set()
+
+
+def _wake_local_workers() -> None:
+    # The in-process worker need not wait for its next poll when this process added work.
+    for wakeup in _local_wakeups:
+        wakeup.set()
+
+
+def backoff_delay(spec: HandlerSpec, attempt: int) -> timedelta:
+    """Exponential backoff with "equal jitter": between half and all of base·2^(attempt−1), capped."""
+    ceiling = min(spec.backoff_base * (2 ** max(attempt - 1, 0)), spec.backoff_max)
+    return ceiling * (0.5 + random.random() / 2)
+
+
+class Worker:
+    """Claims due jobs and runs them, `concurrency` at a time, until `stop()` is called."""
+
+    def __init__(self, database: Database, *, concurrency: int = 4, poll_seconds: float = 0.5) -> None:
+        self.database = database
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid7().hex[-8:]}"
+        self._stopping = asyncio.Event()
+        self._wakeup = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        _local_wakeups.add(self._wakeup)
+        await self.schedule_recurring()
+        try:
+            while not self._stopping.is_set():
+                free = self.concurrency - len(self._running)
+                claimed = await self.claim(free) if free > 0 else []
+                for job in claimed:
+                    task = asyncio.create_task(self._execute(job))
+                    self._running.add(task)
+                    task.add_done_callback(self._task_done)
+                if not claimed or len(self._running) >= self.concurrency:
+                    self._wakeup.clear()
+                    try:
+                        await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)
+                    except TimeoutError:
+                        pass
+        finally:
+            _local_wakeups.discard(self._wakeup)
+            if self._running:
+                await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._wakeup.set()
+
+    async def run_until_idle(self) -> int:
+        """Run due jobs until none is left; returns how many ran. For the CLI and for tests."""
+        total = 0
+        while True:
+            claimed = await self.claim(self.concurrency)
+            if not claimed:
+                return total
+            await asyncio.gather(*(self._execute(job) for job in claimed))
+            total += len(claimed)
+
+    async def schedule_recurring(self) -> None:
+        async with self.database.transaction() as session:
+            for kind, spec in _handlers.items():
+                if spec.every is not None:
+                    await enqueue(session, kind, {}, dedupe_key=f"recurring:{kind}")
+
+    async def claim(self, limit: int) -> list[Job]:
+        now = utcnow()
+        async with self.database.transaction() as session:
+            due = (
+                select(Job.id)
+                .where(Job.status.in_([JobStatus.PENDING, JobStatus.RUNNING]), Job.run_at <= now)
+                .order_by(Job.run_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            claimed = (
+                await session.scalars(
+                    update(Job)
+                    .where(Job.id.in_(due))
+                    .values(status=JobStatus.RUNNING, locked_by=self.name, attempts=Job.attempts + 1)
+                    .returning(Job)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+            runnable = []
+            for job in claimed:
+                spec = _handlers.get(job.kind)
+                lease = spec.lease if spec else timedelta(minutes=2)
+                job.run_at = now + lease
+                if job.attempts > job.max_attempts:
+                    # Claimed again after its last attempt died with its worker: give up on it.
+                    self._bury(job, "the worker running the last attempt stopped before it finished")
+                else:
+                    runnable.append(job)
+            return runnable
+
+    async def _execute(self, job: Job) -> None:
+        spec = _handlers.get(job.kind)
+        bound = log.bind(job_id=str(job.id), kind=job.kind, attempt=job.attempts)
+        if spec is None:
+            await self._record_failure(job, None, f"no handler is registered for job kind {job.kind!r}")
+            return
+        try:
+            async with self.database.transaction() as session:
+                await spec.handler(job.payload, JobContext(job.id, job.attempts, session, self.database))
+                finished = await session.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.locked_by == self.name, Job.status == JobStatus.RUNNING)
+                    .values(status=JobStatus.SUCCEEDED, finished_at=utcnow(), dedupe_key=None)
+                )
+                if finished.rowcount == 0:  # type: ignore[attr-defined]
+                    # Our lease ran out and another worker took the job: let that run count instead.
+                    raise LeaseLost(job.id)
+                if spec.every is not None:
+                    await enqueue(
+                        session, job.kind, {}, run_at=utcnow() + spec.every, dedupe_key=f"recurring:{job.kind}"
+                    )
+            bound.info("job_succeeded")
+        except LeaseLost:
+            bound.warning("job_lease_lost")
+        except Exception as exc:
+            bound.warning("job_failed", error=repr(exc))
+            await self._record_failure(job, spec, "".join(traceback.format_exception(exc))[-4000:])
+
+    async def _record_failure(self, job: Job, spec: HandlerSpec | None, error: str) -> None:
+        async with self.database.transaction() as session:
+            current = await session.get(Job, job.id, with_for_update=True)
+            if current is None or current.locked_by != self.name or current.status != JobStatus.RUNNING:
+                return
+            current.last_error = error
+            if spec is None or current.attempts >= current.max_attempts:
+                self._bury(current, error)
+            else:
+                current.status = JobStatus.PENDING
+                current.locked_by = None
+                current.run_at = utcnow() + backoff_delay(spec, current.attempts)
+
+    @staticmethod
+    def _bury(job: Job, error: str) -> None:
+        job.status = JobStatus.DEAD
+        job.last_error = error
+        job.finished_at = utcnow()
+        job.dedupe_key = None
+        log.error("job_dead", job_id=str(job.id), kind=job.kind, attempts=job.attempts)
+
+
+class LeaseLost(Exception):
+    def __init__(self, job_id: uuid.UUID) -> None:
+        super().__init__(f"lease of job {job_id} was lost")
+
+
+async def list_jobs(session: AsyncSession, *, status: JobStatus | None, limit: int = 100) -> list[Job]:
+    query = select(Job).order_by(Job.created_at.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Job.status == status)
+    return list((await session.scalars(query)).all())
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
+    return {status: count for status, count in rows.all()}
+
+
+async def retry_dead(session: AsyncSession, job_ids: list[uuid.UUID] | None) -> int:
+    """Give dead jobs a fresh set of attempts (all of them when `job_ids` is None)."""
+    statement = (
+        update(Job)
+        .where(Job.status == JobStatus.DEAD)
+        .values(status=JobStatus.PENDING, attempts=0, run_at=utcnow(), locked_by=None, finished_at=None)
+    )
+    if job_ids is not None:
+        statement = statement.where(Job.id.in_(job_ids))
+    result = await session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]

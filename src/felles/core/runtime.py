@@ -1,0 +1,37 @@
+"""What one process holds for its lifetime (settings, database, keys), and the typed dependencies for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from felles.core.config import Settings
+from felles.core.db import Database
+from felles.core.paging import ContinuationTokens
+from felles.core.tokens import PlatformKeys
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    keys: PlatformKeys
+    continuation_tokens: ContinuationTokens = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.continuation_tokens = ContinuationTokens(self.settings.secret_key)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_database(request: Request) -> Database:
+    return get_runtime(request).database
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+DatabaseDep = Annotated[Database, Depends(get_database)]

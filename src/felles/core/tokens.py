@@ -1,0 +1,206 @@
+"""Platform signing keys and the one token check every Felles API uses.
+
+Tokens are JWTs signed with the platform's keys (RS256, as ID-porten and Maskinporten sign). The identity
+component issues them; this module verifies them and turns their claims into a `Principal`: a person, an
+organisation (possibly through a supplier) or a system, with its authentication level and scopes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, RSAKey
+
+from felles.core.audit import Actor
+from felles.core.config import Settings
+from felles.core.errors import Forbidden, Unauthorized
+from felles.core.ids import uuid7
+
+SIGNING_ALGORITHM = "RS256"
+# ID-porten's acr values mapped to Altinn's authentication levels.
+ACR_LEVELS = {"idporten-loa-substantial": 3, "idporten-loa-high": 4, "substantial": 3, "high": 4}
+ORGANIZATION_ID_PREFIX = "0192:"
+
+
+class PlatformKeys:
+    """The private key the platform signs with and the public key set it verifies against."""
+
+    def __init__(self, signing_key: RSAKey) -> None:
+        self.signing_key = signing_key
+        self.public_set = KeySet([RSAKey.import_key(signing_key.as_dict(private=False))])
+
+    @classmethod
+    def load(cls, settings: Settings) -> PlatformKeys:
+        path = settings.signing_key_file or settings.data_dir / "keys" / "platform-signing-key.json"
+        if path.exists():
+            return cls(RSAKey.import_key(json.loads(path.read_text())))
+        if settings.is_production:
+            raise RuntimeError(f"production mode needs a signing key in {path} (FELLES_SIGNING_KEY_FILE)")
+        key = RSAKey.generate_key(2048, parameters={"kid": uuid7().hex, "use": "sig", "alg": SIGNING_ALGORITHM})
+        _write_private(path, json.dumps(key.as_dict(private=True)))
+        return cls(key)
+
+    def jwks(self) -> dict[str, Any]:
+        return self.public_set.as_dict(private=False)
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        header = {"alg": SIGNING_ALGORITHM, "kid": self.signing_key.kid, "typ": "at+jwt"}
+        return jwt.encode(header, claims, self.signing_key, algorithms=[SIGNING_ALGORITHM])
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The claims of a token this platform signed and that is valid now, or `Unauthorized`."""
+        try:
+            decoded = jwt.decode(token, self.public_set, algorithms=[SIGNING_ALGORITHM])
+        except (JoseError, ValueError) as exc:
+            raise _invalid_token(f"The token cannot be verified: {exc}") from exc
+        claims = dict(decoded.claims)
+        now = int(time.time())
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        if not isinstance(exp, int) or exp <= now:
+            raise _invalid_token("The token has expired.")
+        if isinstance(nbf, int) and nbf > now + 10:
+            raise _invalid_token("The token is not valid yet.")
+        return claims
+
+
+def _write_private(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(content)
+
+
+def _invalid_token(detail: str) -> Unauthorized:
+    return Unauthorized(
+        detail, code="invalid_token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+    )
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls: a person, an organisation (maybe through a supplier) or a system, with level and scopes."""
+
+    kind: Literal["person", "organization", "system"]
+    person_identifier: str | None = None
+    organization_number: str | None = None
+    supplier_organization_number: str | None = None
+    client_id: str | None = None
+    scopes: frozenset[str] = frozenset()
+    authentication_level: int = 0
+    claims: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> Principal:
+        scopes = frozenset(str(claims.get("scope", "")).split())
+        level = int(claims.get("urn:altinn:authlevel") or ACR_LEVELS.get(str(claims.get("acr", "")), 0))
+        person = claims.get("pid")
+        consumer = _organization_number(claims.get("consumer"))
+        supplier = _organization_number(claims.get("supplier"))
+        client_id = claims.get("client_id")
+        if isinstance(person, str):
+            return cls("person", person_identifier=person, organization_number=None, client_id=client_id,
+                       scopes=scopes, authentication_level=level, claims=claims)
+        if consumer is not None:
+            return cls("organization", organization_number=consumer, supplier_organization_number=supplier,
+                       client_id=client_id, scopes=scopes, authentication_level=level, claims=claims)
+        return cls("system", client_id=client_id or str(claims.get("sub", "")), scopes=scopes,
+                   authentication_level=level, claims=claims)
+
+    @property
+    def audit_actor(self) -> Actor:
+        if self.kind == "person":
+            return Actor(f"person:{self.person_identifier}")
+        if self.kind == "organization":
+            if self.supplier_organization_number:
+                return Actor(f"organization:{self.supplier_organization_number}",
+                             on_behalf_of=f"organization:{self.organization_number}")
+            return Actor(f"organization:{self.organization_number}")
+        return Actor(f"system:{self.client_id}")
+
+
+def _organization_number(value: Any) -> str | None:
+    if isinstance(value, dict):
+        identifier = str(value.get("ID", ""))
+        if identifier.startswith(ORGANIZATION_ID_PREFIX):
+            return identifier.removeprefix(ORGANIZATION_ID_PREFIX)
+    return None
+
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from ID-porten, Maskinporten or Altinn")
+
+
+async def authenticate(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized(
+            "This endpoint needs a Bearer access token.", code="missing_token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    keys: PlatformKeys = request.app.state.platform_keys
+    return Principal.from_claims(keys.verify(credentials.credentials))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require_scope(*any_of: str) -> Any:
+    """A dependency that lets the call through when the token has at least one of these scopes."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.scopes.intersection(any_of):
+            raise Forbidden(
+                f"The token lacks a required scope (one of: {', '.join(any_of)}).", code="insufficient_scope",
+                headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(any_of)}"'},
+            )
+        return principal
+
+    return Depends(check)
+
+
+def require_person() -> Any:
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if principal.kind != "person":
+            raise Forbidden("Only a person logged in with ID-porten may do this.", code="person_required")
+        return principal
+
+    return Depends(check)
+
+
+def mint_development_token(
+    keys: PlatformKeys,
+    settings: Settings,
+    *,
+    person_identifier: str | None = None,
+    organization_number: str | None = None,
+    supplier_organization_number: str | None = None,
+    scopes: list[str],
+    authentication_level: int = 3,
+    lifetime_seconds: int = 3600,
+) -> str:
+    """A test token, as Altinn's test token generator makes them. Refused in production."""
+    if settings.is_production:
+        raise Forbidden("Test tokens are not issued in production.", code="test_tokens_disabled")
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": settings.base_url + "/testtokens", "iat": now, "exp": now + lifetime_seconds, "jti": uuid7().hex,
+        "scope": " ".join(scopes), "client_id": "felles-test-token-generator",
+        "acr": "idporten-loa-high" if authentication_level >= 4 else "idporten-loa-substantial",
+        "urn:altinn:authlevel": authentication_level,
+    }
+    if person_identifier:
+        claims.update(sub=person_identifier, pid=person_identifier)
+    elif organization_number:
+        claims["consumer"] = {"authority": "iso6523-actorid-upis", "ID": ORGANIZATION_ID_PREFIX + organization_number}
+        if supplier_organization_number:
+            claims["supplier"] = {
+                "authority": "iso6523-actorid-upis", "ID": ORGANIZATION_ID_PREFIX + supplier_organization_number,
+            }
+    return keys.sign(claims)

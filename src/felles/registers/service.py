@@ -1,0 +1,591 @@
+"""Use cases of the national registers: Folkeregisteret, Enhetsregisteret and KRR.
+
+Every read of personal data is written to the audit log in the same transaction; every change to a register
+is written to its change feed in the same transaction, so a consumer following the feed misses nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from felles.core import audit
+from felles.core.audit import Actor
+from felles.core.clock import utcnow
+from felles.core.db import Database
+from felles.core.errors import Conflict, InvalidInput, NotFound
+from felles.core.ids import uuid7
+from felles.registers import schemas
+from felles.registers.catalogue import ORGANIZATION_FORMS, ROLE_GROUPS, ROLE_TYPES, SUB_UNIT_FORMS
+from felles.registers.identifiers import (
+    InvalidIdentifier,
+    make_person_identifier,
+    parse_organization_number,
+    parse_person_identifier,
+)
+from felles.registers.models import (
+    ContactInformation,
+    Guardianship,
+    Organization,
+    ParentChild,
+    Person,
+    RegisterChange,
+    Role,
+)
+
+FOLKEREGISTERET = "folkeregisteret"
+ENHETSREGISTERET = "enhetsregisteret"
+KRR = "krr"
+# eForvaltningsforskriften §32: contact details not updated or confirmed for 18 months may not be used.
+CONTACT_INFORMATION_FRESHNESS = timedelta(days=548)
+MAX_FEED_PAGE = 1000
+
+
+def valid_person_identifiers(values: Iterable[str]) -> list[str]:
+    """The identifiers in order without repeats, or `InvalidInput` naming every invalid one and its rule."""
+    seen: dict[str, None] = {}
+    invalid: list[dict[str, str]] = []
+    for value in values:
+        try:
+            seen[parse_person_identifier(value).value] = None
+        except InvalidIdentifier as exc:
+            invalid.append({"identifier": value, "rule": str(exc.extra["rule"]), "detail": exc.detail})
+    if invalid:
+        raise InvalidInput(
+            f"{len(invalid)} identifier(s) are not valid fødselsnummer or D-nummer.",
+            code="invalid_identifier", extra={"invalidIdentifiers": invalid},
+        )
+    return list(seen)
+
+
+async def _record_change(
+    session: AsyncSession, register: str, change_type: str, subject: str, data: dict[str, Any]
+) -> None:
+    session.add(RegisterChange(
+        occurred_at=utcnow(), register=register, change_type=change_type, subject=subject, data=data,
+    ))
+
+
+# --- Kontakt- og reservasjonsregisteret ---------------------------------------------------------------------
+def _notification_status(entry: ContactInformation, now: datetime) -> str:
+    if entry.status != "AKTIV" or entry.reserved:
+        return "KAN_IKKE_VARSLES"
+    freshest = max(
+        (moment for moment in (entry.email_updated_at, entry.email_verified_at,
+                               entry.mobile_updated_at, entry.mobile_verified_at) if moment is not None),
+        default=None,
+    )
+    if freshest is None or (entry.email is None and entry.mobile is None):
+        return "KAN_IKKE_VARSLES"
+    return "KAN_VARSLES" if now - freshest <= CONTACT_INFORMATION_FRESHNESS else "KAN_IKKE_VARSLES"
+
+
+def _krr_person(
+    identifier: str, entry: ContactInformation | None, now: datetime, *, contact: bool, digital_post: bool
+) -> schemas.KrrPerson:
+    if entry is None:
+        return schemas.KrrPerson(
+            personidentifikator=identifier, status="IKKE_REGISTRERT", varslingsstatus="KAN_IKKE_VARSLES"
+        )
+    person = schemas.KrrPerson(
+        personidentifikator=identifier,
+        reservasjon="JA" if entry.reserved else "NEI",
+        reservasjonstidspunkt=entry.reserved_at,
+        reservasjon_oppdatert=entry.reservation_updated_at,
+        status=entry.status,  # type: ignore[arg-type]
+        varslingsstatus=_notification_status(entry, now),  # type: ignore[arg-type]
+    )
+    if contact and entry.status == "AKTIV" and (entry.email or entry.mobile):
+        person.kontaktinformasjon = schemas.Kontaktinformasjon(
+            epostadresse=entry.email, epostadresse_oppdatert=entry.email_updated_at,
+            epostadresse_sist_verifisert=entry.email_verified_at, mobiltelefonnummer=entry.mobile,
+            mobiltelefonnummer_oppdatert=entry.mobile_updated_at,
+            mobiltelefonnummer_sist_verifisert=entry.mobile_verified_at,
+        )
+    if contact and entry.status == "AKTIV":
+        person.spraak = entry.language
+        person.spraak_oppdatert = entry.language_updated_at
+    if digital_post and entry.status == "AKTIV" and entry.mailbox_address and entry.mailbox_provider:
+        person.digital_post = schemas.DigitalPost(
+            postkasseadresse=entry.mailbox_address, postkasseleverandoeradresse=entry.mailbox_provider
+        )
+    return person
+
+
+async def lookup_contact_information(
+    database: Database, actor: Actor, identifiers: Sequence[str], *, contact: bool, digital_post: bool
+) -> schemas.PersonLookupResponse:
+    """KRR's oppslagstjeneste: up to 1,000 persons in one call. Reservation is always returned; contact
+    details and digital mailbox only with the scopes that allow them. Each person looked up is audited."""
+    wanted = valid_person_identifiers(identifiers)
+    now = utcnow()
+    async with database.transaction() as session:
+        found = {
+            entry.national_identity_number: entry
+            for entry in await session.scalars(
+                select(ContactInformation).where(ContactInformation.national_identity_number.in_(wanted))
+            )
+        }
+        await audit.record(session, actor, action="read", resource="krr.contact_information", subjects=wanted)
+    return schemas.PersonLookupResponse(personer=[
+        _krr_person(identifier, found.get(identifier), now, contact=contact, digital_post=digital_post)
+        for identifier in wanted
+    ])
+
+
+async def own_contact_information(database: Database, person_identifier: str) -> schemas.KrrPerson:
+    """What KRR holds about the person asking (the user-specific API)."""
+    async with database.transaction() as session:
+        entry = await session.get(ContactInformation, person_identifier)
+    return _krr_person(person_identifier, entry, utcnow(), contact=True, digital_post=True)
+
+
+async def update_own_contact_information(
+    database: Database, person_identifier: str, update: schemas.ContactInformationUpdate
+) -> schemas.KrrPerson:
+    """A person changes their own e-mail, mobile, reservation or language. Each change enters the feed."""
+    changes = update.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidInput("Nothing to change: give at least one field.", code="empty_update")
+    now = utcnow()
+    async with database.transaction() as session:
+        if await session.get(Person, person_identifier) is None:
+            raise NotFound("The person is not in Folkeregisteret.", code="person_not_found")
+        entry = await session.get(ContactInformation, person_identifier, with_for_update=True)
+        if entry is None:
+            entry = ContactInformation(national_identity_number=person_identifier, status="AKTIV", reserved=False)
+            session.add(entry)
+        if "epostadresse" in changes:
+            entry.email, entry.email_updated_at, entry.email_verified_at = changes["epostadresse"], now, now
+        if "mobiltelefonnummer" in changes:
+            entry.mobile, entry.mobile_updated_at, entry.mobile_verified_at = changes["mobiltelefonnummer"], now, now
+        if "reservasjon" in changes:
+            reserved = changes["reservasjon"] == "JA"
+            if reserved != entry.reserved:
+                entry.reserved = reserved
+                entry.reserved_at = now if reserved else None
+            entry.reservation_updated_at = now
+        if "spraak" in changes:
+            entry.language, entry.language_updated_at = changes["spraak"], now
+        await _record_change(session, KRR, "kontaktinformasjonEndret", person_identifier,
+                             {"endret": sorted(changes)})
+        await audit.record(session, Actor(f"person:{person_identifier}"), action="update",
+                           resource="krr.contact_information", subjects=[person_identifier],
+                           detail={"fields": sorted(changes)})
+    return _krr_person(person_identifier, entry, now, contact=True, digital_post=True)
+
+
+# --- Folkeregisteret ------------------------------------------------------------------------------------------
+async def _folkeregister_persons(session: AsyncSession, identifiers: list[str]) -> list[schemas.FolkeregisterPerson]:
+    persons = list(await session.scalars(
+        select(Person).where(Person.national_identity_number.in_(identifiers))
+    ))
+    if not persons:
+        return []
+    found = [person.national_identity_number for person in persons]
+    relations: dict[str, list[schemas.ForeldreBarnRelasjon]] = defaultdict(list)
+    for link in await session.scalars(
+        select(ParentChild).where(or_(ParentChild.parent.in_(found), ParentChild.child.in_(found)))
+    ):
+        relations[link.child].append(schemas.ForeldreBarnRelasjon(
+            relatertPersonsIdentifikator=link.parent, relatertPersonsRolle=link.parent_role,  # type: ignore[arg-type]
+            minRolleForPerson="barn",
+        ))
+        relations[link.parent].append(schemas.ForeldreBarnRelasjon(
+            relatertPersonsIdentifikator=link.child, relatertPersonsRolle="barn",
+            minRolleForPerson=link.parent_role,  # type: ignore[arg-type]
+        ))
+    wards: dict[str, list[schemas.VergemaalEllerFremtidsfullmakt]] = defaultdict(list)
+    guardian_of: dict[str, list[str]] = defaultdict(list)
+    today = utcnow().date()
+    for guardianship in await session.scalars(
+        select(Guardianship).where(
+            or_(Guardianship.ward.in_(found), Guardianship.guardian.in_(found)),
+            or_(Guardianship.valid_to.is_(None), Guardianship.valid_to >= today),
+        )
+    ):
+        wards[guardianship.ward].append(_guardianship_public(guardianship))
+        guardian_of[guardianship.guardian].append(guardianship.ward)
+    return [
+        schemas.FolkeregisterPerson(
+            identifikasjonsnummer=person.national_identity_number,
+            navn=schemas.Navn(fornavn=person.given_name, mellomnavn=person.middle_name,
+                              etternavn=person.family_name),
+            foedselsdato=person.birth_date, kjoenn=person.gender, status=person.status,
+            doedsdato=person.date_of_death,
+            bostedsadresse=schemas.Adresse(
+                adressenavn=person.street_address, postnummer=person.postal_code,
+                poststed=person.postal_place, kommunenummer=person.municipality_number,
+            ) if person.street_address else None,
+            foreldreBarnRelasjon=relations.get(person.national_identity_number, []),
+            vergemaalEllerFremtidsfullmakt=wards.get(person.national_identity_number, []),
+            vergeFor=guardian_of.get(person.national_identity_number, []),
+        )
+        for person in persons
+    ]
+
+
+def _guardianship_public(guardianship: Guardianship) -> schemas.VergemaalEllerFremtidsfullmakt:
+    return schemas.VergemaalEllerFremtidsfullmakt(
+        id=str(guardianship.id), type=guardianship.guardianship_type, embete=guardianship.appointed_by,
+        verge=schemas.Verge(
+            foedselsEllerDNummer=guardianship.guardian, omfang=guardianship.scope,
+            tjenesteomraade=[schemas.Tjenesteomraade(**area) for area in guardianship.service_areas or []],
+        ),
+        gyldigFraOgMed=guardianship.valid_from, gyldigTilOgMed=guardianship.valid_to,
+    )
+
+
+async def get_person(database: Database, actor: Actor, identifier: str) -> schemas.FolkeregisterPerson:
+    (wanted,) = valid_person_identifiers([identifier])
+    async with database.transaction() as session:
+        persons = await _folkeregister_persons(session, [wanted])
+        if not persons:
+            raise NotFound(f"No person {wanted} in Folkeregisteret.", code="person_not_found")
+        await audit.record(session, actor, action="read", resource="folkeregisteret.person", subjects=[wanted])
+    return persons[0]
+
+
+async def get_persons(database: Database, actor: Actor, identifiers: Sequence[str]) -> schemas.PersonBulkResponse:
+    """Bulkoppslag: many persons in one call; the ones not found are listed."""
+    wanted = valid_person_identifiers(identifiers)
+    async with database.transaction() as session:
+        persons = await _folkeregister_persons(session, wanted)
+        found = {person.identifikasjonsnummer for person in persons}
+        await audit.record(session, actor, action="read", resource="folkeregisteret.person", subjects=sorted(found))
+    return schemas.PersonBulkResponse(personer=persons, ikkeFunnet=[i for i in wanted if i not in found])
+
+
+async def search_persons(
+    database: Database, actor: Actor, *, name: str, limit: int = 20
+) -> list[schemas.PersonSearchHit]:
+    """Persons whose family name, or given and family name, start with the words given (TestID uses it)."""
+    words = name.split()
+    if not words or len(name) > 200:
+        raise InvalidInput("Give a name of 1 to 200 characters to search for.", code="invalid_search")
+    query = select(Person)
+    if len(words) == 1:
+        query = query.where(or_(Person.family_name.startswith(words[0].capitalize()),
+                                Person.given_name.startswith(words[0].capitalize())))
+    else:
+        query = query.where(Person.given_name.startswith(words[0].capitalize()),
+                            Person.family_name.startswith(words[-1].capitalize()))
+    async with database.transaction() as session:
+        persons = list(await session.scalars(
+            query.order_by(Person.family_name, Person.given_name, Person.national_identity_number).limit(limit)
+        ))
+        await audit.record(session, actor, action="search", resource="folkeregisteret.person",
+                           subjects=[p.national_identity_number for p in persons])
+    return [
+        schemas.PersonSearchHit(
+            identifikasjonsnummer=p.national_identity_number,
+            navn=schemas.Navn(fornavn=p.given_name, mellomnavn=p.middle_name, etternavn=p.family_name),
+            foedselsdato=p.birth_date, status=p.status,
+        )
+        for p in persons
+    ]
+
+
+async def _locked_person(session: AsyncSession, identifier: str) -> Person:
+    person = await session.get(Person, identifier, with_for_update=True)
+    if person is None:
+        raise NotFound(f"No person {identifier} in Folkeregisteret.", code="person_not_found")
+    return person
+
+
+async def _free_synthetic_identifier(session: AsyncSession, birth_date: date) -> str:
+    # Individual numbers are tried from the top of the century's range, as FREG hands them out.
+    low, high = (0, 499) if birth_date.year < 2000 else (500, 999)
+    for individual in range(high, low - 1, -1):
+        candidate = make_person_identifier(birth_date, individual, synthetic=True)
+        if candidate is not None and await session.get(Person, candidate) is None:
+            return candidate
+    raise Conflict(f"No free identifier is left for birth date {birth_date}.", code="identifiers_exhausted")
+
+
+async def register_birth(
+    database: Database, actor: Actor, registration: schemas.BirthRegistration
+) -> schemas.FolkeregisterPerson:
+    """A birth (or immigration): a new person with parents and address; enters the feed as `foedsel`."""
+    now = utcnow()
+    async with database.transaction() as session:
+        identifier = registration.identifikasjonsnummer or await _free_synthetic_identifier(
+            session, registration.foedselsdato
+        )
+        if await session.get(Person, identifier) is not None:
+            raise Conflict(f"Person {identifier} is already registered.", code="person_exists")
+        parents = {role: getattr(registration, role) for role in ("mor", "far", "medmor")}
+        for parent in filter(None, parents.values()):
+            await _locked_person(session, parent)
+        address = registration.bostedsadresse
+        session.add(Person(
+            national_identity_number=identifier, given_name=registration.navn.fornavn,
+            middle_name=registration.navn.mellomnavn, family_name=registration.navn.etternavn,
+            birth_date=registration.foedselsdato, gender=registration.kjoenn, status="bosatt",
+            street_address=address.adressenavn if address else None,
+            postal_code=address.postnummer if address else None,
+            postal_place=address.poststed if address else None,
+            municipality_number=address.kommunenummer if address else None, updated_at=now,
+        ))
+        await session.flush()
+        for role, parent in parents.items():
+            if parent:
+                session.add(ParentChild(parent=parent, child=identifier, parent_role=role))
+        await _record_change(session, FOLKEREGISTERET, "foedsel", identifier, {
+            "foedselsdato": registration.foedselsdato.isoformat(),
+            "foreldre": {role: parent for role, parent in parents.items() if parent},
+        })
+        await audit.record(session, actor, action="create", resource="folkeregisteret.person", subjects=[identifier])
+        (person,) = await _folkeregister_persons(session, [identifier])
+    return person
+
+
+async def register_death(database: Database, actor: Actor, identifier: str, date_of_death: date) -> None:
+    async with database.transaction() as session:
+        person = await _locked_person(session, identifier)
+        if person.status == "doed":
+            raise Conflict(f"Person {identifier} is already registered as dead.", code="already_dead")
+        if date_of_death < person.birth_date or date_of_death > utcnow().date():
+            raise InvalidInput("The date of death must lie between the birth date and today.",
+                               code="invalid_date_of_death")
+        person.status, person.date_of_death, person.updated_at = "doed", date_of_death, utcnow()
+        contact = await session.get(ContactInformation, identifier, with_for_update=True)
+        if contact is not None:
+            contact.status = "SLETTET"
+        await _record_change(session, FOLKEREGISTERET, "doedsfall", identifier,
+                             {"doedsdato": date_of_death.isoformat()})
+        await audit.record(session, actor, action="update", resource="folkeregisteret.person", subjects=[identifier],
+                           detail={"change": "doedsfall"})
+
+
+async def correct_death(database: Database, actor: Actor, identifier: str) -> None:
+    """Undo a wrongly registered death; the correction enters the feed so consumers can undo theirs."""
+    async with database.transaction() as session:
+        person = await _locked_person(session, identifier)
+        if person.status != "doed":
+            raise Conflict(f"Person {identifier} is not registered as dead.", code="not_dead")
+        annulled = person.date_of_death
+        person.status, person.date_of_death, person.updated_at = "bosatt", None, utcnow()
+        contact = await session.get(ContactInformation, identifier, with_for_update=True)
+        if contact is not None:
+            contact.status = "AKTIV"
+        await _record_change(session, FOLKEREGISTERET, "doedsfallKorrigert", identifier, {
+            "annullertDoedsdato": annulled.isoformat() if annulled else None,
+        })
+        await audit.record(session, actor, action="update", resource="folkeregisteret.person", subjects=[identifier],
+                           detail={"change": "doedsfallKorrigert"})
+
+
+async def register_move(database: Database, actor: Actor, identifier: str, address: schemas.Adresse) -> None:
+    async with database.transaction() as session:
+        person = await _locked_person(session, identifier)
+        if person.status == "doed":
+            raise Conflict(f"Person {identifier} is dead and cannot move.", code="person_dead")
+        moved_from = person.municipality_number
+        person.street_address, person.postal_code = address.adressenavn, address.postnummer
+        person.postal_place, person.municipality_number = address.poststed, address.kommunenummer
+        person.updated_at = utcnow()
+        await _record_change(session, FOLKEREGISTERET, "flytting", identifier, {
+            "fraKommunenummer": moved_from, "tilKommunenummer": address.kommunenummer,
+        })
+        await audit.record(session, actor, action="update", resource="folkeregisteret.person", subjects=[identifier],
+                           detail={"change": "flytting"})
+
+
+async def add_guardianship(
+    database: Database, actor: Actor, ward: str, registration: schemas.GuardianshipRegistration
+) -> schemas.VergemaalEllerFremtidsfullmakt:
+    if registration.verge == ward:
+        raise InvalidInput("A person cannot be their own guardian.", code="self_guardian")
+    async with database.transaction() as session:
+        await _locked_person(session, ward)
+        guardian = await _locked_person(session, registration.verge)
+        if guardian.status == "doed":
+            raise Conflict("A dead person cannot be appointed guardian.", code="guardian_dead")
+        guardianship = Guardianship(
+            id=uuid7(), ward=ward, guardian=registration.verge, guardianship_type=registration.type,
+            scope=registration.omfang,
+            service_areas=[area.model_dump() for area in registration.tjenesteomraade] or None,
+            appointed_by=registration.embete, valid_from=registration.gyldigFraOgMed or utcnow().date(),
+        )
+        session.add(guardianship)
+        await _record_change(session, FOLKEREGISTERET, "vergemaalOpprettet", ward, {
+            "id": str(guardianship.id), "verge": registration.verge, "type": registration.type,
+            "omfang": registration.omfang,
+        })
+        await audit.record(session, actor, action="create", resource="folkeregisteret.guardianship",
+                           subjects=[ward, registration.verge])
+    return _guardianship_public(guardianship)
+
+
+async def end_guardianship(database: Database, actor: Actor, ward: str, guardianship_id: str) -> None:
+    async with database.transaction() as session:
+        guardianship = await session.scalar(
+            select(Guardianship).where(Guardianship.ward == ward, Guardianship.id == _uuid(guardianship_id))
+            .with_for_update()
+        )
+        if guardianship is None or guardianship.valid_to is not None:
+            raise NotFound("No such active guardianship for this person.", code="guardianship_not_found")
+        guardianship.valid_to = utcnow().date()
+        await _record_change(session, FOLKEREGISTERET, "vergemaalOpphoert", ward, {
+            "id": guardianship_id, "verge": guardianship.guardian,
+        })
+        await audit.record(session, actor, action="update", resource="folkeregisteret.guardianship",
+                           subjects=[ward, guardianship.guardian])
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise NotFound("No such guardianship.", code="guardianship_not_found") from exc
+
+
+async def change_feed(database: Database, register: str, *, after: int, limit: int) -> schemas.HendelseFeed:
+    """The register's changes after sequence number `after`, oldest first."""
+    if not 1 <= limit <= MAX_FEED_PAGE:
+        raise InvalidInput(f"antall must be between 1 and {MAX_FEED_PAGE}.", code="invalid_limit")
+    async with database.transaction() as session:
+        changes = list(await session.scalars(
+            select(RegisterChange)
+            .where(RegisterChange.register == register, RegisterChange.sequence > after)
+            .order_by(RegisterChange.sequence).limit(limit)
+        ))
+    return schemas.HendelseFeed(
+        hendelser=[
+            schemas.Hendelse(sekvensnummer=c.sequence, register=c.register, hendelsestype=c.change_type,
+                             identifikator=c.subject, tidspunkt=c.occurred_at, data=c.data)
+            for c in changes
+        ],
+        nesteSekvensnummer=changes[-1].sequence if changes else after,
+    )
+
+
+# --- Enhetsregisteret -----------------------------------------------------------------------------------------
+def _code(value: str, names: dict[str, str]) -> schemas.Kode:
+    return schemas.Kode(kode=value, beskrivelse=names.get(value, value))
+
+
+def _enhet(organization: Organization, base_url: str) -> schemas.Enhet:
+    address = schemas.BrregAdresse(
+        adresse=[organization.street_address] if organization.street_address else [],
+        postnummer=organization.postal_code, poststed=organization.postal_place,
+        kommunenummer=organization.municipality_number,
+    )
+    sub_unit = organization.organization_form in SUB_UNIT_FORMS
+    kind = "underenheter" if sub_unit else "enheter"
+    return schemas.Enhet(
+        organisasjonsnummer=organization.organization_number, navn=organization.name,
+        organisasjonsform=_code(organization.organization_form, ORGANIZATION_FORMS),
+        forretningsadresse=None if sub_unit else address, beliggenhetsadresse=address if sub_unit else None,
+        naeringskode1=schemas.Kode(kode=organization.industry_code, beskrivelse=organization.industry_code)
+        if organization.industry_code else None,
+        antallAnsatte=organization.employees, harRegistrertAntallAnsatte=organization.employees is not None,
+        overordnetEnhet=organization.parent_organization_number,
+        registreringsdatoEnhetsregisteret=organization.registered_on, konkurs=organization.bankrupt,
+        slettedato=organization.deleted_on,
+        links={"self": {"href": f"{base_url}/enhetsregisteret/api/{kind}/{organization.organization_number}"}},
+    )
+
+
+async def get_organization(database: Database, organization_number: str, *, base_url: str) -> schemas.Enhet:
+    number = parse_organization_number(organization_number)
+    async with database.transaction() as session:
+        organization = await session.get(Organization, number)
+    if organization is None:
+        raise NotFound(f"No organisation {number} in Enhetsregisteret.", code="organization_not_found")
+    return _enhet(organization, base_url)
+
+
+async def search_organizations(
+    database: Database,
+    *,
+    name: str | None,
+    organization_form: str | None,
+    parent: str | None,
+    sub_units: bool,
+    page: int,
+    size: int,
+    base_url: str,
+) -> schemas.EnhetListe:
+    """brreg's search: by name prefix, form and parent, in pages (`page` from 0, `size` up to 1,000)."""
+    if size < 1 or size > MAX_FEED_PAGE or page < 0 or page * size > 10_000:
+        raise InvalidInput("size must be 1–1000 and page·size at most 10,000.", code="invalid_paging")
+    forms = SUB_UNIT_FORMS if sub_units else set(ORGANIZATION_FORMS) - SUB_UNIT_FORMS
+    conditions = [Organization.organization_form.in_(sorted(forms))]
+    if name:
+        conditions.append(func.upper(Organization.name).startswith(name.upper()))
+    if organization_form:
+        conditions.append(Organization.organization_form == organization_form.upper())
+    if parent:
+        conditions.append(Organization.parent_organization_number == parse_organization_number(parent))
+    async with database.transaction() as session:
+        total = await session.scalar(select(func.count()).select_from(Organization).where(*conditions)) or 0
+        rows = list(await session.scalars(
+            select(Organization).where(*conditions).order_by(Organization.organization_number)
+            .offset(page * size).limit(size)
+        ))
+    key = "underenheter" if sub_units else "enheter"
+    return schemas.EnhetListe(
+        _embedded={key: [_enhet(row, base_url) for row in rows]},
+        page=schemas.BrregPage(size=size, totalElements=total, totalPages=-(-total // size), number=page),
+    )
+
+
+async def get_roles(database: Database, organization_number: str) -> schemas.Roller:
+    """The organisation's roles grouped as brreg groups them (STYR, DAGL, REVI, REGN ...)."""
+    number = parse_organization_number(organization_number)
+    async with database.transaction() as session:
+        if await session.get(Organization, number) is None:
+            raise NotFound(f"No organisation {number} in Enhetsregisteret.", code="organization_not_found")
+        rows = (await session.execute(
+            select(Role, Person, Organization)
+            .outerjoin(Person, Person.national_identity_number == Role.person)
+            .outerjoin(Organization, Organization.organization_number == Role.holder_organization_number)
+            .where(Role.organization_number == number)
+            .order_by(Role.position)
+        )).all()
+    groups: dict[str, list[tuple[date, schemas.Rolle]]] = defaultdict(list)
+    for role, person, holder in rows:
+        role_type = ROLE_TYPES.get(role.role_code)
+        group = role_type.group if role_type else role.role_code
+        groups[group].append((role.registered_on, schemas.Rolle(
+            type=schemas.Kode(kode=role.role_code, beskrivelse=role_type.description if role_type else role.role_code),
+            person=schemas.RollePerson(
+                fodselsdato=person.birth_date,
+                navn=schemas.RollePersonNavn(fornavn=person.given_name, mellomnavn=person.middle_name,
+                                             etternavn=person.family_name),
+                erDoed=person.status == "doed",
+            ) if person else None,
+            enhet=schemas.RolleEnhet(
+                organisasjonsnummer=holder.organization_number,
+                organisasjonsform=_code(holder.organization_form, ORGANIZATION_FORMS),
+                navn=[holder.name], erSlettet=holder.deleted_on is not None,
+            ) if holder else None,
+            fratraadt=role.resigned, avregistrert=role.resigned, rekkefolge=role.position,
+        )))
+    return schemas.Roller(rollegrupper=[
+        schemas.Rollegruppe(
+            type=_code(group, ROLE_GROUPS), sistEndret=max(registered for registered, _ in members),
+            roller=[rolle for _, rolle in members],
+        )
+        for group, members in groups.items()
+    ])
+
+
+async def roles_held_by_person(database: Database, person_identifier: str) -> list[tuple[str, str]]:
+    """(organisation number, role code) for every active role the person holds: the information point for
+    logins as an employee and for authorization."""
+    async with database.transaction() as session:
+        rows = await session.execute(
+            select(Role.organization_number, Role.role_code)
+            .where(Role.person == person_identifier, Role.resigned.is_(False))
+            .order_by(Role.organization_number, Role.role_code)
+        )
+        return [(organization, code) for organization, code in rows.all()]
