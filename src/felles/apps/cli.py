@@ -1,0 +1,78 @@
+"""Command-line tools for service developers: ``felles app check`` and ``felles expr test``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from felles.apps.checks import check_app
+from felles.apps.expressions.shared_tests import find_test_files, load_cases, run_case
+from felles.apps.lenient_json import JsonFileError
+
+app_cli = typer.Typer(help="Altinn 3 app folders.", no_args_is_help=True)
+expr_cli = typer.Typer(help="Altinn's expression language.", no_args_is_help=True)
+
+
+@app_cli.callback()
+def _app_group() -> None:
+    """Altinn 3 app folders."""
+
+
+@expr_cli.callback()
+def _expr_group() -> None:
+    """Altinn's expression language."""
+
+
+@app_cli.command("check")
+def check(
+    path: Annotated[Path, typer.Argument(help="The app folder (the repository root or its App/ folder).")],
+) -> None:
+    """Load every file of an app folder and list every problem; exit 1 if there is any."""
+    console = Console(highlight=False, soft_wrap=True)
+    app = check_app(path)
+    for warning in app.warnings:
+        console.print(f"[yellow]warning[/yellow] {escape(str(warning))}")
+    for problem in app.problems:
+        console.print(f"[red]error[/red] {escape(str(problem))}")
+    name = app.id or str(path)
+    if app.problems:
+        console.print(f"{escape(name)}: {len(app.problems)} problem(s)")
+        raise typer.Exit(1)
+    pages = sum(len(s.layouts) for s in app.layout_sets.values())
+    console.print(
+        f"{escape(name)}: OK ({len(app.layout_sets)} layout set(s), {pages} page(s), "
+        f"{len(app.models)} data model(s), {len(app.warnings)} warning(s))"
+    )
+
+
+@expr_cli.command("test")
+def test(
+    paths: Annotated[list[Path], typer.Argument(help="Test files or folders in Altinn's shared-test format.")],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list passing cases.")] = False,
+) -> None:
+    """Run expression test files and end with the line ``N passed, M failed``; exit 1 on any failure."""
+    console = Console(highlight=False, soft_wrap=True)
+    passed = failed = 0
+    for file in find_test_files(paths):
+        try:
+            cases = load_cases(file)
+        except (JsonFileError, OSError) as error:
+            failed += 1
+            console.print(f"[red]FAIL[/red] {escape(str(file))}: {escape(str(error))}")
+            continue
+        for case in cases:
+            outcome = run_case(case)
+            if outcome.passed:
+                passed += 1
+                if verbose:
+                    console.print(f"[green]ok[/green]   {escape(case.id)}")
+            else:
+                failed += 1
+                console.print(f"[red]FAIL[/red] {escape(str(file))} :: {escape(case.name)}: {escape(outcome.detail)}")
+    console.print(f"{passed} passed, {failed} failed")
+    if failed or not passed:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Altinn's expression language: casting, dates, the function catalogue, compiling and evaluating."""
