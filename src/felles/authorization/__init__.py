@@ -1,0 +1,1 @@
+"""Altinn Autorisasjon: resources, XACML policies and decisions, roles, access packages, delegations."""
