@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from felles.apps.cli import app_cli, expr_cli
+from felles.authorization.cli import xacml_cli
 from felles.core.config import get_settings
 
 cli = typer.Typer(help="Felles: Norway's digital-government platform.", no_args_is_help=True)
@@ -17,6 +19,9 @@ db_cli = typer.Typer(help="The database.", no_args_is_help=True)
 jobs_cli = typer.Typer(help="The durable job queue.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(jobs_cli, name="jobs")
+cli.add_typer(app_cli, name="app", help="Altinn app folders.")
+cli.add_typer(expr_cli, name="expr", help="Altinn's expression language.")
+cli.add_typer(xacml_cli, name="xacml", help="XACML 3.0 policies.")
 console = Console()
 
 
@@ -202,3 +207,7 @@ def token(
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -231,9 +231,9 @@ class PopulationGenerator:
         made = 2
         if kind < 0.55:
             return made  # a couple without children at home
-        mother_age = (TODAY - mother_birth).days // 365
+        younger_parent_age = (TODAY - max(mother_birth, partner_birth)).days // 365
         for _ in range(self.random.choice((1, 1, 2, 2, 2, 3, 4))):
-            child_age = mother_age - self.random.randint(20, 42)
+            child_age = younger_parent_age - self.random.randint(20, 42)
             if child_age < 0:
                 break
             child = self._person(batch, self._birth_date(child_age, child_age),

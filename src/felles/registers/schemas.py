@@ -181,7 +181,7 @@ class Hendelse(BaseModel):
     """One entry of a register's change feed."""
 
     sekvensnummer: int
-    register: str
+    kilde: str  # which register: folkeregisteret, enhetsregisteret or krr
     hendelsestype: str
     identifikator: str
     tidspunkt: datetime

@@ -207,7 +207,7 @@ async def _folkeregister_persons(session: AsyncSession, identifiers: list[str]) 
     for guardianship in await session.scalars(
         select(Guardianship).where(
             or_(Guardianship.ward.in_(found), Guardianship.guardian.in_(found)),
-            or_(Guardianship.valid_to.is_(None), Guardianship.valid_to >= today),
+            or_(Guardianship.valid_to.is_(None), Guardianship.valid_to > today),
         )
     ):
         wards[guardianship.ward].append(_guardianship_public(guardianship))
@@ -459,7 +459,7 @@ async def change_feed(database: Database, register: str, *, after: int, limit: i
         ))
     return schemas.HendelseFeed(
         hendelser=[
-            schemas.Hendelse(sekvensnummer=c.sequence, register=c.register, hendelsestype=c.change_type,
+            schemas.Hendelse(sekvensnummer=c.sequence, kilde=c.register, hendelsestype=c.change_type,
                              identifikator=c.subject, tidspunkt=c.occurred_at, data=c.data)
             for c in changes
         ],

@@ -1,0 +1,107 @@
+"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL when FELLES_TEST_DATABASE_URL is set),
+the app over ASGI, tokens signed by the platform's key, and a clock reset after each test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from felles.app import create_app
+from felles.core.clock import clock
+from felles.core.config import Environment, Settings
+from felles.core.db import Database
+from felles.core.migrations import upgrade_async
+from felles.core.tokens import PlatformKeys, mint_development_token
+from felles.tables import metadata
+
+POSTGRES_URL = os.environ.get("FELLES_TEST_DATABASE_URL")
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+
+
+def pytest_report_header() -> str:
+    return f"felles database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite (embedded)'}"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("felles-data")
+
+
+@pytest.fixture(scope="session")
+async def database_url(data_dir: Path) -> str:
+    """A database migrated once per test session."""
+    if POSTGRES_URL:
+        engine = create_async_engine(POSTGRES_URL)
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite+aiosqlite:///{data_dir / 'test.db'}"
+    await upgrade_async(url)
+    return url
+
+
+@pytest.fixture
+def settings(data_dir: Path, database_url: str) -> Settings:
+    return Settings(environment=Environment.TEST, data_dir=data_dir, database_url=database_url,
+                    secret_key="test-secret-key-not-for-production", log_json=False, log_level="WARNING")
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """The migrated database, emptied after the test."""
+    database = Database(settings.database_url)
+    yield database
+    async with database.transaction() as session:
+        for table in reversed(metadata.sorted_tables):
+            await session.execute(table.delete())
+    await database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database):  # noqa: ANN201 - FastAPI app
+    application = create_app(settings, run_worker=False)
+    application.state.runtime.database = database
+    return application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # noqa: ANN001
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://felles.test") as http:
+        yield http
+
+
+TokenFactory = Callable[..., str]
+
+
+@pytest.fixture
+def token(settings: Settings) -> TokenFactory:
+    """`token(scopes=[...], org="…")` or `token(scopes=[...], person="…")`: a signed test token."""
+    keys = PlatformKeys.load(settings)
+
+    def make(*, scopes: list[str], person: str | None = None, org: str | None = None,
+             supplier: str | None = None, level: int = 3, lifetime: int = 300) -> str:
+        return mint_development_token(keys, settings, person_identifier=person, organization_number=org,
+                                      supplier_organization_number=supplier, scopes=scopes,
+                                      authentication_level=level, lifetime_seconds=lifetime)
+
+    return make
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}

@@ -1,0 +1,186 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from felles.core.clock import clock
+from felles.core.db import Database
+from felles.core.jobs import Job, JobStatus, Worker, backoff_delay, enqueue, registered_kinds, retry_dead
+from tests.core import job_handlers_for_tests
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def statuses(database: Database, kind: str | None = None) -> dict[str, int]:
+    query = select(Job.status, func.count()).group_by(Job.status)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    async with database.transaction() as session:
+        rows = await session.execute(query)
+        return dict(rows.all())
+
+
+async def test_a_job_exists_only_if_the_transaction_that_enqueued_it_commits(database: Database, tmp_path):
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as session:
+            await enqueue(session, "test.append_line", {"file": str(tmp_path / "out"), "n": 1})
+            raise RuntimeError("the change failed")
+    assert await statuses(database) == {}
+    async with database.transaction() as session:
+        await enqueue(session, "test.append_line", {"file": str(tmp_path / "out"), "n": 2})
+    assert await Worker(database).run_until_idle() == 1
+    assert (tmp_path / "out").read_text() == "2\n"
+    assert await statuses(database) == {JobStatus.SUCCEEDED: 1}
+
+
+async def test_failures_are_retried_with_backoff_then_the_job_is_dead(database: Database):
+    async with database.transaction() as session:
+        await enqueue(session, "test.fail_times", {"key": "always", "failures": 99})
+    worker = Worker(database)
+    assert await worker.run_until_idle() == 1
+    async with database.transaction() as session:
+        job = (await session.scalars(select(Job))).one()
+    assert job.status == JobStatus.PENDING and job.attempts == 1 and "planned failure 1" in job.last_error
+    # Not due before its backoff has passed.
+    assert await worker.run_until_idle() == 0
+    for _ in range(2):
+        clock.advance(timedelta(minutes=5))
+        assert await worker.run_until_idle() == 1
+    async with database.transaction() as session:
+        job = (await session.scalars(select(Job))).one()
+    assert job.status == JobStatus.DEAD and job.attempts == 3
+    async with database.transaction() as session:
+        assert await retry_dead(session, None) == 1
+    job_handlers_for_tests.FAILURES["always"] = 1000  # the cause is fixed: no planned failure left
+    assert await worker.run_until_idle() == 1
+    assert await statuses(database) == {JobStatus.SUCCEEDED: 1}
+
+
+async def test_a_job_that_fails_twice_succeeds_on_the_third_attempt(database: Database):
+    async with database.transaction() as session:
+        await enqueue(session, "test.fail_times", {"key": "twice", "failures": 2})
+    worker = Worker(database)
+    for _ in range(3):
+        await worker.run_until_idle()
+        clock.advance(timedelta(minutes=5))
+    assert await statuses(database) == {JobStatus.SUCCEEDED: 1}
+
+
+def test_backoff_grows_exponentially_with_jitter_and_is_capped():
+    spec = registered_kinds()["test.fail_times"]
+    for attempt in range(1, 20):
+        delay = backoff_delay(spec, attempt)
+        ceiling = min(spec.backoff_base * 2 ** (attempt - 1), spec.backoff_max)
+        assert ceiling / 2 <= delay <= ceiling
+
+
+async def test_a_dedupe_key_admits_one_unfinished_job(database: Database, tmp_path):
+    async with database.transaction() as session:
+        for n in range(3):
+            await enqueue(session, "test.append_line", {"file": str(tmp_path / "o"), "n": n}, dedupe_key="once")
+    assert await Worker(database).run_until_idle() == 1
+    async with database.transaction() as session:
+        await enqueue(session, "test.append_line", {"file": str(tmp_path / "o"), "n": 9}, dedupe_key="once")
+    assert await Worker(database).run_until_idle() == 1
+    assert (tmp_path / "o").read_text() == "0\n9\n"
+
+
+async def test_scheduled_and_recurring_jobs_run_when_due(database: Database, tmp_path):
+    async with database.transaction() as session:
+        await enqueue(session, "test.append_line", {"file": str(tmp_path / "later"), "n": 1},
+                      run_at=clock.now() + timedelta(days=3))
+    worker = Worker(database)
+    await worker.schedule_recurring()
+    ran = await worker.run_until_idle()
+    assert not (tmp_path / "later").exists()
+    clock.advance(timedelta(days=3, seconds=1))
+    assert await worker.run_until_idle() >= 2  # the scheduled job, and the hourly one again
+    assert (tmp_path / "later").read_text() == "1\n"
+    assert ran >= 1
+    async with database.transaction() as session:
+        hourly = (await session.scalars(select(Job).where(Job.kind == "test.every_hour",
+                                                          Job.status == JobStatus.PENDING))).all()
+    assert len(hourly) == 1 and hourly[0].run_at > clock.now()
+
+
+async def test_a_job_whose_worker_vanished_is_claimed_again_after_its_lease(database: Database, tmp_path):
+    async with database.transaction() as session:
+        await enqueue(session, "test.append_line", {"file": str(tmp_path / "o"), "n": 1})
+    crashed = Worker(database)
+    assert len(await crashed.claim(10)) == 1  # claimed, then the worker "dies" without finishing
+    assert await Worker(database).run_until_idle() == 0  # the lease still holds
+    clock.advance(timedelta(seconds=3))
+    assert await Worker(database).run_until_idle() == 1
+    assert (tmp_path / "o").read_text() == "1\n"
+
+
+def _start_worker(settings, log) -> subprocess.Popen[bytes]:  # noqa: ANN001 - settings, an open log file
+    environment = {
+        **os.environ,
+        "FELLES_DATABASE_URL": settings.database_url,
+        "FELLES_DATA_DIR": str(settings.data_dir),
+        "FELLES_ENVIRONMENT": "test",
+        "FELLES_SECRET_KEY": settings.secret_key,
+        "FELLES_PLUGIN_MODULES": '["tests.core.job_handlers_for_tests"]',
+        "FELLES_WORKER_POLL_SECONDS": "0.1",
+        "PYTHONPATH": str(REPO),
+    }
+    return subprocess.Popen([sys.executable, "-m", "felles.cli", "worker", "--concurrency", "4"], env=environment,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+async def _wait_for(predicate, timeout: float) -> None:  # noqa: ANN001
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+async def test_sigkill_of_a_worker_mid_job_loses_no_job(database: Database, settings, tmp_path):
+    out = tmp_path / "done.txt"
+    total = 200
+    async with database.transaction() as session:
+        for n in range(total):
+            await enqueue(session, "test.append_line", {"file": str(out), "n": n, "delay": 0.02})
+
+    async def some_done() -> bool:
+        return out.exists() and len(out.read_text().split()) >= 20
+
+    log_path = tmp_path / "worker.log"
+    log = log_path.open("ab")
+    worker = _start_worker(settings, log)
+    try:
+        await _wait_for(some_done, 60)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        worker.kill()
+    counts = await statuses(database, "test.append_line")
+    assert counts.get(JobStatus.RUNNING, 0) > 0, f"the kill should land mid-job: {counts}"
+    assert counts.get(JobStatus.SUCCEEDED, 0) < total
+
+    async def all_done() -> bool:
+        return (await statuses(database, "test.append_line")) == {JobStatus.SUCCEEDED: total}
+
+    restarted = _start_worker(settings, log)
+    try:
+        await _wait_for(all_done, 120)
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(20)
+        log.close()
+    lines = out.read_text().split()
+    assert set(map(int, lines)) == set(range(total)), "a job was lost"
+    duplicates = len(lines) - total
+    print(f"\nSIGKILL test: {total} jobs, none lost, {duplicates} run twice (at-least-once)")
+    assert restarted.returncode == 0, log_path.read_text()[-2000:]
