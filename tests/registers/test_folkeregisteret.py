@@ -132,3 +132,17 @@ async def test_bulk_lookup_search_and_the_rights_they_need(client, database, tok
     missing = await client.get(f"/folkeregisteret/api/v1/personer/{valid_unknown}", headers=reader(token))
     assert missing.status_code == 404 and missing.json()["code"] == "person_not_found"
     assert date.fromisoformat(bulk.json()["personer"][0]["foedselsdato"]).year > 1900
+
+
+async def test_births_get_numbers_from_the_right_series_for_their_century(client, database, token):
+    for born in ("1880-05-17", "1960-05-17", "2020-05-17"):
+        response = await client.post("/folkeregisteret/api/v1/personer", headers=writer(token), json={
+            "navn": {"fornavn": "Hist", "etternavn": "Orisk"}, "foedselsdato": born, "kjoenn": "mann"})
+        assert response.status_code == 201, response.text
+        assert response.json()["foedselsdato"] == born
+    too_old = await client.post("/folkeregisteret/api/v1/personer", headers=writer(token), json={
+        "navn": {"fornavn": "A", "etternavn": "B"}, "foedselsdato": "1800-01-01", "kjoenn": "mann"})
+    assert too_old.status_code == 422
+    unborn = await client.post("/folkeregisteret/api/v1/personer", headers=writer(token), json={
+        "navn": {"fornavn": "A", "etternavn": "B"}, "foedselsdato": "2039-01-01", "kjoenn": "mann"})
+    assert unborn.status_code == 400 and unborn.json()["code"] == "invalid_birth_date"

@@ -148,7 +148,7 @@ class BirthRegistration(BaseModel):
         default=None, description="Left out: the register assigns a synthetic number."
     )
     navn: Navn
-    foedselsdato: date
+    foedselsdato: date = Field(ge=date(1854, 1, 1), le=date(2039, 12, 31))
     kjoenn: Literal["mann", "kvinne"]
     mor: PersonIdentifierStr | None = None
     far: PersonIdentifierStr | None = None

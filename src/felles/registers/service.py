@@ -300,8 +300,8 @@ async def _locked_person(session: AsyncSession, identifier: str) -> Person:
 
 
 async def _free_synthetic_identifier(session: AsyncSession, birth_date: date) -> str:
-    # Individual numbers are tried from the top of the century's range, as FREG hands them out.
-    low, high = (0, 499) if birth_date.year < 2000 else (500, 999)
+    # Individual numbers are tried from the top of the century's series, as FREG hands them out.
+    low, high = (500, 749) if birth_date.year < 1900 else (0, 499) if birth_date.year < 2000 else (500, 999)
     for individual in range(high, low - 1, -1):
         candidate = make_person_identifier(birth_date, individual, synthetic=True)
         if candidate is not None and await session.get(Person, candidate) is None:
@@ -314,6 +314,8 @@ async def register_birth(
 ) -> schemas.FolkeregisterPerson:
     """A birth (or immigration): a new person with parents and address; enters the feed as `foedsel`."""
     now = utcnow()
+    if registration.foedselsdato > now.date():
+        raise InvalidInput("The birth date lies in the future.", code="invalid_birth_date")
     async with database.transaction() as session:
         identifier = registration.identifikasjonsnummer or await _free_synthetic_identifier(
             session, registration.foedselsdato
