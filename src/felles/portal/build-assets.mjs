@@ -1,0 +1,32 @@
+// Copies the front-end files the pages use from node_modules into src/felles/portal/static/vendor/.
+// Run by `npm run build` after `npm ci`; the copies are not committed (see .gitignore).
+import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const portal = dirname(fileURLToPath(import.meta.url));
+const root = join(portal, "..", "..", "..");
+const modules = join(root, "node_modules");
+const vendor = join(portal, "static", "vendor");
+
+// vendor file name <- file in node_modules
+const files = {
+  "designsystemet.css": "@digdir/designsystemet-css/dist/src/index.css",
+  "designsystemet-theme.css": "@digdir/designsystemet-theme/brand/digdir.css",
+  "htmx.min.js": "htmx.org/dist/htmx.min.js",
+  "LICENSE-designsystemet-css.txt": "@digdir/designsystemet-css/LICENSE",
+  "LICENSE-designsystemet-theme.txt": "@digdir/designsystemet-theme/LICENSE",
+  "LICENSE-htmx.txt": "htmx.org/LICENSE",
+};
+
+const missing = Object.values(files).filter((source) => !existsSync(join(modules, source)));
+if (missing.length > 0) {
+  console.error(`Missing in node_modules (run \`npm ci\` first): ${missing.join(", ")}`);
+  process.exit(1);
+}
+rmSync(vendor, { recursive: true, force: true });
+mkdirSync(vendor, { recursive: true });
+for (const [name, source] of Object.entries(files)) {
+  copyFileSync(join(modules, source), join(vendor, name));
+  console.log(`${relative(root, join(vendor, name))} <- ${source}`);
+}

@@ -1,0 +1,107 @@
+"""What runs: the parts of the platform the welcome page presents, with their links and live endpoints.
+
+`PLATFORM_COMPONENTS` is the one list to extend when a component starts serving. Names and descriptions are
+message keys (`portal.component.<key>.name|description`); the endpoints are read from the application's OpenAPI
+description under each component's path prefixes, so the page shows what this process serves, not what we meant
+it to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+from fastapi import FastAPI
+
+log = structlog.get_logger("felles.portal")
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str  # message key
+    href: str
+
+
+@dataclass(frozen=True)
+class PlatformComponent:
+    key: str
+    route_prefixes: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"portal.component.{self.key}.name"
+
+    @property
+    def description(self) -> str:
+        return f"portal.component.{self.key}.description"
+
+    def serves(self, path: str) -> bool:
+        return any(path == prefix or path.startswith(f"{prefix}/") for prefix in self.route_prefixes)
+
+
+PLATFORM_COMPONENTS: tuple[PlatformComponent, ...] = (
+    PlatformComponent(
+        "core",
+        route_prefixes=("/health", "/metrics", "/.well-known/felles", "/audit"),
+        links=(
+            Link("portal.link.api_docs", "/docs"),
+            Link("portal.link.openapi", "/openapi.json"),
+            Link("portal.link.readiness", "/health/ready"),
+            Link("portal.link.metrics", "/metrics"),
+            Link("portal.link.jwks", "/.well-known/felles/jwks.json"),
+        ),
+    ),
+    PlatformComponent("folkeregisteret", route_prefixes=("/folkeregisteret",)),
+    PlatformComponent(
+        "enhetsregisteret",
+        route_prefixes=("/enhetsregisteret",),
+        links=(Link("portal.link.enheter", "/enhetsregisteret/api/enheter"),),
+    ),
+    PlatformComponent("krr", route_prefixes=("/rest",)),
+    PlatformComponent("portal"),
+)
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+@dataclass(frozen=True, order=True)
+class Endpoint:
+    path: str  # first: endpoints sort by path, then method
+    method: str
+
+
+@dataclass(frozen=True)
+class RunningComponent:
+    component: PlatformComponent
+    links: list[Link]
+    endpoints: list[Endpoint]
+
+
+def running_components(app: FastAPI) -> list[RunningComponent]:
+    """Every platform component with its links and the API endpoints the app documents for it.
+
+    The endpoints come from the app's OpenAPI description, so a link shows only where its path is served:
+    no dead links while a component is being built, and no `/docs` link where the API docs are switched off.
+    """
+    try:
+        paths: dict[str, dict[str, object]] = app.openapi().get("paths", {})
+    except Exception:  # a component's broken schema must not take the front page down with /docs
+        log.exception("openapi_unavailable")
+        paths = {}
+    endpoints = sorted(
+        Endpoint(path=path, method=method.upper())
+        for path, operations in paths.items()
+        for method in operations
+        if method in _HTTP_METHODS
+    )
+    served_paths = {*paths, app.docs_url, app.redoc_url, app.openapi_url}
+    return [
+        RunningComponent(
+            component,
+            links=[link for link in component.links if link.href in served_paths],
+            endpoints=[endpoint for endpoint in endpoints if component.serves(endpoint.path)],
+        )
+        for component in PLATFORM_COMPONENTS
+    ]
