@@ -73,14 +73,14 @@ def _reset_clock() -> Iterator[None]:
 
 
 @pytest.fixture
-def app(settings: Settings, database: Database):  # noqa: ANN201 - FastAPI app
+def app(settings: Settings, database: Database):
     application = create_app(settings, run_worker=False)
     application.state.runtime.database = database
     return application
 
 
 @pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # noqa: ANN001
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://felles.test") as http:
         yield http

@@ -18,7 +18,7 @@ FAILURES: dict[str, int] = {}
 async def append_line(payload: dict[str, Any], _context: JobContext) -> None:
     """Slow enough that a SIGKILL lands mid-job; writes outside the database, so a rerun shows as a duplicate."""
     await asyncio.sleep(float(payload.get("delay", 0.01)))
-    with Path(payload["file"]).open("a") as out:
+    with Path(payload["file"]).open("a") as out:  # noqa: ASYNC230 - a tiny append; blocking is harmless here
         out.write(f"{payload['n']}\n")
         out.flush()
         os.fsync(out.fileno())

@@ -19,10 +19,9 @@ async def test_unknown_paths_and_methods_are_problem_documents_with_a_request_id
 
 
 async def test_malformed_json_is_a_validation_problem_not_a_crash(client, token):
+    access = token(scopes=["krr:global/kontaktinformasjon.read"], org="991825827")
     response = await client.post("/rest/v2/personer", content=b"{not json",
-                                 headers={"Authorization": "Bearer " + token(scopes=["krr:global/kontaktinformasjon.read"],
-                                                                             org="991825827"),
-                                          "content-type": "application/json"})
+                                 headers={"Authorization": f"Bearer {access}", "content-type": "application/json"})
     assert response.status_code == 422
     assert response.json()["code"] == "validation_failed" and response.json()["errors"]
 

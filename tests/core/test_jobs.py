@@ -120,7 +120,7 @@ async def test_a_job_whose_worker_vanished_is_claimed_again_after_its_lease(data
     assert (tmp_path / "o").read_text() == "1\n"
 
 
-def _start_worker(settings, log) -> subprocess.Popen[bytes]:  # noqa: ANN001 - settings, an open log file
+def _start_worker(settings, log) -> subprocess.Popen[bytes]:
     environment = {
         **os.environ,
         "FELLES_DATABASE_URL": settings.database_url,
@@ -135,10 +135,10 @@ def _start_worker(settings, log) -> subprocess.Popen[bytes]:  # noqa: ANN001 - s
                             stdout=log, stderr=subprocess.STDOUT)
 
 
-async def _wait_for(predicate, timeout: float) -> None:  # noqa: ANN001
+async def _wait_for(predicate, within: float) -> None:
     import asyncio
 
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if await predicate():
             return

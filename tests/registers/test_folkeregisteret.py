@@ -8,15 +8,15 @@ WRITE = "felles:folkeregisteret.write"
 KARI, OLA, SOFIE, EMIL, INGRID, PER = DEMO_PERSONS[:6]
 
 
-def reader(token):  # noqa: ANN001, ANN201
+def reader(token):
     return bearer(token(scopes=[READ], org="974760673"))
 
 
-def writer(token):  # noqa: ANN001, ANN201
+def writer(token):
     return bearer(token(scopes=[WRITE], org="974760673"))
 
 
-async def feed(client, token, seq=0):  # noqa: ANN001, ANN201
+async def feed(client, token, seq=0):
     response = await client.get(f"/folkeregisteret/api/v1/hendelser/feed?seq={seq}", headers=reader(token))
     assert response.status_code == 200
     return response.json()

@@ -14,7 +14,7 @@ KARI, OLA, SOFIE = DEMO_PERSONS[0], DEMO_PERSONS[1], DEMO_PERSONS[2]
 RESERVED = DEMO_PERSONS[8]
 
 
-async def lookup(client, token, identifiers, scopes=(CONTACT,)):  # noqa: ANN001, ANN201
+async def lookup(client, token, identifiers, scopes=(CONTACT,)):
     return await client.post("/rest/v2/personer", json={"personidentifikatorer": identifiers},
                              headers=bearer(token(scopes=list(scopes), org="991825827")))
 

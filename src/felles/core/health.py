@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from alembic.runtime.migration import MigrationContext
@@ -22,9 +23,13 @@ class CheckResult:
     detail: str
 
 
+DATABASE_CHECK_SECONDS = 2.0
+
+
 async def database_is_ready(database: Database) -> CheckResult:
+    """Does the database answer within two seconds? (A hung database must not hang the health check.)"""
     try:
-        async with database.engine.connect() as connection:
+        async with asyncio.timeout(DATABASE_CHECK_SECONDS), database.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - a failing dependency is a result, not a crash
         return CheckResult("database", False, f"{type(exc).__name__}: {exc}")

@@ -154,7 +154,8 @@ def _wake_local_workers() -> None:
 def backoff_delay(spec: HandlerSpec, attempt: int) -> timedelta:
     """Exponential backoff with "equal jitter": between half and all of base·2^(attempt−1), capped."""
     ceiling = min(spec.backoff_base * (2 ** max(attempt - 1, 0)), spec.backoff_max)
-    return ceiling * (0.5 + random.random() / 2)
+    jittered: timedelta = ceiling * (0.5 + random.random() / 2)
+    return jittered
 
 
 class Worker:
@@ -270,7 +271,7 @@ class Worker:
             bound.info("job_succeeded")
         except LeaseLost:
             bound.warning("job_lease_lost")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing handler must never stop the worker
             bound.warning("job_failed", error=repr(exc))
             await self._record_failure(job, spec, "".join(traceback.format_exception(exc))[-4000:])
 

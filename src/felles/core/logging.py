@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from contextvars import ContextVar
+from typing import Any
 
 import structlog
 
@@ -19,7 +21,9 @@ def set_request_id(value: str | None) -> None:
     _request_id.set(value)
 
 
-def _add_request_id(_logger: object, _method: str, event: dict[str, object]) -> dict[str, object]:
+def _add_request_id(
+    _logger: object, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     request_id = _request_id.get()
     if request_id is not None:
         event.setdefault("request_id", request_id)

@@ -49,7 +49,7 @@ class PlatformKeys:
         return cls(key)
 
     def jwks(self) -> dict[str, Any]:
-        return self.public_set.as_dict(private=False)
+        return dict(self.public_set.as_dict(private=False))
 
     def sign(self, claims: dict[str, Any]) -> str:
         header = {"alg": SIGNING_ALGORITHM, "kid": self.signing_key.kid, "typ": "at+jwt"}

@@ -188,7 +188,7 @@ class PolicyDecisionPoint:
                          if not ctx.has_attribute(key)}, key=repr)
         try:
             found = await asyncio.gather(*(provider.find_attribute(key, ctx) for key in wanted))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any provider failure makes this decision Indeterminate
             status_code = getattr(exc, "status_code", STATUS_PROCESSING_ERROR)
             return Result(Decision.INDETERMINATE, Status(status_code, f"attribute provider: {exc}"))
         for key, values in zip(wanted, found, strict=True):
@@ -287,7 +287,7 @@ def _collect(node: Any, keys: set[AttributeKey], seen: set[int]) -> None:
     elif isinstance(node, PolicyReference):
         try:
             _collect(node.resolve(), keys, seen)
-        except Exception:  # noqa: S110 - an unresolved reference reads no attributes
+        except Exception:  # noqa: BLE001, S110 - an unresolved reference reads no attributes
             pass
 
 

@@ -1,0 +1,55 @@
+# Felles: one set of commands for people and CI. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT ?= 8000
+DEMO_PERSONS ?= 2000
+DEMO_ORGS ?= 300
+export UV_LINK_MODE := copy
+
+.PHONY: help setup assets test-deps run test lint bench postgres clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --break-system-packages --user uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+src/felles/portal/static/vendor/.built: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent build
+	@touch $@
+
+setup: .venv/.synced assets ## Install Python and front-end dependencies (uv, npm)
+
+assets: src/felles/portal/static/vendor/.built ## Build the Designsystemet CSS and htmx into the portal's static folder
+
+test-deps: ## Install what the tests drive: Debian's Chromium and PostgreSQL
+	@command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; }
+
+run: setup ## Migrate, seed demo data and serve the platform at http://localhost:8000
+	.venv/bin/felles db upgrade
+	.venv/bin/felles seed --demo --persons $(DEMO_PERSONS) --orgs $(DEMO_ORGS) --seed 1
+	.venv/bin/felles serve --port $(PORT)
+
+test: setup test-deps lint ## Run the whole test suite (FELLES_TEST_DATABASE_URL selects PostgreSQL)
+	.venv/bin/pytest -p no:cacheprovider
+
+lint: .venv/.synced ## Ruff over the code, strict mypy over core
+	.venv/bin/ruff check src tests bench migrations
+	.venv/bin/mypy
+
+bench: setup ## Run the benchmarks (see docs/performance.md)
+	for script in bench/bench_*.py; do echo "== $$script"; .venv/bin/python $$script || exit 1; done
+
+postgres: test-deps ## Start a throwaway PostgreSQL on 127.0.0.1:54329 and print its URL
+	scripts/postgres-test-server start
+
+clean: ## Remove the local database, keys and built assets
+	rm -rf var src/felles/portal/static/vendor
