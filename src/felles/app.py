@@ -12,7 +12,7 @@ from felles import __version__
 from felles.core import api as core_api
 from felles.core.config import Settings, get_settings
 from felles.core.db import Database
-from felles.core.errors import install_problem_handlers
+from felles.core.errors import install_problem_documentation, install_problem_handlers
 from felles.core.jobs import Worker, load_plugin_modules
 from felles.core.logging import configure_logging
 from felles.core.middleware import RequestContextMiddleware
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.state.runtime = runtime
     app.state.platform_keys = runtime.keys
     install_problem_handlers(app)
+    install_problem_documentation(app)
     app.add_middleware(RequestContextMiddleware)
     for router in COMPONENT_ROUTERS:
         app.include_router(router)

@@ -205,6 +205,24 @@ def token(
     ))
 
 
+@cli.command()
+def openapi(
+    check_only: Annotated[bool, typer.Option("--check", help="Only check that the committed files are current.")] = False,
+) -> None:
+    """Write each component's OpenAPI description to docs/openapi/ (or check them)."""
+    from felles.openapi import stale_descriptions, write_descriptions
+
+    if check_only:
+        stale = stale_descriptions()
+        if stale:
+            console.print(f"[red]Out of date: {', '.join(stale)}[/red]; run `felles openapi`.")
+            raise typer.Exit(1)
+        console.print("[green]docs/openapi is current.[/green]")
+        return
+    for path in write_descriptions():
+        console.print(f"wrote {path}")
+
+
 def main() -> None:
     cli()
 

@@ -184,3 +184,21 @@ async def test_sigkill_of_a_worker_mid_job_loses_no_job(database: Database, sett
     duplicates = len(lines) - total
     print(f"\nSIGKILL test: {total} jobs, none lost, {duplicates} run twice (at-least-once)")
     assert restarted.returncode == 0, log_path.read_text()[-2000:]
+
+
+async def test_the_audit_log_is_purged_after_its_retention_period(database: Database, settings):
+    from felles.core import audit
+
+    async with database.transaction() as session:
+        await audit.record(session, audit.Actor("organization:991825827"), action="read", resource="krr",
+                           subjects=["47906701517"])
+    clock.advance(timedelta(days=settings.audit_retention_days - 1))
+    worker = Worker(database)
+    await worker.schedule_recurring()
+    await worker.run_until_idle()
+    async with database.transaction() as session:
+        assert len(await audit.search_entries(session, subject="47906701517", actor=None, after=None, limit=10)) == 1
+    clock.advance(timedelta(days=2))
+    await worker.run_until_idle()
+    async with database.transaction() as session:
+        assert await audit.search_entries(session, subject="47906701517", actor=None, after=None, limit=10) == []

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, Response, sync_playwright
 
 from felles.app import create_app
 from felles.core.config import Settings
+from tests.conftest import serve_app
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("FELLES_CHROMIUM", "/usr/bin/chromium"))
@@ -36,24 +33,8 @@ CHROMIUM_ARGS = [
 @pytest.fixture
 def base_url(settings: Settings) -> Iterator[str]:
     """The real app, served by uvicorn on a free loopback port in a background thread."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    app = create_app(settings, run_worker=False)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="none", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start serving the app")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        listener.close()
+    with serve_app(create_app(settings, run_worker=False)) as url:
+        yield url
 
 
 @contextmanager

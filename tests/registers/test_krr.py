@@ -6,6 +6,7 @@ from felles.core.audit import AuditEntry
 from felles.core.clock import clock
 from felles.registers.identifiers import make_person_identifier
 from felles.registers.population import DEMO_PERSONS, seed_demo_personas
+from felles.registers.schemas import PersonLookupResponse
 from tests.conftest import bearer
 
 CONTACT = "krr:global/kontaktinformasjon.read"
@@ -24,6 +25,9 @@ async def test_lookup_returns_krr_fields_for_registered_reserved_and_unknown_per
     unknown = make_person_identifier(date(1990, 1, 1), 300, synthetic=True)
     response = await lookup(client, token, [KARI.identifier, RESERVED.identifier, unknown])
     assert response.status_code == 200
+    # The service builds KRR's JSON itself for speed; it must still be exactly the documented schema.
+    assert PersonLookupResponse.model_validate(response.json()).model_dump(mode="json", exclude_none=True) \
+        == response.json()
     kari, reserved, missing = response.json()["personer"]
     assert kari["personidentifikator"] == KARI.identifier
     assert kari["reservasjon"] == "NEI" and kari["status"] == "AKTIV" and kari["varslingsstatus"] == "KAN_VARSLES"

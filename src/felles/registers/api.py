@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+import orjson
+from fastapi import APIRouter, Query, Response, status
 
 from felles.core.errors import Forbidden
 from felles.core.runtime import DatabaseDep, RuntimeDep
@@ -13,6 +14,12 @@ from felles.core.tokens import Principal, require_person, require_scope
 from felles.registers import schemas, service
 
 router = APIRouter()
+
+
+def json_response(document: object) -> Response:
+    """KRR answers are built as plain data in the service (see `_krr_person`) and sent as they are; times in
+    UTC with a `Z`, as the schema's serializer writes them."""
+    return Response(orjson.dumps(document, option=orjson.OPT_UTC_Z), media_type="application/json")
 
 KRR_CONTACT_SCOPE = "krr:global/kontaktinformasjon.read"
 KRR_DIGITAL_POST_SCOPE = "krr:global/digitalpost.read"
@@ -40,13 +47,13 @@ PROBLEMS = {400: {"description": "Invalid input"}, 401: {"description": "No vali
              response_model=schemas.PersonLookupResponse, response_model_exclude_none=True, responses=PROBLEMS)
 async def lookup_persons(
     database: DatabaseDep, principal: KrrReader, request: schemas.PersonLookupRequest
-) -> schemas.PersonLookupResponse:
+) -> Response:
     """Contact information and reservation for 1 to 1,000 persons (Oppslagstjenesten for kontakt- og
     reservasjonsregisteret)."""
-    return await service.lookup_contact_information(
+    return json_response(await service.lookup_contact_information(
         database, principal.audit_actor, request.personidentifikatorer,
         contact=KRR_CONTACT_SCOPE in principal.scopes, digital_post=KRR_DIGITAL_POST_SCOPE in principal.scopes,
-    )
+    ))
 
 
 def _require_user_scope(principal: Principal, scope: str) -> None:
@@ -56,20 +63,22 @@ def _require_user_scope(principal: Principal, scope: str) -> None:
 
 @router.get("/rest/v1/person", tags=["krr"], operation_id="krr_own_contact_information",
             response_model=schemas.KrrPerson, response_model_exclude_none=True, responses=PROBLEMS)
-async def own_contact_information(database: DatabaseDep, principal: LoggedInPerson) -> schemas.KrrPerson:
+async def own_contact_information(database: DatabaseDep, principal: LoggedInPerson) -> Response:
     """What KRR holds about me."""
     _require_user_scope(principal, KRR_USER_READ_SCOPE)
-    return await service.own_contact_information(database, principal.person_identifier or "")
+    return json_response(await service.own_contact_information(database, principal.person_identifier or ""))
 
 
 @router.patch("/rest/v1/person", tags=["krr"], operation_id="krr_update_own_contact_information",
               response_model=schemas.KrrPerson, response_model_exclude_none=True, responses=PROBLEMS)
 async def update_own_contact_information(
     database: DatabaseDep, principal: LoggedInPerson, update: schemas.ContactInformationUpdate
-) -> schemas.KrrPerson:
+) -> Response:
     """Change my e-mail address, mobile number, reservation against digital communication, or language."""
     _require_user_scope(principal, KRR_USER_WRITE_SCOPE)
-    return await service.update_own_contact_information(database, principal.person_identifier or "", update)
+    return json_response(
+        await service.update_own_contact_information(database, principal.person_identifier or "", update)
+    )
 
 
 # --- Folkeregisteret --------------------------------------------------------------------------------------------
