@@ -451,8 +451,8 @@ def _demo_identifier(birth: date, individual: int) -> str:
     return identifier
 
 
-# The family with two children from the 2017 workshop (one child with a chronic illness), and a company with a
-# daglig leder, a board and an accountant. Individual numbers below the generator's range never collide.
+# The family with two children from the 2017 workshop (Sofie is the child with a chronic illness, for whom her
+# parents apply for services), and a company with a daglig leder, a board and an accountant. Individual numbers below the generator's range never collide.
 DEMO_PERSONS = (
     DemoPerson(_demo_identifier(date(1984, 3, 12), 42), "Kari", "Nordmann", date(1984, 3, 12), "kvinne",
                "kari.nordmann@eksempel.no", "+4791234567"),
@@ -474,8 +474,6 @@ DEMO_PERSONS = (
 )
 DEMO_COMPANY = make_organization_number(30_999_990) or ""
 DEMO_ACCOUNTING_FIRM = make_organization_number(30_999_992) or ""
-# The chronically ill child, whose parents act for her in health and welfare services.
-DEMO_CHILD_WITH_CHRONIC_ILLNESS = DEMO_PERSONS[2].identifier
 
 
 async def seed_demo_personas(database: Database) -> bool:
