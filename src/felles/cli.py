@@ -207,7 +207,8 @@ def token(
 
 @cli.command()
 def openapi(
-    check_only: Annotated[bool, typer.Option("--check", help="Only check that the committed files are current.")] = False,
+    check_only: Annotated[bool, typer.Option("--check", help="Only check that the committed files are current.")]
+    = False,
 ) -> None:
     """Write each component's OpenAPI description to docs/openapi/ (or check them)."""
     from felles.openapi import stale_descriptions, write_descriptions

@@ -4,7 +4,7 @@ from tests.conftest import bearer
 SUBJECT = "47906701517"
 
 
-async def record_reads(database, count: int, actor: str) -> None:  # noqa: ANN001
+async def record_reads(database, count: int, actor: str) -> None:
     async with database.transaction() as session:
         for _ in range(count):
             await audit.record(session, audit.Actor(actor), action="read", resource="krr.contact_information",

@@ -24,24 +24,24 @@ ALL_REGISTER_SCOPES = ["krr:global/kontaktinformasjon.read", "krr:global/digital
 
 
 @pytest.fixture
-async def seeded(database) -> None:  # noqa: ANN001
+async def seeded(database) -> None:
     await seed_demo_personas(database)
 
 
 @pytest.fixture
-def live_registers(settings, seeded) -> Iterator[str]:  # noqa: ANN001
+def live_registers(settings, seeded) -> Iterator[str]:
     with serve_app(create_app(settings, run_worker=False)) as url:
         yield url
 
 
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
-def test_registers_api_never_fails_or_breaks_its_schema(label, live_registers, token):  # noqa: ANN001
+def test_registers_api_never_fails_or_breaks_its_schema(label, live_registers, token):
     headers = bearer(token(scopes=ALL_REGISTER_SCOPES, org="991825827"))
     calls = []
 
     @given(case=OPERATIONS[label].as_strategy())
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    def call(case) -> None:  # noqa: ANN001
+    def call(case) -> None:
         response = case.call_and_validate(
             base_url=live_registers, headers=headers,
             checks=[not_a_server_error, response_schema_conformance, content_type_conformance],

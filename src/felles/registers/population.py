@@ -452,7 +452,8 @@ def _demo_identifier(birth: date, individual: int) -> str:
 
 
 # The family with two children from the 2017 workshop (Sofie is the child with a chronic illness, for whom her
-# parents apply for services), and a company with a daglig leder, a board and an accountant. Individual numbers below the generator's range never collide.
+# parents apply for services), and a company with a daglig leder, a board and an accountant. Individual numbers
+# below the generator's range never collide.
 DEMO_PERSONS = (
     DemoPerson(_demo_identifier(date(1984, 3, 12), 42), "Kari", "Nordmann", date(1984, 3, 12), "kvinne",
                "kari.nordmann@eksempel.no", "+4791234567"),
