@@ -252,9 +252,11 @@ class FormState:
         self._contexts: dict[Node, ExpressionContext] = {}
 
     def invalidate(self) -> None:
-        """Forget computed state; call after the form data changed."""
+        """Forget computed state; call after the form data changed.
+
+        Context paths stay: a node's indexed path depends only on the layout and the node's rows.
+        """
         self._hidden.clear()
-        self._paths.clear()
 
     # -- rows and data --------------------------------------------------------------------------------
     def context_path(self, node: Node | None) -> Path:
@@ -343,6 +345,7 @@ class FormState:
         context = self._contexts.get(node)
         if context is None:
             context = self._contexts[node] = self.context.at(node)
+            context.node_path = self.context_path(node)
         return context
 
     def evaluate_at(self, node: Node, compiled: Compiled) -> Any:

@@ -95,6 +95,8 @@ def to_string(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
+        if len(value) > 5:  # longer than "false": none of the special words
+            return value
         lowered = value.lower()
         if lowered == "null":
             return None

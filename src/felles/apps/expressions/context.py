@@ -53,11 +53,15 @@ class ExpressionContext:
     # an explicit row (indexed data path) for expressions evaluated for a data field rather than a
     # component, as validations in *.validation.json are
     row_path: tuple[tuple[str, int | None], ...] | None = None
+    # the indexed data path of ``node``'s row, filled in by FormState.context_at (a pure function of the
+    # node, so it stays valid when the data changes); saves a lookup per ``["dataModel", ...]``
+    node_path: tuple[tuple[str, int | None], ...] | None = None
 
     def at(self, node: Node | None, page: str | None = None) -> ExpressionContext:
         """The same context, evaluating on behalf of another component (or row)."""
         moved = copy.copy(self)
         moved.node = node
+        moved.node_path = None
         moved.page = page if page is not None else (node.page if node is not None else self.page)
         return moved
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from felles.apps.expressions.errors import InvalidExpressionError
+from felles.apps.expressions.errors import ExpressionError, InvalidExpressionError
 
 if TYPE_CHECKING:
     from felles.apps.expressions.context import ExpressionContext
@@ -71,15 +71,40 @@ def compile_expression(expression: Any) -> Compiled:
     casters = [spec.caster_for(index) for index in range(count)]
     implementation = spec.implementation
     pairs = list(zip(compiled_args, casters, strict=True))
+    # a literal argument is cast once, here; one whose cast fails stays dynamic so the error comes at
+    # evaluation, in argument order, as before
+    folded: list[tuple[bool, Any]] = []
+    for raw, (_, cast) in zip(raw_args, pairs, strict=True):
+        if isinstance(raw, list | dict):
+            folded.append((False, None))
+            continue
+        try:
+            folded.append((True, cast(raw)))
+        except ExpressionError:
+            folded.append((False, None))
     if count == 0:
         return lambda ctx: implementation(ctx)
     if count == 1:
         ((arg0, cast0),) = pairs
+        if folded[0][0]:
+            value0 = folded[0][1]
+            return lambda ctx: implementation(ctx, value0)
         return lambda ctx: implementation(ctx, cast0(arg0(ctx)))
     if count == 2:
         (arg0, cast0), (arg1, cast1) = pairs
+        (fixed0, value0), (fixed1, value1) = folded
+        if fixed0 and fixed1:
+            return lambda ctx: implementation(ctx, value0, value1)
+        if fixed1:
+            return lambda ctx: implementation(ctx, cast0(arg0(ctx)), value1)
+        if fixed0:
+            return lambda ctx: implementation(ctx, value0, cast1(arg1(ctx)))
         return lambda ctx: implementation(ctx, cast0(arg0(ctx)), cast1(arg1(ctx)))
-    return lambda ctx: implementation(ctx, *[cast(arg(ctx)) for arg, cast in pairs])
+    steps = [
+        (value, None, None) if fixed else (None, arg, cast)
+        for (fixed, value), (arg, cast) in zip(folded, pairs, strict=True)
+    ]
+    return lambda ctx: implementation(ctx, *[value if arg is None else cast(arg(ctx)) for value, arg, cast in steps])
 
 
 _CACHE: dict[str, Compiled] = {}

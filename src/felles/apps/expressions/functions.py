@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import jmespath
 import jmespath.exceptions
 
-from felles.apps.datapath import lookup, parse_path, transpose
+from felles.apps.datapath import Path, lookup, parse_path, transpose
 from felles.apps.expressions.casting import (
     decimal_to_number,
     describe_value,
@@ -405,21 +405,87 @@ def _data_model_arguments(args: list[Any]) -> None:
         raise InvalidExpressionError("The data type must be a string (expressions cannot be used here)")
 
 
+def _row_of(ctx: ExpressionContext) -> Path | None:
+    """The indexed path a relative data path is resolved against (``None``: resolve as written)."""
+    if ctx.row_path is not None:
+        return ctx.row_path
+    if ctx.node_path is not None:
+        return ctx.node_path
+    if ctx.form is not None and ctx.node is not None:
+        return ctx.form.context_path(ctx.node)
+    return None
+
+
 def data_model_lookup(ctx: ExpressionContext, path: str, data_type: str | None = None) -> Any:
     model = ctx.data.get(data_type)
     parts = parse_path(path)
-    if ctx.row_path is not None:
-        parts = transpose(parts, ctx.row_path)
-    elif ctx.form is not None and ctx.node is not None:
-        parts = transpose(parts, ctx.form.context_path(ctx.node))
+    row = _row_of(ctx)
+    if row is not None:
+        parts = transpose(parts, row)
     return lookup(model, parts)
 
 
-@function("dataModel", to_string, to_string, optional=1, check_arguments=_data_model_arguments)
+def literal_data_path(args: list[Any]) -> tuple[str, str | None] | None:
+    """(path, data type) of ``["dataModel", path, type?]`` when both are written as plain strings."""
+    if not args or not isinstance(args[0], str) or (len(args) == 2 and not isinstance(args[1], str)):
+        return None
+    path = to_string(args[0])
+    data_type = to_string(args[1]) if len(args) == 2 else None
+    if path is None or (len(args) == 2 and data_type is None):
+        return None
+    return path, data_type
+
+
+def _compile_data_model(args: list[Any]) -> Compiled:
+    literal = literal_data_path(args)
+    if literal is None:
+        # a computed path (or the literal "null", which is an error): the general route
+        arguments = [compile_expression(arg) for arg in args]
+
+        def evaluate_computed(ctx: ExpressionContext) -> Any:
+            values = [to_string(argument(ctx)) for argument in arguments]
+            return _data_model(ctx, *values)
+
+        return evaluate_computed
+    path, data_type = literal
+    parts = parse_path(path)
+    # the transposed path per row context: contexts are few (one per row) and reused on every pass
+    transposed: dict[Path, Path] = {}
+
+    def evaluate_literal(ctx: ExpressionContext) -> Any:
+        model = ctx.data.get(data_type)
+        row = ctx.row_path
+        if row is None:
+            row = ctx.node_path
+            if row is None and ctx.form is not None and ctx.node is not None:
+                row = ctx.form.context_path(ctx.node)
+        if not row:
+            return lookup(model, parts)
+        resolved = transposed.get(row)
+        if resolved is None:
+            resolved = transpose(parts, row)
+            if len(transposed) < 4096:
+                transposed[row] = resolved
+        return lookup(model, resolved)
+
+    return evaluate_literal
+
+
 def _data_model(ctx: ExpressionContext, path: str | None, data_type: str | None = None) -> Any:
     if path is None:
         raise ExpressionError("Cannot lookup dataModel null")
     return data_model_lookup(ctx, path, data_type)
+
+
+FUNCTIONS["dataModel"] = FunctionSpec(
+    "dataModel",
+    _data_model,
+    (to_string, to_string),
+    1,
+    2,
+    check_arguments=_data_model_arguments,
+    compile=_compile_data_model,
+)
 
 
 def _require_form(ctx: ExpressionContext, component_id: str) -> Any:
