@@ -18,10 +18,11 @@ from felles.core.logging import configure_logging
 from felles.core.middleware import RequestContextMiddleware
 from felles.core.runtime import Runtime
 from felles.core.tokens import PlatformKeys
+from felles.identity import api as identity_api
 from felles.portal import pages as portal_pages
 from felles.registers import api as registers_api
 
-COMPONENT_ROUTERS = (core_api.router, registers_api.router, portal_pages.router)
+COMPONENT_ROUTERS = (core_api.router, registers_api.router, portal_pages.router, identity_api.router)
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:

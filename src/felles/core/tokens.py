@@ -61,6 +61,9 @@ class PlatformKeys:
             decoded = jwt.decode(token, self.public_set, algorithms=[SIGNING_ALGORITHM])
         except (JoseError, ValueError) as exc:
             raise _invalid_token(f"The token cannot be verified: {exc}") from exc
+        # Only access tokens open the APIs: an id_token or logout token signed by the same key must not.
+        if decoded.header.get("typ") != "at+jwt":
+            raise _invalid_token("The token is not an access token.")
         claims = dict(decoded.claims)
         now = int(time.time())
         exp, nbf = claims.get("exp"), claims.get("nbf")

@@ -1,0 +1,159 @@
+"""The login pages of ID-porten and Ansattporten: the eID chooser, each eID's own page, error and logout pages.
+
+They render in the portal's shell (`base.html`, Designsystemet, nb/nn/en). Messages of these pages live in
+`identity/locales/<language>.json`; anything else falls back to the portal's catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from felles import __version__
+from felles.core.errors import InvalidInput, NotFound
+from felles.core.i18n import LANGUAGE_AUTONYMS, SUPPORTED_LANGUAGES, translate
+from felles.core.runtime import RuntimeDep
+from felles.identity import service
+from felles.identity.eid import LoginPageContext, eid_methods, offered_methods
+from felles.identity.issuers import OidcIssuer
+from felles.identity.service import AuthorizationOutcome, AuthorizationPageError
+from felles.portal.shell import LANGUAGE_QUERY_PARAMETER, PORTAL_DIR, page_language
+
+IDENTITY_DIR = Path(__file__).parent
+# One cookie names the browser; its SSO sessions (shared and isolated) hang off it.
+BROWSER_COOKIE = "felles_sso"
+templates = Jinja2Templates(directory=IDENTITY_DIR / "templates")
+# Our templates first, then the portal's, so ours can extend its base.html.
+templates.env.loader = ChoiceLoader([FileSystemLoader(IDENTITY_DIR / "templates"),
+                                     FileSystemLoader(PORTAL_DIR / "templates")])
+
+
+@cache
+def _messages(language: str) -> dict[str, str]:
+    path = IDENTITY_DIR / "locales" / f"{language}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _translate(key: str, language: str, **params: object) -> str:
+    message = _messages(language).get(key) or _messages("nb").get(key)
+    if message is None:
+        return translate(key, language, **params)
+    return message.format_map(params) if params else message
+
+
+def render(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200,
+           language: str | None = None) -> HTMLResponse:
+    chosen = language if language in SUPPORTED_LANGUAGES else page_language(request)
+    root_path = request.scope.get("root_path", "")
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != LANGUAGE_QUERY_PARAMETER]
+    links = [{"language": code, "name": LANGUAGE_AUTONYMS[code], "current": code == chosen,
+              "href": "?" + urlencode([*kept, (LANGUAGE_QUERY_PARAMETER, code)])} for code in SUPPORTED_LANGUAGES]
+    response = templates.TemplateResponse(request, template, {
+        **context, "language": chosen, "t": lambda key, **params: _translate(key, chosen, **params),
+        "language_links": links, "url": lambda path: f"{root_path}{path}", "version": __version__,
+    }, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    # The login pages must not be framed by others (clickjacking of the login).
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Language"] = chosen
+    return response
+
+
+def _login_language(request: Request, login: service.PendingLogin) -> str | None:
+    """A language picked on the page wins; else the client's ui_locales (se shows as Bokmål)."""
+    if request.query_params.get(LANGUAGE_QUERY_PARAMETER):
+        return None
+    return login.locale if login.locale in SUPPORTED_LANGUAGES else "nb"
+
+
+def error_page(request: Request, detail: str, *, status_code: int = 400) -> HTMLResponse:
+    return render(request, "identity/error.html", {"detail": detail}, status_code=status_code)
+
+
+def form_post(request: Request, action: str, values: dict[str, str]) -> HTMLResponse:
+    """response_mode=form_post: a form that posts itself to the client."""
+    return templates.TemplateResponse(request, "identity/form_post.html", {"action": action, "values": values},
+                                      headers={"Cache-Control": "no-store"})
+
+
+def logged_out(request: Request, frontchannel_urls: list[str], redirect_to: str | None) -> HTMLResponse:
+    return render(request, "identity/logged_out.html",
+                  {"frontchannel_urls": frontchannel_urls, "redirect_to": redirect_to})
+
+
+def browser_response(request: Request, outcome: AuthorizationOutcome) -> Response:
+    """Send the browser back to the client (query redirect or auto-posted form), keeping its SSO cookie."""
+    assert outcome.redirect_to is not None
+    if outcome.form_post is not None:
+        response: Response = form_post(request, outcome.redirect_to, outcome.form_post)
+    else:
+        response = RedirectResponse(outcome.redirect_to, status_code=303)
+    if outcome.browser_id is not None:
+        set_browser_cookie(request, response, outcome.browser_id)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def set_browser_cookie(request: Request, response: Response, browser_id: str) -> None:
+    response.set_cookie(BROWSER_COOKIE, browser_id, path="/", httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https")
+
+
+
+def login_routes(issuer: OidcIssuer) -> APIRouter:
+    routes = APIRouter(include_in_schema=False)
+
+    async def _login(runtime: RuntimeDep, login_id: str) -> service.PendingLogin:
+        login = await service.pending_login(runtime.database, issuer, login_id)
+        if login is None or login.expired:
+            raise AuthorizationPageError("This login has expired or is finished; start again from the service.")
+        return login
+
+    @routes.get("/login/{login_id}", response_model=None)
+    async def chooser(request: Request, runtime: RuntimeDep, login_id: str) -> Response:
+        """Velg elektronisk ID: the eIDs that reach the level the service asks for."""
+        try:
+            login = await _login(runtime, login_id)
+        except AuthorizationPageError as exc:
+            return error_page(request, exc.description)
+        return render(request, "identity/chooser.html", {
+            "login": login, "methods": offered_methods(login.level), "issuer": issuer,
+        }, language=_login_language(request, login))
+
+    @routes.api_route("/login/{login_id}/{method_name}", methods=["GET", "POST"], response_model=None)
+    async def method_page(request: Request, runtime: RuntimeDep, login_id: str, method_name: str) -> Response:
+        try:
+            login = await _login(runtime, login_id)
+        except AuthorizationPageError as exc:
+            return error_page(request, exc.description)
+        method = eid_methods().get(method_name)
+        if method is None or not method.offers(login.level):
+            return error_page(request, "This eID cannot be used for this login.", status_code=404)
+        context = LoginPageContext(login=login, database=runtime.database, issuer_path=issuer.path,
+                                   render=lambda req, template, ctx: render(
+                                       req, template, ctx, language=_login_language(req, login)))
+        if request.method == "GET":
+            return await method.page(request, context)
+        try:
+            person = await method.authenticate(request, context)
+            outcome = await service.complete_login(runtime.database, runtime.settings, issuer, login_id, person,
+                                                   request.cookies.get(BROWSER_COOKIE))
+        except (InvalidInput, NotFound) as exc:
+            return error_page(request, exc.detail)
+        except AuthorizationPageError as exc:
+            return error_page(request, exc.description)
+        return browser_response(request, outcome)
+
+    @routes.get("/login", response_model=None)
+    async def no_login() -> Response:
+        return RedirectResponse("/", status_code=303)
+
+    return routes

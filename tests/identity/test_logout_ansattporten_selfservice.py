@@ -1,0 +1,168 @@
+"""Logout (RP-initiated, front- and back-channel), Ansattporten's representation answer, self-service over HTTP
+with its change log, and Altinn's token exchange."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+
+from felles.core.clock import clock
+from felles.core.jobs import Job
+from felles.identity import selfservice
+from felles.identity.models import ChangeLogEntry
+from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
+from tests.conftest import bearer
+from tests.identity.conftest import (
+    CONSUMER,
+    IDPORTEN,
+    REDIRECT,
+    authorize_parameters,
+    log_in,
+    pkce,
+    public_jwk,
+    register_login_client,
+)
+from tests.identity.test_idporten import basic, code_flow
+
+KARI = DEMO_PERSONS[0]
+
+
+async def test_logout_ends_sso_tells_every_client_and_returns_to_the_client(client, database):
+    await seed_demo_personas(database)
+    front = await register_login_client(database, client_id="front-service",
+                                        frontchannel_logout_uri="https://rp.example.no/fc",
+                                        frontchannel_logout_session_required=True)
+    back = await register_login_client(database, client_id="back-service",
+                                       backchannel_logout_uri="https://rp.example.no/bc")
+    _, _, first = await code_flow(client, database, front)
+    _, _, second = await code_flow(client, database, back)
+    sid = jwt.decode(first.json()["id_token"], KeySet.import_key_set((await client.get("/idporten/jwks")).json()))
+    sid = sid.claims["sid"]
+    response = await client.post("/idporten/logout", data={
+        "id_token_hint": first.json()["id_token"], "post_logout_redirect_uri": "https://rp.example.no/logged-out",
+        "state": "bye"})
+    assert response.status_code == 200
+    assert f'src="https://rp.example.no/fc?iss={IDPORTEN.replace(":", "%3A").replace("/", "%2F")}&amp;sid={sid}"' \
+        in response.text
+    assert 'href="https://rp.example.no/logged-out?state=bye"' in response.text
+    async with database.transaction() as session:
+        job = await session.scalar(select(Job).where(Job.kind == "identity.backchannel_logout"))
+    assert job is not None and job.payload["uri"] == "https://rp.example.no/bc"
+    logout_token = jwt.decode(job.payload["logout_token"],
+                              KeySet.import_key_set((await client.get("/idporten/jwks")).json()))
+    assert logout_token.header["typ"] == "logout+jwt"
+    assert logout_token.claims["aud"] == "back-service" and logout_token.claims["sid"]
+    assert "http://schemas.openid.net/event/backchannel-logout" in logout_token.claims["events"]
+    # Login-only tokens die with the session; the SSO session is gone.
+    assert (await client.get("/idporten/userinfo", headers=bearer(second.json()["access_token"]))).status_code == 401
+    _, challenge = pkce()
+    again = await client.get("/idporten/authorize", params=authorize_parameters(front.client_id, challenge))
+    assert again.headers["location"].startswith("/idporten/login/")
+
+
+async def test_logout_never_redirects_to_an_unregistered_address(client, database):
+    rp = await register_login_client(database)
+    response = await client.get("/idporten/logout", params={"client_id": rp.client_id,
+                                                            "post_logout_redirect_uri": "https://evil.example/"})
+    assert response.status_code == 400 and "location" not in response.headers
+
+
+async def test_ansattporten_answers_the_parties_the_person_may_represent_and_never_shares_sso(client, database):
+    await seed_demo_personas(database)
+    rp = await register_login_client(database, integration_type="ansattporten", client_id="employer-service")
+    other = await register_login_client(database, integration_type="ansattporten", client_id="other-employer")
+    verifier, challenge = pkce()
+    details = '[{"type":"ansattporten:altinn:resource","resource":"urn:altinn:resource:demo-skjema"}]'
+    parameters = authorize_parameters(rp.client_id, challenge, acr_values="high", authorization_details=details)
+    callback = await log_in(client, parameters, KARI.identifier, level=4, issuer_path="/ansattporten")
+    assert callback["iss"] == "http://felles.test/ansattporten"
+    tokens = (await client.post("/ansattporten/token", headers=basic(rp.client_id, rp.client_secret), data={
+        "grant_type": "authorization_code", "code": callback["code"], "redirect_uri": REDIRECT,
+        "code_verifier": verifier})).json()
+    claims = jwt.decode(tokens["id_token"], KeySet.import_key_set((await client.get("/ansattporten/jwks")).json()))
+    assert claims.claims["acr"] == "high" and claims.claims["iss"] == "http://felles.test/ansattporten"
+    (answer,) = claims.claims["authorization_details"]
+    assert answer["type"] == "ansattporten:altinn:resource"
+    assert [p["orgno"]["ID"] for p in answer["authorized_parties"]] == [f"0192:{DEMO_COMPANY}"]
+    assert answer["authorized_parties"][0]["name"] == "Fjordkraft Demo AS"
+    _, challenge = pkce()
+    isolated = await client.get("/ansattporten/authorize", params=authorize_parameters(
+        other.client_id, challenge, acr_values="substantial"))
+    assert isolated.headers["location"].startswith("/ansattporten/login/")
+    # ID-porten clients are not Ansattporten clients and the other way round.
+    wrong = await client.get("/idporten/authorize", params=authorize_parameters(rp.client_id, challenge))
+    assert wrong.status_code == 400
+
+
+async def test_self_service_over_http_logs_who_changed_what(client, database, token):
+    org_token = token(scopes=["idporten:dcr.write"], org=CONSUMER)
+    created = await client.post("/selvbetjening/api/v1/clients", headers=bearer(org_token), json={
+        "integration_type": "maskinporten", "client_name": "Lønnssystem", "scopes": []})
+    assert created.status_code == 201, created.text
+    client_id = created.json()["client_id"]
+    assert created.json()["client_orgno"] == CONSUMER and created.json()["token_endpoint_auth_method"] == \
+        "private_key_jwt"
+    from tests.identity.conftest import client_key
+
+    keys = await client.post(f"/selvbetjening/api/v1/clients/{client_id}/jwks", headers=bearer(org_token),
+                             json={"keys": [public_jwk(client_key())]})
+    assert keys.status_code == 201
+    assert keys.json()[0]["expires_at"] <= (clock.now() + timedelta(days=366)).isoformat()
+    private = await client.post(f"/selvbetjening/api/v1/clients/{client_id}/jwks", headers=bearer(org_token),
+                                json={"keys": [client_key().as_dict(private=True)]})
+    assert private.status_code == 400 and private.json()["code"] == "invalid_jwk"
+    others = await client.get(f"/selvbetjening/api/v1/clients/{client_id}",
+                              headers=bearer(token(scopes=["idporten:dcr.read"], org="991825827")))
+    assert others.status_code == 404
+    reader = await client.post("/selvbetjening/api/v1/clients", json={"integration_type": "maskinporten",
+                                                                      "client_name": "x"},
+                               headers=bearer(token(scopes=["idporten:dcr.read"], org=CONSUMER)))
+    assert reader.status_code == 403
+    changes = (await client.get(f"/selvbetjening/api/v1/clients/{client_id}/changes",
+                                headers=bearer(org_token))).json()
+    assert [c["action"] for c in changes] == ["create", "set_keys"]
+    assert all(c["actor"] == f"organization:{CONSUMER}" for c in changes)
+
+
+async def test_the_change_log_is_kept_twelve_months(database):
+    from felles.core.audit import Actor
+    from felles.identity import schemas
+
+    await selfservice.create_client(database, Actor("organization:910753614"), CONSUMER, schemas.ClientCreate(
+        integration_type="maskinporten", client_name="old"), allow_local_http=True)
+    clock.advance(timedelta(days=366))
+
+    class Context:
+        session = None
+
+    async with database.transaction() as session:
+        Context.session = session
+        await selfservice.purge_change_log({}, Context)  # type: ignore[arg-type]
+        assert list(await session.scalars(select(ChangeLogEntry))) == []
+
+
+async def test_altinn_token_exchange_for_id_porten_and_maskinporten_tokens(client, database, token):
+    await seed_demo_personas(database)
+    rp = await register_login_client(database)
+    _, _, response = await code_flow(client, database, rp)
+    exchanged = await client.get("/authentication/api/v1/exchange/idporten",
+                                 headers=bearer(response.json()["access_token"]))
+    assert exchanged.status_code == 200 and exchanged.headers["content-type"].startswith("text/plain")
+    claims = jwt.decode(exchanged.text, KeySet.import_key_set((await client.get("/idporten/jwks")).json())).claims
+    assert claims["pid"] == KARI.identifier and claims["urn:altinn:authlevel"] == 3
+    wrong = await client.get("/authentication/api/v1/exchange/maskinporten",
+                             headers=bearer(response.json()["access_token"]))
+    assert wrong.status_code == 401
+
+
+async def test_demo_clients_are_seeded_once_and_the_demo_company_can_use_self_service(database, settings, client):
+    from felles.identity.cli import seed_demo_clients
+
+    settings = settings.model_copy(update={"base_url": "http://localhost:8000"})
+    first = await seed_demo_clients(database, settings)
+    assert set(first) == {"felles-portal", "felles-spa", "demo-company-maskinporten"}
+    assert first["felles-portal"]  # the secret, shown once
+    assert (await seed_demo_clients(database, settings))["felles-portal"] == ""
