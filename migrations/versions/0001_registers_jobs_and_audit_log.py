@@ -28,14 +28,21 @@ def upgrade() -> None:
     sa.Column('on_behalf_of', sa.String(length=100), nullable=True),
     sa.Column('action', sa.String(length=50), nullable=False),
     sa.Column('resource', sa.String(length=100), nullable=False),
-    sa.Column('subject', sa.String(length=20), nullable=False),
     sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('request_id', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entries'))
     )
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_entries_occurred_at', ['occurred_at'], unique=False)
-        batch_op.create_index('ix_audit_entries_subject_occurred_at', ['subject', 'occurred_at'], unique=False)
+        batch_op.create_index('ix_audit_entries_actor_id', ['actor', 'id'], unique=False)
+
+    op.create_table('audit_subjects',
+    sa.Column('subject', sa.String(length=20), nullable=False),
+    sa.Column('entry_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['entry_id'], ['audit_entries.id'], name=op.f('fk_audit_subjects_entry_id_audit_entries'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('subject', 'entry_id', name=op.f('pk_audit_subjects'))
+    )
+    with op.batch_alter_table('audit_subjects', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_subjects_entry_id', ['entry_id'], unique=False)
 
     op.create_table('contact_information',
     sa.Column('national_identity_number', sa.String(length=11), nullable=False),
@@ -215,9 +222,12 @@ def downgrade() -> None:
 
     op.drop_table('jobs')
     op.drop_table('contact_information')
+    with op.batch_alter_table('audit_subjects', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_subjects_entry_id')
+
+    op.drop_table('audit_subjects')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
-        batch_op.drop_index('ix_audit_entries_subject_occurred_at')
-        batch_op.drop_index('ix_audit_entries_occurred_at')
+        batch_op.drop_index('ix_audit_entries_actor_id')
 
     op.drop_table('audit_entries')
     # ### end Alembic commands ###

@@ -146,3 +146,8 @@ async def test_births_get_numbers_from_the_right_series_for_their_century(client
     unborn = await client.post("/folkeregisteret/api/v1/personer", headers=writer(token), json={
         "navn": {"fornavn": "A", "etternavn": "B"}, "foedselsdato": "2039-01-01", "kjoenn": "mann"})
     assert unborn.status_code == 400 and unborn.json()["code"] == "invalid_birth_date"
+
+
+async def test_a_sequence_number_beyond_64_bits_is_refused_not_a_crash(client, database, token):
+    response = await client.get(f"/folkeregisteret/api/v1/hendelser/feed?seq={2**65}", headers=reader(token))
+    assert response.status_code == 422 and response.json()["code"] == "validation_failed"

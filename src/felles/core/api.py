@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from felles.core import audit
+from felles.core.errors import InvalidInput
 from felles.core.health import database_is_ready
 from felles.core.paging import Page, page_size
 from felles.core.runtime import DatabaseDep, RuntimeDep
@@ -58,10 +59,11 @@ class AuditEntryPublic(BaseModel):
     subject: str
 
 
-def _public(entry: audit.AuditEntry) -> AuditEntryPublic:
+def _public(record: audit.AuditRecord) -> AuditEntryPublic:
+    entry = record.entry
     return AuditEntryPublic(
         id=entry.id, occurredAt=entry.occurred_at, actor=entry.actor, onBehalfOf=entry.on_behalf_of,
-        action=entry.action, resource=entry.resource, subject=entry.subject,
+        action=entry.action, resource=entry.resource, subject=record.subject,
     )
 
 
@@ -72,14 +74,19 @@ async def _page(
     tokens = runtime.continuation_tokens
     after = None
     if token:
-        occurred_at, entry_id = tokens.decode(token)
-        after = (datetime.fromisoformat(occurred_at), uuid.UUID(entry_id))
+        position = tokens.decode(token)
+        try:
+            entry_id, last_subject = position
+            after = (uuid.UUID(str(entry_id)), str(last_subject))
+        except ValueError as exc:  # a token from before a format change: signed, but not this shape
+            raise InvalidInput("The continuation token has expired; start from the first page.",
+                               code="invalid_continuation_token") from exc
     async with runtime.database.transaction() as session:
         entries = await audit.search_entries(session, subject=subject, actor=actor, after=after, limit=size + 1)
     next_token = None
     if len(entries) > size:
         entries = entries[:size]
-        next_token = tokens.encode([entries[-1].occurred_at.isoformat(), str(entries[-1].id)])
+        next_token = tokens.encode([str(entries[-1].entry.id), entries[-1].subject])
     return Page[AuditEntryPublic](items=[_public(e) for e in entries], continuationToken=next_token)
 
 

@@ -7,28 +7,30 @@ KRR and ID-porten terms say) are purged by a recurring job.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, String, Uuid, delete, insert, select
+from sqlalchemy import ForeignKey, Index, String, Uuid, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from felles.core.clock import utcnow
 from felles.core.config import get_settings
 from felles.core.db import Base, JSONDocument, UTCDateTime
-from felles.core.ids import uuid7
+from felles.core.ids import uuid7, uuid7_floor
 from felles.core.jobs import JobContext, job_handler
 from felles.core.logging import current_request_id
 
 
 class AuditEntry(Base):
+    """One access: who, on behalf of whom, what, when. The persons it concerns are its `AuditSubject`s."""
+
     __tablename__ = "audit_entries"
 
+    # UUIDv7: ordered by time, so paging and purging can go by id.
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # "person:<fnr>", "organization:<orgnr>", "system:<name>"
@@ -37,15 +39,22 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(50))
     # What kind of personal data, e.g. "krr.contact_information", "folkeregisteret.person".
     resource: Mapped[str] = mapped_column(String(100))
-    # The person (or organisation) whose data it was.
-    subject: Mapped[str] = mapped_column(String(20))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     request_id: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (
-        Index("ix_audit_entries_subject_occurred_at", "subject", "occurred_at"),
-        Index("ix_audit_entries_occurred_at", "occurred_at"),
-    )
+    __table_args__ = (Index("ix_audit_entries_actor_id", "actor", "id"),)
+
+
+class AuditSubject(Base):
+    """A person (or organisation) whose data an access touched. A 1,000-person lookup is one entry and 1,000
+    of these narrow rows, not 1,000 copies of the entry."""
+
+    __tablename__ = "audit_subjects"
+
+    subject: Mapped[str] = mapped_column(String(20), primary_key=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("audit_entries.id", ondelete="CASCADE"), primary_key=True)
+
+    __table_args__ = (Index("ix_audit_subjects_entry_id", "entry_id"),)
 
 
 @dataclass(frozen=True)
@@ -56,9 +65,8 @@ class Actor:
     on_behalf_of: str | None = None
 
 
-# Above this many entries, PostgreSQL takes them with COPY: a 1,000-person lookup then costs one round trip.
+# Above this many subjects, PostgreSQL takes them with COPY: a 1,000-person lookup costs one round trip.
 COPY_THRESHOLD = 50
-_COLUMNS = ("id", "occurred_at", "actor", "on_behalf_of", "action", "resource", "subject", "detail", "request_id")
 
 
 async def record(
@@ -70,24 +78,32 @@ async def record(
     subjects: Iterable[str],
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Write one entry per subject, in the caller's transaction."""
-    now = utcnow()
-    request_id = current_request_id()
-    rows = [
-        (uuid7(), now, actor.actor, actor.on_behalf_of, action, resource, subject, detail, request_id)
-        for subject in subjects
-    ]
-    if not rows:
+    """Write one entry for the access and one subject row per person, in the caller's transaction."""
+    concerned = list(dict.fromkeys(subjects))
+    if not concerned:
         return
+    entry_id = uuid7()
+    await session.execute(insert(AuditEntry).values(
+        id=entry_id, occurred_at=utcnow(), actor=actor.actor, on_behalf_of=actor.on_behalf_of, action=action,
+        resource=resource, detail=detail, request_id=current_request_id(),
+    ))
     connection = await session.connection()
-    if len(rows) >= COPY_THRESHOLD and connection.dialect.name == "postgresql":
+    if len(concerned) >= COPY_THRESHOLD and connection.dialect.name == "postgresql":
         raw = (await connection.get_raw_connection()).driver_connection
-        encoded = json.dumps(detail) if detail is not None else None  # COPY's binary JSONB codec takes text
         await raw.copy_records_to_table(  # type: ignore[union-attr]
-            AuditEntry.__tablename__, columns=_COLUMNS, records=[(*row[:7], encoded, row[8]) for row in rows]
+            AuditSubject.__tablename__, columns=("subject", "entry_id"),
+            records=[(subject, entry_id) for subject in concerned],
         )
     else:
-        await session.execute(insert(AuditEntry), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+        await session.execute(insert(AuditSubject), [{"subject": s, "entry_id": entry_id} for s in concerned])
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """An entry as seen from one subject."""
+
+    entry: AuditEntry
+    subject: str
 
 
 async def search_entries(
@@ -95,27 +111,29 @@ async def search_entries(
     *,
     subject: str | None,
     actor: str | None,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[uuid.UUID, str] | None,
     limit: int,
-) -> list[AuditEntry]:
-    """Newest first, keyset-paged on (occurred_at, id)."""
-    query = select(AuditEntry)
+) -> list[AuditRecord]:
+    """Newest first, one record per (entry, subject), keyset-paged on (entry id, subject)."""
+    query = select(AuditEntry, AuditSubject.subject).join(AuditSubject, AuditSubject.entry_id == AuditEntry.id)
     if subject:
-        query = query.where(AuditEntry.subject == subject)
+        query = query.where(AuditSubject.subject == subject)
     if actor:
         query = query.where(AuditEntry.actor == actor)
     if after is not None:
-        occurred_at, entry_id = after
+        entry_id, last_subject = after
         query = query.where(
-            (AuditEntry.occurred_at < occurred_at)
-            | ((AuditEntry.occurred_at == occurred_at) & (AuditEntry.id < entry_id))
+            (AuditEntry.id < entry_id) | ((AuditEntry.id == entry_id) & (AuditSubject.subject < last_subject))
         )
-    query = query.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc()).limit(limit)
-    return list((await session.scalars(query)).all())
+    query = query.order_by(AuditEntry.id.desc(), AuditSubject.subject.desc()).limit(limit)
+    return [AuditRecord(entry, subject) for entry, subject in (await session.execute(query)).all()]
 
 
 async def purge_older_than(session: AsyncSession, cutoff: datetime) -> int:
-    result = await session.execute(delete(AuditEntry).where(AuditEntry.occurred_at < cutoff))
+    """Delete entries (and their subjects) older than `cutoff`; by id range, as UUIDv7 ids order by time."""
+    boundary = uuid7_floor(int(cutoff.timestamp() * 1000))
+    await session.execute(delete(AuditSubject).where(AuditSubject.entry_id < boundary))
+    result = await session.execute(delete(AuditEntry).where(AuditEntry.id < boundary))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -32,6 +32,8 @@ FOLKEREGISTER_READ_SCOPES = (
     "folkeregister:deling/finans",
 )
 FOLKEREGISTER_WRITE_SCOPE = "felles:folkeregisteret.write"
+# Sequence numbers are 64-bit in the database; a larger one is a client error, not an overflow.
+MAX_SEQUENCE_NUMBER = 2**63 - 1
 
 KrrReader = Annotated[Principal, require_scope(KRR_CONTACT_SCOPE, KRR_DIGITAL_POST_SCOPE)]
 FolkeregisterReader = Annotated[Principal, require_scope(*FOLKEREGISTER_READ_SCOPES)]
@@ -117,7 +119,7 @@ async def search_persons(
 async def folkeregister_feed(
     database: DatabaseDep,
     _principal: FolkeregisterReader,
-    seq: Annotated[int, Query(ge=0)] = 0,
+    seq: Annotated[int, Query(ge=0, le=MAX_SEQUENCE_NUMBER)] = 0,
     antall: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> schemas.HendelseFeed:
     """Births, deaths (and corrections), moves and guardianship changes after sequence number `seq`."""
@@ -129,7 +131,7 @@ async def folkeregister_feed(
 async def krr_feed(
     database: DatabaseDep,
     _principal: KrrReader,
-    seq: Annotated[int, Query(ge=0)] = 0,
+    seq: Annotated[int, Query(ge=0, le=MAX_SEQUENCE_NUMBER)] = 0,
     antall: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> schemas.HendelseFeed:
     """Changes of contact information and reservations after sequence number `seq`."""
