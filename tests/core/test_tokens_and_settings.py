@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 from joserfc import jwt
@@ -61,3 +62,14 @@ def test_principals_from_person_organisation_and_supplier_tokens():
     assert (supplier.audit_actor.actor, supplier.audit_actor.on_behalf_of) == (
         "organization:987464291", "organization:991825827")
     assert Principal.from_claims({"client_id": "c", "scope": ""}).kind == "system"
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires(settings, monkeypatch):
+    keys = PlatformKeys.load(settings)
+    token = keys.sign({"scope": "s", "exp": int(time.time()) + 60})
+    assert keys.verify(token)["scope"] == "s"
+    assert keys.verify(token)["scope"] == "s"  # served from the cache
+    later = time.time() + 120
+    monkeypatch.setattr("felles.core.tokens.time.time", lambda: later)
+    with pytest.raises(Unauthorized, match="expired"):
+        keys.verify(token)

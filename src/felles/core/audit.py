@@ -65,6 +65,8 @@ class Actor:
     on_behalf_of: str | None = None
 
 
+_INSERT_ENTRY = insert(AuditEntry)
+_INSERT_SUBJECT = insert(AuditSubject)
 # Above this many subjects, PostgreSQL takes them with COPY: a 1,000-person lookup costs one round trip.
 COPY_THRESHOLD = 50
 
@@ -83,10 +85,11 @@ async def record(
     if not concerned:
         return
     entry_id = uuid7()
-    await session.execute(insert(AuditEntry).values(
-        id=entry_id, occurred_at=utcnow(), actor=actor.actor, on_behalf_of=actor.on_behalf_of, action=action,
-        resource=resource, detail=detail, request_id=current_request_id(),
-    ))
+    # Plain parameters on a fixed statement: SQLAlchemy then reuses its compiled form on every call.
+    await session.execute(_INSERT_ENTRY, {
+        "id": entry_id, "occurred_at": utcnow(), "actor": actor.actor, "on_behalf_of": actor.on_behalf_of,
+        "action": action, "resource": resource, "detail": detail, "request_id": current_request_id(),
+    })
     connection = await session.connection()
     if len(concerned) >= COPY_THRESHOLD and connection.dialect.name == "postgresql":
         raw = (await connection.get_raw_connection()).driver_connection
@@ -95,7 +98,7 @@ async def record(
             records=[(subject, entry_id) for subject in concerned],
         )
     else:
-        await session.execute(insert(AuditSubject), [{"subject": s, "entry_id": entry_id} for s in concerned])
+        await session.execute(_INSERT_SUBJECT, [{"subject": s, "entry_id": entry_id} for s in concerned])
 
 
 @dataclass(frozen=True)

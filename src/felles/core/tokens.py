@@ -28,6 +28,7 @@ SIGNING_ALGORITHM = "RS256"
 # ID-porten's acr values mapped to Altinn's authentication levels.
 ACR_LEVELS = {"idporten-loa-substantial": 3, "idporten-loa-high": 4, "substantial": 3, "high": 4}
 ORGANIZATION_ID_PREFIX = "0192:"
+VERIFIED_TOKEN_CACHE_SIZE = 10_000
 
 
 class PlatformKeys:
@@ -35,6 +36,7 @@ class PlatformKeys:
 
     def __init__(self, signing_key: RSAKey) -> None:
         self.signing_key = signing_key
+        self._verified: dict[str, dict[str, Any]] = {}
         self.public_set = KeySet([RSAKey.import_key(signing_key.as_dict(private=False))])
 
     @classmethod
@@ -56,7 +58,26 @@ class PlatformKeys:
         return jwt.encode(header, claims, self.signing_key, algorithms=[SIGNING_ALGORITHM])
 
     def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a token this platform signed and that is valid now, or `Unauthorized`."""
+        """The claims of a token this platform signed and that is valid now, or `Unauthorized`.
+
+        A token's signature and type never change, so tokens already verified are remembered (a bounded,
+        per-process cache) and only their validity period is checked again: clients reuse a token for many
+        calls, and JOSE parsing costs more than the rest of a small lookup."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify_signature_and_type(token)
+            if len(self._verified) >= VERIFIED_TOKEN_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))  # the oldest
+            self._verified[token] = claims
+        now = int(time.time())
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        if not isinstance(exp, int) or exp <= now:
+            raise _invalid_token("The token has expired.")
+        if isinstance(nbf, int) and nbf > now + 10:
+            raise _invalid_token("The token is not valid yet.")
+        return dict(claims)
+
+    def _verify_signature_and_type(self, token: str) -> dict[str, Any]:
         try:
             decoded = jwt.decode(token, self.public_set, algorithms=[SIGNING_ALGORITHM])
         except (JoseError, ValueError) as exc:
@@ -64,14 +85,7 @@ class PlatformKeys:
         # Only access tokens open the APIs: an id_token or logout token signed by the same key must not.
         if decoded.header.get("typ") != "at+jwt":
             raise _invalid_token("The token is not an access token.")
-        claims = dict(decoded.claims)
-        now = int(time.time())
-        exp, nbf = claims.get("exp"), claims.get("nbf")
-        if not isinstance(exp, int) or exp <= now:
-            raise _invalid_token("The token has expired.")
-        if isinstance(nbf, int) and nbf > now + 10:
-            raise _invalid_token("The token is not valid yet.")
-        return claims
+        return dict(decoded.claims)
 
 
 def _write_private(path: Path, content: str) -> None:
