@@ -99,6 +99,7 @@ def seed(
     """Fill the registers with a consistent synthetic population (streamed, constant memory)."""
     from felles.core.db import Database
     from felles.core.migrations import upgrade
+    from felles.identity.cli import seed_demo_clients
     from felles.registers import population
 
     settings = get_settings()
@@ -110,6 +111,11 @@ def seed(
             if demo:
                 added = await population.seed_demo_personas(database)
                 console.print(f"Demo personas: {'added' if added else 'already there'}.")
+                clients = await seed_demo_clients(database, settings)
+                console.print("Demo clients: " + ", ".join(
+                    name + (f" (client secret, shown only now: {secret})" if secret else "")
+                    for name, secret in clients.items()
+                ))
             if persons or orgs:
                 await population.seed_population(database, persons=persons, organizations=orgs, seed=seed_value,
                                                  console=console)
