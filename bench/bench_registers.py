@@ -114,6 +114,12 @@ async def over_http(base: str, token: str, identifiers: list[str], batch: int, c
         return latencies, time.perf_counter() - started
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the server process: unlike latency, it does not grow with the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_peak_memory_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -138,12 +144,15 @@ async def measure_lookups(database_url: str, base: str, token: str, calls: int, 
     await wait_until_ready(base)
     await over_http(base, token, identifiers, 1000, 5, 30)  # warm-up
     for batch, n in ((1000, calls), (1, calls * 10)):
+        cpu_before = server_cpu_seconds(server_pid)
         http_latencies, http_elapsed = await over_http(base, token, identifiers, batch, n, 120)
+        cpu_per_call = (server_cpu_seconds(server_pid) - cpu_before) / len(http_latencies) * 1000
         raw_latencies, raw_elapsed = await baseline(database_url, identifiers, batch, len(http_latencies))
         print(describe(f"KRR over HTTP, {batch} person(s)/call", http_latencies, http_elapsed, batch))
         print(describe(f"baseline: asyncpg SELECT, {batch}/call", raw_latencies, raw_elapsed, batch))
         ratio = statistics.median(http_latencies) / statistics.median(raw_latencies)
-        print(f"  ratio HTTP/baseline (p50): {ratio:.1f}x  (HTTP adds token check, audit of every person, JSON)")
+        print(f"  ratio HTTP/baseline (p50): {ratio:.1f}x  (HTTP adds token check, audit of every person, JSON); "
+              f"server CPU {cpu_per_call:.1f} ms per call; load average {os.getloadavg()[0]:.1f}")
     print(f"server peak memory: {server_peak_memory_mib(server_pid):.0f} MiB")
 
 
