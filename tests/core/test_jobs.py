@@ -202,3 +202,15 @@ async def test_the_audit_log_is_purged_after_its_retention_period(database: Data
     await worker.run_until_idle()
     async with database.transaction() as session:
         assert await audit.search_entries(session, subject="47906701517", actor=None, after=None, limit=10) == []
+
+
+async def test_job_outcomes_are_counted_in_the_metrics(database: Database, client):
+    async with database.transaction() as session:
+        await enqueue(session, "test.fail_times", {"key": "metrics", "failures": 1})
+    worker = Worker(database)
+    await worker.run_until_idle()
+    clock.advance(timedelta(minutes=5))
+    await worker.run_until_idle()
+    metrics = (await client.get("/metrics")).text
+    assert 'felles_jobs_finished_total{kind="test.fail_times",outcome="failed"}' in metrics
+    assert 'felles_jobs_finished_total{kind="test.fail_times",outcome="succeeded"}' in metrics

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from felles.core.clock import utcnow
 from felles.core.db import Base, Database, JSONDocument, UTCDateTime, insert_for
 from felles.core.ids import uuid7
+from felles.core.metrics import JOBS_FINISHED
 
 log = structlog.get_logger("felles.jobs")
 
@@ -269,10 +270,12 @@ class Worker:
                         session, job.kind, {}, run_at=utcnow() + spec.every, dedupe_key=f"recurring:{job.kind}"
                     )
             bound.info("job_succeeded")
+            JOBS_FINISHED.labels(job.kind, "succeeded").inc()
         except LeaseLost:
             bound.warning("job_lease_lost")
         except Exception as exc:  # noqa: BLE001 - a failing handler must never stop the worker
             bound.warning("job_failed", error=repr(exc))
+            JOBS_FINISHED.labels(job.kind, "failed").inc()
             await self._record_failure(job, spec, "".join(traceback.format_exception(exc))[-4000:])
 
     async def _record_failure(self, job: Job, spec: HandlerSpec | None, error: str) -> None:
@@ -295,6 +298,7 @@ class Worker:
         job.finished_at = utcnow()
         job.dedupe_key = None
         log.error("job_dead", job_id=str(job.id), kind=job.kind, attempts=job.attempts)
+        JOBS_FINISHED.labels(job.kind, "dead").inc()
 
 
 class LeaseLost(Exception):

@@ -13,4 +13,6 @@ HTTP_LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-JOBS_FINISHED = Counter("felles_jobs_finished_total", "Jobs finished by workers", ["kind", "outcome"])
+JOBS_FINISHED = Counter(
+    "felles_jobs_finished_total", "Job runs by outcome: succeeded, failed (to be retried) or dead", ["kind", "outcome"]
+)
