@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.core import audit
@@ -101,9 +101,11 @@ class KrrValues(NamedTuple):
         return cls._make(getattr(entry, name) for name in cls._fields)
 
 
-_KRR_QUERY_COLUMNS = [ContactInformation.__table__.c.national_identity_number] + [
-    ContactInformation.__table__.c[name] for name in KrrValues._fields
-]
+# Built once: SQLAlchemy reuses its compiled form for every lookup, whatever the number of persons.
+_KRR_LOOKUP = select(
+    ContactInformation.__table__.c.national_identity_number,
+    *(ContactInformation.__table__.c[name] for name in KrrValues._fields),
+).where(ContactInformation.__table__.c.national_identity_number.in_(bindparam("identifiers", expanding=True)))
 
 
 def _notification_status(entry: KrrValues, now: datetime) -> str:
@@ -167,9 +169,7 @@ async def lookup_contact_information(
     wanted = valid_person_identifiers(identifiers)
     now = utcnow()
     async with database.transaction() as session:
-        rows = await session.execute(
-            select(*_KRR_QUERY_COLUMNS).where(ContactInformation.national_identity_number.in_(wanted))
-        )
+        rows = await session.execute(_KRR_LOOKUP, {"identifiers": wanted})
         found = {row[0]: KrrValues._make(row[1:]) for row in rows}
         await audit.record(session, actor, action="read", resource="krr.contact_information", subjects=wanted)
     return {"personer": [
