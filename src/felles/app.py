@@ -18,11 +18,22 @@ from felles.core.logging import configure_logging
 from felles.core.middleware import RequestContextMiddleware
 from felles.core.runtime import Runtime
 from felles.core.tokens import PlatformKeys
+from felles.events import api as events_api
 from felles.identity import api as identity_api
+from felles.notifications import api as notifications_api
+from felles.notifications import pages as notifications_pages
 from felles.portal import pages as portal_pages
 from felles.registers import api as registers_api
 
-COMPONENT_ROUTERS = (core_api.router, registers_api.router, portal_pages.router, identity_api.router)
+COMPONENT_ROUTERS = (
+    core_api.router,
+    registers_api.router,
+    identity_api.router,
+    events_api.router,
+    notifications_api.router,
+    portal_pages.router,
+    notifications_pages.router,
+)
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:

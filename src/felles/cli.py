@@ -55,10 +55,10 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Jobs run at the same time.")] = 8,
 ) -> None:
     """Run a job worker (any number may run against one PostgreSQL)."""
+    import felles.app  # noqa: F401 - loads every component, and with them their job handlers
     from felles.core.db import Database
     from felles.core.jobs import Worker, load_plugin_modules
     from felles.core.logging import configure_logging
-    from felles.tables import metadata  # noqa: F401 - registers every component's job handlers
 
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -128,6 +128,7 @@ def seed(
 @cli.command()
 def check() -> None:
     """Check every configured dependency (database, migrations, signing keys, plugins) and print its health."""
+    import felles.app  # noqa: F401 - loads every component, and with them their self-checks
     from felles.core.health import run_checks
 
     results = asyncio.run(run_checks(get_settings()))

@@ -2,8 +2,12 @@
 
 from felles.core import audit, jobs
 from felles.core.db import Base
+from felles.events import models as events_models
 from felles.identity import models as identity_models
+from felles.notifications import models as notifications_models
 from felles.registers import models as registers_models
 
 metadata = Base.metadata
-__all__ = ["audit", "identity_models", "jobs", "metadata", "registers_models"]
+__all__ = [
+    "audit", "events_models", "identity_models", "jobs", "metadata", "notifications_models", "registers_models",
+]

@@ -38,6 +38,27 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=365, ge=1)
     # Extra modules imported at start-up so that they can register job handlers (plugins).
     plugin_modules: list[str] = Field(default_factory=list)
+    # Events and notifications. Outbound webhooks and condition endpoints may only reach these hosts
+    # ("example.no" exactly, ".example.no" for its subdomains); loopback only in development and tests.
+    webhook_allowed_hosts: list[str] = Field(default_factory=list)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "ikke-svar@felles.localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Parallel SMTP connections of one send batch.
+    smtp_connections: int = Field(default=4, ge=1, le=64)
+    # The SMS provider plugin by name: "outbox" (development: shown at /notifications/sms-outbox) or "http".
+    sms_provider: str = "outbox"
+    sms_gateway_url: str = ""
+    sms_gateway_token: str | None = None
+    sms_sender: str = "Altinn"
+    # Per-channel send rate of one process (messages per second; 0 means unlimited).
+    email_rate_per_second: float = Field(default=1000.0, ge=0)
+    sms_rate_per_second: float = Field(default=50.0, ge=0)
 
     @model_validator(mode="after")
     def _fill_and_refuse_unsafe_defaults(self) -> Settings:

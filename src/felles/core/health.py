@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from alembic.runtime.migration import MigrationContext
@@ -21,6 +22,20 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+
+
+ComponentCheck = Callable[[Settings], Awaitable[list[CheckResult]]]
+_component_checks: dict[str, ComponentCheck] = {}
+
+
+def component_check(name: str) -> Callable[[ComponentCheck], ComponentCheck]:
+    """Register a component's self-check (e-mail and SMS channels, ...) for `felles check`."""
+
+    def register(check: ComponentCheck) -> ComponentCheck:
+        _component_checks[name] = check
+        return check
+
+    return register
 
 
 DATABASE_CHECK_SECONDS = 2.0
@@ -70,8 +85,7 @@ def signing_keys_health(settings: Settings) -> CheckResult:
 
 
 async def run_checks(settings: Settings) -> list[CheckResult]:
-    import felles.tables  # noqa: F401 - every component's job handlers, so the list is complete
-
+    """The platform's own checks, then each registered component check (the caller loads the components)."""
     database = Database(settings.database_url)
     try:
         results = [await database_is_ready(database)]
@@ -79,6 +93,11 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
             results.append(await migrations_are_current(database, settings))
             results.append(await job_queue_health(database))
         results.append(signing_keys_health(settings))
-        return results
     finally:
         await database.dispose()
+    for name, check in sorted(_component_checks.items()):
+        try:
+            results.extend(await check(settings))
+        except Exception as exc:  # noqa: BLE001 - a broken check is a failing result, not a crash
+            results.append(CheckResult(name, False, f"the check itself failed: {exc!r}"))
+    return results

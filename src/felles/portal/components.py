@@ -59,6 +59,20 @@ PLATFORM_COMPONENTS: tuple[PlatformComponent, ...] = (
         links=(Link("portal.link.enheter", "/enhetsregisteret/api/enheter"),),
     ),
     PlatformComponent("krr", route_prefixes=("/rest",)),
+    PlatformComponent(
+        "identity",
+        route_prefixes=("/idporten", "/maskinporten", "/ansattporten", "/selvbetjening", "/authentication"),
+        links=(
+            Link("portal.link.idporten_discovery", "/idporten/.well-known/openid-configuration"),
+            Link("portal.link.maskinporten_metadata", "/maskinporten/.well-known/oauth-authorization-server"),
+        ),
+    ),
+    PlatformComponent("events", route_prefixes=("/events",)),
+    PlatformComponent(
+        "notifications",
+        route_prefixes=("/notifications",),
+        links=(Link("portal.link.sms_outbox", "/notifications/sms-outbox"),),
+    ),
     PlatformComponent("portal"),
 )
 

@@ -1,0 +1,1 @@
+"""Altinn Events: CloudEvents published by agencies and components, delivered to subscribers' webhooks."""

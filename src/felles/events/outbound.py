@@ -1,0 +1,123 @@
+"""Outbound HTTP to addresses that consumers give us (webhooks, notification condition endpoints), guarded
+against server-side request forgery.
+
+A URL is allowed when its scheme is http(s), it carries no credentials, and its host is on the allow-list
+(`FELLES_WEBHOOK_ALLOWED_HOSTS`: "example.no" exactly, ".example.no" for subdomains). Every address the host
+resolves to must be public; loopback (127.0.0.0/8, ::1, localhost) is allowed only in development and tests,
+where receivers run on the developer's machine. Redirects are never followed.
+
+The check runs when a subscription is made and again before every call (DNS may change in between). A host
+that re-resolves between our check and the connection could still slip through; pinning the checked address
+in the transport is the next step if we ever allow hosts we do not trust.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from felles.core.config import Environment, Settings
+from felles.core.errors import InvalidInput
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+class OutboundRefused(InvalidInput):
+    code = "outbound_url_refused"
+    title = "The URL may not be called"
+
+
+def _loopback_allowed(settings: Settings) -> bool:
+    return settings.environment in (Environment.DEVELOPMENT, Environment.TEST)
+
+
+def _host_on_allow_list(host: str, allowed: list[str]) -> bool:
+    host = host.lower().rstrip(".")
+    for entry in allowed:
+        entry = entry.lower().rstrip(".")
+        if entry.startswith(".") and (host.endswith(entry) or host == entry[1:]):
+            return True
+        if host == entry:
+            return True
+    return False
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url_syntax(settings: Settings, url: str) -> str:
+    """The host of an allowed URL, or `OutboundRefused` (no DNS lookup: for validating requests)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundRefused(f"{url!r} is not an absolute http(s) URL.")
+    if parts.username or parts.password:
+        raise OutboundRefused("URLs with credentials are not allowed.")
+    host = parts.hostname
+    if _is_loopback_host(host):
+        if not _loopback_allowed(settings):
+            raise OutboundRefused("Loopback addresses are only allowed in development and tests.")
+        return host
+    if not _host_on_allow_list(host, settings.webhook_allowed_hosts):
+        raise OutboundRefused(f"The host {host} is not on the allow-list of outbound hosts.")
+    if settings.environment is Environment.PRODUCTION and parts.scheme != "https":
+        raise OutboundRefused("Only https URLs are called in production.")
+    return host
+
+
+def _forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address, settings: Settings) -> bool:
+    if address.is_loopback:
+        return not _loopback_allowed(settings)
+    return (address.is_private or address.is_link_local or address.is_multicast or address.is_reserved
+            or address.is_unspecified)
+
+
+async def check_url(settings: Settings, url: str) -> None:
+    """`check_url_syntax` plus: every address the host resolves to is allowed (no private networks)."""
+    host = check_url_syntax(settings, url)
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:  # an address, not a name: nothing to resolve
+        if _forbidden_address(literal, settings):
+            raise OutboundRefused(f"{host} is not a public address.")
+        return
+    port = urlsplit(url).port or 443
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise OutboundRefused(f"The host {host} cannot be resolved: {exc}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if _forbidden_address(address, settings):
+            raise OutboundRefused(f"The host {host} resolves to a non-public address ({address}).")
+
+
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    # Building a verifying context loads the CA bundle (tens of ms): do it once per process.
+    return ssl.create_default_context()
+
+
+async def request(
+    settings: Settings, method: str, url: str, *, json: Any = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """One guarded call; never follows redirects. Raises `OutboundRefused` or an `httpx.HTTPError`."""
+    await check_url(settings, url)
+    timeout = httpx.Timeout(settings.webhook_timeout_seconds)
+    async with httpx.AsyncClient(verify=_tls_context(), timeout=timeout, follow_redirects=False,
+                                 trust_env=False) as client:
+        return await client.request(method, url, json=json, headers=headers)

@@ -1,0 +1,410 @@
+"""Use cases of Altinn Events.
+
+Pipeline: publish → store (append-only, once per event id) → fan out to the validated subscriptions whose
+filters match (one `EventDelivery` each) → deliver each by webhook POST, at least once. A failed delivery is
+tried again after 10 s, 30 s, 1 min, 5 min, 10 min, 30 min, 1 h, 3 h, 6 h, 12 h and 12 h (12 attempts, as
+Altinn's `RetryBackoffService`), then it is a dead letter. Every step is a job written in the transaction of
+the step before, so a crash loses nothing; a receiver may see an event twice and must deduplicate on its id.
+
+Other components publish with `publish_in_transaction(session, ...)`, in the transaction of their change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from felles.core.clock import utcnow
+from felles.core.config import Settings, get_settings
+from felles.core.db import Database, insert_for
+from felles.core.errors import InvalidInput, NotFound
+from felles.core.ids import uuid7
+from felles.core.jobs import JobContext, enqueue, job_handler
+from felles.core.tokens import Principal
+from felles.events import outbound, schemas
+from felles.events.models import CloudEventRecord, DeliveryStatus, EventDelivery, Subscription
+
+log = structlog.get_logger("felles.events")
+
+PUBLISH_SCOPE = "altinn:events.publish"
+PUBLISH_ADMIN_SCOPE = "altinn:events.publish.admin"
+SUBSCRIBE_SCOPE = "altinn:events.subscribe"
+SUBSCRIBE_ADMIN_SCOPE = "altinn:events.subscribe.admin"
+# `altinn:events.subscribe/<resource>` grants the events of one resource (until the PDP decides this).
+SUBSCRIBE_RESOURCE_SCOPE_PREFIX = "altinn:events.subscribe/"
+VALIDATION_EVENT_TYPE = "platform.events.validatesubscription"
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 50
+RETRY_SCHEDULE = (
+    timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=5),
+    timedelta(minutes=10), timedelta(minutes=30), timedelta(hours=1), timedelta(hours=3), timedelta(hours=6),
+    timedelta(hours=12), timedelta(hours=12),
+)
+MAX_DELIVERY_ATTEMPTS = len(RETRY_SCHEDULE) + 1  # 12
+ALL_RESOURCES = "*"
+
+
+# --- parties and the delivery check ------------------------------------------------------------------------
+def consumer_of(principal: Principal) -> str:
+    """The party a token acts for, as Altinn Events writes consumers: `/org/<orgnr>`, `/person/<fnr>`."""
+    if principal.kind == "organization":
+        return f"/org/{principal.organization_number}"
+    if principal.kind == "person":
+        return f"/person/{principal.person_identifier}"
+    return f"/system/{principal.client_id}"
+
+
+def _created_by(principal: Principal) -> str:
+    if principal.supplier_organization_number:
+        return f"/org/{principal.supplier_organization_number}"
+    return consumer_of(principal)
+
+
+def grants_of(principal: Principal) -> list[str]:
+    """The resources a token's scopes grant beyond the caller's own party."""
+    if SUBSCRIBE_ADMIN_SCOPE in principal.scopes:
+        return [ALL_RESOURCES]
+    return sorted(scope.removeprefix(SUBSCRIBE_RESOURCE_SCOPE_PREFIX) for scope in principal.scopes
+                  if scope.startswith(SUBSCRIBE_RESOURCE_SCOPE_PREFIX))
+
+
+def _party_names(consumer: str) -> set[str]:
+    """Every way an event may name the consumer's own party as its subject."""
+    kind, _, number = consumer.strip("/").partition("/")
+    if kind == "org":
+        return {consumer, f"/organisation/{number}", f"urn:altinn:organization:identifier-no:{number}"}
+    if kind == "person":
+        return {consumer, f"urn:altinn:person:identifier-no:{number}"}
+    return {consumer}
+
+
+def may_read(consumer: str, grants: list[str], event: CloudEventRecord) -> bool:
+    """May this consumer read (and so receive) this event?
+
+    Until the authorization component's PDP exists, this stands in for its decision: a consumer may read an
+    event whose `subject` or `alternativesubject` is its own party (organisation or person), an event it
+    published itself, and the events of resources its token was granted when it subscribed
+    (`altinn:events.subscribe.admin` for all, `altinn:events.subscribe/<resource>` for one).
+    Authorization will replace this body with a PDP decision on the `subscribe` action of the event's
+    resource for the subscriber; callers (delivery, reading) stay as they are.
+    """
+    if ALL_RESOURCES in grants or (event.resource is not None and event.resource in grants):
+        return True
+    if event.publisher == consumer:
+        return True
+    own = _party_names(consumer)
+    return event.subject in own or event.alternative_subject in own
+
+
+# --- publishing ---------------------------------------------------------------------------------------------
+def _document(event: schemas.CloudEvent, event_id: str, time: datetime) -> dict[str, Any]:
+    document = event.model_dump(mode="json", exclude_none=True)
+    document.update(id=event_id, specversion="1.0", time=time.isoformat().replace("+00:00", "Z"))
+    return document
+
+
+async def _store(session: AsyncSession, document: dict[str, Any], publisher: str) -> int | None:
+    """Insert the event once; the sequence when it was new, else None."""
+    now = utcnow()
+    time = datetime.fromisoformat(document["time"])
+    statement = insert_for(session, CloudEventRecord).values(
+        event_id=document["id"], source=document["source"], type=document["type"],
+        subject=document.get("subject"), alternative_subject=document.get("alternativesubject"),
+        resource=document.get("resource"), resource_instance=document.get("resourceinstance"),
+        time=time, registered_at=now, publisher=publisher, document=document,
+    ).on_conflict_do_nothing(index_elements=["event_id"]).returning(CloudEventRecord.sequence)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def publish(database: Database, principal: Principal, event: schemas.CloudEvent, *, app: bool = False) -> str:
+    """Store an event published through the API and queue its fan-out; returns its id. A repeated id is
+    accepted and stored once. Generic events need a `resource`; app events get one from their source."""
+    if event.id is None:
+        if not app:
+            raise InvalidInput("A cloud event needs an id.", code="event_id_missing")
+        event.id = str(uuid7())
+    resource = event.resource
+    if resource is None:
+        if not app:
+            raise InvalidInput("A cloud event needs a resource (urn:altinn:resource:…).", code="resource_missing")
+        event.resource = "urn:altinn:resource:app_" + "_".join(event.source.rstrip("/").split("/")[-2:])
+    document = _document(event, event.id, event.time or utcnow())
+    async with database.transaction() as session:
+        sequence = await _store(session, document, consumer_of(principal))
+        if sequence is not None:
+            await enqueue(session, "events.fan_out", {"sequence": sequence})
+    return event.id
+
+
+async def publish_in_transaction(
+    session: AsyncSession, *, source: str, type: str, subject: str | None = None,
+    alternativesubject: str | None = None, resource: str | None = None, resourceinstance: str | None = None,
+    data: Any = None, publisher: str, event_id: str | None = None,
+) -> str:
+    """How other components publish: the event is queued in the caller's transaction, so it exists exactly
+    when the change it tells about commits. Returns the event id."""
+    (published,) = await publish_many_in_transaction(session, [dict(
+        source=source, type=type, subject=subject, alternativesubject=alternativesubject, resource=resource,
+        resourceinstance=resourceinstance, data=data, event_id=event_id)], publisher=publisher)
+    return published
+
+
+async def publish_many_in_transaction(
+    session: AsyncSession, events: list[dict[str, Any]], *, publisher: str
+) -> list[str]:
+    """Several events of one transaction as one job (fewer jobs when a change tells several things).
+    Each dict has the keyword arguments of `publish_in_transaction` but `publisher`."""
+    documents = []
+    for fields in events:
+        fields = dict(fields)
+        event = schemas.CloudEvent(id=fields.pop("event_id", None) or str(uuid7()), **fields)
+        documents.append(_document(event, event.id or "", utcnow()))
+    if documents:
+        await enqueue(session, "events.publish", {"events": documents, "publisher": publisher})
+    return [document["id"] for document in documents]
+
+
+@job_handler("events.publish")
+async def _store_and_fan_out(payload: dict[str, Any], context: JobContext) -> None:
+    for document in payload.get("events") or [payload["event"]]:
+        sequence = await _store(context.session, document, payload["publisher"])
+        if sequence is not None:
+            await _fan_out(context.session, sequence)
+
+
+@job_handler("events.fan_out")
+async def _fan_out_job(payload: dict[str, Any], context: JobContext) -> None:
+    await _fan_out(context.session, int(payload["sequence"]))
+
+
+def matches(subscription: Subscription, event: CloudEventRecord) -> bool:
+    """Do the subscription's filters select the event? (Source is a prefix; the rest are exact.)"""
+    if subscription.source_filter and not event.source.startswith(subscription.source_filter.rstrip("*")):
+        return False
+    return all(wanted is None or wanted == actual for wanted, actual in (
+        (subscription.type_filter, event.type), (subscription.subject_filter, event.subject),
+        (subscription.resource_filter, event.resource),
+        (subscription.alternative_subject_filter, event.alternative_subject),
+    ))
+
+
+async def _fan_out(session: AsyncSession, sequence: int) -> None:
+    event = await session.get(CloudEventRecord, sequence)
+    if event is None:
+        return
+    subscriptions = await session.scalars(
+        select(Subscription).where(Subscription.validated.is_(True), Subscription.deleted_at.is_(None))
+    )
+    now = utcnow()
+    for subscription in subscriptions:
+        if not matches(subscription, event):
+            continue
+        delivery_id = uuid7()
+        inserted = (await session.execute(
+            insert_for(session, EventDelivery).values(
+                id=delivery_id, subscription_id=subscription.id, event_sequence=sequence,
+                status=DeliveryStatus.PENDING, attempts=0, created_at=now, next_attempt_at=now,
+            ).on_conflict_do_nothing(index_elements=["subscription_id", "event_sequence"])
+            .returning(EventDelivery.id)
+        )).scalar_one_or_none()
+        if inserted is not None:
+            await enqueue(session, "events.deliver", {"delivery": str(delivery_id)})
+
+
+# --- delivery -----------------------------------------------------------------------------------------------
+def _failure(response: httpx.Response | None, error: Exception | None) -> tuple[int | None, str]:
+    if response is not None:
+        return response.status_code, f"HTTP {response.status_code}"
+    return None, f"{type(error).__name__}: {error}"
+
+
+@job_handler("events.deliver", max_attempts=5)
+async def _deliver(payload: dict[str, Any], context: JobContext) -> None:
+    """One attempt to deliver one event to one webhook; the next attempt is scheduled here, so the retry
+    schedule is Altinn's rather than the job queue's (which only retries crashes of this handler)."""
+    session = context.session
+    delivery = await session.get(EventDelivery, uuid.UUID(payload["delivery"]))
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return
+    subscription = await session.get(Subscription, delivery.subscription_id)
+    event = await session.get(CloudEventRecord, delivery.event_sequence)
+    if subscription is None or event is None or subscription.deleted_at is not None:
+        delivery.status = DeliveryStatus.CANCELLED
+        return
+    if not may_read(subscription.consumer, subscription.grants, event):
+        delivery.status = DeliveryStatus.UNAUTHORIZED
+        log.info("event_delivery_unauthorized", subscription=subscription.id, event_id=event.event_id)
+        return
+    response: httpx.Response | None = None
+    error: Exception | None = None
+    try:
+        response = await outbound.request(get_settings(), "POST", subscription.end_point, json=event.document,
+                                          headers={"Content-Type": "application/cloudevents+json"})
+    except (httpx.HTTPError, outbound.OutboundRefused) as exc:
+        error = exc
+    delivery.attempts += 1
+    now = utcnow()
+    if response is not None and response.is_success:
+        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
+        delivery.last_status_code, delivery.next_attempt_at = response.status_code, None
+        return
+    delivery.last_status_code, delivery.last_error = _failure(response, error)
+    if delivery.attempts >= MAX_DELIVERY_ATTEMPTS:
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
+        log.warning("event_delivery_dead", subscription=subscription.id, event_id=event.event_id)
+        return
+    delivery.next_attempt_at = now + RETRY_SCHEDULE[delivery.attempts - 1]
+    await enqueue(session, "events.deliver", payload, run_at=delivery.next_attempt_at)
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EventPage:
+    events: list[dict[str, Any]]
+    # The id to pass as `after` for the next page; None when this page was the last.
+    next_after: str | None
+
+
+async def list_events(
+    database: Database, principal: Principal, *, resource: str, after: str, size: int,
+    subject: str | None = None, type: str | None = None, alternative_subject: str | None = None,
+) -> EventPage:
+    """Events of a resource after the event with id `after` ("0" for the beginning), oldest first, only those
+    the caller may read."""
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"size must be between 1 and {MAX_PAGE_SIZE}.", code="invalid_size")
+    consumer, grants = consumer_of(principal), grants_of(principal)
+    async with database.transaction() as session:
+        start = 0
+        if after not in ("", "0"):
+            found = await session.scalar(select(CloudEventRecord.sequence).where(CloudEventRecord.event_id == after))
+            if found is None:
+                raise InvalidInput("`after` is not the id of a stored event.", code="invalid_after")
+            start = found
+        query = select(CloudEventRecord).where(CloudEventRecord.resource == resource,
+                                               CloudEventRecord.sequence > start)
+        if subject:
+            query = query.where(CloudEventRecord.subject == subject)
+        if type:
+            query = query.where(CloudEventRecord.type == type)
+        if alternative_subject:
+            query = query.where(CloudEventRecord.alternative_subject == alternative_subject)
+        rows = list(await session.scalars(query.order_by(CloudEventRecord.sequence).limit(size)))
+    readable = [row.document for row in rows if may_read(consumer, grants, row)]
+    return EventPage(readable, rows[-1].event_id if len(rows) == size else None)
+
+
+# --- subscriptions ------------------------------------------------------------------------------------------
+def _public(subscription: Subscription) -> schemas.SubscriptionPublic:
+    return schemas.SubscriptionPublic(
+        id=subscription.id, endPoint=subscription.end_point, resourceFilter=subscription.resource_filter,
+        subjectFilter=subscription.subject_filter, alternativeSubjectFilter=subscription.alternative_subject_filter,
+        typeFilter=subscription.type_filter, sourceFilter=subscription.source_filter,
+        consumer=subscription.consumer, createdBy=subscription.created_by, created=subscription.created,
+        validated=subscription.validated,
+    )
+
+
+async def create_subscription(
+    database: Database, settings: Settings, principal: Principal, request: schemas.SubscriptionCreate
+) -> schemas.SubscriptionPublic:
+    """Register a webhook; it is sent a validation event and gets nothing else until it answers 200."""
+    outbound.check_url_syntax(settings, request.endPoint)
+    if not any((request.resourceFilter, request.sourceFilter)):
+        raise InvalidInput("A subscription needs a resourceFilter (or a sourceFilter).", code="filter_missing")
+    async with database.transaction() as session:
+        subscription = Subscription(
+            end_point=request.endPoint, source_filter=request.sourceFilter, type_filter=request.typeFilter,
+            subject_filter=request.subjectFilter, resource_filter=request.resourceFilter,
+            alternative_subject_filter=request.alternativeSubjectFilter, consumer=consumer_of(principal),
+            created_by=_created_by(principal), grants=grants_of(principal), created=utcnow(), validated=False,
+        )
+        session.add(subscription)
+        await session.flush()
+        await enqueue(session, "events.validate_subscription", {"subscription": subscription.id})
+    return _public(subscription)
+
+
+@job_handler("events.validate_subscription", max_attempts=12, backoff_base=timedelta(seconds=10),
+             backoff_max=timedelta(hours=12))
+async def _validate_subscription(payload: dict[str, Any], context: JobContext) -> None:
+    """The handshake: POST a `platform.events.validatesubscription` event; a 200 marks the subscription
+    validated. Anything else fails the job, which is retried with backoff."""
+    settings = get_settings()
+    subscription = await context.session.get(Subscription, int(payload["subscription"]))
+    if subscription is None or subscription.deleted_at is not None or subscription.validated:
+        return
+    event = {"id": str(uuid7()), "specversion": "1.0", "type": VALIDATION_EVENT_TYPE,
+             "source": f"{settings.base_url}/events/api/v1/subscriptions/{subscription.id}",
+             "time": utcnow().isoformat().replace("+00:00", "Z")}
+    response = await outbound.request(settings, "POST", subscription.end_point, json=event,
+                                      headers={"Content-Type": "application/cloudevents+json"})
+    if response.status_code != 200:
+        raise RuntimeError(f"the endpoint answered the validation event with HTTP {response.status_code}")
+    subscription.validated, subscription.validated_at = True, utcnow()
+
+
+async def _own_subscription(session: AsyncSession, principal: Principal, subscription_id: int) -> Subscription:
+    subscription = await session.get(Subscription, subscription_id)
+    if subscription is None or subscription.deleted_at is not None or subscription.consumer != consumer_of(principal):
+        raise NotFound(f"No subscription {subscription_id}.", code="subscription_not_found")
+    return subscription
+
+
+async def get_subscription(
+    database: Database, principal: Principal, subscription_id: int
+) -> schemas.SubscriptionPublic:
+    async with database.transaction() as session:
+        return _public(await _own_subscription(session, principal, subscription_id))
+
+
+async def list_subscriptions(database: Database, principal: Principal) -> schemas.SubscriptionList:
+    async with database.transaction() as session:
+        rows = list(await session.scalars(
+            select(Subscription).where(Subscription.consumer == consumer_of(principal),
+                                       Subscription.deleted_at.is_(None)).order_by(Subscription.id)
+        ))
+    return schemas.SubscriptionList(count=len(rows), subscriptions=[_public(row) for row in rows])
+
+
+async def delete_subscription(database: Database, principal: Principal, subscription_id: int) -> None:
+    """Stop the subscription; deliveries not yet made are cancelled."""
+    async with database.transaction() as session:
+        subscription = await _own_subscription(session, principal, subscription_id)
+        subscription.deleted_at = utcnow()
+        await session.execute(
+            update(EventDelivery)
+            .where(EventDelivery.subscription_id == subscription_id, EventDelivery.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.CANCELLED)
+        )
+
+
+# --- for other components and operators ----------------------------------------------------------------------
+async def guard_outbound_url(settings: Settings, url: str) -> None:
+    """Refuse (`OutboundRefused`, a 400 problem) a URL that outbound calls may not reach (SSRF guard)."""
+    await outbound.check_url(settings, url)
+
+
+async def call_outbound(settings: Settings, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """A guarded outbound HTTP call (for condition endpoints and the like)."""
+    return await outbound.request(settings, method, url, **kwargs)
+
+
+async def delivery_counts(database: Database) -> dict[str, int]:
+    from sqlalchemy import func
+
+    async with database.transaction() as session:
+        rows = await session.execute(select(EventDelivery.status, func.count()).group_by(EventDelivery.status))
+        return dict(rows.all())  # type: ignore[arg-type]
+
+
+def check_outbound_url_syntax(settings: Settings, url: str) -> None:
+    """Refuse a URL outbound calls may not reach, without a DNS lookup (for validating requests)."""
+    outbound.check_url_syntax(settings, url)

@@ -1,0 +1,79 @@
+"""HTTP API of Varsling at Altinn Notifications' paths (`/notifications/api/v1/future/...` for v2 orders and
+shipments, `/notifications/api/v1/orders/...` for v1)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from felles.core.runtime import DatabaseDep, RuntimeDep
+from felles.core.tokens import Principal, require_scope
+from felles.notifications import schemas, service
+
+router = APIRouter(prefix="/notifications/api/v1", tags=["notifications"])
+
+Creator = Annotated[Principal, require_scope(service.CREATE_SCOPE)]
+PROBLEMS = {400: {"description": "Invalid input"}, 401: {"description": "No valid token"},
+            403: {"description": "Missing scope"}}
+NOT_FOUND = {404: {"description": "No such order"}}
+
+
+@router.post("/future/orders", operation_id="notifications_order_create", status_code=status.HTTP_201_CREATED,
+             responses={**PROBLEMS, 200: {"description": "The idempotencyId was seen before: the first answer",
+                                          "model": schemas.OrderChainResponse}},
+             response_model=schemas.OrderChainResponse)
+async def create_order(
+    runtime: RuntimeDep, principal: Creator, request: schemas.OrderChainCreate, response: Response
+) -> schemas.OrderChainResponse:
+    """Order a notification to one recipient, with zero or more reminders."""
+    answer, created = await service.create_order_chain(runtime.database, runtime.settings, principal, request)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return answer
+
+
+@router.get("/future/orders/{order_id}", operation_id="notifications_order_get",
+            responses={**PROBLEMS, **NOT_FOUND}, response_model=schemas.OrderChainPublic)
+async def get_order(database: DatabaseDep, principal: Creator, order_id: uuid.UUID) -> schemas.OrderChainPublic:
+    """An order (notificationOrderId) with the manifest of the notification and of each reminder."""
+    return await service.get_order_chain(database, principal, order_id)
+
+
+@router.get("/future/shipment/feed", operation_id="notifications_status_feed", responses=PROBLEMS,
+            response_model=list[schemas.StatusFeedEntry])
+async def get_status_feed(
+    database: DatabaseDep, principal: Creator,
+    seq: Annotated[int, Query(ge=0, description="The last sequence number seen; 0 from the start.")] = 0,
+    pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[schemas.StatusFeedEntry]:
+    """Status changes of the caller's orders, numbered; pass the last `sequenceNumber` seen as `seq`."""
+    return await service.status_feed(database, principal, after=seq, page_size=pageSize)
+
+
+@router.get("/future/shipment/{shipment_id}", operation_id="notifications_shipment_get",
+            responses={**PROBLEMS, **NOT_FOUND}, response_model=schemas.ShipmentManifest)
+async def get_shipment(
+    database: DatabaseDep, principal: Creator, shipment_id: uuid.UUID
+) -> schemas.ShipmentManifest:
+    """The delivery manifest of one notification or reminder: status and each recipient's result."""
+    return await service.get_shipment(database, principal, shipment_id)
+
+
+@router.post("/orders/email", operation_id="notifications_email_order_create", status_code=status.HTTP_202_ACCEPTED,
+             responses=PROBLEMS, response_model=schemas.OrderCreated)
+async def create_email_order(
+    runtime: RuntimeDep, principal: Creator, request: schemas.EmailOrderCreate
+) -> schemas.OrderCreated:
+    """Order one e-mail to many recipients (v1)."""
+    return await service.create_email_order(runtime.database, runtime.settings, principal, request)
+
+
+@router.put("/orders/{order_id}/cancel", operation_id="notifications_order_cancel",
+            status_code=status.HTTP_204_NO_CONTENT,
+            responses={**PROBLEMS, **NOT_FOUND, 409: {"description": "CancellationProhibited"}})
+async def cancel_order(database: DatabaseDep, principal: Creator, order_id: uuid.UUID) -> Response:
+    """Cancel an order (shipment id or notificationOrderId) that is not being sent yet."""
+    await service.cancel_order(database, principal, order_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

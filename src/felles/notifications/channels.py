@@ -1,0 +1,262 @@
+"""Delivery channels: e-mail over SMTP to any SMTP server, and SMS through a provider plugin.
+
+SMS providers are registered by name (`@sms_provider("name")`) and chosen with `FELLES_SMS_PROVIDER`:
+`outbox` keeps messages in the database for the development page `/notifications/sms-outbox`; `http` posts
+them to an HTTP gateway (`FELLES_SMS_GATEWAY_URL`, LINK Mobility's JSON shape). Each has a self-check.
+
+Each channel is rate-limited per process (`FELLES_EMAIL_RATE_PER_SECOND`, `FELLES_SMS_RATE_PER_SECOND`).
+Failures are told apart as permanent (the recipient or message is refused) and transient (try again later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.header import Header
+from email.utils import formatdate
+from functools import lru_cache
+from typing import Any, Protocol
+
+import aiosmtplib
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from felles.core.clock import utcnow
+from felles.core.config import Environment, Settings
+from felles.core.errors import Problem
+from felles.events import service as events_service
+from felles.notifications.models import SmsOutboxMessage
+
+
+class RateLimiter:
+    """Spaces calls at least 1/rate seconds apart (per process); a rate of 0 means unlimited."""
+
+    def __init__(self, rate_per_second: float) -> None:
+        self.interval = 1 / rate_per_second if rate_per_second > 0 else 0.0
+        self._next = 0.0
+
+    async def acquire(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+_limiters: dict[tuple[str, float], RateLimiter] = {}
+
+
+def limiter(channel: str, rate: float) -> RateLimiter:
+    return _limiters.setdefault((channel, rate), RateLimiter(rate))
+
+
+# --- e-mail -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Email:
+    notification_id: uuid.UUID
+    sender: str
+    to: str
+    subject: str
+    body: str
+    html: bool
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    transient: bool = False
+    error: str | None = None
+    status: str | None = None  # a specific failure status, e.g. Email_Failed_InvalidFormat
+
+
+@lru_cache(maxsize=256)
+def _header(value: str) -> str:
+    """A header value, RFC 2047-encoded when it is not ASCII (Norwegian subjects often are not)."""
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+@lru_cache(maxsize=256)
+def _body(text: str) -> bytes:
+    return base64.encodebytes(text.encode()).replace(b"\n", b"\r\n")
+
+
+def message_bytes(email: Email) -> bytes:
+    """The message as sent. Built by hand: `EmailMessage` costs more than the SMTP exchange itself, and a
+    batch shares its subject and body (cached). The Message-ID is the notification id, so a receiver (and our
+    crash test) recognises a message sent twice."""
+    headers = (
+        f"From: {email.sender}\r\nTo: {email.to}\r\nSubject: {_header(email.subject)}\r\n"
+        f"Date: {formatdate(usegmt=True)}\r\nMessage-ID: <{email.notification_id}@felles.notifications>\r\n"
+        f"X-Felles-Notification-Id: {email.notification_id}\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: text/{'html' if email.html else 'plain'}; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    )
+    return headers.encode() + _body(email.body)
+
+
+def _smtp_failure(exc: Exception) -> SendResult:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [error.code for error in exc.recipients]
+        transient = all(400 <= code < 500 for code in codes)
+        return SendResult(False, transient, str(exc), None if transient else "Email_Failed_RecipientNotIdentified")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        transient = 400 <= exc.code < 500
+        return SendResult(False, transient, f"{exc.code} {exc.message}", None if transient else "Email_Failed")
+    return SendResult(False, True, f"{type(exc).__name__}: {exc}")
+
+
+async def send_emails(settings: Settings, emails: list[Email]) -> dict[uuid.UUID, SendResult]:
+    """Send over `smtp_connections` parallel SMTP sessions; every e-mail gets a result."""
+    results: dict[uuid.UUID, SendResult] = {}
+    queue: asyncio.Queue[Email] = asyncio.Queue()
+    for email in emails:
+        queue.put_nowait(email)
+    rate = limiter("email", settings.email_rate_per_second)
+
+    async def connection() -> None:
+        smtp: aiosmtplib.SMTP | None = None
+        try:
+            while not queue.empty():
+                email = queue.get_nowait()
+                try:
+                    if smtp is None or not smtp.is_connected:
+                        smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port,
+                                               timeout=settings.smtp_timeout_seconds,
+                                               start_tls=settings.smtp_starttls or None,
+                                               username=settings.smtp_username, password=settings.smtp_password)
+                        await smtp.connect()
+                    await rate.acquire()
+                    await smtp.sendmail(email.sender, [email.to], message_bytes(email))
+                    results[email.notification_id] = SendResult(True)
+                except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                    results[email.notification_id] = _smtp_failure(exc)
+                    if isinstance(exc, aiosmtplib.SMTPServerDisconnected | OSError | TimeoutError):
+                        smtp = None
+        finally:
+            if smtp is not None and smtp.is_connected:
+                try:
+                    await smtp.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    smtp.close()
+
+    await asyncio.gather(*(connection() for _ in range(min(settings.smtp_connections, len(emails)) or 1)))
+    return results
+
+
+async def smtp_health(settings: Settings) -> tuple[bool, str]:
+    """Can we open an SMTP session with the configured server?"""
+    smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port, timeout=5,
+                           start_tls=settings.smtp_starttls or None)
+    try:
+        await smtp.connect()
+        await smtp.noop()
+        await smtp.quit()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        return False, f"{settings.smtp_host}:{settings.smtp_port}: {exc}"
+    return True, f"{settings.smtp_host}:{settings.smtp_port} answers"
+
+
+# --- SMS ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sms:
+    notification_id: uuid.UUID
+    sender: str
+    to: str
+    body: str
+
+
+class SmsProvider(Protocol):
+    name: str
+
+    async def send(self, session: AsyncSession, sms: Sms) -> SendResult: ...
+
+    async def check(self) -> tuple[bool, str]: ...
+
+
+SmsProviderFactory = Callable[[Settings], SmsProvider]
+_sms_providers: dict[str, SmsProviderFactory] = {}
+
+
+def sms_provider(name: str) -> Callable[[SmsProviderFactory], SmsProviderFactory]:
+    """Register an SMS provider plugin by name."""
+
+    def register(factory: SmsProviderFactory) -> SmsProviderFactory:
+        _sms_providers[name] = factory
+        return factory
+
+    return register
+
+
+def registered_sms_providers() -> list[str]:
+    return sorted(_sms_providers)
+
+
+def configured_sms_provider(settings: Settings) -> SmsProvider:
+    factory = _sms_providers.get(settings.sms_provider)
+    if factory is None:
+        raise LookupError(f"no SMS provider is registered as {settings.sms_provider!r}; "
+                          f"known: {', '.join(registered_sms_providers())}")
+    return factory(settings)
+
+
+@sms_provider("outbox")
+class OutboxSmsProvider:
+    """Development: the message is kept in the database, in the sending job's transaction."""
+
+    name = "outbox"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(self, session: AsyncSession, sms: Sms) -> SendResult:
+        session.add(SmsOutboxMessage(id=uuid.uuid4(), notification_id=sms.notification_id, sender=sms.sender,
+                                     destination=sms.to, body=sms.body, created_at=utcnow()))
+        return SendResult(True)
+
+    async def check(self) -> tuple[bool, str]:
+        if self.settings.environment is Environment.PRODUCTION:
+            return False, "the development outbox sends nothing: choose a real provider in production"
+        return True, "development outbox (/notifications/sms-outbox)"
+
+
+@sms_provider("http")
+class HttpGatewaySmsProvider:
+    """An HTTP SMS gateway (LINK Mobility's JSON: source, destination, userData). 2xx accepts the message;
+    4xx refuses it for good; 5xx and transport errors are tried again."""
+
+    name = "http"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.settings.sms_gateway_token}"} if self.settings.sms_gateway_token else {}
+
+    async def send(self, session: AsyncSession, sms: Sms) -> SendResult:
+        body: dict[str, Any] = {"source": sms.sender, "destination": sms.to, "userData": sms.body,
+                                "refId": str(sms.notification_id)}
+        try:
+            response = await events_service.call_outbound(self.settings, "POST", self.settings.sms_gateway_url,
+                                                          json=body, headers=self._headers())
+        except httpx.HTTPError as exc:
+            return SendResult(False, True, f"{type(exc).__name__}: {exc}")
+        if response.is_success:
+            return SendResult(True)
+        if 400 <= response.status_code < 500:
+            return SendResult(False, False, f"HTTP {response.status_code}", "SMS_Failed_Rejected")
+        return SendResult(False, True, f"HTTP {response.status_code}")
+
+    async def check(self) -> tuple[bool, str]:
+        if not self.settings.sms_gateway_url:
+            return False, "FELLES_SMS_GATEWAY_URL is not set"
+        try:
+            await events_service.guard_outbound_url(self.settings, self.settings.sms_gateway_url)
+        except Problem as exc:
+            return False, exc.detail
+        return True, f"gateway {self.settings.sms_gateway_url}"

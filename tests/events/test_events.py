@@ -1,0 +1,229 @@
+"""Altinn Events end to end: publishing, reading with a cursor, subscriptions with the validation handshake,
+delivery with Altinn's retry schedule to a real webhook receiver, dead letters, the per-event authorization
+check and the SSRF guard."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from felles.core.clock import clock
+from felles.core.config import Environment, Settings
+from felles.core.jobs import Worker
+from felles.events import outbound
+from felles.events.models import EventDelivery
+from felles.events.service import MAX_DELIVERY_ATTEMPTS, RETRY_SCHEDULE
+from tests.conftest import bearer
+
+PUBLISHER = "974761076"
+SUBSCRIBER = "910753614"
+STRANGER = "991825827"
+RESOURCE = "urn:altinn:resource:skattemelding"
+EVENTS = "/events/api/v1/events"
+SUBSCRIPTIONS = "/events/api/v1/subscriptions"
+
+
+@pytest.fixture
+def publisher(token):
+    return bearer(token(scopes=["altinn:events.publish"], org=PUBLISHER))
+
+
+@pytest.fixture
+def subscriber(token):
+    return bearer(token(scopes=["altinn:events.subscribe"], org=SUBSCRIBER))
+
+
+def cloud_event(number: int, *, about: str = SUBSCRIBER, resource: str = RESOURCE, **extra) -> dict:
+    return {"id": f"event-{number}", "specversion": "1.0", "source": f"https://skatt.example/api/v1/{number}",
+            "type": "no.skatteetaten.skattemelding.levert", "resource": resource,
+            "alternativesubject": f"/org/{about}", "subject": f"/org/{about}", "data": {"n": number}, **extra}
+
+
+async def run_jobs(database) -> int:
+    return await Worker(database, concurrency=8).run_until_idle()
+
+
+async def subscribe(client, headers, endpoint: str, **filters) -> dict:
+    response = await client.post(SUBSCRIPTIONS, headers=headers,
+                                 json={"endPoint": endpoint, "resourceFilter": RESOURCE, **filters})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def deliveries(database) -> list[EventDelivery]:
+    async with database.transaction() as session:
+        return list(await session.scalars(select(EventDelivery).order_by(EventDelivery.created_at)))
+
+
+async def test_published_events_are_stored_once_and_read_with_a_cursor(client, database, publisher, subscriber,
+                                                                       job_settings):
+    for number in range(5):
+        response = await client.post(EVENTS, json=cloud_event(number), headers={
+            **publisher, "Content-Type": "application/cloudevents+json"})
+        assert response.status_code == 200 and response.json() == f"event-{number}"
+    assert (await client.post(EVENTS, json=cloud_event(0), headers=publisher)).status_code == 200  # a retry
+    first = await client.get(EVENTS, headers=subscriber, params={"resource": RESOURCE, "after": "0", "size": 2})
+    assert [e["id"] for e in first.json()] == ["event-0", "event-1"]
+    assert first.json()[0]["data"] == {"n": 0} and first.json()[0]["time"].endswith("Z")
+    second = await client.get(first.headers["next"].removeprefix("http://felles.test"), headers=subscriber)
+    assert [e["id"] for e in second.json()] == ["event-2", "event-3"]
+    last = await client.get(EVENTS, headers=subscriber, params={"resource": RESOURCE, "after": "event-3"})
+    assert [e["id"] for e in last.json()] == ["event-4"] and "next" not in last.headers
+
+
+async def test_publishing_and_reading_need_their_scopes_and_valid_events(client, database, token, publisher,
+                                                                         subscriber, job_settings):
+    assert (await client.post(EVENTS, json=cloud_event(1), headers=subscriber)).status_code == 403
+    assert (await client.get(EVENTS, headers=publisher, params={"resource": RESOURCE, "after": "0"})).status_code == 403
+    missing = cloud_event(2)
+    del missing["resource"]
+    response = await client.post(EVENTS, json=missing, headers=publisher)
+    assert response.status_code == 400 and response.json()["code"] == "resource_missing"
+    assert (await client.post(EVENTS, json={**cloud_event(3), "specversion": "0.3"},
+                              headers=publisher)).status_code == 422
+    too_many = await client.get(EVENTS, headers=subscriber, params={"resource": RESOURCE, "after": "0", "size": 1001})
+    assert too_many.status_code == 422
+    app_event = {"source": "https://felles.test/ttd/soknad/instances/1", "type": "app.instance.created",
+                 "subject": f"/org/{SUBSCRIBER}"}
+    response = await client.post("/events/api/v1/app", json=app_event, headers=publisher)
+    assert response.status_code == 200 and len(response.json()) == 36
+
+
+async def test_a_reader_sees_only_the_events_it_may_read(client, database, token, publisher, subscriber,
+                                                         job_settings):
+    await client.post(EVENTS, json=cloud_event(1, about=SUBSCRIBER), headers=publisher)
+    await client.post(EVENTS, json=cloud_event(2, about=STRANGER), headers=publisher)
+    mine = await client.get(EVENTS, headers=subscriber, params={"resource": RESOURCE, "after": "0"})
+    assert [e["id"] for e in mine.json()] == ["event-1"]
+    own_publisher = bearer(token(scopes=["altinn:events.subscribe"], org=PUBLISHER))
+    theirs = await client.get(EVENTS, headers=own_publisher, params={"resource": RESOURCE, "after": "0"})
+    assert [e["id"] for e in theirs.json()] == ["event-1", "event-2"]
+    granted = bearer(token(scopes=["altinn:events.subscribe", f"altinn:events.subscribe/{RESOURCE}"], org=STRANGER))
+    assert len((await client.get(EVENTS, headers=granted, params={"resource": RESOURCE, "after": "0"})).json()) == 2
+
+
+async def test_a_receiver_that_fails_three_times_gets_the_event_on_the_fourth_attempt(
+    client, database, publisher, subscriber, receiver, job_settings
+):
+    endpoint = receiver.hook("flaky", fail_times=3)
+    subscription = await subscribe(client, subscriber, endpoint)
+    await run_jobs(database)
+    assert receiver.hooks["flaky"].validations == 1
+    assert (await client.get(f"{SUBSCRIPTIONS}/{subscription['id']}", headers=subscriber)).json()["validated"]
+    await client.post(EVENTS, json=cloud_event(7), headers=publisher)
+    await run_jobs(database)
+    for wait in RETRY_SCHEDULE[:3]:
+        assert receiver.hooks["flaky"].received == []
+        await run_jobs(database)  # not due before its backoff
+        clock.advance(wait + timedelta(seconds=1))
+        await run_jobs(database)
+    hook = receiver.hooks["flaky"]
+    assert hook.attempts == 4 and [event["id"] for event in hook.received] == ["event-7"]
+    assert hook.received[0]["data"] == {"n": 7}
+    (delivery,) = await deliveries(database)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 4, 200)
+
+
+async def test_an_unvalidated_subscriber_gets_nothing(client, database, publisher, subscriber, receiver,
+                                                      job_settings):
+    endpoint = receiver.hook("refuses", validate=False)
+    subscription = await subscribe(client, subscriber, endpoint)
+    await run_jobs(database)
+    await client.post(EVENTS, json=cloud_event(1), headers=publisher)
+    clock.advance(timedelta(minutes=1))
+    await run_jobs(database)
+    hook = receiver.hooks["refuses"]
+    assert hook.validations == 2 and hook.attempts == 0 and hook.received == []
+    assert not (await client.get(f"{SUBSCRIPTIONS}/{subscription['id']}", headers=subscriber)).json()["validated"]
+    assert await deliveries(database) == []
+
+
+async def test_an_unauthorized_subscriber_gets_nothing(client, database, token, publisher, receiver,
+                                                       job_settings):
+    stranger = bearer(token(scopes=["altinn:events.subscribe"], org=STRANGER))
+    await subscribe(client, stranger, receiver.hook("stranger"))
+    await subscribe(client, bearer(token(scopes=["altinn:events.subscribe"], org=SUBSCRIBER)),
+                    receiver.hook("owner"))
+    await run_jobs(database)
+    await client.post(EVENTS, json=cloud_event(1, about=SUBSCRIBER), headers=publisher)
+    await run_jobs(database)
+    assert receiver.hooks["stranger"].attempts == 0 and receiver.hooks["stranger"].received == []
+    assert [e["id"] for e in receiver.hooks["owner"].received] == ["event-1"]
+    assert sorted(d.status for d in await deliveries(database)) == ["delivered", "unauthorized"]
+
+
+async def test_filters_select_the_events_a_subscription_gets(client, database, publisher, subscriber, receiver,
+                                                             job_settings):
+    await subscribe(client, subscriber, receiver.hook("typed"), typeFilter="no.skatteetaten.skattemelding.levert",
+                    sourceFilter="https://skatt.example/api/v1/1")
+    await run_jobs(database)
+    await client.post(EVENTS, json=cloud_event(1), headers=publisher)
+    await client.post(EVENTS, json=cloud_event(12), headers=publisher)  # source prefix …/1 matches …/12 too
+    await client.post(EVENTS, json=cloud_event(2), headers=publisher)
+    await client.post(EVENTS, json=cloud_event(13, type="other"), headers=publisher)
+    await client.post(EVENTS, json=cloud_event(14, resource="urn:altinn:resource:other"), headers=publisher)
+    await run_jobs(database)
+    assert sorted(e["id"] for e in receiver.hooks["typed"].received) == ["event-1", "event-12"]
+
+
+async def test_after_twelve_failed_attempts_the_delivery_is_a_dead_letter(
+    client, database, publisher, subscriber, receiver, job_settings
+):
+    await subscribe(client, subscriber, receiver.hook("down", always_fail=True))
+    await run_jobs(database)
+    await client.post(EVENTS, json=cloud_event(1), headers=publisher)
+    await run_jobs(database)
+    for wait in RETRY_SCHEDULE:
+        clock.advance(wait + timedelta(seconds=1))
+        await run_jobs(database)
+    clock.advance(timedelta(days=2))
+    await run_jobs(database)
+    assert receiver.hooks["down"].attempts == MAX_DELIVERY_ATTEMPTS == 12
+    (delivery,) = await deliveries(database)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("dead", 12, 503)
+
+
+async def test_subscriptions_are_listed_and_deleted_by_their_owner(client, database, token, subscriber, publisher,
+                                                                   receiver, job_settings):
+    created = await subscribe(client, subscriber, receiver.hook("a"))
+    assert created["consumer"] == f"/org/{SUBSCRIBER}" and created["validated"] is False
+    listing = (await client.get(SUBSCRIPTIONS, headers=subscriber)).json()
+    assert listing["count"] == 1
+    stranger = bearer(token(scopes=["altinn:events.subscribe"], org=STRANGER))
+    assert (await client.get(f"{SUBSCRIPTIONS}/{created['id']}", headers=stranger)).status_code == 404
+    assert (await client.delete(f"{SUBSCRIPTIONS}/{created['id']}", headers=stranger)).status_code == 404
+    await run_jobs(database)
+    assert (await client.delete(f"{SUBSCRIPTIONS}/{created['id']}", headers=subscriber)).status_code == 204
+    await client.post(EVENTS, json=cloud_event(1), headers=publisher)
+    await run_jobs(database)
+    assert receiver.hooks["a"].received == []
+    assert (await client.get(SUBSCRIPTIONS, headers=subscriber)).json()["count"] == 0
+
+
+@pytest.mark.parametrize("endpoint", [
+    "http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data", "ftp://example.no/hook",
+    "http://user:secret@example.no/hook", "http://not-allowed.example/hook",
+])
+async def test_subscriptions_to_addresses_outside_the_allow_list_are_refused(client, database, subscriber,
+                                                                             job_settings, endpoint):
+    response = await client.post(SUBSCRIPTIONS, headers=subscriber, json={"endPoint": endpoint,
+                                                                         "resourceFilter": RESOURCE})
+    assert response.status_code == 400 and response.json()["code"] == "outbound_url_refused"
+
+
+async def test_the_ssrf_guard_allows_loopback_only_in_development_and_tests(tmp_path):
+    production = Settings(environment=Environment.PRODUCTION, database_url="postgresql+asyncpg://x/y",
+                          secret_key="k" * 40, data_dir=tmp_path, webhook_allowed_hosts=[".example.no", "localhost"])
+    test = Settings(environment=Environment.TEST, data_dir=tmp_path, secret_key="k" * 40,
+                    webhook_allowed_hosts=[".example.no"])
+    await outbound.check_url(test, "http://127.0.0.1:9/hook")
+    await outbound.check_url(test, "http://localhost:9/hook")
+    for url in ("https://127.0.0.1/hook", "https://localhost/hook", "http://hooks.example.no/x"):
+        with pytest.raises(outbound.OutboundRefused):
+            await outbound.check_url(production, url)
+    assert outbound.check_url_syntax(production, "https://hooks.example.no/x") == "hooks.example.no"
+    assert outbound.check_url_syntax(production, "https://example.no/x") == "example.no"
+    with pytest.raises(outbound.OutboundRefused):
+        outbound.check_url_syntax(production, "https://evilexample.no/x")
