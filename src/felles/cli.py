@@ -46,8 +46,11 @@ def serve(
     if migrate:
         upgrade(settings.database_url)
     os.environ["FELLES_RUN_WORKER"] = "1" if job_worker else "0"
+    # A spawned worker process imports the whole platform before it answers uvicorn's health check; on a busy
+    # machine that takes longer than uvicorn's 5 s default, and the supervisor would kill it over and over.
     uvicorn.run("felles.app:create_app_from_environment", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True)
+                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True,
+                timeout_worker_healthcheck=120)
 
 
 @cli.command()

@@ -7,15 +7,19 @@ only when its redirect_uri is registered; otherwise they show an error page.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from felles.core.errors import Forbidden, Unauthorized
-from felles.core.runtime import Runtime, RuntimeDep
+from felles.core.runtime import Runtime
 from felles.core.tokens import Principal, require_scope
 from felles.identity import pages, schemas, selfservice, service
+from felles.identity.cache import listen_for_changes
 from felles.identity.issuers import (
     ANSATTPORTEN,
     IDPORTEN,
@@ -23,9 +27,18 @@ from felles.identity.issuers import (
     OidcIssuer,
     maskinporten_metadata,
 )
+from felles.identity.pages import RuntimeDep
 from felles.identity.service import AuthorizationPageError, OAuthError
 
-router = APIRouter(tags=["identity"])
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the server runs, other processes' self-service changes clear this process's identity cache."""
+    async with listen_for_changes(app.state.runtime.database):
+        yield
+
+
+router = APIRouter(tags=["identity"], lifespan=_lifespan)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -43,6 +56,11 @@ def _json(body: dict[str, Any], status: int = 200) -> JSONResponse:
 
 
 async def _form(request: Request) -> dict[str, str]:
+    """The form's fields (the last of a repeated one, as Starlette's form gives it). A url-encoded body, what
+    every OAuth client sends, is parsed directly; anything else goes through Starlette's form parser."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        body = await request.body()
+        return dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"))
     form = await request.form()
     return {key: value for key, value in form.items() if isinstance(value, str)}
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -20,7 +20,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from felles import __version__
 from felles.core.errors import InvalidInput, NotFound
 from felles.core.i18n import LANGUAGE_AUTONYMS, SUPPORTED_LANGUAGES, translate
-from felles.core.runtime import RuntimeDep
+from felles.core.runtime import Runtime
 from felles.identity import service
 from felles.identity.eid import LoginPageContext, eid_methods, offered_methods
 from felles.identity.issuers import OidcIssuer
@@ -34,6 +34,16 @@ templates = Jinja2Templates(directory=IDENTITY_DIR / "templates")
 # Our templates first, then the portal's, so ours can extend its base.html.
 templates.env.loader = ChoiceLoader([FileSystemLoader(IDENTITY_DIR / "templates"),
                                      FileSystemLoader(PORTAL_DIR / "templates")])
+
+
+async def _current_runtime(request: Request) -> Runtime:
+    """The process's runtime. An async dependency: FastAPI runs a plain `def` one in its thread pool, a thread
+    hop on every request of the token endpoints and login pages."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(_current_runtime)]
 
 
 @cache

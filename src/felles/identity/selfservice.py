@@ -7,9 +7,11 @@ delegation is deactivated, as in Digdir's self-service.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +28,7 @@ from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, job_handler
 from felles.identity import schemas
+from felles.identity.cache import clear_all, notify_change
 from felles.identity.issuers import JWT_BEARER
 from felles.identity.models import (
     ChangeLogEntry,
@@ -48,6 +51,17 @@ async def _log(session: AsyncSession, actor: Actor, action: str, entity_type: st
                detail: dict[str, Any] | None = None) -> None:
     session.add(ChangeLogEntry(id=uuid7(), occurred_at=utcnow(), actor=actor.actor, on_behalf_of=actor.on_behalf_of,
                                action=action, entity_type=entity_type, entity_id=entity_id, detail=detail))
+
+
+@contextlib.asynccontextmanager
+async def _change(database: Database) -> AsyncIterator[AsyncSession]:
+    """A self-service write: tells every process's identity cache (see `cache`) to forget what it read."""
+    try:
+        async with database.transaction() as session:
+            yield session
+            await notify_change(session)
+    finally:
+        clear_all()  # after the commit, so that no reader caches the old state again
 
 
 def _client_public(client: Client, secret: str | None = None) -> schemas.ClientPublic:
@@ -133,7 +147,7 @@ async def create_client(
     if data.token_endpoint_auth_method in ("client_secret_basic", "client_secret_post"):
         secret = secrets.token_urlsafe(32)
     client_id = data.client_id or str(uuid.uuid4())
-    async with database.transaction() as session:
+    async with _change(database) as session:
         await _check_client_scopes(session, data.integration_type, data.scopes)
         if await session.get(Client, client_id) is not None:
             raise Conflict(f"Client {client_id} exists.", code="client_exists")
@@ -181,7 +195,7 @@ async def list_clients(database: Database, owner_orgno: str, *, inactive: bool =
 async def update_client(database: Database, actor: Actor, owner_orgno: str | None, client_id: str,
                         data: schemas.ClientUpdate, *, allow_local_http: bool) -> schemas.ClientPublic:
     changes = data.model_dump(exclude_unset=True)
-    async with database.transaction() as session:
+    async with _change(database) as session:
         client = await _owned_client(session, owner_orgno, client_id)
         if not client.active:
             raise Conflict("The client is deactivated.", code="client_inactive")
@@ -202,7 +216,7 @@ async def update_client(database: Database, actor: Actor, owner_orgno: str | Non
 
 
 async def deactivate_client(database: Database, actor: Actor, owner_orgno: str | None, client_id: str) -> None:
-    async with database.transaction() as session:
+    async with _change(database) as session:
         client = await _owned_client(session, owner_orgno, client_id)
         client.active = False
         client.last_updated = utcnow()
@@ -239,7 +253,7 @@ async def set_client_keys(database: Database, actor: Actor, owner_orgno: str | N
     parsed = [_public_jwk(jwk, now) for jwk in jwks.keys]
     if len({kid for kid, _, _ in parsed}) != len(parsed):
         raise InvalidInput("Two keys have the same kid.", code="invalid_jwk")
-    async with database.transaction() as session:
+    async with _change(database) as session:
         await _owned_client(session, owner_orgno, client_id)
         await session.execute(delete(ClientKey).where(ClientKey.client_id == client_id))
         rows = [ClientKey(client_id=client_id, kid=kid, jwk=jwk, created=now, expires_at=expires)
@@ -265,7 +279,7 @@ def _scope_public(scope: Scope) -> schemas.ScopePublic:
 
 async def assign_prefix(database: Database, actor: Actor, prefix: str, owner_orgno: str) -> None:
     """Digdir gives a prefix to an API provider (an administrator's act)."""
-    async with database.transaction() as session:
+    async with _change(database) as session:
         existing = await session.get(ScopePrefix, prefix)
         if existing is not None:
             if existing.owner_orgno != owner_orgno:
@@ -279,7 +293,7 @@ async def create_scope(database: Database, actor: Actor, owner_orgno: str, data:
                        ) -> schemas.ScopePublic:
     name = f"{data.prefix}:{data.subscope}"
     now = utcnow()
-    async with database.transaction() as session:
+    async with _change(database) as session:
         prefix = await session.get(ScopePrefix, data.prefix)
         if prefix is None or prefix.owner_orgno != owner_orgno:
             raise Forbidden(f"The prefix {data.prefix} is not yours.", code="not_prefix_owner")
@@ -313,7 +327,7 @@ async def set_scope_access(database: Database, actor: Actor, owner_orgno: str, s
                            consumer_orgno: str, *, approved: bool) -> schemas.ScopeAccessPublic:
     """The scope's owner grants (or withdraws) one consumer organisation's access."""
     now = utcnow()
-    async with database.transaction() as session:
+    async with _change(database) as session:
         scope = await _owned_scope(session, owner_orgno, scope_name)
         access = await session.get(ScopeAccess, (scope_name, consumer_orgno), with_for_update=True)
         state = "APPROVED" if approved else "DENIED"
@@ -346,7 +360,7 @@ async def set_delegation(database: Database, actor: Actor, consumer_orgno: str, 
                          supplier_orgno: str, *, active: bool) -> schemas.DelegationPublic:
     """A consumer with access to a delegable scope lets a supplier ask for tokens on its behalf."""
     now = utcnow()
-    async with database.transaction() as session:
+    async with _change(database) as session:
         scope = await session.get(Scope, scope_name)
         if scope is None or scope.delegation_source is None:
             raise InvalidInput(f"Scope {scope_name} cannot be delegated.", code="scope_not_delegable")

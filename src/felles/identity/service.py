@@ -9,6 +9,7 @@ errors a browser must never be redirected with (unknown client, unregistered red
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -19,10 +20,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from joserfc import jws, jwt
+from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.core.clock import utcnow
@@ -32,6 +36,7 @@ from felles.core.errors import NotFound
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, enqueue, job_handler
 from felles.core.tokens import PlatformKeys
+from felles.identity.cache import cache_for
 from felles.identity.certificates import CertificateRejected, public_key_pem, trust_anchors
 from felles.identity.issuers import (
     ASSERTION_ALGORITHMS,
@@ -42,6 +47,7 @@ from felles.identity.issuers import (
     maskinporten_issuer,
     organization,
 )
+from felles.identity.jose import CompactJws, JwsError, public_key_of, signer_for
 from felles.identity.models import (
     AuthorizationRequest,
     Client,
@@ -109,27 +115,58 @@ def pairwise_subject(settings: Settings, client_id: str, pid: str) -> str:
 
 
 # --- clients and their authentication -----------------------------------------------------------------------
+def _detached(row: Any) -> Any:
+    """A copy of a row that belongs to no session: safe to share between requests (read it, never change it)."""
+    mapper = sa_inspect(type(row))
+    return type(row)(**{column.key: copy.copy(getattr(row, column.key)) for column in mapper.column_attrs})
+
+
+async def _client(session: AsyncSession, client_id: str) -> Client | None:
+    """The client, active or not, from the process cache (see `cache`) or the database."""
+
+    async def read() -> Client | None:
+        row = await session.get(Client, client_id)
+        return _detached(row) if row is not None else None
+
+    return await cache_for(session).load(("client", client_id), read)  # type: ignore[no-any-return]
+
+
 async def _active_client(session: AsyncSession, client_id: str) -> Client | None:
-    client = await session.get(Client, client_id)
+    client = await _client(session, client_id)
     return client if client is not None and client.active else None
 
 
-async def _client_key_set(session: AsyncSession, client_id: str, now: datetime) -> dict[str, RSAKey]:
-    keys = await session.scalars(
-        select(ClientKey).where(ClientKey.client_id == client_id, ClientKey.expires_at > now)
-    )
-    return {key.kid: RSAKey.import_key(key.jwk) for key in keys}
+@dataclass(frozen=True)
+class _ClientKey:
+    public_key: Any  # cryptography's RSAPublicKey, parsed once
+    expires_at: datetime
 
 
-def _unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _client_key_set(session: AsyncSession, client_id: str, now: datetime) -> dict[str, Any]:
+    """The client's unexpired keys by kid, as parsed public keys (expiry is checked on every call)."""
+
+    async def read() -> dict[str, _ClientKey]:
+        rows = await session.scalars(select(ClientKey).where(ClientKey.client_id == client_id))
+        parsed = {}
+        for row in rows:
+            try:
+                parsed[row.kid] = _ClientKey(public_key_of(RSAKey.import_key(row.jwk)), row.expires_at)
+            except (JoseError, JwsError, ValueError, TypeError):  # pragma: no cover - self-service checked it
+                continue
+        return parsed
+
+    keys: dict[str, _ClientKey] = await cache_for(session).load(("keys", client_id), read)
+    return {kid: key.public_key for kid, key in keys.items() if key.expires_at > now}
+
+
+def _unverified_parts(token: str) -> CompactJws:
     try:
-        compact = jws.extract_compact(token.encode())
-        payload = json.loads(compact.payload)
-    except (JoseError, ValueError) as exc:
+        compact = CompactJws(token)
+    except JwsError as exc:
         raise OAuthError("invalid_grant", f"The JWT cannot be read: {exc}") from exc
-    if not isinstance(payload, dict):
+    if not isinstance(compact.payload, dict):
         raise OAuthError("invalid_grant", "The JWT's payload is not a JSON object.")
-    return dict(compact.headers()), payload
+    return compact
 
 
 @dataclass
@@ -140,9 +177,10 @@ class VerifiedJwt:
 
 
 async def _verify_client_jwt(
-    session: AsyncSession, client: Client, token: str, header: dict[str, Any], now: datetime, error: str
+    session: AsyncSession, client: Client, compact: CompactJws, now: datetime, error: str
 ) -> VerifiedJwt:
     """The signature of a grant or client assertion, by the client's registered key or a trusted certificate."""
+    header = compact.header
     algorithm = header.get("alg")
     if algorithm not in ASSERTION_ALGORITHMS:
         accepted = ", ".join(ASSERTION_ALGORITHMS)
@@ -165,24 +203,49 @@ async def _verify_client_jwt(
             raise OAuthError(error, f"The x5c certificate is refused: {exc}.") from exc
         if orgno != client.owner_orgno:
             raise OAuthError(error, "The certificate belongs to another organisation than the client.")
-        key = RSAKey.import_key(public_key_pem(certificate))
+        try:
+            key = public_key_of(RSAKey.import_key(public_key_pem(certificate)))
+        except (JoseError, JwsError, ValueError) as exc:
+            raise OAuthError(error, f"The x5c certificate is refused: {exc}.") from exc
         amr = "virksomhetssertifikat"
     try:
-        decoded = jwt.decode(token, key, algorithms=ASSERTION_ALGORITHMS)
-    except (JoseError, ValueError) as exc:
+        claims = compact.verify(key, ASSERTION_ALGORITHMS)
+    except JwsError as exc:
         raise OAuthError(error, f"The JWT signature is not valid: {exc}") from exc
-    return VerifiedJwt(dict(decoded.claims), amr)
+    return VerifiedJwt(dict(claims), amr)
 
 
 async def _remember_assertion(session: AsyncSession, client_id: str, claims: dict[str, Any], token: str,
                               expires_at: datetime, error: str) -> None:
     """Refuse a JWT seen before (by jti, or by its whole text when it has none); keep it until it expires."""
-    jti = claims.get("jti")
-    key = f"{client_id} {jti}" if isinstance(jti, str) and jti else f"{client_id} #{_hash(token)}"
     result = await session.execute(
-        insert_for(session, UsedAssertion).values(key=key[:300], expires_at=expires_at)
+        insert_for(session, UsedAssertion).values(key=_assertion_key(client_id, claims, token), expires_at=expires_at)
         .on_conflict_do_nothing(index_elements=["key"])
     )
+    if result.rowcount == 0:
+        raise OAuthError(error, "This JWT has been used before (jti replay).")
+
+
+_USED_ASSERTIONS = UsedAssertion.__table__
+
+
+def _assertion_key(client_id: str, claims: dict[str, Any], token: str) -> str:
+    jti = claims.get("jti")
+    key = f"{client_id} {jti}" if isinstance(jti, str) and jti else f"{client_id} #{_hash(token)}"
+    return key[:300]
+
+
+async def _remember_assertion_now(database: Database, client_id: str, claims: dict[str, Any], token: str,
+                                  expires_at: datetime, error: str) -> None:
+    """`_remember_assertion` as one autocommitted statement (one round trip), for a request that writes nothing
+    else. The primary key decides between concurrent requests in any number of processes."""
+    async with database.engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        dialect_insert = postgresql_insert if database.engine.dialect.name == "postgresql" else sqlite_insert
+        result = await autocommit.execute(
+            dialect_insert(_USED_ASSERTIONS).values(key=_assertion_key(client_id, claims, token),
+                                                    expires_at=expires_at)
+            .on_conflict_do_nothing(index_elements=["key"]))
     if result.rowcount == 0:
         raise OAuthError(error, "This JWT has been used before (jti replay).")
 
@@ -235,8 +298,8 @@ async def _authenticate_client(
             raise OAuthError("invalid_client", f"client_assertion_type must be {CLIENT_ASSERTION_TYPE}.",
                              status=401)
         method = "private_key_jwt"
-        header, payload = _unverified_parts(form.get("client_assertion", ""))
-        client_id = str(form.get("client_id") or payload.get("iss") or "")
+        assertion = _unverified_parts(form.get("client_assertion", ""))
+        client_id = str(form.get("client_id") or assertion.payload.get("iss") or "")
     elif form.get("client_secret") is not None:
         method, client_id = "client_secret_post", form.get("client_id", "")
     else:
@@ -258,7 +321,7 @@ async def _authenticate_client(
         ):
             raise OAuthError("invalid_client", "The client secret is wrong or has expired.", status=401)
     elif method == "private_key_jwt":
-        verified = await _verify_client_jwt(session, client, form["client_assertion"], header, now, "invalid_client")
+        verified = await _verify_client_jwt(session, client, assertion, now, "invalid_client")
         claims = verified.claims
         if claims.get("iss") != client_id or claims.get("sub") != client_id:
             raise OAuthError("invalid_client", "The client assertion's iss and sub must both be the client_id.",
@@ -279,19 +342,22 @@ async def issue_machine_token(
     assertion = form.get("assertion", "")
     if not assertion:
         raise OAuthError("invalid_request", "The grant JWT (assertion) is missing.")
-    header, unverified = _unverified_parts(assertion)
-    client_id = unverified.get("iss")
+    compact = _unverified_parts(assertion)
+    client_id = compact.payload.get("iss")
     if not isinstance(client_id, str) or not client_id:
         raise OAuthError("invalid_grant", "iss (the client_id) is missing from the grant.")
     issuer = maskinporten_issuer(base_url)
     now = utcnow()
-    async with database.transaction() as session:
+    # Every read below is served by the process cache while it is warm (see `cache`); the one write, the jti,
+    # is a single autocommitted INSERT … ON CONFLICT DO NOTHING, so a grant is accepted at most once across
+    # every process. Nothing else is stored: a Maskinporten access token is self-contained and not revocable.
+    async with database.sessionmaker() as session:
         client = await _active_client(session, client_id)
         if client is None or client.integration_type != "maskinporten":
             raise OAuthError("invalid_client", f"Unknown Maskinporten client {client_id!r}.", status=401)
         if JWT_BEARER not in client.grant_types:
             raise OAuthError("unauthorized_client", "The client is not registered for the jwt-bearer grant.")
-        verified = await _verify_client_jwt(session, client, assertion, header, now, "invalid_grant")
+        verified = await _verify_client_jwt(session, client, compact, now, "invalid_grant")
         claims = verified.claims
         _check_audience(claims.get("aud"), {issuer}, "invalid_grant")
         if claims.get("iss") != client_id:
@@ -306,7 +372,7 @@ async def issue_machine_token(
         consumer = consumer_org or client.owner_orgno
         scopes = await _machine_scopes(session, client, requested, consumer,
                                        supplier=client.owner_orgno if consumer_org else None)
-        await _remember_assertion(session, client_id, claims, assertion, expires, "invalid_grant")
+    await _remember_assertion_now(database, client_id, claims, assertion, expires, "invalid_grant")
     lifetime = min([client.access_token_lifetime, *(s.at_max_age for s in scopes if s.at_max_age)])
     moment = _epoch(now)
     token: dict[str, Any] = {
@@ -320,7 +386,7 @@ async def issue_machine_token(
     resource = claims.get("resource")
     if resource is not None:
         token["aud"] = _resource_audience(resource, "invalid_target")
-    return {"access_token": keys.sign(token), "token_type": "Bearer", "expires_in": lifetime,
+    return {"access_token": signer_for(keys).sign(token), "token_type": "Bearer", "expires_in": lifetime,
             "scope": token["scope"]}
 
 
@@ -335,18 +401,24 @@ async def _machine_scopes(
     session: AsyncSession, client: Client, requested: list[str], consumer: str, *, supplier: str | None
 ) -> list[Scope]:
     """Every scope asked for, or `invalid_scope` saying which one is not allowed and why."""
-    found = {s.name: s for s in await session.scalars(select(Scope).where(Scope.name.in_(requested)))}
-    access = set(await session.scalars(
-        select(ScopeAccess.scope).where(ScopeAccess.scope.in_(requested), ScopeAccess.consumer_orgno == consumer,
-                                        ScopeAccess.state == "APPROVED")
-    ))
-    delegated: set[str] = set()
-    if supplier is not None:
-        delegated = set(await session.scalars(
-            select(ScopeDelegation.scope).where(
-                ScopeDelegation.scope.in_(requested), ScopeDelegation.consumer_orgno == consumer,
-                ScopeDelegation.supplier_orgno == supplier, ScopeDelegation.active.is_(True))
+
+    async def read() -> tuple[dict[str, Scope], frozenset[str], frozenset[str]]:
+        found = {s.name: _detached(s) for s in await session.scalars(select(Scope).where(Scope.name.in_(requested)))}
+        access = frozenset(await session.scalars(
+            select(ScopeAccess.scope).where(ScopeAccess.scope.in_(requested), ScopeAccess.consumer_orgno == consumer,
+                                            ScopeAccess.state == "APPROVED")
         ))
+        delegated: frozenset[str] = frozenset()
+        if supplier is not None:
+            delegated = frozenset(await session.scalars(
+                select(ScopeDelegation.scope).where(
+                    ScopeDelegation.scope.in_(requested), ScopeDelegation.consumer_orgno == consumer,
+                    ScopeDelegation.supplier_orgno == supplier, ScopeDelegation.active.is_(True))
+            ))
+        return found, access, delegated
+
+    found, access, delegated = await cache_for(session).load(
+        ("machine_scopes", tuple(requested), consumer, supplier), read)
     scopes = []
     for name in requested:
         scope = found.get(name)
