@@ -4,7 +4,7 @@ can fail a given number of times, and records every event it accepted."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,6 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from felles.core.config import get_settings
+from felles.events import outbound
+from felles.notifications import channels
 from tests.conftest import serve_app
 
 
@@ -38,6 +40,15 @@ class Receiver:
     def hook(self, name: str, **behaviour) -> str:
         self.hooks[name] = Hook(**behaviour)
         return f"{self.base_url}/hooks/{name}"
+
+
+@pytest.fixture(autouse=True)
+async def _close_pooled_connections() -> AsyncIterator[None]:
+    """Job handlers keep webhook and SMTP connections open for the next job (per process and event loop);
+    close them after each test, as the servers they lead to stop with it."""
+    yield
+    await outbound.close_pooled_clients()
+    await channels.close_smtp_connections()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import email
 import email.policy
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -18,6 +18,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from felles.core.config import get_settings
+from felles.events import outbound
+from felles.notifications import channels
 from tests.conftest import serve_app
 
 
@@ -50,6 +52,15 @@ class Mailbox:
     def to(self, address: str) -> list[email.message.EmailMessage]:
         with self.lock:
             return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture(autouse=True)
+async def _close_pooled_connections() -> AsyncIterator[None]:
+    """Job handlers keep webhook and SMTP connections open for the next job (per process and event loop);
+    close them after each test, as the servers they lead to stop with it."""
+    yield
+    await outbound.close_pooled_clients()
+    await channels.close_smtp_connections()
 
 
 @pytest.fixture

@@ -88,7 +88,7 @@ async def test_sigkill_while_sending_10000_emails_loses_none(client, database, s
         async def some_arrived() -> bool:
             return mailbox.distinct() >= TOTAL // 5
 
-        await wait_for(some_arrived, 60, "the first e-mails")
+        await wait_for(some_arrived, 180, "the first e-mails")  # includes the worker starting up
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
     finally:

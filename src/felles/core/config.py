@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # ("example.no" exactly, ".example.no" for its subdomains); loopback only in development and tests.
     webhook_allowed_hosts: list[str] = Field(default_factory=list)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Keep-alive connections a worker process keeps for webhook deliveries (all endpoints together).
+    webhook_max_connections: int = Field(default=64, ge=1, le=1000)
+    # Webhook calls one fan-out job makes at the same time (an event with many matching subscriptions).
+    webhook_fan_out_parallel: int = Field(default=16, ge=1, le=256)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "ikke-svar@felles.localhost"
@@ -51,6 +55,9 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     # Parallel SMTP connections of one send batch.
     smtp_connections: int = Field(default=4, ge=1, le=64)
+    # Idle SMTP sessions a process keeps for the next batch, and how long one may idle before it is not reused.
+    smtp_pool_size: int = Field(default=16, ge=0, le=256)
+    smtp_idle_seconds: float = Field(default=30.0, ge=0)
     # The SMS provider plugin by name: "outbox" (development: shown at /notifications/sms-outbox) or "http".
     sms_provider: str = "outbox"
     sms_gateway_url: str = ""

@@ -112,12 +112,46 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+def _new_client(settings: Settings, **limits: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(verify=_tls_context(), timeout=httpx.Timeout(settings.webhook_timeout_seconds),
+                             follow_redirects=False, trust_env=False, limits=httpx.Limits(**limits))
+
+
+# One pooled client per event loop (a worker process has one): webhook deliveries reuse its keep-alive
+# connections instead of a TCP (and TLS) handshake per call. Keyed by the loop, as a client is bound to it.
+_pooled: dict[asyncio.AbstractEventLoop, tuple[float, httpx.AsyncClient]] = {}
+
+
+def _pooled_client(settings: Settings) -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    found = _pooled.get(loop)
+    if found is not None and found[0] == settings.webhook_timeout_seconds and not found[1].is_closed:
+        return found[1]
+    for other in [other for other in _pooled if other.is_closed()]:
+        del _pooled[other]  # clients of finished loops (tests): their sockets went with the loop
+    client = _new_client(settings, max_connections=settings.webhook_max_connections,
+                         max_keepalive_connections=settings.webhook_max_connections, keepalive_expiry=30.0)
+    _pooled[loop] = (settings.webhook_timeout_seconds, client)
+    return client
+
+
+async def close_pooled_clients() -> None:
+    """Close this loop's pooled client (tests call this after each test; a worker simply exits)."""
+    found = _pooled.pop(asyncio.get_running_loop(), None)
+    if found is not None:
+        await found[1].aclose()
+
+
 async def request(
-    settings: Settings, method: str, url: str, *, json: Any = None, headers: dict[str, str] | None = None
+    settings: Settings, method: str, url: str, *, json: Any = None, headers: dict[str, str] | None = None,
+    pooled: bool = False,
 ) -> httpx.Response:
-    """One guarded call; never follows redirects. Raises `OutboundRefused` or an `httpx.HTTPError`."""
+    """One guarded call; never follows redirects. Raises `OutboundRefused` or an `httpx.HTTPError`.
+
+    The SSRF check runs before every call, pooled or not. `pooled` reuses this process's keep-alive
+    connections (webhooks, which a worker calls over and over); otherwise the call gets its own client."""
     await check_url(settings, url)
-    timeout = httpx.Timeout(settings.webhook_timeout_seconds)
-    async with httpx.AsyncClient(verify=_tls_context(), timeout=timeout, follow_redirects=False,
-                                 trust_env=False) as client:
+    if pooled:
+        return await _pooled_client(settings).request(method, url, json=json, headers=headers)
+    async with _new_client(settings) as client:
         return await client.request(method, url, json=json, headers=headers)

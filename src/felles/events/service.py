@@ -1,16 +1,21 @@
 """Use cases of Altinn Events.
 
-Pipeline: publish → store (append-only, once per event id) → fan out to the validated subscriptions whose
-filters match (one `EventDelivery` each) → deliver each by webhook POST, at least once. A failed delivery is
-tried again after 10 s, 30 s, 1 min, 5 min, 10 min, 30 min, 1 h, 3 h, 6 h, 12 h and 12 h (12 attempts, as
-Altinn's `RetryBackoffService`), then it is a dead letter. Every step is a job written in the transaction of
-the step before, so a crash loses nothing; a receiver may see an event twice and must deduplicate on its id.
+Pipeline: publish → store (append-only, once per event id, in the publisher's transaction) → one fan-out job
+when a validated subscription may match → the fan-out job checks each matching subscription's right to read
+the event and makes the first webhook POST of each at once (concurrently, over the worker's pooled
+connections), then records every outcome as an `EventDelivery` row in one bulk insert. A failed delivery is
+tried again, each attempt its own job, after 10 s, 30 s, 1 min, 5 min, 10 min, 30 min, 1 h, 3 h, 6 h, 12 h and
+12 h (12 attempts, as Altinn's `RetryBackoffService`), then it is a dead letter. Every job is written in the
+transaction of the step before and records its outcomes in the transaction that finishes it, so a crash loses
+nothing; a receiver may see an event twice (a fan-out job killed after its POSTs runs again) and must
+deduplicate on its id. No database write happens before the POSTs, so no lock is held while calling out.
 
 Other components publish with `publish_in_transaction(session, ...)`, in the transaction of their change.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -137,10 +142,32 @@ async def publish(database: Database, principal: Principal, event: schemas.Cloud
         event.resource = "urn:altinn:resource:app_" + "_".join(event.source.rstrip("/").split("/")[-2:])
     document = _document(event, event.id, event.time or utcnow())
     async with database.transaction() as session:
-        sequence = await _store(session, document, consumer_of(principal))
-        if sequence is not None:
-            await enqueue(session, "events.fan_out", {"sequence": sequence})
+        await _store_all(session, [document], consumer_of(principal))
     return event.id
+
+
+async def _store_all(session: AsyncSession, documents: list[dict[str, Any]], publisher: str) -> None:
+    """Store the events (each once) and queue one fan-out job for those a validated subscription may want."""
+    stored = []
+    for document in documents:
+        sequence = await _store(session, document, publisher)
+        if sequence is not None:
+            stored.append((sequence, document))
+    if not stored:
+        return
+    subscriptions = list(await session.scalars(
+        select(Subscription).where(Subscription.validated.is_(True), Subscription.deleted_at.is_(None))))
+    wanted = [sequence for sequence, document in stored
+              if any(matches(subscription, _record_of(document, publisher)) for subscription in subscriptions)]
+    if wanted:
+        await enqueue(session, "events.fan_out", {"sequences": wanted})
+
+
+def _record_of(document: dict[str, Any], publisher: str) -> CloudEventRecord:
+    """An unsaved record of a document, for matching filters."""
+    return CloudEventRecord(source=document["source"], type=document["type"], subject=document.get("subject"),
+                            alternative_subject=document.get("alternativesubject"),
+                            resource=document.get("resource"), publisher=publisher)
 
 
 async def publish_in_transaction(
@@ -159,7 +186,7 @@ async def publish_in_transaction(
 async def publish_many_in_transaction(
     session: AsyncSession, events: list[dict[str, Any]], *, publisher: str
 ) -> list[str]:
-    """Several events of one transaction as one job (fewer jobs when a change tells several things).
+    """Several events of one transaction, stored in it (no job at all unless a subscription may want one).
     Each dict has the keyword arguments of `publish_in_transaction` but `publisher`."""
     documents = []
     for fields in events:
@@ -167,21 +194,20 @@ async def publish_many_in_transaction(
         event = schemas.CloudEvent(id=fields.pop("event_id", None) or str(uuid7()), **fields)
         documents.append(_document(event, event.id or "", utcnow()))
     if documents:
-        await enqueue(session, "events.publish", {"events": documents, "publisher": publisher})
+        await _store_all(session, documents, publisher)
     return [document["id"] for document in documents]
 
 
 @job_handler("events.publish")
 async def _store_and_fan_out(payload: dict[str, Any], context: JobContext) -> None:
-    for document in payload.get("events") or [payload["event"]]:
-        sequence = await _store(context.session, document, payload["publisher"])
-        if sequence is not None:
-            await _fan_out(context.session, sequence)
+    """Jobs queued before events were stored in the publisher's transaction."""
+    await _store_all(context.session, payload.get("events") or [payload["event"]], payload["publisher"])
 
 
 @job_handler("events.fan_out")
 async def _fan_out_job(payload: dict[str, Any], context: JobContext) -> None:
-    await _fan_out(context.session, int(payload["sequence"]))
+    sequences = payload.get("sequences") or [payload["sequence"]]
+    await _fan_out(context.session, [int(sequence) for sequence in sequences])
 
 
 def matches(subscription: Subscription, event: CloudEventRecord) -> bool:
@@ -195,27 +221,56 @@ def matches(subscription: Subscription, event: CloudEventRecord) -> bool:
     ))
 
 
-async def _fan_out(session: AsyncSession, sequence: int) -> None:
-    event = await session.get(CloudEventRecord, sequence)
-    if event is None:
+async def _fan_out(session: AsyncSession, sequences: list[int]) -> None:
+    """Make the first delivery attempt of each event to each matching subscription, then record them all.
+
+    Only reads happen before the POSTs; the delivery rows are written after, in one statement, and commit
+    with the job. A subscription that already has a row for the event (an earlier run of this job that
+    committed, which cannot happen, or a concurrent one whose lease ran out) is skipped."""
+    events = list(await session.scalars(
+        select(CloudEventRecord).where(CloudEventRecord.sequence.in_(sequences)).order_by(CloudEventRecord.sequence)))
+    if not events:
         return
-    subscriptions = await session.scalars(
+    subscriptions = list(await session.scalars(
         select(Subscription).where(Subscription.validated.is_(True), Subscription.deleted_at.is_(None))
-    )
-    now = utcnow()
-    for subscription in subscriptions:
-        if not matches(subscription, event):
-            continue
-        delivery_id = uuid7()
-        inserted = (await session.execute(
-            insert_for(session, EventDelivery).values(
-                id=delivery_id, subscription_id=subscription.id, event_sequence=sequence,
-                status=DeliveryStatus.PENDING, attempts=0, created_at=now, next_attempt_at=now,
-            ).on_conflict_do_nothing(index_elements=["subscription_id", "event_sequence"])
-            .returning(EventDelivery.id)
-        )).scalar_one_or_none()
-        if inserted is not None:
-            await enqueue(session, "events.deliver", {"delivery": str(delivery_id)})
+        .order_by(Subscription.id)
+    ))
+    pairs = [(event, subscription) for event in events for subscription in subscriptions
+             if matches(subscription, event)]
+    if not pairs:
+        return
+    existing = {(subscription_id, sequence) for subscription_id, sequence in (await session.execute(
+        select(EventDelivery.subscription_id, EventDelivery.event_sequence)
+        .where(EventDelivery.event_sequence.in_([event.sequence for event in events]))
+    )).all()}
+    pairs = [(event, subscription) for event, subscription in pairs
+             if (subscription.id, event.sequence) not in existing]
+    settings = get_settings()
+    limit = asyncio.Semaphore(settings.webhook_fan_out_parallel)
+
+    async def first_attempt(event: CloudEventRecord, subscription: Subscription) -> dict[str, Any]:
+        now = utcnow()
+        row: dict[str, Any] = dict(id=uuid7(), subscription_id=subscription.id, event_sequence=event.sequence,
+                                   attempts=0, created_at=now, next_attempt_at=None, delivered_at=None,
+                                   last_status_code=None, last_error=None)
+        if not may_read(subscription.consumer, subscription.grants, event):
+            log.info("event_delivery_unauthorized", subscription=subscription.id, event_id=event.event_id)
+            return {**row, "status": DeliveryStatus.UNAUTHORIZED}
+        async with limit:
+            outcome = await _attempt(settings, subscription, event, attempts_before=0)
+        return {**row, **outcome}
+
+    rows = await asyncio.gather(*(first_attempt(event, subscription) for event, subscription in pairs))
+    if not rows:
+        return
+    inserted = set((await session.execute(
+        insert_for(session, EventDelivery).values(rows)
+        .on_conflict_do_nothing(index_elements=["subscription_id", "event_sequence"])
+        .returning(EventDelivery.id)
+    )).scalars().all())
+    for row in rows:
+        if row["id"] in inserted and row["status"] == DeliveryStatus.PENDING:
+            await enqueue(session, "events.deliver", {"delivery": str(row["id"])}, run_at=row["next_attempt_at"])
 
 
 # --- delivery -----------------------------------------------------------------------------------------------
@@ -225,9 +280,34 @@ def _failure(response: httpx.Response | None, error: Exception | None) -> tuple[
     return None, f"{type(error).__name__}: {error}"
 
 
+async def _attempt(
+    settings: Settings, subscription: Subscription, event: CloudEventRecord, *, attempts_before: int
+) -> dict[str, Any]:
+    """One POST of an event to a subscription's webhook (SSRF-checked); the delivery's new fields."""
+    response: httpx.Response | None = None
+    error: Exception | None = None
+    try:
+        response = await outbound.request(settings, "POST", subscription.end_point, json=event.document,
+                                          headers={"Content-Type": "application/cloudevents+json"}, pooled=True)
+    except (httpx.HTTPError, outbound.OutboundRefused) as exc:
+        error = exc
+    attempts = attempts_before + 1
+    now = utcnow()
+    if response is not None and response.is_success:
+        return dict(status=DeliveryStatus.DELIVERED, attempts=attempts, delivered_at=now,
+                    last_status_code=response.status_code, next_attempt_at=None)
+    status_code, message = _failure(response, error)
+    if attempts >= MAX_DELIVERY_ATTEMPTS:
+        log.warning("event_delivery_dead", subscription=subscription.id, event_id=event.event_id)
+        return dict(status=DeliveryStatus.DEAD, attempts=attempts, last_status_code=status_code,
+                    last_error=message, next_attempt_at=None)
+    return dict(status=DeliveryStatus.PENDING, attempts=attempts, last_status_code=status_code, last_error=message,
+                next_attempt_at=now + RETRY_SCHEDULE[attempts - 1])
+
+
 @job_handler("events.deliver", max_attempts=5)
 async def _deliver(payload: dict[str, Any], context: JobContext) -> None:
-    """One attempt to deliver one event to one webhook; the next attempt is scheduled here, so the retry
+    """A later attempt to deliver one event to one webhook; the next attempt is scheduled here, so the retry
     schedule is Altinn's rather than the job queue's (which only retries crashes of this handler)."""
     session = context.session
     delivery = await session.get(EventDelivery, uuid.UUID(payload["delivery"]))
@@ -242,26 +322,11 @@ async def _deliver(payload: dict[str, Any], context: JobContext) -> None:
         delivery.status = DeliveryStatus.UNAUTHORIZED
         log.info("event_delivery_unauthorized", subscription=subscription.id, event_id=event.event_id)
         return
-    response: httpx.Response | None = None
-    error: Exception | None = None
-    try:
-        response = await outbound.request(get_settings(), "POST", subscription.end_point, json=event.document,
-                                          headers={"Content-Type": "application/cloudevents+json"})
-    except (httpx.HTTPError, outbound.OutboundRefused) as exc:
-        error = exc
-    delivery.attempts += 1
-    now = utcnow()
-    if response is not None and response.is_success:
-        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
-        delivery.last_status_code, delivery.next_attempt_at = response.status_code, None
-        return
-    delivery.last_status_code, delivery.last_error = _failure(response, error)
-    if delivery.attempts >= MAX_DELIVERY_ATTEMPTS:
-        delivery.status, delivery.next_attempt_at = DeliveryStatus.DEAD, None
-        log.warning("event_delivery_dead", subscription=subscription.id, event_id=event.event_id)
-        return
-    delivery.next_attempt_at = now + RETRY_SCHEDULE[delivery.attempts - 1]
-    await enqueue(session, "events.deliver", payload, run_at=delivery.next_attempt_at)
+    outcome = await _attempt(get_settings(), subscription, event, attempts_before=delivery.attempts)
+    for name, value in outcome.items():
+        setattr(delivery, name, value)
+    if delivery.status == DeliveryStatus.PENDING:
+        await enqueue(session, "events.deliver", payload, run_at=delivery.next_attempt_at)
 
 
 # --- reading ------------------------------------------------------------------------------------------------
@@ -345,7 +410,7 @@ async def _validate_subscription(payload: dict[str, Any], context: JobContext) -
              "source": f"{settings.base_url}/events/api/v1/subscriptions/{subscription.id}",
              "time": utcnow().isoformat().replace("+00:00", "Z")}
     response = await outbound.request(settings, "POST", subscription.end_point, json=event,
-                                      headers={"Content-Type": "application/cloudevents+json"})
+                                      headers={"Content-Type": "application/cloudevents+json"}, pooled=True)
     if response.status_code != 200:
         raise RuntimeError(f"the endpoint answered the validation event with HTTP {response.status_code}")
     subscription.validated, subscription.validated_at = True, utcnow()

@@ -111,39 +111,114 @@ def _smtp_failure(exc: Exception) -> SendResult:
     return SendResult(False, True, f"{type(exc).__name__}: {exc}")
 
 
+class _SmtpPool:
+    """Idle SMTP sessions of this process (one pool per server and event loop), reused by the next batch:
+    a batch of one e-mail then costs its MAIL/RCPT/DATA and not a new session with its greeting, EHLO (and
+    STARTTLS, AUTH) and QUIT. A session idle longer than `smtp_idle_seconds` is closed rather than reused,
+    and a reused session the server has dropped is replaced once, for the e-mail that found it dropped."""
+
+    def __init__(self) -> None:
+        self.idle: list[tuple[float, aiosmtplib.SMTP]] = []
+
+    async def acquire(self, settings: Settings) -> tuple[aiosmtplib.SMTP, bool]:
+        while self.idle:
+            since, smtp = self.idle.pop()
+            if smtp.is_connected and time.monotonic() - since < settings.smtp_idle_seconds:
+                return smtp, True
+            smtp.close()
+        smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port,
+                               timeout=settings.smtp_timeout_seconds, start_tls=settings.smtp_starttls or None,
+                               username=settings.smtp_username, password=settings.smtp_password)
+        await smtp.connect()
+        return smtp, False
+
+    async def release(self, settings: Settings, smtp: aiosmtplib.SMTP) -> None:
+        if smtp.is_connected and len(self.idle) < settings.smtp_pool_size:
+            self.idle.append((time.monotonic(), smtp))
+            return
+        await _quit(smtp)
+
+    async def close(self) -> None:
+        idle, self.idle = self.idle, []
+        for _, smtp in idle:
+            await _quit(smtp)
+
+
+async def _quit(smtp: aiosmtplib.SMTP) -> None:
+    if smtp.is_connected:
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            smtp.close()
+
+
+_smtp_pools: dict[tuple[asyncio.AbstractEventLoop, str, int, str | None], _SmtpPool] = {}
+
+
+def _smtp_pool(settings: Settings) -> _SmtpPool:
+    key = (asyncio.get_running_loop(), settings.smtp_host, settings.smtp_port, settings.smtp_username)
+    for stale in [stale for stale in _smtp_pools if stale[0].is_closed()]:
+        del _smtp_pools[stale]
+    return _smtp_pools.setdefault(key, _SmtpPool())
+
+
+async def close_smtp_connections() -> None:
+    """Quit this event loop's idle SMTP sessions (tests call this after each test; a worker simply exits)."""
+    loop = asyncio.get_running_loop()
+    for key in [key for key in _smtp_pools if key[0] is loop]:
+        await _smtp_pools.pop(key).close()
+
+
+_RECONNECT = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, ConnectionError)
+
+
 async def send_emails(settings: Settings, emails: list[Email]) -> dict[uuid.UUID, SendResult]:
-    """Send over `smtp_connections` parallel SMTP sessions; every e-mail gets a result."""
+    """Send over up to `smtp_connections` parallel SMTP sessions (reused from this process's pool); every
+    e-mail gets a result."""
     results: dict[uuid.UUID, SendResult] = {}
     queue: asyncio.Queue[Email] = asyncio.Queue()
     for email in emails:
         queue.put_nowait(email)
     rate = limiter("email", settings.email_rate_per_second)
+    pool = _smtp_pool(settings)
 
     async def connection() -> None:
         smtp: aiosmtplib.SMTP | None = None
+        reused = False
+        # Between an exchange's start and its end (a cancelled task leaves a session in no state to reuse).
+        midway = False
         try:
             while not queue.empty():
                 email = queue.get_nowait()
+                midway = True
                 try:
                     if smtp is None or not smtp.is_connected:
-                        smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port,
-                                               timeout=settings.smtp_timeout_seconds,
-                                               start_tls=settings.smtp_starttls or None,
-                                               username=settings.smtp_username, password=settings.smtp_password)
-                        await smtp.connect()
+                        smtp, reused = await pool.acquire(settings)
                     await rate.acquire()
-                    await smtp.sendmail(email.sender, [email.to], message_bytes(email))
+                    try:
+                        await smtp.sendmail(email.sender, [email.to], message_bytes(email))
+                    except _RECONNECT:
+                        if not reused:
+                            raise
+                        # The server dropped the idle session we reused: once more on a new one.
+                        smtp.close()
+                        smtp, reused = await pool.acquire(settings)
+                        await smtp.sendmail(email.sender, [email.to], message_bytes(email))
+                    reused = False
                     results[email.notification_id] = SendResult(True)
                 except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                     results[email.notification_id] = _smtp_failure(exc)
                     if isinstance(exc, aiosmtplib.SMTPServerDisconnected | OSError | TimeoutError):
+                        if smtp is not None:
+                            smtp.close()
                         smtp = None
+                midway = False
         finally:
-            if smtp is not None and smtp.is_connected:
-                try:
-                    await smtp.quit()
-                except (aiosmtplib.SMTPException, OSError):
+            if smtp is not None:
+                if midway:
                     smtp.close()
+                else:
+                    await pool.release(settings, smtp)
 
     await asyncio.gather(*(connection() for _ in range(min(settings.smtp_connections, len(emails)) or 1)))
     return results

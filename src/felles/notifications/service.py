@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -460,22 +460,30 @@ async def _record_results(
     session: AsyncSession, rows: list[Notification], results: dict[uuid.UUID, channels.SendResult], *,
     sent_status: str, transient_status: str, failed_status: str, kind: str,
 ) -> None:
+    """Record each notification's result: one UPDATE per distinct outcome (usually one for the whole batch)
+    rather than one per row."""
     now = utcnow()
     retry: list[str] = []
+    outcomes: dict[tuple[str, str | None], list[uuid.UUID]] = defaultdict(list)
     for row in rows:
         result = results[row.id]
-        row.attempts += 1
-        row.status_at = now
         if result.ok:
-            row.status = sent_status
-        elif result.transient and row.attempts < MAX_SEND_ATTEMPTS:
-            row.last_error = result.error
+            status, error = sent_status, row.last_error
+        elif result.transient and row.attempts + 1 < MAX_SEND_ATTEMPTS:
+            status, error = row.status, result.error
             retry.append(str(row.id))
         else:
-            row.status = transient_status if result.transient else (result.status or failed_status)
-            row.last_error = result.error
+            status = transient_status if result.transient else (result.status or failed_status)
+            error = result.error
+        outcomes[(status, error)].append(row.id)
+    for (status, error), ids in outcomes.items():
+        await session.execute(
+            update(Notification).where(Notification.id.in_(ids))
+            .values(status=status, last_error=error, status_at=now, attempts=Notification.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
     if retry:
-        delay = SEND_RETRY_BASE * 2 ** (min(row.attempts for row in rows) - 1)
+        delay = SEND_RETRY_BASE * 2 ** min(row.attempts for row in rows)
         await enqueue(session, kind, {"ids": retry}, run_at=now + delay)
         log.warning("notifications_send_retry", kind=kind, count=len(retry))
     await _complete_orders(session, {row.order_id for row in rows})
