@@ -247,6 +247,10 @@ class FormState:
         context.form = self
         self._hidden: dict[Node, bool] = {}
         self._paths: dict[Node, Path] = {}
+        # Per pass: where `["component", id]` from a node leads (row counts may change between passes).
+        self._found: dict[tuple[str, Node | None], Node] = {}
+        # Kept across passes, like `_paths`: a binding's indexed data path depends on the layout and rows only.
+        self._binding_paths: dict[tuple[Node, str], tuple[str | None, Path] | None] = {}
         self._in_progress: set[Node] = set()
         # one evaluation context per node, reused across invalidations (they only point at the node)
         self._contexts: dict[Node, ExpressionContext] = {}
@@ -257,6 +261,7 @@ class FormState:
         Context paths stay: a node's indexed path depends only on the layout and the node's rows.
         """
         self._hidden.clear()
+        self._found.clear()
 
     # -- rows and data --------------------------------------------------------------------------------
     def context_path(self, node: Node | None) -> Path:
@@ -285,13 +290,20 @@ class FormState:
         return len(value) if isinstance(value, list) else 0
 
     def binding_value(self, node: Node, binding: str = "simpleBinding") -> Any:
-        assert node.component is not None
-        target = binding_target(node.component.bindings.get(binding))
-        if target is None:
+        key = (node, binding)
+        if key in self._binding_paths:
+            resolved = self._binding_paths[key]
+        else:
+            assert node.component is not None
+            target = binding_target(node.component.bindings.get(binding))
+            resolved = None if target is None else (
+                target[0], transpose(parse_path(target[1]), self.context_path(node))
+            )
+            self._binding_paths[key] = resolved
+        if resolved is None:
             return None
-        data_type, path = target
-        model = self.context.data.get(data_type)
-        return lookup(model, transpose(parse_path(path), self.context_path(node)))
+        data_type, path = resolved
+        return lookup(self.context.data.get(data_type), path)
 
     def nodes(self) -> Iterator[Node]:
         """Every component instance in page order, repeating-group children once per row."""
@@ -414,6 +426,12 @@ class FormState:
 
     def find(self, target_id: str, origin: Node | None) -> Node:
         """Resolve ``["component", id]`` from ``origin``: rows come from the origin's own rows."""
+        found = self._found.get((target_id, origin))
+        if found is None:
+            found = self._found[(target_id, origin)] = self._resolve(target_id, origin)
+        return found
+
+    def _resolve(self, target_id: str, origin: Node | None) -> Node:
         target = self.layout.components.get(target_id)
         if target is None:
             raise ExpressionError(f"Unable to find component with identifier {target_id}")
