@@ -214,3 +214,25 @@ async def test_job_outcomes_are_counted_in_the_metrics(database: Database, clien
     metrics = (await client.get("/metrics")).text
     assert 'felles_jobs_finished_total{kind="test.fail_times",outcome="failed"}' in metrics
     assert 'felles_jobs_finished_total{kind="test.fail_times",outcome="succeeded"}' in metrics
+
+
+@pytest.mark.skipif(not os.environ.get("FELLES_TEST_DATABASE_URL"), reason="LISTEN/NOTIFY is PostgreSQL's")
+async def test_on_postgresql_a_committed_job_wakes_a_sleeping_worker_at_once(database: Database, tmp_path):
+    """The worker polls only once a minute here; the job still runs within seconds, woken by NOTIFY."""
+    import asyncio
+
+    worker = Worker(Database(database.url), poll_seconds=60)
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.sleep(2)  # the worker has polled once, found nothing, and sleeps
+        async with database.transaction() as session:
+            await enqueue(session, "test.append_line", {"file": str(tmp_path / "woken"), "n": 1})
+
+        async def done() -> bool:
+            return (tmp_path / "woken").exists()
+
+        await _wait_for(done, within=15)
+    finally:
+        worker.stop()
+        await running
+        await worker.database.dispose()

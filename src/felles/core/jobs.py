@@ -25,8 +25,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import asyncpg
 import structlog
-from sqlalchemy import Index, Integer, String, Text, Uuid, func, select, update
+from sqlalchemy import Index, Integer, String, Text, Uuid, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,6 +37,8 @@ from felles.core.ids import uuid7
 from felles.core.metrics import JOBS_FINISHED
 
 log = structlog.get_logger("felles.jobs")
+# The PostgreSQL channel on which enqueuing transactions wake the workers of every process.
+JOBS_CHANNEL = "felles_jobs"
 
 
 class JobStatus(StrEnum):
@@ -140,6 +143,10 @@ async def enqueue(
     if dedupe_key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
     await session.execute(statement)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Delivered at commit, so a worker woken by it finds the job (identical notifications in one
+        # transaction are folded into one by PostgreSQL).
+        await session.execute(text(f"SELECT pg_notify('{JOBS_CHANNEL}', '')"))
     _wake_local_workers()
 
 
@@ -177,6 +184,7 @@ class Worker:
 
     async def run(self) -> None:
         _local_wakeups.add(self._wakeup)
+        listener = asyncio.create_task(self._listen()) if not self.database.is_sqlite else None
         await self.schedule_recurring()
         try:
             while not self._stopping.is_set():
@@ -194,8 +202,27 @@ class Worker:
                         pass
         finally:
             _local_wakeups.discard(self._wakeup)
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
             if self._running:
                 await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _listen(self) -> None:
+        """On PostgreSQL, wake up as soon as any process commits a new job, instead of at the next poll.
+        Polling stays as the fallback, so a lost connection only costs latency; it is re-opened."""
+        dsn = self.database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stopping.is_set():
+            try:
+                connection = await asyncpg.connect(dsn)
+                try:
+                    await connection.add_listener(JOBS_CHANNEL, lambda *_: self._wakeup.set())
+                    await self._stopping.wait()
+                finally:
+                    await connection.close()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("job_listener_reconnecting", error=repr(exc))
+                await asyncio.sleep(5)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
