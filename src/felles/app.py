@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from felles import __version__
+from felles.authorization import api as authorization_api
 from felles.core import api as core_api
 from felles.core.config import Settings, get_settings
 from felles.core.db import Database
@@ -28,6 +29,7 @@ from felles.registers import api as registers_api
 COMPONENT_ROUTERS = (
     core_api.router,
     registers_api.router,
+    authorization_api.router,
     identity_api.router,
     events_api.router,
     notifications_api.router,

@@ -1,5 +1,6 @@
 """Every component's tables on one metadata, for migrations and the models-match-migrations check."""
 
+from felles.authorization import models as authorization_models
 from felles.core import audit, jobs
 from felles.core.db import Base
 from felles.events import models as events_models
@@ -9,5 +10,6 @@ from felles.registers import models as registers_models
 
 metadata = Base.metadata
 __all__ = [
-    "audit", "events_models", "identity_models", "jobs", "metadata", "notifications_models", "registers_models",
+    "audit", "authorization_models", "events_models", "identity_models", "jobs", "metadata",
+    "notifications_models", "registers_models",
 ]

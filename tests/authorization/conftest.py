@@ -19,3 +19,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for suite, counts in sorted(REFERENCE_SUITE_COUNTS.items()):
         details = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
         terminalreporter.write_line(f"{suite}: {details}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_authorization_caches() -> None:
+    """Each test starts without the per-process caches of policies, access and the catalogue (the database
+    they describe is emptied between tests)."""
+    from felles.authorization import catalogue, decision, pip
+
+    catalogue.forget()
+    decision.invalidate_policy()
+    pip.invalidate()

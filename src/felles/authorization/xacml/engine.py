@@ -67,6 +67,7 @@ class PolicyStore:
         self._roots: dict[str, Any] = {}
         self._referenceable: dict[tuple[str, bool], list[Any]] = {}
         self._index: ConstraintIndex | None = None
+        self._referenced: dict[int, tuple[Any, frozenset[AttributeKey]]] = {}
 
     def compile(self, source: PolicySource) -> Any:
         """Compile a policy document (XML text, bytes, a path or a parsed element).
@@ -127,6 +128,14 @@ class PolicyStore:
     def evaluate(self, ctx: EvaluationContext) -> Outcome:
         return self._algorithm(self.candidates(ctx), ctx)
 
+    def referenced(self, policy: Any) -> frozenset[AttributeKey]:
+        """``referenced_attributes(policy)``, computed once per compiled policy."""
+        hit = self._referenced.get(id(policy))
+        if hit is None or hit[0] is not policy:
+            hit = (policy, frozenset(referenced_attributes(policy)))
+            self._referenced[id(policy)] = hit
+        return hit[1]
+
 
 def _target_only(policy: Policy) -> dict[AttributeKey, frozenset[Any]]:
     return target_constraints(policy.target)
@@ -184,7 +193,7 @@ class PolicyDecisionPoint:
                                 provider: AsyncAttributeProvider) -> Result:
         ctx = self._context(request, attributes, None)
         policies = self.store.candidates(ctx)
-        wanted = sorted({key for policy in policies for key in referenced_attributes(policy)
+        wanted = sorted({key for policy in policies for key in self.store.referenced(policy)
                          if not ctx.has_attribute(key)}, key=repr)
         try:
             found = await asyncio.gather(*(provider.find_attribute(key, ctx) for key in wanted))

@@ -1,0 +1,199 @@
+"""API models of the resource registry, access management and authorized parties (Altinn's field names)."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_-]{2,99}$"
+
+
+class ResourceType(StrEnum):
+    DEFAULT = "Default"
+    SYSTEMRESOURCE = "Systemresource"
+    MASKINPORTEN_SCHEMA = "MaskinportenSchema"
+    ALTINN2_SERVICE = "Altinn2Service"
+    ALTINN_APP = "AltinnApp"
+    GENERIC_ACCESS_RESOURCE = "GenericAccessResource"
+    BROKER_SERVICE = "BrokerService"
+    CORRESPONDENCE_SERVICE = "CorrespondenceService"
+    CONSENT = "Consent"
+    MIGRATED_APP = "MigratedApp"
+
+
+class AvailableForType(StrEnum):
+    PRIVATE_PERSON = "PrivatePerson"
+    LEGAL_ENTITY_ENTERPRISE = "LegalEntityEnterprise"
+    COMPANY = "Company"
+    BANKRUPTCY_ESTATE = "BankruptcyEstate"
+    SELF_REGISTERED_USER = "SelfRegisteredUser"
+
+
+class CompetentAuthority(BaseModel):
+    """The service owner (tjenesteeier) of a resource."""
+
+    organization: str = Field(pattern=r"^\d{9}$", description="Organisation number")
+    orgcode: str = Field(min_length=2, max_length=20, description="Service owner code, e.g. skd")
+    name: dict[str, str] | None = None
+
+
+class ContactPoint(BaseModel):
+    category: str = ""
+    email: str = ""
+    telephone: str = ""
+    contactPage: str = ""
+
+
+class ResourceReference(BaseModel):
+    referenceSource: Literal["Default", "Altinn1", "Altinn2", "Altinn3", "ExternalPlatform"] = "Default"
+    reference: str
+    referenceType: Literal["Default", "Uri", "DelegationSchemeId", "MaskinportenScope", "ServiceCode",
+                           "ServiceEditionCode", "ApplicationId", "ServiceEditionVersion"] = "Default"
+
+
+class Keyword(BaseModel):
+    word: str
+    language: str = "nb"
+
+
+class AuthorizationReference(BaseModel):
+    id: str
+    value: str
+
+
+class ConsentMetadataField(BaseModel):
+    optional: bool = False
+
+
+class ServiceResource(BaseModel):
+    """A resource of the resource registry (Altinn's ``ServiceResource``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    identifier: str = Field(pattern=IDENTIFIER_PATTERN)
+    version: str | None = None
+    title: dict[str, str]
+    description: dict[str, str] = Field(default_factory=dict)
+    rightDescription: dict[str, str] = Field(default_factory=dict)
+    homepage: str | None = None
+    status: str | None = None
+    spatial: list[str] | None = None
+    produces: list[str] | None = None
+    isPartOf: str | None = None
+    thematicAreas: list[str] | None = None
+    contactPoints: list[ContactPoint] = Field(default_factory=list)
+    resourceReferences: list[ResourceReference] = Field(default_factory=list)
+    delegable: bool = True
+    visible: bool = True
+    hasCompetentAuthority: CompetentAuthority
+    keywords: list[Keyword] = Field(default_factory=list)
+    accessListMode: Literal["Disabled", "Enabled"] = "Disabled"
+    selfIdentifiedUserEnabled: bool = False
+    enterpriseUserEnabled: bool = False
+    resourceType: ResourceType = ResourceType.DEFAULT
+    availableForType: list[AvailableForType] = Field(default_factory=list)
+    authorizationReference: list[AuthorizationReference] = Field(default_factory=list)
+    consentTemplate: str | None = None
+    consentText: dict[str, str] | None = None
+    consentMetadata: dict[str, ConsentMetadataField] | None = None
+    isOneTimeConsent: bool = False
+    versionId: int | None = Field(default=None, description="Set by the registry; bumped on every change")
+
+
+# --- access lists --------------------------------------------------------------------------------------------
+class AccessListCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=1000)
+
+
+class AccessListPublic(BaseModel):
+    id: uuid.UUID
+    owner: str
+    identifier: str
+    name: str
+    description: str
+    version: int
+    members: list[str] = Field(default_factory=list)
+    resourceConnections: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class AccessListMembers(BaseModel):
+    data: list[str] = Field(description="Organisation numbers")
+
+
+class ResourceConnection(BaseModel):
+    actionFilters: list[str] | None = None
+
+
+# --- access packages and delegations ------------------------------------------------------------------------
+class AccessPackagePublic(BaseModel):
+    id: uuid.UUID
+    urn: str
+    code: str
+    name: dict[str, str]
+    description: dict[str, str]
+    area: str
+    isDelegable: bool
+    isAssignable: bool
+
+
+class DelegationPublic(BaseModel):
+    id: uuid.UUID
+    fromParty: str
+    toParty: str
+    package: str | None = Field(default=None, description="Access package URN")
+    resource: str | None = None
+    action: str | None = None
+    delegatedBy: str
+    created: str
+
+
+class PackageDelegationCreate(BaseModel):
+    """Give an access package: ``party`` (organisation or person) gives ``package`` to ``to``."""
+
+    party: str = Field(description="Organisation number or fødselsnummer of the party giving access")
+    to: str = Field(description="Fødselsnummer, organisation number or system user UUID receiving it")
+    package: str = Field(description="Package code or URN, e.g. urn:altinn:accesspackage:skattegrunnlag")
+
+
+class RightDelegationCreate(BaseModel):
+    """Give single rights (resource + actions)."""
+
+    party: str
+    to: str
+    resource: str
+    actions: list[str] = Field(min_length=1)
+
+
+# --- authorized parties -------------------------------------------------------------------------------------
+class AuthorizedParty(BaseModel):
+    """One party the user can act for (Altinn's ``AuthorizedPartyDto``)."""
+
+    partyUuid: uuid.UUID
+    name: str
+    organizationNumber: str | None = None
+    parentId: int | None = None
+    personId: str | None = None
+    dateOfBirth: str | None = None
+    partyId: int
+    type: Literal["Person", "Organization", "SystemUser"]
+    unitType: str | None = None
+    isDeleted: bool = False
+    onlyHierarchyElementWithNoAccess: bool = False
+    authorizedAccessPackages: list[str] = Field(default_factory=list)
+    authorizedResources: list[str] = Field(default_factory=list)
+    authorizedRoles: list[str] = Field(default_factory=list)
+    authorizedInstances: list[dict[str, str]] = Field(default_factory=list)
+    subunits: list[AuthorizedParty] = Field(default_factory=list)
+
+
+class AuthorizedPartiesQuery(BaseModel):
+    """Service owners' query: the parties one person or organisation can act for."""
+
+    type: Literal["urn:altinn:person:identifier-no", "urn:altinn:organization:identifier-no",
+                  "urn:altinn:party:uuid", "urn:altinn:partyid", "urn:altinn:userid",
+                  "urn:altinn:systemuser:uuid"]
+    value: str

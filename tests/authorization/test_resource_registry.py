@@ -1,0 +1,101 @@
+import json
+
+from sqlalchemy import select
+
+from felles.core.audit import AuditEntry
+from tests.authorization.world import REFERENCE, SKD
+from tests.conftest import bearer
+
+WRITE = "altinn:resourceregistry/resource.write"
+LISTS = "altinn:resourceregistry/accesslist.write"
+RESOURCE_FILE = REFERENCE / "resourceregistry" / "resources" / "ske-innrapportering-boligsameie.json"
+POLICY_FILE = REFERENCE / "pdp" / "resources" / "ttd-accesspackage-resource.policy.xml"
+
+
+def resource_document() -> dict:
+    return json.loads(RESOURCE_FILE.read_text(encoding="utf-8"))
+
+
+async def test_service_owner_registers_reads_and_updates_its_resource(client, database, token):
+    owner = bearer(token(scopes=[WRITE], org=SKD))
+    created = await client.post("/resourceregistry/api/v1/resource", json=resource_document(), headers=owner)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["identifier"] == "ske-innrapportering-boligsameie" and body["versionId"] == 1
+    assert body["title"]["nn"].startswith("Bustadsameige") and body["resourceType"] == "GenericAccessResource"
+    read = await client.get("/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie")
+    assert read.json() == body
+    changed = {**resource_document(), "delegable": False}
+    updated = await client.put("/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie", json=changed,
+                               headers={**owner, "If-Match": "1"})
+    assert updated.status_code == 200 and updated.json()["delegable"] is False and updated.json()["versionId"] == 2
+    stale = await client.put("/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie", json=changed,
+                             headers={**owner, "If-Match": "1"})
+    assert stale.status_code == 412 and stale.json()["code"] == "version_mismatch"
+    listed = await client.get("/resourceregistry/api/v1/resource/resourcelist")
+    assert [r["identifier"] for r in listed.json()] == ["ske-innrapportering-boligsameie"]
+    async with database.transaction() as session:
+        actions = list(await session.scalars(select(AuditEntry.action).where(
+            AuditEntry.resource == "authorization.resource")))
+    assert sorted(actions) == ["create", "update"]
+
+
+async def test_only_the_competent_authority_may_write(client, database, token):
+    other = bearer(token(scopes=[WRITE], org="991825827"))
+    response = await client.post("/resourceregistry/api/v1/resource", json=resource_document(), headers=other)
+    assert response.status_code == 403 and response.json()["code"] == "not_resource_owner"
+    owner = bearer(token(scopes=[WRITE], org=SKD))
+    assert (await client.post("/resourceregistry/api/v1/resource", json=resource_document(),
+                              headers=owner)).status_code == 201
+    for attempt in (
+        client.put("/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie", json=resource_document(),
+                   headers=other),
+        client.delete("/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie", headers=other),
+        client.put("/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie/policy",
+                   content=POLICY_FILE.read_bytes(), headers={**other, "Content-Type": "application/xml"}),
+    ):
+        refused = await attempt
+        assert refused.status_code == 403, refused.text
+    without_scope = bearer(token(scopes=["altinn:authorization/authorize"], org=SKD))
+    assert (await client.delete("/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie",
+                                headers=without_scope)).status_code == 403
+    # Taking over another owner's resource by naming yourself in an update is refused too.
+    hijack = {**resource_document(), "hasCompetentAuthority": {"organization": "991825827", "orgcode": "ttd"}}
+    assert (await client.put("/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie", json=hijack,
+                             headers=owner)).status_code == 403
+
+
+async def test_policy_upload_is_validated_and_served(client, database, token):
+    owner = bearer(token(scopes=[WRITE], org=SKD))
+    await client.post("/resourceregistry/api/v1/resource", json=resource_document(), headers=owner)
+    path = "/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie/policy"
+    assert (await client.get(path)).status_code == 404
+    broken = await client.put(path, content=b"<Policy>", headers={**owner, "Content-Type": "application/xml"})
+    assert broken.status_code == 400 and broken.json()["code"] == "invalid_policy"
+    not_xacml = await client.put(path, content=b"<Policy xmlns='urn:oasis:names:tc:xacml:3.0:core:schema:wd-17'/>",
+                                 headers={**owner, "Content-Type": "application/xml"})
+    assert not_xacml.status_code == 400
+    stored = await client.put(path, content=POLICY_FILE.read_bytes(),
+                              headers={**owner, "Content-Type": "application/xml"})
+    assert stored.status_code == 200 and stored.json()["policyVersion"] == 1
+    served = await client.get(path)
+    assert served.headers["content-type"].startswith("application/xml") and "ansettelsesforhold" in served.text
+
+
+async def test_access_lists_belong_to_their_service_owner(client, database, token):
+    owner = bearer(token(scopes=[WRITE, LISTS], org=SKD))
+    await client.post("/resourceregistry/api/v1/resource", json=resource_document(), headers=owner)
+    base = "/resourceregistry/api/v1/access-lists/skd/godkjente-sameier"
+    created = await client.put(base, json={"name": "Godkjente sameier"}, headers=owner)
+    assert created.status_code == 200 and created.json()["version"] == 1
+    members = await client.put(f"{base}/members", json={"data": ["910000012", "910000020"]}, headers=owner)
+    assert members.json()["members"] == ["910000012", "910000020"]
+    connected = await client.put(f"{base}/resource-connections/ske-innrapportering-boligsameie",
+                                 json={"actionFilters": ["read"]}, headers=owner)
+    assert connected.json()["resourceConnections"] == [
+        {"resourceIdentifier": "ske-innrapportering-boligsameie", "actions": ["read"]}]
+    stranger = bearer(token(scopes=[LISTS], org="991825827"))
+    refused = await client.put(f"{base}/members", json={"data": ["910000039"]}, headers=stranger)
+    assert refused.status_code == 403 and refused.json()["code"] == "not_list_owner"
+    invalid = await client.put(f"{base}/members", json={"data": ["12345"]}, headers=owner)
+    assert invalid.status_code == 400
