@@ -113,13 +113,19 @@ def bearer(value: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {value}"}
 
 
-@contextmanager
-def serve_app(app: FastAPI) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port in a background thread; yields its base URL.
-
-    The app must own its database engine (not the test's), since the server runs its own event loop."""
+def free_listener() -> socket.socket:
+    """A socket bound to a free loopback port (bind first when the app must know its own URL)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
+    return listener
+
+
+@contextmanager
+def serve_app(app: FastAPI, listener: socket.socket | None = None) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free loopback port (or `listener`) in a background thread; yields its URL.
+
+    The app must own its database engine (not the test's), since the server runs its own event loop."""
+    listener = listener or free_listener()
     port = listener.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="none", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
