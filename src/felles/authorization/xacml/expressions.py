@@ -9,6 +9,7 @@ IIC003, IIE003).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 from lxml import etree
@@ -188,7 +189,9 @@ class Apply(Expression):
             raise EvaluationError(STATUS_PROCESSING_ERROR, f"{self.function.id}: {exc}") from None
 
 
-def _lazy_and(args: list[Expression], ctx: EvaluationContext) -> bool:
+def _lazy_and(args: Sequence[Expression | Match], ctx: EvaluationContext) -> bool:
+    """XACML's conjunction, for the `and` function and for an AllOf's matches alike: any False decides False,
+    even after an error; otherwise the first error stands; otherwise True."""
     error = None
     for arg in args:
         try:
@@ -355,7 +358,7 @@ def _any_of_matches(any_of: list[list[Match]], ctx: EvaluationContext) -> bool:
     error = None
     for all_of in any_of:
         try:
-            if _all_of_matches(all_of, ctx):
+            if _lazy_and(all_of, ctx):
                 return True
         except EvaluationError as exc:
             error = error or exc
@@ -364,17 +367,6 @@ def _any_of_matches(any_of: list[list[Match]], ctx: EvaluationContext) -> bool:
     return False
 
 
-def _all_of_matches(all_of: list[Match], ctx: EvaluationContext) -> bool:
-    error = None
-    for match in all_of:
-        try:
-            if not match.evaluate(ctx):
-                return False
-        except EvaluationError as exc:
-            error = error or exc
-    if error:
-        raise error
-    return True
 
 
 # ---------------------------------------------------------------- compiling from XML
