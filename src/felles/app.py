@@ -17,6 +17,7 @@ from felles.core.errors import install_problem_documentation, install_problem_ha
 from felles.core.jobs import Worker, load_plugin_modules
 from felles.core.logging import configure_logging
 from felles.core.middleware import RequestContextMiddleware
+from felles.core.routing import include_component_router
 from felles.core.runtime import Runtime
 from felles.core.tokens import PlatformKeys
 from felles.events import api as events_api
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     install_problem_documentation(app)
     app.add_middleware(RequestContextMiddleware)
     for router in COMPONENT_ROUTERS:
-        app.include_router(router)
+        include_component_router(app, router)
     portal_pages.mount_static(app)
     return app
 

@@ -24,13 +24,16 @@ class Runtime:
         self.continuation_tokens = ContinuationTokens(self.settings.secret_key)
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are coroutines because FastAPI runs a plain function dependency in a worker thread, which costs
+# a thread hop on every request.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_database(request: Request) -> Database:
-    return get_runtime(request).database
+async def get_database(request: Request) -> Database:
+    database: Database = request.app.state.runtime.database
+    return database
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

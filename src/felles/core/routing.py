@@ -1,0 +1,57 @@
+"""Including component routers so that a request only tries the routes of the component it can belong to.
+
+FastAPI 0.165 tries every included router in turn, and each one tries every route it holds, so a request for the
+last component first pays for matching all the routes of the ones before it (and a 404 pays for all of them
+twice, once more for the trailing-slash redirect). Every component's paths start with a few fixed first
+segments (`/rest`, `/authorization`, `/maskinporten` ...), so an included router that knows them can say "no
+match" from one set lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import _IncludedRouter
+from starlette._utils import get_route_path
+from starlette.routing import Match
+from starlette.types import Scope
+
+# A route whose first segment is a path parameter can match anything, so its router is never skipped.
+_ANY_FIRST_SEGMENT = None
+
+
+def _first_segment(path: str) -> str | None:
+    segment = path.lstrip("/").split("/", 1)[0]
+    return _ANY_FIRST_SEGMENT if segment.startswith("{") else segment
+
+
+@dataclass
+class _FirstSegmentGatedRouter(_IncludedRouter):
+    """An included router that declines at once a path whose first segment none of its routes starts with.
+
+    It stays an `_IncludedRouter`, so the OpenAPI document, `url_path_for` and dependency handling see it as
+    FastAPI's own.
+    """
+
+    first_segments: frozenset[str] = field(default_factory=frozenset)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and _first_segment(get_route_path(scope)) not in self.first_segments:
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def include_component_router(app: FastAPI, router: APIRouter) -> None:
+    app.include_router(router)
+    included = app.router.routes[-1]
+    if not isinstance(included, _IncludedRouter):
+        return
+    segments = {_first_segment(context.path) for context in included.effective_route_contexts()}
+    if _ANY_FIRST_SEGMENT in segments:
+        return
+    app.router.routes[-1] = _FirstSegmentGatedRouter(
+        original_router=included.original_router,
+        include_context=included.include_context,
+        first_segments=frozenset(segment for segment in segments if segment is not None),
+    )
