@@ -11,10 +11,29 @@ from sqlalchemy import func, select
 
 from felles.core.clock import clock
 from felles.core.db import Database
-from felles.core.jobs import Job, JobStatus, Worker, backoff_delay, enqueue, registered_kinds, retry_dead
+from felles.core.jobs import (
+    Job,
+    JobContext,
+    JobStatus,
+    Worker,
+    backoff_delay,
+    batch_job_handler,
+    enqueue,
+    registered_kinds,
+    retry_dead,
+)
 from tests.core import job_handlers_for_tests
 
 REPO = Path(__file__).resolve().parents[2]
+BATCHES: list[list[int]] = []
+
+
+@batch_job_handler("test.record_batch", batch=5, max_attempts=2, backoff_base=timedelta(seconds=10),
+                   lease=timedelta(seconds=2))
+async def record_batch(payloads: list[dict], _context: JobContext) -> None:
+    if any(payload.get("fail") for payload in payloads):
+        raise RuntimeError("planned batch failure")
+    BATCHES.append(sorted(payload["n"] for payload in payloads))
 
 
 async def statuses(database: Database, kind: str | None = None) -> dict[str, int]:
@@ -236,3 +255,42 @@ async def test_on_postgresql_a_committed_job_wakes_a_sleeping_worker_at_once(dat
         worker.stop()
         await running
         await worker.database.dispose()
+
+
+async def test_a_batch_kind_runs_its_due_jobs_in_batches_of_its_size(database: Database):
+    BATCHES.clear()
+    async with database.transaction() as session:
+        for n in range(12):
+            await enqueue(session, "test.record_batch", {"n": n})
+    assert await Worker(database, concurrency=1).run_until_idle() == 12
+    assert sorted(len(batch) for batch in BATCHES) == [2, 5, 5]
+    assert sorted(n for batch in BATCHES for n in batch) == list(range(12))
+    assert await statuses(database) == {JobStatus.SUCCEEDED: 12}
+
+
+async def test_a_failing_batch_fails_each_of_its_jobs_which_are_retried_then_dead(database: Database):
+    BATCHES.clear()
+    async with database.transaction() as session:
+        for n in range(3):
+            await enqueue(session, "test.record_batch", {"n": n, "fail": n == 1})
+    worker = Worker(database)
+    assert await worker.run_until_idle() == 3
+    async with database.transaction() as session:
+        jobs = list(await session.scalars(select(Job)))
+    assert {(job.status, job.attempts) for job in jobs} == {(JobStatus.PENDING, 1)}
+    assert all("planned batch failure" in job.last_error for job in jobs)
+    clock.advance(timedelta(minutes=5))
+    assert await worker.run_until_idle() == 3
+    assert await statuses(database) == {JobStatus.DEAD: 3} and BATCHES == []
+
+
+async def test_a_batch_whose_worker_vanished_is_claimed_again_after_its_lease(database: Database):
+    BATCHES.clear()
+    async with database.transaction() as session:
+        for n in range(3):
+            await enqueue(session, "test.record_batch", {"n": n})
+    assert len(await Worker(database).claim(1)) == 3  # one claimed, and the rest of its batch with it
+    assert await Worker(database).run_until_idle() == 0  # the leases still hold
+    clock.advance(timedelta(seconds=3))
+    assert await Worker(database).run_until_idle() == 3
+    assert BATCHES == [[0, 1, 2]]

@@ -1,14 +1,20 @@
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 from pydantic import ValidationError
+from sqlalchemy import insert, select
 
+from felles.core.clock import clock
 from felles.core.config import Environment, Settings
+from felles.core.db import Database
 from felles.core.errors import Forbidden, Unauthorized
-from felles.core.tokens import PlatformKeys, Principal, mint_development_token
+from felles.core.jobs import Worker, enqueue
+from felles.core.revocations import POLL_SECONDS, RevokedToken, revocations_for, revoke_tokens
+from felles.core.tokens import PlatformKeys, Principal, mint_development_token, verify_access_token
 
 
 def test_production_refuses_generated_secrets_and_sqlite(tmp_path):
@@ -73,3 +79,65 @@ def test_a_remembered_token_is_still_refused_once_it_expires(settings, monkeypat
     monkeypatch.setattr("felles.core.tokens.time.time", lambda: later)
     with pytest.raises(Unauthorized, match="expired"):
         keys.verify(token)
+
+
+async def test_a_revoked_token_is_refused_once_the_revocation_commits(settings, database):
+    keys = PlatformKeys.load(settings)
+    now = int(time.time())
+    claims = {"scope": "s", "pid": "47906701517", "exp": now + 60}
+    kept, revoked = keys.sign({**claims, "jti": "kept"}), keys.sign({**claims, "jti": "revoked"})
+    assert (await verify_access_token(keys, database, revoked))["jti"] == "revoked"
+    with pytest.raises(RuntimeError):  # a revocation rolled back is no revocation
+        async with database.transaction() as session:
+            await revoke_tokens(session, [("revoked", clock.now() + timedelta(seconds=60))])
+            raise RuntimeError("the caller's transaction fails")
+    assert (await verify_access_token(keys, database, revoked))["jti"] == "revoked"
+    async with database.transaction() as session:
+        await revoke_tokens(session, [("revoked", clock.now() + timedelta(seconds=60))])
+    with pytest.raises(Unauthorized, match="revoked"):
+        await verify_access_token(keys, database, revoked)
+    assert (await verify_access_token(keys, database, kept))["jti"] == "kept"
+    other = PlatformKeys(keys.signing_key)  # another process's key cache, same database list
+    with pytest.raises(Unauthorized, match="revoked"):
+        await verify_access_token(other, database, revoked)
+
+
+async def test_expired_revocations_are_not_stored_and_are_purged_by_a_recurring_job(database):
+    now = clock.now()
+    async with database.transaction() as session:
+        await revoke_tokens(session, [("expired-already", now - timedelta(seconds=1)),
+                                      ("expires-soon", now + timedelta(minutes=1)),
+                                      ("expires-later", now + timedelta(hours=1))])
+    async with database.transaction() as session:
+        assert set(await session.scalars(select(RevokedToken.jti))) == {"expires-soon", "expires-later"}
+    clock.advance(timedelta(minutes=2))
+    async with database.transaction() as session:
+        await enqueue(session, "core.purge_revoked_tokens", {})
+    assert await Worker(database).run_until_idle() >= 1
+    async with database.transaction() as session:
+        assert set(await session.scalars(select(RevokedToken.jti))) == {"expires-later"}
+    await revocations_for(database).reload(database)
+    assert not await revocations_for(database).is_revoked(database, "expires-soon")
+    assert await revocations_for(database).is_revoked(database, "expires-later")
+
+
+async def test_a_bearer_token_that_is_not_a_jwt_needs_a_resolver_that_knows_it(settings, database):
+    with pytest.raises(Unauthorized) as refused:
+        await verify_access_token(PlatformKeys.load(settings), database, "opaque-but-unknown")
+    assert refused.value.code == "invalid_token"
+
+
+async def test_a_refresh_finds_a_revocation_written_before_the_last_one_but_committed_after(database, monkeypatch):
+    other = Database(database.engine.url.render_as_string(hide_password=False))  # another process's engine
+    revocations = revocations_for(other)
+    try:
+        assert not await revocations.is_revoked(other, "slow")  # the first check reads the whole list
+        now = clock.now()
+        async with database.transaction() as session:  # its row says it was written 10 s before that read
+            await session.execute(insert(RevokedToken).values(jti="slow", expires_at=now + timedelta(minutes=5),
+                                                              revoked_at=now - timedelta(seconds=10)))
+        polled = time.monotonic() + POLL_SECONDS
+        monkeypatch.setattr("felles.core.revocations.time.monotonic", lambda: polled)
+        assert await revocations.is_revoked(other, "slow")  # by the next refresh, not a full reload
+    finally:
+        await other.dispose()

@@ -14,10 +14,11 @@ from felles.core import audit
 from felles.core.errors import InvalidInput
 from felles.core.health import database_is_ready
 from felles.core.paging import Page, page_size
+from felles.core.revocations import listen_while_serving
 from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import Principal, require_person, require_scope
 
-router = APIRouter()
+router = APIRouter(lifespan=listen_while_serving)
 AUDIT_READ_SCOPE = "felles:audit.read"
 
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, FilePath, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -63,9 +63,22 @@ class Settings(BaseSettings):
     sms_gateway_url: str = ""
     sms_gateway_token: str | None = None
     sms_sender: str = "Altinn"
+    # Shared secrets that delivery reports must carry (header X-Delivery-Report-Secret): the MTA piping DSNs for
+    # e-mail, the SMS gateway's DLR callback for SMS. Unset, that channel's report endpoint refuses every report.
+    email_delivery_report_secret: str | None = None
+    sms_delivery_report_secret: str | None = None
     # Per-channel send rate of one process (messages per second; 0 means unlimited).
     email_rate_per_second: float = Field(default=1000.0, ge=0)
     sms_rate_per_second: float = Field(default=50.0, ge=0)
+    identity_trust_anchors: FilePath | None = Field(
+        default=None,
+        description=(
+            "A PEM bundle of the CA certificates that Maskinporten grants and client assertions signed with a "
+            "virksomhetssertifikat (an `x5c` chain instead of a registered `kid`) must chain to: Buypass and "
+            "Commfides in production, a test CA in tests. Unset, no `x5c` is accepted. "
+            "Environment variable FELLES_IDENTITY_TRUST_ANCHORS."
+        ),
+    )
 
     @model_validator(mode="after")
     def _fill_and_refuse_unsafe_defaults(self) -> Settings:

@@ -6,6 +6,11 @@ so the claiming UPDATE is atomic there) and take a lease: a worker killed mid-jo
 runs out, and another worker claims it again. Handlers therefore run at least once and must be idempotent.
 A handler's database work commits in the same transaction that marks its job done.
 
+A batch handler (`batch_job_handler`) takes up to its batch size of due jobs of its kind at once, claimed in
+one statement, and runs them as one call in one transaction that marks them all done: one query, one bulk
+insert and one pooled connection then serve many jobs. Lease and attempts stay per job; a failing batch
+fails each of its jobs (each retried with its own backoff), so a batch handler must be idempotent per payload.
+
 Failures are retried with exponential backoff and jitter up to the handler's attempt limit; then the job is
 dead (dead-letter) until an operator retries it (`felles jobs retry`).
 """
@@ -27,7 +32,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy import Index, Integer, String, Text, Uuid, func, select, text, update
+from sqlalchemy import Index, Integer, String, Text, Uuid, case, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +44,7 @@ from felles.core.metrics import JOBS_FINISHED
 log = structlog.get_logger("felles.jobs")
 # The PostgreSQL channel on which enqueuing transactions wake the workers of every process.
 JOBS_CHANNEL = "felles_jobs"
+DEFAULT_LEASE = timedelta(minutes=2)
 
 
 class JobStatus(StrEnum):
@@ -80,6 +86,7 @@ class JobContext:
 
 
 Handler = Callable[[dict[str, Any], JobContext], Awaitable[None]]
+BatchHandler = Callable[[list[dict[str, Any]], JobContext], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ class HandlerSpec:
     lease: timedelta
     # Recurring jobs are re-enqueued this long after each success.
     every: timedelta | None = None
+    # A batch handler runs up to `batch` jobs of its kind in one call (see the module docstring).
+    batch_handler: BatchHandler | None = None
+    batch: int = 1
 
 
 _handlers: dict[str, HandlerSpec] = {}
@@ -102,13 +112,34 @@ def job_handler(
     max_attempts: int = 10,
     backoff_base: timedelta = timedelta(seconds=2),
     backoff_max: timedelta = timedelta(hours=1),
-    lease: timedelta = timedelta(minutes=2),
+    lease: timedelta = DEFAULT_LEASE,
     every: timedelta | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register the handler of one job kind (a plugin registered by name)."""
 
     def register(handler: Handler) -> Handler:
         _handlers[kind] = HandlerSpec(handler, max_attempts, backoff_base, backoff_max, lease, every)
+        return handler
+
+    return register
+
+
+def batch_job_handler(
+    kind: str,
+    *,
+    batch: int,
+    max_attempts: int = 10,
+    backoff_base: timedelta = timedelta(seconds=2),
+    backoff_max: timedelta = timedelta(hours=1),
+    lease: timedelta = DEFAULT_LEASE,
+) -> Callable[[BatchHandler], BatchHandler]:
+    """Register the handler of a job kind that runs up to `batch` due jobs at once; it gets their payloads."""
+
+    def register(handler: BatchHandler) -> BatchHandler:
+        async def one(payload: dict[str, Any], context: JobContext) -> None:
+            await handler([payload], context)
+
+        _handlers[kind] = HandlerSpec(one, max_attempts, backoff_base, backoff_max, lease, None, handler, batch)
         return handler
 
     return register
@@ -176,7 +207,9 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid7().hex[-8:]}"
         self._stopping = asyncio.Event()
         self._wakeup = asyncio.Event()
-        self._running: set[asyncio.Task[None]] = set()
+        # Each running handler call, with how many jobs it runs: `concurrency` counts jobs, so batching does
+        # not put more work in flight (nor more to redo after a crash).
+        self._running: dict[asyncio.Task[None], int] = {}
 
     def stop(self) -> None:
         self._stopping.set()
@@ -188,13 +221,13 @@ class Worker:
         await self.schedule_recurring()
         try:
             while not self._stopping.is_set():
-                free = self.concurrency - len(self._running)
+                free = self.concurrency - sum(self._running.values())
                 claimed = await self.claim(free) if free > 0 else []
-                for job in claimed:
-                    task = asyncio.create_task(self._execute(job))
-                    self._running.add(task)
+                for unit in _units(claimed):
+                    task = asyncio.create_task(self._execute(unit))
+                    self._running[task] = len(unit)
                     task.add_done_callback(self._task_done)
-                if not claimed or len(self._running) >= self.concurrency:
+                if not claimed or sum(self._running.values()) >= self.concurrency:
                     self._wakeup.clear()
                     try:
                         await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)
@@ -225,7 +258,7 @@ class Worker:
                 await asyncio.sleep(5)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
+        self._running.pop(task, None)
         self._wakeup.set()
 
     async def run_until_idle(self) -> int:
@@ -235,7 +268,7 @@ class Worker:
             claimed = await self.claim(self.concurrency)
             if not claimed:
                 return total
-            await asyncio.gather(*(self._execute(job) for job in claimed))
+            await asyncio.gather(*(self._execute(unit) for unit in _units(claimed)))
             total += len(claimed)
 
     async def schedule_recurring(self) -> None:
@@ -245,29 +278,22 @@ class Worker:
                     await enqueue(session, kind, {}, dedupe_key=f"recurring:{kind}")
 
     async def claim(self, limit: int) -> list[Job]:
+        """Claim up to `limit` due jobs, and with each job of a batch kind more of that kind, up to its batch
+        size (the worker runs them as one unit)."""
         now = utcnow()
         async with self.database.transaction() as session:
-            due = (
-                select(Job.id)
-                .where(Job.status.in_([JobStatus.PENDING, JobStatus.RUNNING]), Job.run_at <= now)
-                .order_by(Job.run_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            claimed = (
-                await session.scalars(
-                    update(Job)
-                    .where(Job.id.in_(due))
-                    .values(status=JobStatus.RUNNING, locked_by=self.name, attempts=Job.attempts + 1)
-                    .returning(Job)
-                    .execution_options(synchronize_session=False)
-                )
-            ).all()
+            claimed = list(await self._claim_due(session, now, limit, None))
+            # Fewer than asked for: nothing else is due, so there is nothing to fill batches with.
+            for kind in {job.kind for job in claimed} if len(claimed) == limit else ():
+                spec = _handlers.get(kind)
+                if spec is None or spec.batch_handler is None:
+                    continue
+                # Fill the last batch of this kind that the first claim started.
+                wanted = -sum(1 for job in claimed if job.kind == kind) % spec.batch
+                if wanted:
+                    claimed += await self._claim_due(session, now, wanted, kind)
             runnable = []
             for job in claimed:
-                spec = _handlers.get(job.kind)
-                lease = spec.lease if spec else timedelta(minutes=2)
-                job.run_at = now + lease
                 if job.attempts > job.max_attempts:
                     # Claimed again after its last attempt died with its worker: give up on it.
                     self._bury(job, "the worker running the last attempt stopped before it finished")
@@ -275,35 +301,73 @@ class Worker:
                     runnable.append(job)
             return runnable
 
-    async def _execute(self, job: Job) -> None:
-        spec = _handlers.get(job.kind)
-        bound = log.bind(job_id=str(job.id), kind=job.kind, attempt=job.attempts)
+    async def _claim_due(self, session: AsyncSession, now: datetime, limit: int, kind: str | None) -> list[Job]:
+        due = (
+            select(Job.id)
+            .where(Job.status.in_([JobStatus.PENDING, JobStatus.RUNNING]), Job.run_at <= now)
+            .order_by(Job.run_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if kind is not None:
+            due = due.where(Job.kind == kind)
+        # The lease: until then no other worker claims the job; each kind has its own length.
+        lease_ends = case({name: literal(now + spec.lease, UTCDateTime) for name, spec in _handlers.items()},
+                          value=Job.kind, else_=literal(now + DEFAULT_LEASE, UTCDateTime))
+        return list(
+            (
+                await session.scalars(
+                    update(Job)
+                    .where(Job.id.in_(due))
+                    .values(status=JobStatus.RUNNING, locked_by=self.name, attempts=Job.attempts + 1,
+                            run_at=lease_ends)
+                    .returning(Job)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+        )
+
+    async def _execute(self, jobs: list[Job]) -> None:
+        """Run one job, or one batch of jobs of a batch kind, in one transaction that marks them done."""
+        first = jobs[0]
+        spec = _handlers.get(first.kind)
+        bound = log.bind(job_id=str(first.id), kind=first.kind, attempt=first.attempts, jobs=len(jobs))
         if spec is None:
-            await self._record_failure(job, None, f"no handler is registered for job kind {job.kind!r}")
+            for job in jobs:
+                await self._record_failure(job, None, f"no handler is registered for job kind {first.kind!r}")
             return
         try:
             async with self.database.transaction() as session:
-                await spec.handler(job.payload, JobContext(job.id, job.attempts, session, self.database))
+                context = JobContext(first.id, max(job.attempts for job in jobs), session, self.database)
+                if spec.batch_handler is not None:
+                    await spec.batch_handler([job.payload for job in jobs], context)
+                else:
+                    await spec.handler(first.payload, context)
                 finished = await session.execute(
                     update(Job)
-                    .where(Job.id == job.id, Job.locked_by == self.name, Job.status == JobStatus.RUNNING)
+                    .where(Job.id.in_([job.id for job in jobs]), Job.locked_by == self.name,
+                           Job.status == JobStatus.RUNNING)
                     .values(status=JobStatus.SUCCEEDED, finished_at=utcnow(), dedupe_key=None)
+                    .execution_options(synchronize_session=False)
                 )
-                if finished.rowcount == 0:  # type: ignore[attr-defined]
-                    # Our lease ran out and another worker took the job: let that run count instead.
-                    raise LeaseLost(job.id)
+                if finished.rowcount != len(jobs):  # type: ignore[attr-defined]
+                    # Our lease ran out and another worker took a job: let that run count instead (the rest
+                    # of a batch runs again when its lease runs out).
+                    raise LeaseLost(first.id)
                 if spec.every is not None:
                     await enqueue(
-                        session, job.kind, {}, run_at=utcnow() + spec.every, dedupe_key=f"recurring:{job.kind}"
+                        session, first.kind, {}, run_at=utcnow() + spec.every, dedupe_key=f"recurring:{first.kind}"
                     )
             bound.info("job_succeeded")
-            JOBS_FINISHED.labels(job.kind, "succeeded").inc()
+            JOBS_FINISHED.labels(first.kind, "succeeded").inc(len(jobs))
         except LeaseLost:
             bound.warning("job_lease_lost")
         except Exception as exc:  # noqa: BLE001 - a failing handler must never stop the worker
             bound.warning("job_failed", error=repr(exc))
-            JOBS_FINISHED.labels(job.kind, "failed").inc()
-            await self._record_failure(job, spec, "".join(traceback.format_exception(exc))[-4000:])
+            JOBS_FINISHED.labels(first.kind, "failed").inc(len(jobs))
+            error = "".join(traceback.format_exception(exc))[-4000:]
+            for job in jobs:
+                await self._record_failure(job, spec, error)
 
     async def _record_failure(self, job: Job, spec: HandlerSpec | None, error: str) -> None:
         async with self.database.transaction() as session:
@@ -326,6 +390,23 @@ class Worker:
         job.dedupe_key = None
         log.error("job_dead", job_id=str(job.id), kind=job.kind, attempts=job.attempts)
         JOBS_FINISHED.labels(job.kind, "dead").inc()
+
+
+def _units(claimed: list[Job]) -> list[list[Job]]:
+    """What runs as one handler call: a job alone, or up to a batch of jobs of one batch kind."""
+    units: list[list[Job]] = []
+    batches: dict[str, list[Job]] = {}
+    for job in claimed:
+        spec = _handlers.get(job.kind)
+        if spec is None or spec.batch_handler is None:
+            units.append([job])
+            continue
+        batch = batches.get(job.kind)
+        if batch is None or len(batch) >= spec.batch:
+            batch = batches[job.kind] = []
+            units.append(batch)
+        batch.append(job)
+    return units
 
 
 class LeaseLost(Exception):

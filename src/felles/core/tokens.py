@@ -1,14 +1,18 @@
 """Platform signing keys and the one token check every Felles API uses.
 
-Tokens are JWTs signed with the platform's keys (RS256, as ID-porten and Maskinporten sign). The identity
-component issues them; this module verifies them and turns their claims into a `Principal`: a person, an
-organisation (possibly through a supplier) or a system, with its authentication level and scopes.
+Tokens are JWTs signed with the platform's keys (RS256, as ID-porten and Maskinporten sign), or opaque tokens
+(ID-porten issues them for scopes configured so) that only their issuer can resolve. The identity component issues
+both; this module verifies a JWT itself, resolves an opaque token through the resolver the identity component
+registers (`register_opaque_token_resolver`: core imports no component), refuses a token on the platform's
+revocation list (`felles.core.revocations`) and turns the claims into a `Principal`: a person, an organisation
+(possibly through a supplier) or a system, with its authentication level and scopes.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,14 +25,19 @@ from joserfc.jwk import KeySet, RSAKey
 
 from felles.core.audit import Actor
 from felles.core.config import Settings
+from felles.core.db import Database
 from felles.core.errors import Forbidden, Unauthorized
 from felles.core.ids import uuid7
+from felles.core.revocations import revocations_for
 
 SIGNING_ALGORITHM = "RS256"
 # ID-porten's acr values mapped to Altinn's authentication levels.
 ACR_LEVELS = {"idporten-loa-substantial": 3, "idporten-loa-high": 4, "substantial": 3, "high": 4}
 ORGANIZATION_ID_PREFIX = "0192:"
 VERIFIED_TOKEN_CACHE_SIZE = 10_000
+# How long a process uses an opaque token's claims without asking its issuer again (revocation is checked on
+# every use regardless, by jti).
+OPAQUE_TOKEN_CACHE_SECONDS = 10.0
 
 
 class PlatformKeys:
@@ -69,13 +78,7 @@ class PlatformKeys:
             if len(self._verified) >= VERIFIED_TOKEN_CACHE_SIZE:
                 self._verified.pop(next(iter(self._verified)))  # the oldest
             self._verified[token] = claims
-        now = int(time.time())
-        exp, nbf = claims.get("exp"), claims.get("nbf")
-        if not isinstance(exp, int) or exp <= now:
-            raise _invalid_token("The token has expired.")
-        if isinstance(nbf, int) and nbf > now + 10:
-            raise _invalid_token("The token is not valid yet.")
-        return dict(claims)
+        return _valid_now(claims)
 
     def _verify_signature_and_type(self, token: str) -> dict[str, Any]:
         try:
@@ -86,6 +89,68 @@ class PlatformKeys:
         if decoded.header.get("typ") != "at+jwt":
             raise _invalid_token("The token is not an access token.")
         return dict(decoded.claims)
+
+
+def _valid_now(claims: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the claims of a token within its validity period, or `Unauthorized`."""
+    now = int(time.time())
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if not isinstance(exp, int) or exp <= now:
+        raise _invalid_token("The token has expired.")
+    if isinstance(nbf, int) and nbf > now + 10:
+        raise _invalid_token("The token is not valid yet.")
+    return dict(claims)
+
+
+OpaqueTokenResolver = Callable[[Database, str], Awaitable[dict[str, Any] | None]]
+
+
+class OpaqueTokens:
+    """Opaque access tokens, resolved to their claims by the resolver of the component that issues them.
+
+    Resolved claims are remembered per process for at most `OPAQUE_TOKEN_CACHE_SECONDS` (a bounded cache, like
+    `PlatformKeys`'s), so a client reusing its token costs its issuer one lookup per period; an unknown token is
+    asked about every time."""
+
+    def __init__(self) -> None:
+        self._resolver: OpaqueTokenResolver | None = None
+        self._resolved: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def register(self, resolver: OpaqueTokenResolver) -> None:
+        self._resolver = resolver
+
+    async def claims(self, database: Database, token: str) -> dict[str, Any]:
+        """The claims of an active opaque token, or `Unauthorized`."""
+        entry = self._resolved.get(token)
+        if entry is None or entry[0] <= time.monotonic():
+            if self._resolver is None:
+                raise _invalid_token("The token is neither a JWT nor an opaque token this platform issued.")
+            claims = await self._resolver(database, token)
+            if claims is None:
+                self._resolved.pop(token, None)
+                raise _invalid_token("The token is not active.")
+            if len(self._resolved) >= VERIFIED_TOKEN_CACHE_SIZE:
+                self._resolved.pop(next(iter(self._resolved)))  # the oldest
+            entry = self._resolved[token] = (time.monotonic() + OPAQUE_TOKEN_CACHE_SECONDS, claims)
+        return _valid_now(entry[1])
+
+
+opaque_tokens = OpaqueTokens()
+
+
+def register_opaque_token_resolver(resolver: OpaqueTokenResolver) -> None:
+    """Let core's token check accept the opaque access tokens `resolver` knows (their claims, or None)."""
+    opaque_tokens.register(resolver)
+
+
+async def verify_access_token(keys: PlatformKeys, database: Database, token: str) -> dict[str, Any]:
+    """The claims of an access token any Felles API accepts (a JWT this platform signed, or an opaque token its
+    issuer resolves) that is valid now and not revoked; else `Unauthorized`."""
+    claims = keys.verify(token) if token.count(".") == 2 else await opaque_tokens.claims(database, token)
+    jti = claims.get("jti")
+    if isinstance(jti, str) and await revocations_for(database).is_revoked(database, jti):
+        raise _invalid_token("The token has been revoked.")
+    return claims
 
 
 def _write_private(path: Path, content: str) -> None:
@@ -162,7 +227,8 @@ async def authenticate(
             headers={"WWW-Authenticate": "Bearer"},
         )
     keys: PlatformKeys = request.app.state.platform_keys
-    return Principal.from_claims(keys.verify(credentials.credentials))
+    database: Database = request.app.state.runtime.database
+    return Principal.from_claims(await verify_access_token(keys, database, credentials.credentials))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
