@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from felles.core import audit
+from felles.core import audit, cache_invalidation
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.db import Database
@@ -74,6 +74,7 @@ async def _record_change(
     session.add(RegisterChange(
         occurred_at=utcnow(), register=register, change_type=change_type, subject=subject, data=data,
     ))
+    await cache_invalidation.announce(session, register)  # other components' caches of the register forget
 
 
 # --- Kontakt- og reservasjonsregisteret ---------------------------------------------------------------------
@@ -631,6 +632,94 @@ async def roles_held_by_person(database: Database, person_identifier: str) -> li
             .order_by(Role.organization_number, Role.role_code)
         )
         return [(organization, code) for organization, code in rows.all()]
+
+
+async def roles_held_by_organization(database: Database, organization_number: str) -> list[tuple[str, str]]:
+    """(organisation number, role code) for every active role the organisation holds in others (an accounting
+    firm's REGN for each client ...): the information point for client delegation."""
+    async with database.transaction() as session:
+        rows = await session.execute(
+            select(Role.organization_number, Role.role_code)
+            .where(Role.holder_organization_number == organization_number, Role.resigned.is_(False))
+            .order_by(Role.organization_number, Role.role_code)
+        )
+        return [(organization, code) for organization, code in rows.all()]
+
+
+async def register_role(
+    database: Database, actor: Actor, organization_number: str, role_code: str, *,
+    person: str | None = None, holder_organization: str | None = None,
+) -> uuid.UUID:
+    """A role (DAGL, REGN ...) registered in an organisation for a person or another organisation; enters the
+    feed as `rolleRegistrert`."""
+    if (person is None) == (holder_organization is None):
+        raise InvalidInput("A role is held by either a person or an organisation.", code="invalid_role_holder")
+    if role_code not in ROLE_TYPES:
+        raise InvalidInput(f"Unknown role type {role_code}.", code="invalid_role_type")
+    number = parse_organization_number(organization_number)
+    async with database.transaction() as session:
+        if await session.get(Organization, number) is None:
+            raise NotFound(f"No organisation {number} in Enhetsregisteret.", code="organization_not_found")
+        if person is not None:
+            await _locked_person(session, person)
+        elif await session.get(Organization, parse_organization_number(holder_organization or "")) is None:
+            raise NotFound(f"No organisation {holder_organization} in Enhetsregisteret.",
+                           code="organization_not_found")
+        role = Role(id=uuid7(), organization_number=number, role_code=role_code, person=person,
+                    holder_organization_number=holder_organization, registered_on=utcnow().date())
+        session.add(role)
+        await _record_change(session, ENHETSREGISTERET, "rolleRegistrert", number, {
+            "id": str(role.id), "type": role_code, "person": person, "enhet": holder_organization,
+        })
+        await audit.record(session, actor, action="create", resource="enhetsregisteret.role",
+                           subjects=[number, *filter(None, [person, holder_organization])])
+    return role.id
+
+
+async def resign_role(database: Database, actor: Actor, organization_number: str, role_id: uuid.UUID) -> None:
+    """The holder resigns (fratrådt); enters the feed as `rolleFratraadt`."""
+    number = parse_organization_number(organization_number)
+    async with database.transaction() as session:
+        role = await session.get(Role, role_id, with_for_update=True)
+        if role is None or role.organization_number != number or role.resigned:
+            raise NotFound("No such active role in this organisation.", code="role_not_found")
+        role.resigned = True
+        await _record_change(session, ENHETSREGISTERET, "rolleFratraadt", number, {
+            "id": str(role.id), "type": role.role_code,
+        })
+        await audit.record(session, actor, action="update", resource="enhetsregisteret.role",
+                           subjects=[number, *filter(None, [role.person, role.holder_organization_number])])
+
+
+class OrganizationFacts(NamedTuple):
+    """What acting for an organisation needs: its name, form, main unit (of a sub-unit) and whether deleted."""
+
+    organization_number: str
+    name: str
+    organization_form: str
+    parent_organization_number: str | None
+    is_deleted: bool
+
+
+async def organizations_in_bulk(
+    database: Database, organization_numbers: Iterable[str], *, sub_units: bool = False
+) -> dict[str, OrganizationFacts]:
+    """Many organisations in one call, by number; those not registered are left out. With `sub_units`, the
+    sub-units of these organisations instead (authorized parties lists them under their main unit)."""
+    wanted = list(dict.fromkeys(organization_numbers))
+    found: dict[str, OrganizationFacts] = {}
+    async with database.transaction() as session:
+        for start in range(0, len(wanted), MAX_FEED_PAGE):
+            chunk = wanted[start:start + MAX_FEED_PAGE]
+            key = Organization.parent_organization_number if sub_units else Organization.organization_number
+            rows = await session.execute(
+                select(Organization.organization_number, Organization.name, Organization.organization_form,
+                       Organization.parent_organization_number, Organization.deleted_on.is_not(None))
+                .where(key.in_(chunk))
+            )
+            for number, name, form, parent, deleted in rows:
+                found[number] = OrganizationFacts(number, name, form, parent, bool(deleted))
+    return found
 
 
 async def organization_notification_addresses(
