@@ -6,7 +6,8 @@ the ratio to a bare sign-and-verify loop measured in the same run.
                                              [--concurrency 32]
 
 - The database is a fresh SQLite file by default; `--database postgresql+asyncpg://…/identity_bench` (the name
-  must contain "bench") drops and recreates that database first (production is PostgreSQL).
+  must contain "bench", or add `--recreate-database`) drops and recreates that database first (production is
+  PostgreSQL).
 - The server is uvicorn with N worker processes, as `felles serve --workers N --no-job-worker` runs it, in its
   own process group; this process is the load
   generator. It talks HTTP/1.1 with keep-alive connections (as a load balancer in front of the servers would)
@@ -221,15 +222,16 @@ async def run_concurrently(connections: list[Connection], count: int, operation)
 
 
 # --- set-up ---------------------------------------------------------------------------------------------------------
-async def fresh_postgres_database(url: str) -> str:
-    """Drop and recreate the bench database (refused unless its name says it is one)."""
+async def fresh_postgres_database(url: str, *, recreate_any: bool = False) -> str:
+    """Drop and recreate the bench database (refused unless its name says it is one, or `recreate_any`)."""
     import asyncpg
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
     name = parsed.database or ""
-    if "bench" not in name:
-        raise SystemExit(f"refusing to recreate {name!r}: a bench database's name must contain 'bench'")
+    if "bench" not in name and not recreate_any:
+        raise SystemExit(f"refusing to recreate {name!r}: a bench database's name must contain 'bench' "
+                         "(or pass --recreate-database when the database is yours to lose)")
     maintenance = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     connection = await asyncpg.connect(maintenance)
     try:
@@ -299,7 +301,8 @@ class Phase:
 async def bench(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="felles-bench-"))
     url = args.database or f"sqlite+aiosqlite:///{folder}/bench.db"
-    database_name = await fresh_postgres_database(url) if url.startswith("postgresql") else None
+    database_name = (await fresh_postgres_database(url, recreate_any=args.recreate_database)
+                     if url.startswith("postgresql") else None)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -438,6 +441,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default=os.environ.get("FELLES_BENCH_DATABASE_URL"),
                         help="postgresql+asyncpg://…/<name with 'bench'> (recreated), or a fresh SQLite file")
+    parser.add_argument("--recreate-database", action="store_true",
+                        help="recreate the PostgreSQL database even though its name has no 'bench' in it")
     parser.add_argument("--tokens", type=int, default=6000)
     parser.add_argument("--logins", type=int, default=1500)
     parser.add_argument("--workers", type=int, default=2)

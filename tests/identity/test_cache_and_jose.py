@@ -12,7 +12,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from joserfc import jwt
+from sqlalchemy import text
 
+from felles.core import cache_invalidation
 from felles.core.audit import Actor
 from felles.core.db import Database
 from felles.identity import cache, selfservice
@@ -49,7 +51,7 @@ async def test_another_process_clears_its_cache_on_notify(database, settings):
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; on SQLite the TTL bounds staleness")
     other = Database(settings.database_url)  # stands for another process's engine
     try:
-        async with cache.listen_for_changes(other):
+        async with cache_invalidation.listen(other):
             other_cache = cache.cache_for(other)
             for _ in range(100):  # the listener connects and clears once
                 await asyncio.sleep(0.05)
@@ -57,8 +59,9 @@ async def test_another_process_clears_its_cache_on_notify(database, settings):
                 if other_cache.get(("client", "x")) == "cached":
                     break
             generation = other_cache.generation
-            async with database.transaction() as session:  # a change in "this" process
-                await cache.notify_change(session)
+            async with database.transaction() as session:  # what another process's identity change sends
+                await session.execute(text("SELECT pg_notify(:channel, :topic)"),
+                                      {"channel": cache_invalidation.NOTIFY_CHANNEL, "topic": cache.CACHE_TOPIC})
             for _ in range(100):
                 if other_cache.generation != generation:
                     break

@@ -3,6 +3,7 @@ userinfo, introspection, revocation and the attacks a provider must withstand.""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -251,6 +252,23 @@ async def test_a_reused_code_is_refused_and_revokes_the_tokens_issued_from_it(cl
                                      data={"token": first["access_token"]})
     assert introspected.json() == {"active": False}
     assert (await client.get("/idporten/userinfo", headers=bearer(first["access_token"]))).status_code == 401
+
+
+async def test_a_code_redeemed_twice_at_once_gives_tokens_once(client, database):
+    await seed_demo_personas(database)
+    rp = await register_login_client(database)
+    verifier, challenge = pkce()
+    callback = await log_in(client, authorize_parameters(rp.client_id, challenge), KARI.identifier)
+    data = {"grant_type": "authorization_code", "code": callback["code"], "redirect_uri": REDIRECT,
+            "code_verifier": verifier}
+    answers = await asyncio.gather(*(client.post("/idporten/token", headers=basic(rp.client_id, rp.client_secret),
+                                                 data=data) for _ in range(3)))
+    assert sorted(answer.status_code for answer in answers) == [200, 400, 400]
+    issued = next(answer.json() for answer in answers if answer.status_code == 200)
+    # The losers count as reuse: the tokens the winner got are revoked too.
+    introspected = await client.post("/idporten/token/introspect", headers=basic(rp.client_id, rp.client_secret),
+                                     data={"token": issued["access_token"]})
+    assert introspected.json() == {"active": False}
 
 
 async def test_a_code_for_one_client_cannot_be_redeemed_by_another(client, database):

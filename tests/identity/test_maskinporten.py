@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -199,3 +200,11 @@ async def test_other_grant_types_and_a_missing_assertion_are_refused(client):
     assert response.status_code == 400 and response.json()["error"] == "unsupported_grant_type"
     response = await client.post("/maskinporten/token", data={"grant_type": JWT_BEARER})
     assert response.json()["error"] == "invalid_request"
+
+
+async def test_a_grant_sent_twice_at_once_gives_one_token(client, machine):
+    grant = machine.grant()
+    answers = await asyncio.gather(*(token(client, grant) for _ in range(4)),
+                                   *(token(client, machine.grant()) for _ in range(4)))
+    assert sorted(answer.status_code for answer in answers) == [200] * 5 + [400] * 3
+    assert all("used before" in answer.json()["error_description"] for answer in answers if answer.status_code == 400)

@@ -7,19 +7,17 @@ only when its redirect_uri is registered; otherwise they show an error page.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from felles.core.cache_invalidation import listen_while_serving
 from felles.core.errors import Forbidden, Unauthorized
 from felles.core.runtime import Runtime
 from felles.core.tokens import Principal, require_scope
 from felles.identity import pages, schemas, selfservice, service
-from felles.identity.cache import listen_for_changes
 from felles.identity.issuers import (
     ANSATTPORTEN,
     IDPORTEN,
@@ -30,15 +28,8 @@ from felles.identity.issuers import (
 from felles.identity.pages import RuntimeDep
 from felles.identity.service import AuthorizationPageError, OAuthError
 
-
-@contextlib.asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """While the server runs, other processes' self-service changes clear this process's identity cache."""
-    async with listen_for_changes(app.state.runtime.database):
-        yield
-
-
-router = APIRouter(tags=["identity"], lifespan=_lifespan)
+# While the server runs, other processes' self-service changes clear this process's identity cache.
+router = APIRouter(tags=["identity"], lifespan=listen_while_serving)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -344,6 +335,6 @@ async def exchange(provider: str, request: Request, runtime: RuntimeDep) -> Plai
     authorization = request.headers.get("authorization", "")
     if authorization[:7].lower() != "bearer ":
         raise Unauthorized("Send the ID-porten or Maskinporten token as a Bearer token.", code="missing_token")
-    token = await service.exchange_for_altinn(runtime.keys, runtime.settings.base_url, provider,
+    token = await service.exchange_for_altinn(runtime.database, runtime.keys, runtime.settings.base_url, provider,
                                               authorization[7:].strip())
     return PlainTextResponse(token, headers=NO_STORE)

@@ -2,11 +2,11 @@
 keys (parsed once), scopes, scope access and delegations.
 
 Staleness bound: an entry is used at most `CACHE_SECONDS` after it was read from the database. Self-service
-changes clear every cache of the process that made them at once (after the commit), and on PostgreSQL they also
-`NOTIFY` the channel `felles_identity` in the same transaction, so every other process clears its caches as soon as
-the change is committed (`listen_for_changes`, started by the identity router's lifespan). The TTL is the bound
-that remains when a process is not listening (SQLite, a lost listener connection): a revoked scope access or key
-may then be honoured for at most `CACHE_SECONDS` by another process.
+changes clear every cache of the process that made them at once (after the commit), and announce the change on
+the topic `identity` (`core.cache_invalidation`), so every other process on PostgreSQL clears its caches as soon as
+the change is committed (the listener runs in the identity router's lifespan). The TTL is the bound that remains
+when a process is not listening (SQLite, a lost listener connection): a revoked scope access or key may then be
+honoured for at most `CACHE_SECONDS` by another process.
 
 Only facts that do not depend on the time are cached; time-dependent checks (key and secret expiry, token
 lifetimes) are made against the request's clock on every use. What is one-shot (used jtis, codes, logins, SSO
@@ -15,24 +15,19 @@ sessions) is never cached.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from felles.core import cache_invalidation
 from felles.core.db import Database
 
 CACHE_SECONDS = 10.0
 MAX_ENTRIES = 20_000
-NOTIFY_CHANNEL = "felles_identity"
-RECONNECT_SECONDS = 1.0
-
-_log = logging.getLogger(__name__)
+CACHE_TOPIC = "identity"
 _MISSING = object()
 
 
@@ -93,55 +88,9 @@ def clear_all() -> None:
         cache.clear()
 
 
-async def notify_change(session: Any) -> None:
-    """Tell every other process, when the transaction commits, to clear its caches (PostgreSQL only)."""
-    from sqlalchemy import text
-
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+async def notify_change(session: AsyncSession) -> None:
+    """Tell every process, when the transaction commits, to clear its caches (`core.cache_invalidation`)."""
+    await cache_invalidation.announce(session, CACHE_TOPIC)
 
 
-@contextlib.asynccontextmanager
-async def listen_for_changes(database: Database) -> AsyncIterator[None]:
-    """While the block runs, clear this database's cache on every `felles_identity` notification. While the
-    listener is not connected (it reconnects), entries are cleared after each reconnection and the TTL bounds
-    staleness. A no-op on SQLite."""
-    if database.is_sqlite:
-        yield
-        return
-    task = asyncio.create_task(_listen(database), name="identity-cache-listener")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def _listen(database: Database) -> None:
-    import asyncpg
-
-    url = database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    cache = cache_for(database)
-
-    def on_notification(*_: object) -> None:
-        cache.clear()
-
-    while True:
-        connection = None
-        try:
-            connection = await asyncpg.connect(url)
-            await connection.add_listener(NOTIFY_CHANNEL, on_notification)
-            cache.clear()  # changes made while we were not listening
-            lost = asyncio.Event()
-            connection.add_termination_listener(lambda *_, lost=lost: lost.set())
-            await lost.wait()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - keep trying; the TTL bounds staleness meanwhile
-            _log.warning("identity cache listener lost its connection; retrying", exc_info=True)
-        finally:
-            if connection is not None and not connection.is_closed():
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(connection.close(timeout=2))
-        await asyncio.sleep(RECONNECT_SECONDS)
+cache_invalidation.on_change(CACHE_TOPIC, clear_all)

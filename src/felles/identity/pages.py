@@ -34,6 +34,9 @@ templates = Jinja2Templates(directory=IDENTITY_DIR / "templates")
 # Our templates first, then the portal's, so ours can extend its base.html.
 templates.env.loader = ChoiceLoader([FileSystemLoader(IDENTITY_DIR / "templates"),
                                      FileSystemLoader(PORTAL_DIR / "templates")])
+# Compiled templates are reused without a look at their files on every render (a stat per template and render
+# otherwise): an edited template shows after a restart, as an edited module does.
+templates.env.auto_reload = False
 
 
 async def _current_runtime(request: Request) -> Runtime:

@@ -15,7 +15,8 @@ import hmac
 import json
 import re
 import secrets
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -25,18 +26,18 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from felles.consent import service as consent_service
 from felles.core.clock import utcnow
 from felles.core.config import Settings
 from felles.core.db import Database, insert_for
 from felles.core.errors import NotFound
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, enqueue, job_handler
-from felles.core.tokens import PlatformKeys
-from felles.identity.cache import cache_for
+from felles.core.revocations import revoke_tokens
+from felles.core.tokens import PlatformKeys, register_opaque_token_resolver, verify_access_token
+from felles.identity.cache import IdentityCache, cache_for
 from felles.identity.certificates import CertificateRejected, public_key_pem, trust_anchors
 from felles.identity.issuers import (
     ASSERTION_ALGORITHMS,
@@ -61,6 +62,7 @@ from felles.identity.models import (
     SsoSession,
     UsedAssertion,
 )
+from felles.identity.replay import replay_guard_for
 
 PAR_LIFETIME = timedelta(seconds=120)
 LOGIN_LIFETIME = timedelta(minutes=30)
@@ -226,27 +228,17 @@ async def _remember_assertion(session: AsyncSession, client_id: str, claims: dic
         raise OAuthError(error, "This JWT has been used before (jti replay).")
 
 
-_USED_ASSERTIONS = UsedAssertion.__table__
-
-
 def _assertion_key(client_id: str, claims: dict[str, Any], token: str) -> str:
     jti = claims.get("jti")
     key = f"{client_id} {jti}" if isinstance(jti, str) and jti else f"{client_id} #{_hash(token)}"
     return key[:300]
 
 
-async def _remember_assertion_now(database: Database, client_id: str, claims: dict[str, Any], token: str,
-                                  expires_at: datetime, error: str) -> None:
-    """`_remember_assertion` as one autocommitted statement (one round trip), for a request that writes nothing
-    else. The primary key decides between concurrent requests in any number of processes."""
-    async with database.engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        dialect_insert = postgresql_insert if database.engine.dialect.name == "postgresql" else sqlite_insert
-        result = await autocommit.execute(
-            dialect_insert(_USED_ASSERTIONS).values(key=_assertion_key(client_id, claims, token),
-                                                    expires_at=expires_at)
-            .on_conflict_do_nothing(index_elements=["key"]))
-    if result.rowcount == 0:
+async def _remember_assertion_once(database: Database, client_id: str, claims: dict[str, Any], token: str,
+                                   expires_at: datetime, error: str) -> None:
+    """`_remember_assertion` for a request that writes nothing else: committed before the request is answered,
+    batched with the other requests of the moment (see `replay`)."""
+    if not await replay_guard_for(database).first_use(_assertion_key(client_id, claims, token), expires_at):
         raise OAuthError(error, "This JWT has been used before (jti replay).")
 
 
@@ -349,8 +341,9 @@ async def issue_machine_token(
     issuer = maskinporten_issuer(base_url)
     now = utcnow()
     # Every read below is served by the process cache while it is warm (see `cache`); the one write, the jti,
-    # is a single autocommitted INSERT … ON CONFLICT DO NOTHING, so a grant is accepted at most once across
-    # every process. Nothing else is stored: a Maskinporten access token is self-contained and not revocable.
+    # is committed (batched with concurrent requests, see `replay`) before the token is answered, so a grant is
+    # accepted at most once across every process. Nothing else is stored: a Maskinporten access token is
+    # self-contained and not revocable.
     async with database.sessionmaker() as session:
         client = await _active_client(session, client_id)
         if client is None or client.integration_type != "maskinporten":
@@ -372,7 +365,9 @@ async def issue_machine_token(
         consumer = consumer_org or client.owner_orgno
         scopes = await _machine_scopes(session, client, requested, consumer,
                                        supplier=client.owner_orgno if consumer_org else None)
-    await _remember_assertion_now(database, client_id, claims, assertion, expires, "invalid_grant")
+        # A consent is read fresh, not from the cache: a revoked consent must stop at once.
+        consents = await _consent_details(session, claims.get("authorization_details"), consumer)
+    await _remember_assertion_once(database, client_id, claims, assertion, expires, "invalid_grant")
     lifetime = min([client.access_token_lifetime, *(s.at_max_age for s in scopes if s.at_max_age)])
     moment = _epoch(now)
     token: dict[str, Any] = {
@@ -386,8 +381,21 @@ async def issue_machine_token(
     resource = claims.get("resource")
     if resource is not None:
         token["aud"] = _resource_audience(resource, "invalid_target")
+    if consents is not None:
+        token["authorization_details"] = consents
     return {"access_token": signer_for(keys).sign(token), "token_type": "Bearer", "expires_in": lifetime,
             "scope": token["scope"]}
+
+
+async def _consent_details(session: AsyncSession, value: Any, consumer: str) -> list[dict[str, Any]] | None:
+    """A consent token (RAR type urn:altinn:consent): Altinn's consent says whether each consent named is
+    accepted, valid and given to the consumer, and what the token tells about it."""
+    if value is None:
+        return None
+    try:
+        return await consent_service.token_authorization_details(session, value, consumer)
+    except consent_service.ConsentTokenError as exc:
+        raise OAuthError(exc.error, exc.description) from exc
 
 
 def _resource_audience(resource: Any, error: str) -> str | list[str]:
@@ -630,6 +638,9 @@ async def begin_authorization(
         login_id = secrets.token_urlsafe(32)
         session.add(AuthorizationRequest(id=login_id, issuer=issuer.name, client_id=client.client_id,
                                          parameters=validated, pushed=False, expires_at=now + LOGIN_LIFETIME))
+    _remember_login_view(database, PendingLogin(
+        id=login_id, issuer=issuer.name, client_id=client.client_id, client_name=client.client_name,
+        level=validated["level"], locale=validated["locale"], expired=False), now + LOGIN_LIFETIME)
     return AuthorizationOutcome(login_id=login_id)
 
 
@@ -659,17 +670,55 @@ class PendingLogin:
     expired: bool
 
 
+# The login pages' view of the logins this process started or showed in the last few seconds: the browser asks
+# for the chooser and the eID page right after /authorize, usually over the same connection, and they then need
+# no database read. Whether a login may be completed is never decided from a view: `complete_login` consumes the
+# login in the database, so a view gone stale (the login finished in another process) shows at most a page whose
+# form then says so.
+_login_views: weakref.WeakKeyDictionary[Database, IdentityCache] = weakref.WeakKeyDictionary()
+
+
+def _login_views_of(database: Database) -> IdentityCache:
+    views = _login_views.get(database)
+    if views is None:
+        views = _login_views[database] = IdentityCache()
+    return views
+
+
+def _remember_login_view(database: Database, login: PendingLogin, expires_at: datetime) -> None:
+    views = _login_views_of(database)
+    views.put(("login", login.id), (login, expires_at), views.generation)
+
+
+def _forget_login_view(database: Database, login_id: str) -> None:
+    views = _login_views_of(database)
+    viewed = views.get(("login", login_id))
+    if isinstance(viewed, tuple):  # the login is finished: its pages say so from now on
+        views.put(("login", login_id), (replace(viewed[0], expired=True), viewed[1]), views.generation)
+
+
 async def pending_login(database: Database, issuer: OidcIssuer, login_id: str) -> PendingLogin | None:
-    async with database.transaction() as session:
-        login = await session.get(AuthorizationRequest, login_id)
-        if login is None or login.pushed or login.issuer != issuer.name:
-            return None
-        client = await session.get(Client, login.client_id)
-    return PendingLogin(
-        id=login.id, issuer=login.issuer, client_id=login.client_id,
-        client_name=client.client_name if client else login.client_id, level=login.parameters["level"],
-        locale=login.parameters["locale"], expired=login.consumed_at is not None or login.expires_at <= utcnow(),
-    )
+    views = _login_views_of(database)
+    viewed = views.get(("login", login_id))
+    view: PendingLogin
+    expires_at: datetime
+    if isinstance(viewed, tuple):
+        view, expires_at = viewed
+    else:
+        async with database.sessionmaker() as session:
+            login = await session.get(AuthorizationRequest, login_id)
+            if login is None or login.pushed:
+                return None
+            client = await _client(session, login.client_id)
+        view = PendingLogin(
+            id=login.id, issuer=login.issuer, client_id=login.client_id,
+            client_name=client.client_name if client else login.client_id, level=login.parameters["level"],
+            locale=login.parameters["locale"], expired=login.consumed_at is not None)
+        expires_at = login.expires_at
+        _remember_login_view(database, view, expires_at)
+    if view.issuer != issuer.name:
+        return None
+    return replace(view, expired=True) if not view.expired and expires_at <= utcnow() else view
 
 
 @dataclass(frozen=True)
@@ -688,26 +737,38 @@ async def complete_login(
     """The person has logged in: start an SSO session and send the browser back to the client with a code."""
     now = utcnow()
     async with database.transaction() as session:
-        login = await session.get(AuthorizationRequest, login_id, with_for_update=True)
-        if login is None or login.pushed or login.issuer != issuer.name:
-            raise AuthorizationPageError("This login is unknown.")
-        if login.consumed_at is not None or login.expires_at <= now:
+        # Consumed by one conditional UPDATE: of two concurrent completions, exactly one gets the row back.
+        consumed = await session.execute(
+            update(AuthorizationRequest)
+            .where(AuthorizationRequest.id == login_id, AuthorizationRequest.pushed.is_(False),
+                   AuthorizationRequest.issuer == issuer.name, AuthorizationRequest.consumed_at.is_(None),
+                   AuthorizationRequest.expires_at > now)
+            .values(consumed_at=now)
+            .returning(AuthorizationRequest.client_id, AuthorizationRequest.parameters)
+            .execution_options(synchronize_session=False)
+        )
+        row = consumed.one_or_none()
+        if row is None:
+            login = await session.get(AuthorizationRequest, login_id)
+            if login is None or login.pushed or login.issuer != issuer.name:
+                raise AuthorizationPageError("This login is unknown.")
             raise AuthorizationPageError("This login has expired or is finished; start again from the service.")
-        validated = login.parameters
+        client_id, validated = row
         if person.level < validated["level"]:
             raise AuthorizationPageError("The eID's level is below what the service asks for.")
-        client = await _active_client(session, login.client_id)
+        client = await _active_client(session, client_id)
         if client is None:
             raise AuthorizationPageError("The client is no longer active.")
-        login.consumed_at = now
-        browser_id = browser_id or secrets.token_urlsafe(32)
         isolation = client.client_id if (client.sso_disabled or issuer.always_isolated) else ""
-        # A new login replaces the browser's earlier session in the same circle (prompt=login included).
-        await session.execute(
-            update(SsoSession).where(SsoSession.browser_id == browser_id, SsoSession.issuer == issuer.name,
-                                     SsoSession.isolation == isolation, SsoSession.ended_at.is_(None))
-            .values(ended_at=now)
-        )
+        if browser_id is None:
+            browser_id = new_browser_id()  # a browser without our cookie has no session to replace
+        else:
+            # A new login replaces the browser's earlier session in the same circle (prompt=login included).
+            await session.execute(
+                update(SsoSession).where(SsoSession.browser_id == browser_id, SsoSession.issuer == issuer.name,
+                                         SsoSession.isolation == isolation, SsoSession.ended_at.is_(None))
+                .values(ended_at=now).execution_options(synchronize_session=False)
+            )
         sso = SsoSession(
             sid=_b64(secrets.token_bytes(32)), browser_id=browser_id, issuer=issuer.name, isolation=isolation,
             pid=person.pid, acr=issuer.acr_for_level(person.level), amr=person.amr, auth_time=now,
@@ -715,6 +776,7 @@ async def complete_login(
         )
         session.add(sso)
         values = await _issue_code(session, database, settings, issuer, client, validated, sso, now)
+    _forget_login_view(database, login_id)
     outcome = _client_redirect(issuer.issuer(settings.base_url), validated["redirect_uri"],
                                validated["response_mode"], values)
     return AuthorizationOutcome(redirect_to=outcome.redirect_to, form_post=outcome.form_post, browser_id=browser_id)
@@ -770,11 +832,6 @@ async def _answer_authorization_details(
 
 
 # --- tokens ---------------------------------------------------------------------------------------------------
-def _sign_id_token(keys: PlatformKeys, claims: dict[str, Any]) -> str:
-    header = {"alg": "RS256", "kid": keys.signing_key.kid, "typ": "JWT"}
-    return jwt.encode(header, claims, keys.signing_key, algorithms=["RS256"])
-
-
 async def _tokens_for_grant(
     session: AsyncSession, settings: Settings, keys: PlatformKeys, issuer: OidcIssuer, client: Client,
     grant: Grant, client_amr: str, now: datetime, *, with_id_token: bool, with_refresh_token: bool,
@@ -803,7 +860,7 @@ async def _tokens_for_grant(
         session.add(IssuedAccessToken(jti=jti, grant_id=grant.id, opaque_hash=_hash(access_token), claims=claims,
                                       expires_at=now + timedelta(seconds=lifetime)))
     else:
-        access_token = keys.sign(claims)
+        access_token = signer_for(keys).sign(claims)
         session.add(IssuedAccessToken(jti=jti, grant_id=grant.id, expires_at=now + timedelta(seconds=lifetime)))
     response["access_token"] = access_token
     if with_id_token and "openid" in scopes:
@@ -820,7 +877,7 @@ async def _tokens_for_grant(
             id_claims["sid"] = grant.sid
         if grant.authorization_details:
             id_claims["authorization_details"] = grant.authorization_details
-        response["id_token"] = _sign_id_token(keys, id_claims)
+        response["id_token"] = signer_for(keys).sign(id_claims, typ="JWT")
     if with_refresh_token:
         refresh = _b64(secrets.token_bytes(32))
         refresh_expires = min(now + timedelta(seconds=client.refresh_token_lifetime), grant.expires_at)
@@ -842,9 +899,11 @@ async def _revoke_grant(session: AsyncSession, grant: Grant, now: datetime) -> N
     grant.revoked_at = now
     await session.execute(update(RefreshToken).where(RefreshToken.grant_id == grant.id, RefreshToken.used_at.is_(None))
                           .values(used_at=now))
-    await session.execute(update(IssuedAccessToken).where(IssuedAccessToken.grant_id == grant.id,
-                                                          IssuedAccessToken.revoked_at.is_(None))
-                          .values(revoked_at=now))
+    revoked = await session.execute(update(IssuedAccessToken).where(IssuedAccessToken.grant_id == grant.id,
+                                                                    IssuedAccessToken.revoked_at.is_(None))
+                                    .values(revoked_at=now)
+                                    .returning(IssuedAccessToken.jti, IssuedAccessToken.expires_at))
+    await revoke_tokens(session, revoked.all())  # platform-wide: no Felles API accepts them any more
 
 
 def _oidc_audiences(issuer_url: str) -> set[str]:
@@ -883,13 +942,21 @@ async def _redeem_code(
     session: AsyncSession, settings: Settings, keys: PlatformKeys, issuer: OidcIssuer, client: Client,
     method: str, form: dict[str, str], now: datetime,
 ) -> dict[str, Any] | OAuthError:
-    code = form.get("code", "")
-    grant = await session.scalar(select(Grant).where(Grant.code_hash == _hash(code)).with_for_update())
+    code_hash = _hash(form.get("code", ""))
+    # The code is marked used by one conditional UPDATE: of two concurrent redemptions, exactly one gets the grant
+    # back. Any check below that fails rolls the marking back with the rest of the transaction.
+    grant = await session.scalar(
+        update(Grant).where(Grant.code_hash == code_hash, Grant.code_used_at.is_(None))
+        .values(code_used_at=now, client_amr=method).returning(Grant)
+        .execution_options(synchronize_session=False))
+    used_before = grant is None
+    if used_before:  # or unknown
+        grant = await session.scalar(select(Grant).where(Grant.code_hash == code_hash).with_for_update())
     if grant is None or grant.issuer != issuer.name:
         raise OAuthError("invalid_grant", "The code is not valid.")
     if grant.client_id != client.client_id:
         raise OAuthError("invalid_grant", "The code was issued to another client.")
-    if grant.code_used_at is not None:
+    if used_before:
         await _revoke_grant(session, grant, now)
         return OAuthError("invalid_grant", "The code has been used before; the tokens issued from it are revoked.")
     if grant.code_expires_at <= now or grant.revoked_at is not None:
@@ -904,8 +971,6 @@ async def _redeem_code(
             _b64(hashlib.sha256(verifier.encode()).digest()), grant.code_challenge
         ):
             raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge.")
-    grant.code_used_at = now
-    grant.client_amr = method
     refresh = "refresh_token" in client.grant_types and method != "none"
     return await _tokens_for_grant(session, settings, keys, issuer, client, grant, method, now,
                                    with_id_token=True, with_refresh_token=refresh)
@@ -956,6 +1021,19 @@ async def _resolve_access_token(
     if issued is None or issued.revoked_at is not None:
         return None
     return claims
+
+
+# Core's token check (every Felles API) resolves opaque access tokens here; revocation by jti is core's check.
+async def opaque_access_token_claims(database: Database, token: str) -> dict[str, Any] | None:
+    """The claims of an unexpired, unrevoked opaque access token, or None."""
+    async with database.sessionmaker() as session:
+        stored = await session.scalar(select(IssuedAccessToken).where(IssuedAccessToken.opaque_hash == _hash(token)))
+    if stored is None or stored.claims is None or stored.revoked_at is not None or stored.expires_at <= utcnow():
+        return None
+    return dict(stored.claims)
+
+
+register_opaque_token_resolver(opaque_access_token_claims)
 
 
 async def userinfo(database: Database, settings: Settings, keys: PlatformKeys, issuer: OidcIssuer,
@@ -1011,8 +1089,10 @@ async def revoke(database: Database, settings: Settings, keys: PlatformKeys, iss
             return
         claims = await _resolve_access_token(session, keys, issuer_url, token, now)
         if claims is not None and claims.get("client_id") == client.client_id:
-            await session.execute(update(IssuedAccessToken).where(IssuedAccessToken.jti == claims["jti"])
-                                  .values(revoked_at=now))
+            revoked = await session.execute(update(IssuedAccessToken).where(IssuedAccessToken.jti == claims["jti"])
+                                            .values(revoked_at=now)
+                                            .returning(IssuedAccessToken.jti, IssuedAccessToken.expires_at))
+            await revoke_tokens(session, revoked.all())  # platform-wide: no Felles API accepts it any more
 
 
 # --- logout ---------------------------------------------------------------------------------------------------
@@ -1144,7 +1224,7 @@ def new_browser_id() -> str:
 ALTINN_TOKEN_LIFETIME = 1800
 
 
-async def exchange_for_altinn(keys: PlatformKeys, base_url: str, provider: str, token: str) -> str:
+async def exchange_for_altinn(database: Database, keys: PlatformKeys, base_url: str, provider: str, token: str) -> str:
     """Altinn's /authentication/api/v1/exchange: the same person or organisation, as an Altinn token."""
     from felles.core.errors import InvalidInput, Unauthorized
     from felles.core.tokens import ACR_LEVELS
@@ -1152,7 +1232,7 @@ async def exchange_for_altinn(keys: PlatformKeys, base_url: str, provider: str, 
     issuers = {"idporten": IDPORTEN_ISSUER_PATH, "maskinporten": MASKINPORTEN_ISSUER_PATH}
     if provider not in issuers:
         raise InvalidInput("Exchange a token from idporten or maskinporten.", code="unknown_token_provider")
-    claims = keys.verify(token)
+    claims = await verify_access_token(keys, database, token)  # a revoked token is not exchanged
     expected = base_url.rstrip("/") + issuers[provider]
     if claims.get("iss") != expected:
         raise Unauthorized(f"The token was not issued by {provider}.", code="invalid_token")
