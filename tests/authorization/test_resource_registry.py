@@ -99,3 +99,47 @@ async def test_access_lists_belong_to_their_service_owner(client, database, toke
     assert refused.status_code == 403 and refused.json()["code"] == "not_list_owner"
     invalid = await client.put(f"{base}/members", json={"data": ["12345"]}, headers=owner)
     assert invalid.status_code == 400
+
+
+async def _register_reference_resources(client, token) -> None:
+    owner = bearer(token(scopes=[WRITE], org=SKD))
+    consent = {**json.loads((RESOURCE_FILE.parent / "stami-samtykke-must.json").read_text(encoding="utf-8")),
+               "visible": True}
+    hidden = {**resource_document(), "identifier": "skd-hidden", "visible": False}
+    for document in (resource_document(), hidden):
+        assert (await client.post("/resourceregistry/api/v1/resource", json=document, headers=owner)).status_code == 201
+    consent_owner = bearer(token(scopes=[WRITE], org=consent["hasCompetentAuthority"]["organization"]))
+    created = await client.post("/resourceregistry/api/v1/resource", json=consent, headers=consent_owner)
+    assert created.status_code == 201, created.text
+
+
+async def test_search_matches_every_criterion_given_in_any_language_and_never_shows_hidden_resources(client, token):
+    await _register_reference_resources(client, token)
+
+    async def found(**criteria) -> list[str]:
+        response = await client.get("/resourceregistry/api/v1/resource/search", params=criteria)
+        assert response.status_code == 200, response.text
+        return [resource["identifier"] for resource in response.json()]
+
+    assert await found() == ["ske-innrapportering-boligsameie", "stami-samtykke-must"]
+    assert await found(title="BUSTADSAMEIGE") == ["ske-innrapportering-boligsameie"]
+    assert await found(resourceType="Consent") == ["stami-samtykke-must"]
+    assert await found(title="bustadsameige", resourceType="Consent") == []
+    assert await found(id="skd-hidden") == []
+    refused = await client.get("/resourceregistry/api/v1/resource/search", params={"resourceType": "Nonsense"})
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+
+
+async def test_export_is_a_turtle_catalogue_of_the_visible_resources(client, token, settings):
+    from rdflib import Graph, URIRef
+    from rdflib.namespace import RDF
+
+    from felles.authorization.dcat import CPSV
+
+    await _register_reference_resources(client, token)
+    response = await client.get("/resourceregistry/api/v1/resource/export")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/turtle")
+    graph = Graph().parse(data=response.text, format="turtle")
+    base = f"{settings.base_url}/resourceregistry/api/v1/resource/"
+    assert set(graph.subjects(RDF.type, CPSV.PublicService)) == {
+        URIRef(base + "ske-innrapportering-boligsameie"), URIRef(base + "stami-samtykke-must")}

@@ -78,3 +78,11 @@ async def add_guardianship(database: Database, guardian: str, ward: str, areas: 
             id=uuid.uuid4(), ward=ward, guardian=guardian, guardianship_type="voksen", scope="utenlandssaker",
             service_areas=[{"tjenestevirksomhet": b, "tjenesteoppgave": t} for b, t in areas],
             appointed_by="Statsforvalteren i Oslo og Viken", valid_from=date(2020, 1, 1)))
+
+
+async def add_organization_roles(database: Database, *roles: tuple[str, str, str]) -> None:
+    """(client organisation, role code, holder organisation): an accounting firm's REGN for a client ..."""
+    async with database.transaction() as session:
+        for position, (organization, code, holder) in enumerate(roles):
+            session.add(Role(id=uuid7(), organization_number=organization, role_code=code,
+                             holder_organization_number=holder, position=position, registered_on=date(2020, 1, 1)))

@@ -1,5 +1,5 @@
 """HTTP API of Altinn Autorisasjon, at Altinn's paths: the resource registry, the decision point (XACML JSON
-profile), access management (delegations) and authorized parties."""
+profile), access management (delegations, client delegations, access requests) and authorized parties."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from felles.authorization import schemas, service
+from felles.authorization.dcat import TURTLE_MEDIA_TYPE
 from felles.authorization.xacml import (
     XacmlSyntaxError,
     parse_request_xml,
@@ -20,11 +21,13 @@ from felles.authorization.xacml import (
 )
 from felles.authorization.xacml.model import STATUS_SYNTAX_ERROR, Decision, Result, Status
 from felles.authorization.xacml.model import Response as XacmlResponse
+from felles.core.cache_invalidation import listen_while_serving
 from felles.core.errors import InvalidInput
-from felles.core.runtime import DatabaseDep
+from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import Principal, require_person, require_scope
 
-router = APIRouter()
+# While the server runs, other processes' changes to resources, delegations and registers clear its caches.
+router = APIRouter(lifespan=listen_while_serving)
 
 RESOURCE_WRITE = "altinn:resourceregistry/resource.write"
 ACCESS_LIST_WRITE = "altinn:resourceregistry/accesslist.write"
@@ -51,6 +54,24 @@ XACML_EXAMPLE = {"Request": {
 async def list_resources(database: DatabaseDep) -> list[schemas.ServiceResource]:
     """Every visible resource of the registry."""
     return await service.list_resources(database)
+
+
+@router.get("/resourceregistry/api/v1/resource/search", tags=["resource registry"],
+            operation_id="resourceregistry_search_resources")
+async def search_resources(search: Annotated[schemas.ResourceSearch, Query()],
+                           database: DatabaseDep) -> list[schemas.ServiceResource]:
+    """Visible resources matching every criterion given (text criteria: case-insensitive parts)."""
+    return await service.search_resources(database, search)
+
+
+@router.get("/resourceregistry/api/v1/resource/export", tags=["resource registry"],
+            operation_id="resourceregistry_export_resources",
+            responses={200: {"content": {TURTLE_MEDIA_TYPE: {}},
+                             "description": "The visible resources as a CPSV-AP-NO catalogue in Turtle"}})
+async def export_resources(runtime: RuntimeDep) -> Response:
+    """The registry as RDF (public services, CPSV-AP-NO), for data.norge.no to harvest."""
+    turtle = await service.export_resources(runtime.database, runtime.settings.base_url)
+    return Response(turtle, media_type=TURTLE_MEDIA_TYPE)
 
 
 @router.get("/resourceregistry/api/v1/resource/{identifier}", tags=["resource registry"],
@@ -216,6 +237,159 @@ async def list_delegations(principal: Person, database: DatabaseDep,
 async def revoke_delegation(delegation_id: uuid.UUID, principal: Person, database: DatabaseDep) -> Response:
     await service.revoke_delegation(database, principal.audit_actor, principal.person_identifier, delegation_id)
     return Response(status_code=204)
+
+
+# --- client delegation (klientdelegering) --------------------------------------------------------------------
+CLIENT_DELEGATIONS = "/accessmanagement/api/v1/enduser/clientdelegations"
+AgentFirm = Annotated[str, Query(alias="party", description="Organisation number of the accountant, auditor or "
+                                 "business manager firm")]
+Agent = Annotated[str, Query(alias="to", description="Fødselsnummer of the employee")]
+ClientQuery = Annotated[str | None, Query(alias="from", description="The client's organisation number; "
+                                          "without it, every client")]
+
+
+@router.get(f"{CLIENT_DELEGATIONS}/clients", tags=["client delegation"],
+            operation_id="accessmanagement_list_clients")
+async def list_clients(party: AgentFirm, principal: Person, database: DatabaseDep) -> list[schemas.ClientPublic]:
+    """The firm's clients: the roles it holds for each (REGN, REVI, FFØR), the packages they give and what it
+    has passed on to its employees. For the firm's client administrators."""
+    return await service.list_clients(database, principal.person_identifier, party)
+
+
+@router.get(f"{CLIENT_DELEGATIONS}/agents/accesspackages", tags=["client delegation"],
+            operation_id="accessmanagement_list_agent_packages")
+async def list_agent_packages(party: AgentFirm, principal: Person, database: DatabaseDep,
+                              to: Annotated[str | None, Query(description="Only to this employee")] = None,
+                              ) -> list[schemas.DelegationPublic]:
+    """Client packages the firm has passed on to its employees."""
+    return await service.list_agent_delegations(database, principal.person_identifier, party, to=to)
+
+
+@router.post(f"{CLIENT_DELEGATIONS}/agents/accesspackages", status_code=201, tags=["client delegation"],
+             operation_id="accessmanagement_delegate_to_agent")
+async def delegate_to_agent(party: AgentFirm, to: Agent, body: schemas.ClientDelegationInput, principal: Person,
+                            database: DatabaseDep, client: ClientQuery = None) -> list[schemas.DelegationPublic]:
+    """Pass a client's packages (or those of every client) on to an employee, who may then act for it."""
+    return await service.delegate_to_agent(database, principal.audit_actor, principal.person_identifier, party, to,
+                                           body.values, client=client)
+
+
+@router.delete(f"{CLIENT_DELEGATIONS}/agents/accesspackages", status_code=204, tags=["client delegation"],
+               operation_id="accessmanagement_remove_agent_packages")
+async def remove_agent_packages(party: AgentFirm, to: Agent, principal: Person, database: DatabaseDep,
+                                client: ClientQuery = None,
+                                package: Annotated[list[str] | None, Query(description="Only these packages")] = None,
+                                ) -> Response:
+    """Take back client packages passed on to an employee."""
+    await service.remove_agent_delegations(database, principal.audit_actor, principal.person_identifier, party, to,
+                                           client=client, packages=package)
+    return Response(status_code=204)
+
+
+@router.get(f"{CLIENT_DELEGATIONS}/my/clients", tags=["client delegation"],
+            operation_id="accessmanagement_my_clients")
+async def my_clients(principal: Person, database: DatabaseDep) -> list[schemas.MyClientPublic]:
+    """The clients firms have passed packages on to the logged-in person for."""
+    assert principal.person_identifier is not None
+    return await service.list_my_clients(database, principal.person_identifier)
+
+
+@router.get(f"{CLIENT_DELEGATIONS}/clientproviders", tags=["client delegation"],
+            operation_id="accessmanagement_list_client_providers")
+async def list_client_providers(principal: Person, database: DatabaseDep,
+                                party: Annotated[str, Query(description="The client's organisation number")],
+                                ) -> list[schemas.ClientProviderPublic]:
+    """For a client's administrators: its accountants, auditors and business managers, their packages and
+    which of their employees they passed them on to."""
+    return await service.list_client_providers(database, principal.person_identifier, party)
+
+
+@router.delete(f"{CLIENT_DELEGATIONS}/clientproviders", status_code=204, tags=["client delegation"],
+               operation_id="accessmanagement_remove_client_provider_delegations")
+async def remove_client_provider_delegations(
+        principal: Person, database: DatabaseDep,
+        party: Annotated[str, Query(description="The client's organisation number")],
+        provider: Annotated[str, Query(description="The firm's organisation number")]) -> Response:
+    """For a client's administrators: take back everything a firm passed on to its employees for the client."""
+    await service.remove_client_provider_delegations(database, principal.audit_actor, principal.person_identifier,
+                                                     party, provider)
+    return Response(status_code=204)
+
+
+# --- access requests ------------------------------------------------------------------------------------------
+REQUESTS = "/accessmanagement/api/v1/enduser/request"
+RequestId = Annotated[uuid.UUID, Query(alias="id", description="The request's id")]
+AskedParty = Annotated[str, Query(alias="party", description="The party asked (organisation number or "
+                                  "fødselsnummer)")]
+StatusFilter = Annotated[list[schemas.AccessRequestStatus] | None, Query(alias="status")]
+
+
+@router.post(f"{REQUESTS}/package", status_code=201, tags=["access requests"],
+             operation_id="accessmanagement_request_package")
+async def request_package(body: schemas.PackageRequestCreate, principal: Person,
+                          database: DatabaseDep) -> schemas.AccessRequestPublic:
+    """Ask a party for an access package (a Draft until confirmed)."""
+    return await service.request_package(database, principal.audit_actor, principal.person_identifier, body)
+
+
+@router.post(f"{REQUESTS}/resource", status_code=201, tags=["access requests"],
+             operation_id="accessmanagement_request_resource")
+async def request_resource(body: schemas.ResourceRequestCreate, principal: Person,
+                           database: DatabaseDep) -> schemas.AccessRequestPublic:
+    """Ask a party for one right on a resource (a Draft until confirmed)."""
+    return await service.request_resource(database, principal.audit_actor, principal.person_identifier, body)
+
+
+@router.get(REQUESTS, tags=["access requests"], operation_id="accessmanagement_get_request")
+async def get_request(request_id: RequestId, principal: Person, database: DatabaseDep) -> schemas.AccessRequestPublic:
+    return await service.get_access_request(database, principal.person_identifier, request_id)
+
+
+@router.put(f"{REQUESTS}/draft/confirm", tags=["access requests"], operation_id="accessmanagement_confirm_request")
+async def confirm_request(request_id: RequestId, principal: Person,
+                          database: DatabaseDep) -> schemas.AccessRequestPublic:
+    """Send a Draft to the party: it becomes Pending."""
+    return await service.submit_access_request(database, principal.audit_actor, principal.person_identifier,
+                                               request_id)
+
+
+@router.get(f"{REQUESTS}/sent", tags=["access requests"], operation_id="accessmanagement_list_sent_requests")
+async def list_sent_requests(principal: Person, database: DatabaseDep,
+                             status: StatusFilter = None) -> list[schemas.AccessRequestPublic]:
+    """The logged-in person's own requests, newest first."""
+    return await service.list_sent_access_requests(database, principal.person_identifier, status=status)
+
+
+@router.put(f"{REQUESTS}/sent/withdraw", tags=["access requests"], operation_id="accessmanagement_withdraw_request")
+async def withdraw_request(request_id: RequestId, principal: Person,
+                           database: DatabaseDep) -> schemas.AccessRequestPublic:
+    """Take back a Draft or Pending request."""
+    return await service.withdraw_access_request(database, principal.audit_actor, principal.person_identifier,
+                                                 request_id)
+
+
+@router.get(f"{REQUESTS}/received", tags=["access requests"], operation_id="accessmanagement_list_received_requests")
+async def list_received_requests(party: AskedParty, principal: Person, database: DatabaseDep,
+                                 status: StatusFilter = None) -> list[schemas.AccessRequestPublic]:
+    """Requests to a party, for its administrators and access managers, newest first."""
+    return await service.list_received_access_requests(database, principal.person_identifier, party, status=status)
+
+
+@router.put(f"{REQUESTS}/received/approve", tags=["access requests"],
+            operation_id="accessmanagement_approve_request")
+async def approve_request(party: AskedParty, request_id: RequestId, principal: Person,
+                          database: DatabaseDep) -> schemas.AccessRequestPublic:
+    """Approve a Pending request: the package or right is delegated to the requester."""
+    return await service.approve_access_request(database, principal.audit_actor, principal.person_identifier,
+                                                party, request_id)
+
+
+@router.put(f"{REQUESTS}/received/reject", tags=["access requests"], operation_id="accessmanagement_reject_request")
+async def reject_request(party: AskedParty, request_id: RequestId, principal: Person,
+                         database: DatabaseDep) -> schemas.AccessRequestPublic:
+    """Reject a Pending request."""
+    return await service.reject_access_request(database, principal.audit_actor, principal.person_identifier,
+                                               party, request_id)
 
 
 @router.get("/accessmanagement/api/v1/enduser/authorizedparties", tags=["access management"],

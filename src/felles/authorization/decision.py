@@ -5,7 +5,8 @@ For each individual request (MultiRequests are split first):
 1. Context: an instance id gives the app, task and party (``InstanceSource``); the subject (user id, person
    or organisation number, party UUID, system user) and the party acted for are resolved to identifiers.
 2. The resource's one policy is taken from a per-process cache of compiled policies (keyed by resource id;
-   ``app_{org}_{app}`` for apps), dropped on change here and re-read after ``POLICY_CACHE_SECONDS`` elsewhere.
+   ``app_{org}_{app}`` for apps), dropped in every process when a resource changes (``POLICY_TOPIC``, see
+   ``core.cache_invalidation``) and re-read after ``POLICY_CACHE_SECONDS`` at the latest.
 3. The engine evaluates it; the information point (``pip``) supplies roles and access packages when the
    policy asks for them.
 4. NotApplicable → delegations: a single right delegated for (resource, action) permits, with the
@@ -26,7 +27,7 @@ from sqlalchemy import select
 
 from felles.authorization import pip
 from felles.authorization.models import AccessList, AccessListMember, AccessListResource, Resource
-from felles.authorization.parties import PartyRef, kind_of, party_by
+from felles.authorization.parties import PartyRef, kind_of, party_by, party_details
 from felles.authorization.xacml import (
     Attribute,
     AttributeKey,
@@ -52,6 +53,7 @@ from felles.authorization.xacml.model import (
     Obligation,
 )
 from felles.authorization.xacml.policies import Policy
+from felles.core import cache_invalidation
 from felles.core.db import Database
 
 STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -76,6 +78,7 @@ CRA_ROLE = "urn:altinn:external-role:cra"
 PARTY_TYPE = "urn:altinn:partytype"
 ACCESS_LIST = "urn:altinn:access-list"
 POLICY_CACHE_SECONDS = 30.0
+POLICY_TOPIC = "authorization.policy"  # announced with every resource change
 
 
 class InstanceMetadata(NamedTuple):
@@ -115,6 +118,8 @@ class CompiledResource:
     pdp: PolicyDecisionPoint
     policy: Any
     access_list_mode: str
+    # The subject attributes the policy refers to: the information point loads only what it may be asked for.
+    subject_attributes: frozenset[str] = frozenset()
 
     def permit_obligations(self, attributes: list[Attributes]) -> list[Obligation]:
         """The policy's own obligations on Permit (a delegation inherits them, as in Altinn)."""
@@ -136,11 +141,13 @@ def invalidate_policy(resource_identifier: str | None = None) -> None:
         _policies.pop(key, None)
 
 
+cache_invalidation.on_change(POLICY_TOPIC, invalidate_policy)
 _loading: dict[tuple[str, str], asyncio.Future[CompiledResource | None]] = {}
 
 
 async def compiled_resource(database: Database, identifier: str) -> CompiledResource | None:
     """The resource's compiled policy, from the cache; concurrent misses share one load."""
+    await cache_invalidation.check(database)
     key = (database.url, identifier)
     hit = _policies.get(key)
     if hit is not None and time.monotonic() - hit[0] < POLICY_CACHE_SECONDS:
@@ -162,7 +169,10 @@ async def _load_resource(database: Database, identifier: str) -> CompiledResourc
     if row is not None and row.policy_xml:
         store = PolicyStore()
         policy = store.add(row.policy_xml.encode())
-        compiled = CompiledResource(identifier, PolicyDecisionPoint(store), policy, row.access_list_mode)
+        subject_attributes = frozenset(key.attribute_id for key in store.referenced(policy)
+                                       if key.category == ACCESS_SUBJECT)
+        compiled = CompiledResource(identifier, PolicyDecisionPoint(store), policy, row.access_list_mode,
+                                    subject_attributes)
     if len(_policies) > 50_000:
         _policies.clear()
     _policies[key] = (time.monotonic(), compiled)
@@ -213,6 +223,8 @@ class AltinnDecisionPoint:
             individual = individual_requests(request)
         except XacmlSyntaxError as exc:
             return Response([_indeterminate(str(exc))])
+        if len(individual) == 1:  # the usual case: no task to schedule
+            return Response([await self._decide_one(individual[0], request.return_policy_id_list)])
         results = await asyncio.gather(*(self._decide_one(attributes, request.return_policy_id_list)
                                          for attributes in individual))
         return Response(list(results))
@@ -257,8 +269,11 @@ class AltinnDecisionPoint:
         if added:
             attributes = _with_resource_attributes(attributes, added)
         provider = InformationPoint(self.database, subject_party, party)
-        response = await compiled.pdp.decide_async(
-            Request(attributes=attributes, return_policy_id_list=return_policy_ids), provider)
+        # Everything the policy may ask the information point for is loaded first; the engine then evaluates
+        # without awaiting (an awaited provider costs a task per attribute).
+        await provider.load(compiled.subject_attributes)
+        response = compiled.pdp.decide(Request(attributes=attributes, return_policy_id_list=return_policy_ids),
+                                       provider)
         result = response.results[0]
         if result.decision == Decision.NOT_APPLICABLE and subject_party and party:
             action = _first(_values(attributes, ACTION), ACTION_ID)
@@ -323,37 +338,56 @@ class AltinnDecisionPoint:
 
 
 class InformationPoint:
-    """The ``AsyncAttributeProvider`` of one decision: the subject's roles and packages for the party."""
+    """The ``AttributeProvider`` of one decision: the subject's roles and packages for the party, and the access
+    lists of an organisation acting for itself, loaded before evaluation (``load``)."""
 
     def __init__(self, database: Database, subject: str | None, party: str | None) -> None:
         self.database, self.subject, self.party = database, subject, party
-        self._access: pip.SingleFlight = pip.SingleFlight()
+        self._access: pip.PartyAccess | None = None
+        self._access_lists: list[str] = []
+
+    async def load(self, attribute_ids: frozenset[str]) -> None:
+        """Load what answering these subject attributes needs."""
+        if not attribute_ids.isdisjoint(_ACCESS_ATTRIBUTES):
+            await self.access()
+        if ACCESS_LIST in attribute_ids and self._acts_for_itself_as_organization:
+            self._access_lists = await pip.access_list_memberships(self.database, self.subject or "")
+
+    @property
+    def _acts_for_itself_as_organization(self) -> bool:
+        return self.subject is not None and self.party is None and kind_of(self.subject) == "organization"
 
     async def access(self) -> pip.PartyAccess:
-        return await self._access.get(self._load)  # type: ignore[no-any-return]
+        if self._access is None:
+            self._access = await self._load_access()
+        return self._access
 
-    async def _load(self) -> pip.PartyAccess:
+    async def _load_access(self) -> pip.PartyAccess:
         if self.subject is None or self.party is None:
             return pip.PartyAccess()
         with_persons = kind_of(self.party) == "person"
         access = await pip.subject_access(self.database, self.subject, with_persons=with_persons)
         if self.party not in access.details:
-            access.details.update(await pip.party_details(self.database, [self.party]))
+            access.details.update(await party_details(self.database, [self.party]))
         return access.for_party(self.party)
 
-    async def find_attribute(self, key: AttributeKey, context: EvaluationContext) -> list[str]:
+    def find_attribute(self, key: AttributeKey, context: EvaluationContext) -> list[str]:
         if key.category != ACCESS_SUBJECT:
             return []
         attribute = key.attribute_id
+        access = self._access or _NO_ACCESS
         if attribute == ROLECODE:
-            return sorted((await self.access()).rolecodes)
+            return sorted(access.rolecodes)
         if attribute == ACCESS_PACKAGE:
-            return sorted((await self.access()).packages)
+            return sorted(access.packages)
         if attribute in (CCR_ROLE, CRA_ROLE):
-            return sorted((await self.access()).roles)
+            return sorted(access.roles)
         if attribute == PARTY_TYPE and self.subject is not None and self.party is None:
             return [kind_of(self.subject)]
-        if attribute == ACCESS_LIST and self.subject is not None and self.party is None \
-                and kind_of(self.subject) == "organization":
-            return await pip.access_list_memberships(self.database, self.subject)
+        if attribute == ACCESS_LIST and self._acts_for_itself_as_organization:
+            return self._access_lists
         return []
+
+
+_ACCESS_ATTRIBUTES = frozenset({ROLECODE, ACCESS_PACKAGE, CCR_ROLE, CRA_ROLE})
+_NO_ACCESS = pip.PartyAccess()

@@ -1,6 +1,7 @@
 """Tables of Altinn Autorisasjon: the resource registry (resources, their XACML policy, access lists), the
 access-package catalogue (areas, packages, roles and how roles give packages), parties (Altinn's party and
-user ids) and delegations (rights and packages given from one party to another)."""
+user ids), delegations (rights and packages given from one party to another, client delegations among
+them) and access requests."""
 
 from __future__ import annotations
 
@@ -206,8 +207,41 @@ class Delegation(Base):
     right_key: Mapped[str] = mapped_column(String(200))
     delegated_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Klientdelegering: the accountant, auditor or business manager organisation that passed its client's
+    # package on to one of its employees, and the Enhetsregisteret role (regnskapsforer, revisor,
+    # forretningsforer) it holds for the client. The delegation counts only while it still holds that role.
+    facilitator: Mapped[str | None] = mapped_column(String(9))
+    facilitator_role: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
         UniqueConstraint("to_party", "from_party", "right_key", name="uq_authz_delegations_to_from_right"),
         Index("ix_authz_delegations_from_party", "from_party"),
+        Index("ix_authz_delegations_facilitator", "facilitator"),
+    )
+
+
+class AccessRequest(Base):
+    """Forespørsel om tilgang: a person asks a party for an access package or one right (resource + action).
+
+    Draft → Pending (the requester submits) → Approved (creating the delegation) or Rejected by the party's
+    administrators; the requester may withdraw a Draft or Pending request."""
+
+    __tablename__ = "authz_access_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    party: Mapped[str] = mapped_column(String(40))  # orgnr or fnr of the party asked to give access
+    requester: Mapped[str] = mapped_column(String(11))  # fnr of the person asking (and receiving)
+    package_code: Mapped[str | None] = mapped_column(ForeignKey("authz_access_packages.code"))
+    resource_identifier: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str | None] = mapped_column(String(500))
+    handled_by: Mapped[str | None] = mapped_column(String(100))
+    delegation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_authz_access_requests_party_status", "party", "status"),
+        Index("ix_authz_access_requests_requester", "requester"),
     )

@@ -7,11 +7,19 @@ Sources, as in Altinn:
   unit also counts for its sub-units.
 - Folkeregisteret: a person acts for themself (``privatperson``), parents for their minor children (the
   citizen packages), guardians for their wards (the ``vergemal-*`` package of each guardianship service area).
+- Enhetsregisteret, for an organisation: the roles it holds in others. An accounting firm holding REGN
+  (regnskapsforer), REVI (revisor) or FFØR (forretningsforer) for a client gets the client's packages of that
+  area (``regnskapsforer-*``, ``ansvarlig-revisor`` ...).
 - Delegations (this component's tables): packages and single rights given to the person, or to an
   organisation in which the person holds a key role; to an organisation or a system user.
+- Client delegations: a firm's client administrator passes a client's package on to an employee; it counts
+  while the firm still holds the role for the client and the role gives that package for the client's form.
+- Confidential packages (taushetsbelagt post) no role gives; the main administrator must give them to
+  someone explicitly, and one given to an organisation does not reach its key-role holders by itself.
 
 Everything for one subject is computed at once (one query per source) and kept for a short time per process;
-``invalidate()`` drops it when a delegation changes here.
+``invalidate()`` drops it in every process when a delegation (``ACCESS_TOPIC``) or a register changes (see
+``core.cache_invalidation``).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from felles.authorization.catalogue import (
     MAIN_ADMINISTRATOR_PACKAGE,
@@ -31,18 +39,21 @@ from felles.authorization.catalogue import (
     Catalogue,
     load_catalogue,
 )
-from felles.authorization.models import AccessList, AccessListMember, Delegation, Party
-from felles.authorization.parties import PartyRef, kind_of, parties_by_identifier
-from felles.core.audit import Actor
+from felles.authorization.models import AccessList, AccessListMember, Delegation
+from felles.authorization.parties import AUTHORIZATION_ACTOR, PartyRef, kind_of
+from felles.authorization.parties import party_details as party_details  # part of the information point
+from felles.core import cache_invalidation
 from felles.core.clock import utcnow
 from felles.core.db import Database
 from felles.core.errors import InvalidInput, NotFound
 from felles.registers import service as registers
 
-AUTHORIZATION_ACTOR = Actor("system:authorization")
 SUBJECT_CACHE_SECONDS = 30.0
+ACCESS_TOPIC = "authorization.access"  # announced with every delegation change (core.cache_invalidation)
 ADULT_AGE = 18
 PARENT_ROLES = frozenset({"far", "mor", "medmor"})
+# The Enhetsregisteret roles an organisation holds for its clients (regnskapsfører, revisor, forretningsfører).
+CLIENT_ROLES = frozenset({"regnskapsforer", "revisor", "forretningsforer"})
 CITIZEN_PACKAGE_PREFIX = "innbygger-"
 MAIN_ADMINISTRATOR_ROLECODE = "hadm"
 
@@ -97,101 +108,20 @@ class SubjectAccess:
         return access
 
 
-# --- party details from the registers ------------------------------------------------------------------------
-_party_writes = asyncio.Lock()
-_details: dict[tuple[str, str], tuple[float, PartyRef]] = {}
-
-
-async def party_details(database: Database, identifiers: list[str]) -> dict[str, PartyRef]:
-    """The parties with their names, types and main units; those met for the first time are looked up in the
-    registers (and an organisation's sub-units registered with it). Kept per process for a short time."""
-    now = time.monotonic()
-    refs: dict[str, PartyRef] = {}
-    for identifier in identifiers:
-        hit = _details.get((database.url, identifier))
-        if hit is not None and now - hit[0] < SUBJECT_CACHE_SECONDS:
-            refs[identifier] = hit[1]
-    wanted = [i for i in identifiers if i not in refs]
-    if not wanted:
-        return refs
-    async with database.transaction() as session:
-        found = await parties_by_identifier(session, wanted, create=False)
-    if len(found) < len(set(wanted)) or any(not r.has_details and r.kind != "systemuser" for r in found.values()):
-        # One writer per process: concurrent decisions must not queue on the database's write lock.
-        async with _party_writes:
-            found = await _fill_party_details(database, wanted)
-    if len(_details) > 100_000:
-        _details.clear()
-    for identifier, ref in found.items():
-        _details[(database.url, identifier)] = (now, ref)
-    return {**refs, **found}
-
-
-async def _fill_party_details(database: Database, identifiers: list[str]) -> dict[str, PartyRef]:
-    async with database.transaction() as session:
-        refs = await parties_by_identifier(session, identifiers)
-    missing = [r.identifier for r in refs.values() if not r.has_details and r.kind != "systemuser"]
-    if not missing:
-        return refs
-    rows: dict[str, dict[str, Any]] = {}
-    sub_units: dict[str, dict[str, Any]] = {}
-    for identifier in missing:
-        if kind_of(identifier) != "organization":
-            continue
-        try:
-            enhet = await registers.get_organization(database, identifier, base_url="")
-        except (NotFound, InvalidInput):
-            rows[identifier] = {"is_deleted": True}
-            continue
-        rows[identifier] = _organization_details(enhet)
-        if enhet.overordnetEnhet is None:
-            result = await registers.search_organizations(
-                database, name=None, organization_form=None, parent=identifier, sub_units=True, page=0,
-                size=1000, base_url="")
-            for sub in result.embedded.get("underenheter", []):
-                sub_units[sub.organisasjonsnummer] = _organization_details(sub)
-    persons = [i for i in missing if kind_of(i) == "person"]
-    try:
-        registers.valid_person_identifiers(persons)
-    except InvalidInput as exc:
-        invalid = {entry["identifier"] for entry in exc.extra.get("invalidIdentifiers", [])}
-        rows.update({i: {"is_deleted": True} for i in invalid})
-        persons = [i for i in persons if i not in invalid]
-    if persons:
-        found = await registers.get_persons(database, AUTHORIZATION_ACTOR, persons)
-        for person in found.personer:
-            name = " ".join(p for p in (person.navn.fornavn, person.navn.mellomnavn, person.navn.etternavn) if p)
-            rows[person.identifikasjonsnummer] = {"name": name, "birth_date": person.foedselsdato,
-                                                  "is_deleted": person.status == "doed"}
-        for identifier in found.ikkeFunnet:
-            rows[identifier] = {"is_deleted": True}
-    now = utcnow()
-    async with database.transaction() as session:
-        if sub_units:
-            await parties_by_identifier(session, sub_units)
-        for identifier, values in {**sub_units, **rows}.items():
-            await session.execute(update(Party).where(Party.identifier == identifier).values(
-                details_at=now, **values))
-        refs = await parties_by_identifier(session, identifiers)
-    return refs
-
-
-def _organization_details(enhet: Any) -> dict[str, Any]:
-    return {"name": enhet.navn, "unit_type": enhet.organisasjonsform.kode,
-            "parent_identifier": enhet.overordnetEnhet, "is_deleted": enhet.slettedato is not None}
-
-
 # --- computing a subject's access ----------------------------------------------------------------------------
 _cache: dict[tuple[str, str, bool], tuple[float, int, SubjectAccess]] = {}
 _generation = 0
 
 
 def invalidate() -> None:
-    """Forget every subject's access (a delegation changed in this process)."""
+    """Forget every subject's access (a delegation or a register changed, here or in another process)."""
     global _generation
     _generation += 1
     _cache.clear()
-    _details.clear()
+
+
+for _topic in (ACCESS_TOPIC, registers.FOLKEREGISTERET, registers.ENHETSREGISTERET):
+    cache_invalidation.on_change(_topic, invalidate)
 
 
 _inflight: dict[tuple[str, str, bool, int], asyncio.Future[SubjectAccess]] = {}
@@ -200,6 +130,7 @@ _inflight: dict[tuple[str, str, bool, int], asyncio.Future[SubjectAccess]] = {}
 async def subject_access(database: Database, subject: str, *, with_persons: bool = True) -> SubjectAccess:
     """Every party ``subject`` can act for. ``with_persons=False`` skips Folkeregisteret (when the decision
     is about an organisation). Concurrent callers for the same subject share one computation."""
+    await cache_invalidation.check(database)
     key = (database.url, subject, with_persons)
     hit = _cache.get(key)
     if hit is not None and hit[1] == _generation and time.monotonic() - hit[0] < SUBJECT_CACHE_SECONDS:
@@ -218,6 +149,8 @@ async def _compute_subject_access(database: Database, subject: str, with_persons
     catalogue = await load_catalogue(database)
     if kind_of(subject) == "person":
         access = await _person_access(database, catalogue, subject, with_persons)
+    elif kind_of(subject) == "organization":
+        access = await _organization_access(database, catalogue, subject)
     else:
         access = SubjectAccess(subject)
         await _add_delegations(database, catalogue, access, [subject], key_role_orgs=set())
@@ -251,6 +184,38 @@ async def _person_access(database: Database, catalogue: Catalogue, person: str, 
     return access
 
 
+async def _organization_access(database: Database, catalogue: Catalogue, organization: str) -> SubjectAccess:
+    access = SubjectAccess(organization)
+    roles_by_org: dict[str, set[str]] = defaultdict(set)
+    for other, code in await registers.roles_held_by_organization(database, organization):
+        role = catalogue.er_role(code)
+        if role is not None:
+            roles_by_org[other].add(role)
+    details = await party_details(database, list(roles_by_org)) if roles_by_org else {}
+    for other, roles in roles_by_org.items():
+        party = access.parties.setdefault(other, PartyAccess())
+        form = details[other].unit_type if other in details else None
+        for role in roles:
+            _add_role(catalogue, party, role, form)
+    await _add_delegations(database, catalogue, access, [organization], key_role_orgs=set())
+    return access
+
+
+_confidential: tuple[Catalogue, frozenset[str]] | None = None
+
+
+def confidential_packages(catalogue: Catalogue) -> frozenset[str]:
+    """Packages for confidential post (``post-til-virksomheten-med-taushetsbelagt-innhold``): assignable and
+    delegable, yet no role gives access to them (the main administrator may only give them on)."""
+    global _confidential
+    if _confidential is None or _confidential[0] is not catalogue:
+        given = {package for grants in catalogue.role_packages.values() for package, _, has, _ in grants if has}
+        _confidential = (catalogue, frozenset(
+            code for code, package in catalogue.packages.items()
+            if package.is_assignable and package.is_delegable and code not in given))
+    return _confidential[1]
+
+
 def _add_role(catalogue: Catalogue, party: PartyAccess, role: str, organization_form: str | None) -> None:
     party.roles.add(role)
     legacy = catalogue.legacy_code_of.get(role)
@@ -270,10 +235,19 @@ async def _add_delegations(database: Database, catalogue: Catalogue, access: Sub
     async with database.transaction() as session:
         rows = (await session.execute(
             select(Delegation.from_party, Delegation.to_party, Delegation.package_code,
-                   Delegation.resource_identifier, Delegation.action)
+                   Delegation.resource_identifier, Delegation.action, Delegation.facilitator,
+                   Delegation.facilitator_role)
             .where(Delegation.to_party.in_(receivers))
         )).all()
-    for from_party, _to_party, package, resource, action in rows:
+    confidential = confidential_packages(catalogue)
+    client_delegations = []
+    for from_party, to_party, package, resource, action, facilitator, facilitator_role in rows:
+        if facilitator is not None:
+            if to_party == access.subject and package is not None and facilitator_role is not None:
+                client_delegations.append((from_party, package, facilitator, facilitator_role))
+            continue
+        if to_party in key_role_orgs and package in confidential:
+            continue  # confidential post: someone in the organisation must be given it explicitly
         party = access.parties.setdefault(from_party, PartyAccess())
         if package is not None:
             party.packages.add(package)
@@ -281,6 +255,25 @@ async def _add_delegations(database: Database, catalogue: Catalogue, access: Sub
                 party.delegable_packages |= catalogue.packages_of_role("hovedadministrator", None)[1]
         elif resource is not None and action is not None:
             party.rights.add((resource, action))
+    if client_delegations:
+        await _add_client_delegations(database, catalogue, access, client_delegations)
+
+
+async def _add_client_delegations(database: Database, catalogue: Catalogue, access: SubjectAccess,
+                                  delegations: list[tuple[str, str, str, str]]) -> None:
+    """(client, package, firm, role): each counts while the firm holds the role for the client and the role
+    gives the package for the client's organisation form."""
+    held: dict[str, set[tuple[str, str | None]]] = {}
+    for firm in {firm for _, _, firm, _ in delegations}:
+        held[firm] = {(client, catalogue.er_role(code))
+                      for client, code in await registers.roles_held_by_organization(database, firm)}
+    details = await party_details(database, list({client for client, _, _, _ in delegations}))
+    for client, package, firm, role in delegations:
+        if (client, role) not in held[firm]:
+            continue
+        form = details[client].unit_type if client in details else None
+        if package in catalogue.packages_of_role(role, form)[0]:
+            access.parties.setdefault(client, PartyAccess()).packages.add(package)
 
 
 async def _add_family(database: Database, catalogue: Catalogue, access: SubjectAccess, person: str) -> None:

@@ -103,6 +103,17 @@ class ServiceResource(BaseModel):
     versionId: int | None = Field(default=None, description="Set by the registry; bumped on every change")
 
 
+class ResourceSearch(BaseModel):
+    """The criteria of the registry's resource search; each given one must match."""
+
+    id: str | None = Field(default=None, max_length=255, description="Part of the identifier")
+    title: str | None = Field(default=None, max_length=255, description="Part of the title, in any language")
+    description: str | None = Field(default=None, max_length=255,
+                                    description="Part of the description, in any language")
+    resourceType: ResourceType | None = None
+    keyword: str | None = Field(default=None, max_length=255, description="Part of a keyword")
+
+
 # --- access lists --------------------------------------------------------------------------------------------
 class AccessListCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
@@ -149,6 +160,9 @@ class DelegationPublic(BaseModel):
     action: str | None = None
     delegatedBy: str
     created: str
+    facilitator: str | None = Field(default=None, description="Client delegation: the accountant, auditor or "
+                                    "business manager organisation the package was passed on through")
+    facilitatorRole: str | None = Field(default=None, description="Its role for the client, e.g. regnskapsforer")
 
 
 class PackageDelegationCreate(BaseModel):
@@ -166,6 +180,95 @@ class RightDelegationCreate(BaseModel):
     to: str
     resource: str
     actions: list[str] = Field(min_length=1)
+
+
+# --- client delegation (klientdelegering) -------------------------------------------------------------------
+class ClientRolePackages(BaseModel):
+    """The packages an accountant (regnskapsforer), auditor (revisor) or business manager (forretningsforer)
+    role gives for a client."""
+
+    role: str = Field(description="regnskapsforer, revisor or forretningsforer")
+    packages: list[str] = Field(description="Access package URNs (or codes, as input)")
+
+
+class ClientDelegationInput(BaseModel):
+    """Altinn's ``DelegationBatchInputDto``: client packages to pass on, per role."""
+
+    values: list[ClientRolePackages] = Field(min_length=1)
+
+
+class ClientPublic(BaseModel):
+    """A client of an accountant, auditor or business manager, with what the firm holds for it and what it
+    has passed on to its employees."""
+
+    organizationNumber: str
+    name: str | None = None
+    unitType: str | None = None
+    access: list[ClientRolePackages]
+    delegations: list[DelegationPublic] = Field(default_factory=list)
+
+
+class ClientProviderPublic(BaseModel):
+    """For a client: an organisation holding an accountant, auditor or business manager role for it."""
+
+    organizationNumber: str
+    name: str | None = None
+    access: list[ClientRolePackages]
+    delegations: list[DelegationPublic] = Field(default_factory=list)
+
+
+class MyClientPublic(BaseModel):
+    """For an employee: a client a firm has passed packages on to them for."""
+
+    provider: str = Field(description="The firm's organisation number")
+    providerName: str | None = None
+    client: str
+    clientName: str | None = None
+    packages: list[str]
+
+
+# --- access requests ----------------------------------------------------------------------------------------
+class AccessRequestStatus(StrEnum):
+    DRAFT = "Draft"
+    PENDING = "Pending"
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+    WITHDRAWN = "Withdrawn"
+
+
+class PackageRequestCreate(BaseModel):
+    """Ask ``party`` for an access package."""
+
+    party: str = Field(description="Organisation number or fødselsnummer of the party asked")
+    package: str = Field(description="Package code or URN")
+    message: str | None = Field(default=None, max_length=500)
+
+
+class ResourceRequestCreate(BaseModel):
+    """Ask ``party`` for one right: an action on a resource."""
+
+    party: str = Field(description="Organisation number or fødselsnummer of the party asked")
+    resource: str
+    action: str = Field(min_length=1, max_length=50)
+    message: str | None = Field(default=None, max_length=500)
+
+
+class AccessRequestPublic(BaseModel):
+    """Altinn's ``RequestDto``."""
+
+    id: uuid.UUID
+    type: Literal["package", "resource"]
+    party: str = Field(description="The party asked to give access")
+    requester: str = Field(description="The person asking (and receiving the access)")
+    package: str | None = Field(default=None, description="Access package URN")
+    resource: str | None = None
+    action: str | None = None
+    status: AccessRequestStatus
+    message: str | None = None
+    handledBy: str | None = None
+    delegationId: uuid.UUID | None = None
+    created: str
+    lastChanged: str
 
 
 # --- authorized parties -------------------------------------------------------------------------------------

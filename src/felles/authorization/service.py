@@ -1,20 +1,25 @@
-"""Use cases of Altinn Autorisasjon: the resource registry, decisions, delegations and authorized parties.
+"""Use cases of Altinn Autorisasjon: the resource registry, decisions, delegations (client delegations among
+them), access requests and authorized parties.
 
-Writes happen in one transaction each, with an audit entry; a change to a policy or a delegation drops the
-affected per-process caches (``decision.invalidate_policy``, ``pip.invalidate``).
+Writes happen in one transaction each, with an audit entry; every delegation change and every access-request
+status publishes an event (``altinn.accessmanagement.*``) in that transaction. A change to a resource or a
+delegation is announced in its transaction (``core.cache_invalidation``): every process drops its caches.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from felles.authorization import decision, pip
+from felles.authorization import dcat, decision, pip
 from felles.authorization import schemas as s
 from felles.authorization.catalogue import (
     ACCESS_MANAGER_PACKAGE,
+    CLIENT_ADMINISTRATOR_PACKAGE,
     MAIN_ADMINISTRATOR_PACKAGE,
     PACKAGE_URN,
     load_catalogue,
@@ -24,22 +29,38 @@ from felles.authorization.models import (
     AccessListMember,
     AccessListResource,
     AccessPackage,
+    AccessRequest,
     Delegation,
     Resource,
 )
 from felles.authorization.parties import kind_of, parties_by_identifier, party_by
+from felles.authorization.parties import sub_units as sub_units_of
 from felles.authorization.xacml import Request, Response, XacmlSyntaxError
 from felles.authorization.xacml.engine import PolicyStore
 from felles.authorization.xacml.policies import BrokenPolicy
-from felles.core import audit
+from felles.core import audit, cache_invalidation
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.db import Database
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from felles.core.ids import uuid7
+from felles.events import service as events
+from felles.registers import service as registers
 
 RESOURCE_AUDIT = "authorization.resource"
+# Where the registry serves a resource (the export names each resource by this URL).
+RESOURCE_PATH = "/resourceregistry/api/v1/resource"
 DELEGATION_AUDIT = "authorization.delegation"
+REQUEST_AUDIT = "authorization.access_request"
+CLIENT_ADMINISTRATOR_ROLECODE = "kladm"
+EVENT_SOURCE = "urn:altinn:accessmanagement"
+EVENT_RESOURCE = "urn:altinn:resource:altinn_access_management"
+EVENT_PUBLISHER = "/system/authorization"
+DELEGATION_CREATED = "altinn.accessmanagement.delegation.created"
+DELEGATION_DELETED = "altinn.accessmanagement.delegation.deleted"
+CLIENT_DELEGATION_CREATED = "altinn.accessmanagement.clientdelegation.created"
+CLIENT_DELEGATION_DELETED = "altinn.accessmanagement.clientdelegation.deleted"
+REQUEST_EVENT_PREFIX = "altinn.accessmanagement.request."  # + draft, pending, approved, rejected, withdrawn
 
 
 # --- resource registry ----------------------------------------------------------------------------------------
@@ -68,6 +89,7 @@ async def create_resource(database: Database, actor: Actor, owner_organization: 
                        policy_version=0)
         _fill(row, resource)
         session.add(row)
+        await cache_invalidation.announce(session, decision.POLICY_TOPIC)
         await audit.record(session, actor, action="create", resource=RESOURCE_AUDIT,
                            subjects=[resource.hasCompetentAuthority.organization],
                            detail={"identifier": resource.identifier})
@@ -98,9 +120,9 @@ async def update_resource(database: Database, actor: Actor, owner_organization: 
         _fill(row, resource)
         row.version_id += 1
         row.updated_at = utcnow()
+        await cache_invalidation.announce(session, decision.POLICY_TOPIC)
         await audit.record(session, actor, action="update", resource=RESOURCE_AUDIT,
                            subjects=[row.owner_organization_number or ""], detail={"identifier": identifier})
-    decision.invalidate_policy(identifier)
     return _public(row)
 
 
@@ -111,9 +133,9 @@ async def delete_resource(database: Database, actor: Actor, owner_organization: 
             raise NotFound(f"No resource {identifier}.", code="resource_not_found")
         _check_owner(owner_organization, row)
         await session.delete(row)
+        await cache_invalidation.announce(session, decision.POLICY_TOPIC)
         await audit.record(session, actor, action="delete", resource=RESOURCE_AUDIT,
                            subjects=[row.owner_organization_number or ""], detail={"identifier": identifier})
-    decision.invalidate_policy(identifier)
 
 
 async def get_resource(database: Database, identifier: str) -> s.ServiceResource:
@@ -131,6 +153,28 @@ async def list_resources(database: Database, *, include_hidden: bool = False) ->
         query = query.where(Resource.visible.is_(True))
     async with database.transaction() as session:
         return [_public(row) for row in await session.scalars(query)]
+
+
+def _contains(texts: Iterable[str], needle: str | None) -> bool:
+    return needle is None or any(needle.casefold() in text.casefold() for text in texts)
+
+
+async def search_resources(database: Database, search: s.ResourceSearch) -> list[s.ServiceResource]:
+    """Altinn's resource ``Search``: the visible resources matching every criterion given, text criteria as
+    case-insensitive substrings of any language's text."""
+    return [
+        resource for resource in await list_resources(database)
+        if _contains([resource.identifier], search.id)
+        and _contains(resource.title.values(), search.title)
+        and _contains(resource.description.values(), search.description)
+        and _contains((keyword.word for keyword in resource.keywords), search.keyword)
+        and (search.resourceType is None or resource.resourceType == search.resourceType)
+    ]
+
+
+async def export_resources(database: Database, base_url: str) -> str:
+    """The visible resources as a CPSV-AP-NO catalogue in Turtle, each named by its URL in this registry."""
+    return dcat.catalogue_turtle(await list_resources(database), f"{base_url.rstrip('/')}{RESOURCE_PATH}/")
 
 
 def validate_policy(policy_xml: bytes) -> None:
@@ -157,10 +201,10 @@ async def put_policy(database: Database, actor: Actor, owner_organization: str |
         row.policy_version += 1
         row.updated_at = utcnow()
         version = row.policy_version
+        await cache_invalidation.announce(session, decision.POLICY_TOPIC)
         await audit.record(session, actor, action="update_policy", resource=RESOURCE_AUDIT,
                            subjects=[row.owner_organization_number or ""],
                            detail={"identifier": identifier, "policyVersion": version})
-    decision.invalidate_policy(identifier)
     return version
 
 
@@ -302,58 +346,75 @@ async def _administrator_access(database: Database, person: str | None, party: s
     return access
 
 
-async def delegate_package(database: Database, actor: Actor, person: str | None,
-                           body: s.PackageDelegationCreate) -> s.DelegationPublic:
-    """Give an access package on behalf of ``body.party``. The giver must be allowed to delegate it: through
-    a role that lets them (key roles, the main administrator), or as an access manager holding it."""
-    _check_identifier(body.party, "party")
-    _check_identifier(body.to, "to")
+async def _check_may_give_package(database: Database, person: str | None, party: str, to: str, code: str) -> None:
+    """The giver must be allowed to delegate the package: through a role that lets them (key roles, the main
+    administrator), or as an access manager holding it."""
+    _check_identifier(party, "party")
+    _check_identifier(to, "to")
     catalogue = await load_catalogue(database)
-    code = _package_code(body.package)
     package = catalogue.packages.get(code)
     if package is None:
-        raise NotFound(f"No access package {body.package}.", code="package_not_found")
+        raise NotFound(f"No access package {code}.", code="package_not_found")
     if not package.is_assignable:
         raise InvalidInput(f"Package {code} comes only through a role; it cannot be given.",
                            code="package_not_assignable")
-    if code == MAIN_ADMINISTRATOR_PACKAGE and kind_of(body.to) != "person":
+    if code == MAIN_ADMINISTRATOR_PACKAGE and kind_of(to) != "person":
         raise InvalidInput("The main administrator must be a person.", code="main_administrator_not_person")
-    if body.to == body.party:
+    if to == party:
         raise InvalidInput("A party cannot give access to itself.", code="self_delegation")
-    access = await _administrator_access(database, person, body.party)
+    access = await _administrator_access(database, person, party)
     may = (code in access.delegable_packages
            or (package.is_delegable and code in access.packages and (
                access.via_key_role or access.is_main_administrator or ACCESS_MANAGER_PACKAGE in access.packages))
-           or (person == body.party and package.is_delegable and code in access.packages))
+           or (person == party and package.is_delegable and code in access.packages))
     if not may:
-        raise Forbidden(f"You may not give the package {code} on behalf of {body.party}.",
+        raise Forbidden(f"You may not give the package {code} on behalf of {party}.",
                         code="package_not_delegable_by_you")
-    return await _store_delegation(database, actor, body.party, body.to, f"package:{code}", package=code)
+
+
+async def _check_may_give_right(database: Database, person: str | None, party: str, to: str, resource: str,
+                                actions: list[str]) -> None:
+    """The resource must be delegable and the giver must themself be permitted each action for the party
+    (what you do not have, you cannot give)."""
+    _check_identifier(party, "party")
+    _check_identifier(to, "to")
+    if to == party:
+        raise InvalidInput("A party cannot give access to itself.", code="self_delegation")
+    async with database.transaction() as session:
+        row = await session.get(Resource, resource)
+    if row is None:
+        raise NotFound(f"No resource {resource}.", code="resource_not_found")
+    if not row.delegable:
+        raise InvalidInput(f"Resource {resource} is not delegable.", code="resource_not_delegable")
+    await _administrator_access(database, person, party)
+    assert person is not None
+    for action in actions:
+        if not await is_permitted(database, person, party, resource, action):
+            raise Forbidden(f"You may not give {action} on {resource}: you do not have it yourself.",
+                            code="right_not_delegable_by_you")
+
+
+async def delegate_package(database: Database, actor: Actor, person: str | None,
+                           body: s.PackageDelegationCreate) -> s.DelegationPublic:
+    """Give an access package on behalf of ``body.party`` (see ``_check_may_give_package`` for who may)."""
+    code = _package_code(body.package)
+    await _check_may_give_package(database, person, body.party, body.to, code)
+    async with database.transaction() as session:
+        row = await _add_delegation(session, actor, body.party, body.to, package=code)
+    pip.invalidate()
+    return _delegation_public(row)
 
 
 async def delegate_rights(database: Database, actor: Actor, person: str | None,
                           body: s.RightDelegationCreate) -> list[s.DelegationPublic]:
-    """Give single rights (resource + actions). The resource must be delegable and the giver must themself be
-    permitted each action for the party (what you do not have, you cannot give)."""
-    _check_identifier(body.party, "party")
-    _check_identifier(body.to, "to")
-    if body.to == body.party:
-        raise InvalidInput("A party cannot give access to itself.", code="self_delegation")
+    """Give single rights (resource + actions) that the giver has themself on behalf of ``body.party``."""
+    actions = list(dict.fromkeys(body.actions))
+    await _check_may_give_right(database, person, body.party, body.to, body.resource, actions)
     async with database.transaction() as session:
-        resource = await session.get(Resource, body.resource)
-    if resource is None:
-        raise NotFound(f"No resource {body.resource}.", code="resource_not_found")
-    if not resource.delegable:
-        raise InvalidInput(f"Resource {body.resource} is not delegable.", code="resource_not_delegable")
-    await _administrator_access(database, person, body.party)
-    assert person is not None
-    for action in body.actions:
-        if not await is_permitted(database, person, body.party, body.resource, action):
-            raise Forbidden(f"You may not give {action} on {body.resource}: you do not have it yourself.",
-                            code="right_not_delegable_by_you")
-    return [await _store_delegation(database, actor, body.party, body.to, f"resource:{body.resource}:{action}",
-                                    resource=body.resource, action=action)
-            for action in dict.fromkeys(body.actions)]
+        rows = [await _add_delegation(session, actor, body.party, body.to, resource=body.resource, action=action)
+                for action in actions]
+    pip.invalidate()
+    return [_delegation_public(row) for row in rows]
 
 
 async def is_permitted(database: Database, subject: str, party: str, resource: str, action: str) -> bool:
@@ -374,43 +435,64 @@ async def is_permitted(database: Database, subject: str, party: str, resource: s
     return (await authorize(database, request)).decision.value == "Permit"
 
 
-async def _store_delegation(database: Database, actor: Actor, party: str, to: str, right_key: str, *,
-                            package: str | None = None, resource: str | None = None,
-                            action: str | None = None) -> s.DelegationPublic:
-    async with database.transaction() as session:
-        existing = (await session.scalars(select(Delegation).where(
-            Delegation.to_party == to, Delegation.from_party == party, Delegation.right_key == right_key))).first()
-        if existing is None:
-            existing = Delegation(id=uuid7(), from_party=party, to_party=to, to_kind=kind_of(to),
-                                  package_code=package, resource_identifier=resource, action=action,
-                                  right_key=right_key, delegated_by=actor.actor, created_at=utcnow())
-            session.add(existing)
-            await parties_by_identifier(session, [party, to])
-            await audit.record(session, actor, action="delegate", resource=DELEGATION_AUDIT,
-                               subjects=[party, to], detail={"right": right_key})
-    pip.invalidate()
-    return _delegation_public(existing)
+def _right_key(package: str | None, resource: str | None, action: str | None, facilitator: str | None) -> str:
+    """One delegation of a thing from one party to another; a client delegation per firm it came through."""
+    right = f"package:{package}" if package is not None else f"resource:{resource}:{action}"
+    return f"client:{facilitator}:{right}" if facilitator is not None else right
+
+
+async def _add_delegation(session: AsyncSession, actor: Actor, party: str, to: str, *, package: str | None = None,
+                          resource: str | None = None, action: str | None = None, facilitator: str | None = None,
+                          facilitator_role: str | None = None) -> Delegation:
+    """Store a delegation in the caller's transaction (audited, with its event); an existing one is kept."""
+    right_key = _right_key(package, resource, action, facilitator)
+    existing = (await session.scalars(select(Delegation).where(
+        Delegation.to_party == to, Delegation.from_party == party, Delegation.right_key == right_key))).first()
+    if existing is not None:
+        return existing
+    row = Delegation(id=uuid7(), from_party=party, to_party=to, to_kind=kind_of(to), package_code=package,
+                     resource_identifier=resource, action=action, right_key=right_key, delegated_by=actor.actor,
+                     created_at=utcnow(), facilitator=facilitator, facilitator_role=facilitator_role)
+    session.add(row)
+    await cache_invalidation.announce(session, pip.ACCESS_TOPIC)
+    await parties_by_identifier(session, [party, to])
+    await audit.record(session, actor, action="delegate", resource=DELEGATION_AUDIT, subjects=[party, to],
+                       detail={"right": right_key})
+    await _publish(session, CLIENT_DELEGATION_CREATED if facilitator else DELEGATION_CREATED, party, to,
+                   _delegation_public(row).model_dump(mode="json", exclude_none=True))
+    return row
+
+
+async def _remove_delegation(session: AsyncSession, actor: Actor, row: Delegation) -> None:
+    """Delete a delegation in the caller's transaction (audited, with its event)."""
+    await session.execute(delete(Delegation).where(Delegation.id == row.id))
+    await cache_invalidation.announce(session, pip.ACCESS_TOPIC)
+    await audit.record(session, actor, action="revoke", resource=DELEGATION_AUDIT,
+                       subjects=[row.from_party, row.to_party], detail={"right": row.right_key})
+    await _publish(session, CLIENT_DELEGATION_DELETED if row.facilitator else DELEGATION_DELETED, row.from_party,
+                   row.to_party, _delegation_public(row).model_dump(mode="json", exclude_none=True))
 
 
 def _delegation_public(row: Delegation) -> s.DelegationPublic:
     return s.DelegationPublic(id=row.id, fromParty=row.from_party, toParty=row.to_party,
                               package=PACKAGE_URN + row.package_code if row.package_code else None,
                               resource=row.resource_identifier, action=row.action, delegatedBy=row.delegated_by,
-                              created=row.created_at.isoformat())
+                              created=row.created_at.isoformat(), facilitator=row.facilitator,
+                              facilitatorRole=row.facilitator_role)
 
 
 async def revoke_delegation(database: Database, actor: Actor, person: str | None, delegation_id: uuid.UUID) -> None:
-    """Revoke a delegation: by an administrator of the party that gave it, or by its receiver."""
+    """Revoke a delegation: by an administrator of the party that gave it, by its receiver, or (a client
+    delegation) by a client administrator of the firm it was passed on through."""
     async with database.transaction() as session:
         row = await session.get(Delegation, delegation_id)
     if row is None:
         raise NotFound("No such delegation.", code="delegation_not_found")
     if person != row.to_party:
-        await _administrator_access(database, person, row.from_party)
+        if row.facilitator is None or not await _is_client_administrator(database, person, row.facilitator):
+            await _administrator_access(database, person, row.from_party)
     async with database.transaction() as session:
-        await session.execute(delete(Delegation).where(Delegation.id == delegation_id))
-        await audit.record(session, actor, action="revoke", resource=DELEGATION_AUDIT,
-                           subjects=[row.from_party, row.to_party], detail={"right": row.right_key})
+        await _remove_delegation(session, actor, row)
     pip.invalidate()
 
 
@@ -430,6 +512,391 @@ async def list_delegations(database: Database, person: str | None, *, party: str
         query = query.where(Delegation.to_party == to)
     async with database.transaction() as session:
         return [_delegation_public(row) for row in await session.scalars(query)]
+
+
+# --- events ---------------------------------------------------------------------------------------------------
+def _event_party(identifier: str) -> str:
+    """A party as Altinn Events names subjects, so the party itself may read the event."""
+    kind = kind_of(identifier)
+    return {"person": "/person/", "organization": "/org/"}.get(kind, "/systemuser/") + identifier
+
+
+async def _publish(session: AsyncSession, event_type: str, party: str, other: str, data: dict[str, Any]) -> None:
+    """An access-management event about ``party`` (the one giving or asked) and ``other`` (the receiver), in
+    the transaction of the change."""
+    await events.publish_in_transaction(
+        session, source=EVENT_SOURCE, type=event_type, subject=_event_party(party),
+        alternativesubject=_event_party(other), resource=EVENT_RESOURCE, data=data, publisher=EVENT_PUBLISHER)
+
+
+# --- client delegation (klientdelegering) --------------------------------------------------------------------
+async def _is_client_administrator(database: Database, person: str | None, firm: str) -> bool:
+    """Klientadministrator of ``firm``: its main administrator, a key role (they hold KLADM), or a person
+    given the package ``klientadministrator``."""
+    if person is None:
+        return False
+    access = (await pip.subject_access(database, person, with_persons=False)).for_party(firm)
+    return (access.is_main_administrator or CLIENT_ADMINISTRATOR_ROLECODE in access.rolecodes
+            or CLIENT_ADMINISTRATOR_PACKAGE in access.packages)
+
+
+async def _client_administrator_access(database: Database, person: str | None, firm: str) -> None:
+    if person is None:
+        raise Forbidden("Only a person logged in with ID-porten may manage clients.", code="person_required")
+    if not await _is_client_administrator(database, person, firm):
+        raise Forbidden("Only a client administrator of the organisation may manage its clients.",
+                        code="not_client_administrator")
+
+
+async def _clients_of(database: Database, firm: str) -> dict[str, dict[str, set[str]]]:
+    """client → role (regnskapsforer, revisor, forretningsforer) → the packages the firm holds for it."""
+    catalogue = await load_catalogue(database)
+    access = await pip.subject_access(database, firm, with_persons=False)
+    clients: dict[str, dict[str, set[str]]] = {}
+    for client, party in access.parties.items():
+        ref = access.details.get(client)
+        for role in party.roles & pip.CLIENT_ROLES:
+            packages = catalogue.packages_of_role(role, ref.unit_type if ref else None)[0]
+            if packages:
+                clients.setdefault(client, {})[role] = packages
+    return clients
+
+
+def _role_packages(roles: dict[str, set[str]]) -> list[s.ClientRolePackages]:
+    return [s.ClientRolePackages(role=role, packages=sorted(PACKAGE_URN + p for p in packages))
+            for role, packages in sorted(roles.items())]
+
+
+async def list_clients(database: Database, person: str | None, party: str) -> list[s.ClientPublic]:
+    """Klientadministrasjon: the clients of accountant, auditor or business manager ``party`` — each with the
+    roles it holds for the client, the packages they give, and what it has passed on to its employees. For a
+    client administrator of ``party``."""
+    await _client_administrator_access(database, person, party)
+    clients = await _clients_of(database, party)
+    details = await pip.party_details(database, list(clients))
+    given: dict[str, list[s.DelegationPublic]] = {}
+    async with database.transaction() as session:
+        for row in await session.scalars(select(Delegation).where(Delegation.facilitator == party)
+                                         .order_by(Delegation.to_party, Delegation.id)):
+            given.setdefault(row.from_party, []).append(_delegation_public(row))
+    result = []
+    for client in sorted(clients):
+        ref = details.get(client)
+        result.append(s.ClientPublic(organizationNumber=client, name=ref.name if ref else None,
+                                     unitType=ref.unit_type if ref else None, access=_role_packages(clients[client]),
+                                     delegations=given.get(client, [])))
+    return result
+
+
+async def delegate_to_agent(database: Database, actor: Actor, person: str | None, party: str, to: str,
+                            values: list[s.ClientRolePackages], *, client: str | None = None,
+                            ) -> list[s.DelegationPublic]:
+    """Pass client packages of firm ``party`` on to its employee ``to``: for one ``client``, or for every
+    current client when ``client`` is None (then each package goes to the clients whose role gives it). For a
+    client administrator of ``party``."""
+    await _client_administrator_access(database, person, party)
+    _check_identifier(to, "to")
+    if kind_of(to) != "person":
+        raise InvalidInput("Client packages are passed on to persons (the firm's employees).",
+                           code="agent_not_person")
+    clients = await _clients_of(database, party)
+    if client is not None and client not in clients:
+        raise NotFound(f"{client} is not a client of {party}.", code="client_not_found")
+    wanted = [(value.role, _package_code(package)) for value in values for package in value.packages]
+    targets = [client] if client is not None else sorted(clients)
+    grants = [(c, role, package) for c in targets for role, package in wanted
+              if package in clients[c].get(role, set())]
+    if client is not None and len(grants) < len(wanted):
+        missing = sorted(f"{role}:{package}" for role, package in wanted
+                         if package not in clients[client].get(role, set()))
+        raise InvalidInput(f"{party} does not hold these for {client}: {', '.join(missing)}.",
+                           code="package_not_held_for_client")
+    if not grants:
+        raise InvalidInput(f"{party} holds none of these packages for any client.", code="package_not_held_for_client")
+    async with database.transaction() as session:
+        rows = [await _add_delegation(session, actor, c, to, package=package, facilitator=party,
+                                      facilitator_role=role) for c, role, package in grants]
+    pip.invalidate()
+    return [_delegation_public(row) for row in rows]
+
+
+async def remove_agent_delegations(database: Database, actor: Actor, person: str | None, party: str, to: str, *,
+                                   client: str | None = None, packages: list[str] | None = None) -> int:
+    """Take back client packages firm ``party`` passed on to ``to``: of one ``client`` or all, only
+    ``packages`` or all. For a client administrator of ``party``. Returns how many were removed."""
+    await _client_administrator_access(database, person, party)
+    query = select(Delegation).where(Delegation.facilitator == party, Delegation.to_party == to)
+    if client is not None:
+        query = query.where(Delegation.from_party == client)
+    if packages:
+        query = query.where(Delegation.package_code.in_([_package_code(p) for p in packages]))
+    return await _remove_delegations(database, actor, query)
+
+
+async def _remove_delegations(database: Database, actor: Actor, query: Any) -> int:
+    async with database.transaction() as session:
+        rows = list(await session.scalars(query))
+        for row in rows:
+            await _remove_delegation(session, actor, row)
+    pip.invalidate()
+    return len(rows)
+
+
+async def list_agent_delegations(database: Database, person: str | None, party: str, *,
+                                 to: str | None = None) -> list[s.DelegationPublic]:
+    """Client packages firm ``party`` has passed on (to ``to`` only, if given). For a client administrator."""
+    await _client_administrator_access(database, person, party)
+    query = select(Delegation).where(Delegation.facilitator == party).order_by(Delegation.from_party, Delegation.id)
+    if to is not None:
+        query = query.where(Delegation.to_party == to)
+    async with database.transaction() as session:
+        return [_delegation_public(row) for row in await session.scalars(query)]
+
+
+async def list_client_providers(database: Database, person: str | None, party: str) -> list[s.ClientProviderPublic]:
+    """For client ``party``'s administrators: every accountant, auditor and business manager organisation
+    holding a role for it (from Enhetsregisteret), the packages that gives them, and which of their employees
+    they have passed them on to."""
+    await _administrator_access(database, person, party)
+    catalogue = await load_catalogue(database)
+    try:
+        roles = await registers.get_roles(database, party)
+    except (NotFound, InvalidInput):
+        roles = None
+    form = (await pip.party_details(database, [party]))[party].unit_type
+    providers: dict[str, dict[str, set[str]]] = {}
+    names: dict[str, str | None] = {}
+    for group in roles.rollegrupper if roles else []:
+        for rolle in group.roller:
+            role = catalogue.er_role(rolle.type.kode)
+            if rolle.enhet is None or rolle.fratraadt or role not in pip.CLIENT_ROLES:
+                continue
+            provider = rolle.enhet.organisasjonsnummer
+            names[provider] = rolle.enhet.navn[0] if rolle.enhet.navn else None
+            packages = catalogue.packages_of_role(role, form)[0]
+            if packages:
+                providers.setdefault(provider, {})[role] = packages
+    given: dict[str, list[s.DelegationPublic]] = {}
+    async with database.transaction() as session:
+        for row in await session.scalars(select(Delegation).where(
+                Delegation.from_party == party, Delegation.facilitator.is_not(None))
+                .order_by(Delegation.to_party, Delegation.id)):
+            given.setdefault(row.facilitator or "", []).append(_delegation_public(row))
+    return [s.ClientProviderPublic(organizationNumber=provider, name=names.get(provider),
+                                   access=_role_packages(providers.get(provider, {})),
+                                   delegations=given.get(provider, []))
+            for provider in sorted(set(providers) | set(given))]
+
+
+async def remove_client_provider_delegations(database: Database, actor: Actor, person: str | None, party: str,
+                                             provider: str) -> int:
+    """For client ``party``'s administrators: take back every package ``provider`` has passed on to its
+    employees for ``party``. (The provider's own role comes from Enhetsregisteret and stays.) Returns how
+    many were removed."""
+    await _administrator_access(database, person, party)
+    return await _remove_delegations(database, actor, select(Delegation).where(
+        Delegation.from_party == party, Delegation.facilitator == provider))
+
+
+async def list_my_clients(database: Database, person: str) -> list[s.MyClientPublic]:
+    """For an employee: the clients firms have passed packages on to them for, with the packages that still
+    count (the firm still holds its role for the client)."""
+    access = await pip.subject_access(database, person, with_persons=False)
+    async with database.transaction() as session:
+        rows = (await session.execute(select(Delegation.facilitator, Delegation.from_party, Delegation.package_code)
+                                      .where(Delegation.to_party == person, Delegation.facilitator.is_not(None))
+                                      .order_by(Delegation.facilitator, Delegation.from_party))).all()
+    grouped: dict[tuple[str, str], set[str]] = {}
+    for provider, client, package in rows:
+        if provider is not None and package in access.for_party(client).packages:
+            grouped.setdefault((provider, client), set()).add(package)
+    details = await pip.party_details(database, list({i for key in grouped for i in key}))
+    return [s.MyClientPublic(provider=provider, providerName=details[provider].name if provider in details else None,
+                             client=client, clientName=details[client].name if client in details else None,
+                             packages=sorted(PACKAGE_URN + p for p in packages))
+            for (provider, client), packages in grouped.items()]
+
+
+# --- access requests ------------------------------------------------------------------------------------------
+def _request_public(row: AccessRequest) -> s.AccessRequestPublic:
+    return s.AccessRequestPublic(
+        id=row.id, type="package" if row.package_code else "resource", party=row.party, requester=row.requester,
+        package=PACKAGE_URN + row.package_code if row.package_code else None, resource=row.resource_identifier,
+        action=row.action, status=s.AccessRequestStatus(row.status), message=row.message,
+        handledBy=row.handled_by, delegationId=row.delegation_id, created=row.created_at.isoformat(),
+        lastChanged=row.updated_at.isoformat())
+
+
+async def _record_request_change(session: AsyncSession, actor: Actor, row: AccessRequest) -> None:
+    await audit.record(session, actor, action=row.status.lower(), resource=REQUEST_AUDIT,
+                       subjects=[row.party, row.requester], detail={"request": str(row.id)})
+    await _publish(session, f"{REQUEST_EVENT_PREFIX}{row.status.lower()}", row.party, row.requester,
+                   _request_public(row).model_dump(mode="json", exclude_none=True))
+
+
+async def request_package(database: Database, actor: Actor, person: str | None,
+                          body: s.PackageRequestCreate) -> s.AccessRequestPublic:
+    """A person asks ``body.party`` for an access package; the request starts as a Draft."""
+    code = _package_code(body.package)
+    catalogue = await load_catalogue(database)
+    package = catalogue.packages.get(code)
+    if package is None:
+        raise NotFound(f"No access package {body.package}.", code="package_not_found")
+    if not package.is_assignable:
+        raise InvalidInput(f"Package {code} comes only through a role; it cannot be asked for.",
+                           code="package_not_assignable")
+    return await _create_request(database, actor, person, body.party, body.message, package=code)
+
+
+async def request_resource(database: Database, actor: Actor, person: str | None,
+                           body: s.ResourceRequestCreate) -> s.AccessRequestPublic:
+    """A person asks ``body.party`` for one right (resource + action); the request starts as a Draft."""
+    async with database.transaction() as session:
+        resource = await session.get(Resource, body.resource)
+    if resource is None:
+        raise NotFound(f"No resource {body.resource}.", code="resource_not_found")
+    if not resource.delegable:
+        raise InvalidInput(f"Resource {body.resource} is not delegable.", code="resource_not_delegable")
+    return await _create_request(database, actor, person, body.party, body.message, resource=body.resource,
+                                 action=body.action)
+
+
+async def _create_request(database: Database, actor: Actor, person: str | None, party: str, message: str | None,
+                          **wanted: str) -> s.AccessRequestPublic:
+    if person is None:
+        raise Forbidden("Only a person logged in with ID-porten may ask for access.", code="person_required")
+    _check_identifier(party, "party")
+    if party == person:
+        raise InvalidInput("You cannot ask yourself for access.", code="self_request")
+    now = utcnow()
+    async with database.transaction() as session:
+        row = AccessRequest(id=uuid7(), party=party, requester=person, package_code=wanted.get("package"),
+                            resource_identifier=wanted.get("resource"), action=wanted.get("action"),
+                            status=s.AccessRequestStatus.DRAFT.value, message=message, created_at=now,
+                            updated_at=now)
+        session.add(row)
+        await parties_by_identifier(session, [party, person])
+        await _record_request_change(session, actor, row)
+    return _request_public(row)
+
+
+async def get_access_request(database: Database, person: str | None, request_id: uuid.UUID) -> s.AccessRequestPublic:
+    """One request, for its requester or (once submitted) the asked party's administrators."""
+    async with database.transaction() as session:
+        row = await session.get(AccessRequest, request_id)
+    if row is None:
+        raise NotFound("No such access request.", code="request_not_found")
+    if person != row.requester:
+        if row.status == s.AccessRequestStatus.DRAFT:
+            raise NotFound("No such access request.", code="request_not_found")
+        await _administrator_access(database, person, row.party)
+    return _request_public(row)
+
+
+async def _change_request(database: Database, actor: Actor, request_id: uuid.UUID,
+                          allowed_from: set[s.AccessRequestStatus], to: s.AccessRequestStatus, *,
+                          requester: str | None = None, party_check: Any = None) -> s.AccessRequestPublic:
+    """Move a request from one of ``allowed_from`` to ``to`` in one transaction; ``party_check(session, row)``
+    runs inside it (an approval stores its delegation there)."""
+    async with database.transaction() as session:
+        row = await session.get(AccessRequest, request_id, with_for_update=True)
+        if row is None or (requester is not None and row.requester != requester):
+            raise NotFound("No such access request.", code="request_not_found")
+        if s.AccessRequestStatus(row.status) not in allowed_from:
+            raise Conflict(f"The request is {row.status}; it cannot become {to.value}.",
+                           code="request_status_conflict")
+        if party_check is not None:
+            await party_check(session, row)
+        row.status, row.updated_at = to.value, utcnow()
+        if requester is None:
+            row.handled_by = actor.actor
+        await _record_request_change(session, actor, row)
+    return _request_public(row)
+
+
+async def submit_access_request(database: Database, actor: Actor, person: str | None,
+                                request_id: uuid.UUID) -> s.AccessRequestPublic:
+    """The requester sends a Draft to the party: it becomes Pending."""
+    return await _change_request(database, actor, request_id, {s.AccessRequestStatus.DRAFT},
+                                 s.AccessRequestStatus.PENDING, requester=person or "")
+
+
+async def withdraw_access_request(database: Database, actor: Actor, person: str | None,
+                                  request_id: uuid.UUID) -> s.AccessRequestPublic:
+    """The requester takes back a Draft or Pending request: it becomes Withdrawn."""
+    return await _change_request(database, actor, request_id,
+                                 {s.AccessRequestStatus.DRAFT, s.AccessRequestStatus.PENDING},
+                                 s.AccessRequestStatus.WITHDRAWN, requester=person or "")
+
+
+async def _received_request(database: Database, person: str | None, party: str,
+                            request_id: uuid.UUID) -> AccessRequest:
+    """A submitted request to ``party``, for its administrators."""
+    await _administrator_access(database, person, party)
+    async with database.transaction() as session:
+        row = await session.get(AccessRequest, request_id)
+    if row is None or row.party != party or row.status == s.AccessRequestStatus.DRAFT:
+        raise NotFound("No such access request.", code="request_not_found")
+    return row
+
+
+async def approve_access_request(database: Database, actor: Actor, person: str | None, party: str,
+                                 request_id: uuid.UUID) -> s.AccessRequestPublic:
+    """An administrator of ``party`` approves a Pending request: the package or right is delegated to the
+    requester (the approver must be allowed to give it) and the request becomes Approved, in one
+    transaction."""
+    row = await _received_request(database, person, party, request_id)
+    if row.package_code is not None:
+        await _check_may_give_package(database, person, party, row.requester, row.package_code)
+    else:
+        await _check_may_give_right(database, person, party, row.requester, row.resource_identifier or "",
+                                    [row.action or ""])
+
+    async def delegate(session: AsyncSession, locked: AccessRequest) -> None:
+        delegation = await _add_delegation(session, actor, party, locked.requester, package=locked.package_code,
+                                           resource=locked.resource_identifier, action=locked.action)
+        locked.delegation_id = delegation.id
+
+    result = await _change_request(database, actor, request_id, {s.AccessRequestStatus.PENDING},
+                                   s.AccessRequestStatus.APPROVED, party_check=delegate)
+    pip.invalidate()
+    return result
+
+
+async def reject_access_request(database: Database, actor: Actor, person: str | None, party: str,
+                                request_id: uuid.UUID) -> s.AccessRequestPublic:
+    """An administrator of ``party`` rejects a Pending request."""
+    await _received_request(database, person, party, request_id)
+    return await _change_request(database, actor, request_id, {s.AccessRequestStatus.PENDING},
+                                 s.AccessRequestStatus.REJECTED)
+
+
+async def list_sent_access_requests(database: Database, person: str | None, *,
+                                    status: list[s.AccessRequestStatus] | None = None) -> list[s.AccessRequestPublic]:
+    """The logged-in person's own requests, newest first (``status`` filters)."""
+    if person is None:
+        raise Forbidden("Only a person logged in with ID-porten has access requests.", code="person_required")
+    query = select(AccessRequest).where(AccessRequest.requester == person)
+    return await _list_requests(database, query, status)
+
+
+async def list_received_access_requests(database: Database, person: str | None, party: str, *,
+                                        status: list[s.AccessRequestStatus] | None = None,
+                                        ) -> list[s.AccessRequestPublic]:
+    """Requests submitted to ``party`` (drafts are the requester's own), newest first, for its
+    administrators and access managers (``status`` filters)."""
+    await _administrator_access(database, person, party)
+    query = select(AccessRequest).where(AccessRequest.party == party,
+                                        AccessRequest.status != s.AccessRequestStatus.DRAFT.value)
+    return await _list_requests(database, query, status)
+
+
+async def _list_requests(database: Database, query: Any,
+                         status: list[s.AccessRequestStatus] | None) -> list[s.AccessRequestPublic]:
+    if status:
+        query = query.where(AccessRequest.status.in_([value.value for value in status]))
+    async with database.transaction() as session:
+        return [_request_public(row) for row in await session.scalars(query.order_by(AccessRequest.id.desc()))]
 
 
 # --- authorized parties ---------------------------------------------------------------------------------------
@@ -462,16 +929,8 @@ async def authorized_parties(database: Database, actor: Actor, subject: str, *,
     parties = {k: v for k, v in access.parties.items() if not v.is_empty}
     details = access.details
     # Sub-units of main units the subject has access to are listed under them.
-    sub_units: dict[str, list[str]] = {}
-    async with database.transaction() as session:
-        from felles.authorization.models import Party
-
-        mains = [p for p in parties if details.get(p) and details[p].kind == "organization"]
-        for start in range(0, len(mains), 1000):
-            for identifier, parent in (await session.execute(
-                    select(Party.identifier, Party.parent_identifier)
-                    .where(Party.parent_identifier.in_(mains[start:start + 1000])))).all():
-                sub_units.setdefault(parent, []).append(identifier)
+    mains = [p for p in parties if details.get(p) and details[p].kind == "organization"]
+    sub_units = await sub_units_of(database, mains)
     missing = [u for units in sub_units.values() for u in units if u not in details]
     if missing:
         details = {**details, **await pip.party_details(database, missing)}
