@@ -10,6 +10,9 @@ from fastapi import FastAPI
 
 from felles import __version__
 from felles.authorization import api as authorization_api
+from felles.authorization import pages as authorization_pages
+from felles.consent import api as consent_api
+from felles.consent import pages as consent_pages
 from felles.core import api as core_api
 from felles.core.config import Settings, get_settings
 from felles.core.db import Database
@@ -24,6 +27,7 @@ from felles.events import api as events_api
 from felles.identity import api as identity_api
 from felles.notifications import api as notifications_api
 from felles.notifications import pages as notifications_pages
+from felles.portal import login as portal_login
 from felles.portal import pages as portal_pages
 from felles.registers import api as registers_api
 
@@ -35,7 +39,11 @@ COMPONENT_ROUTERS = (
     events_api.router,
     notifications_api.router,
     portal_pages.router,
+    portal_login.router,
     notifications_pages.router,
+    consent_api.router,
+    consent_pages.router,
+    authorization_pages.router,
 )
 
 

@@ -1,7 +1,8 @@
 """Every component's tables on one metadata, for migrations and the models-match-migrations check."""
 
 from felles.authorization import models as authorization_models
-from felles.core import audit, jobs
+from felles.consent import models as consent_models
+from felles.core import audit, cache_invalidation, jobs, revocations
 from felles.core.db import Base
 from felles.events import models as events_models
 from felles.identity import models as identity_models
@@ -10,6 +11,6 @@ from felles.registers import models as registers_models
 
 metadata = Base.metadata
 __all__ = [
-    "audit", "authorization_models", "events_models", "identity_models", "jobs", "metadata",
-    "notifications_models", "registers_models",
+    "audit", "authorization_models", "cache_invalidation", "consent_models", "events_models", "identity_models",
+    "jobs", "metadata", "notifications_models", "registers_models", "revocations",
 ]

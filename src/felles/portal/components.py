@@ -67,6 +67,19 @@ PLATFORM_COMPONENTS: tuple[PlatformComponent, ...] = (
             Link("portal.link.maskinporten_metadata", "/maskinporten/.well-known/oauth-authorization-server"),
         ),
     ),
+    PlatformComponent(
+        "authorization",
+        route_prefixes=("/resourceregistry", "/authorization", "/accessmanagement/api/v1/enduser",
+                        "/accessmanagement/api/v1/meta", "/accessmanagement/api/v1/resourceowner"),
+        links=(
+            Link("portal.link.access_management", "/accessmanagement/ui"),
+            Link("portal.link.resource_export", "/resourceregistry/api/v1/resource/export"),
+        ),
+    ),
+    PlatformComponent(
+        "consent",
+        route_prefixes=("/accessmanagement/api/v1/enterprise/consentrequests", "/accessmanagement/api/v1/bff"),
+    ),
     PlatformComponent("events", route_prefixes=("/events",)),
     PlatformComponent(
         "notifications",

@@ -1,0 +1,161 @@
+"""Logging a person in to the portal's pages (access management, consent ...) through Felles's own ID-porten.
+
+The portal is an ID-porten client of Felles like any service: a page without a session sends the browser through
+`/idporten/authorize` (authorization code with PKCE, so an existing ID-porten SSO session logs in without a new
+login), the callback redeems the code at ID-porten's token endpoint in process, and the ID-porten access token is
+kept in an HttpOnly cookie for as long as it lives. One client and one session serve every portal page, so a
+person logs in once. A logout from ID-porten revokes the token, which ends the portal session too.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from felles.core.audit import Actor
+from felles.core.errors import Conflict, NotFound, Unauthorized
+from felles.core.runtime import Runtime, RuntimeDep
+from felles.core.tokens import verify_access_token
+from felles.identity import schemas as identity_schemas
+from felles.identity import selfservice
+from felles.identity import service as identity_service
+from felles.identity.issuers import IDPORTEN
+from felles.portal.shell import page_language, render_page
+
+router = APIRouter(include_in_schema=False)
+
+CALLBACK_PATH = "/portal/login/callback"
+LOGIN_CLIENT_ID = "felles-portal"
+PORTAL_OWNER = "991825827"  # Digitaliseringsdirektoratet runs the portal
+LOGIN_ACTOR = Actor("system:felles-portal")
+SESSION_COOKIE = "felles_portal_session"
+LOGIN_COOKIE = "felles_portal_login"
+LOGIN_COOKIE_MAX_AGE = 1800
+SESSION_LIFETIME = 1800
+
+
+def _callback_url(runtime: Runtime) -> str:
+    return runtime.settings.base_url.rstrip("/") + CALLBACK_PATH
+
+
+def _login_cookie_path(runtime: Runtime) -> str:
+    """The callback's path as the browser sees it (under the platform's path prefix, if it has one)."""
+    return urlsplit(_callback_url(runtime)).path
+
+
+async def _ensure_login_client(runtime: Runtime) -> None:
+    """The portal's ID-porten client: public (PKCE, no secret, since the code never leaves this process)."""
+    callback = _callback_url(runtime)
+    try:
+        client = await selfservice.get_client(runtime.database, None, LOGIN_CLIENT_ID)
+    except NotFound:
+        try:
+            await selfservice.create_client(runtime.database, LOGIN_ACTOR, PORTAL_OWNER, identity_schemas.ClientCreate(
+                integration_type="idporten", client_name="Altinn", client_id=LOGIN_CLIENT_ID,
+                application_type="browser", token_endpoint_auth_method="none",  # noqa: S106 - a method name
+                scopes=["openid"], redirect_uris=[callback], access_token_lifetime=SESSION_LIFETIME,
+            ), administrator=True, allow_local_http=not runtime.settings.is_production)
+        except Conflict:  # another process registered it at the same moment
+            pass
+        return
+    if callback not in client.redirect_uris:  # the platform's address changed
+        await selfservice.update_client(runtime.database, LOGIN_ACTOR, None, LOGIN_CLIENT_ID,
+                                        identity_schemas.ClientUpdate(redirect_uris=[*client.redirect_uris, callback]),
+                                        allow_local_http=not runtime.settings.is_production)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def local_path(path: str, **query: str) -> str:
+    """A portal page to come back to after login, with the non-empty query values."""
+    kept = {key: value for key, value in query.items() if value}
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def _is_local_path(path: str) -> bool:
+    # Never another site: "//host" and "/\host" are taken by browsers as another host.
+    return path.startswith("/") and not path.startswith(("//", "/\\")) and not urlsplit(path).netloc
+
+
+async def start_login(request: Request, runtime: Runtime, return_to: str) -> Response:
+    """Send the browser to ID-porten; after login it comes back to `return_to` (a local path)."""
+    await _ensure_login_client(runtime)
+    verifier, state = secrets.token_urlsafe(48), secrets.token_urlsafe(24)
+    query = urlencode({
+        "client_id": LOGIN_CLIENT_ID, "redirect_uri": _callback_url(runtime), "response_type": "code",
+        "scope": "openid", "state": state, "nonce": secrets.token_urlsafe(24),
+        "code_challenge": _b64(hashlib.sha256(verifier.encode()).digest()), "code_challenge_method": "S256",
+        "acr_values": "idporten-loa-substantial", "ui_locales": page_language(request),
+    })
+    response = RedirectResponse(f"{request.scope.get('root_path', '')}{IDPORTEN.path}/authorize?{query}",
+                                status_code=303, headers={"Cache-Control": "no-store"})
+    response.set_cookie(LOGIN_COOKIE, f"{state} {verifier} {return_to}", max_age=LOGIN_COOKIE_MAX_AGE,
+                        path=_login_cookie_path(runtime), httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+async def signed_in_person(request: Request, runtime: Runtime) -> str | None:
+    """The person of this browser's portal session, if it holds a live, unrevoked ID-porten token of the
+    portal's client."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        claims = await verify_access_token(runtime.keys, runtime.database, token)
+    except Unauthorized:
+        return None
+    if claims.get("iss") != IDPORTEN.issuer(runtime.settings.base_url) or claims.get("client_id") != LOGIN_CLIENT_ID:
+        return None
+    person = claims.get("pid")
+    return person if isinstance(person, str) else None
+
+
+def form_token(runtime: Runtime, request: Request, purpose: str) -> str:
+    """Ties a posted form to this browser's session and to one kind of page (besides SameSite=Lax)."""
+    session = request.cookies.get(SESSION_COOKIE, "")
+    return hmac.new(runtime.settings.secret_key.encode(), f"{purpose}:{session}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def form_token_is_valid(runtime: Runtime, request: Request, purpose: str, given: str) -> bool:
+    return bool(request.cookies.get(SESSION_COOKIE)) and hmac.compare_digest(given,
+                                                                             form_token(runtime, request, purpose))
+
+
+def _login_failed(request: Request) -> HTMLResponse:
+    return render_page(request, "login_error.html", {}, status_code=400)
+
+
+@router.get(CALLBACK_PATH, response_class=HTMLResponse, name="portal_login_callback", response_model=None)
+async def login_callback(request: Request, runtime: RuntimeDep) -> Response:
+    """ID-porten sends the browser back here with a code; it becomes the portal session."""
+    state, _, rest = request.cookies.get(LOGIN_COOKIE, "").partition(" ")
+    verifier, _, return_to = rest.partition(" ")
+    given_state = request.query_params.get("state", "")
+    if (not state or not hmac.compare_digest(state, given_state) or not _is_local_path(return_to)
+            or "code" not in request.query_params):
+        return _login_failed(request)
+    try:
+        tokens = await identity_service.exchange_token(
+            runtime.database, runtime.settings, runtime.keys, IDPORTEN, identity_service.ClientCredentials(form={
+                "grant_type": "authorization_code", "code": request.query_params["code"], "client_id": LOGIN_CLIENT_ID,
+                "redirect_uri": _callback_url(runtime), "code_verifier": verifier}))
+    except identity_service.OAuthError:
+        return _login_failed(request)
+    response = RedirectResponse(request.scope.get("root_path", "") + return_to, status_code=303,
+                                headers={"Cache-Control": "no-store"})
+    secure = request.url.scheme == "https"
+    response.set_cookie(SESSION_COOKIE, tokens["access_token"], max_age=int(tokens["expires_in"]), path="/",
+                        httponly=True, samesite="lax", secure=secure)
+    response.delete_cookie(LOGIN_COOKIE, path=_login_cookie_path(runtime), httponly=True, samesite="lax",
+                           secure=secure)
+    return response
