@@ -108,6 +108,28 @@ class CpuMeter:
         return self.spent
 
 
+def has_opened_the_database(pid: int) -> bool:
+    """A worker has, once its job loop runs: aiosqlite's thread (SQLite), or a socket (PostgreSQL)."""
+    threads = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                   if line.startswith("Threads:"))
+    return threads > 1 or any(os.readlink(fd).startswith("socket:") for fd in Path(f"/proc/{pid}/fd").iterdir())
+
+
+async def wait_until_idle(pids: list[int]) -> None:
+    """Wait until the worker processes have finished starting. A worker compiles and imports the whole
+    platform first (seconds of CPU when no bytecode is cached), which must not count as the CPU of the work
+    measured after it. Started means: its job loop runs (it has opened the database) and it used under a
+    tenth of a core for half a second (on a busy machine a process still importing may get less than that,
+    hence the first test)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        meter = CpuMeter(pids).start()
+        await asyncio.sleep(0.5)
+        if meter.stop() < 0.05 * len(pids) and all(has_opened_the_database(pid) for pid in pids):
+            return
+    raise RuntimeError("the workers did not settle")
+
+
 async def wait_until_listening(port: int) -> None:
     for _ in range(400):
         try:
@@ -142,10 +164,19 @@ async def reset_database(database_url: str) -> None:
     await upgrade_async(database_url)
 
 
-def start_workers(count: int, concurrency: int, environment: dict[str, str], log: Path) -> list[subprocess.Popen]:
+def start_workers(
+    count: int, concurrency: int, environment: dict[str, str], log: Path, profile_dir: Path | None = None
+) -> list[subprocess.Popen]:
+    """`felles worker` processes; with `profile_dir`, each runs under cProfile and writes worker-N.prof there
+    when it is stopped (SIGTERM stops a worker cleanly)."""
     output = log.open("ab")
-    return [subprocess.Popen([sys.executable, "-m", "felles.cli", "worker", "--concurrency", str(concurrency)],
-                             env=environment, stdout=output, stderr=subprocess.STDOUT) for _ in range(count)]
+    processes = []
+    for n in range(count):
+        profiler = ["-m", "cProfile", "-o", str(profile_dir / f"worker-{n}.prof")] if profile_dir else []
+        processes.append(subprocess.Popen(
+            [sys.executable, *profiler, "-m", "felles.cli", "worker", "--concurrency", str(concurrency)],
+            env=environment, stdout=output, stderr=subprocess.STDOUT))
+    return processes
 
 
 def stop_processes(processes: list[subprocess.Popen], signum: int = signal.SIGTERM) -> None:
@@ -249,7 +280,7 @@ async def main() -> None:
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError("the subscription was not validated")
-            await asyncio.sleep(1.0)  # let the workers settle (imports done, pools warm)
+            await wait_until_idle([worker.pid for worker in workers])
 
             # Throughput: publish as fast as this process can while the workers deliver.
             server_meter, worker_meter = CpuMeter([me]).start(), CpuMeter([w.pid for w in workers]).start()

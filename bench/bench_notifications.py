@@ -39,6 +39,7 @@ from bench_events import (
     reset_database,
     start_workers,
     stop_processes,
+    wait_until_idle,
 )
 
 SERVER = r'''
@@ -94,6 +95,7 @@ async def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--label", default="")
     parser.add_argument("--json-out")
+    parser.add_argument("--profile-dir", type=Path, help="run the workers under cProfile, writing worker-N.prof here")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="felles-bench-notifications-"))
@@ -101,14 +103,11 @@ async def main() -> None:
     database_url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     environment = prepare_environment(database_url, workdir, {
         "FELLES_SMTP_HOST": "127.0.0.1", "FELLES_SMTP_PORT": str(port), "FELLES_EMAIL_RATE_PER_SECOND": "0"})
-    from sqlalchemy import func, select
-
     from felles.core.config import get_settings
     from felles.core.db import Database
     from felles.core.logging import configure_logging
     from felles.core.tokens import Principal
     from felles.notifications import schemas, service
-    from felles.notifications.models import Notification
 
     get_settings.cache_clear()
     settings = get_settings()
@@ -128,16 +127,14 @@ async def main() -> None:
         assert server.stdout is not None
         return int(await asyncio.to_thread(server.stdout.readline))
 
-    async def unsent() -> int:
-        async with database.transaction() as session:
-            return int(await session.scalar(select(func.count()).select_from(Notification)
-                                            .where(Notification.status.in_(service.PENDING_RESULTS))) or 0)
-
     try:
+        baseline_meter = CpuMeter([me]).start()
         raw_rate = await baseline(port, args.emails, args.baseline_connections)
+        raw_cpu = baseline_meter.stop()
         arrived_before = await count_arrived()
-        workers = start_workers(args.workers, args.concurrency, environment, workdir / "workers.log")
-        await asyncio.sleep(4.0)  # let the workers start (imports) before the clock runs
+        workers = start_workers(args.workers, args.concurrency, environment, workdir / "workers.log",
+                                args.profile_dir)
+        await wait_until_idle([worker.pid for worker in workers])
 
         # Throughput: one order to many addresses.
         order = schemas.EmailOrderCreate(subject="throughput", body="Les meldingen i innboksen din.",
@@ -165,7 +162,8 @@ async def main() -> None:
                     emailAddress=f"l{n}@eksempel.no", emailSettings=schemas.EmailSettings(subject=key, body="Hei")))))
         latency_server_cpu = server_meter.stop()
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and await unsent():  # noqa: ASYNC110
+        expected = args.emails + args.orders
+        while time.monotonic() < deadline and await count_arrived() - arrived_before < expected:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
         latency_worker_cpu = worker_meter.stop()
         worker_memory = [peak_memory_mb(w.pid) for w in workers]
@@ -186,7 +184,8 @@ async def main() -> None:
     results = {
         "bench": "notifications", "label": args.label, "database": database_name(database_url),
         "workers": args.workers, "concurrency": args.concurrency, "smtp_connections": settings.smtp_connections,
-        "baseline_per_s": raw_rate, "throughput_per_s": pipeline_rate, "arrived": len(got),
+        "baseline_per_s": raw_rate, "baseline_cpu_ms": raw_cpu / args.emails * ms,
+        "throughput_per_s": pipeline_rate, "arrived": len(got),
         "ratio": pipeline_rate / raw_rate, "server_cpu_ms": order_cpu / args.emails * ms,
         "worker_cpu_ms": throughput_worker_cpu / args.emails * ms, "latency_arrived": len(latencies),
         "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
@@ -198,7 +197,8 @@ async def main() -> None:
         f"notifications [{args.label}] database {results['database']}, cores {os.cpu_count()}, {args.workers} felles "
         f"worker process(es) x concurrency {args.concurrency} (x {settings.smtp_connections} SMTP connections per "
         "send job); SMTP server in its own process",
-        f"  baseline raw aiosmtplib loop ({args.baseline_connections} connections) {raw_rate:7.0f} e-mails/s",
+        f"  baseline raw aiosmtplib loop ({args.baseline_connections} connections) {raw_rate:7.0f} e-mails/s  "
+        f"(client CPU {results['baseline_cpu_ms']:.2f} ms per e-mail)",
         f"  felles order -> SMTP (throughput)   {pipeline_rate:7.0f} e-mails/s  ({len(got)}/{args.emails} arrived, "
         f"{len(got) - args.emails:+d} extra)  ratio to baseline "
         f"{results['ratio']:.2f}",

@@ -4,17 +4,23 @@ check and the SSRF guard."""
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from felles.authorization import schemas as authorization_schemas
+from felles.authorization import service as authorization
+from felles.core.audit import Actor
 from felles.core.clock import clock
 from felles.core.config import Environment, Settings
 from felles.core.jobs import Worker
 from felles.events import outbound
 from felles.events.models import EventDelivery
 from felles.events.service import MAX_DELIVERY_ATTEMPTS, RETRY_SCHEDULE
+from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
+from tests.authorization.world import REFERENCE
 from tests.conftest import bearer
 
 PUBLISHER = "974761076"
@@ -22,6 +28,8 @@ SUBSCRIBER = "910753614"
 STRANGER = "991825827"
 RESOURCE = "urn:altinn:resource:skattemelding"
 EVENTS = "/events/api/v1/events"
+PDP_RESOURCE = "ttd-accesspackage-resource"
+KARI, INGRID = DEMO_PERSONS[0], DEMO_PERSONS[4]
 SUBSCRIPTIONS = "/events/api/v1/subscriptions"
 
 
@@ -100,8 +108,47 @@ async def test_a_reader_sees_only_the_events_it_may_read(client, database, token
     own_publisher = bearer(token(scopes=["altinn:events.subscribe"], org=PUBLISHER))
     theirs = await client.get(EVENTS, headers=own_publisher, params={"resource": RESOURCE, "after": "0"})
     assert [e["id"] for e in theirs.json()] == ["event-1", "event-2"]
-    granted = bearer(token(scopes=["altinn:events.subscribe", f"altinn:events.subscribe/{RESOURCE}"], org=STRANGER))
-    assert len((await client.get(EVENTS, headers=granted, params={"resource": RESOURCE, "after": "0"})).json()) == 2
+    admin = bearer(token(scopes=["altinn:events.subscribe", "altinn:events.subscribe.admin"], org=STRANGER))
+    assert len((await client.get(EVENTS, headers=admin, params={"resource": RESOURCE, "after": "0"})).json()) == 2
+
+
+@pytest.fixture
+async def company_resource(database) -> str:
+    """Fjordkraft Demo AS (daglig leder Ingrid Bakken) and a resource whose policy lets holders of the access
+    package `ansettelsesforhold` (a daglig leder holds it) subscribe to its events."""
+    await seed_demo_personas(database)
+    owner = Actor(f"organization:{PUBLISHER}")
+    resource = authorization_schemas.ServiceResource.model_validate({
+        "identifier": PDP_RESOURCE, "title": {"nb": "Ansettelsesforhold", "nn": "Tilsetjing", "en": "Employment"},
+        "hasCompetentAuthority": {"organization": PUBLISHER, "orgcode": "skd"},
+        "resourceType": "GenericAccessResource"})
+    await authorization.create_resource(database, owner, PUBLISHER, resource)
+    policy = (REFERENCE / "pdp" / "resources" / f"{PDP_RESOURCE}.policy.xml").read_bytes()
+    await authorization.put_policy(database, owner, PUBLISHER, PDP_RESOURCE, policy.replace(b">read<", b">subscribe<"))
+    return f"urn:altinn:resource:{PDP_RESOURCE}"
+
+
+async def test_delivery_of_another_partys_events_is_decided_by_the_pdp(
+    client, database, token, publisher, receiver, job_settings, company_resource
+):
+    leader, outsider = INGRID.identifier, KARI.identifier
+    for person in (leader, outsider):
+        response = await client.post(SUBSCRIPTIONS, headers=bearer(token(scopes=["altinn:events.subscribe"],
+                                                                         person=person)),
+                                     json={"endPoint": receiver.hook(person), "resourceFilter": company_resource})
+        assert response.status_code == 201, response.text
+    await run_jobs(database)
+    about_company = cloud_event(1, about=DEMO_COMPANY, resource=company_resource)
+    assert (await client.post(EVENTS, json=about_company, headers=publisher)).status_code == 200
+    await run_jobs(database)
+    assert [event["id"] for event in receiver.hooks[leader].received] == ["event-1"]
+    assert receiver.hooks[outsider].attempts == 0 and receiver.hooks[outsider].received == []
+    assert sorted(d.status for d in await deliveries(database)) == ["delivered", "unauthorized"]
+    # Reading follows the same decision.
+    for person, expected in ((leader, ["event-1"]), (outsider, [])):
+        page = await client.get(EVENTS, params={"resource": company_resource, "after": "0"},
+                                headers=bearer(token(scopes=["altinn:events.subscribe"], person=person)))
+        assert [event["id"] for event in page.json()] == expected
 
 
 async def test_a_receiver_that_fails_three_times_gets_the_event_on_the_fourth_attempt(
@@ -227,3 +274,54 @@ async def test_the_ssrf_guard_allows_loopback_only_in_development_and_tests(tmp_
     assert outbound.check_url_syntax(production, "https://example.no/x") == "example.no"
     with pytest.raises(outbound.OutboundRefused):
         outbound.check_url_syntax(production, "https://evilexample.no/x")
+
+
+REBOUND_HOST = "hooks.felles.test"
+
+
+@pytest.fixture
+def rebinding_dns(monkeypatch) -> list[str]:
+    """DNS (an outside system, stubbed) for REBOUND_HOST: its first answer is loopback, allowed in tests; every
+    later one is 0.0.0.0, which is not allowed but which a connection on this machine reaches all the same.
+    Returns the names looked up."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != REBOUND_HOST:
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        address = "127.0.0.1" if len(asked) == 1 else "0.0.0.0"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+async def test_a_call_connects_to_the_address_it_checked_so_dns_rebinding_gets_nowhere(
+    receiver, rebinding_dns, tmp_path
+):
+    settings = Settings(environment=Environment.TEST, data_dir=tmp_path, secret_key="k" * 40,
+                        webhook_allowed_hosts=[REBOUND_HOST])
+    url = receiver.hook("pinned").replace("127.0.0.1", REBOUND_HOST)
+    response = await outbound.request(settings, "POST", url, json={"type": "ping"})
+    assert response.status_code == 200 and receiver.hooks["pinned"].received == [{"type": "ping"}]
+    assert rebinding_dns == [REBOUND_HOST]  # resolved once: the connection went to the checked address
+    # Now the name resolves to the forbidden address: refused before any connection is made.
+    with pytest.raises(outbound.OutboundRefused):
+        await outbound.request(settings, "POST", url, json={"type": "ping"})
+    assert receiver.hooks["pinned"].attempts == 1
+
+
+async def test_a_name_with_any_forbidden_address_is_refused(receiver, monkeypatch, tmp_path):
+    def mixed(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))
+                for address in ("127.0.0.1", "0.0.0.0")]
+
+    monkeypatch.setattr(socket, "getaddrinfo", mixed)
+    settings = Settings(environment=Environment.TEST, data_dir=tmp_path, secret_key="k" * 40,
+                        webhook_allowed_hosts=[REBOUND_HOST])
+    with pytest.raises(outbound.OutboundRefused, match="non-public"):
+        await outbound.request(settings, "POST", receiver.hook("mixed").replace("127.0.0.1", REBOUND_HOST),
+                               json={"type": "ping"})
+    assert receiver.hooks["mixed"].attempts == 0

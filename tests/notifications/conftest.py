@@ -3,6 +3,7 @@ the job handlers read, for the notification tests."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -21,6 +22,9 @@ from felles.core.config import get_settings
 from felles.events import outbound
 from felles.notifications import channels
 from tests.conftest import serve_app
+
+# How long a silent condition endpoint waits before answering (longer than the tests' client timeout).
+SILENCE_SECONDS = 2.0
 
 
 def free_port() -> int:
@@ -93,11 +97,13 @@ def job_settings(settings, smtp_server, monkeypatch):
 
 @dataclass
 class ConditionEndpoint:
-    """Answers `GET /condition/{key}` with `{"sendNotification": answers[key]}` and counts the calls."""
+    """Answers `GET /condition/{key}` with `{"sendNotification": answers[key]}` and counts the calls; a key in
+    `silent` gets no answer within the client's timeout."""
 
     base_url: str
     answers: dict[str, bool]
     calls: dict[str, int]
+    silent: set[str]
 
     def url(self, key: str) -> str:
         return f"{self.base_url}/condition/{key}"
@@ -107,14 +113,17 @@ class ConditionEndpoint:
 def condition_endpoint() -> Iterator[ConditionEndpoint]:
     answers: dict[str, bool] = {}
     calls: dict[str, int] = {}
+    silent: set[str] = set()
 
     async def condition(request: Request) -> JSONResponse:
         key = request.path_params["key"]
         calls[key] = calls.get(key, 0) + 1
+        if key in silent:
+            await asyncio.sleep(SILENCE_SECONDS)
         if key not in answers:
             return JSONResponse({"error": "unknown"}, status_code=500)
         return JSONResponse({"sendNotification": answers[key]})
 
     app = Starlette(routes=[Route("/condition/{key}", condition)])
     with serve_app(app) as base_url:
-        yield ConditionEndpoint(base_url, answers, calls)
+        yield ConditionEndpoint(base_url, answers, calls, silent)

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from felles.core.clock import clock
+from felles.core.config import get_settings
 from felles.core.jobs import Worker
-from felles.notifications.service import CREATE_SCOPE, _next_daytime
+from felles.notifications.service import CONDITION_ATTEMPTS, CREATE_SCOPE, _next_daytime
 from felles.registers import schemas as register_schemas
 from felles.registers import service as registers
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
@@ -114,6 +115,29 @@ async def test_a_failing_condition_endpoint_is_asked_again_later(
     shipment = chain["notification"]["shipmentId"]
     assert (await client.get(f"/notifications/api/v1/future/shipment/{shipment}", headers=agency)).json()[
         "status"] == "Order_Completed"
+
+
+async def test_a_condition_endpoint_that_never_answers_is_tried_again_then_the_notification_is_sent(
+    client, database, people, agency, job_settings, smtp_server, condition_endpoint, monkeypatch
+):
+    mailbox, _ = smtp_server
+    monkeypatch.setenv("FELLES_WEBHOOK_TIMEOUT_SECONDS", "0.3")
+    get_settings.cache_clear()
+    condition_endpoint.silent.add("silent")
+    order = person_order(KARI.identifier, "silent-condition", conditionEndpoint=condition_endpoint.url("silent"))
+    chain = (await client.post(ORDERS, json=order, headers=agency)).json()
+    shipment = f"/notifications/api/v1/future/shipment/{chain['notification']['shipmentId']}"
+    for attempt in range(1, CONDITION_ATTEMPTS):
+        await run_jobs(database)  # times out: the order waits for the next attempt
+        assert condition_endpoint.calls == {"silent": attempt} and mailbox.messages == []
+        assert (await client.get(shipment, headers=agency)).json()["status"] == "Order_Registered"
+        await run_jobs(database)
+        assert condition_endpoint.calls == {"silent": attempt}, "not again before the backoff has passed"
+        clock.advance(timedelta(minutes=5))
+    await run_jobs(database)  # the last attempt times out too: the notification is sent
+    assert condition_endpoint.calls == {"silent": CONDITION_ATTEMPTS}
+    assert len(mailbox.to(KARI.email)) == 1
+    assert (await client.get(shipment, headers=agency)).json()["status"] == "Order_Completed"
 
 
 async def test_a_reserved_person_gets_no_email_and_the_result_says_so(

@@ -53,7 +53,7 @@ class Subscription(Base):
     # The party that owns the subscription ("organization:<orgnr>" / "person:<fnr>" / "system:<client>").
     consumer: Mapped[str] = mapped_column(String(100))
     created_by: Mapped[str] = mapped_column(String(100))
-    # What the consumer's token allowed at subscription time (["*"] for the admin scope); see service.may_read.
+    # What the consumer's token allowed at subscription time (["*"] for the admin scope); see service.ReadDecisions.
     grants: Mapped[list[str]] = mapped_column(JSONDocument)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     validated: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -6,9 +6,11 @@ A URL is allowed when its scheme is http(s), it carries no credentials, and its 
 resolves to must be public; loopback (127.0.0.0/8, ::1, localhost) is allowed only in development and tests,
 where receivers run on the developer's machine. Redirects are never followed.
 
-The check runs when a subscription is made and again before every call (DNS may change in between). A host
-that re-resolves between our check and the connection could still slip through; pinning the checked address
-in the transport is the next step if we ever allow hosts we do not trust.
+The URL is checked when a subscription is made and before every call. The addresses are checked where the
+connection is made: the transport resolves the host once, refuses it if any address it resolves to is not
+allowed, and connects to a checked address, while the request keeps the host name (Host header, TLS SNI and
+certificate check). A name that re-resolves elsewhere after the check (DNS rebinding) cannot redirect a
+connection to an internal address.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from felles.core.config import Environment, Settings
@@ -84,9 +87,9 @@ def _forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address, s
             or address.is_unspecified)
 
 
-async def check_url(settings: Settings, url: str) -> None:
-    """`check_url_syntax` plus: every address the host resolves to is allowed (no private networks)."""
-    host = check_url_syntax(settings, url)
+async def allowed_address(settings: Settings, host: str, port: int) -> str:
+    """The address to connect to for `host`: resolved once, and refused (`OutboundRefused`) unless every
+    address it resolves to is allowed (no private networks; loopback only in development and tests)."""
     try:
         literal = ipaddress.ip_address(host)
     except ValueError:
@@ -94,16 +97,52 @@ async def check_url(settings: Settings, url: str) -> None:
     if literal is not None:  # an address, not a name: nothing to resolve
         if _forbidden_address(literal, settings):
             raise OutboundRefused(f"{host} is not a public address.")
-        return
-    port = urlsplit(url).port or 443
+        return host
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise OutboundRefused(f"The host {host} cannot be resolved: {exc}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
         if _forbidden_address(address, settings):
             raise OutboundRefused(f"The host {host} resolves to a non-public address ({address}).")
+    if not addresses:
+        raise OutboundRefused(f"The host {host} resolves to no address.")
+    return str(addresses[0])
+
+
+async def check_url(settings: Settings, url: str) -> None:
+    """`check_url_syntax` plus: every address the host resolves to now is allowed (for early feedback; each
+    connection checks the addresses again, see `allowed_address`)."""
+    host = check_url_syntax(settings, url)
+    await allowed_address(settings, host, urlsplit(url).port or 443)
+
+
+class _CheckedAddresses(httpcore.AsyncNetworkBackend):
+    """Opens each connection to the address `allowed_address` checked, never to a second resolution."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._network = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self, host: str, port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None, socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        address = await allowed_address(self.settings, host, port)
+        return await self._network.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                               socket_options=socket_options)
+
+    async def connect_unix_socket(
+        self, path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise OutboundRefused("Outbound calls do not use local sockets.")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._network.sleep(seconds)
 
 
 @lru_cache(maxsize=1)
@@ -113,25 +152,29 @@ def _tls_context() -> ssl.SSLContext:
 
 
 def _new_client(settings: Settings, **limits: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(verify=_tls_context(), timeout=httpx.Timeout(settings.webhook_timeout_seconds),
-                             follow_redirects=False, trust_env=False, limits=httpx.Limits(**limits))
+    transport = httpx.AsyncHTTPTransport(verify=_tls_context(), trust_env=False)
+    # httpx takes no network backend of its own, so its transport gets a pool that connects through ours.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=_tls_context(), network_backend=_CheckedAddresses(settings), **limits)
+    return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(settings.webhook_timeout_seconds),
+                             follow_redirects=False, trust_env=False)
 
 
 # One pooled client per event loop (a worker process has one): webhook deliveries reuse its keep-alive
 # connections instead of a TCP (and TLS) handshake per call. Keyed by the loop, as a client is bound to it.
-_pooled: dict[asyncio.AbstractEventLoop, tuple[float, httpx.AsyncClient]] = {}
+_pooled: dict[asyncio.AbstractEventLoop, tuple[Settings, httpx.AsyncClient]] = {}
 
 
 def _pooled_client(settings: Settings) -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     found = _pooled.get(loop)
-    if found is not None and found[0] == settings.webhook_timeout_seconds and not found[1].is_closed:
+    if found is not None and found[0] is settings and not found[1].is_closed:
         return found[1]
     for other in [other for other in _pooled if other.is_closed()]:
         del _pooled[other]  # clients of finished loops (tests): their sockets went with the loop
     client = _new_client(settings, max_connections=settings.webhook_max_connections,
                          max_keepalive_connections=settings.webhook_max_connections, keepalive_expiry=30.0)
-    _pooled[loop] = (settings.webhook_timeout_seconds, client)
+    _pooled[loop] = (settings, client)
     return client
 
 
@@ -148,9 +191,10 @@ async def request(
 ) -> httpx.Response:
     """One guarded call; never follows redirects. Raises `OutboundRefused` or an `httpx.HTTPError`.
 
-    The SSRF check runs before every call, pooled or not. `pooled` reuses this process's keep-alive
-    connections (webhooks, which a worker calls over and over); otherwise the call gets its own client."""
-    await check_url(settings, url)
+    The URL is checked before every call, and each new connection's address when it is made. `pooled` reuses
+    this process's keep-alive connections (webhooks, which a worker calls over and over); otherwise the call
+    gets its own client."""
+    check_url_syntax(settings, url)
     if pooled:
         return await _pooled_client(settings).request(method, url, json=json, headers=headers)
     async with _new_client(settings) as client:

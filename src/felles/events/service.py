@@ -26,12 +26,13 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from felles.authorization import service as authorization
 from felles.core.clock import utcnow
 from felles.core.config import Settings, get_settings
 from felles.core.db import Database, insert_for
 from felles.core.errors import InvalidInput, NotFound
 from felles.core.ids import uuid7
-from felles.core.jobs import JobContext, enqueue, job_handler
+from felles.core.jobs import JobContext, batch_job_handler, enqueue, job_handler
 from felles.core.tokens import Principal
 from felles.events import outbound, schemas
 from felles.events.models import CloudEventRecord, DeliveryStatus, EventDelivery, Subscription
@@ -42,8 +43,9 @@ PUBLISH_SCOPE = "altinn:events.publish"
 PUBLISH_ADMIN_SCOPE = "altinn:events.publish.admin"
 SUBSCRIBE_SCOPE = "altinn:events.subscribe"
 SUBSCRIBE_ADMIN_SCOPE = "altinn:events.subscribe.admin"
-# `altinn:events.subscribe/<resource>` grants the events of one resource (until the PDP decides this).
-SUBSCRIBE_RESOURCE_SCOPE_PREFIX = "altinn:events.subscribe/"
+# The action a subscriber needs on an event's resource, for the event's party (Altinn's SubscriptionXacmlMapper).
+SUBSCRIBE_ACTION = "subscribe"
+RESOURCE_PREFIX = "urn:altinn:resource:"
 VALIDATION_EVENT_TYPE = "platform.events.validatesubscription"
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 50
@@ -54,6 +56,8 @@ RETRY_SCHEDULE = (
 )
 MAX_DELIVERY_ATTEMPTS = len(RETRY_SCHEDULE) + 1  # 12
 ALL_RESOURCES = "*"
+# Fan-out jobs (one per publishing transaction) run together, up to this many at once.
+FAN_OUT_BATCH = 50
 
 
 # --- parties and the delivery check ------------------------------------------------------------------------
@@ -73,11 +77,8 @@ def _created_by(principal: Principal) -> str:
 
 
 def grants_of(principal: Principal) -> list[str]:
-    """The resources a token's scopes grant beyond the caller's own party."""
-    if SUBSCRIBE_ADMIN_SCOPE in principal.scopes:
-        return [ALL_RESOURCES]
-    return sorted(scope.removeprefix(SUBSCRIBE_RESOURCE_SCOPE_PREFIX) for scope in principal.scopes
-                  if scope.startswith(SUBSCRIBE_RESOURCE_SCOPE_PREFIX))
+    """What a token's scopes grant without a decision: every event for `altinn:events.subscribe.admin`."""
+    return [ALL_RESOURCES] if SUBSCRIBE_ADMIN_SCOPE in principal.scopes else []
 
 
 def _party_names(consumer: str) -> set[str]:
@@ -90,22 +91,46 @@ def _party_names(consumer: str) -> set[str]:
     return {consumer}
 
 
-def may_read(consumer: str, grants: list[str], event: CloudEventRecord) -> bool:
-    """May this consumer read (and so receive) this event?
+_PARTY_PREFIXES = ("/org/", "/organisation/", "/person/", "urn:altinn:organization:identifier-no:",
+                   "urn:altinn:person:identifier-no:")
 
-    Until the authorization component's PDP exists, this stands in for its decision: a consumer may read an
-    event whose `subject` or `alternativesubject` is its own party (organisation or person), an event it
-    published itself, and the events of resources its token was granted when it subscribed
-    (`altinn:events.subscribe.admin` for all, `altinn:events.subscribe/<resource>` for one).
-    Authorization will replace this body with a PDP decision on the `subscribe` action of the event's
-    resource for the subscriber; callers (delivery, reading) stay as they are.
-    """
-    if ALL_RESOURCES in grants or (event.resource is not None and event.resource in grants):
-        return True
-    if event.publisher == consumer:
-        return True
-    own = _party_names(consumer)
-    return event.subject in own or event.alternative_subject in own
+
+def _party_of(subject: str | None) -> str | None:
+    """The organisation or person number an event's subject names, if it names one."""
+    for prefix in _PARTY_PREFIXES:
+        if subject and subject.startswith(prefix) and subject.removeprefix(prefix).isdigit():
+            return subject.removeprefix(prefix)
+    return None
+
+
+class ReadDecisions:
+    """May a consumer read (and so receive) an event? One instance serves one batch (a fan-out, a retry, a
+    page of events), and asks the authorization component once per consumer, party and resource in it.
+
+    Without a decision: the holder of `altinn:events.subscribe.admin` reads everything, a consumer reads the
+    events it published and those whose `subject` or `alternativesubject` is its own party. Otherwise the
+    PDP decides the `subscribe` action on the event's resource for the party its subject names, with the
+    consumer (organisation or person) as the access subject; an event naming no party is not delivered."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._decided: dict[tuple[str, str, str], bool] = {}
+
+    async def may_read(self, consumer: str, grants: list[str], event: CloudEventRecord) -> bool:
+        if ALL_RESOURCES in grants or event.publisher == consumer:
+            return True
+        own = _party_names(consumer)
+        if event.subject in own or event.alternative_subject in own:
+            return True
+        kind, _, subject = consumer.strip("/").partition("/")
+        party = _party_of(event.subject)
+        if kind not in ("org", "person") or party is None or not event.resource:
+            return False
+        key = (subject, party, event.resource)
+        if key not in self._decided:
+            self._decided[key] = await authorization.is_permitted(
+                self.database, subject, party, event.resource.removeprefix(RESOURCE_PREFIX), SUBSCRIBE_ACTION)
+        return self._decided[key]
 
 
 # --- publishing ---------------------------------------------------------------------------------------------
@@ -115,17 +140,17 @@ def _document(event: schemas.CloudEvent, event_id: str, time: datetime) -> dict[
     return document
 
 
-async def _store(session: AsyncSession, document: dict[str, Any], publisher: str) -> int | None:
-    """Insert the event once; the sequence when it was new, else None."""
+async def _store(session: AsyncSession, documents: list[dict[str, Any]], publisher: str) -> list[tuple[int, str]]:
+    """Insert the events, each once, in one statement; (sequence, event id) of those that were new."""
     now = utcnow()
-    time = datetime.fromisoformat(document["time"])
-    statement = insert_for(session, CloudEventRecord).values(
+    statement = insert_for(session, CloudEventRecord).values([dict(
         event_id=document["id"], source=document["source"], type=document["type"],
         subject=document.get("subject"), alternative_subject=document.get("alternativesubject"),
         resource=document.get("resource"), resource_instance=document.get("resourceinstance"),
-        time=time, registered_at=now, publisher=publisher, document=document,
-    ).on_conflict_do_nothing(index_elements=["event_id"]).returning(CloudEventRecord.sequence)
-    return (await session.execute(statement)).scalar_one_or_none()
+        time=datetime.fromisoformat(document["time"]), registered_at=now, publisher=publisher, document=document,
+    ) for document in documents]).on_conflict_do_nothing(index_elements=["event_id"]).returning(
+        CloudEventRecord.sequence, CloudEventRecord.event_id)
+    return [(sequence, event_id) for sequence, event_id in (await session.execute(statement)).all()]
 
 
 async def publish(database: Database, principal: Principal, event: schemas.CloudEvent, *, app: bool = False) -> str:
@@ -148,11 +173,8 @@ async def publish(database: Database, principal: Principal, event: schemas.Cloud
 
 async def _store_all(session: AsyncSession, documents: list[dict[str, Any]], publisher: str) -> None:
     """Store the events (each once) and queue one fan-out job for those a validated subscription may want."""
-    stored = []
-    for document in documents:
-        sequence = await _store(session, document, publisher)
-        if sequence is not None:
-            stored.append((sequence, document))
+    by_id = {document["id"]: document for document in documents}
+    stored = sorted((sequence, by_id[event_id]) for sequence, event_id in await _store(session, documents, publisher))
     if not stored:
         return
     subscriptions = list(await session.scalars(
@@ -204,10 +226,13 @@ async def _store_and_fan_out(payload: dict[str, Any], context: JobContext) -> No
     await _store_all(context.session, payload.get("events") or [payload["event"]], payload["publisher"])
 
 
-@job_handler("events.fan_out")
-async def _fan_out_job(payload: dict[str, Any], context: JobContext) -> None:
-    sequences = payload.get("sequences") or [payload["sequence"]]
-    await _fan_out(context.session, [int(sequence) for sequence in sequences])
+@batch_job_handler("events.fan_out", batch=FAN_OUT_BATCH)
+async def _fan_out_jobs(payloads: list[dict[str, Any]], context: JobContext) -> None:
+    """The fan-out of many publishing transactions at once: one query for their events, one for the
+    subscriptions, their POSTs together over the pooled connections, one insert of every outcome."""
+    sequences = {int(sequence) for payload in payloads
+                 for sequence in payload.get("sequences") or [payload["sequence"]]}
+    await _fan_out(context.session, context.database, sorted(sequences))
 
 
 def matches(subscription: Subscription, event: CloudEventRecord) -> bool:
@@ -221,7 +246,7 @@ def matches(subscription: Subscription, event: CloudEventRecord) -> bool:
     ))
 
 
-async def _fan_out(session: AsyncSession, sequences: list[int]) -> None:
+async def _fan_out(session: AsyncSession, database: Database, sequences: list[int]) -> None:
     """Make the first delivery attempt of each event to each matching subscription, then record them all.
 
     Only reads happen before the POSTs; the delivery rows are written after, in one statement, and commit
@@ -247,20 +272,24 @@ async def _fan_out(session: AsyncSession, sequences: list[int]) -> None:
              if (subscription.id, event.sequence) not in existing]
     settings = get_settings()
     limit = asyncio.Semaphore(settings.webhook_fan_out_parallel)
+    decisions = ReadDecisions(database)
+    readable = [await decisions.may_read(subscription.consumer, subscription.grants, event)
+                for event, subscription in pairs]
 
-    async def first_attempt(event: CloudEventRecord, subscription: Subscription) -> dict[str, Any]:
+    async def first_attempt(event: CloudEventRecord, subscription: Subscription, may_read: bool) -> dict[str, Any]:
         now = utcnow()
         row: dict[str, Any] = dict(id=uuid7(), subscription_id=subscription.id, event_sequence=event.sequence,
                                    attempts=0, created_at=now, next_attempt_at=None, delivered_at=None,
                                    last_status_code=None, last_error=None)
-        if not may_read(subscription.consumer, subscription.grants, event):
+        if not may_read:
             log.info("event_delivery_unauthorized", subscription=subscription.id, event_id=event.event_id)
             return {**row, "status": DeliveryStatus.UNAUTHORIZED}
         async with limit:
             outcome = await _attempt(settings, subscription, event, attempts_before=0)
         return {**row, **outcome}
 
-    rows = await asyncio.gather(*(first_attempt(event, subscription) for event, subscription in pairs))
+    rows = await asyncio.gather(*(first_attempt(event, subscription, may_read)
+                                  for (event, subscription), may_read in zip(pairs, readable, strict=True)))
     if not rows:
         return
     inserted = set((await session.execute(
@@ -318,7 +347,7 @@ async def _deliver(payload: dict[str, Any], context: JobContext) -> None:
     if subscription is None or event is None or subscription.deleted_at is not None:
         delivery.status = DeliveryStatus.CANCELLED
         return
-    if not may_read(subscription.consumer, subscription.grants, event):
+    if not await ReadDecisions(context.database).may_read(subscription.consumer, subscription.grants, event):
         delivery.status = DeliveryStatus.UNAUTHORIZED
         log.info("event_delivery_unauthorized", subscription=subscription.id, event_id=event.event_id)
         return
@@ -362,7 +391,8 @@ async def list_events(
         if alternative_subject:
             query = query.where(CloudEventRecord.alternative_subject == alternative_subject)
         rows = list(await session.scalars(query.order_by(CloudEventRecord.sequence).limit(size)))
-    readable = [row.document for row in rows if may_read(consumer, grants, row)]
+    decisions = ReadDecisions(database)
+    readable = [row.document for row in rows if await decisions.may_read(consumer, grants, row)]
     return EventPage(readable, rows[-1].event_id if len(rows) == size else None)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import Principal, require_scope
@@ -76,4 +76,30 @@ async def create_email_order(
 async def cancel_order(database: DatabaseDep, principal: Creator, order_id: uuid.UUID) -> Response:
     """Cancel an order (shipment id or notificationOrderId) that is not being sent yet."""
     await service.cancel_order(database, principal, order_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+ReportSecret = Annotated[str | None, Header(alias="X-Delivery-Report-Secret",
+                                            description="The channel's shared secret (from Settings).")]
+REPORT_RESPONSES = {400: {"description": "Not a delivery report"}, 401: {"description": "Wrong or no secret"},
+                    404: {"description": "No such notification"}}
+
+
+@router.post("/delivery-reports/email", operation_id="notifications_email_delivery_report",
+             status_code=status.HTTP_204_NO_CONTENT, responses=REPORT_RESPONSES,
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "message/rfc822": {"schema": {"type": "string", "description": "An RFC 3464 DSN"}}}}})
+async def email_delivery_report(runtime: RuntimeDep, request: Request, secret: ReportSecret = None) -> Response:
+    """A delivery status notification (RFC 3464) for an e-mail we sent, piped here by the MTA that receives
+    the bounce address's mail; authenticated by the e-mail channel's shared secret."""
+    await service.record_email_report(runtime.database, runtime.settings, secret, await request.body())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/delivery-reports/sms", operation_id="notifications_sms_delivery_report",
+             status_code=status.HTTP_204_NO_CONTENT, responses=REPORT_RESPONSES)
+async def sms_delivery_report(runtime: RuntimeDep, report: schemas.SmsDeliveryReport,
+                              secret: ReportSecret = None) -> Response:
+    """The SMS gateway's delivery report (DLR callback); authenticated by the gateway's shared secret."""
+    await service.record_sms_report(runtime.database, runtime.settings, secret, report)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

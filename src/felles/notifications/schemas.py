@@ -211,3 +211,12 @@ class StatusFeedOrderStatus(BaseModel):
 class StatusFeedEntry(BaseModel):
     sequenceNumber: int
     orderStatus: StatusFeedOrderStatus
+
+
+class SmsDeliveryReport(BaseModel):
+    """An SMS gateway's delivery report (DLR): the `refId` it was given with the message, and the final state
+    (Delivered, Failed, Failed_InvalidRecipient, Failed_BarredReceiver, Failed_Deleted, Failed_Expired,
+    Failed_Undelivered or Failed_Rejected)."""
+
+    refId: uuid.UUID
+    status: str

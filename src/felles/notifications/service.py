@@ -16,6 +16,7 @@ message back), so a recipient may get a message twice; the Message-ID is the not
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,8 +24,9 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import structlog
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,10 +34,10 @@ from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.config import Settings, get_settings
 from felles.core.db import Database
-from felles.core.errors import Conflict, InvalidInput, NotFound
+from felles.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from felles.core.health import CheckResult, component_check
 from felles.core.ids import uuid7
-from felles.core.jobs import JobContext, enqueue, job_handler
+from felles.core.jobs import JobContext, batch_job_handler, enqueue, job_handler
 from felles.core.tokens import Principal
 from felles.events import service as events_service
 from felles.notifications import channels, schemas
@@ -55,9 +57,13 @@ SERVICE_ACTOR = Actor("system:felles-notifications")
 EVENT_PUBLISHER = "/system/felles-notifications"
 EVENT_RESOURCE = "urn:altinn:resource:altinn-notifications"
 SEND_BATCH = 200
+# Due e-mail send jobs that one handler call takes together (each of up to SEND_BATCH e-mails).
+SEND_JOBS_AT_ONCE = 8
 KRR_BATCH = 1000
 MAX_SEND_ATTEMPTS = 5
 SEND_RETRY_BASE = timedelta(seconds=30)
+# Attempts to get an answer from a condition endpoint before the notification is sent regardless.
+CONDITION_ATTEMPTS = 3
 OSLO = ZoneInfo("Europe/Oslo")
 DAYTIME = (time(9), time(17))
 
@@ -72,8 +78,11 @@ class OrderStatus:
 
 
 EMAIL_NEW, SMS_NEW = "Email_New", "SMS_New"
-# Results after which nothing more happens (SMTP gives no delivery report: Succeeded is final here).
+# Results before the message has left us. An order is Completed when none of its notifications has one: a
+# delivery report may still come later (Email_Succeeded → Email_Delivered, SMS_Accepted → SMS_Delivered).
 PENDING_RESULTS = (EMAIL_NEW, "Email_Sending", SMS_NEW, "SMS_Sending")
+# Results a delivery report may replace: sent, or (a report that overtook the sending job's commit) pending.
+REPORTABLE_RESULTS = (*PENDING_RESULTS, "Email_Succeeded", "SMS_Accepted")
 _CHANNEL_PREFIX = {"email": "Email", "sms": "SMS"}
 _SCHEME_CHANNELS = {
     "EmailPreferred": ("email", "sms"), "SmsPreferred": ("sms", "email"), "Email": ("email",),
@@ -94,14 +103,16 @@ def _aware(moment: datetime | None) -> datetime:
 
 # --- status changes: the feed and an event, in the caller's transaction ---------------------------------------
 _PENDING_EVENTS = "felles.notifications.pending_events"
+_PENDING_FEED = "felles.notifications.pending_feed"
 
 
 async def _set_status(session: AsyncSession, order: NotificationOrder, status: str) -> None:
-    """Change an order's status; the feed entry is written now, the event by `_publish_events` before the
-    transaction ends (all of one transaction's events as one job)."""
+    """Change an order's status; its feed entry and event are written by `_publish_events` before the
+    transaction ends (all of one transaction's entries in one statement, its events as one job)."""
     now = utcnow()
     order.status, order.updated_at = status, now
-    session.add(OrderStatusChange(order_id=order.id, creator=order.creator, status=status, occurred_at=now))
+    session.info.setdefault(_PENDING_FEED, []).append(
+        dict(order_id=order.id, creator=order.creator, status=status, occurred_at=now))
     session.info.setdefault(_PENDING_EVENTS, []).append(dict(
         source=f"{get_settings().base_url}/notifications/api/v1/future/shipment/{order.id}",
         type=f"no.altinn.notifications.order.{status.lower()}", subject=order.creator, resource=EVENT_RESOURCE,
@@ -112,7 +123,11 @@ async def _set_status(session: AsyncSession, order: NotificationOrder, status: s
 
 
 async def _publish_events(session: AsyncSession) -> None:
-    """Queue the events of this transaction's status changes (call last in every transaction that sets any)."""
+    """Write the feed entries and queue the events of this transaction's status changes (call last in every
+    transaction that sets any)."""
+    feed = session.info.pop(_PENDING_FEED, [])
+    if feed:
+        await session.execute(insert(OrderStatusChange), feed)
     pending = session.info.pop(_PENDING_EVENTS, [])
     await events_service.publish_many_in_transaction(session, pending, publisher=EVENT_PUBLISHER)
 
@@ -300,15 +315,37 @@ class Draft:
     language: str | None = None
 
 
-async def _condition_met(settings: Settings, url: str) -> bool:
-    """Ask the condition endpoint; anything but a 200 with a boolean `sendNotification` fails the job (retried)."""
-    response = await events_service.call_outbound(settings, "GET", url)
+class ConditionUnanswered(Exception):
+    """The condition endpoint gave no usable answer (timeout, transport error, not a 200 with a boolean)."""
+
+
+async def _ask_condition(settings: Settings, url: str) -> bool:
+    try:
+        response = await events_service.call_outbound(settings, "GET", url)
+    except httpx.HTTPError as exc:  # a timeout (webhook_timeout_seconds) among them
+        raise ConditionUnanswered(f"{type(exc).__name__}: {exc}") from exc
     if response.status_code != 200:
-        raise RuntimeError(f"the condition endpoint answered HTTP {response.status_code}")
-    decision = response.json().get("sendNotification")
+        raise ConditionUnanswered(f"the condition endpoint answered HTTP {response.status_code}")
+    try:
+        decision = response.json().get("sendNotification")
+    except ValueError as exc:
+        raise ConditionUnanswered("the condition endpoint did not answer with JSON") from exc
     if not isinstance(decision, bool):
-        raise RuntimeError("the condition endpoint did not answer with a boolean sendNotification")
+        raise ConditionUnanswered("the condition endpoint did not answer with a boolean sendNotification")
     return decision
+
+
+async def _condition_met(settings: Settings, url: str, attempt: int) -> bool:
+    """Ask the condition endpoint. Without a usable answer the job fails and is tried again with backoff, up
+    to CONDITION_ATTEMPTS; after the last one the notification is sent, as Altinn Notifications does: a
+    condition that cannot be checked must not silence a notification."""
+    try:
+        return await _ask_condition(settings, url)
+    except ConditionUnanswered as exc:
+        if attempt < CONDITION_ATTEMPTS:
+            raise
+        log.warning("notification_condition_unanswered_sending", url=url, attempts=attempt, error=str(exc))
+        return True
 
 
 def _failed(channels_: tuple[str, ...], reason: str, identifier: str | None) -> list[Draft]:
@@ -410,17 +447,16 @@ async def _process_order(payload: dict[str, Any], context: JobContext) -> None:
     settings = get_settings()
     session = context.session
     order_id = uuid.UUID(payload["order"])
-    order = await session.get(NotificationOrder, order_id)
+    # Locked from here (PostgreSQL), so a cancel waits for this job and then finds the order being sent.
+    order = await session.get(NotificationOrder, order_id, with_for_update=True)
     if order is None or order.status != OrderStatus.REGISTERED:
         return  # cancelled, or processed by an earlier run of this job
     # Outside calls first, before this transaction writes anything (the lookups commit their own audit rows).
-    send = order.condition_endpoint is None or await _condition_met(settings, order.condition_endpoint)
+    send = order.condition_endpoint is None or await _condition_met(settings, order.condition_endpoint,
+                                                                    context.attempt)
     drafts = await _resolve(context.database, order) if send else []
-    order = await session.get(NotificationOrder, order_id, with_for_update=True, populate_existing=True)
-    if order is None or order.status != OrderStatus.REGISTERED:
-        return
-    await _set_status(session, order, OrderStatus.PROCESSING)
     if not send:
+        await _set_status(session, order, OrderStatus.PROCESSING)
         await _set_status(session, order, OrderStatus.SEND_CONDITION_NOT_MET)
         await _publish_events(session)
         return
@@ -449,6 +485,7 @@ async def _process_order(payload: dict[str, Any], context: JobContext) -> None:
         for start in range(0, len(ids), SEND_BATCH):
             await enqueue(session, f"notifications.send_{channel}", {"ids": ids[start:start + SEND_BATCH]},
                           run_at=send_after)
+    await _set_status(session, order, OrderStatus.PROCESSING)
     await _set_status(session, order, OrderStatus.PROCESSED)
     if not batches:
         await _set_status(session, order, OrderStatus.COMPLETED)
@@ -477,8 +514,9 @@ async def _record_results(
             error = result.error
         outcomes[(status, error)].append(row.id)
     for (status, error), ids in outcomes.items():
+        # A delivery report that arrived before this commit has already given its notification a later result.
         await session.execute(
-            update(Notification).where(Notification.id.in_(ids))
+            update(Notification).where(Notification.id.in_(ids), Notification.status.in_(PENDING_RESULTS))
             .values(status=status, last_error=error, status_at=now, attempts=Notification.attempts + 1)
             .execution_options(synchronize_session=False)
         )
@@ -490,40 +528,45 @@ async def _record_results(
 
 
 async def _complete_orders(session: AsyncSession, order_ids: set[uuid.UUID]) -> None:
-    """Complete each order whose notifications all have a final result. The order row is locked first, so
-    of two batches finishing together the later one sees the other's results."""
+    """Complete each order whose notifications all have a final result. The order rows are locked first (in
+    id order), so of two batches finishing together the later one sees the other's results."""
     await session.flush()
-    for order_id in sorted(order_ids):
-        order = await session.get(NotificationOrder, order_id, with_for_update=True, populate_existing=True)
-        if order is None or order.status != OrderStatus.PROCESSED:
-            continue
-        pending = await session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.order_id == order_id, Notification.status.in_(PENDING_RESULTS)))
-        if not pending:
-            await _set_status(session, order, OrderStatus.COMPLETED)
+    orders = list(await session.scalars(
+        select(NotificationOrder).where(NotificationOrder.id.in_(order_ids)).order_by(NotificationOrder.id)
+        .with_for_update().execution_options(populate_existing=True)))
+    processed = [order for order in orders if order.status == OrderStatus.PROCESSED]
+    if processed:
+        unfinished = set(await session.scalars(
+            select(Notification.order_id).distinct()
+            .where(Notification.order_id.in_([order.id for order in processed]),
+                   Notification.status.in_(PENDING_RESULTS))))
+        for order in processed:
+            if order.id not in unfinished:
+                await _set_status(session, order, OrderStatus.COMPLETED)
     await _publish_events(session)
 
 
-async def _pending(session: AsyncSession, payload: dict[str, Any], status: str) -> list[Notification]:
-    ids = [uuid.UUID(value) for value in payload["ids"]]
+async def _pending(session: AsyncSession, payloads: list[dict[str, Any]], status: str) -> list[Notification]:
+    ids = [uuid.UUID(value) for payload in payloads for value in payload["ids"]]
     return list(await session.scalars(
         select(Notification).where(Notification.id.in_(ids), Notification.status == status)
         .order_by(Notification.id)
     ))
 
 
-@job_handler("notifications.send_email", max_attempts=10, lease=timedelta(minutes=5))
-async def _send_emails(payload: dict[str, Any], context: JobContext) -> None:
-    """Send one batch; the results commit with the job. Killed mid-batch, the batch is sent again."""
+@batch_job_handler("notifications.send_email", batch=SEND_JOBS_AT_ONCE, max_attempts=10, lease=timedelta(minutes=5))
+async def _send_emails(payloads: list[dict[str, Any]], context: JobContext) -> None:
+    """Send the batches of several send jobs at once (many one-recipient orders share one query, one result
+    update and the SMTP sessions); the results commit with the jobs. Killed midway, they are sent again."""
     settings = get_settings()
-    rows = await _pending(context.session, payload, EMAIL_NEW)
+    rows = await _pending(context.session, payloads, EMAIL_NEW)
     if not rows:
         return
     results = await channels.send_emails(settings, [
         channels.Email(row.id, row.sender or settings.smtp_from, row.destination or "", row.subject or "",
                        row.body or "", row.content_type == "Html")
         for row in rows
-    ])
+    ], sessions=settings.smtp_connections * len(payloads))  # as many sessions as the jobs would have had apart
     await _record_results(context.session, rows, results, sent_status="Email_Succeeded",
                           transient_status="Email_Failed_TransientError", failed_status="Email_Failed",
                           kind="notifications.send_email")
@@ -532,7 +575,7 @@ async def _send_emails(payload: dict[str, Any], context: JobContext) -> None:
 @job_handler("notifications.send_sms", max_attempts=10, lease=timedelta(minutes=5))
 async def _send_sms(payload: dict[str, Any], context: JobContext) -> None:
     settings = get_settings()
-    rows = await _pending(context.session, payload, SMS_NEW)
+    rows = await _pending(context.session, [payload], SMS_NEW)
     if not rows:
         return
     provider = channels.configured_sms_provider(settings)
@@ -545,6 +588,47 @@ async def _send_sms(payload: dict[str, Any], context: JobContext) -> None:
     await _record_results(context.session, rows, results, sent_status="SMS_Accepted",
                           transient_status="SMS_Failed", failed_status="SMS_Failed_Rejected",
                           kind="notifications.send_sms")
+
+
+# --- delivery reports -------------------------------------------------------------------------------------
+async def record_delivery_report(database: Database, channel: str, notification_id: uuid.UUID, result: str) -> bool:
+    """Record a delivery report's result for one notification; False when it changed nothing (the result was
+    already final, e.g. a second report). `NotFound` when there is no such notification on the channel."""
+    async with database.transaction() as session:
+        notification = await session.get(Notification, notification_id, with_for_update=True)
+        if notification is None or notification.channel != channel:
+            raise NotFound(f"No {channel} notification {notification_id}.", code="NotificationNotFound")
+        if notification.status not in REPORTABLE_RESULTS:
+            return False
+        notification.status, notification.status_at = result, utcnow()
+        log.info("notification_delivery_report", notification=str(notification_id), result=result)
+        await _complete_orders(session, {notification.order_id})
+    return True
+
+
+async def record_email_report(database: Database, settings: Settings, secret: str | None, raw: bytes) -> int:
+    """A DSN piped by the MTA: records its result; returns how many notifications it changed."""
+    _check_report_secret(settings.email_delivery_report_secret, secret)
+    try:
+        reported = channels.parse_dsn(raw)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="invalid_delivery_report") from exc
+    return sum([await record_delivery_report(database, "email", notification, result)
+                for notification, result in reported])
+
+
+async def record_sms_report(database: Database, settings: Settings, secret: str | None,
+                            report: schemas.SmsDeliveryReport) -> bool:
+    """An SMS gateway's delivery report (DLR) for the message it was given with `refId`."""
+    _check_report_secret(settings.sms_delivery_report_secret, secret)
+    if report.status not in channels.SMS_REPORT_RESULTS:
+        raise InvalidInput(f"Unknown delivery status {report.status!r}.", code="invalid_delivery_report")
+    return await record_delivery_report(database, "sms", report.refId, f"SMS_{report.status}")
+
+
+def _check_report_secret(expected: str | None, given: str | None) -> None:
+    if not expected or given is None or not hmac.compare_digest(expected.encode(), given.encode()):
+        raise Unauthorized("A delivery report needs the channel's shared secret.", code="invalid_report_secret")
 
 
 # --- reading ------------------------------------------------------------------------------------------------
