@@ -401,7 +401,6 @@ async def delegate_package(database: Database, actor: Actor, person: str | None,
     await _check_may_give_package(database, person, body.party, body.to, code)
     async with database.transaction() as session:
         row = await _add_delegation(session, actor, body.party, body.to, package=code)
-    pip.invalidate()
     return _delegation_public(row)
 
 
@@ -413,7 +412,6 @@ async def delegate_rights(database: Database, actor: Actor, person: str | None,
     async with database.transaction() as session:
         rows = [await _add_delegation(session, actor, body.party, body.to, resource=body.resource, action=action)
                 for action in actions]
-    pip.invalidate()
     return [_delegation_public(row) for row in rows]
 
 
@@ -493,7 +491,6 @@ async def revoke_delegation(database: Database, actor: Actor, person: str | None
             await _administrator_access(database, person, row.from_party)
     async with database.transaction() as session:
         await _remove_delegation(session, actor, row)
-    pip.invalidate()
 
 
 async def list_delegations(database: Database, person: str | None, *, party: str | None = None,
@@ -616,7 +613,6 @@ async def delegate_to_agent(database: Database, actor: Actor, person: str | None
     async with database.transaction() as session:
         rows = [await _add_delegation(session, actor, c, to, package=package, facilitator=party,
                                       facilitator_role=role) for c, role, package in grants]
-    pip.invalidate()
     return [_delegation_public(row) for row in rows]
 
 
@@ -638,7 +634,6 @@ async def _remove_delegations(database: Database, actor: Actor, query: Any) -> i
         rows = list(await session.scalars(query))
         for row in rows:
             await _remove_delegation(session, actor, row)
-    pip.invalidate()
     return len(rows)
 
 
@@ -859,7 +854,6 @@ async def approve_access_request(database: Database, actor: Actor, person: str |
 
     result = await _change_request(database, actor, request_id, {s.AccessRequestStatus.PENDING},
                                    s.AccessRequestStatus.APPROVED, party_check=delegate)
-    pip.invalidate()
     return result
 
 
