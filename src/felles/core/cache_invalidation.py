@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 import weakref
 from collections import defaultdict
@@ -30,13 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from felles.core.db import Base, Database, insert_for
+from felles.core.notify import listen_forever
 
 NOTIFY_CHANNEL = "felles_cache"
 POLL_SECONDS = 1.0
-RECONNECT_SECONDS = 1.0
 _PENDING = "felles_cache_topics_pending"
 
-_log = logging.getLogger(__name__)
 
 
 class CacheVersion(Base):
@@ -146,7 +144,7 @@ async def listen(database: Database) -> AsyncIterator[None]:
     watch = _watch_for(database)
     watch.listeners += 1
     if watch.task is None:
-        watch.task = asyncio.create_task(_listen(database, watch), name="cache-invalidation-listener")
+        watch.task = asyncio.create_task(_listen(database), name="cache-invalidation-listener")
     try:
         yield
     finally:
@@ -165,29 +163,8 @@ async def listen_while_serving(app: Any) -> AsyncIterator[None]:
         yield
 
 
-async def _listen(database: Database, watch: _Watch) -> None:
-    import asyncpg
+async def _listen(database: Database) -> None:
+    async def on_listening() -> None:
+        forget()  # what changed while we were not listening
 
-    url = database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-    def on_notification(_connection: object, _pid: int, _channel: str, topic: str) -> None:
-        forget({topic})
-
-    while True:
-        connection = None
-        try:
-            connection = await asyncpg.connect(url)
-            await connection.add_listener(NOTIFY_CHANNEL, on_notification)
-            forget()  # what changed while we were not listening
-            lost = asyncio.Event()
-            connection.add_termination_listener(lambda *_, lost=lost: lost.set())
-            await lost.wait()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - keep trying; the TTLs bound staleness meanwhile
-            _log.warning("cache invalidation listener lost its connection; retrying", exc_info=True)
-        finally:
-            if connection is not None and not connection.is_closed():
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(connection.close(timeout=2))
-        await asyncio.sleep(RECONNECT_SECONDS)
+    await listen_forever(database, NOTIFY_CHANNEL, lambda topic: forget({topic}), on_listening=on_listening)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterable
@@ -36,15 +35,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from felles.core.clock import utcnow
 from felles.core.db import Base, Database, UTCDateTime, insert_for
 from felles.core.jobs import JobContext, job_handler
+from felles.core.notify import listen_forever
 
 NOTIFY_CHANNEL = "felles_revocations"
 POLL_SECONDS = 1.0
 FULL_RELOAD_SECONDS = 60.0
 COMMIT_MARGIN = timedelta(seconds=30)
-RECONNECT_SECONDS = 1.0
 _PENDING = "felles_revoked_tokens_pending"
 
-_log = logging.getLogger(__name__)
 
 
 class RevokedToken(Base):
@@ -186,35 +184,19 @@ async def listen_while_serving(app: Any) -> AsyncIterator[None]:
 
 
 async def _listen(database: Database, revocations: RevocationList) -> None:
-    import asyncpg
-
-    url = database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-    def on_notification(_connection: object, _pid: int, _channel: str, payload: str) -> None:
+    def on_payload(payload: str) -> None:
         jti, _, expiry = payload.rpartition(" ")
         with contextlib.suppress(ValueError):
             revocations.add({jti: float(expiry)})
 
-    while True:
-        connection = None
-        try:
-            connection = await asyncpg.connect(url)
-            await connection.add_listener(NOTIFY_CHANNEL, on_notification)
-            await revocations.reload(database)  # what was revoked while we were not listening
-            revocations.listening = True
-            lost = asyncio.Event()
-            connection.add_termination_listener(lambda *_, lost=lost: lost.set())
-            await lost.wait()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - keep trying; the list is polled meanwhile
-            _log.warning("revocation listener lost its connection; retrying", exc_info=True)
-        finally:
-            revocations.listening = False
-            if connection is not None and not connection.is_closed():
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(connection.close(timeout=2))
-        await asyncio.sleep(RECONNECT_SECONDS)
+    async def on_listening() -> None:
+        await revocations.reload(database)  # what was revoked while we were not listening
+        revocations.listening = True
+
+    def on_lost() -> None:
+        revocations.listening = False
+
+    await listen_forever(database, NOTIFY_CHANNEL, on_payload, on_listening=on_listening, on_lost=on_lost)
 
 
 @job_handler("core.purge_revoked_tokens", every=timedelta(minutes=10))
