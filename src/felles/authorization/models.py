@@ -6,13 +6,12 @@ them) and access requests."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Date,
     ForeignKey,
     Identity,
     Index,
@@ -179,15 +178,7 @@ class Party(Base):
     user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     # A system user belongs to the organisation it acts for.
     owner_identifier: Mapped[str | None] = mapped_column(String(9))
-    # What the authorized-parties list shows, copied from the registers when the party is first met.
-    name: Mapped[str | None] = mapped_column(String(200))
-    unit_type: Mapped[str | None] = mapped_column(String(8))  # organisation form: AS, ENK, BEDR ...
-    parent_identifier: Mapped[str | None] = mapped_column(String(9))  # main unit of a sub-unit
-    birth_date: Mapped[date | None] = mapped_column(Date)
-    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    details_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    __table_args__ = (Index("ix_authz_parties_parent_identifier", "parent_identifier"),)
+    # Names, forms, main units and deaths are read from the registers (parties.party_details), never copied here.
 
 
 # --- Delegations ----------------------------------------------------------------------------------------------
