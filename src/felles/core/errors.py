@@ -19,10 +19,21 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger("felles.errors")
+# SQLSTATEs with which PostgreSQL refuses text it cannot hold (a NUL character, or a character the encoding lacks):
+# the client sent the value, so it is the client's error, not a bug. SQLite stores such text as it is.
+_UNSTORABLE_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
+
+
+def nul_character_problem(request: Request) -> JSONResponse:
+    return problem_response(
+        request, status=400, code="invalid_character", title="Invalid character",
+        detail="A value in the request contains a NUL character (or another character that cannot be stored).",
+    )
 
 
 class Problem(Exception):
@@ -150,6 +161,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             request, status=exc.status_code, code=code, title=detail, detail=detail,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT_SQLSTATES:
+            return nul_character_problem(request)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import time
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from felles.core.errors import nul_character_problem
 from felles.core.ids import uuid7
 from felles.core.logging import set_request_id
 from felles.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -14,6 +16,8 @@ from felles.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 REQUEST_ID_HEADER = b"x-request-id"
 # A client may pass its own id for tracing across systems, if it is a sane token.
 _ACCEPTABLE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+# No parameter has a use for a NUL character and PostgreSQL cannot store one: refused here, alike on both databases.
+_NUL_IN_QUERY = re.compile(rb"%00|\x00")
 
 
 class RequestContextMiddleware:
@@ -40,7 +44,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if "\x00" in scope["path"] or _NUL_IN_QUERY.search(scope["query_string"]):
+                await nul_character_problem(Request(scope))(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
