@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -85,9 +85,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
-def server_cpu(pid: int) -> float:
-    """CPU seconds used so far by the server process and all its workers."""
-    return sum(_cpu_seconds(each) for each in _process_tree(pid))
+def server_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds used so far by the server process and each of its workers."""
+    return {each: _cpu_seconds(each) for each in _process_tree(pid)}
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> dict[int, float]:
+    return {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
 
 
 def database_cpu(database_name: str | None) -> float:
@@ -270,14 +274,19 @@ class Phase:
     elapsed: float = 0.0
     failures: int = 0
     server_cpu: float = 0.0
+    # CPU seconds per server process: a worker that got most of the connections shows here as an uneven split.
+    process_cpu: dict[int, float] = field(default_factory=dict)
     database_cpu: float = 0.0
     latencies: list[float] | None = None
 
-    def add(self, elapsed: float, latencies: list[float], failures: int, cpu: float, db_cpu: float) -> None:
+    def add(self, elapsed: float, latencies: list[float], failures: int, cpu: dict[int, float],
+            db_cpu: float) -> None:
         self.operations += len(latencies)
         self.elapsed += elapsed
         self.failures += failures
-        self.server_cpu += cpu
+        self.server_cpu += sum(cpu.values())
+        for pid, seconds in cpu.items():
+            self.process_cpu[pid] = self.process_cpu.get(pid, 0.0) + seconds
         self.database_cpu += db_cpu
         self.latencies = (self.latencies or []) + latencies
 
@@ -289,7 +298,9 @@ class Phase:
             f"{self.name}: {self.operations} {unit}s in {self.elapsed:.2f} s = {rate:.0f} {unit}s/s "
             f"({self.failures} failed); p50 {shown['p50']:.1f} ms  p95 {shown['p95']:.1f} ms  "
             f"p99 {shown['p99']:.1f} ms",
-            f"  server CPU {per_op:.2f} ms per {unit} (= {1000 / per_op:.0f} {unit}s/s per fully used core)"
+            f"  server CPU {per_op:.2f} ms per {unit} (= {1000 / per_op:.0f} {unit}s/s per fully used core); "
+            f"cores busy {self.server_cpu / self.elapsed:.2f}, per process "
+            + " / ".join(f"{seconds / self.elapsed:.2f}" for seconds in self.process_cpu.values() if seconds > 0.05)
             + (f"; PostgreSQL backends {self.database_cpu / self.operations * 1000:.2f} ms per {unit}"
                if self.database_cpu else ""),
             f"  bare sign-and-verify loop (joserfc, 1 core): {bare:.0f}/s; ratio {rate / bare:.2f} "
@@ -370,7 +381,7 @@ async def bench(args: argparse.Namespace) -> None:
                     connections, len(grants), lambda connection, index, grants=grants: token(connection, grants[index]))
                 rate[0] = len(grants) / elapsed
                 if phase is not None:
-                    phase.add(elapsed, latencies, failures, server_cpu(server.pid) - cpu,
+                    phase.add(elapsed, latencies, failures, cpu_spent(cpu, server_cpu(server.pid)),
                               database_cpu(database_name) - db_cpu)
                 done += len(grants)
 
@@ -403,7 +414,7 @@ async def bench(args: argparse.Namespace) -> None:
             cpu, db_cpu = server_cpu(server.pid), database_cpu(database_name)
             elapsed, latencies, failures = await run_concurrently(connections, total, login)
             if phase is not None:
-                phase.add(elapsed, latencies, failures, server_cpu(server.pid) - cpu,
+                phase.add(elapsed, latencies, failures, cpu_spent(cpu, server_cpu(server.pid)),
                           database_cpu(database_name) - db_cpu)
 
         # Warm-up (connections, caches, pools); not counted.

@@ -1,5 +1,11 @@
 from datetime import date
 
+import pytest
+
+from felles.core import audit
+from felles.core.audit import Actor
+from felles.core.errors import InvalidInput, NotFound
+from felles.registers import service as registers
 from felles.registers.population import DEMO_PERSONS, seed_demo_personas
 from tests.conftest import bearer
 
@@ -151,3 +157,17 @@ async def test_births_get_numbers_from_the_right_series_for_their_century(client
 async def test_a_sequence_number_beyond_64_bits_is_refused_not_a_crash(client, database, token):
     response = await client.get(f"/folkeregisteret/api/v1/hendelser/feed?seq={2**65}", headers=reader(token))
     assert response.status_code == 422 and response.json()["code"] == "validation_failed"
+
+
+async def test_person_status_answers_from_one_read_and_audits_it(database):
+    await seed_demo_personas(database)
+    actor = Actor("system:status-test")
+    assert await registers.person_status(database, actor, KARI.identifier) == "bosatt"
+    with pytest.raises(NotFound):
+        await registers.person_status(database, actor, "01010100050")  # valid check digits, not registered
+    with pytest.raises(InvalidInput):
+        await registers.person_status(database, actor, "01010112345")
+    async with database.sessionmaker() as session:
+        records = await audit.search_entries(session, subject=None, actor=actor.actor, after=None, limit=10)
+    assert [(record.subject, record.entry.resource, record.entry.action) for record in records] == [
+        (KARI.identifier, "folkeregisteret.person", "read")]

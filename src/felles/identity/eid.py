@@ -95,7 +95,7 @@ class TestIdMethod(EidMethod):
         if not level.isdigit() or int(level) not in self.levels:
             raise InvalidInput("Choose a level this eID gives.", code="invalid_level")
         # The person must exist: TestID only logs in synthetic persons found in Folkeregisteret.
-        await registers.get_person(context.database, TESTID_ACTOR, pid)
+        await registers.person_status(context.database, TESTID_ACTOR, pid)
         return AuthenticatedPerson(pid=pid, level=int(level), amr=[self.amr])
 
 

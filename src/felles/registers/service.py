@@ -283,14 +283,30 @@ def _guardianship_public(guardianship: Guardianship) -> schemas.VergemaalEllerFr
     )
 
 
+def _person_not_found(identifier: str) -> NotFound:
+    return NotFound(f"No person {identifier} in Folkeregisteret.", code="person_not_found")
+
+
 async def get_person(database: Database, actor: Actor, identifier: str) -> schemas.FolkeregisterPerson:
     (wanted,) = valid_person_identifiers([identifier])
     async with database.transaction() as session:
         persons = await _folkeregister_persons(session, [wanted])
         if not persons:
-            raise NotFound(f"No person {wanted} in Folkeregisteret.", code="person_not_found")
+            raise _person_not_found(wanted)
         await audit.record(session, actor, action="read", resource="folkeregisteret.person", subjects=[wanted])
     return persons[0]
+
+
+async def person_status(database: Database, actor: Actor, identifier: str) -> str:
+    """One person's folkeregisterpersonstatus (bosatt, doed ...), for a caller that only needs to know the person is
+    registered: one read where `get_person` makes three. Audited as a read all the same."""
+    (wanted,) = valid_person_identifiers([identifier])
+    async with database.transaction() as session:
+        status = await session.scalar(select(Person.status).where(Person.national_identity_number == wanted))
+        if status is None:
+            raise _person_not_found(wanted)
+        await audit.record(session, actor, action="read", resource="folkeregisteret.person", subjects=[wanted])
+    return status
 
 
 async def get_persons(database: Database, actor: Actor, identifiers: Sequence[str]) -> schemas.PersonBulkResponse:
@@ -336,7 +352,7 @@ async def search_persons(
 async def _locked_person(session: AsyncSession, identifier: str) -> Person:
     person = await session.get(Person, identifier, with_for_update=True)
     if person is None:
-        raise NotFound(f"No person {identifier} in Folkeregisteret.", code="person_not_found")
+        raise _person_not_found(identifier)
     return person
 
 
