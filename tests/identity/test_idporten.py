@@ -84,6 +84,20 @@ async def test_a_person_logs_in_with_testid_and_the_client_gets_id_porten_tokens
     assert info.json() == {"sub": id_token["sub"], "pid": KARI.identifier, "locale": "nn"}
 
 
+async def test_testid_refuses_a_person_not_in_folkeregisteret_and_the_login_stays_usable(client, database):
+    await seed_demo_personas(database)
+    rp = await register_login_client(database)
+    _, challenge = pkce()
+    response = await client.get("/idporten/authorize", params=authorize_parameters(rp.client_id, challenge))
+    testid = response.headers["location"] + "/testid"
+    unregistered = await client.post(testid, data={"pid": "01010100050", "level": "3"})  # valid check digits
+    assert unregistered.status_code == 400 and "No person 01010100050 in Folkeregisteret" in unregistered.text
+    wrong_digits = await client.post(testid, data={"pid": "01010112345", "level": "3"})
+    assert wrong_digits.status_code == 400 and "not valid fødselsnummer" in wrong_digits.text
+    accepted = await client.post(testid, data={"pid": KARI.identifier, "level": "3"})
+    assert accepted.status_code == 303 and accepted.headers["location"].startswith(REDIRECT)
+
+
 async def test_sub_is_pairwise_per_client(client, database):
     await seed_demo_personas(database)
     first = await register_login_client(database, client_id="first-service")

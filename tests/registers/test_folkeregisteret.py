@@ -162,11 +162,14 @@ async def test_a_sequence_number_beyond_64_bits_is_refused_not_a_crash(client, d
 async def test_person_status_answers_from_one_read_and_audits_it(database):
     await seed_demo_personas(database)
     actor = Actor("system:status-test")
-    assert await registers.person_status(database, actor, KARI.identifier) == "bosatt"
+    async with database.transaction() as session:
+        assert await registers.person_status(session, actor, KARI.identifier) == "bosatt"
     with pytest.raises(NotFound):
-        await registers.person_status(database, actor, "01010100050")  # valid check digits, not registered
+        async with database.transaction() as session:
+            await registers.person_status(session, actor, "01010100050")  # valid check digits, not registered
     with pytest.raises(InvalidInput):
-        await registers.person_status(database, actor, "01010112345")
+        async with database.transaction() as session:
+            await registers.person_status(session, actor, "01010112345")
     async with database.sessionmaker() as session:
         records = await audit.search_entries(session, subject=None, actor=actor.actor, after=None, limit=10)
     assert [(record.subject, record.entry.resource, record.entry.action) for record in records] == [

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.core.audit import Actor
 from felles.core.db import Database
@@ -94,9 +95,13 @@ class TestIdMethod(EidMethod):
         pid, level = str(form.get("pid", "")), str(form.get("level", ""))
         if not level.isdigit() or int(level) not in self.levels:
             raise InvalidInput("Choose a level this eID gives.", code="invalid_level")
-        # The person must exist: TestID only logs in synthetic persons found in Folkeregisteret.
-        await registers.person_status(context.database, TESTID_ACTOR, pid)
-        return AuthenticatedPerson(pid=pid, level=int(level), amr=[self.amr])
+        registers.valid_person_identifiers([pid])
+
+        async def registered(session: AsyncSession) -> str:
+            # TestID only logs in synthetic persons found in Folkeregisteret.
+            return await registers.person_status(session, TESTID_ACTOR, pid)
+
+        return AuthenticatedPerson(pid=pid, level=int(level), amr=[self.amr], confirm=registered)
 
 
 _methods: dict[str, EidMethod] = {}

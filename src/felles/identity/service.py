@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -723,11 +724,16 @@ async def pending_login(database: Database, issuer: OidcIssuer, login_id: str) -
 
 @dataclass(frozen=True)
 class AuthenticatedPerson:
-    """What an eID vouched for: who, at which level, with which method (amr)."""
+    """What an eID vouched for: who, at which level, with which method (amr).
+
+    `confirm`, when set, is a check the eID makes in the login's own transaction (TestID: the person is in
+    Folkeregisteret, with the register read audited); if it raises, the login is not completed.
+    """
 
     pid: str
     level: int
     amr: list[str] = field(default_factory=list)
+    confirm: Callable[[AsyncSession], Awaitable[object]] | None = None
 
 
 async def complete_login(
@@ -737,6 +743,8 @@ async def complete_login(
     """The person has logged in: start an SSO session and send the browser back to the client with a code."""
     now = utcnow()
     async with database.transaction() as session:
+        if person.confirm is not None:
+            await person.confirm(session)
         # Consumed by one conditional UPDATE: of two concurrent completions, exactly one gets the row back.
         consumed = await session.execute(
             update(AuthorizationRequest)
