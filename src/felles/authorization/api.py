@@ -118,6 +118,42 @@ async def get_policy(identifier: str, database: DatabaseDep) -> Response:
     return Response(await service.get_policy(database, identifier), media_type="application/xml")
 
 
+# What a policy grants is as public as the policy it is read from (in Altinn too, these reads need no token).
+@router.get("/resourceregistry/api/v1/resource/{identifier}/policy/rules", tags=["resource registry"],
+            operation_id="resourceregistry_get_policy_rules")
+async def get_policy_rules(identifier: str, database: DatabaseDep) -> list[schemas.PolicyRule]:
+    """The policy's Permit rules flattened: one entry per combination of subject, action and resource a rule
+    names."""
+    return await service.get_policy_rules(database, identifier)
+
+
+@router.get("/resourceregistry/api/v1/resource/{identifier}/policy/rights", tags=["resource registry"],
+            operation_id="resourceregistry_get_policy_rights")
+async def get_policy_rights(identifier: str, database: DatabaseDep) -> list[schemas.PolicyRight]:
+    """The rights (an action on the resource) the policy grants, each with the subjects it grants it to."""
+    return await service.get_policy_rights(database, identifier)
+
+
+@router.get("/resourceregistry/api/v1/resource/{identifier}/policy/subjects", tags=["resource registry"],
+            operation_id="resourceregistry_get_policy_subjects")
+async def get_policy_subjects(identifier: str,
+                              database: DatabaseDep) -> schemas.Paginated[schemas.AttributeMatchV2]:
+    """The roles, access packages, organisations ... the policy grants something to (values in lower case)."""
+    return await service.get_policy_subjects(database, identifier)
+
+
+# Altinn's clients post to "bysubjects/" (ASP.NET ignores the trailing slash); a redirect would drop their body.
+@router.post("/resourceregistry/api/v1/resource/bysubjects/", include_in_schema=False)
+@router.post("/resourceregistry/api/v1/resource/bysubjects", tags=["resource registry"],
+             operation_id="resourceregistry_find_resources_for_subjects")
+async def find_resources_for_subjects(
+        subjects: Annotated[list[str], Body(max_length=1000, examples=[["urn:altinn:rolecode:dagl",
+                                                                        "urn:altinn:accesspackage:regnskapsforer-lonn"]])],
+        database: DatabaseDep) -> schemas.Paginated[schemas.SubjectResources]:
+    """For each subject URN given, the resources whose policies grant it something."""
+    return await service.find_resources_for_subjects(database, subjects)
+
+
 @router.put("/resourceregistry/api/v1/resource/{identifier}/policy", tags=["resource registry"],
             operation_id="resourceregistry_put_policy",
             openapi_extra={"requestBody": {"required": True, "content": {"application/xml": {

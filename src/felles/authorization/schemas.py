@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -112,6 +112,69 @@ class ResourceSearch(BaseModel):
                                     description="Part of the description, in any language")
     resourceType: ResourceType | None = None
     keyword: str | None = Field(default=None, max_length=255, description="Part of a keyword")
+
+
+
+# --- what a resource's policy grants ------------------------------------------------------------------------
+Item = TypeVar("Item")
+
+
+class PaginatedLinks(BaseModel):
+    next: str | None = Field(description="The next page, or null on the last page")
+
+
+class Paginated(BaseModel, Generic[Item]):
+    """Altinn's ``Paginated`` list envelope."""
+
+    links: PaginatedLinks = Field(default_factory=lambda: PaginatedLinks(next=None))
+    data: list[Item]
+
+
+class UrnTypeValue(BaseModel):
+    """Altinn's ``UrnJsonTypeValue``: a URN as its type (the XACML AttributeId) and its value."""
+
+    type: str = Field(examples=["urn:altinn:rolecode"])
+    value: str = Field(examples=["DAGL"])
+
+
+class AttributeMatchV2(BaseModel):
+    """Altinn's ``AttributeMatchV2``: an attribute as type, value and the whole URN."""
+
+    type: str = Field(examples=["urn:altinn:rolecode"])
+    value: str = Field(examples=["dagl"])
+    urn: str = Field(examples=["urn:altinn:rolecode:dagl"])
+
+
+class PolicyRule(BaseModel):
+    """Altinn's ``PolicyRule``: one way a Permit rule applies — the subject attributes it requires together, one
+    action, and the resource attributes that name the resource."""
+
+    subject: list[UrnTypeValue]
+    action: UrnTypeValue
+    resource: list[UrnTypeValue]
+
+
+class PolicySubject(BaseModel):
+    subjectAttributes: list[UrnTypeValue]
+
+
+class PolicyRight(BaseModel):
+    """Altinn's ``PolicyRight`` (v1 rights): an action on a resource and the subjects the policy grants it to."""
+
+    action: UrnTypeValue
+    resource: list[UrnTypeValue]
+    subjects: list[PolicySubject]
+    rightKey: str = Field(description="The action value, the resource values ordered by URN and a hash of both",
+                          examples=["read;ttd-accesspackage-resource;d2725084fc014bda067b63c193bc2390"])
+    subjectTypes: list[str] = Field(description="The subjects' attribute types, sorted",
+                                    examples=[["urn:altinn:accesspackage"]])
+
+
+class SubjectResources(BaseModel):
+    """Altinn's ``SubjectResources``: the resources whose policies grant a subject something."""
+
+    subject: AttributeMatchV2
+    resources: list[AttributeMatchV2]
 
 
 # --- access lists --------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from felles.authorization.models import (
 )
 from felles.authorization.parties import kind_of, parties_by_identifier, party_by
 from felles.authorization.parties import sub_units as sub_units_of
+from felles.authorization.policy_summary import AttributeValue, PolicySummary, SummaryCache, summarize
 from felles.authorization.xacml import Request, Response, XacmlSyntaxError
 from felles.authorization.xacml.engine import PolicyStore
 from felles.authorization.xacml.policies import BrokenPolicy
@@ -214,6 +215,97 @@ async def get_policy(database: Database, identifier: str) -> str:
     if row is None or not row.policy_xml:
         raise NotFound(f"No policy for resource {identifier}.", code="policy_not_found")
     return row.policy_xml
+
+
+# --- what a resource's policy grants: rules, rights and subjects ----------------------------------------------
+RESOURCE_ATTRIBUTE = "urn:altinn:resource"
+_POLICIES_PER_READ = 500  # policy documents read per query when summaries are missing
+_summaries = SummaryCache()
+
+
+async def _policy_summaries(database: Database, identifier: str | None = None) -> list[tuple[str, PolicySummary]]:
+    """(identifier, summary) of every resource with a policy (or of ``identifier`` only), by identifier. Only
+    the policy versions this process has not summarised yet are read and analysed."""
+    versions = (select(Resource.identifier, Resource.created_at, Resource.policy_version)
+                .where(Resource.policy_version > 0).order_by(Resource.identifier))
+    if identifier is not None:
+        versions = versions.where(Resource.identifier == identifier)
+    async with database.transaction() as session:
+        keys = {row.identifier: (database.url, row.identifier, row.created_at, row.policy_version)
+                for row in await session.execute(versions)}
+        found = {resource: _summaries.get(key) for resource, key in keys.items()}
+        missing = [resource for resource, summary in found.items() if summary is None]
+        for start in range(0, len(missing), _POLICIES_PER_READ):
+            documents = await session.execute(select(Resource.identifier, Resource.policy_xml).where(
+                Resource.identifier.in_(missing[start:start + _POLICIES_PER_READ])))
+            for resource, policy_xml in documents:
+                found[resource] = summary = summarize(policy_xml or "")
+                _summaries.add(keys[resource], summary)
+    return [(resource, summary) for resource, summary in found.items() if summary is not None]
+
+
+async def _policy_summary(database: Database, identifier: str) -> PolicySummary:
+    summaries = await _policy_summaries(database, identifier)
+    if summaries:
+        return summaries[0][1]
+    async with database.transaction() as session:
+        exists = await session.scalar(select(Resource.identifier).where(Resource.identifier == identifier))
+    if exists is None:
+        raise NotFound(f"No resource {identifier}.", code="resource_not_found")
+    raise NotFound(f"Resource {identifier} has no policy.", code="policy_not_found")
+
+
+def _type_value(attribute: AttributeValue) -> s.UrnTypeValue:
+    return s.UrnTypeValue(type=attribute.type, value=attribute.value)
+
+
+def _attribute_match(attribute: AttributeValue) -> s.AttributeMatchV2:
+    return s.AttributeMatchV2(type=attribute.type, value=attribute.value, urn=attribute.urn)
+
+
+async def get_policy_rules(database: Database, identifier: str) -> list[s.PolicyRule]:
+    """The resource policy's Permit rules flattened (Altinn's ``policy/rules``): one entry per combination of
+    subject, action and resource a rule names."""
+    summary = await _policy_summary(database, identifier)
+    return [s.PolicyRule(subject=[_type_value(a) for a in rule.subject], action=_type_value(rule.action),
+                         resource=[_type_value(a) for a in rule.resource]) for rule in summary.rules]
+
+
+async def get_policy_rights(database: Database, identifier: str) -> list[s.PolicyRight]:
+    """The rights (action + resource) the resource policy grants, each with the subjects it grants it to."""
+    summary = await _policy_summary(database, identifier)
+    return [s.PolicyRight(
+        action=_type_value(right.action), resource=[_type_value(a) for a in right.resource],
+        subjects=[s.PolicySubject(subjectAttributes=[_type_value(a) for a in subject]) for subject in right.subjects],
+        rightKey=right.key, subjectTypes=right.subject_types) for right in summary.rights]
+
+
+async def get_policy_subjects(database: Database, identifier: str) -> s.Paginated[s.AttributeMatchV2]:
+    """The roles, access packages, organisations ... the resource policy grants something to."""
+    summary = await _policy_summary(database, identifier)
+    return s.Paginated[s.AttributeMatchV2](data=[_attribute_match(subject) for subject in summary.subjects])
+
+
+def _subject_urn(value: str) -> str:
+    parts = value.split(":")
+    if len(parts) < 3 or parts[0].lower() != "urn" or not all(parts):
+        raise InvalidInput(f"{value!r} is not a subject URN such as urn:altinn:rolecode:dagl.",
+                           code="invalid_subject")
+    return value.lower()
+
+
+async def find_resources_for_subjects(database: Database, subjects: list[str]) -> s.Paginated[s.SubjectResources]:
+    """For each subject URN (case-insensitive), the resources whose policies grant it something; subjects no
+    policy names are left out, as in Altinn's ``bysubjects``."""
+    wanted = {_subject_urn(subject): None for subject in subjects}
+    found: dict[str, tuple[AttributeValue, list[str]]] = {}
+    for resource, summary in await _policy_summaries(database):
+        for subject in summary.subjects_among(wanted.keys()):
+            found.setdefault(subject.urn.lower(), (subject, []))[1].append(resource)
+    return s.Paginated[s.SubjectResources](data=[
+        s.SubjectResources(subject=_attribute_match(subject), resources=[
+            _attribute_match(AttributeValue(RESOURCE_ATTRIBUTE, resource)) for resource in resources])
+        for subject, resources in (found[urn] for urn in wanted if urn in found)])
 
 
 # --- access lists ---------------------------------------------------------------------------------------------
