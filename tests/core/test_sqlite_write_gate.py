@@ -4,7 +4,6 @@ without errors, a write nested in a write fails as SQLite would instead of hangi
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 from pathlib import Path
 
@@ -49,16 +48,18 @@ async def sqlite_file(tmp_path: Path):
 async def test_writers_in_two_processes_and_many_coroutines_all_commit(sqlite_file):
     url, database = sqlite_file
     count = 150
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, url, name, str(count)], stderr=subprocess.PIPE)
+    writers = [await asyncio.create_subprocess_exec(sys.executable, "-c", WRITER, url, name, str(count),
+                                                    stderr=asyncio.subprocess.PIPE)
                for name in ("a", "b")]
     for writer in writers:
-        _, errors = await asyncio.to_thread(writer.communicate, timeout=120)
+        _, errors = await asyncio.wait_for(writer.communicate(), 120)
         assert writer.returncode == 0, errors.decode()[-2000:]
     async with database.sessionmaker() as session:
         assert (await session.execute(text("SELECT count FROM totals"))).scalar_one() == 2 * count
         rows = (await session.execute(text("SELECT writer, count(*) FROM writes GROUP BY writer"))).all()
     assert sorted(rows) == [("a", count), ("b", count)]
-    assert Path(url.removeprefix("sqlite+aiosqlite:///") + ".write-lock").exists()
+    lock_file = Path(url.removeprefix("sqlite+aiosqlite:///") + ".write-lock")
+    assert await asyncio.to_thread(lock_file.exists)
 
 
 async def test_a_write_nested_in_a_write_fails_like_sqlite_instead_of_hanging(sqlite_file, monkeypatch):

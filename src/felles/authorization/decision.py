@@ -26,7 +26,7 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy import select
 
 from felles.authorization import pip
-from felles.authorization.models import AccessList, AccessListMember, AccessListResource, Resource
+from felles.authorization.models import Resource
 from felles.authorization.parties import PartyRef, kind_of, party_by, party_details
 from felles.authorization.xacml import (
     Attribute,
@@ -284,8 +284,8 @@ class AltinnDecisionPoint:
                                 policy_identifiers=[] if return_policy_ids else None)
         if result.decision == Decision.PERMIT and compiled.access_list_mode == "Enabled":
             action = _first(_values(attributes, ACTION), ACTION_ID) or ""
-            if party is None or kind_of(party) != "organization" or not await self._on_access_list(
-                    identifier, party, action):
+            if party is None or kind_of(party) != "organization" or not await pip.on_access_list(
+                    self.database, identifier, party, action):
                 result = Result(Decision.DENY, Status(), attributes=result.attributes)
         return result
 
@@ -325,16 +325,6 @@ class AltinnDecisionPoint:
         except ValueError:
             raise ValueError(f"Not a valid party reference: {user_id or party_id or party_uuid}") from None
         return ref.identifier if ref is not None else None
-
-    async def _on_access_list(self, resource: str, organization: str, action: str) -> bool:
-        async with self.database.transaction() as session:
-            filters = (await session.scalars(
-                select(AccessListResource.actions)
-                .join(AccessList, AccessList.id == AccessListResource.access_list_id)
-                .join(AccessListMember, AccessListMember.access_list_id == AccessList.id)
-                .where(AccessListResource.resource_identifier == resource,
-                       AccessListMember.organization_number == organization))).all()
-        return any(not actions or action in actions for actions in filters)
 
 
 class InformationPoint:

@@ -39,7 +39,7 @@ from felles.authorization.catalogue import (
     Catalogue,
     load_catalogue,
 )
-from felles.authorization.models import AccessList, AccessListMember, Delegation
+from felles.authorization.models import AccessList, AccessListMember, AccessListResource, Delegation
 from felles.authorization.parties import AUTHORIZATION_ACTOR, PartyRef, kind_of
 from felles.authorization.parties import party_details as party_details  # part of the information point
 from felles.core import cache_invalidation
@@ -330,6 +330,19 @@ async def access_list_memberships(database: Database, organization: str) -> list
             .join(AccessListMember, AccessListMember.access_list_id == AccessList.id)
             .where(AccessListMember.organization_number == organization))
         return [f"{owner}:{identifier}" for owner, identifier in rows.all()]
+
+
+async def on_access_list(database: Database, resource: str, organization: str, action: str) -> bool:
+    """Whether the organisation is on an access list connected to the resource for this action (a connection
+    without an action filter admits every action)."""
+    async with database.transaction() as session:
+        filters = (await session.scalars(
+            select(AccessListResource.actions)
+            .join(AccessList, AccessList.id == AccessListResource.access_list_id)
+            .join(AccessListMember, AccessListMember.access_list_id == AccessList.id)
+            .where(AccessListResource.resource_identifier == resource,
+                   AccessListMember.organization_number == organization))).all()
+    return any(not actions or action in actions for actions in filters)
 
 
 class SingleFlight:
