@@ -143,3 +143,39 @@ async def test_export_is_a_turtle_catalogue_of_the_visible_resources(client, tok
     base = f"{settings.base_url}/resourceregistry/api/v1/resource/"
     assert set(graph.subjects(RDF.type, CPSV.PublicService)) == {
         URIRef(base + "ske-innrapportering-boligsameie"), URIRef(base + "stami-samtykke-must")}
+
+
+async def test_access_list_authorization_answers_as_altinn_for_organisations_and_persons(client, database, token):
+    owner = bearer(token(scopes=[WRITE, LISTS], org=SKD))
+    await client.post("/resourceregistry/api/v1/resource", json=resource_document(), headers=owner)
+    base = "/resourceregistry/api/v1/access-lists/skd/lesere"
+    await client.put(base, json={"name": "Lesere"}, headers=owner)
+    await client.put(f"{base}/members", json={"data": ["910000012"]}, headers=owner)
+    await client.put(f"{base}/resource-connections/ske-innrapportering-boligsameie",
+                     json={"actionFilters": ["read"]}, headers=owner)
+    url = "/authorization/api/v1/accesslist/accessmanagement/authorization"
+    pdp = bearer(token(scopes=["altinn:authorization/authorize"], org="991825827"))
+
+    async def ask(subject: dict, action: str | None = "read", resource: str = "ske-innrapportering-boligsameie"):
+        body = {"subject": subject, "resource": {"type": "urn:altinn:resource", "value": resource}}
+        if action is not None:
+            body["action"] = {"type": "urn:oasis:names:tc:xacml:1.0:action:action-id", "value": action}
+        return await client.post(url, json=body, headers=pdp)
+
+    member = {"type": "urn:altinn:organization:identifier-no", "value": "910000012"}
+    answered = await ask(member)
+    assert answered.status_code == 200 and answered.json() == {
+        "subject": member, "resource": {"type": "urn:altinn:resource", "value": "ske-innrapportering-boligsameie"},
+        "action": {"type": "urn:oasis:names:tc:xacml:1.0:action:action-id", "value": "read"},
+        "result": "Authorized"}
+    assert (await ask(member, "write")).json()["result"] == "NotAuthorized"  # outside the action filter
+    assert (await ask(member, None)).json()["result"] == "NotAuthorized"
+    other = {"type": "urn:altinn:organization:identifier-no", "value": "910000020"}
+    assert (await ask(other)).json()["result"] == "NotAuthorized"
+    person = {"type": "urn:altinn:organization:identifier-no", "value": "02027210212"}
+    assert (await ask(person)).json()["result"] == "NotApplicable"
+    assert (await ask(member, resource="no-such-resource")).status_code == 404
+    bad = await ask({"type": "urn:altinn:rolecode", "value": "dagl"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_subject"
+    assert (await client.post(url, json={"subject": member, "resource": {"type": "urn:altinn:resource",
+                                                                          "value": "x"}})).status_code == 401

@@ -235,6 +235,15 @@ async def decide(request: Request, principal: Authorizer, database: DatabaseDep)
     return JSONResponse(json.loads(json.dumps(response_to_json(result))))
 
 
+@router.post("/authorization/api/v1/accesslist/accessmanagement/authorization", tags=["authorization"],
+             operation_id="authorization_access_list_authorization")
+async def authorize_access_list(body: schemas.AccessListAuthorizationRequest, principal: Authorizer,
+                                database: DatabaseDep) -> schemas.AccessListAuthorizationResponse:
+    """Whether an organisation may use a resource through the service owner's access lists (the check access
+    management makes before a delegation), as Altinn's access-list authorization."""
+    return await service.authorize_access_list(database, body)
+
+
 # --- access management ----------------------------------------------------------------------------------------
 @router.get("/accessmanagement/api/v1/meta/info/accesspackages", tags=["access management"],
             operation_id="accessmanagement_list_access_packages")

@@ -137,6 +137,20 @@ class UrnTypeValue(BaseModel):
     value: str = Field(examples=["DAGL"])
 
 
+class AccessListAuthorizationRequest(BaseModel):
+    """Altinn's access-list authorization request: may this party use the resource through an access list?"""
+
+    subject: UrnTypeValue = Field(examples=[{"type": "urn:altinn:organization:identifier-no", "value": "910459880"}])
+    resource: UrnTypeValue = Field(examples=[{"type": "urn:altinn:resource", "value": "ttd-accesslist-resource"}])
+    action: UrnTypeValue | None = Field(
+        default=None, examples=[{"type": "urn:oasis:names:tc:xacml:1.0:action:action-id", "value": "read"}])
+
+
+class AccessListAuthorizationResponse(AccessListAuthorizationRequest):
+    # NotApplicable: the subject is not an organisation (access lists hold organisations only).
+    result: Literal["NotApplicable", "NotDetermined", "NotAuthorized", "Authorized"]
+
+
 class AttributeMatchV2(BaseModel):
     """Altinn's ``AttributeMatchV2``: an attribute as type, value and the whole URN."""
 

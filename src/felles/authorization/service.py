@@ -38,6 +38,7 @@ from felles.authorization.parties import sub_units as sub_units_of
 from felles.authorization.policy_summary import AttributeValue, PolicySummary, SummaryCache, summarize
 from felles.authorization.xacml import Request, Response, XacmlSyntaxError
 from felles.authorization.xacml.engine import PolicyStore
+from felles.authorization.xacml.model import ACTION_ID
 from felles.authorization.xacml.policies import BrokenPolicy
 from felles.core import audit, cache_invalidation
 from felles.core.audit import Actor
@@ -398,6 +399,41 @@ async def authorize(database: Database, request: Request,
                     instances: decision.InstanceSource | None = None) -> Response:
     """Decide an XACML request (single or MultiRequests) as Altinn's PDP does."""
     return await decision.AltinnDecisionPoint(database, instances).decide(request)
+
+
+async def authorize_access_list(database: Database,
+                                query: s.AccessListAuthorizationRequest) -> s.AccessListAuthorizationResponse:
+    """Altinn's access-list authorization: is the subject organisation on an access list connected to the resource
+    (for the action, where the connection names actions)? A person cannot be on an access list: NotApplicable."""
+    if query.resource.type != decision.RESOURCE_ID:
+        raise InvalidInput(f"resource.type must be {decision.RESOURCE_ID}.", code="invalid_resource")
+    if query.action is not None and query.action.type != ACTION_ID:
+        raise InvalidInput(f"action.type must be {ACTION_ID}.", code="invalid_action")
+    async with database.transaction() as session:
+        if await session.scalar(select(Resource.identifier).where(
+                Resource.identifier == query.resource.value)) is None:
+            raise NotFound(f"No resource {query.resource.value}.", code="resource_not_found")
+        if query.subject.type == decision.ORGANIZATION_ID:
+            subject = query.subject.value
+            _check_identifier(subject, "subject")
+        elif query.subject.type == decision.PARTY_UUID:
+            try:
+                ref = await party_by(session, party_uuid=uuid.UUID(query.subject.value))
+            except ValueError:
+                raise InvalidInput("subject.value must be a party UUID.", code="invalid_party") from None
+            if ref is None:
+                raise NotFound(f"No party {query.subject.value}.", code="party_not_found")
+            subject = ref.identifier
+        else:
+            raise InvalidInput(f"subject.type must be {decision.ORGANIZATION_ID} or {decision.PARTY_UUID}.",
+                               code="invalid_subject")
+    if kind_of(subject) != "organization":
+        result = "NotApplicable"
+    else:
+        action = query.action.value if query.action is not None else ""
+        authorized = await pip.on_access_list(database, query.resource.value, subject, action)
+        result = "Authorized" if authorized else "NotAuthorized"
+    return s.AccessListAuthorizationResponse(**query.model_dump(), result=result)
 
 
 # --- access packages and delegations --------------------------------------------------------------------------
