@@ -51,6 +51,8 @@ from felles.identity.issuers import JWT_BEARER
 CONSUMER, SERVICE_OWNER, PROVIDER = "910753614", "974761076", "991825827"
 PERSON = "02056260016"
 RESOURCE = "ske-inntekt-samtykke"
+REFERENCE_POLICIES = Path(__file__).resolve().parents[2] / "shared/reference/altinn-authorization/pdp/resources"
+REFERENCE_POLICY = "ske-samtykke-sbl-summert-skattegrunnlag"
 ROUND = 50  # grants signed ahead of one timed round
 
 
@@ -78,13 +80,19 @@ async def fresh(url: str, data_dir: Path) -> str:
 
 
 async def consent_resource(database: Database) -> None:
+    """The consent resource with Skatteetaten's real consent policy (any organisation may ask; the person, key
+    roles and accountants may consent), as every consent request and answer is decided by it."""
+    owner = Actor(f"organization:{SERVICE_OWNER}")
     await authorization_service.create_resource(
-        database, Actor(f"organization:{SERVICE_OWNER}"), SERVICE_OWNER,
+        database, owner, SERVICE_OWNER,
         authorization_schemas.ServiceResource.model_validate({
             "identifier": RESOURCE, "resourceType": "Consent", "consentTemplate": "samtykkemal_simpleconsent",
             "title": {"nb": "Inntektsopplysninger"}, "consentText": {"nb": "Inntekt for {inntektsaar}."},
             "consentMetadata": {"inntektsaar": {"optional": False}},
             "hasCompetentAuthority": {"organization": SERVICE_OWNER, "orgcode": "skd"}}))
+    policy = (REFERENCE_POLICIES / f"{REFERENCE_POLICY}.policy.xml").read_text(encoding="utf-8-sig")
+    await authorization_service.put_policy(database, owner, SERVICE_OWNER, RESOURCE,
+                                           policy.replace(REFERENCE_POLICY, RESOURCE).encode())
 
 
 def request(valid_for: timedelta) -> schemas.ConsentRequestCreate:

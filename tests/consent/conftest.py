@@ -1,4 +1,5 @@
-"""Consent resources in the registry, the consumer's tokens and the persons asked, for the consent tests."""
+"""Consent resources in the registry with their policies, the consumer's tokens and the persons asked, for the
+consent tests."""
 
 from __future__ import annotations
 
@@ -15,18 +16,41 @@ from felles.authorization import service as authorization_service
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.ids import uuid7
-from felles.registers.population import DEMO_PERSONS, seed_demo_personas
+from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
 from tests.conftest import REFERENCE, bearer
 
 CONSUMER = "910753614"  # the bank asking
 OTHER_ORGANIZATION = "991825827"
 SERVICE_OWNER = "974761076"  # Skatteetaten, owner of the consent resource
 KARI, OLA = DEMO_PERSONS[0], DEMO_PERSONS[1]
+# Fjordkraft Demo AS (DEMO_COMPANY): Ingrid is its daglig leder (DAGL); Kari only a board member (MEDL).
+INGRID = DEMO_PERSONS[4]
+COMPANY = DEMO_COMPANY
 WRITE = "altinn:consentrequests.write"
 READ = "altinn:consentrequests.read"
 CONSUMER_PATH = "/accessmanagement/api/v1/enterprise/consentrequests"
 BFF = "/accessmanagement/api/v1/bff"
 INCOME = "ske-inntekt-samtykke"
+# A consent resource for organisations only: its policy lets their DAGL or LEDE consent, and no private person.
+FOR_ORGANIZATIONS = "ttd-samtykkeressurs-forallevirksomheter"
+PDP_RESOURCES = REFERENCE / "altinn-authorization/pdp/resources"
+
+
+def reference_policy(name: str, identifier: str) -> bytes:
+    """A real consent policy from Altinn's PDP tests, for our resource `identifier`."""
+    return (PDP_RESOURCES / f"{name}.policy.xml").read_text(encoding="utf-8-sig").replace(name, identifier).encode()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_authorization_caches() -> None:
+    """Each test decides against its own policies and registers: the per-process caches of compiled policies
+    and of what a person may do are dropped (the database they describe is emptied between tests)."""
+    from felles.authorization import catalogue, decision, parties, pip
+
+    catalogue.forget()
+    decision.invalidate_policy()
+    pip.invalidate()
+    parties.forget_details()
 
 
 def income_resource() -> authorization_schemas.ServiceResource:
@@ -45,20 +69,39 @@ def income_resource() -> authorization_schemas.ServiceResource:
     })
 
 
+def organizations_resource() -> authorization_schemas.ServiceResource:
+    return authorization_schemas.ServiceResource.model_validate({
+        "identifier": FOR_ORGANIZATIONS, "resourceType": "Consent", "consentTemplate": "default",
+        "title": {"nb": "Regnskapsopplysninger", "nn": "Rekneskapsopplysningar", "en": "Accounting information"},
+        "hasCompetentAuthority": {"organization": SERVICE_OWNER, "orgcode": "skd"},
+        "availableForType": ["Company"],
+        "consentText": {"nb": "Banken får se regnskapet.", "nn": "Banken får sjå rekneskapen.",
+                        "en": "The bank sees the accounts."},
+    })
+
+
 @pytest.fixture
 async def resources(database) -> dict[str, authorization_schemas.ServiceResource]:
-    """Our income resource, STAMI's real consent resource from the reference data, and a resource that is not
-    a consent resource."""
+    """Our income resource and STAMI's real consent resource from the reference data, both with Skatteetaten's
+    real consent policy (any organisation may ask; the person themself (priv), key roles and accountants may
+    consent); a consent resource for organisations only, with Altinn's test policy for it; and a resource that
+    is not a consent resource. The demo personas and their company are in the registers."""
     stami = authorization_schemas.ServiceResource.model_validate(json.loads(
         (REFERENCE / "altinn-authorization/resourceregistry/resources/stami-samtykke-must.json").read_text()))
     generic = authorization_schemas.ServiceResource.model_validate({
         "identifier": "ske-generisk", "resourceType": "GenericAccessResource", "title": {"nb": "Generisk"},
         "hasCompetentAuthority": {"organization": SERVICE_OWNER, "orgcode": "skd"}})
+    policies = {INCOME: reference_policy("ske-samtykke-sbl-summert-skattegrunnlag", INCOME),
+                stami.identifier: reference_policy("ske-samtykke-sbl-summert-skattegrunnlag", stami.identifier),
+                FOR_ORGANIZATIONS: reference_policy(FOR_ORGANIZATIONS, FOR_ORGANIZATIONS)}
     created = {}
-    for resource in (income_resource(), stami, generic):
+    for resource in (income_resource(), stami, organizations_resource(), generic):
         owner = resource.hasCompetentAuthority.organization
-        created[resource.identifier] = await authorization_service.create_resource(
-            database, Actor(f"organization:{owner}"), owner, resource)
+        actor = Actor(f"organization:{owner}")
+        created[resource.identifier] = await authorization_service.create_resource(database, actor, owner, resource)
+        if resource.identifier in policies:
+            await authorization_service.put_policy(database, actor, owner, resource.identifier,
+                                                   policies[resource.identifier])
     await seed_demo_personas(database)
     return created
 

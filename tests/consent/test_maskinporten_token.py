@@ -7,10 +7,26 @@ from datetime import timedelta
 
 import pytest
 
+from felles.authorization import service as authorization_service
 from felles.core.audit import Actor
 from felles.core.clock import clock, utcnow
 from felles.identity import selfservice
-from tests.consent.conftest import BFF, CONSUMER, CONSUMER_PATH, INCOME, KARI, OLA, OTHER_ORGANIZATION, create_request
+from tests.consent.conftest import (
+    BFF,
+    COMPANY,
+    CONSUMER,
+    CONSUMER_PATH,
+    FOR_ORGANIZATIONS,
+    INCOME,
+    INGRID,
+    KARI,
+    OLA,
+    OTHER_ORGANIZATION,
+    SERVICE_OWNER,
+    create_request,
+    income_resource,
+    reference_policy,
+)
 from tests.identity.conftest import (
     BASE,
     PROVIDER,
@@ -123,3 +139,49 @@ async def test_a_deleted_consent_is_unknown(client, bank, consumer_headers, pers
     await client.delete(f"{CONSUMER_PATH}/{consent['id']}", headers=consumer_headers)
     response = await token(client, bank.grant(authorization_details=consent_detail(consent["id"])))
     assert response.json()["error"] == "invalid_authorization_details"
+
+
+async def test_a_consent_given_for_an_organisation_names_it_in_the_token(client, bank, consumer_headers,
+                                                                          person_headers):
+    company = f"urn:altinn:organization:identifier-no:{COMPANY}"
+    created = await create_request(client, consumer_headers, **{"from": company}, consentRights=[{
+        "action": ["consent"], "resource": [{"type": "urn:altinn:resource", "value": FOR_ORGANIZATIONS}]}])
+    await client.post(f"{BFF}/consentrequests/{created['id']}/accept", headers=person_headers(INGRID.identifier))
+    response = await token(client, bank.grant(authorization_details=[{"type": CONSENT, "id": created["id"],
+                                                                       "from": company}]))
+    assert response.status_code == 200, response.text
+    (detail,) = claims_of(response.json()["access_token"])["authorization_details"]
+    assert detail["from"] == company
+    as_person = await token(client, bank.grant(authorization_details=consent_detail(created["id"],
+                                                                                    INGRID.identifier)))
+    assert as_person.json()["error"] == "invalid_grant"
+
+
+async def test_a_one_time_consent_is_carried_like_any_consent_until_its_valid_to(
+        client, database, bank, consumer_headers, person_headers):
+    """Altinn's `isOneTimeConsent` changes only what the consent page tells the person: the lookup behind
+    Maskinporten neither marks the consent used nor ends it, so each token carries it until its validTo, and the
+    request's history gets no event from a token."""
+    one_time = income_resource().model_copy(update={"identifier": "ske-inntekt-engangs", "isOneTimeConsent": True})
+    owner = Actor(f"organization:{SERVICE_OWNER}")
+    await authorization_service.create_resource(database, owner, SERVICE_OWNER, one_time)
+    await authorization_service.put_policy(database, owner, SERVICE_OWNER, one_time.identifier, reference_policy(
+        "ske-samtykke-sbl-summert-skattegrunnlag", one_time.identifier))
+    consent = await accepted_consent(client, consumer_headers, person_headers, consentRights=[{
+        "action": ["consent"], "resource": [{"type": "urn:altinn:resource", "value": one_time.identifier}],
+        "metadata": {"inntektsaar": "2025"}}], validTo=(utcnow() + timedelta(hours=1)).isoformat())
+
+    for _ in range(2):
+        response = await token(client, bank.grant(authorization_details=consent_detail(consent["id"])))
+        assert response.status_code == 200, response.text
+        (detail,) = claims_of(response.json()["access_token"])["authorization_details"]
+        assert detail["id"] == consent["id"] and detail["validTo"].startswith(consent["validTo"][:19])
+    read = (await client.get(f"{CONSUMER_PATH}/{consent['id']}", headers=consumer_headers)).json()
+    assert read["status"] == "Accepted"
+    assert [event["eventType"] for event in read["consentRequestEvents"]] == ["Created", "Accepted"]
+
+    clock.advance(timedelta(hours=2))
+    issued_at = int(utcnow().timestamp())
+    late = await token(client, bank.grant(authorization_details=consent_detail(consent["id"]), iat=issued_at,
+                                          exp=issued_at + 60))
+    assert late.json()["error"] == "invalid_grant" and "Expired" in late.json()["error_description"]

@@ -1,15 +1,36 @@
 """The consent page over HTTP: it logs the person in through Felles's ID-porten (TestID), shows the request in
-the person's language, takes the answer, and refuses anyone else."""
+the person's language, takes the answer — from the person asked, or from one who may consent for the
+organisation asked — and refuses anyone else."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.consent.conftest import BFF, CONSUMER_PATH, KARI, OLA, create_request
+from felles.authorization import service as authorization_service
+from felles.core.audit import Actor
+from tests.consent.conftest import (
+    BFF,
+    COMPANY,
+    CONSUMER_PATH,
+    FOR_ORGANIZATIONS,
+    INGRID,
+    KARI,
+    OLA,
+    SERVICE_OWNER,
+    create_request,
+    income_resource,
+    reference_policy,
+)
 from tests.portal.login import form_token, local, log_in
 
 pytestmark = pytest.mark.usefixtures("resources")
 PAGE = "/accessmanagement/ui/consent/request"
+# The demo company is asked for its accounts; its daglig leder (Ingrid) may consent for it, Kari may not.
+ORGANIZATION_ASKED = {
+    "from": f"urn:altinn:organization:identifier-no:{COMPANY}",
+    "consentRights": [{"action": ["consent"],
+                       "resource": [{"type": "urn:altinn:resource", "value": FOR_ORGANIZATIONS}]}],
+}
 
 
 async def test_the_person_logs_in_reads_the_request_and_accepts(client, consumer_headers, person_headers):
@@ -91,3 +112,54 @@ async def test_unknown_requests_and_a_forged_login_answer(client, consumer_heade
     await client.get(f"{PAGE}?id={created['id']}")  # starts a login, remembers its state
     forged = await client.get("/portal/login/callback?code=abc&state=forged")
     assert forged.status_code == 400 and "Innloggingen ble ikke fullført" in forged.text
+
+
+async def test_the_daglig_leder_answers_for_the_organisation_on_the_page(client, consumer_headers):
+    created = await create_request(client, consumer_headers, **ORGANIZATION_ASKED)
+    page = f"{PAGE}?id={created['id']}"
+    html = (await log_in(client, page, INGRID.identifier)).text
+    assert "Ja, jeg gir samtykke" in html and "Banken får se regnskapet." in html
+    assert "ønsker å hente opplysninger om Fjordkraft Demo AS" in html  # the organisation asked, not "deg"
+    answered = await client.post(f"{PAGE}/accept", data={"id": created["id"], "form_token": form_token(html)})
+    assert answered.status_code == 303
+    assert 'data-status="Accepted"' in (await client.get(page)).text
+    status = await client.get(f"{CONSUMER_PATH}/{created['id']}", headers=consumer_headers)
+    assert status.json()["consentRequestEvents"][-1]["performedBy"] == \
+        f"urn:altinn:person:identifier-no:{INGRID.identifier}"
+
+
+async def test_a_person_without_the_right_is_told_so_on_the_page(client, consumer_headers):
+    created = await create_request(client, consumer_headers, **ORGANIZATION_ASKED)
+    response = await log_in(client, f"{PAGE}?id={created['id']}", KARI.identifier)
+    assert response.status_code == 403
+    assert "Du har ikke rett til å gi dette samtykket" in response.text and "Ja, jeg gir samtykke" not in response.text
+    # Her own request gives her a valid form; she still cannot answer the company's request with it.
+    own = await create_request(client, consumer_headers)
+    token = form_token((await client.get(f"{PAGE}?id={own['id']}")).text)
+    refused = await client.post(f"{PAGE}/accept", data={"id": created["id"], "form_token": token})
+    assert refused.status_code == 403 and "Du har ikke rett til å gi dette samtykket" in refused.text
+    english = await client.get(f"{PAGE}?id={created['id']}&lang=en")
+    assert "You may not give this consent" in english.text
+    status = await client.get(f"{CONSUMER_PATH}/{created['id']}", headers=consumer_headers)
+    assert status.json()["status"] == "Created"
+
+
+async def test_only_the_required_delegator_is_shown_the_open_request(client, consumer_headers):
+    created = await create_request(client, consumer_headers, **ORGANIZATION_ASKED,
+                                   requiredDelegator=f"urn:altinn:person:identifier-no:{KARI.identifier}")
+    response = await log_in(client, f"{PAGE}?id={created['id']}", INGRID.identifier)
+    assert response.status_code == 403 and "skal besvares av en bestemt person" in response.text
+
+
+async def test_a_one_time_consent_says_so_instead_of_a_last_day(client, database, consumer_headers):
+    one_time = income_resource().model_copy(update={"identifier": "ske-inntekt-engangs", "isOneTimeConsent": True})
+    owner = Actor(f"organization:{SERVICE_OWNER}")
+    await authorization_service.create_resource(database, owner, SERVICE_OWNER, one_time)
+    await authorization_service.put_policy(database, owner, SERVICE_OWNER, one_time.identifier, reference_policy(
+        "ske-samtykke-sbl-summert-skattegrunnlag", one_time.identifier))
+    created = await create_request(client, consumer_headers, consentRights=[{
+        "action": ["consent"], "resource": [{"type": "urn:altinn:resource", "value": one_time.identifier}],
+        "metadata": {"inntektsaar": "2025"}}])
+    html = (await log_in(client, f"{PAGE}?id={created['id']}", KARI.identifier)).text
+    assert "Samtykket gjelder én gangs utlevering av opplysningene." in html
+    assert "Samtykket gjelder til og med" not in html

@@ -44,7 +44,8 @@ Person = Annotated[Principal, require_person()]
              responses={200: {"description": "The same request was sent before; it is answered as stored"}})
 async def create_request(body: schemas.ConsentRequestCreate, principal: ConsumerWriter, runtime: RuntimeDep,
                          response: Response) -> schemas.ConsentRequestDetails:
-    """Ask a person for consent; send them to `viewUri` to answer."""
+    """Ask a person or an organisation for consent; send the person to `viewUri` to answer. The consumer must
+    be permitted action `requestconsent` by each resource's policy."""
     details, created = await service.create_request(runtime.database, runtime.settings, principal, body)
     if not created:
         response.status_code = 200
@@ -68,7 +69,8 @@ async def delete_request(request_id: uuid.UUID, principal: ConsumerWriter,
 @router.get(BFF_PATH + "/consentrequests/{request_id}", operation_id="consent_bff_get_request")
 async def get_own_request(request_id: uuid.UUID, person: Person,
                           runtime: RuntimeDep) -> schemas.ConsentRequestDetails:
-    """A request addressed to the logged-in person."""
+    """A request the logged-in person may answer: one addressed to them, or to an organisation the resources'
+    policies let them consent for."""
     assert person.person_identifier is not None
     return await service.get_for_person(runtime.database, runtime.settings, person.person_identifier, request_id)
 

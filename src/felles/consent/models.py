@@ -13,13 +13,17 @@ from felles.core.db import Base, JSONDocument, UTCDateTime
 
 
 class ConsentRequest(Base):
-    """Samtykkeforespørsel: what a data consumer (`to`) asks a person (`from`) to consent to, and its status.
-    Once accepted, the same row is the consent itself."""
+    """Samtykkeforespørsel: what a data consumer (`to`) asks a party (`from`: a person or an organisation) to
+    consent to, and its status. Once accepted, the same row is the consent itself."""
 
     __tablename__ = "consent_requests"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # chosen by the consumer, as in Altinn
-    from_person: Mapped[str] = mapped_column(String(11))  # fødselsnummer or D-nummer of the one who consents
+    # The party that consents: fødselsnummer/D-nummer or organisasjonsnummer. The column kept its first name
+    # (from_person, when only persons could consent) so that no migration renames it under running code.
+    from_party: Mapped[str] = mapped_column("from_person", String(11))
+    # The one person who may answer (Altinn's requiredDelegator), when the consumer names one.
+    required_delegator: Mapped[str | None] = mapped_column(String(11))
     to_organization: Mapped[str] = mapped_column(String(9))  # the data consumer
     created_by: Mapped[str] = mapped_column(String(100))  # audit actor: the consumer or its supplier
     valid_to: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,5 +1,7 @@
-"""The consent page (Altinn's `accessmanagement/ui/consent/request?id=…`): the person asked reads what a data
-consumer wants and accepts or rejects it, and may revoke a consent given.
+"""The consent page (Altinn's `accessmanagement/ui/consent/request?id=…`): the person asked — or, for an
+organisation asked, a person who may consent for it (a key role such as daglig leder, or an access package the
+resource's policy names) — reads what a data consumer wants and accepts or rejects it, and may revoke a consent
+given.
 
 The person logs in through the portal's ID-porten login (`felles.portal.login`), shared with the other portal
 pages.
@@ -60,6 +62,18 @@ def _request_id(value: str | None) -> uuid.UUID | None:
         return None
 
 
+# Why a person may not see or answer a request (the service's Forbidden codes), as the page says it.
+FORBIDDEN_MESSAGES = {
+    "not_consent_party": "consent.error.not_yours",
+    "consent_not_permitted": "consent.error.not_permitted",
+    "not_required_delegator": "consent.error.not_required_delegator",
+}
+
+
+def _forbidden(request: Request, refusal: Forbidden) -> HTMLResponse:
+    return _error(request, FORBIDDEN_MESSAGES[refusal.code], 403)
+
+
 # The statuses the page explains, with the alert colour each is shown in.
 STATUS_COLOURS = {
     ConsentStatus.CREATED.value: "info", ConsentStatus.ACCEPTED.value: "success",
@@ -74,8 +88,8 @@ async def _page(request: Request, runtime: Runtime, person: str, request_id: uui
         view = await service.view_for_person(runtime.database, runtime.settings, person, request_id)
     except NotFound:
         return _error(request, "consent.error.not_found", 404)
-    except Forbidden:
-        return _error(request, "consent.error.not_yours", 403)
+    except Forbidden as refusal:
+        return _forbidden(request, refusal)
     language = page_language(request)
     rights: list[dict[str, Any]] = [{
         "title": _localised(right.resource.title, language),
@@ -122,8 +136,8 @@ async def answer(request: Request, runtime: RuntimeDep, action: str, id: Annotat
         await change(runtime.database, runtime.settings, person, request_id)
     except NotFound:
         return _error(request, "consent.error.not_found", 404)
-    except Forbidden:
-        return _error(request, "consent.error.not_yours", 403)
+    except Forbidden as refusal:
+        return _forbidden(request, refusal)
     except Conflict:
         return await _page(request, runtime, person, request_id, problem_key="consent.error.status_changed",
                            status_code=409)

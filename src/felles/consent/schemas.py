@@ -48,7 +48,12 @@ class ConsentRequestCreate(BaseModel):
 
     id: uuid.UUID = Field(description="Chosen by the consumer, unique per request (UUIDv7 recommended)")
     from_: str = Field(alias="from", max_length=100, examples=[PERSON_URN + "02056260016"],
-                       description="The person asked: urn:altinn:person:identifier-no:{fødselsnummer}")
+                       description="The party asked: urn:altinn:person:identifier-no:{fødselsnummer}, or "
+                                   "urn:altinn:organization:identifier-no:{orgnr} (answered by a person who may "
+                                   "consent for it)")
+    requiredDelegator: str | None = Field(
+        default=None, max_length=100, examples=[PERSON_URN + "02056260016"],
+        description="The one person who may answer: urn:altinn:person:identifier-no:{fødselsnummer}")
     to: str = Field(max_length=100, examples=[ORGANIZATION_URN + "910753614"],
                     description="The data consumer: urn:altinn:organization:identifier-no:{orgnr}")
     validTo: datetime = Field(description="When the consent ends; must be in the future")
@@ -74,6 +79,7 @@ class ConsentRequestDetails(BaseModel):
 
     id: uuid.UUID
     from_: str = Field(alias="from")
+    requiredDelegator: str | None = None
     to: str
     validTo: datetime
     consentRights: list[ConsentRight]

@@ -1,10 +1,16 @@
 """Use cases of consent (samtykke), as Altinn's consent API runs them.
 
-A data consumer (an organisation with a Maskinporten token) creates a request to one person for rights on
-consent resources of the resource registry; the person accepts or rejects it, and may revoke an accepted consent;
-the consumer may delete its request. A request or consent whose `validTo` has passed reads as Expired at once,
-and a recurring job stores that status. Every status change is written in one transaction with its history row,
-an audit entry and a CloudEvent. Maskinporten asks `token_authorization_details` for what to put in a token.
+A data consumer (an organisation with a Maskinporten token) creates a request to one party (a person or an
+organisation) for rights on consent resources of the resource registry; a person who may consent for that party
+accepts or rejects it, and may revoke an accepted consent; the consumer may delete its request. A request or
+consent whose `validTo` has passed reads as Expired at once, and a recurring job stores that status. Every status
+change is written in one transaction with its history row, an audit entry and a CloudEvent. Maskinporten asks
+`token_authorization_details` for what to put in a token.
+
+Who may do what is decided by each consent resource's XACML policy, as in Altinn: the consumer must be permitted
+action `requestconsent` (a decision about the organisation itself, naming no party), and the person answering
+must be permitted every action the request asks for (`consent`) for the party asked — as that person themself
+(role `priv`) or through a key role or an access package in the organisation.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.authorization import schemas as authorization_schemas
 from felles.authorization import service as authorization_service
+from felles.authorization.xacml import Decision, request_from_json
 from felles.consent import schemas as s
 from felles.consent.models import ConsentRequest, ConsentRequestEvent
 from felles.consent.schemas import ORGANIZATION_URN, PERSON_URN, ConsentStatus
@@ -50,6 +57,8 @@ EXPIRY_BATCH = 500
 EXPIRY_ACTOR = Actor("system:consent-expiry")
 EXPIRY_PERFORMER = "urn:altinn:system:felles-consent-expiry"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+REQUEST_CONSENT_ACTION = "requestconsent"
+ORGANIZATION_ATTRIBUTE = ORGANIZATION_URN.removesuffix(":")  # the XACML subject attribute of an organisation
 
 
 class ConsentTokenError(Exception):
@@ -70,6 +79,15 @@ def status_now(row: ConsentRequest, now: datetime) -> ConsentStatus:
     return ConsentStatus(row.status)
 
 
+def _is_person(identifier: str) -> bool:
+    """A party that consents is a person (fødselsnummer or D-nummer, 11 digits) or an organisation (9)."""
+    return len(identifier) == 11
+
+
+def party_urn(identifier: str) -> str:
+    return (PERSON_URN if _is_person(identifier) else ORGANIZATION_URN) + identifier
+
+
 def view_uri(base_url: str, request_id: uuid.UUID) -> str:
     return f"{base_url.rstrip('/')}{VIEW_PATH}?id={request_id}"
 
@@ -78,7 +96,8 @@ async def _details(session: AsyncSession, row: ConsentRequest, base_url: str, no
     history = await session.scalars(select(ConsentRequestEvent).where(
         ConsentRequestEvent.consent_request_id == row.id).order_by(ConsentRequestEvent.id))
     return s.ConsentRequestDetails(
-        id=row.id, from_=PERSON_URN + row.from_person, to=ORGANIZATION_URN + row.to_organization,
+        id=row.id, from_=party_urn(row.from_party), to=ORGANIZATION_URN + row.to_organization,
+        requiredDelegator=PERSON_URN + row.required_delegator if row.required_delegator else None,
         validTo=row.valid_to, consentRights=[s.ConsentRight.model_validate(right) for right in row.consent_rights],
         requestMessage=row.request_message, redirectUrl=row.redirect_url, templateId=row.template_id,
         portalViewMode=row.portal_view_mode, status=status_now(row, now), consented=row.consented_at,
@@ -101,11 +120,37 @@ def _check_consumer(principal: Principal, row: ConsentRequest) -> None:
         raise Forbidden("The consent request was made by another organisation.", code="not_consent_consumer")
 
 
-def _check_person(person: str, row: ConsentRequest) -> None:
+async def _check_person(database: Database, person: str, row: ConsentRequest) -> None:
+    """May the logged-in person see, answer or revoke the request? They must be permitted, by each resource's
+    policy, every action the request asks for, for the party asked (Altinn's check of the rights the person may
+    delegate). While the request is open and names a requiredDelegator, only that person may; once answered,
+    the consent is the party's, and anyone who may consent for it may see and revoke it.
+
+    Asks the authorization component, which reads in transactions of its own: call it outside a transaction."""
     if row.status == ConsentStatus.DELETED:
         raise NotFound(f"No consent request {row.id}.", code="consent_request_not_found")
-    if person != row.from_person:
-        raise Forbidden("The consent request is addressed to someone else.", code="not_consent_party")
+    if row.required_delegator and person != row.required_delegator and \
+            status_now(row, utcnow()) == ConsentStatus.CREATED:
+        raise Forbidden("The consent request is to be answered by the person the data consumer named.",
+                        code="not_required_delegator")
+    asked = dict.fromkeys((attribute["value"], action) for right in row.consent_rights
+                          for attribute in right["resource"] for action in right["action"])
+    for resource, action in asked:
+        if await authorization_service.is_permitted(database, person, row.from_party, resource, action):
+            continue
+        if person != row.from_party and _is_person(row.from_party):
+            raise Forbidden("The consent request is addressed to someone else.", code="not_consent_party")
+        raise Forbidden(f"The policy of resource {resource} does not permit you action {action} for "
+                        f"{party_urn(row.from_party)}.", code="consent_not_permitted",
+                        extra={"resource": resource, "action": action})
+
+
+def _person_actor(person: str, row: ConsentRequest) -> Actor:
+    """The person answering, and the party they answer for when it is not themself."""
+    if person == row.from_party:
+        return Actor(f"person:{person}")
+    kind = "person" if _is_person(row.from_party) else "organization"
+    return Actor(f"person:{person}", on_behalf_of=f"{kind}:{row.from_party}")
 
 
 async def get_for_consumer(database: Database, settings: Settings, principal: Principal,
@@ -119,11 +164,12 @@ async def get_for_consumer(database: Database, settings: Settings, principal: Pr
 
 async def get_for_person(database: Database, settings: Settings, person: str,
                          request_id: uuid.UUID) -> s.ConsentRequestDetails:
-    """The request as the person asked sees it; nobody else may."""
+    """The request as a person who may consent for the party asked sees it; nobody else may."""
     async with database.transaction() as session:
         row = await _request(session, request_id)
-        _check_person(person, row)
-        return await _details(session, row, settings.base_url, utcnow())
+        details = await _details(session, row, settings.base_url, utcnow())
+    await _check_person(database, person, row)
+    return details
 
 
 # --- creating -------------------------------------------------------------------------------------------------
@@ -132,6 +178,13 @@ def _identifier(value: str, prefix: str, valid: Any, what: str) -> str:
     if not value.startswith(prefix) or not valid(identifier):
         raise InvalidInput(f"{what} must be {prefix}{{number}} with a valid number.", code="invalid_party")
     return identifier
+
+
+def _consenting_party(value: str) -> str:
+    """`from`: a person (fødselsnummer) or an organisation (organisasjonsnummer)."""
+    if value.startswith(ORGANIZATION_URN):
+        return _identifier(value, ORGANIZATION_URN, is_valid_organization_number, "from")
+    return _identifier(value, PERSON_URN, is_valid_person_identifier, "from")
 
 
 def _check_redirect_url(settings: Settings, url: str) -> None:
@@ -165,14 +218,32 @@ def _check_metadata(resource: authorization_schemas.ServiceResource, metadata: d
                            code="unknown_consent_metadata")
 
 
+async def _check_may_request(database: Database, consumer: str, resource: str) -> None:
+    """The consumer must be permitted action `requestconsent` by the resource's policy. As in Altinn the
+    decision is about the organisation itself and names no party, so that the policy can ask for its party
+    type (`urn:altinn:partytype` organization) or its access lists (`urn:altinn:access-list`)."""
+    decided = await authorization_service.authorize(database, request_from_json({"Request": {
+        "AccessSubject": [{"Attribute": [{"AttributeId": ORGANIZATION_ATTRIBUTE, "Value": consumer}]}],
+        "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id",
+                                   "Value": REQUEST_CONSENT_ACTION}]}],
+        "Resource": [{"Attribute": [{"AttributeId": "urn:altinn:resource", "Value": resource}]}],
+    }}))
+    if decided.decision != Decision.PERMIT:
+        raise Forbidden(f"Organisation {consumer} may not request consent for resource {resource}: its policy "
+                        f"does not permit action {REQUEST_CONSENT_ACTION}.", code="consent_request_not_permitted",
+                        extra={"resource": resource})
+
+
 async def create_request(database: Database, settings: Settings, principal: Principal,
                          body: s.ConsentRequestCreate) -> tuple[s.ConsentRequestDetails, bool]:
-    """A data consumer asks a person for consent. Returns the request and whether it is new: sending the same
-    id again from the same consumer to the same person answers with the stored request (a safe retry)."""
+    """A data consumer asks a party for consent. Returns the request and whether it is new: sending the same
+    id again from the same consumer to the same party answers with the stored request (a safe retry)."""
     to = _identifier(body.to, ORGANIZATION_URN, is_valid_organization_number, "to")
     if to != principal.organization_number:
         raise Forbidden("A consent request's `to` must be the organisation of the token.", code="not_consent_consumer")
-    person = _identifier(body.from_, PERSON_URN, is_valid_person_identifier, "from")
+    party = _consenting_party(body.from_)
+    delegator = None if body.requiredDelegator is None else _identifier(
+        body.requiredDelegator, PERSON_URN, is_valid_person_identifier, "requiredDelegator")
     now = utcnow()
     if body.validTo <= now:
         raise InvalidInput("validTo must be in the future.", code="invalid_valid_to")
@@ -185,14 +256,17 @@ async def create_request(database: Database, settings: Settings, principal: Prin
             resource = await _consent_resource(database, attribute.value)
             _check_metadata(resource, right.metadata or {})
             templates.append(resource.consentTemplate)
+    for identifier in dict.fromkeys(attribute.value for right in body.consentRights for attribute in right.resource):
+        await _check_may_request(database, to, identifier)
     async with database.transaction() as session:
         existing = await session.get(ConsentRequest, body.id)
         if existing is not None:
-            if existing.to_organization != to or existing.from_person != person:
+            if existing.to_organization != to or existing.from_party != party:
                 raise Conflict(f"Consent request {body.id} exists.", code="consent_request_exists")
             return await _details(session, existing, settings.base_url, now), False
         row = ConsentRequest(
-            id=body.id, from_person=person, to_organization=to, created_by=principal.audit_actor.actor,
+            id=body.id, from_party=party, required_delegator=delegator, to_organization=to,
+            created_by=principal.audit_actor.actor,
             valid_to=body.validTo, consent_rights=[right.model_dump(mode="json", exclude_none=True)
                                                    for right in body.consentRights],
             request_message=dict(body.requestMessage) if body.requestMessage else None,
@@ -216,11 +290,11 @@ async def _record_change(session: AsyncSession, row: ConsentRequest, status: Con
     session.add(ConsentRequestEvent(id=uuid7(), consent_request_id=row.id, event_type=status.value,
                                     performed_by=performed_by, created_at=now))
     await audit.record(session, actor, action=f"consent.{status.value.lower()}", resource=AUDIT_RESOURCE,
-                       subjects=[row.from_person, row.to_organization], detail={"consentRequestId": str(row.id)})
+                       subjects=[row.from_party, row.to_organization], detail={"consentRequestId": str(row.id)})
     await events_service.publish_in_transaction(
         session, source=f"{base_url.rstrip('/')}{CONSUMER_PATH}/{row.id}",
         type=f"no.altinn.consent.request.{status.value.lower()}", subject=ORGANIZATION_URN + row.to_organization,
-        alternativesubject=PERSON_URN + row.from_person, resource=EVENT_RESOURCE, resourceinstance=str(row.id),
+        alternativesubject=party_urn(row.from_party), resource=EVENT_RESOURCE, resourceinstance=str(row.id),
         data={"consentRequestId": str(row.id), "status": status.value}, publisher=EVENT_PUBLISHER)
 
 
@@ -235,15 +309,16 @@ _TRANSITIONS: dict[ConsentStatus, tuple[tuple[ConsentStatus, ...], str]] = {
 
 
 async def _change(database: Database, settings: Settings, request_id: uuid.UUID, target: ConsentStatus, *,
-                  check: Callable[[ConsentRequest], None], performed_by: str,
-                  actor: Actor) -> s.ConsentRequestDetails:
+                  performed_by: str, actor: Actor,
+                  check: Callable[[ConsentRequest], None] | None = None) -> s.ConsentRequestDetails:
     """Move a request to `target` if its status allows it. A request found past its validTo is stored as
     Expired (that commits) before the change is refused."""
     allowed, verb = _TRANSITIONS[target]
     now = utcnow()
     async with database.transaction() as session:
         row = await _request(session, request_id, lock=True)
-        check(row)
+        if check is not None:
+            check(row)
         current = status_now(row, now)
         if current in allowed:
             await _record_change(session, row, target, performed_by, actor, settings.base_url, now)
@@ -254,37 +329,42 @@ async def _change(database: Database, settings: Settings, request_id: uuid.UUID,
                    extra={"status": current.value})
 
 
+async def _change_as_person(database: Database, settings: Settings, person: str, request_id: uuid.UUID,
+                            target: ConsentStatus) -> s.ConsentRequestDetails:
+    """A person's change. Who may make it is decided before the change's transaction (the authorization
+    component reads in its own); the party and the rights it is decided on never change after creation."""
+    async with database.transaction() as session:
+        row = await _request(session, request_id)
+    await _check_person(database, person, row)
+    return await _change(database, settings, request_id, target, performed_by=PERSON_URN + person,
+                         actor=_person_actor(person, row))
+
+
 async def accept(database: Database, settings: Settings, person: str,
                  request_id: uuid.UUID) -> s.ConsentRequestDetails:
-    """The person asked gives consent (only that person, only while the request is open and valid)."""
-    return await _change(database, settings, request_id, ConsentStatus.ACCEPTED,
-                         check=lambda row: _check_person(person, row), performed_by=PERSON_URN + person,
-                         actor=Actor(f"person:{person}"))
+    """A person who may consent for the party asked gives consent, while the request is open and valid."""
+    return await _change_as_person(database, settings, person, request_id, ConsentStatus.ACCEPTED)
 
 
 async def reject(database: Database, settings: Settings, person: str,
                  request_id: uuid.UUID) -> s.ConsentRequestDetails:
-    """The person asked says no."""
-    return await _change(database, settings, request_id, ConsentStatus.REJECTED,
-                         check=lambda row: _check_person(person, row), performed_by=PERSON_URN + person,
-                         actor=Actor(f"person:{person}"))
+    """A person who may consent for the party asked says no."""
+    return await _change_as_person(database, settings, person, request_id, ConsentStatus.REJECTED)
 
 
 async def revoke(database: Database, settings: Settings, person: str,
                  request_id: uuid.UUID) -> s.ConsentRequestDetails:
-    """The person withdraws a consent given earlier; tokens can no longer carry it."""
-    return await _change(database, settings, request_id, ConsentStatus.REVOKED,
-                         check=lambda row: _check_person(person, row), performed_by=PERSON_URN + person,
-                         actor=Actor(f"person:{person}"))
+    """A person who may consent for the party withdraws a consent given earlier; tokens can no longer carry
+    it."""
+    return await _change_as_person(database, settings, person, request_id, ConsentStatus.REVOKED)
 
 
 async def delete(database: Database, settings: Settings, principal: Principal,
                  request_id: uuid.UUID) -> s.ConsentRequestDetails:
     """The data consumer withdraws its request or ends the consent it was given."""
     return await _change(database, settings, request_id, ConsentStatus.DELETED,
-                         check=lambda row: _check_consumer(principal, row),
                          performed_by=ORGANIZATION_URN + str(principal.organization_number),
-                         actor=principal.audit_actor)
+                         actor=principal.audit_actor, check=lambda row: _check_consumer(principal, row))
 
 
 @job_handler("consent.expire", every=EXPIRY_INTERVAL)
@@ -317,21 +397,30 @@ class ConsentView:
     details: s.ConsentRequestDetails
     consumer_name: str
     rights: list[ConsentRightView]
+    # The organisation the consent is asked from, when it is not the person themselves.
+    organization_name: str | None
+    # Every resource asked for gives its data once (`isOneTimeConsent`): the page says so instead of a validTo.
+    one_time: bool
 
 
 async def view_for_person(database: Database, settings: Settings, person: str, request_id: uuid.UUID) -> ConsentView:
     """What the consent page shows the person asked: who asks, for what, and the request's status."""
     details = await get_for_person(database, settings, person, request_id)
-    organization = details.to.removeprefix(ORGANIZATION_URN)
-    try:
-        consumer_name = (await registers_service.get_organization(
-            database, organization, base_url=settings.base_url)).navn
-    except NotFound:  # a consumer missing from the (synthetic) register is shown by its number
-        consumer_name = organization
+    consumer_name = await _organization_name(database, settings, details.to.removeprefix(ORGANIZATION_URN))
+    organization_name = (await _organization_name(database, settings, details.from_.removeprefix(ORGANIZATION_URN))
+                         if details.from_.startswith(ORGANIZATION_URN) else None)
     rights = [ConsentRightView(await authorization_service.get_resource(database, attribute.value),
                                right.metadata or {})
               for right in details.consentRights for attribute in right.resource]
-    return ConsentView(details, consumer_name, rights)
+    one_time = bool(rights) and all(right.resource.isOneTimeConsent for right in rights)
+    return ConsentView(details, consumer_name, rights, organization_name, one_time)
+
+
+async def _organization_name(database: Database, settings: Settings, organization: str) -> str:
+    try:
+        return (await registers_service.get_organization(database, organization, base_url=settings.base_url)).navn
+    except NotFound:  # an organisation missing from the (synthetic) register is shown by its number
+        return organization
 
 
 # --- Maskinporten ---------------------------------------------------------------------------------------------
@@ -356,8 +445,12 @@ def _consent_id(item: dict[str, Any]) -> uuid.UUID:
 async def token_authorization_details(session: AsyncSession, value: Any, consumer: str) -> list[dict[str, Any]]:
     """The `authorization_details` of a Maskinporten token for the consents a grant names: each must exist, be
     accepted and still valid, and be given to the token's consumer (the organisation, not its supplier), and
-    match the grant's `from` when it names one. Raises `ConsentTokenError` otherwise. Reads in the caller's
-    session, the one the token endpoint checks the grant in."""
+    match the grant's `from` (the person or organisation that consented) when it names one. Raises
+    `ConsentTokenError` otherwise. Reads in the caller's session, the one the token endpoint checks the grant in.
+
+    A one-time consent (a resource with `isOneTimeConsent`) is looked up like any other, as Altinn's lookup does:
+    it is neither marked used nor ended by a token, and lasts until its validTo. In Altinn "one-time" changes only
+    what the consent page tells the person; keeping to one disclosure is the data source's part."""
     items = _details_items(value)
     now = utcnow()
     answered = []
@@ -370,14 +463,14 @@ async def token_authorization_details(session: AsyncSession, value: Any, consume
             raise ConsentTokenError("invalid_authorization_details", f"There is no consent {consent_id}.")
         if row.to_organization != consumer:
             raise ConsentTokenError("invalid_grant", f"Consent {consent_id} is not given to organisation {consumer}.")
-        if item.get("from") is not None and item["from"] != PERSON_URN + row.from_person:
+        if item.get("from") is not None and item["from"] != party_urn(row.from_party):
             raise ConsentTokenError("invalid_grant", f"Consent {consent_id} is not given by {item['from']}.")
         status = status_now(row, now)
         if status != ConsentStatus.ACCEPTED:
             raise ConsentTokenError("invalid_grant", f"Consent {consent_id} is {status.value}, not Accepted.")
         assert row.consented_at is not None
         answered.append({
-            "type": CONSENT_DETAILS_TYPE, "id": str(row.id), "from": PERSON_URN + row.from_person,
+            "type": CONSENT_DETAILS_TYPE, "id": str(row.id), "from": party_urn(row.from_party),
             "to": {"authority": "iso6523-actorid-upis", "ID": ORGANIZATION_ID_PREFIX + row.to_organization},
             "consented": row.consented_at.isoformat(), "validTo": row.valid_to.isoformat(),
             "consentRights": row.consent_rights,
