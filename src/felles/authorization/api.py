@@ -288,7 +288,7 @@ async def revoke_delegation(delegation_id: uuid.UUID, principal: Person, databas
 CLIENT_DELEGATIONS = "/accessmanagement/api/v1/enduser/clientdelegations"
 AgentFirm = Annotated[str, Query(alias="party", description="Organisation number of the accountant, auditor or "
                                  "business manager firm")]
-Agent = Annotated[str, Query(alias="to", description="Fødselsnummer of the employee")]
+Agent = Annotated[str, Query(alias="to", description="Fødselsnummer of the agent (the firm's employee)")]
 ClientQuery = Annotated[str | None, Query(alias="from", description="The client's organisation number; "
                                           "without it, every client")]
 
@@ -299,6 +299,33 @@ async def list_clients(party: AgentFirm, principal: Person, database: DatabaseDe
     """The firm's clients: the roles it holds for each (REGN, REVI, FFØR), the packages they give and what it
     has passed on to its employees. For the firm's client administrators."""
     return await service.list_clients(database, principal.person_identifier, party)
+
+
+@router.get(f"{CLIENT_DELEGATIONS}/agents", tags=["client delegation"], operation_id="accessmanagement_list_agents")
+async def list_agents(party: AgentFirm, principal: Person, database: DatabaseDep) -> list[schemas.AgentPublic]:
+    """The persons registered as the firm's agents (medarbeidere), with the client packages passed on to each.
+    For the firm's client administrators."""
+    return await service.list_agents(database, principal.audit_actor, principal.person_identifier, party)
+
+
+@router.post(f"{CLIENT_DELEGATIONS}/agents", tags=["client delegation"], operation_id="accessmanagement_add_agent")
+async def add_agent(party: AgentFirm, body: schemas.AgentCreate, principal: Person,
+                    database: DatabaseDep) -> schemas.AgentAssignmentPublic:
+    """Register a person (fødselsnummer and last name, as in Folkeregisteret) as the firm's agent, so client
+    packages may be passed on to them. Adding an agent again answers with the registration there is."""
+    return await service.add_agent(database, principal.audit_actor, principal.person_identifier, party, body)
+
+
+@router.delete(f"{CLIENT_DELEGATIONS}/agents", status_code=204, tags=["client delegation"],
+               operation_id="accessmanagement_remove_agent")
+async def remove_agent(party: AgentFirm, to: Agent, principal: Person, database: DatabaseDep,
+                       cascade: Annotated[bool, Query(description="Also take back the client packages passed on "
+                                                      "to the agent; when false, an agent holding any stays")] = True,
+                       ) -> Response:
+    """Remove an agent, and with it every client package the firm has passed on to them."""
+    await service.remove_agent(database, principal.audit_actor, principal.person_identifier, party, to,
+                               cascade=cascade)
+    return Response(status_code=204)
 
 
 @router.get(f"{CLIENT_DELEGATIONS}/agents/accesspackages", tags=["client delegation"],
@@ -314,7 +341,8 @@ async def list_agent_packages(party: AgentFirm, principal: Person, database: Dat
              operation_id="accessmanagement_delegate_to_agent")
 async def delegate_to_agent(party: AgentFirm, to: Agent, body: schemas.ClientDelegationInput, principal: Person,
                             database: DatabaseDep, client: ClientQuery = None) -> list[schemas.DelegationPublic]:
-    """Pass a client's packages (or those of every client) on to an employee, who may then act for it."""
+    """Pass a client's packages (or those of every client) on to one of the firm's agents, who may then act
+    for it."""
     return await service.delegate_to_agent(database, principal.audit_actor, principal.person_identifier, party, to,
                                            body.values, client=client)
 

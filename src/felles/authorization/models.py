@@ -1,7 +1,7 @@
 """Tables of Altinn Autorisasjon: the resource registry (resources, their XACML policy, access lists), the
 access-package catalogue (areas, packages, roles and how roles give packages), parties (Altinn's party and
 user ids), delegations (rights and packages given from one party to another, client delegations among
-them) and access requests."""
+them), the agents firms pass client packages on to, and access requests."""
 
 from __future__ import annotations
 
@@ -209,6 +209,22 @@ class Delegation(Base):
         Index("ix_authz_delegations_from_party", "from_party"),
         Index("ix_authz_delegations_facilitator", "facilitator"),
     )
+
+
+class ClientAgent(Base):
+    """Agent (medarbeider): a person an accountant, auditor or business manager organisation has registered to
+    receive its clients' packages — Altinn's assignment of the role ``urn:altinn:role:agent`` from the firm to
+    the person. The firm passes client packages on only to its agents; removing an agent removes them."""
+
+    __tablename__ = "authz_client_agents"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    firm: Mapped[str] = mapped_column(String(9))  # organisasjonsnummer
+    person: Mapped[str] = mapped_column(String(11))  # fødselsnummer or D-nummer
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("firm", "person", name="uq_authz_client_agents_firm_person"),)
 
 
 class AccessRequest(Base):

@@ -6,7 +6,7 @@ import uuid
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_-]{2,99}$"
 
@@ -272,6 +272,37 @@ class ClientDelegationInput(BaseModel):
     """Altinn's ``DelegationBatchInputDto``: client packages to pass on, per role."""
 
     values: list[ClientRolePackages] = Field(min_length=1)
+
+
+class AgentCreate(BaseModel):
+    """Altinn's ``PersonInput``: the person to register as the firm's agent, named by fødselsnummer and last
+    name together, so a mistyped number cannot make a stranger an agent."""
+
+    # Altinn reads JSON names case-insensitively, and its own guide writes "personidentifier".
+    personIdentifier: str = Field(validation_alias=AliasChoices("personIdentifier", "personidentifier"),
+                                  description="Fødselsnummer or D-nummer", examples=["01038712345"])
+    lastName: str = Field(min_length=1, max_length=200, examples=["Salt"])
+
+
+class AgentAssignmentPublic(BaseModel):
+    """Altinn's ``AssignmentDto`` for the role agent: ``fromParty`` (the firm) has registered ``toParty`` as its
+    agent."""
+
+    id: uuid.UUID
+    role: str = Field(description="Always urn:altinn:role:agent")
+    fromParty: str = Field(description="The firm's organisation number")
+    toParty: str = Field(description="The agent's fødselsnummer")
+    agentAddedAt: str
+
+
+class AgentPublic(BaseModel):
+    """Altinn's ``AgentDto``: a person registered as the firm's agent (medarbeider), with the client packages
+    the firm has passed on to them."""
+
+    personIdentifier: str
+    name: str | None = None
+    agentAddedAt: str
+    delegations: list[DelegationPublic] = Field(default_factory=list)
 
 
 class ClientPublic(BaseModel):

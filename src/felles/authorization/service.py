@@ -1,5 +1,5 @@
 """Use cases of Altinn Autorisasjon: the resource registry, decisions, delegations (client delegations among
-them), access requests and authorized parties.
+them, to the agents a firm has registered), access requests and authorized parties.
 
 Writes happen in one transaction each, with an audit entry; every delegation change and every access-request
 status publishes an event (``altinn.accessmanagement.*``) in that transaction. A change to a resource or a
@@ -30,6 +30,7 @@ from felles.authorization.models import (
     AccessListResource,
     AccessPackage,
     AccessRequest,
+    ClientAgent,
     Delegation,
     Resource,
 )
@@ -43,7 +44,7 @@ from felles.authorization.xacml.policies import BrokenPolicy
 from felles.core import audit, cache_invalidation
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
-from felles.core.db import Database
+from felles.core.db import Database, insert_for
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from felles.core.ids import uuid7
 from felles.events import service as events
@@ -62,6 +63,11 @@ DELEGATION_CREATED = "altinn.accessmanagement.delegation.created"
 DELEGATION_DELETED = "altinn.accessmanagement.delegation.deleted"
 CLIENT_DELEGATION_CREATED = "altinn.accessmanagement.clientdelegation.created"
 CLIENT_DELEGATION_DELETED = "altinn.accessmanagement.clientdelegation.deleted"
+CLIENT_AGENT_ADDED = "altinn.accessmanagement.clientdelegation.agent.added"
+CLIENT_AGENT_REMOVED = "altinn.accessmanagement.clientdelegation.agent.removed"
+CLIENT_AGENT_AUDIT = "authorization.client_agent"
+# Altinn 3's role a firm assigns to the persons it may pass its clients' packages on to.
+AGENT_ROLE = "urn:altinn:role:agent"
 REQUEST_EVENT_PREFIX = "altinn.accessmanagement.request."  # + draft, pending, approved, rejected, withdrawn
 
 
@@ -713,17 +719,123 @@ async def list_clients(database: Database, person: str | None, party: str) -> li
     return result
 
 
+def _agent_assignment_public(row: ClientAgent) -> s.AgentAssignmentPublic:
+    return s.AgentAssignmentPublic(id=row.id, role=AGENT_ROLE, fromParty=row.firm, toParty=row.person,
+                                   agentAddedAt=row.added_at.isoformat())
+
+
+async def _locked_agent(session: AsyncSession, firm: str, person: str) -> ClientAgent | None:
+    """``person``'s registration as an agent of ``firm``, locked until the caller's transaction ends
+    (PostgreSQL): a delegation to the agent and the agent's removal then happen one after the other."""
+    return (await session.scalars(select(ClientAgent).where(ClientAgent.firm == firm, ClientAgent.person == person)
+                                  .with_for_update())).first()
+
+
+async def _require_agent(session: AsyncSession, firm: str, person: str) -> None:
+    """400 unless ``person`` is an agent of ``firm``, as Altinn answers (MissingAssignment)."""
+    if await _locked_agent(session, firm, person) is None:
+        raise InvalidInput(f"{person} is not registered as an agent of {firm}: add them as an agent first.",
+                           code="agent_not_registered")
+
+
+def _person_not_matched() -> InvalidInput:
+    # One answer for an unknown number and a wrong last name, as Altinn gives: the API does not tell who has a
+    # number.
+    return InvalidInput("No person with that fødselsnummer and last name.", code="person_not_matched")
+
+
+async def _person_named(database: Database, actor: Actor, identifier: str, last_name: str) -> str:
+    """The fødselsnummer of the person Folkeregisteret has under ``identifier`` with ``last_name``."""
+    try:
+        found = await registers.get_person(database, actor, "".join(identifier.split()))
+    except (NotFound, InvalidInput):
+        raise _person_not_matched() from None
+    if found.navn.etternavn.casefold() != last_name.strip().casefold():
+        raise _person_not_matched()
+    return found.identifikasjonsnummer
+
+
+async def list_agents(database: Database, actor: Actor, person: str | None, party: str) -> list[s.AgentPublic]:
+    """The persons registered as agents (medarbeidere) of firm ``party``, each with the client packages the
+    firm has passed on to them. For a client administrator of ``party``."""
+    await _client_administrator_access(database, person, party)
+    async with database.transaction() as session:
+        agents = list(await session.scalars(select(ClientAgent).where(ClientAgent.firm == party)
+                                            .order_by(ClientAgent.added_at, ClientAgent.id)))
+        given: dict[str, list[s.DelegationPublic]] = {}
+        for row in await session.scalars(select(Delegation).where(Delegation.facilitator == party)
+                                         .order_by(Delegation.from_party, Delegation.id)):
+            given.setdefault(row.to_party, []).append(_delegation_public(row))
+        await audit.record(session, actor, action="read", resource=CLIENT_AGENT_AUDIT,
+                           subjects=[agent.person for agent in agents])
+    details = await pip.party_details(database, [agent.person for agent in agents])
+    return [s.AgentPublic(personIdentifier=agent.person,
+                          name=details[agent.person].name if agent.person in details else None,
+                          agentAddedAt=agent.added_at.isoformat(), delegations=given.get(agent.person, []))
+            for agent in agents]
+
+
+async def add_agent(database: Database, actor: Actor, person: str | None, party: str,
+                    body: s.AgentCreate) -> s.AgentAssignmentPublic:
+    """Register a person, named by fødselsnummer and last name as Folkeregisteret has them, as an agent of
+    firm ``party``: the firm may then pass client packages on to them. Adding an agent again answers with the
+    registration there is. For a client administrator of ``party``."""
+    await _client_administrator_access(database, person, party)
+    agent = await _person_named(database, actor, body.personIdentifier, body.lastName)
+    async with database.transaction() as session:
+        added = await session.scalar(
+            insert_for(session, ClientAgent)
+            .values(id=uuid7(), firm=party, person=agent, added_by=actor.actor, added_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["firm", "person"]).returning(ClientAgent.id))
+        row = (await session.scalars(select(ClientAgent).where(ClientAgent.firm == party,
+                                                               ClientAgent.person == agent))).one()
+        if added is not None:
+            await audit.record(session, actor, action="create", resource=CLIENT_AGENT_AUDIT, subjects=[party, agent])
+            await _publish(session, CLIENT_AGENT_ADDED, party, agent,
+                           _agent_assignment_public(row).model_dump(mode="json"))
+    return _agent_assignment_public(row)
+
+
+async def remove_agent(database: Database, actor: Actor, person: str | None, party: str, to: str, *,
+                       cascade: bool = True) -> None:
+    """Remove ``to`` as an agent of firm ``party`` and, in the same transaction, every client package the firm
+    has passed on to them (each audited, with its event). With ``cascade`` false an agent still holding client
+    packages stays, as Altinn answers (DelegationHasActiveConnections). For a client administrator of
+    ``party``."""
+    await _client_administrator_access(database, person, party)
+    async with database.transaction() as session:
+        # Locked first: a delegation to this agent being made now is either in before the query below reads the
+        # agent's delegations, or finds the agent gone.
+        agent = await _locked_agent(session, party, to)
+        if agent is None:
+            raise NotFound(f"{to} is not an agent of {party}.", code="agent_not_found")
+        held = list(await session.scalars(select(Delegation).where(
+            Delegation.facilitator == party, Delegation.to_party == to).order_by(Delegation.id)))
+        if held and not cascade:
+            raise InvalidInput(f"{to} still holds {len(held)} client package(s) from {party}; remove them first, "
+                               "or remove the agent with cascade=true.", code="agent_has_delegations")
+        for row in held:
+            await _remove_delegation(session, actor, row)
+        await session.execute(delete(ClientAgent).where(ClientAgent.id == agent.id))
+        await audit.record(session, actor, action="delete", resource=CLIENT_AGENT_AUDIT, subjects=[party, to],
+                           detail={"delegationsRemoved": len(held)})
+        await _publish(session, CLIENT_AGENT_REMOVED, party, to,
+                       _agent_assignment_public(agent).model_dump(mode="json"))
+
+
 async def delegate_to_agent(database: Database, actor: Actor, person: str | None, party: str, to: str,
                             values: list[s.ClientRolePackages], *, client: str | None = None,
                             ) -> list[s.DelegationPublic]:
-    """Pass client packages of firm ``party`` on to its employee ``to``: for one ``client``, or for every
-    current client when ``client`` is None (then each package goes to the clients whose role gives it). For a
-    client administrator of ``party``."""
+    """Pass client packages of firm ``party`` on to its agent ``to`` (see ``add_agent``): for one ``client``, or
+    for every current client when ``client`` is None (then each package goes to the clients whose role gives
+    it). For a client administrator of ``party``."""
     await _client_administrator_access(database, person, party)
     _check_identifier(to, "to")
     if kind_of(to) != "person":
-        raise InvalidInput("Client packages are passed on to persons (the firm's employees).",
+        raise InvalidInput("Client packages are passed on to persons (the firm's agents).",
                            code="agent_not_person")
+    async with database.transaction() as session:
+        await _require_agent(session, party, to)
     clients = await _clients_of(database, party)
     if client is not None and client not in clients:
         raise NotFound(f"{client} is not a client of {party}.", code="client_not_found")
@@ -739,6 +851,7 @@ async def delegate_to_agent(database: Database, actor: Actor, person: str | None
     if not grants:
         raise InvalidInput(f"{party} holds none of these packages for any client.", code="package_not_held_for_client")
     async with database.transaction() as session:
+        await _require_agent(session, party, to)  # still an agent, and stays one until these are in
         rows = [await _add_delegation(session, actor, c, to, package=package, facilitator=party,
                                       facilitator_role=role) for c, role, package in grants]
     return [_delegation_public(row) for row in rows]
