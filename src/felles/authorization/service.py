@@ -1176,7 +1176,7 @@ async def authorized_parties(database: Database, actor: Actor, subject: str, *,
             return None
         kind = {"person": "Person", "organization": "Organization"}.get(ref.kind, "SystemUser")
         return s.AuthorizedParty(
-            partyUuid=ref.party_uuid, name=ref.name or identifier, partyId=ref.party_id, type=kind,  # type: ignore[arg-type]
+            partyUuid=ref.party_uuid, name=ref.name or identifier, partyId=ref.party_id, type=kind,
             organizationNumber=identifier if ref.kind == "organization" else None,
             personId=identifier if ref.kind == "person" else None,
             dateOfBirth=ref.birth_date.isoformat() if ref.birth_date else None,
