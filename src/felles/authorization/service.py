@@ -549,20 +549,24 @@ async def delegate_rights(database: Database, actor: Actor, person: str | None,
     return [_delegation_public(row) for row in rows]
 
 
-async def is_permitted(database: Database, subject: str, party: str, resource: str, action: str) -> bool:
-    """Whether ``subject`` may do ``action`` on ``resource`` for ``party`` (one decision, obligations aside)."""
+async def is_permitted(database: Database, subject: str, party: str | None, resource: str, action: str) -> bool:
+    """Whether ``subject`` may do ``action`` on ``resource`` for ``party`` (one decision, obligations aside).
+    Without a party the decision is about the subject itself, as Altinn asks for `requestconsent`: the policy
+    then sees the subject's party type and access lists."""
     subject_id = "urn:altinn:person:identifier-no" if kind_of(subject) == "person" else (
         "urn:altinn:organization:identifier-no" if kind_of(subject) == "organization" else decision.SYSTEM_USER)
-    party_id = "urn:altinn:person:identifier-no" if kind_of(party) == "person" else \
-        "urn:altinn:organization:identifier-no"
     from felles.authorization.xacml import request_from_json
 
+    resource_attributes = [{"AttributeId": decision.RESOURCE_ID, "Value": resource}]
+    if party is not None:
+        party_id = "urn:altinn:person:identifier-no" if kind_of(party) == "person" else \
+            "urn:altinn:organization:identifier-no"
+        resource_attributes.append({"AttributeId": party_id, "Value": party})
     request = request_from_json({"Request": {
         "AccessSubject": [{"Attribute": [{"AttributeId": subject_id, "Value": subject}]}],
         "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id",
                                    "Value": action}]}],
-        "Resource": [{"Attribute": [{"AttributeId": decision.RESOURCE_ID, "Value": resource},
-                                    {"AttributeId": party_id, "Value": party}]}],
+        "Resource": [{"Attribute": resource_attributes}],
     }})
     return (await authorize(database, request)).decision.value == "Permit"
 

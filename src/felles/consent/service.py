@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.authorization import schemas as authorization_schemas
 from felles.authorization import service as authorization_service
-from felles.authorization.xacml import Decision, request_from_json
 from felles.consent import schemas as s
 from felles.consent.models import ConsentRequest, ConsentRequestEvent
 from felles.consent.schemas import ORGANIZATION_URN, PERSON_URN, ConsentStatus
@@ -58,7 +57,6 @@ EXPIRY_ACTOR = Actor("system:consent-expiry")
 EXPIRY_PERFORMER = "urn:altinn:system:felles-consent-expiry"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 REQUEST_CONSENT_ACTION = "requestconsent"
-ORGANIZATION_ATTRIBUTE = ORGANIZATION_URN.removesuffix(":")  # the XACML subject attribute of an organisation
 
 
 class ConsentTokenError(Exception):
@@ -222,13 +220,7 @@ async def _check_may_request(database: Database, consumer: str, resource: str) -
     """The consumer must be permitted action `requestconsent` by the resource's policy. As in Altinn the
     decision is about the organisation itself and names no party, so that the policy can ask for its party
     type (`urn:altinn:partytype` organization) or its access lists (`urn:altinn:access-list`)."""
-    decided = await authorization_service.authorize(database, request_from_json({"Request": {
-        "AccessSubject": [{"Attribute": [{"AttributeId": ORGANIZATION_ATTRIBUTE, "Value": consumer}]}],
-        "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id",
-                                   "Value": REQUEST_CONSENT_ACTION}]}],
-        "Resource": [{"Attribute": [{"AttributeId": "urn:altinn:resource", "Value": resource}]}],
-    }}))
-    if decided.decision != Decision.PERMIT:
+    if not await authorization_service.is_permitted(database, consumer, None, resource, REQUEST_CONSENT_ACTION):
         raise Forbidden(f"Organisation {consumer} may not request consent for resource {resource}: its policy "
                         f"does not permit action {REQUEST_CONSENT_ACTION}.", code="consent_request_not_permitted",
                         extra={"resource": resource})
