@@ -95,8 +95,6 @@ class TestIdMethod(EidMethod):
         pid, level = str(form.get("pid", "")), str(form.get("level", ""))
         if not level.isdigit() or int(level) not in self.levels:
             raise InvalidInput("Choose a level this eID gives.", code="invalid_level")
-        registers.valid_person_identifiers([pid])
-
         async def registered(session: AsyncSession) -> str:
             # TestID only logs in synthetic persons found in Folkeregisteret.
             return await registers.person_status(session, TESTID_ACTOR, pid)
