@@ -80,6 +80,16 @@ def organizations_resource() -> authorization_schemas.ServiceResource:
     })
 
 
+async def one_time_resource(database) -> str:
+    """Our income resource as a one-time consent (`isOneTimeConsent`), with Skatteetaten's consent policy."""
+    one_time = income_resource().model_copy(update={"identifier": "ske-inntekt-engangs", "isOneTimeConsent": True})
+    owner = Actor(f"organization:{SERVICE_OWNER}")
+    await authorization_service.create_resource(database, owner, SERVICE_OWNER, one_time)
+    await authorization_service.put_policy(database, owner, SERVICE_OWNER, one_time.identifier, reference_policy(
+        "ske-samtykke-sbl-summert-skattegrunnlag", one_time.identifier))
+    return one_time.identifier
+
+
 @pytest.fixture
 async def resources(database) -> dict[str, authorization_schemas.ServiceResource]:
     """Our income resource and STAMI's real consent resource from the reference data, both with Skatteetaten's

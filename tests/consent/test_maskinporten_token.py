@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from felles.authorization import service as authorization_service
 from felles.core.audit import Actor
 from felles.core.clock import clock, utcnow
 from felles.identity import selfservice
@@ -22,10 +21,8 @@ from tests.consent.conftest import (
     KARI,
     OLA,
     OTHER_ORGANIZATION,
-    SERVICE_OWNER,
     create_request,
-    income_resource,
-    reference_policy,
+    one_time_resource,
 )
 from tests.identity.conftest import (
     BASE,
@@ -162,13 +159,9 @@ async def test_a_one_time_consent_is_carried_like_any_consent_until_its_valid_to
     """Altinn's `isOneTimeConsent` changes only what the consent page tells the person: the lookup behind
     Maskinporten neither marks the consent used nor ends it, so each token carries it until its validTo, and the
     request's history gets no event from a token."""
-    one_time = income_resource().model_copy(update={"identifier": "ske-inntekt-engangs", "isOneTimeConsent": True})
-    owner = Actor(f"organization:{SERVICE_OWNER}")
-    await authorization_service.create_resource(database, owner, SERVICE_OWNER, one_time)
-    await authorization_service.put_policy(database, owner, SERVICE_OWNER, one_time.identifier, reference_policy(
-        "ske-samtykke-sbl-summert-skattegrunnlag", one_time.identifier))
+    one_time = await one_time_resource(database)
     consent = await accepted_consent(client, consumer_headers, person_headers, consentRights=[{
-        "action": ["consent"], "resource": [{"type": "urn:altinn:resource", "value": one_time.identifier}],
+        "action": ["consent"], "resource": [{"type": "urn:altinn:resource", "value": one_time}],
         "metadata": {"inntektsaar": "2025"}}], validTo=(utcnow() + timedelta(hours=1)).isoformat())
 
     for _ in range(2):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from felles.authorization import service as authorization_service
-from felles.core.audit import Actor
 from tests.consent.conftest import (
     BFF,
     COMPANY,
@@ -16,10 +14,8 @@ from tests.consent.conftest import (
     INGRID,
     KARI,
     OLA,
-    SERVICE_OWNER,
     create_request,
-    income_resource,
-    reference_policy,
+    one_time_resource,
 )
 from tests.portal.login import form_token, local, log_in
 
@@ -152,13 +148,9 @@ async def test_only_the_required_delegator_is_shown_the_open_request(client, con
 
 
 async def test_a_one_time_consent_says_so_instead_of_a_last_day(client, database, consumer_headers):
-    one_time = income_resource().model_copy(update={"identifier": "ske-inntekt-engangs", "isOneTimeConsent": True})
-    owner = Actor(f"organization:{SERVICE_OWNER}")
-    await authorization_service.create_resource(database, owner, SERVICE_OWNER, one_time)
-    await authorization_service.put_policy(database, owner, SERVICE_OWNER, one_time.identifier, reference_policy(
-        "ske-samtykke-sbl-summert-skattegrunnlag", one_time.identifier))
+    one_time = await one_time_resource(database)
     created = await create_request(client, consumer_headers, consentRights=[{
-        "action": ["consent"], "resource": [{"type": "urn:altinn:resource", "value": one_time.identifier}],
+        "action": ["consent"], "resource": [{"type": "urn:altinn:resource", "value": one_time}],
         "metadata": {"inntektsaar": "2025"}}])
     html = (await log_in(client, f"{PAGE}?id={created['id']}", KARI.identifier)).text
     assert "Samtykket gjelder én gangs utlevering av opplysningene." in html
