@@ -3,9 +3,10 @@ context handler and information point against a seeded world.
 
 Altinn's own tests answer the PIP's questions from mocks that are not in the reference data. Here the same
 facts live where Felles keeps them: Enhetsregisteret roles (registers tables), party and user ids, the resource
-registry (the reference policies under their resource ids), delegations and access lists (this component's
-tables), and app instances (a local instance source). Where the reference has them (``pip/roles_*.json``,
-``delegation/*.xml``) the facts follow them; elsewhere they are the least that Altinn's mocks must have said.
+registry (the reference policies under their resource ids), delegations, access lists and the probate court's
+digitalt dødsbo roles (this component's tables), and app instances (a local instance source). Where the
+reference has them (``pip/roles_*.json``, ``delegation/*.xml``) the facts follow them; elsewhere they are the
+least that Altinn's mocks must have said.
 Everything else — ER role → Altinn 2 role codes and access packages, delegation and access-list passes,
 subject and party resolution — is Felles's real code path.
 """
@@ -30,8 +31,9 @@ from felles.authorization.models import (
     Resource,
 )
 from felles.authorization.parties import register_party
-from felles.authorization.schemas import AccessListAuthorizationRequest
+from felles.authorization.schemas import AccessListAuthorizationRequest, EstateCloudEvent
 from felles.authorization.xacml.conformance import compare_responses, load_request, load_response
+from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.db import Database
 from felles.core.ids import uuid7
@@ -68,13 +70,11 @@ KNOWN_GAPS = {
     "ResourceRegistry_PersonWithAccessPackage_PermitRequest": OTHER_POLICY_VERSION,
     "ResourceRegistry_SystemUserWithDelegation_PermitRequest": OTHER_POLICY_VERSION,
     "ResourceRegistry_SystemUser_WithAccessPackage_MultiRequest_PermitRequest": OTHER_POLICY_VERSION,
-    "ResourceRegistry_OedFormuesfullmakt_Json_PermitRequest":
-        "needs the digitalt dødsbo (OED) information point for urn:digitaltdodsbo:rolecode",
-    "ResourceRegistry_OedFormuesfullmakt_Xml_PermitRequest":
-        "needs the digitalt dødsbo (OED) information point for urn:digitaltdodsbo:rolecode",
+    "ResourceRegistry_OedFormuesfullmakt_Json_PermitRequest": OTHER_POLICY_VERSION,
 }
 
 PERSON_1337 = "02027210212"
+DECEASED = "10107010101"
 SYSTEM_USER = "47caea5b-a80b-4343-b1d3-31eb523a4e28"
 SYSTEM_USER_PACKAGES = "e2eba2c3-b369-4ff9-8418-99a810d6bb58"
 # (fødselsnummer, user id, party id, party uuid)
@@ -88,7 +88,14 @@ PERSONS = [
     ("07077710757", 20000517, 50000517, "00000000-0000-0000-0005-000000002625"),
     ("08087810888", 20010440, 50010440, None),
     ("09097910909", 20000001, 50000001, "00000000-0000-0000-0000-0000000000aa"),
+    (DECEASED, 20740574, 50740574, None),
 ]
+# The probate court gave user 20010440 formuesfullmakt in party 50740574's estate (Altinn's OED mock).
+ESTATE_EVENT = {
+    "id": "oed-fixture-1", "source": "https://digitaltdodsbo.example/case/1", "subject": f"/person/{DECEASED}",
+    "type": "no.altinn.events.digitalt-dodsbo.v1.heir-roles-updated", "time": "2024-01-01T12:00:00Z",
+    "data": {"caseId": "1", "heirRoles": [{"nin": "08087810888", "role": "urn:digitaltdodsbo:formuesfullmakt"}]},
+}
 # (organisation number, party id, party uuid, [(person, ER role)])
 ORGANIZATIONS = [
     ("910000004", 1000, None, [("01017110191", "DAGL")]),
@@ -192,6 +199,7 @@ async def world(database_url: str):
                 session.add(AccessListMember(access_list_id=access_list.id, organization_number=member))
             session.add(AccessListResource(access_list_id=access_list.id, resource_identifier=resource,
                                            actions=actions))
+    await service.update_estate_roles(database, Actor("system:test"), EstateCloudEvent.model_validate(ESTATE_EVENT))
     decision.invalidate_policy()
     yield AltinnDecisionPoint(database, InMemoryInstances(INSTANCES))
     async with database.transaction() as session:

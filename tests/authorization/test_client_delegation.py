@@ -16,13 +16,13 @@ from tests.authorization.world import (
     add_organizations,
     add_persons,
     add_roles,
+    decide_over_http,
     organization_number,
     person_number,
 )
 from tests.conftest import bearer
 
 WRITE = "altinn:resourceregistry/resource.write"
-AUTHORIZE = "altinn:authorization/authorize"
 RESOURCE = "ttd-accesspackage-resource"
 # read/write for holders of the package regnskapsforer-lonn
 POLICY = (REFERENCE / "pdp" / "resources" / "ttd-accesspackage-resource.policy.xml").read_bytes().replace(
@@ -68,18 +68,7 @@ async def add_agent(client, headers, person: str):
 
 
 async def decide(client, token, subject: str, party: str) -> str:
-    subject_id = "person" if len(subject) == 11 else "organization"
-    body = {"Request": {
-        "AccessSubject": [{"Attribute": [{"AttributeId": f"urn:altinn:{subject_id}:identifier-no",
-                                          "Value": subject}]}],
-        "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": "read"}]}],
-        "Resource": [{"Attribute": [{"AttributeId": "urn:altinn:resource", "Value": RESOURCE},
-                                    {"AttributeId": "urn:altinn:organization:identifier-no", "Value": party}]}],
-    }}
-    response = await client.post("/authorization/api/v1/authorize", json=body,
-                                 headers=bearer(token(scopes=[AUTHORIZE], org=SKD)))
-    assert response.status_code == 200, response.text
-    return response.json()["Response"][0]["Decision"]
+    return await decide_over_http(client, token, subject, party, RESOURCE)
 
 
 async def audited(database, resource: str) -> list[str]:

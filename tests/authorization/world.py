@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from felles.core.clock import utcnow
 from felles.core.db import Database
@@ -17,6 +18,27 @@ SKD = "974761076"  # Skatteetaten, a service owner
 ACME = "910000012"
 ACME_BRANCH = "910000020"
 OTHER_COMPANY = "910000039"
+AUTHORIZE_SCOPE = "altinn:authorization/authorize"
+
+
+def _identifier_attribute(value: str) -> str:
+    return f"urn:altinn:{'person' if len(value) == 11 else 'organization'}:identifier-no"
+
+
+async def decide_over_http(client: Any, token: Any, subject: str, party: str, resource: str,
+                           action: str = "read") -> str:
+    """Skatteetaten asks the decision API whether ``subject`` may do ``action`` on ``resource`` for ``party``
+    (each a fødselsnummer or an organisation number); the decision."""
+    body = {"Request": {
+        "AccessSubject": [{"Attribute": [{"AttributeId": _identifier_attribute(subject), "Value": subject}]}],
+        "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": action}]}],
+        "Resource": [{"Attribute": [{"AttributeId": "urn:altinn:resource", "Value": resource},
+                                    {"AttributeId": _identifier_attribute(party), "Value": party}]}],
+    }}
+    response = await client.post("/authorization/api/v1/authorize", json=body,
+                                 headers={"Authorization": f"Bearer {token(scopes=[AUTHORIZE_SCOPE], org=SKD)}"})
+    assert response.status_code == 200, response.text
+    return str(response.json()["Response"][0]["Decision"])
 
 
 def organization_number(base: int) -> str:

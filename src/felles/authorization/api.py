@@ -34,12 +34,16 @@ ACCESS_LIST_WRITE = "altinn:resourceregistry/accesslist.write"
 AUTHORIZE = "altinn:authorization/authorize"
 AUTHORIZE_ADMIN = "altinn:authorization/authorize.admin"
 AUTHORIZED_PARTIES_RESOURCE_OWNER = "altinn:accessmanagement/authorizedparties.resourceowner"
+ESTATE_ROLES_INTERNAL = "altinn:dd:internal"  # Digitalt dødsbo itself
+ESTATE_ROLES_LOOKUP = "altinn:dd:authlookup"  # banks and others who look up the court's roles
 
 ResourceWriter = Annotated[Principal, require_scope(RESOURCE_WRITE)]
 AccessListWriter = Annotated[Principal, require_scope(ACCESS_LIST_WRITE)]
 Authorizer = Annotated[Principal, require_scope(AUTHORIZE, AUTHORIZE_ADMIN)]
 Person = Annotated[Principal, require_person()]
 ResourceOwner = Annotated[Principal, require_scope(AUTHORIZED_PARTIES_RESOURCE_OWNER)]
+EstateRoleKeeper = Annotated[Principal, require_scope(ESTATE_ROLES_INTERNAL)]
+EstateRoleReader = Annotated[Principal, require_scope(ESTATE_ROLES_INTERNAL, ESTATE_ROLES_LOOKUP)]
 XACML_EXAMPLE = {"Request": {
     "AccessSubject": [{"Attribute": [{"AttributeId": "urn:altinn:person:identifier-no", "Value": "02027210212"}]}],
     "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": "read"}]}],
@@ -489,3 +493,26 @@ async def resourceowner_authorized_parties(query: schemas.AuthorizedPartiesQuery
     return await service.authorized_parties(
         database, principal.audit_actor, subject, include_access_packages=includeAccessPackages,
         include_roles=includeRoles, include_resources=includeResources)
+
+
+# --- digitalt dødsbo (OED) roles, at oed-authz's paths --------------------------------------------------------
+@router.post("/oed/api/v1/eventhandler", tags=["digitalt dødsbo"], operation_id="oed_handle_event")
+async def handle_estate_event(event: schemas.EstateCloudEvent, principal: EstateRoleKeeper,
+                              database: DatabaseDep) -> schemas.EstateRolesUpdated:
+    """Digitalt dødsbo's CloudEvent with the probate court's roles in an estate as they now are
+    (``heir-roles-updated``, ``case-status-updated``); the subscription's validation event is acknowledged."""
+    return await service.update_estate_roles(database, principal.audit_actor, event)
+
+
+@router.post("/oed/api/v1/pip", tags=["digitalt dødsbo"], operation_id="oed_pip")
+async def estate_role_assignments(body: schemas.PipRequest, principal: EstateRoleKeeper,
+                                  database: DatabaseDep) -> schemas.PipResponse:
+    """The roles between a deceased (``from``) and a recipient (``to``), either of which may be left out."""
+    return await service.estate_role_assignments(database, body)
+
+
+@router.post("/oed/api/v1/authorization/roles/search", tags=["digitalt dødsbo"], operation_id="oed_search_roles")
+async def search_estate_roles(body: schemas.RolesSearchRequest, principal: EstateRoleReader,
+                              database: DatabaseDep) -> schemas.RolesSearchResponse:
+    """The probate court's roles (formuesfullmakt, skifteattest ...) for an estate, a recipient or both."""
+    return await service.search_estate_roles(database, body)

@@ -7,8 +7,8 @@ For each individual request (MultiRequests are split first):
 2. The resource's one policy is taken from a per-process cache of compiled policies (keyed by resource id;
    ``app_{org}_{app}`` for apps), dropped in every process when a resource changes (``POLICY_TOPIC``, see
    ``core.cache_invalidation``) and re-read after ``POLICY_CACHE_SECONDS`` at the latest.
-3. The engine evaluates it; the information point (``pip``) supplies roles and access packages when the
-   policy asks for them.
+3. The engine evaluates it; the information point (``pip``) supplies roles, access packages, access lists and
+   digitalt dødsbo roles when the policy asks for them.
 4. NotApplicable → delegations: a single right delegated for (resource, action) permits, with the
    resource policy's obligations.
 5. Permit on a resource with ``accessListMode`` Enabled → the party must be an organisation on an access list
@@ -77,6 +77,7 @@ CCR_ROLE = "urn:altinn:external-role:ccr"
 CRA_ROLE = "urn:altinn:external-role:cra"
 PARTY_TYPE = "urn:altinn:partytype"
 ACCESS_LIST = "urn:altinn:access-list"
+ESTATE_ROLE = "urn:digitaltdodsbo:rolecode"
 POLICY_CACHE_SECONDS = 30.0
 POLICY_TOPIC = "authorization.policy"  # announced with every resource change
 
@@ -335,6 +336,7 @@ class InformationPoint:
         self.database, self.subject, self.party = database, subject, party
         self._access: pip.PartyAccess | None = None
         self._access_lists: list[str] = []
+        self._estate_roles: list[str] = []
 
     async def load(self, attribute_ids: frozenset[str]) -> None:
         """Load what answering these subject attributes needs."""
@@ -342,6 +344,15 @@ class InformationPoint:
             await self.access()
         if ACCESS_LIST in attribute_ids and self._acts_for_itself_as_organization:
             self._access_lists = await pip.access_list_memberships(self.database, self.subject or "")
+        if ESTATE_ROLE in attribute_ids and self._acts_for_a_person_as_a_person:
+            # The party is a deceased's estate when the probate court has given the subject roles in it.
+            self._estate_roles = [row.role_code for row in await pip.estate_roles(
+                self.database, estate=self.party, recipient=self.subject)]
+
+    @property
+    def _acts_for_a_person_as_a_person(self) -> bool:
+        return (self.subject is not None and self.party is not None and kind_of(self.subject) == "person"
+                and kind_of(self.party) == "person")
 
     @property
     def _acts_for_itself_as_organization(self) -> bool:
@@ -376,6 +387,8 @@ class InformationPoint:
             return [kind_of(self.subject)]
         if attribute == ACCESS_LIST and self._acts_for_itself_as_organization:
             return self._access_lists
+        if attribute == ESTATE_ROLE:
+            return self._estate_roles
         return []
 
 

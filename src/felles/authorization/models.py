@@ -1,7 +1,8 @@
 """Tables of Altinn Autorisasjon: the resource registry (resources, their XACML policy, access lists), the
 access-package catalogue (areas, packages, roles and how roles give packages), parties (Altinn's party and
 user ids), delegations (rights and packages given from one party to another, client delegations among
-them), the agents firms pass client packages on to, and access requests."""
+them), the agents firms pass client packages on to, access requests, and the digitalt dødsbo roles of
+estates."""
 
 from __future__ import annotations
 
@@ -252,3 +253,20 @@ class AccessRequest(Base):
         Index("ix_authz_access_requests_party_status", "party", "status"),
         Index("ix_authz_access_requests_requester", "requester"),
     )
+
+
+class EstateRole(Base):
+    """A digitalt dødsbo (OED) role: what the probate court has given a person (``recipient``) in the estate of
+    a deceased person (``estate``), such as ``urn:domstolene:digitaltdodsbo:formuesfullmakt``. The decision
+    point gives it as ``urn:digitaltdodsbo:rolecode`` when the recipient acts for the estate."""
+
+    __tablename__ = "authz_estate_roles"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    estate: Mapped[str] = mapped_column(String(11))  # the deceased's fødselsnummer or D-nummer
+    recipient: Mapped[str] = mapped_column(String(11))
+    role_code: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the time of the court's event that gave it
+
+    __table_args__ = (UniqueConstraint("estate", "recipient", "role_code", name="uq_authz_estate_roles"),
+                      Index("ix_authz_estate_roles_recipient", "recipient"))

@@ -16,6 +16,8 @@ Sources, as in Altinn:
   while the firm still holds the role for the client and the role gives that package for the client's form.
 - Confidential packages (taushetsbelagt post) no role gives; the main administrator must give them to
   someone explicitly, and one given to an organisation does not reach its key-role holders by itself.
+- Digitalt dødsbo (this component's table, kept by Digitalt dødsbo's events): the probate court's roles of heirs
+  in a deceased's estate (``urn:digitaltdodsbo:rolecode``), read per decision and not cached.
 
 Everything for one subject is computed at once (one query per source) and kept for a short time per process;
 ``invalidate()`` drops it in every process when a delegation (``ACCESS_TOPIC``) or a register changes (see
@@ -39,7 +41,13 @@ from felles.authorization.catalogue import (
     Catalogue,
     load_catalogue,
 )
-from felles.authorization.models import AccessList, AccessListMember, AccessListResource, Delegation
+from felles.authorization.models import (
+    AccessList,
+    AccessListMember,
+    AccessListResource,
+    Delegation,
+    EstateRole,
+)
 from felles.authorization.parties import AUTHORIZATION_ACTOR, PartyRef, kind_of
 from felles.authorization.parties import party_details as party_details  # part of the information point
 from felles.core import cache_invalidation
@@ -343,6 +351,20 @@ async def on_access_list(database: Database, resource: str, organization: str, a
             .where(AccessListResource.resource_identifier == resource,
                    AccessListMember.organization_number == organization))).all()
     return any(not actions or action in actions for actions in filters)
+
+
+# --- digitalt dødsbo (OED) roles -----------------------------------------------------------------------------
+async def estate_roles(database: Database, *, estate: str | None = None,
+                       recipient: str | None = None) -> list[EstateRole]:
+    """The probate court's roles in ``estate`` (a deceased's fødselsnummer), given to ``recipient``, or all of
+    either's when the other is None."""
+    query = select(EstateRole).order_by(EstateRole.estate, EstateRole.recipient, EstateRole.role_code)
+    if estate is not None:
+        query = query.where(EstateRole.estate == estate)
+    if recipient is not None:
+        query = query.where(EstateRole.recipient == recipient)
+    async with database.transaction() as session:
+        return list(await session.scalars(query))
 
 
 class SingleFlight:

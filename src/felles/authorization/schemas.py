@@ -6,7 +6,7 @@ import uuid
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
 IDENTIFIER_PATTERN = r"^[a-z0-9][a-z0-9_-]{2,99}$"
 
@@ -408,3 +408,74 @@ class AuthorizedPartiesQuery(BaseModel):
                   "urn:altinn:party:uuid", "urn:altinn:partyid", "urn:altinn:userid",
                   "urn:altinn:systemuser:uuid"]
     value: str
+
+
+# --- digitalt dødsbo (OED) roles, as oed-authz ------------------------------------------------------------------
+NATIONAL_IDENTITY_NUMBER = r"^\d{11}$"
+
+
+class HeirRole(BaseModel):
+    nin: str = Field(pattern=NATIONAL_IDENTITY_NUMBER, description="The heir's fødselsnummer or D-nummer")
+    role: str = Field(max_length=200, examples=["urn:domstolene:digitaltdodsbo:formuesfullmakt"])
+
+
+class EstateRolesData(BaseModel):
+    caseId: str = Field(default="", max_length=200, description="Digitalt dødsbo's case id")
+    heirRoles: list[HeirRole] = Field(default_factory=list, max_length=1000)
+
+
+class EstateCloudEvent(BaseModel):
+    """The CloudEvent Digitalt dødsbo sends when the probate court's roles in an estate change: ``data`` holds
+    every court role of the estate as it now is."""
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1, max_length=500)
+    type: str = Field(min_length=1, max_length=200, examples=["no.altinn.events.digitalt-dodsbo.v1.heir-roles-updated"])
+    subject: str | None = Field(default=None, max_length=200, description="/person/{the deceased's fødselsnummer}")
+    time: AwareDatetime
+    data: EstateRolesData | None = None
+
+
+class EstateRolesUpdated(BaseModel):
+    estateSsn: str | None = None
+    added: int = 0
+    removed: int = 0
+    outdated: bool = Field(default=False, description="An older event than the roles stored; nothing changed")
+
+
+class PipRequest(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str | None = Field(default=None, alias="from", pattern=NATIONAL_IDENTITY_NUMBER,
+                              description="The deceased (the estate)")
+    to: str | None = Field(default=None, pattern=NATIONAL_IDENTITY_NUMBER, description="The heir (the recipient)")
+
+
+class PipRoleAssignment(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    role: str = Field(alias="urn:digitaltdodsbo:rolecode")
+    from_: str = Field(alias="from")
+    to: str
+    created: AwareDatetime
+
+
+class PipResponse(BaseModel):
+    roleAssignments: list[PipRoleAssignment]
+
+
+class RolesSearchRequest(BaseModel):
+    estateSsn: str | None = Field(default=None, pattern=NATIONAL_IDENTITY_NUMBER)
+    recipientSsn: str | None = Field(default=None, pattern=NATIONAL_IDENTITY_NUMBER)
+
+
+class RoleAssignment(BaseModel):
+    estateSsn: str
+    recipientSsn: str
+    role: str
+    created: AwareDatetime
+
+
+class RolesSearchResponse(BaseModel):
+    roleAssignments: list[RoleAssignment]
