@@ -158,6 +158,30 @@ RULE = """<xacml:Rule RuleId="urn:altinn:resource:{resource}:ruleid:{action}" Ef
   </xacml:Target></xacml:Rule>"""
 
 
+async def list_of_banks(database, name: str, *, connected_for: list[str] | None = None) -> None:
+    """Skatteetaten's access list ``name`` with the consumer bank as its one member; connected to the income
+    resource for the actions ``connected_for``, when given."""
+    owner = Actor(f"organization:{SERVICE_OWNER}")
+    await authorization_service.upsert_access_list(database, owner, SERVICE_OWNER, "skd", name,
+                                                   authorization_schemas.AccessListCreate(name="Banker"))
+    if connected_for is not None:
+        await authorization_service.connect_resource(database, owner, SERVICE_OWNER, "skd", name, INCOME,
+                                                     connected_for)
+    await authorization_service.set_access_list_members(database, owner, SERVICE_OWNER, "skd", name, [CONSUMER])
+
+
+async def ask_as_the_bank_and_as_another(client, token):
+    """The bank on the list asks (and is let), then another organisation: its refusal."""
+    bank = await client.post(CONSUMER_PATH, json=request_body(), headers=bearer(token(scopes=[WRITE, READ],
+                                                                                      org=CONSUMER)))
+    assert bank.status_code == 201, bank.text
+    other = OTHER_ORGANIZATION
+    refused = await client.post(CONSUMER_PATH, headers=bearer(token(scopes=[WRITE, READ], org=other)),
+                                json=request_body(to=ORGANIZATION_URN + other))
+    assert refused.status_code == 403
+    return refused
+
+
 async def test_only_consumers_the_policy_lets_ask_may_request_consent(database, client, token):
     """Skatteetaten lets only the banks on its access list ask for income consents (Altinn's `requestconsent`
     by access-list membership); persons consent for themselves (priv)."""
@@ -167,18 +191,52 @@ async def test_only_consumers_the_policy_lets_ask_may_request_consent(database, 
              + RULE.format(resource=INCOME, action="consent", subject="urn:altinn:rolecode", value="priv"))
     await authorization_service.put_policy(database, owner, SERVICE_OWNER, INCOME,
                                            ACCESS_LIST_POLICY.format(rules=rules).encode())
-    await authorization_service.upsert_access_list(database, owner, SERVICE_OWNER, "skd", "samtykke-banker",
-                                                   authorization_schemas.AccessListCreate(name="Banker"))
-    await authorization_service.set_access_list_members(database, owner, SERVICE_OWNER, "skd", "samtykke-banker",
-                                                        [CONSUMER])
+    await list_of_banks(database, "samtykke-banker")
 
-    bank = await client.post(CONSUMER_PATH, json=request_body(), headers=bearer(token(scopes=[WRITE, READ],
-                                                                                      org=CONSUMER)))
-    assert bank.status_code == 201, bank.text
-    other = OTHER_ORGANIZATION
-    refused = await client.post(CONSUMER_PATH, headers=bearer(token(scopes=[WRITE, READ], org=other)),
-                                json=request_body(to=ORGANIZATION_URN + other))
-    assert refused.status_code == 403
+    refused = await ask_as_the_bank_and_as_another(client, token)
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.json()["code"] == "consent_request_not_permitted" and refused.json()["resource"] == INCOME
     assert INCOME in refused.json()["detail"] and "requestconsent" in refused.json()["detail"]
+
+
+async def test_a_resource_in_access_list_mode_takes_requests_only_from_consumers_on_its_list(
+        database, client, token):
+    """Access-list mode on a consent resource: its policy lets any organisation ask, but only the consumers on
+    an access list connected to the resource may."""
+    owner = Actor(f"organization:{SERVICE_OWNER}")
+    resource = (await authorization_service.get_resource(database, INCOME)).model_copy(
+        update={"accessListMode": "Enabled"})
+    await authorization_service.update_resource(database, owner, SERVICE_OWNER, INCOME, resource)
+    await list_of_banks(database, "inntekt-banker", connected_for=["requestconsent"])
+
+    refused = await ask_as_the_bank_and_as_another(client, token)
+    assert refused.json()["code"] == "consent_request_not_permitted"
+
+
+async def test_an_access_manager_of_the_organisation_sees_and_revokes_its_consent_but_does_not_answer(
+        client, database, consumer_headers, person_headers):
+    """Altinn lets whoever manages the party's access revoke its consents. Kari, a board member the policy does
+    not let consent, is made access manager (tilgangsstyrer) of the company by its daglig leder."""
+    open_request = await create_request(client, consumer_headers, consentRights=ACCOUNTS,
+                                        **{"from": ORGANIZATION_URN + COMPANY})
+    created = await create_request(client, consumer_headers, consentRights=ACCOUNTS,
+                                   **{"from": ORGANIZATION_URN + COMPANY})
+    accepted = await client.post(f"{BFF}/consentrequests/{created['id']}/accept",
+                                 headers=person_headers(INGRID.identifier))
+    assert accepted.status_code == 200, accepted.text
+    consent = f"{BFF}/consents/{created['id']}/revoke"
+    assert (await client.post(consent, headers=person_headers(KARI.identifier))).status_code == 403
+
+    await authorization_service.delegate_package(
+        database, Actor(f"person:{INGRID.identifier}"), INGRID.identifier,
+        authorization_schemas.PackageDelegationCreate(party=COMPANY, to=KARI.identifier, package="tilgangsstyrer"))
+    for call in (client.get(f"{BFF}/consentrequests/{open_request['id']}", headers=person_headers(KARI.identifier)),
+                 client.post(f"{BFF}/consentrequests/{open_request['id']}/accept",
+                             headers=person_headers(KARI.identifier))):
+        refused = await call
+        assert refused.status_code == 403 and refused.json()["code"] == "consent_not_permitted"
+    seen = await client.get(f"{BFF}/consentrequests/{created['id']}", headers=person_headers(KARI.identifier))
+    assert seen.status_code == 200 and seen.json()["status"] == "Accepted"
+    revoked = await client.post(consent, headers=person_headers(KARI.identifier))
+    assert revoked.status_code == 200, revoked.text
+    assert history(revoked.json())[-1] == ("Revoked", PERSON_URN + KARI.identifier)

@@ -12,7 +12,8 @@ For each individual request (MultiRequests are split first):
 4. NotApplicable → delegations: a single right delegated for (resource, action) permits, with the
    resource policy's obligations.
 5. Permit on a resource with ``accessListMode`` Enabled → the party must be an organisation on an access list
-   connected to the resource (for this action, when the connection filters actions), else Deny.
+   connected to the resource (for this action, when the connection filters actions), else Deny. A request
+   without a party (a consumer asking to request consent) is about the subject: it must be on the list.
 """
 
 from __future__ import annotations
@@ -285,8 +286,11 @@ class AltinnDecisionPoint:
                                 policy_identifiers=[] if return_policy_ids else None)
         if result.decision == Decision.PERMIT and compiled.access_list_mode == "Enabled":
             action = _first(_values(attributes, ACTION), ACTION_ID) or ""
-            if party is None or kind_of(party) != "organization" or not await pip.on_access_list(
-                    self.database, identifier, party, action):
+            # The organisation acted for; in a decision about the subject itself (a consent consumer asking
+            # to request consent), the subject.
+            organization = party if party is not None else subject_party
+            if organization is None or kind_of(organization) != "organization" or not await pip.on_access_list(
+                    self.database, identifier, organization, action):
                 result = Result(Decision.DENY, Status(), attributes=result.attributes)
         return result
 

@@ -468,14 +468,27 @@ def _check_identifier(value: str, what: str) -> None:
         raise InvalidInput(f"{what} must be a fødselsnummer or an organisation number.", code="invalid_party")
 
 
+async def _access_for(database: Database, person: str, party: str) -> pip.PartyAccess:
+    return (await pip.subject_access(database, person, with_persons=kind_of(party) == "person")).for_party(party)
+
+
+def _manages_access(person: str, party: str, access: pip.PartyAccess) -> bool:
+    return (person == party or access.via_key_role or access.is_main_administrator
+            or ACCESS_MANAGER_PACKAGE in access.packages)
+
+
+async def may_manage_access(database: Database, person: str, party: str) -> bool:
+    """Whether ``person`` may manage ``party``'s access (Altinn's access-management write): the party
+    themself, a key role or main administrator of it, or a person given the access-manager package."""
+    return _manages_access(person, party, await _access_for(database, person, party))
+
+
 async def _administrator_access(database: Database, person: str | None, party: str) -> pip.PartyAccess:
     """What the acting person holds for ``party``; Forbidden unless a main administrator or access manager."""
     if person is None:
         raise Forbidden("Only a person logged in with ID-porten may manage access.", code="person_required")
-    access = (await pip.subject_access(database, person, with_persons=kind_of(party) == "person")).for_party(party)
-    is_self = person == party
-    if not (is_self or access.via_key_role or access.is_main_administrator
-            or ACCESS_MANAGER_PACKAGE in access.packages):
+    access = await _access_for(database, person, party)
+    if not _manages_access(person, party, access):
         raise Forbidden("Only the main administrator or an access manager of the party may manage its access.",
                         code="not_access_manager")
     return access

@@ -118,17 +118,22 @@ def _check_consumer(principal: Principal, row: ConsentRequest) -> None:
         raise Forbidden("The consent request was made by another organisation.", code="not_consent_consumer")
 
 
-async def _check_person(database: Database, person: str, row: ConsentRequest) -> None:
+async def _check_person(database: Database, person: str, row: ConsentRequest, *,
+                        access_managers_too: bool = False) -> None:
     """May the logged-in person see, answer or revoke the request? They must be permitted, by each resource's
     policy, every action the request asks for, for the party asked (Altinn's check of the rights the person may
     delegate). While the request is open and names a requiredDelegator, only that person may; once answered,
-    the consent is the party's, and anyone who may consent for it may see and revoke it.
+    the consent is the party's, and anyone who may consent for it may see and revoke it — and, with
+    ``access_managers_too``, anyone who manages the party's access (Altinn's access-management write).
 
     Asks the authorization component, which reads in transactions of its own: call it outside a transaction."""
     if row.status == ConsentStatus.DELETED:
         raise NotFound(f"No consent request {row.id}.", code="consent_request_not_found")
-    if row.required_delegator and person != row.required_delegator and \
-            status_now(row, utcnow()) == ConsentStatus.CREATED:
+    is_open = status_now(row, utcnow()) == ConsentStatus.CREATED
+    if access_managers_too and not is_open and await authorization_service.may_manage_access(
+            database, person, row.from_party):
+        return
+    if row.required_delegator and person != row.required_delegator and is_open:
         raise Forbidden("The consent request is to be answered by the person the data consumer named.",
                         code="not_required_delegator")
     asked = dict.fromkeys((attribute["value"], action) for right in row.consent_rights
@@ -162,11 +167,12 @@ async def get_for_consumer(database: Database, settings: Settings, principal: Pr
 
 async def get_for_person(database: Database, settings: Settings, person: str,
                          request_id: uuid.UUID) -> s.ConsentRequestDetails:
-    """The request as a person who may consent for the party asked sees it; nobody else may."""
+    """The request as a person who may consent for the party asked sees it (once answered, also a person who
+    manages the party's access); nobody else may."""
     async with database.transaction() as session:
         row = await _request(session, request_id)
         details = await _details(session, row, settings.base_url, utcnow())
-    await _check_person(database, person, row)
+    await _check_person(database, person, row, access_managers_too=True)
     return details
 
 
@@ -322,12 +328,12 @@ async def _change(database: Database, settings: Settings, request_id: uuid.UUID,
 
 
 async def _change_as_person(database: Database, settings: Settings, person: str, request_id: uuid.UUID,
-                            target: ConsentStatus) -> s.ConsentRequestDetails:
+                            target: ConsentStatus, *, access_managers_too: bool = False) -> s.ConsentRequestDetails:
     """A person's change. Who may make it is decided before the change's transaction (the authorization
     component reads in its own); the party and the rights it is decided on never change after creation."""
     async with database.transaction() as session:
         row = await _request(session, request_id)
-    await _check_person(database, person, row)
+    await _check_person(database, person, row, access_managers_too=access_managers_too)
     return await _change(database, settings, request_id, target, performed_by=PERSON_URN + person,
                          actor=_person_actor(person, row))
 
@@ -346,9 +352,10 @@ async def reject(database: Database, settings: Settings, person: str,
 
 async def revoke(database: Database, settings: Settings, person: str,
                  request_id: uuid.UUID) -> s.ConsentRequestDetails:
-    """A person who may consent for the party withdraws a consent given earlier; tokens can no longer carry
-    it."""
-    return await _change_as_person(database, settings, person, request_id, ConsentStatus.REVOKED)
+    """A person who may consent for the party, or who manages its access, withdraws a consent given earlier;
+    tokens can no longer carry it."""
+    return await _change_as_person(database, settings, person, request_id, ConsentStatus.REVOKED,
+                                   access_managers_too=True)
 
 
 async def delete(database: Database, settings: Settings, principal: Principal,
