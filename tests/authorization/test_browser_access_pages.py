@@ -1,6 +1,6 @@
 """Tilgangsstyring in Debian's Chromium: Ingrid Bakken, daglig leder of Fjordkraft Demo AS, logs in with TestID,
-gives Ola Nordmann an access package with the keyboard alone, sees it under "who has access", removes it, and
-approves an access request; axe-core finds no accessibility violation on any of the pages."""
+gives Ola Nordmann an access package and a single right with the keyboard alone, sees each under "who has
+access", removes them, and approves an access request; axe-core finds no accessibility violation on any of the pages."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from felles.core.audit import Actor
 from felles.core.config import Settings
 from felles.core.db import Database
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
+from tests.authorization.world import DELEGABLE_RESOURCE, add_delegable_resource
 from tests.conftest import free_listener, serve_app
 from tests.portal.test_browser import AXE, chromium_page
 
@@ -27,8 +28,10 @@ MAX_TABS = 60
 
 @pytest.fixture
 async def personas(database: Database) -> None:
-    """The demo personas, and Kari Nordmann's pending request to the company for the VAT package."""
+    """The demo personas, a delegable resource, and Kari Nordmann's pending request to the company for the VAT
+    package."""
     await seed_demo_personas(database)
+    await add_delegable_resource(database)
     kari = Actor(f"person:{KARI.identifier}")
     asked = await service.request_package(database, kari, KARI.identifier, s.PackageRequestCreate(
         party=DEMO_COMPANY, package="merverdiavgift", message="Jeg fører mva-meldingen."))
@@ -132,10 +135,34 @@ def test_the_daglig_leder_gives_and_removes_a_package_with_the_keyboard_only(ser
         assert page.locator("#done").inner_text() == "Tilgangen er fjernet."
         assert page.locator("#delegations").count() == 0
 
-        # The single-right page passes the check too.
+        # A single right, with the keyboard too: Ola may read Ansettelsesforhold for the company ...
         tab_to(page, "element.textContent.trim() === 'Gi enkeltrettighet'", "the single-right page")
         press_enter_and_wait(page)
         check_page(page, "Gi enkeltrettighet", tmp_path, "give-right")
+        tab_to(page, "element.id === 'national-identity-number'", "the fødselsnummer field")
+        page.keyboard.type(OLA.identifier)
+        page.keyboard.press("Tab")
+        page.keyboard.type("Nordmann")
+        tab_to(page, "element.id === 'resource'", "the resource list")
+        page.keyboard.press("ArrowDown")
+        assert page.locator("#resource").input_value() == DELEGABLE_RESOURCE
+        tab_to(page, "element.id === 'action-read'", "the action Les")
+        page.keyboard.press("Space")
+        assert page.locator("#action-read").is_checked()
+        tab_to(page, "element.textContent.trim() === 'Gi rettighet' && element.tagName === 'BUTTON'",
+               "the give button")
+        press_enter_and_wait(page)
+        check_page(page, "Hvem har tilgang", tmp_path, "users-right-given")
+        assert page.locator("#done").inner_text() == "Rettigheten er gitt."
+        row = page.locator(f"#delegations tr[data-holder='{OLA.identifier}']")
+        assert "Enkeltrettighet: Ansettelsesforhold (Lese)" in row.inner_text()
+
+        # ... and is taken back.
+        tab_to(page, "element.tagName === 'BUTTON' && element.textContent.includes('Ansettelsesforhold')",
+               "the remove button")
+        press_enter_and_wait(page)
+        assert page.locator("#done").inner_text() == "Tilgangen er fjernet."
+        assert page.locator("#delegations").count() == 0
 
         # Kari's request for the VAT package: approved with the keyboard, and she has it.
         tab_to(page, "element.textContent.trim() === 'Forespørsler om tilgang'", "the requests page")

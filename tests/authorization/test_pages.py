@@ -13,13 +13,12 @@ from felles.authorization import schemas as s
 from felles.authorization import service
 from felles.core.audit import Actor
 from felles.registers.population import DEMO_ACCOUNTING_FIRM, DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
-from tests.authorization.world import REFERENCE
+from tests.authorization.world import DELEGABLE_RESOURCE, add_delegable_resource
 from tests.portal.login import form_token, local, log_in
 
 KARI, OLA, INGRID, AISHA = DEMO_PERSONS[0], DEMO_PERSONS[1], DEMO_PERSONS[4], DEMO_PERSONS[6]
 UI = "/accessmanagement/ui"
-SKATTEETATEN = "974761076"
-RESOURCE = "ttd-accesspackage-resource"  # read/write for holders of the package "ansettelsesforhold"
+RESOURCE = DELEGABLE_RESOURCE
 TAX_BASE = "urn:altinn:accesspackage:skattegrunnlag"
 
 
@@ -27,13 +26,7 @@ TAX_BASE = "urn:altinn:accesspackage:skattegrunnlag"
 async def world(database) -> None:
     """The demo personas (Ingrid Bakken is daglig leder of Fjordkraft Demo AS) and one delegable resource."""
     await seed_demo_personas(database)
-    owner = Actor(f"organization:{SKATTEETATEN}")
-    await service.create_resource(database, owner, SKATTEETATEN, s.ServiceResource.model_validate({
-        "identifier": RESOURCE, "title": {"nb": "Ansettelsesforhold", "nn": "Tilsetjing", "en": "Employment"},
-        "hasCompetentAuthority": {"organization": SKATTEETATEN, "orgcode": "skd"},
-        "resourceType": "GenericAccessResource"}))
-    await service.put_policy(database, owner, SKATTEETATEN, RESOURCE,
-                             (REFERENCE / "pdp" / "resources" / f"{RESOURCE}.policy.xml").read_bytes())
+    await add_delegable_resource(database)
 
 
 def page(path: str, party: str = DEMO_COMPANY, **query: str) -> str:

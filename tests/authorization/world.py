@@ -19,6 +19,20 @@ ACME = "910000012"
 ACME_BRANCH = "910000020"
 OTHER_COMPANY = "910000039"
 AUTHORIZE_SCOPE = "altinn:authorization/authorize"
+DELEGABLE_RESOURCE = "ttd-accesspackage-resource"  # read/write for holders of the package "ansettelsesforhold"
+
+
+async def add_delegable_resource(database: Database) -> None:
+    """Skatteetaten's delegable resource ``DELEGABLE_RESOURCE``, with Altinn's reference policy for it."""
+    from felles.authorization import schemas, service
+    from felles.core.audit import Actor
+
+    owner = Actor(f"organization:{SKD}")
+    await service.create_resource(database, owner, SKD, schemas.ServiceResource.model_validate({
+        "identifier": DELEGABLE_RESOURCE, "title": {"nb": "Ansettelsesforhold", "nn": "Tilsetjing", "en": "Employment"},
+        "hasCompetentAuthority": {"organization": SKD, "orgcode": "skd"}, "resourceType": "GenericAccessResource"}))
+    await service.put_policy(database, owner, SKD, DELEGABLE_RESOURCE,
+                             (REFERENCE / "pdp" / "resources" / f"{DELEGABLE_RESOURCE}.policy.xml").read_bytes())
 
 
 def _identifier_attribute(value: str) -> str:
