@@ -78,6 +78,22 @@ def check_page(page: Page, heading: str, tmp_path: Path, name: str) -> None:
     assert accessibility_violations(page) == [], name
 
 
+def type_ola_as_recipient(page: Page) -> None:
+    tab_to(page, "element.id === 'national-identity-number'", "the fødselsnummer field")
+    page.keyboard.type(OLA.identifier)
+    page.keyboard.press("Tab")
+    page.keyboard.type("Nordmann")
+
+
+def give_and_see_it_given(page: Page, tmp_path: Path, button: str, name: str, done: str) -> str:
+    """Press the give button; the "who has access" page says ``done``. Ola's row there."""
+    tab_to(page, f"element.textContent.trim() === '{button}' && element.tagName === 'BUTTON'", "the give button")
+    press_enter_and_wait(page)
+    check_page(page, "Hvem har tilgang", tmp_path, name)
+    assert page.locator("#done").inner_text() == done
+    return page.locator(f"#delegations tr[data-holder='{OLA.identifier}']").inner_text()
+
+
 @pytest.mark.browser
 def test_the_daglig_leder_gives_and_removes_a_package_with_the_keyboard_only(served: str, tmp_path: Path) -> None:
     base = served
@@ -112,20 +128,12 @@ def test_the_daglig_leder_gives_and_removes_a_package_with_the_keyboard_only(ser
         check_page(page, "Gi tilgangspakke", tmp_path, "give-package-search")
 
         # ... say who gets it, choose it, and give it.
-        tab_to(page, "element.id === 'national-identity-number'", "the fødselsnummer field")
-        page.keyboard.type(OLA.identifier)
-        page.keyboard.press("Tab")
-        page.keyboard.type("Nordmann")
+        type_ola_as_recipient(page)
         tab_to(page, "element.id === 'package-skattegrunnlag'", "the package Skattegrunnlag")
         page.keyboard.press("Space")
         assert page.locator("#package-skattegrunnlag").is_checked()
-        tab_to(page, "element.textContent.trim() === 'Gi tilgangspakke' && element.tagName === 'BUTTON'",
-               "the give button")
-        press_enter_and_wait(page)
-        check_page(page, "Hvem har tilgang", tmp_path, "users-given")
-        assert page.locator("#done").inner_text() == "Tilgangspakken er gitt."
-        row = page.locator(f"#delegations tr[data-holder='{OLA.identifier}']")
-        assert "Ola Nordmann" in row.inner_text() and "Tilgangspakke: Skattegrunnlag" in row.inner_text()
+        row = give_and_see_it_given(page, tmp_path, "Gi tilgangspakke", "users-given", "Tilgangspakken er gitt.")
+        assert "Ola Nordmann" in row and "Tilgangspakke: Skattegrunnlag" in row
 
         # Remove it again.
         tab_to(page, "element.tagName === 'BUTTON' && element.textContent.includes('Skattegrunnlag fra Ola Nordmann')",
@@ -139,23 +147,15 @@ def test_the_daglig_leder_gives_and_removes_a_package_with_the_keyboard_only(ser
         tab_to(page, "element.textContent.trim() === 'Gi enkeltrettighet'", "the single-right page")
         press_enter_and_wait(page)
         check_page(page, "Gi enkeltrettighet", tmp_path, "give-right")
-        tab_to(page, "element.id === 'national-identity-number'", "the fødselsnummer field")
-        page.keyboard.type(OLA.identifier)
-        page.keyboard.press("Tab")
-        page.keyboard.type("Nordmann")
+        type_ola_as_recipient(page)
         tab_to(page, "element.id === 'resource'", "the resource list")
         page.keyboard.press("ArrowDown")
         assert page.locator("#resource").input_value() == DELEGABLE_RESOURCE
         tab_to(page, "element.id === 'action-read'", "the action Les")
         page.keyboard.press("Space")
         assert page.locator("#action-read").is_checked()
-        tab_to(page, "element.textContent.trim() === 'Gi rettighet' && element.tagName === 'BUTTON'",
-               "the give button")
-        press_enter_and_wait(page)
-        check_page(page, "Hvem har tilgang", tmp_path, "users-right-given")
-        assert page.locator("#done").inner_text() == "Rettigheten er gitt."
-        row = page.locator(f"#delegations tr[data-holder='{OLA.identifier}']")
-        assert "Enkeltrettighet: Ansettelsesforhold (Lese)" in row.inner_text()
+        row = give_and_see_it_given(page, tmp_path, "Gi rettighet", "users-right-given", "Rettigheten er gitt.")
+        assert "Enkeltrettighet: Ansettelsesforhold (Lese)" in row
 
         # ... and is taken back.
         tab_to(page, "element.tagName === 'BUTTON' && element.textContent.includes('Ansettelsesforhold')",
