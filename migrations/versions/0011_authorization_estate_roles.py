@@ -1,4 +1,5 @@
-"""authorization: digitalt dødsbo (OED) roles, the probate court's roles of heirs in a deceased's estate
+"""authorization: digitalt dødsbo (OED) roles, the probate court's roles of heirs in a deceased's estate, and
+the time of the newest event applied to each estate
 
 Revision ID: 0011
 Revises: 0010
@@ -19,6 +20,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('authz_estates',
+    sa.Column('estate', sa.String(length=11), nullable=False),
+    sa.Column('case_id', sa.String(length=200), nullable=False),
+    sa.Column('last_event_at', felles.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('estate', name=op.f('pk_authz_estates'))
+    )
     op.create_table('authz_estate_roles',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('estate', sa.String(length=11), nullable=False),
@@ -34,3 +41,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_authz_estate_roles_recipient', table_name='authz_estate_roles')
     op.drop_table('authz_estate_roles')
+    op.drop_table('authz_estates')

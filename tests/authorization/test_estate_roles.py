@@ -92,13 +92,20 @@ async def test_the_courts_roles_decide_who_may_act_for_the_estate(client, databa
     assert len(entries) == 2 and all(entry.actor == f"organization:{DIGDIR}" for entry in entries)
 
 
-async def test_an_event_older_than_the_roles_stored_or_sent_twice_changes_nothing(client, database, token):
+async def test_an_event_older_than_the_last_applied_or_sent_twice_changes_nothing(client, database, token):
     assert (await send(client, token, event("2025-03-01T10:00:00Z", (HEIR, FORMUESFULLMAKT)))).status_code == 200
     late = await send(client, token, event("2025-02-01T10:00:00Z", (OTHER_HEIR, FORMUESFULLMAKT), event_id="0"))
     assert late.json()["outdated"] is True
     again = await send(client, token, event("2025-03-01T10:00:00Z", (HEIR, FORMUESFULLMAKT)))
     assert again.json()["outdated"] is True
     assert await roles_of(client, token, estateSsn=DECEASED) == [(DECEASED, HEIR, FORMUESFULLMAKT)]
+
+    # The court takes every role away; the late event from before that must not give one back.
+    emptied = await send(client, token, event("2025-04-01T10:00:00Z", event_id="3"))
+    assert emptied.json() == {"estateSsn": DECEASED, "added": 0, "removed": 1, "outdated": False}
+    late = await send(client, token, event("2025-03-15T10:00:00Z", (HEIR, FORMUESFULLMAKT), event_id="2"))
+    assert late.json()["outdated"] is True
+    assert await roles_of(client, token, estateSsn=DECEASED) == []
 
 
 async def test_the_lookups_answer_by_estate_by_recipient_and_in_oed_authz_shape(client, database, token):

@@ -255,6 +255,17 @@ class AccessRequest(Base):
     )
 
 
+class Estate(Base):
+    """A deceased's estate as Digitalt dødsbo last told of it: the time of the newest event applied, so that
+    an older event arriving late (events may come out of order) changes nothing, even once no role is left."""
+
+    __tablename__ = "authz_estates"
+
+    estate: Mapped[str] = mapped_column(String(11), primary_key=True)  # the deceased's fødselsnummer
+    case_id: Mapped[str] = mapped_column(String(200))
+    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class EstateRole(Base):
     """A digitalt dødsbo (OED) role: what the probate court has given a person (``recipient``) in the estate of
     a deceased person (``estate``), such as ``urn:domstolene:digitaltdodsbo:formuesfullmakt``. The decision

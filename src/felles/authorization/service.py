@@ -32,6 +32,7 @@ from felles.authorization.models import (
     AccessRequest,
     ClientAgent,
     Delegation,
+    Estate,
     EstateRole,
     Resource,
 )
@@ -1254,7 +1255,7 @@ def _estate_of(subject: str | None) -> str:
 async def update_estate_roles(database: Database, actor: Actor, event: s.EstateCloudEvent) -> s.EstateRolesUpdated:
     """Digitalt dødsbo's event: the probate court's roles in an estate as they now are. Roles the event no
     longer names are removed and new ones added, stamped with the event's time. Events may arrive out of order
-    or twice: one no newer than the roles stored changes nothing."""
+    or twice: one no newer than the last applied to the estate changes nothing."""
     if event.type == VALIDATE_SUBSCRIPTION_EVENT:
         return s.EstateRolesUpdated()
     if event.type not in ESTATE_EVENT_TYPES:
@@ -1270,10 +1271,17 @@ async def update_estate_roles(database: Database, actor: Actor, event: s.EstateC
                                code="invalid_estate_role")
         wanted.add((heir.nin, heir.role))
     async with database.transaction() as session:
+        first = await session.scalar(insert_for(session, Estate).values(
+            estate=estate, case_id=event.data.caseId, last_event_at=event.time)
+            .on_conflict_do_nothing(index_elements=["estate"]).returning(Estate.estate))
+        if first is None:
+            # Locked: events for one estate are applied one after the other.
+            known = (await session.scalars(select(Estate).where(Estate.estate == estate).with_for_update())).one()
+            if known.last_event_at >= event.time:
+                return s.EstateRolesUpdated(estateSsn=estate, outdated=True)
+            known.last_event_at, known.case_id = event.time, event.data.caseId
         current = {(row.recipient, row.role_code): row for row in await session.scalars(
-            select(EstateRole).where(EstateRole.estate == estate).with_for_update())}
-        if any(row.created_at >= event.time for row in current.values()):
-            return s.EstateRolesUpdated(estateSsn=estate, outdated=True)
+            select(EstateRole).where(EstateRole.estate == estate))}
         added = sorted(wanted - current.keys())
         removed = sorted(current.keys() - wanted)
         if added:
