@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from felles.authorization.models import (
 )
 from felles.authorization.parties import register_party
 from felles.authorization.schemas import AccessListAuthorizationRequest, EstateCloudEvent
+from felles.authorization.xacml import Response
 from felles.authorization.xacml.conformance import compare_responses, load_request, load_response
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
@@ -43,8 +45,8 @@ from tests.authorization.conftest import record_reference_outcome
 
 PDP = Path(__file__).resolve().parents[3] / "shared" / "reference" / "altinn-authorization" / "pdp"
 
-OTHER_POLICY_VERSION = ("recorded with another version of the resource's policy than the reference copy "
-                        "(obligation ids/values differ from the policy file)")
+OTHER_POLICY_VERSION = ("recorded with another version of the resource's policy: the reference copy asks for "
+                        "authentication level 3 (3 for organisations), the recording carries levels 2 and 3")
 # Pairs that cannot pass yet, and exactly why.
 KNOWN_GAPS = {
     "AltinnResourceRegistry0004Request": "no policy for ttd-altinn-events-automated-tests in the reference data",
@@ -61,16 +63,8 @@ KNOWN_GAPS = {
         "no policy for ttd-samtykkeressurs-medtilgangsliste in the reference data",
     "DelegationPolicyMultiRequest_AltinnAppsOrg1App1AndApp2_UserDelegationRequest":
         "no policy for app org1/app2 in the reference data",
-    "AltinnResourceRegistry0005Request": OTHER_POLICY_VERSION,
-    "AltinnResourceRegistry0006Request": OTHER_POLICY_VERSION,
-    "AltinnResourceRegistryMulti0012Request": OTHER_POLICY_VERSION,
-    "AltinnResourceRegistry_RequestConsent_ValidPartyTypeRequest": OTHER_POLICY_VERSION,
     "AltinnResourceRegistry_RequestConsent_ValidPartyType_Ver2Request": OTHER_POLICY_VERSION,
     "AltinnResourceRegistry_RequestConsent_ValidPartyType_Ver3Request": OTHER_POLICY_VERSION,
-    "ResourceRegistry_PersonWithAccessPackage_PermitRequest": OTHER_POLICY_VERSION,
-    "ResourceRegistry_SystemUserWithDelegation_PermitRequest": OTHER_POLICY_VERSION,
-    "ResourceRegistry_SystemUser_WithAccessPackage_MultiRequest_PermitRequest": OTHER_POLICY_VERSION,
-    "ResourceRegistry_OedFormuesfullmakt_Json_PermitRequest": OTHER_POLICY_VERSION,
 }
 
 PERSON_1337 = "02027210212"
@@ -131,6 +125,15 @@ ACCESS_LISTS = [
     ("godkjente", ["910000039", "910459880"], "ttd-accesslist-resource", None),
     ("lesere", ["910000039", "910459880"], "ttd-accesslist-resource-with-actionfilter", ["read"]),
 ]
+
+
+def _without_obligation_ids(response: Response) -> Response:
+    """The response with its obligations' ids left out. Altinn's own assertion (``AssertionUtil``) compares
+    obligations by their attribute assignments, not their ids, and the recorded ids often differ from those of
+    the policies they were recorded with: the JSON and the XML recording of the one OED policy disagree. The
+    XACML conformance suite checks obligation ids strictly."""
+    return Response([replace(result, obligations=[replace(obligation, id="") for obligation in result.obligations])
+                     for result in response.results])
 
 
 def _resource_id(policy: Path) -> str:
@@ -227,7 +230,9 @@ async def test_recorded_decision(world: AltinnDecisionPoint, request_file: Path,
     except ValueError as exc:
         record_reference_outcome("Altinn PDP fixtures", "xfailed")
         pytest.xfail(f"{gap or 'not a XACML request'}: {exc}")
-    differences = compare_responses(load_response(response_file), await world.decide(request))
+    answered = await world.decide(request)
+    differences = compare_responses(_without_obligation_ids(load_response(response_file)),
+                                    _without_obligation_ids(answered))
     if differences:
         record_reference_outcome("Altinn PDP fixtures", "xfailed")
         if gap is None:
@@ -236,6 +241,7 @@ async def test_recorded_decision(world: AltinnDecisionPoint, request_file: Path,
             # The decision itself must still be the recorded one.
             assert all(d.startswith("obligations") for d in differences), differences
         pytest.xfail(f"{gap}: {differences[0]}")
+
     if gap is not None:
         pytest.fail(f"{request_file.stem} passes now: remove it from KNOWN_GAPS")
     record_reference_outcome("Altinn PDP fixtures", "passed")
