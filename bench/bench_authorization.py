@@ -204,7 +204,7 @@ def http_load(port: int, token: str, body: dict, rate: int, seconds: float, serv
 
         await asyncio.gather(*(sender(*connection) for connection in connections))
         elapsed = time.perf_counter() - start
-        server_cpu = bench_identity.server_cpu(server_pid) - server_before
+        server_cpu = sum(bench_identity.cpu_spent(server_before, bench_identity.server_cpu(server_pid)).values())
         client_cpu = time.process_time() - client_before
         for _, writer in connections:
             writer.close()
