@@ -39,7 +39,7 @@ from felles.authorization.models import (
 from felles.authorization.parties import kind_of, parties_by_identifier, party_by
 from felles.authorization.parties import sub_units as sub_units_of
 from felles.authorization.policy_summary import AttributeValue, PolicySummary, SummaryCache, summarize
-from felles.authorization.xacml import Request, Response, XacmlSyntaxError
+from felles.authorization.xacml import Request, Response, XacmlSyntaxError, request_from_json
 from felles.authorization.xacml.engine import PolicyStore
 from felles.authorization.xacml.model import ACTION_ID
 from felles.authorization.xacml.policies import BrokenPolicy
@@ -570,8 +570,6 @@ async def is_permitted(database: Database, subject: str, party: str | None, reso
     then sees the subject's party type and access lists."""
     subject_id = "urn:altinn:person:identifier-no" if kind_of(subject) == "person" else (
         "urn:altinn:organization:identifier-no" if kind_of(subject) == "organization" else decision.SYSTEM_USER)
-    from felles.authorization.xacml import request_from_json
-
     resource_attributes = [{"AttributeId": decision.RESOURCE_ID, "Value": resource}]
     if party is not None:
         party_id = "urn:altinn:person:identifier-no" if kind_of(party) == "person" else \
