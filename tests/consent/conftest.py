@@ -144,3 +144,10 @@ async def create_request(client: httpx.AsyncClient, headers: dict[str, str], **o
     response = await client.post(CONSUMER_PATH, json=request_body(**overrides), headers=headers)
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+async def make_access_manager(database, person: str) -> None:
+    """Ingrid, daglig leder of the company, gives ``person`` the package tilgangsstyrer for it."""
+    await authorization_service.delegate_package(
+        database, Actor(f"person:{INGRID.identifier}"), INGRID.identifier,
+        authorization_schemas.PackageDelegationCreate(party=COMPANY, to=person, package="tilgangsstyrer"))

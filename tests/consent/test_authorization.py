@@ -26,6 +26,7 @@ from tests.consent.conftest import (
     SERVICE_OWNER,
     WRITE,
     create_request,
+    make_access_manager,
     request_body,
 )
 
@@ -227,9 +228,7 @@ async def test_an_access_manager_of_the_organisation_sees_and_revokes_its_consen
     consent = f"{BFF}/consents/{created['id']}/revoke"
     assert (await client.post(consent, headers=person_headers(KARI.identifier))).status_code == 403
 
-    await authorization_service.delegate_package(
-        database, Actor(f"person:{INGRID.identifier}"), INGRID.identifier,
-        authorization_schemas.PackageDelegationCreate(party=COMPANY, to=KARI.identifier, package="tilgangsstyrer"))
+    await make_access_manager(database, KARI.identifier)
     for call in (client.get(f"{BFF}/consentrequests/{open_request['id']}", headers=person_headers(KARI.identifier)),
                  client.post(f"{BFF}/consentrequests/{open_request['id']}/accept",
                              headers=person_headers(KARI.identifier))):

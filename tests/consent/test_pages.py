@@ -1,6 +1,7 @@
 """The consent page over HTTP: it logs the person in through Felles's ID-porten (TestID), shows the request in
 the person's language, takes the answer — from the person asked, or from one who may consent for the
-organisation asked — and refuses anyone else."""
+organisation asked — and refuses anyone else. Whoever manages the organisation's access may revoke its consent
+there too."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.consent.conftest import (
     KARI,
     OLA,
     create_request,
+    make_access_manager,
     one_time_resource,
 )
 from tests.portal.login import form_token, local, log_in
@@ -155,3 +157,19 @@ async def test_a_one_time_consent_says_so_instead_of_a_last_day(client, database
     html = (await log_in(client, f"{PAGE}?id={created['id']}", KARI.identifier)).text
     assert "Samtykket gjelder én gangs utlevering av opplysningene." in html
     assert "Samtykket gjelder til og med" not in html
+
+
+async def test_an_access_manager_of_the_organisation_revokes_its_consent_on_the_page(
+        client, database, consumer_headers, person_headers):
+    created = await create_request(client, consumer_headers, **ORGANIZATION_ASKED)
+    accepted = await client.post(f"{BFF}/consentrequests/{created['id']}/accept",
+                                 headers=person_headers(INGRID.identifier))
+    assert accepted.status_code == 200
+    await make_access_manager(database, KARI.identifier)
+    page = f"{PAGE}?id={created['id']}"
+    response = await log_in(client, page, KARI.identifier)
+    assert response.status_code == 200 and 'data-status="Accepted"' in response.text
+    assert "Trekk tilbake samtykket" in response.text and "Ja, jeg gir samtykke" not in response.text
+    revoked = await client.post(f"{PAGE}/revoke", data={"id": created["id"], "form_token": form_token(response.text)})
+    assert revoked.status_code == 303
+    assert 'data-status="Revoked"' in (await client.get(page)).text
