@@ -346,8 +346,7 @@ async def on_access_list(database: Database, resource: str, organization: str, a
     async with database.transaction() as session:
         filters = (await session.scalars(
             select(AccessListResource.actions)
-            .join(AccessList, AccessList.id == AccessListResource.access_list_id)
-            .join(AccessListMember, AccessListMember.access_list_id == AccessList.id)
+            .join(AccessListMember, AccessListMember.access_list_id == AccessListResource.access_list_id)
             .where(AccessListResource.resource_identifier == resource,
                    AccessListMember.organization_number == organization))).all()
     return any(not actions or action in actions for actions in filters)

@@ -227,7 +227,6 @@ async def get_policy(database: Database, identifier: str) -> str:
 
 
 # --- what a resource's policy grants: rules, rights and subjects ----------------------------------------------
-RESOURCE_ATTRIBUTE = "urn:altinn:resource"
 _POLICIES_PER_READ = 500  # policy documents read per query when summaries are missing
 _summaries = SummaryCache()
 
@@ -313,7 +312,7 @@ async def find_resources_for_subjects(database: Database, subjects: list[str]) -
             found.setdefault(subject.urn.lower(), (subject, []))[1].append(resource)
     return s.Paginated[s.SubjectResources](data=[
         s.SubjectResources(subject=_attribute_match(subject), resources=[
-            _attribute_match(AttributeValue(RESOURCE_ATTRIBUTE, resource)) for resource in resources])
+            _attribute_match(AttributeValue(decision.RESOURCE_ID, resource)) for resource in resources])
         for subject, resources in (found[urn] for urn in wanted if urn in found)])
 
 
@@ -564,19 +563,24 @@ async def delegate_rights(database: Database, actor: Actor, person: str | None,
     return [_delegation_public(row) for row in rows]
 
 
+_IDENTIFIER_ATTRIBUTES = {"person": decision.PERSON_ID, "organization": decision.ORGANIZATION_ID,
+                          "systemuser": decision.SYSTEM_USER}
+
+
+def _identifier_attribute(identifier: str) -> dict[str, str]:
+    """A fødselsnummer, organisation number or system user UUID as the XACML attribute that names it."""
+    return {"AttributeId": _IDENTIFIER_ATTRIBUTES[kind_of(identifier)], "Value": identifier}
+
+
 async def is_permitted(database: Database, subject: str, party: str | None, resource: str, action: str) -> bool:
     """Whether ``subject`` may do ``action`` on ``resource`` for ``party`` (one decision, obligations aside).
     Without a party the decision is about the subject itself, as Altinn asks for `requestconsent`: the policy
     then sees the subject's party type and access lists."""
-    subject_id = "urn:altinn:person:identifier-no" if kind_of(subject) == "person" else (
-        "urn:altinn:organization:identifier-no" if kind_of(subject) == "organization" else decision.SYSTEM_USER)
     resource_attributes = [{"AttributeId": decision.RESOURCE_ID, "Value": resource}]
     if party is not None:
-        party_id = "urn:altinn:person:identifier-no" if kind_of(party) == "person" else \
-            "urn:altinn:organization:identifier-no"
-        resource_attributes.append({"AttributeId": party_id, "Value": party})
+        resource_attributes.append(_identifier_attribute(party))
     request = request_from_json({"Request": {
-        "AccessSubject": [{"Attribute": [{"AttributeId": subject_id, "Value": subject}]}],
+        "AccessSubject": [{"Attribute": [_identifier_attribute(subject)]}],
         "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id",
                                    "Value": action}]}],
         "Resource": [{"Attribute": resource_attributes}],
