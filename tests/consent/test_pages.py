@@ -173,3 +173,20 @@ async def test_an_access_manager_of_the_organisation_revokes_its_consent_on_the_
     revoked = await client.post(f"{PAGE}/revoke", data={"id": created["id"], "form_token": form_token(response.text)})
     assert revoked.status_code == 303
     assert 'data-status="Revoked"' in (await client.get(page)).text
+
+
+async def test_the_overview_lists_the_persons_own_requests_with_links_to_them(client, consumer_headers):
+    kari_request = await create_request(client, consumer_headers)
+    ola_request = await create_request(client, consumer_headers,
+                                       **{"from": f"urn:altinn:person:identifier-no:{OLA.identifier}"})
+    overview = await log_in(client, "/accessmanagement/ui/consent", KARI.identifier)
+    assert overview.status_code == 200
+    assert f"{PAGE}?id={kari_request['id']}" in overview.text
+    assert ola_request["id"] not in overview.text
+    assert 'data-status="Created"' in overview.text and "Venter på svar" in overview.text
+
+    page = f"{PAGE}?id={kari_request['id']}"
+    await client.post(f"{PAGE}/reject",
+                      data={"id": kari_request["id"], "form_token": form_token((await client.get(page)).text)})
+    after = await client.get("/accessmanagement/ui/consent", params={"lang": "en"})
+    assert 'data-status="Rejected"' in after.text and "Declined" in after.text

@@ -29,6 +29,7 @@ from felles.portal.shell import page_language, render_page
 router = APIRouter(include_in_schema=False)
 
 PAGE_PATH = service.VIEW_PATH
+OVERVIEW_PATH = "/accessmanagement/ui/consent"
 FORM_PURPOSE = "consent"
 NORWEGIAN_TIME = ZoneInfo("Europe/Oslo")
 ACTIONS = {"accept": service.accept, "reject": service.reject, "revoke": service.revoke}
@@ -103,6 +104,22 @@ async def _page(request: Request, runtime: Runtime, person: str, request_id: uui
         "form_token": login.form_token(runtime, request, FORM_PURPOSE),
         "problem_key": problem_key,
     }, status_code=status_code)
+
+
+@router.get(OVERVIEW_PATH, response_class=HTMLResponse, name="consent_overview", response_model=None)
+async def overview(request: Request, runtime: RuntimeDep) -> Response:
+    """Samtykker: the requests the person has been asked, each linking to its page."""
+    person = await login.signed_in_person(request, runtime)
+    if person is None:
+        return await login.start_login(request, runtime, login.local_path(OVERVIEW_PATH))
+    items = await service.overview_for_person(runtime.database, runtime.settings, person)
+    return render_page(request, "consent/overview.html", {
+        "items": [{
+            "item": item, "status": item.status.value, "colour": STATUS_COLOURS[item.status.value],
+            "created": item.created_at.astimezone(NORWEGIAN_TIME).strftime("%d.%m.%Y %H:%M"),
+            "href": login.local_path(PAGE_PATH, id=str(item.id)),
+        } for item in items],
+    })
 
 
 @router.get(PAGE_PATH, response_class=HTMLResponse, name="consent_request_page", response_model=None)

@@ -50,6 +50,8 @@ CONSENT_DETAILS_TYPE = "urn:altinn:consent"
 VIEW_PATH = "/accessmanagement/ui/consent/request"
 CONSUMER_PATH = "/accessmanagement/api/v1/enterprise/consentrequests"
 # Statuses a request can still leave by answering, revoking or running out.
+# The overview shows the newest requests; older ones stay reachable by their link.
+OVERVIEW_LIMIT = 200
 OPEN_STATUSES = (ConsentStatus.CREATED.value, ConsentStatus.ACCEPTED.value)
 EXPIRY_INTERVAL = timedelta(minutes=5)
 EXPIRY_BATCH = 500
@@ -413,6 +415,32 @@ async def view_for_person(database: Database, settings: Settings, person: str, r
               for right in details.consentRights for attribute in right.resource]
     one_time = bool(rights) and all(right.resource.isOneTimeConsent for right in rights)
     return ConsentView(details, consumer_name, rights, organization_name, one_time)
+
+
+@dataclass(frozen=True)
+class ConsentOverviewItem:
+    """One line of the person's consent overview: who asked, when, and where the request stands now."""
+    id: uuid.UUID
+    consumer_name: str
+    status: ConsentStatus
+    created_at: datetime
+    valid_to: datetime
+
+
+async def overview_for_person(database: Database, settings: Settings, person: str) -> list[ConsentOverviewItem]:
+    """The consent requests addressed to the person themself, newest first (those a consumer withdrew left out),
+    so that a person reaches each request's page without its link in hand."""
+    async with database.transaction() as session:
+        rows = (await session.scalars(
+            select(ConsentRequest).where(ConsentRequest.from_party == person,
+                                         ConsentRequest.status != ConsentStatus.DELETED.value)
+            .order_by(ConsentRequest.created_at.desc()).limit(OVERVIEW_LIMIT)
+        )).all()
+    now = utcnow()
+    names = {organization: await _organization_name(database, settings, organization)
+             for organization in {row.to_organization for row in rows}}
+    return [ConsentOverviewItem(row.id, names[row.to_organization], status_now(row, now), row.created_at,
+                                row.valid_to) for row in rows]
 
 
 async def _organization_name(database: Database, settings: Settings, organization: str) -> str:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import structlog
 from fastapi import FastAPI
 
+from felles.core.routing import served_paths
+
 log = structlog.get_logger("felles.portal")
 
 
@@ -89,6 +91,15 @@ PLATFORM_COMPONENTS: tuple[PlatformComponent, ...] = (
     PlatformComponent("portal"),
 )
 
+# The pages a person uses, first on the welcome page: each is shown only where this process serves it.
+START_PAGES: tuple[Link, ...] = (
+    Link("portal.start.log_in", "/accessmanagement/ui"),
+    Link("portal.start.consent", "/accessmanagement/ui/consent"),
+    Link("portal.start.email_outbox", "/notifications/email-outbox"),
+    Link("portal.start.sms_outbox", "/notifications/sms-outbox"),
+    Link("portal.start.api_docs", "/docs"),
+)
+
 
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
@@ -106,10 +117,15 @@ class RunningComponent:
     endpoints: list[Endpoint]
 
 
+def start_pages(app: FastAPI) -> list[Link]:
+    served = served_paths(app)
+    return [link for link in START_PAGES if link.href in served]
+
+
 def running_components(app: FastAPI) -> list[RunningComponent]:
     """Every platform component with its links and the API endpoints the app documents for it.
 
-    The endpoints come from the app's OpenAPI description, so a link shows only where its path is served:
+    The endpoints come from the app's OpenAPI description, and a link shows only where the app serves its path:
     no dead links while a component is being built, and no `/docs` link where the API docs are switched off.
     """
     try:
@@ -123,11 +139,11 @@ def running_components(app: FastAPI) -> list[RunningComponent]:
         for method in operations
         if method in _HTTP_METHODS
     )
-    served_paths = {*paths, app.docs_url, app.redoc_url, app.openapi_url}
+    served = served_paths(app)
     return [
         RunningComponent(
             component,
-            links=[link for link in component.links if link.href in served_paths],
+            links=[link for link in component.links if link.href in served],
             endpoints=[endpoint for endpoint in endpoints if component.serves(endpoint.path)],
         )
         for component in PLATFORM_COMPONENTS

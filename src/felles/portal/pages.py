@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 
 from felles.core.health import database_is_ready
-from felles.core.runtime import RuntimeDep
-from felles.portal.components import running_components
+from felles.core.runtime import Runtime, RuntimeDep
+from felles.portal.components import running_components, start_pages
 from felles.portal.shell import STATIC_DIR, render_page
+from felles.registers import service as registers
 
 router = APIRouter(include_in_schema=False)
 
@@ -19,14 +21,27 @@ def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
+async def _demo_personas(runtime: Runtime) -> list[tuple[str, str, str]]:
+    """The demo personas to log in as, outside production, once the registers hold them."""
+    if runtime.settings.is_production:
+        return []
+    try:
+        return await registers.seeded_demo_personas(runtime.database)
+    except DBAPIError:  # not migrated yet: the page still tells what runs
+        return []
+
+
 @router.get("/", response_class=HTMLResponse, name="welcome")
 async def welcome(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """The front page: what Felles is, and what this process runs."""
+    database_ready = (await database_is_ready(runtime.database)).ok
     return render_page(
         request,
         "welcome.html",
         {
-            "database_ready": (await database_is_ready(runtime.database)).ok,
+            "database_ready": database_ready,
             "components": running_components(request.app),
+            "start_pages": start_pages(request.app),
+            "personas": await _demo_personas(runtime) if database_ready else [],
         },
     )

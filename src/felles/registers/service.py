@@ -39,6 +39,7 @@ from felles.registers.models import (
     RegisterChange,
     Role,
 )
+from felles.registers.population import DEMO_PERSONS
 
 FOLKEREGISTERET = "folkeregisteret"
 ENHETSREGISTERET = "enhetsregisteret"
@@ -46,6 +47,19 @@ KRR = "krr"
 # eForvaltningsforskriften §32: contact details not updated or confirmed for 18 months may not be used.
 CONTACT_INFORMATION_FRESHNESS = timedelta(days=548)
 MAX_FEED_PAGE = 1000
+
+
+async def seeded_demo_personas(database: Database) -> list[tuple[str, str, str]]:
+    """The named demo personas this database holds, as (key, fødselsnummer, full name), in the seed's order.
+
+    Empty where the demo data was not seeded (production): the welcome page lists them only where they exist."""
+    identifiers = [persona.identifier for persona in DEMO_PERSONS]
+    async with database.transaction() as session:
+        present = set((await session.scalars(
+            select(Person.national_identity_number).where(Person.national_identity_number.in_(identifiers))
+        )).all())
+    return [(persona.given.lower(), persona.identifier, f"{persona.given} {persona.family}")
+            for persona in DEMO_PERSONS if persona.identifier in present]
 
 
 def valid_person_identifiers(values: Iterable[str]) -> list[str]:
