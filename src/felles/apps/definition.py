@@ -98,6 +98,12 @@ class ProcessTask:
     task_type: str | None
     actions: list[str]
     kind: str  # task | serviceTask | userTask
+    # Each action's type: "processAction" (moves the process: the default) or "serverAction" (runs in place).
+    action_types: dict[str, str] = field(default_factory=dict)
+    # The data type gateway conditions after this task read (`altinn:connectedDataTypeId`), if set.
+    connected_data_type: str | None = None
+    # The task type's own configuration (signatureConfig, paymentConfig, pdfConfig …) as name -> values.
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,6 +123,10 @@ class ProcessDefinition:
     start_events: list[str]
     end_events: list[str]
     flows: list[SequenceFlow]
+    # gateway id -> the data type its conditions read (`altinn:connectedDataTypeId`)
+    gateway_data_types: dict[str, str] = field(default_factory=dict)
+    # gateway id -> its default flow's id (BPMN `default`), taken when no other flow applies
+    gateway_defaults: dict[str, str] = field(default_factory=dict)
 
     @property
     def element_ids(self) -> set[str]:
@@ -408,6 +418,8 @@ def _load_process(app: AppDefinition) -> None:
     starts: list[str] = []
     ends: list[str] = []
     flows: list[SequenceFlow] = []
+    gateway_data_types: dict[str, str] = {}
+    gateway_defaults: dict[str, str] = {}
     for element in process:
         if not isinstance(element.tag, str):
             continue
@@ -417,13 +429,26 @@ def _load_process(app: AppDefinition) -> None:
             app.problem(path, element.sourceline, f"<bpmn:{kind}> has no id")
             continue
         if kind in ("task", "serviceTask", "userTask"):
-            task_type = element.findtext(f".//{{{ALTINN_NS}}}taskType")
-            actions = [a.text or "" for a in element.iterfind(f".//{{{ALTINN_NS}}}action")]
-            tasks[element_id] = ProcessTask(element_id, element.get("name"), task_type, actions, kind)
+            # Older templates wrote the type as an attribute: <bpmn:task altinn:tasktype="data">.
+            task_type = element.findtext(f".//{{{ALTINN_NS}}}taskType") or element.get(f"{{{ALTINN_NS}}}tasktype")
+            action_elements = list(element.iterfind(f".//{{{ALTINN_NS}}}action"))
+            actions = [(action.text or "").strip() for action in action_elements]
+            tasks[element_id] = ProcessTask(
+                element_id, element.get("name"), task_type, actions, kind,
+                action_types={(action.text or "").strip(): action.get("type", "processAction")
+                              for action in action_elements},
+                connected_data_type=element.findtext(f".//{{{ALTINN_NS}}}connectedDataTypeId"),
+                config=_task_config(element),
+            )
             if kind == "task" and not task_type:
                 app.problem(path, element.sourceline, f'task "{element_id}" has no <altinn:taskType>')
         elif kind.endswith("Gateway"):
             gateways[element_id] = kind
+            connected = element.findtext(f".//{{{ALTINN_NS}}}connectedDataTypeId")
+            if connected:
+                gateway_data_types[element_id] = connected
+            if element.get("default"):
+                gateway_defaults[element_id] = element.get("default", "")
         elif kind == "startEvent":
             starts.append(element_id)
         elif kind == "endEvent":
@@ -449,7 +474,8 @@ def _load_process(app: AppDefinition) -> None:
                     element.sourceline,
                 )
             )
-    app.process = ProcessDefinition(process.get("id", ""), tasks, gateways, starts, ends, flows)
+    app.process = ProcessDefinition(process.get("id", ""), tasks, gateways, starts, ends, flows, gateway_data_types,
+                                    gateway_defaults)
     if len(starts) != 1:
         app.problem(path, process.sourceline, f"must have exactly one start event, found {len(starts)}")
     if not ends:
@@ -459,6 +485,31 @@ def _load_process(app: AppDefinition) -> None:
         for end in (flow.source, flow.target):
             if end not in known:
                 app.problem(path, flow.line, f'sequence flow "{flow.id}" refers to unknown element "{end}"')
+
+
+_TASK_CONFIGS = ("signatureConfig", "paymentConfig", "pdfConfig", "eFormidlingConfig", "subformPdfConfig",
+                 "userActionConfig")
+
+
+def _task_config(task: etree._Element) -> dict[str, Any]:
+    """A task's configuration elements as plain values: a leaf's text, or a list where the element repeats
+    (`<altinn:dataTypesToSign><altinn:dataType>a</…><altinn:dataType>b</…>` → {"dataTypesToSign": ["a", "b"]})."""
+    found: dict[str, Any] = {}
+    for name in _TASK_CONFIGS:
+        element = task.find(f".//{{{ALTINN_NS}}}{name}")
+        if element is not None:
+            found[name] = _config_value(element)
+    return found
+
+
+def _config_value(element: etree._Element) -> Any:
+    children = [child for child in element if isinstance(child.tag, str)]
+    if not children:
+        return (element.text or "").strip()
+    names = [etree.QName(child).localname for child in children]
+    if (len(set(names)) == 1 and len(names) > 1) or names[0] in ("dataType", "taskId"):
+        return [_config_value(child) for child in children]
+    return {name: _config_value(child) for name, child in zip(names, children, strict=True)}
 
 
 def _load_policy(app: AppDefinition) -> None:
