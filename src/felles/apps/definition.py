@@ -81,6 +81,7 @@ class DataModelDefinition:
     xsd_file: Path | None = None
     validation: dict[str, Any] | None = None
     validation_file: Path | None = None
+    prefill: dict[str, Any] | None = None  # `<dataType>.prefill.json`
 
     @property
     def root_element(self) -> str | None:
@@ -592,8 +593,12 @@ def _load_models(app: AppDefinition) -> None:
                 continue
             entry = model(name.removesuffix(".validation.json"))
             entry.validation, entry.validation_file = rules, path
+        elif name.endswith(".prefill.json"):
+            prefill = _read_json(app, path)
+            if prefill is not None:
+                model(name.removesuffix(".prefill.json")).prefill = prefill
         elif name.endswith(".json"):
-            _read_json(app, path)  # metadata / prefill files: must at least parse
+            _read_json(app, path)  # metadata files: must at least parse
 
 
 def _load_options(app: AppDefinition) -> None:
