@@ -1,5 +1,6 @@
 """Every component's tables on one metadata, for migrations and the models-match-migrations check."""
 
+from felles.apps import models as apps_models
 from felles.authorization import models as authorization_models
 from felles.consent import models as consent_models
 from felles.core import audit, cache_invalidation, jobs, revocations
@@ -8,9 +9,11 @@ from felles.events import models as events_models
 from felles.identity import models as identity_models
 from felles.notifications import models as notifications_models
 from felles.registers import models as registers_models
+from felles.storage import models as storage_models
 
 metadata = Base.metadata
 __all__ = [
-    "audit", "authorization_models", "cache_invalidation", "consent_models", "events_models", "identity_models",
-    "jobs", "metadata", "notifications_models", "registers_models", "revocations",
+    "apps_models", "audit", "authorization_models", "cache_invalidation", "consent_models", "events_models",
+    "identity_models", "jobs", "metadata", "notifications_models", "registers_models", "revocations",
+    "storage_models",
 ]

@@ -8,10 +8,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
+from felles.apps import deployment
 from felles.apps.checks import check_app
 from felles.apps.expressions.shared_tests import find_test_files, load_cases, run_case
 from felles.apps.lenient_json import JsonFileError
+from felles.core.commands import run_with_database
+from felles.core.config import Settings
+from felles.core.db import Database
 
 app_cli = typer.Typer(help="Altinn 3 app folders.", no_args_is_help=True)
 expr_cli = typer.Typer(help="Altinn's expression language.", no_args_is_help=True)
@@ -47,6 +52,45 @@ def check(
         f"{escape(name)}: OK ({len(app.layout_sets)} layout set(s), {pages} page(s), "
         f"{len(app.models)} data model(s), {len(app.warnings)} warning(s))"
     )
+
+
+@app_cli.command("deploy")
+def deploy(
+    path: Annotated[Path, typer.Argument(help="The app folder (the repository root or its App/ folder).")],
+) -> None:
+    """Deploy an app folder as the app's next version (an unchanged folder makes no new version)."""
+    console = Console(highlight=False, soft_wrap=True)
+
+    async def work(database: Database, _settings: Settings) -> deployment.Deployment:
+        return await deployment.deploy_folder(database, path, "system:cli")
+
+    try:
+        result = run_with_database(work)
+    except deployment.DeploymentRefused as refused:
+        for problem in refused.problems:
+            console.print(f"[red]error[/red] {escape(str(problem))}")
+        raise typer.Exit(1) from None
+    what = "deployed as version" if result.created else "unchanged: still version"
+    console.print(f"{escape(result.app_id)} {what} {result.version}")
+
+
+@app_cli.command("list")
+def list_apps() -> None:
+    """The deployed apps with their newest version."""
+    console = Console(highlight=False, soft_wrap=True)
+
+    async def work(database: Database, _settings: Settings) -> list[deployment.DeployedApp]:
+        return await deployment.list_deployed(database)
+
+    apps = run_with_database(work)
+    if not apps:
+        console.print("No apps are deployed. Deploy one with: felles app deploy PATH")
+        return
+    table = Table("app", "version", "versions", "deployed", "by")
+    for app in apps:
+        table.add_row(app.app_id, str(app.version), str(app.versions), app.deployed_at.isoformat(timespec="seconds"),
+                      app.deployed_by)
+    console.print(table)
 
 
 @expr_cli.command("test")

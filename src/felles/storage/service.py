@@ -1,0 +1,338 @@
+"""Storage's use cases: applications, instances and their events, as Altinn Storage keeps them.
+
+The app runtime writes through the `*_in_transaction` functions inside its own transaction (an instance, its first
+data element and its Created event commit together); the Storage API reads and makes the service owner's and the
+end user's small changes (complete confirmation, read status, substatus) through the others.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from felles.core.clock import utcnow
+from felles.core.db import Database
+from felles.core.errors import InvalidInput, NotFound
+from felles.core.ids import uuid7
+from felles.core.paging import ContinuationTokens
+from felles.storage import schemas as s
+from felles.storage.models import Application, DataElement, Instance, InstanceEvent
+
+STORAGE_PATH = "/storage/api/v1"
+# Altinn's process instance events, from which the process history is read.
+PROCESS_EVENT_PREFIX = "process_"
+DEFAULT_QUERY_SIZE = 100
+MAX_QUERY_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The party an instance belongs to, as the party register knows it."""
+    party_id: int
+    identifier: str  # fødselsnummer (11 digits) or organisation number (9)
+
+    @property
+    def is_person(self) -> bool:
+        return len(self.identifier) == 11
+
+    def public(self) -> s.InstanceOwner:
+        if self.is_person:
+            return s.InstanceOwner(partyId=str(self.party_id), personNumber=self.identifier)
+        return s.InstanceOwner(partyId=str(self.party_id), organisationNumber=self.identifier)
+
+
+# --- applications ---------------------------------------------------------------------------------------------
+async def register_application_in_transaction(session: AsyncSession, metadata: dict[str, Any], *, version: int,
+                                              actor: str) -> Application:
+    """Store (or replace) an app's metadata as its newest deployed version."""
+    app_id = metadata["id"]
+    now = utcnow()
+    row = await session.get(Application, app_id, with_for_update=True)
+    stored = {**metadata, "versionId": str(version), "lastChanged": now.isoformat(), "lastChangedBy": actor}
+    if row is None:
+        stored.update(created=now.isoformat(), createdBy=actor)
+        row = Application(app_id=app_id, org=metadata["org"], version=version, metadata_document=stored,
+                          created_at=now, created_by=actor, last_changed_at=now, last_changed_by=actor)
+        session.add(row)
+    else:
+        stored.update(created=row.created_at.isoformat(), createdBy=row.created_by)
+        row.version, row.metadata_document = version, stored
+        row.last_changed_at, row.last_changed_by = now, actor
+    return row
+
+
+async def get_application(database: Database, app_id: str) -> dict[str, Any]:
+    async with database.transaction() as session:
+        row = await session.get(Application, app_id)
+    if row is None:
+        raise NotFound(f"No application {app_id} is deployed.", code="application_not_found")
+    return row.metadata_document
+
+
+async def list_applications(database: Database, org: str | None = None) -> list[dict[str, Any]]:
+    query = select(Application).order_by(Application.app_id)
+    if org is not None:
+        query = query.where(Application.org == org)
+    async with database.transaction() as session:
+        return [row.metadata_document for row in (await session.scalars(query)).all()]
+
+
+# --- instances --------------------------------------------------------------------------------------------------
+def instance_reference(instance: Instance) -> str:
+    return f"{instance.party_id}/{instance.id}"
+
+
+def _links(base_url: str, instance: Instance, suffix: str = "") -> s.ResourceLinks:
+    base = base_url.rstrip("/")
+    return s.ResourceLinks(apps=f"{base}/{instance.app_id}/instances/{instance_reference(instance)}{suffix}",
+                           platform=f"{base}{STORAGE_PATH}/instances/{instance_reference(instance)}{suffix}")
+
+
+def public_data_element(element: DataElement, instance: Instance, base_url: str) -> s.DataElementPublic:
+    return s.DataElementPublic(
+        id=str(element.id), instanceGuid=str(instance.id), dataType=element.data_type, filename=element.filename,
+        contentType=element.content_type, blobStoragePath=element.blob_key,
+        selfLinks=_links(base_url, instance, f"/data/{element.id}"), size=element.size,
+        contentHash=element.content_hash, locked=element.locked, refs=element.refs, isRead=element.is_read,
+        tags=element.tags or [],
+        userDefinedMetadata=[s.KeyValueEntry(**entry) for entry in element.user_defined_metadata or []] or None,
+        metadata=[s.KeyValueEntry(**entry) for entry in element.metadata_items or []] or None,
+        fileScanResult=element.file_scan_result if element.file_scan_result != "NotApplicable" else None,
+        created=element.created_at, createdBy=element.created_by, lastChanged=element.last_changed_at,
+        lastChangedBy=element.last_changed_by,
+    )
+
+
+def public_instance(instance: Instance, elements: list[DataElement], owner: Owner, base_url: str) -> s.InstancePublic:
+    return s.InstancePublic(
+        id=instance_reference(instance), instanceOwner=owner.public(), appId=instance.app_id, org=instance.org,
+        selfLinks=_links(base_url, instance), dueBefore=instance.due_before, visibleAfter=instance.visible_after,
+        process=s.ProcessState.model_validate(instance.process),
+        status=s.InstanceStatus(
+            isArchived=instance.archived_at is not None, archived=instance.archived_at,
+            isSoftDeleted=instance.soft_deleted_at is not None, softDeleted=instance.soft_deleted_at,
+            isHardDeleted=instance.hard_deleted_at is not None, hardDeleted=instance.hard_deleted_at,
+            readStatus=instance.read_status,  # type: ignore[arg-type]
+            substatus=s.Substatus.model_validate(instance.substatus) if instance.substatus else None,
+        ),
+        completeConfirmations=[s.CompleteConfirmation.model_validate(item)
+                               for item in instance.complete_confirmations] or None,
+        data=[public_data_element(element, instance, base_url) for element in elements],
+        presentationTexts=instance.presentation_texts or None, dataValues=instance.data_values or None,
+        created=instance.created_at, createdBy=instance.created_by, lastChanged=instance.last_changed_at,
+        lastChangedBy=instance.last_changed_by,
+    )
+
+
+def _current_task(process: dict[str, Any]) -> str | None:
+    task = process.get("currentTask") or {}
+    return task.get("elementId")
+
+
+async def create_instance_in_transaction(
+    session: AsyncSession, *, app_id: str, app_version: int, owner: Owner, process: dict[str, Any], actor: str,
+    due_before: datetime | None = None, visible_after: datetime | None = None,
+    presentation_texts: dict[str, str] | None = None, data_values: dict[str, str] | None = None,
+) -> Instance:
+    """A new instance for `owner`, with its process as the caller started it."""
+    now = utcnow()
+    instance = Instance(
+        id=uuid.uuid4(), party_id=owner.party_id, owner_identifier=owner.identifier, app_id=app_id,
+        org=app_id.split("/", 1)[0], app_version=app_version, process=process, current_task=_current_task(process),
+        process_ended_at=_ended(process), read_status="Read", substatus=None, due_before=due_before,
+        visible_after=visible_after or now, presentation_texts=presentation_texts, data_values=data_values,
+        complete_confirmations=[], created_at=now, created_by=actor, last_changed_at=now, last_changed_by=actor,
+        revision=1,
+    )
+    session.add(instance)
+    await session.flush()
+    return instance
+
+
+def _ended(process: dict[str, Any]) -> datetime | None:
+    ended = process.get("ended")
+    return datetime.fromisoformat(ended) if isinstance(ended, str) else ended
+
+
+def touch(instance: Instance, actor: str) -> None:
+    """Mark a change: who and when, and one revision more (the ETag)."""
+    instance.last_changed_at = utcnow()
+    instance.last_changed_by = actor
+    instance.revision += 1
+
+
+def set_process_in_transaction(instance: Instance, process: dict[str, Any], actor: str) -> None:
+    instance.process = process
+    instance.current_task = _current_task(process)
+    instance.process_ended_at = _ended(process)
+    touch(instance, actor)
+
+
+async def record_event_in_transaction(
+    session: AsyncSession, instance: Instance, event_type: str, user: s.PlatformUser, *,
+    process_info: dict[str, Any] | None = None, data_id: uuid.UUID | None = None,
+    additional_info: dict[str, Any] | None = None,
+) -> InstanceEvent:
+    extra = dict(additional_info or {})
+    if data_id is not None:
+        extra["dataId"] = str(data_id)
+    event = InstanceEvent(
+        id=uuid7(), instance_id=instance.id, event_type=event_type, created_at=utcnow(), party_id=instance.party_id,
+        user=user.model_dump(mode="json", exclude_none=True), process_info=process_info,
+        additional_info=extra or None,
+    )
+    session.add(event)
+    return event
+
+
+async def instance_row(session: AsyncSession, instance_id: uuid.UUID, *, party_id: int | None = None,
+                       lock: bool = False) -> Instance:
+    """The instance, or NotFound: also when it belongs to another party than the one in the path, or is gone."""
+    instance = await session.get(Instance, instance_id, with_for_update=lock)
+    if (instance is None or instance.hard_deleted_at is not None
+            or (party_id is not None and instance.party_id != party_id)):
+        raise NotFound("No such instance.", code="instance_not_found")
+    return instance
+
+
+async def data_elements_of(session: AsyncSession, instance_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[DataElement]]:
+    grouped: dict[uuid.UUID, list[DataElement]] = {instance_id: [] for instance_id in instance_ids}
+    if instance_ids:
+        rows = await session.scalars(select(DataElement).where(DataElement.instance_id.in_(instance_ids))
+                                     .order_by(DataElement.created_at, DataElement.id))
+        for row in rows:
+            grouped[row.instance_id].append(row)
+    return grouped
+
+
+async def events_of(database: Database, instance_id: uuid.UUID, *, party_id: int,
+                    event_types: list[str] | None = None) -> s.InstanceEventList:
+    async with database.transaction() as session:
+        await instance_row(session, instance_id, party_id=party_id)
+        query = select(InstanceEvent).where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id)
+        if event_types:
+            query = query.where(InstanceEvent.event_type.in_(event_types))
+        rows = (await session.scalars(query)).all()
+    return s.InstanceEventList(instanceEvents=[public_event(row, instance_id) for row in rows])
+
+
+def public_event(row: InstanceEvent, instance_id: uuid.UUID) -> s.InstanceEventPublic:
+    extra = dict(row.additional_info or {})
+    data_id = extra.pop("dataId", None)
+    return s.InstanceEventPublic(
+        id=row.id, instanceId=f"{row.party_id}/{instance_id}", dataId=data_id, created=row.created_at,
+        eventType=row.event_type, instanceOwnerPartyId=str(row.party_id),
+        user=s.PlatformUser.model_validate(row.user),
+        processInfo=s.ProcessState.model_validate(row.process_info) if row.process_info else None,
+        additionalInfo=extra or None,
+    )
+
+
+def _performed_by(user: dict[str, Any]) -> str | None:
+    value = user.get("nationalIdentityNumber") or user.get("orgId") or user.get("userId")
+    return str(value) if value is not None else None
+
+
+async def process_history(database: Database, instance_id: uuid.UUID, *, party_id: int) -> s.ProcessHistoryList:
+    """The process's steps as Altinn derives them from the process events: each task's start and end, the
+    start and end events."""
+    async with database.transaction() as session:
+        await instance_row(session, instance_id, party_id=party_id)
+        rows = (await session.scalars(
+            select(InstanceEvent).where(InstanceEvent.instance_id == instance_id,
+                                        InstanceEvent.event_type.startswith(PROCESS_EVENT_PREFIX))
+            .order_by(InstanceEvent.id))).all()
+    history: list[s.ProcessHistoryItem] = []
+    for row in rows:
+        info = row.process_info or {}
+        task = info.get("currentTask") or {}
+        kind = row.event_type.removeprefix(PROCESS_EVENT_PREFIX)
+        # Which element each kind of process event is about, and the moment it names.
+        element, started, ended = {
+            "StartEvent": (info.get("startEvent"), info.get("started"), None),
+            "EndEvent": (info.get("endEvent"), None, info.get("ended")),
+            "StartTask": (task.get("elementId"), task.get("started"), None),
+            "EndTask": (task.get("elementId"), None, task.get("ended")),
+        }.get(kind, (task.get("elementId"), None, None))
+        history.append(s.ProcessHistoryItem(eventType=kind, elementId=element, occured=row.created_at,
+                                            started=started, ended=ended, performedBy=_performed_by(row.user)))
+    return s.ProcessHistoryList(processHistory=history)
+
+
+# --- service-owner query ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InstanceQuery:
+    """`GET /storage/api/v1/instances`: one org's instances, narrowed by app, party, process state and change."""
+    org: str
+    app_id: str | None = None
+    party_id: int | None = None
+    current_task: str | None = None
+    process_is_complete: bool | None = None
+    last_changed_after: datetime | None = None
+    last_changed_before: datetime | None = None
+    include_soft_deleted: bool = False
+    size: int = DEFAULT_QUERY_SIZE
+
+
+async def query_instances(session: AsyncSession, tokens: ContinuationTokens, query: InstanceQuery,
+                          continuation: str | None) -> tuple[list[Instance], str | None]:
+    """A page of instances ordered by last change (then id), stable under concurrent changes, and the token of
+    the next page (None on the last)."""
+    if not 1 <= query.size <= MAX_QUERY_SIZE:
+        raise InvalidInput(f"size must be between 1 and {MAX_QUERY_SIZE}.", code="invalid_size")
+    statement = select(Instance).where(Instance.org == query.org, Instance.hard_deleted_at.is_(None))
+    if query.app_id is not None:
+        statement = statement.where(Instance.app_id == query.app_id)
+    if query.party_id is not None:
+        statement = statement.where(Instance.party_id == query.party_id)
+    if query.current_task is not None:
+        statement = statement.where(Instance.current_task == query.current_task)
+    if query.process_is_complete is not None:
+        statement = statement.where(Instance.process_ended_at.is_not(None) if query.process_is_complete
+                                    else Instance.process_ended_at.is_(None))
+    if query.last_changed_after is not None:
+        statement = statement.where(Instance.last_changed_at > query.last_changed_after)
+    if query.last_changed_before is not None:
+        statement = statement.where(Instance.last_changed_at < query.last_changed_before)
+    if not query.include_soft_deleted:
+        statement = statement.where(Instance.soft_deleted_at.is_(None))
+    if continuation:
+        changed, last_id = tokens.decode(continuation)
+        after = datetime.fromisoformat(changed)
+        statement = statement.where(
+            (Instance.last_changed_at > after)
+            | ((Instance.last_changed_at == after) & (Instance.id > uuid.UUID(last_id))))
+    rows = list((await session.scalars(
+        statement.order_by(Instance.last_changed_at, Instance.id).limit(query.size + 1))).all())
+    next_token = None
+    if len(rows) > query.size:
+        rows = rows[:query.size]
+        next_token = tokens.encode([rows[-1].last_changed_at.isoformat(), str(rows[-1].id)])
+    return rows, next_token
+
+
+# --- small changes ----------------------------------------------------------------------------------------------
+def confirm_complete_in_transaction(instance: Instance, stakeholder: str, actor: str) -> None:
+    """The service owner's confirmation that it has what it needs (once per stakeholder)."""
+    if any(item["stakeholderId"] == stakeholder for item in instance.complete_confirmations):
+        return
+    instance.complete_confirmations = [*instance.complete_confirmations,
+                                       {"stakeholderId": stakeholder, "confirmedOn": utcnow().isoformat()}]
+    touch(instance, actor)
+
+
+def set_read_status_in_transaction(instance: Instance, status: str, actor: str) -> None:
+    if status not in s.READ_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(s.READ_STATUSES)}.", code="invalid_read_status")
+    instance.read_status = status
+    touch(instance, actor)
+
+
+def set_substatus_in_transaction(instance: Instance, substatus: s.Substatus, actor: str) -> None:
+    instance.substatus = substatus.model_dump(exclude_none=True)
+    touch(instance, actor)
