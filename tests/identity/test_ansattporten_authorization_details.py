@@ -199,3 +199,26 @@ async def test_the_chooser_reads_in_nynorsk_and_english(client, database):
     _, _, chooser = await log_in(client, rp, details(), LEADER)
     assert "Vel verksemd" in (await client.get(chooser, params={"lang": "nn"})).text
     assert "Choose organisation" in (await client.get(chooser, params={"lang": "en"})).text
+
+
+async def test_a_pushed_request_for_an_unknown_resource_is_refused(client, database):
+    rp = await world(database)
+    _, challenge = pkce()
+    response = await client.post("/ansattporten/par", headers=basic(rp.client_id, rp.client_secret),
+                                 data=authorize_parameters(rp.client_id, challenge, authorization_details=details(
+                                     "urn:altinn:resource:no-such-resource")))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_authorization_details"
+
+
+async def test_a_login_by_sso_goes_through_the_chooser_too(client, database):
+    rp = await world(database, leader_of_other=True)
+    _, _, chooser = await log_in(client, rp, details(), LEADER)
+    await client.post(chooser, data={"action": "self"})
+    verifier, challenge = pkce()
+    again = await client.get("/ansattporten/authorize", params=authorize_parameters(
+        rp.client_id, challenge, authorization_details=details()))
+    assert again.headers["location"].startswith(CHOOSER) and again.headers["location"] != chooser
+    chosen = await client.post(again.headers["location"], data={"action": "choose", "orgno": ACME})
+    answer = await tokens(client, rp, verifier, callback_of(chosen.headers["location"]))
+    assert answer["authorization_details"][0]["authorized_parties"][0]["orgno"]["ID"] == f"0192:{ACME}"
