@@ -222,3 +222,12 @@ async def test_a_login_by_sso_goes_through_the_chooser_too(client, database):
     chosen = await client.post(again.headers["location"], data={"action": "choose", "orgno": ACME})
     answer = await tokens(client, rp, verifier, callback_of(chosen.headers["location"]))
     assert answer["authorization_details"][0]["authorized_parties"][0]["orgno"]["ID"] == f"0192:{ACME}"
+
+
+async def test_ansattporten_orgno_stays_empty_for_a_login_with_a_national_identity_number(client, database):
+    """The employer comes from the e-mail domain of a work account (Entra ID); TestID has none, so no chooser
+    and an empty object, never a company guessed from the person's roles."""
+    rp = await world(database)
+    verifier, _, callback = await log_in(client, rp, json.dumps([{"type": "ansattporten:orgno"}]), LEADER)
+    answer = await tokens(client, rp, verifier, callback_of(callback))
+    assert answer["authorization_details"] == [{"type": "ansattporten:orgno"}]
