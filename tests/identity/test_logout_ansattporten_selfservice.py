@@ -4,6 +4,7 @@ with its change log, and Altinn's token exchange."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -14,20 +15,21 @@ from felles.core.jobs import Job
 from felles.identity import selfservice
 from felles.identity.models import ChangeLogEntry
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
+from tests.authorization.conftest import _fresh_authorization_caches  # noqa: F401 - an autouse fixture
+from tests.authorization.world import DELEGABLE_RESOURCE, add_delegable_resource
 from tests.conftest import bearer
 from tests.identity.conftest import (
     CONSUMER,
     IDPORTEN,
     REDIRECT,
     authorize_parameters,
-    log_in,
     pkce,
     public_jwk,
     register_login_client,
 )
 from tests.identity.test_idporten import basic, code_flow
 
-KARI = DEMO_PERSONS[0]
+KARI, INGRID = DEMO_PERSONS[0], DEMO_PERSONS[4]
 
 
 async def test_logout_ends_sso_tells_every_client_and_returns_to_the_client(client, database):
@@ -72,12 +74,18 @@ async def test_logout_never_redirects_to_an_unregistered_address(client, databas
 
 async def test_ansattporten_answers_the_parties_the_person_may_represent_and_never_shares_sso(client, database):
     await seed_demo_personas(database)
+    await add_delegable_resource(database)  # granted to the daglig leder (Ingrid), not to the board (Kari)
     rp = await register_login_client(database, integration_type="ansattporten", client_id="employer-service")
     other = await register_login_client(database, integration_type="ansattporten", client_id="other-employer")
     verifier, challenge = pkce()
-    details = '[{"type":"ansattporten:altinn:resource","resource":"urn:altinn:resource:demo-skjema"}]'
+    details = (f'[{{"type":"ansattporten:altinn:resource","resource":"urn:altinn:resource:{DELEGABLE_RESOURCE}",'
+               '"representation_is_required":true}]')
     parameters = authorize_parameters(rp.client_id, challenge, acr_values="high", authorization_details=details)
-    callback = await log_in(client, parameters, KARI.identifier, level=4, issuer_path="/ansattporten")
+    chooser = await client.get("/ansattporten/authorize", params=parameters)
+    chooser = await client.post(f"{chooser.headers['location']}/testid", data={"pid": INGRID.identifier,
+                                                                               "level": "4"})
+    # Her one company, and representation required: the chooser has nothing to ask.
+    callback = dict(parse_qsl(urlsplit((await client.get(chooser.headers["location"])).headers["location"]).query))
     assert callback["iss"] == "http://felles.test/ansattporten"
     tokens = (await client.post("/ansattporten/token", headers=basic(rp.client_id, rp.client_secret), data={
         "grant_type": "authorization_code", "code": callback["code"], "redirect_uri": REDIRECT,

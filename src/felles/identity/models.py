@@ -148,6 +148,20 @@ class AuthorizationRequest(Base):
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class OrganizationChoice(Base):
+    """Ansattporten's organisation chooser (organisasjonsvelger) waiting for a person who has just logged in:
+    the authorization request it answers and the SSO session of the login; valid a short while, used once."""
+
+    __tablename__ = "identity_organization_choices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(100))
+    sid: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class SsoSession(Base):
     """An SSO session in one browser: shared by every client, or isolated to one (`isolation` = its client_id)."""
 

@@ -23,13 +23,15 @@ from felles.core.i18n import LANGUAGE_AUTONYMS, SUPPORTED_LANGUAGES, translate
 from felles.core.runtime import Runtime
 from felles.identity import service
 from felles.identity.eid import LoginPageContext, eid_methods, offered_methods
-from felles.identity.issuers import OidcIssuer
-from felles.identity.service import AuthorizationOutcome, AuthorizationPageError
+from felles.identity.issuers import ANSATTPORTEN, OidcIssuer
+from felles.identity.service import AuthorizationOutcome, AuthorizationPageError, OrganizationChoicePage
 from felles.portal.shell import LANGUAGE_QUERY_PARAMETER, PORTAL_DIR, page_language
 
 IDENTITY_DIR = Path(__file__).parent
 # One cookie names the browser; its SSO sessions (shared and isolated) hang off it.
 BROWSER_COOKIE = "felles_sso"
+# Ansattporten's organisation chooser, under the issuer's path.
+ORGANIZATION_CHOOSER_PATH = "/organizations"
 templates = Jinja2Templates(directory=IDENTITY_DIR / "templates")
 # Our templates first, then the portal's, so ours can extend its base.html.
 templates.env.loader = ChoiceLoader([FileSystemLoader(IDENTITY_DIR / "templates"),
@@ -80,11 +82,11 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
     return response
 
 
-def _login_language(request: Request, login: service.PendingLogin) -> str | None:
+def _login_language(request: Request, locale: str) -> str | None:
     """A language picked on the page wins; else the client's ui_locales (se shows as Bokmål)."""
     if request.query_params.get(LANGUAGE_QUERY_PARAMETER):
         return None
-    return login.locale if login.locale in SUPPORTED_LANGUAGES else "nb"
+    return locale if locale in SUPPORTED_LANGUAGES else "nb"
 
 
 def error_page(request: Request, detail: str, *, status_code: int = 400) -> HTMLResponse:
@@ -103,12 +105,16 @@ def logged_out(request: Request, frontchannel_urls: list[str], redirect_to: str 
 
 
 def browser_response(request: Request, outcome: AuthorizationOutcome) -> Response:
-    """Send the browser back to the client (query redirect or auto-posted form), keeping its SSO cookie."""
-    assert outcome.redirect_to is not None
-    if outcome.form_post is not None:
-        response: Response = form_post(request, outcome.redirect_to, outcome.form_post)
+    """Send the browser back to the client (query redirect or auto-posted form), or first to Ansattporten's
+    organisation chooser, keeping its SSO cookie."""
+    if outcome.organization_choice_id is not None:
+        response: Response = RedirectResponse(
+            f"{request.scope.get('root_path', '')}{ANSATTPORTEN.path}{ORGANIZATION_CHOOSER_PATH}/"
+            f"{outcome.organization_choice_id}", status_code=303)
     else:
-        response = RedirectResponse(outcome.redirect_to, status_code=303)
+        assert outcome.redirect_to is not None
+        response = RedirectResponse(outcome.redirect_to, status_code=303) if outcome.form_post is None else \
+            form_post(request, outcome.redirect_to, outcome.form_post)
     if outcome.browser_id is not None:
         set_browser_cookie(request, response, outcome.browser_id)
     response.headers["Cache-Control"] = "no-store"
@@ -139,7 +145,7 @@ def login_routes(issuer: OidcIssuer) -> APIRouter:
             return error_page(request, exc.description)
         return render(request, "identity/chooser.html", {
             "login": login, "methods": offered_methods(login.level), "issuer": issuer,
-        }, language=_login_language(request, login))
+        }, language=_login_language(request, login.locale))
 
     @routes.api_route("/login/{login_id}/{method_name}", methods=["GET", "POST"], response_model=None)
     async def method_page(request: Request, runtime: RuntimeDep, login_id: str, method_name: str) -> Response:
@@ -152,7 +158,7 @@ def login_routes(issuer: OidcIssuer) -> APIRouter:
             return error_page(request, "This eID cannot be used for this login.", status_code=404)
         context = LoginPageContext(login=login, database=runtime.database, issuer_path=issuer.path,
                                    render=lambda req, template, ctx: render(
-                                       req, template, ctx, language=_login_language(req, login)))
+                                       req, template, ctx, language=_login_language(req, login.locale)))
         if request.method == "GET":
             return await method.page(request, context)
         try:
@@ -168,5 +174,44 @@ def login_routes(issuer: OidcIssuer) -> APIRouter:
     @routes.get("/login", response_model=None)
     async def no_login() -> Response:
         return RedirectResponse("/", status_code=303)
+
+    if issuer.name == ANSATTPORTEN.name:
+        routes.include_router(organization_chooser_routes(issuer))
+    return routes
+
+
+def _chooser_page(request: Request, page: OrganizationChoicePage) -> HTMLResponse:
+    return render(request, "identity/organizations.html", {"choice": page},
+                  status_code=400 if page.problem else 200, language=_login_language(request, page.locale))
+
+
+def organization_chooser_routes(issuer: OidcIssuer) -> APIRouter:
+    """Velg virksomhet: after the login, the organisations the person may represent for the service."""
+    routes = APIRouter(prefix=ORGANIZATION_CHOOSER_PATH, include_in_schema=False)
+
+    @routes.get("/{choice_id}", response_model=None)
+    async def organization_chooser(request: Request, runtime: RuntimeDep, choice_id: str) -> Response:
+        try:
+            step = await service.organization_choice(runtime.database, runtime.settings, issuer, choice_id,
+                                                     request.cookies.get(BROWSER_COOKIE))
+        except AuthorizationPageError as exc:
+            return error_page(request, exc.description)
+        if isinstance(step, AuthorizationOutcome):
+            return browser_response(request, step)
+        return _chooser_page(request, step)
+
+    @routes.post("/{choice_id}", response_model=None)
+    async def choose_organizations(request: Request, runtime: RuntimeDep, choice_id: str) -> Response:
+        form = await request.form()
+        try:
+            step = await service.choose_organizations(
+                runtime.database, runtime.settings, issuer, choice_id, request.cookies.get(BROWSER_COOKIE),
+                action=str(form.get("action", "choose")),
+                chosen=[value for value in form.getlist("orgno") if isinstance(value, str)])
+        except AuthorizationPageError as exc:
+            return error_page(request, exc.description)
+        if isinstance(step, AuthorizationOutcome):
+            return browser_response(request, step)
+        return _chooser_page(request, step)
 
     return routes

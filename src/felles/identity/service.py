@@ -33,11 +33,11 @@ from felles.consent import service as consent_service
 from felles.core.clock import utcnow
 from felles.core.config import Settings
 from felles.core.db import Database, insert_for
-from felles.core.errors import NotFound
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, enqueue, job_handler
 from felles.core.revocations import revoke_tokens
 from felles.core.tokens import PlatformKeys, register_opaque_token_resolver, verify_access_token
+from felles.identity import ansattporten
 from felles.identity.cache import IdentityCache, cache_for
 from felles.identity.certificates import CertificateRejected, public_key_pem, trust_anchors
 from felles.identity.issuers import (
@@ -56,6 +56,7 @@ from felles.identity.models import (
     ClientKey,
     Grant,
     IssuedAccessToken,
+    OrganizationChoice,
     RefreshToken,
     Scope,
     ScopeAccess,
@@ -67,6 +68,7 @@ from felles.identity.replay import replay_guard_for
 
 PAR_LIFETIME = timedelta(seconds=120)
 LOGIN_LIFETIME = timedelta(minutes=30)
+ORGANIZATION_CHOICE_LIFETIME = timedelta(minutes=10)
 CODE_LIFETIME = timedelta(seconds=60)
 ID_TOKEN_LIFETIME = timedelta(seconds=120)
 SSO_INACTIVITY = timedelta(minutes=30)
@@ -457,6 +459,8 @@ class AuthorizationOutcome:
 
     redirect_to: str | None = None
     login_id: str | None = None
+    # Ansattporten: the person chooses the organisations to represent before the code goes back.
+    organization_choice_id: str | None = None
     form_post: dict[str, str] | None = None
     browser_id: str | None = None
 
@@ -487,7 +491,7 @@ def _requested_level(issuer: OidcIssuer, acr_values: str | None) -> int:
 
 
 async def _validated_request(
-    session: AsyncSession, issuer: OidcIssuer, client: Client, parameters: dict[str, Any]
+    database: Database, session: AsyncSession, issuer: OidcIssuer, client: Client, parameters: dict[str, Any]
 ) -> dict[str, Any]:
     """The request's parameters, checked and normalised; `OAuthError` for what may be sent back to the client."""
     if _single(parameters, "response_type") != "code":
@@ -533,7 +537,7 @@ async def _validated_request(
     if resource is not None:
         resource = _resource_audience(resource, "invalid_target")
         resource = resource if isinstance(resource, list) else [resource]
-    details = await _authorization_details(issuer, parameters.get("authorization_details"))
+    details = await _authorization_details(database, issuer, parameters.get("authorization_details"))
     return {
         "client_id": client.client_id, "redirect_uri": parameters["redirect_uri"], "scope": " ".join(scope),
         "state": state, "nonce": nonce, "code_challenge": challenge, "response_mode": response_mode,
@@ -544,7 +548,7 @@ async def _validated_request(
     }
 
 
-async def _authorization_details(issuer: OidcIssuer, value: Any) -> list[dict[str, Any]] | None:
+async def _authorization_details(database: Database, issuer: OidcIssuer, value: Any) -> list[dict[str, Any]] | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -560,11 +564,10 @@ async def _authorization_details(issuer: OidcIssuer, value: Any) -> list[dict[st
                          f"Supported authorization_details types: {', '.join(issuer.authorization_details_types)}.")
     if len(types) > 1:
         raise OAuthError("invalid_authorization_details", "Different authorization_details types cannot be mixed.")
-    for item in value:
-        if item["type"] == "ansattporten:altinn:resource" and not str(item.get("resource", "")).startswith(
-            "urn:altinn:resource:"
-        ):
-            raise OAuthError("invalid_authorization_details", "resource must be urn:altinn:resource:{id}.")
+    try:
+        await ansattporten.check_authorization_details(database, value)
+    except ansattporten.InvalidAuthorizationDetails as exc:
+        raise OAuthError("invalid_authorization_details", exc.description) from exc
     return value
 
 
@@ -582,7 +585,7 @@ async def push_authorization_request(
         redirect_uri = _single(parameters, "redirect_uri")
         if redirect_uri is None or redirect_uri not in client.redirect_uris:
             raise OAuthError("invalid_request", "redirect_uri is missing or not registered on the client.")
-        validated = await _validated_request(session, issuer, client, parameters)
+        validated = await _validated_request(database, session, issuer, client, parameters)
         request_id = secrets.token_urlsafe(32)
         session.add(AuthorizationRequest(id=request_id, issuer=issuer.name, client_id=client.client_id,
                                          parameters=validated, pushed=True, expires_at=now + PAR_LIFETIME))
@@ -620,7 +623,7 @@ async def begin_authorization(
             if redirect_uri is None or redirect_uri not in client.redirect_uris:
                 raise AuthorizationPageError("The redirect_uri is missing or not registered on the client.")
             try:
-                validated = await _validated_request(session, issuer, client, parameters)
+                validated = await _validated_request(database, session, issuer, client, parameters)
             except OAuthError as exc:
                 return _client_redirect(issuer_url, redirect_uri, _single(parameters, "response_mode") or "query", {
                     "error": exc.error, "error_description": exc.description,
@@ -630,8 +633,7 @@ async def begin_authorization(
             session, browser_id, issuer.name, isolation, now)
         if sso is not None and issuer.acr_levels[sso.acr] >= validated["level"]:
             sso.last_active_at = now
-            values = await _issue_code(session, database, settings, issuer, client, validated, sso, now)
-            return _client_redirect(issuer_url, validated["redirect_uri"], validated["response_mode"], values)
+            return await _after_login(session, settings, issuer, client, validated, sso, now)
         if validated["prompt"] == "none":
             return _client_redirect(issuer_url, validated["redirect_uri"], validated["response_mode"], {
                 "error": "login_required", "error_description": "There is no SSO session to use.",
@@ -783,60 +785,158 @@ async def complete_login(
             last_active_at=now, expires_at=now + SSO_MAX, clients=[],
         )
         session.add(sso)
-        values = await _issue_code(session, database, settings, issuer, client, validated, sso, now)
+        outcome = await _after_login(session, settings, issuer, client, validated, sso, now)
     _forget_login_view(database, login_id)
-    outcome = _client_redirect(issuer.issuer(settings.base_url), validated["redirect_uri"],
-                               validated["response_mode"], values)
-    return AuthorizationOutcome(redirect_to=outcome.redirect_to, form_post=outcome.form_post, browser_id=browser_id)
+    return replace(outcome, browser_id=browser_id)
+
+
+async def _after_login(
+    session: AsyncSession, settings: Settings, issuer: OidcIssuer, client: Client, validated: dict[str, Any],
+    sso: SsoSession, now: datetime,
+) -> AuthorizationOutcome:
+    """Back to the client with a code; first through Ansattporten's organisation chooser when the client asks
+    which organisations the person may represent."""
+    details = validated["authorization_details"]
+    if ansattporten.asks_for_representation(details):
+        choice_id = secrets.token_urlsafe(32)
+        session.add(OrganizationChoice(id=choice_id, client_id=client.client_id, sid=sso.sid, parameters=validated,
+                                       expires_at=now + ORGANIZATION_CHOICE_LIFETIME))
+        return AuthorizationOutcome(organization_choice_id=choice_id)
+    answered = ansattporten.answer(details, [], {}) if details else None
+    values = await _issue_code(session, issuer, client, validated, sso, now, answered)
+    return _client_redirect(issuer.issuer(settings.base_url), validated["redirect_uri"], validated["response_mode"],
+                            values)
 
 
 async def _issue_code(
-    session: AsyncSession, database: Database, settings: Settings, issuer: OidcIssuer, client: Client,
-    validated: dict[str, Any], sso: SsoSession, now: datetime,
+    session: AsyncSession, issuer: OidcIssuer, client: Client, validated: dict[str, Any], sso: SsoSession,
+    now: datetime, authorization_details: list[dict[str, Any]] | None,
 ) -> dict[str, str]:
     code = _b64(secrets.token_bytes(32))
     if client.client_id not in sso.clients:
         sso.clients = [*sso.clients, client.client_id]
-    details = validated["authorization_details"]
-    if details and issuer.name == "ansattporten":
-        details = await _answer_authorization_details(database, settings, details, sso.pid)
     session.add(Grant(
         id=uuid7(), issuer=issuer.name, client_id=client.client_id, code_hash=_hash(code),
         code_expires_at=now + CODE_LIFETIME, redirect_uri=validated["redirect_uri"],
         code_challenge=validated["code_challenge"], sid=sso.sid, pid=sso.pid, scope=validated["scope"],
         acr=sso.acr, amr=sso.amr, auth_time=sso.auth_time, nonce=validated["nonce"], locale=validated["locale"],
-        resource=validated["resource"], authorization_details=details, pseudonymous=validated["pseudonymous"],
+        resource=validated["resource"], authorization_details=authorization_details,
+        pseudonymous=validated["pseudonymous"],
         expires_at=now + timedelta(seconds=client.authorization_lifetime),
     ))
     return {"code": code, "state": validated["state"]}
 
 
-async def _answer_authorization_details(
-    database: Database, settings: Settings, details: list[dict[str, Any]], pid: str
-) -> list[dict[str, Any]]:
-    """Ansattporten's RAR answer: the organisations the person may represent. Until Altinn authorization can
-    say so per resource, a role in Enhetsregisteret (daglig leder, styreleder, ...) counts."""
-    from felles.registers import service as registers
+# --- Ansattporten's organisation chooser (organisasjonsvelger) ---------------------------------------------------
+@dataclass(frozen=True)
+class OrganizationChoicePage:
+    """What the organisation chooser shows: the organisations the person may represent for the service."""
 
-    roles = await registers.roles_held_by_person(database, pid)
-    parties: list[dict[str, Any]] = []
-    for orgno in dict.fromkeys(org for org, _ in roles):
-        try:
-            unit = await registers.get_organization(database, orgno, base_url=settings.base_url)
-        except NotFound:  # a role in a unit gone from the register gives no party
-            continue
-        if unit.slettedato is None:
-            parties.append({"orgno": organization(orgno), "name": unit.navn,
-                            "unit_type": unit.organisasjonsform.kode})
-    answered = []
-    for item in details:
-        if item["type"] == "ansattporten:orgno":
-            answered.append({"type": "ansattporten:orgno", **({"orgno": parties[0]["orgno"]} if parties else {})})
+    id: str
+    client_name: str
+    locale: str
+    parties: list[ansattporten.RepresentableParty]
+    options: ansattporten.RepresentationOptions
+    problem: str | None = None  # a message key: what was wrong with the choice posted
+
+
+@dataclass(frozen=True)
+class _PendingChoice:
+    id: str
+    client: Client
+    pid: str
+    validated: dict[str, Any]
+
+
+async def _pending_choice(database: Database, choice_id: str, browser_id: str | None) -> _PendingChoice:
+    """The choice waiting in this browser (the one that logged in), or `AuthorizationPageError`."""
+    async with database.sessionmaker() as session:
+        choice = await session.get(OrganizationChoice, choice_id)
+        sso = await session.get(SsoSession, choice.sid) if choice is not None else None
+        client = await _active_client(session, choice.client_id) if choice is not None else None
+    if choice is None or sso is None or browser_id is None or not hmac.compare_digest(sso.browser_id, browser_id):
+        raise AuthorizationPageError("This login is unknown.")
+    if choice.consumed_at is not None or choice.expires_at <= utcnow() or sso.ended_at is not None:
+        raise AuthorizationPageError("This login has expired or is finished; start again from the service.")
+    if client is None:
+        raise AuthorizationPageError("The client is no longer active.")
+    return _PendingChoice(id=choice.id, client=client, pid=sso.pid, validated=choice.parameters)
+
+
+async def organization_choice(
+    database: Database, settings: Settings, issuer: OidcIssuer, choice_id: str, browser_id: str | None,
+) -> OrganizationChoicePage | AuthorizationOutcome:
+    """The chooser's page; straight back to the client when there is nothing to choose (no organisation and
+    none required: the person represents themselves; one organisation and representation required: that one)."""
+    pending = await _pending_choice(database, choice_id, browser_id)
+    details = pending.validated["authorization_details"]
+    options = ansattporten.options_of(details)
+    parties = await ansattporten.representable_parties(database, pending.pid, details)
+    if not parties and not options.required:
+        return await _finish_choice(database, settings, issuer, pending, [])
+    if len(parties) == 1 and options.required:
+        return await _finish_choice(database, settings, issuer, pending, parties)
+    return OrganizationChoicePage(id=pending.id, client_name=pending.client.client_name,
+                                  locale=pending.validated["locale"], parties=parties, options=options)
+
+
+async def choose_organizations(
+    database: Database, settings: Settings, issuer: OidcIssuer, choice_id: str, browser_id: str | None, *,
+    action: str, chosen: list[str],
+) -> OrganizationChoicePage | AuthorizationOutcome:
+    """The person's answer: `choose` the organisations in `chosen`, represent only themselves (`self`), or `cancel`
+    (the client gets access_denied). The organisations are decided again; a posted one that the person may not
+    represent is not accepted."""
+    pending = await _pending_choice(database, choice_id, browser_id)
+    details = pending.validated["authorization_details"]
+    options = ansattporten.options_of(details)
+    parties = await ansattporten.representable_parties(database, pending.pid, details)
+    page = OrganizationChoicePage(id=pending.id, client_name=pending.client.client_name,
+                                  locale=pending.validated["locale"], parties=parties, options=options)
+    if action == "cancel":
+        reason = ("The person may represent no organisation for the resource asked for, and "
+                  "representation_is_required is set." if options.required and not parties
+                  else "The person cancelled the choice of organisation.")
+        return await _finish_choice(database, settings, issuer, pending, [], denied=reason)
+    if action == "self":
+        if options.required:
+            return replace(page, problem="organizations.problem_required")
+        return await _finish_choice(database, settings, issuer, pending, [])
+    picked = [party for party in parties if party.orgno in set(chosen)]
+    if not picked or len(picked) != len(set(chosen)):
+        return replace(page, problem="organizations.problem_none")
+    if len(picked) > 1 and not options.allow_multiple:
+        return replace(page, problem="organizations.problem_one")
+    return await _finish_choice(database, settings, issuer, pending, picked)
+
+
+async def _finish_choice(
+    database: Database, settings: Settings, issuer: OidcIssuer, pending: _PendingChoice,
+    chosen: list[ansattporten.RepresentableParty], *, denied: str | None = None,
+) -> AuthorizationOutcome:
+    validated = pending.validated
+    details = validated["authorization_details"]
+    names = await ansattporten.resource_names(database, details) if denied is None else {}
+    now = utcnow()
+    async with database.transaction() as session:
+        # Consumed by one conditional UPDATE: of two concurrent answers, exactly one gets the row back.
+        consumed = await session.execute(
+            update(OrganizationChoice)
+            .where(OrganizationChoice.id == pending.id, OrganizationChoice.consumed_at.is_(None),
+                   OrganizationChoice.expires_at > now)
+            .values(consumed_at=now).returning(OrganizationChoice.sid)
+            .execution_options(synchronize_session=False))
+        sid = consumed.scalar_one_or_none()
+        sso = await session.get(SsoSession, sid) if sid is not None else None
+        if sso is None or sso.ended_at is not None:
+            raise AuthorizationPageError("This login has expired or is finished; start again from the service.")
+        if denied is not None:
+            values = {"error": "access_denied", "error_description": denied, "state": validated["state"]}
         else:
-            resource_id = item["resource"].removeprefix("urn:altinn:resource:")
-            answered.append({**item, "resource_name": resource_id, "authorized_parties": [
-                {**party, "resource": resource_id} for party in parties]})
-    return answered
+            values = await _issue_code(session, issuer, pending.client, validated, sso, now,
+                                       ansattporten.answer(details, chosen, names))
+    return _client_redirect(issuer.issuer(settings.base_url), validated["redirect_uri"], validated["response_mode"],
+                            values)
 
 
 # --- tokens ---------------------------------------------------------------------------------------------------
@@ -886,6 +986,8 @@ async def _tokens_for_grant(
         if grant.authorization_details:
             id_claims["authorization_details"] = grant.authorization_details
         response["id_token"] = signer_for(keys).sign(id_claims, typ="JWT")
+    if grant.authorization_details:  # RFC 9396 §7: the token response says what was granted, too
+        response["authorization_details"] = grant.authorization_details
     if with_refresh_token:
         refresh = _b64(secrets.token_bytes(32))
         refresh_expires = min(now + timedelta(seconds=client.refresh_token_lifetime), grant.expires_at)
@@ -1199,6 +1301,7 @@ async def purge_expired_protocol_state(payload: dict[str, Any], context: JobCont
     now = utcnow()
     await context.session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at <= now))
     await context.session.execute(delete(AuthorizationRequest).where(AuthorizationRequest.expires_at <= now))
+    await context.session.execute(delete(OrganizationChoice).where(OrganizationChoice.expires_at <= now))
     await context.session.execute(
         delete(IssuedAccessToken).where(IssuedAccessToken.expires_at <= now - timedelta(days=1)))
 
