@@ -2,7 +2,7 @@
 and instance events
 
 Revision ID: 0018
-Revises: 0011
+Revises: 0016
 Create Date: 2026-12-04 16:17:08
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import felles.core.db
 
 revision: str = '0018'
-down_revision: str | None = '0011'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
