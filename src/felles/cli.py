@@ -41,10 +41,13 @@ def serve(
     import uvicorn
 
     from felles.core.migrations import upgrade
+    from felles.notifications.service import delivery_destinations
 
     settings = get_settings()
     if migrate:
         upgrade(settings.database_url)
+    for channel, destination in delivery_destinations(settings).items():
+        console.print(f"{channel}: {destination}")
     os.environ["FELLES_RUN_WORKER"] = "1" if job_worker else "0"
     # A spawned worker process imports the whole platform before it answers uvicorn's health check; on a busy
     # machine that takes longer than uvicorn's 5 s default, and the supervisor would kill it over and over.

@@ -1,5 +1,5 @@
 """Tables of Varsling: order chains (one order and its reminders), orders (shipments), one notification per
-recipient and channel, the status feed, and the development SMS outbox."""
+recipient and channel, the status feed, and the development SMS and e-mail outboxes."""
 
 from __future__ import annotations
 
@@ -107,4 +107,19 @@ class SmsOutboxMessage(Base):
     sender: Mapped[str] = mapped_column(String(100))
     destination: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EmailOutboxMessage(Base):
+    """An e-mail "sent" by the development provider: kept here and shown at /notifications/email-outbox."""
+
+    __tablename__ = "email_outbox"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    notification_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    sender: Mapped[str] = mapped_column(String(200))
+    destination: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    html: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
