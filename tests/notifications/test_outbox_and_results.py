@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 from felles.core.clock import clock
 from felles.core.config import Environment, Settings, get_settings
 from felles.notifications.models import EmailOutboxMessage, SmsOutboxMessage
-from felles.notifications.service import CREATE_SCOPE, READ_SCOPE, delivery_destinations
+from felles.notifications.service import CREATE_SCOPE, READ_SCOPE, channel_health, delivery_destinations
 from tests.conftest import bearer
 from tests.notifications.conftest import AGENCY, free_port
 from tests.notifications.test_orders import KARI, ORDERS, person_order, run_jobs
@@ -47,6 +47,15 @@ def test_development_keeps_e_mail_in_the_outbox_and_production_sends_it(tmp_path
     with pytest.raises(ValidationError, match="FELLES_EMAIL_PROVIDER=outbox"):
         Settings(environment=Environment.PRODUCTION, database_url="postgresql+asyncpg://db/felles",
                  secret_key="x" * 40, email_provider="outbox")
+
+
+async def test_felles_check_asks_the_configured_e_mail_provider(tmp_path):
+    outbox = Settings(environment=Environment.DEVELOPMENT, data_dir=tmp_path)
+    email, sms = await channel_health(outbox)
+    assert (email.name, email.ok, sms.name, sms.ok) == ("email (outbox)", True, "sms (outbox)", True)
+    unreachable = Settings(environment=Environment.TEST, data_dir=tmp_path, smtp_port=free_port())
+    email, _ = await channel_health(unreachable)
+    assert email.name == "email (smtp)" and not email.ok and str(unreachable.smtp_port) in email.detail
 
 
 async def test_e_mail_goes_to_the_outbox_page_newest_first_in_norwegian_time_and_escaped(
