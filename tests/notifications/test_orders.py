@@ -140,6 +140,7 @@ async def test_a_reserved_person_gets_no_email_and_the_result_says_so(
     assert manifest["status"] == "Order_Completed"
     assert [(r["type"], r["destination"], r["status"]) for r in manifest["recipients"]] == [
         ("Email", None, "Email_Failed_RecipientReserved")]
+    assert "reserved against digital communication" in manifest["recipients"][0]["description"]
 
 
 async def test_ignore_reservation_reaches_a_reserved_person_with_contact_details(

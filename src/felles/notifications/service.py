@@ -315,6 +315,7 @@ class Draft:
     name: str = ""
     number: str = ""
     language: str | None = None
+    reason: str | None = None  # why it failed before sending
 
 
 class ConditionUnanswered(Exception):
@@ -350,8 +351,15 @@ async def _condition_met(settings: Settings, url: str, attempt: int) -> bool:
         return True
 
 
+_FAILURE_REASONS = {
+    "RecipientNotIdentified": "No address for the recipient on this channel (KRR, Enhetsregisteret or the order).",
+    "RecipientReserved": "The person has reserved against digital communication in KRR.",
+}
+
+
 def _failed(channels_: tuple[str, ...], reason: str, identifier: str | None) -> list[Draft]:
-    return [Draft(channel, None, identifier, f"{_CHANNEL_PREFIX[channel]}_Failed_{reason}") for channel in channels_]
+    return [Draft(channel, None, identifier, f"{_CHANNEL_PREFIX[channel]}_Failed_{reason}",
+                  reason=_FAILURE_REASONS[reason]) for channel in channels_]
 
 
 def _choose(scheme: str, email: str | None, mobile: str | None, identifier: str | None, **extra: Any) -> list[Draft]:
@@ -476,6 +484,7 @@ async def _process_order(payload: dict[str, Any], context: JobContext) -> None:
             "subject": _render(texts["subject"], draft) if "subject" in texts else None,
             "body": _render(texts["body"], draft) if "body" in texts else None,
             "content_type": texts.get("contentType"), "send_after": send_after, "attempts": 0,
+            "last_error": draft.reason,
         })
     if rows:
         await session.execute(insert(Notification), rows)
