@@ -1,6 +1,6 @@
 """Delivery channels: e-mail and SMS, each through a provider plugin.
 
-Providers are registered by name (`@email_providers.register("name")`, `@sms_provider("name")`) and chosen
+Providers are registered by name (`@email_providers.register("name")`, `@sms_providers.register("name")`) and chosen
 with `FELLES_EMAIL_PROVIDER` and `FELLES_SMS_PROVIDER`. Each channel has an `outbox` provider that keeps the
 messages in the database for a development page (`/notifications/email-outbox`, `/notifications/sms-outbox`);
 e-mail's real provider is `smtp` (any SMTP server), SMS's is `http` (an HTTP gateway, `FELLES_SMS_GATEWAY_URL`,
@@ -344,10 +344,6 @@ class EmailProvider(Protocol):
 email_providers: ProviderRegistry[EmailProvider] = ProviderRegistry("e-mail", "email_provider")
 
 
-def configured_email_provider(settings: Settings) -> EmailProvider:
-    return email_providers.configured(settings)
-
-
 @email_providers.register("smtp")
 class SmtpEmailProvider:
     """Any SMTP server (`FELLES_SMTP_HOST`, `FELLES_SMTP_PORT`, …)."""
@@ -454,14 +450,9 @@ class SmsProvider(Protocol):
 
 
 sms_providers: ProviderRegistry[SmsProvider] = ProviderRegistry("SMS", "sms_provider")
-sms_provider = sms_providers.register
 
 
-def configured_sms_provider(settings: Settings) -> SmsProvider:
-    return sms_providers.configured(settings)
-
-
-@sms_provider("outbox")
+@sms_providers.register("outbox")
 class OutboxSmsProvider:
     """Development: the message is kept in the database, in the sending job's transaction."""
 
@@ -491,7 +482,7 @@ SMS_REPORT_RESULTS = frozenset({
 })
 
 
-@sms_provider("http")
+@sms_providers.register("http")
 class HttpGatewaySmsProvider:
     """An HTTP SMS gateway (LINK Mobility's JSON: source, destination, userData). 2xx accepts the message;
     4xx refuses it for good; 5xx and transport errors are tried again."""

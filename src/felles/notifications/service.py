@@ -5,8 +5,9 @@ condition endpoint, recipients and texts. At its send time a job asks the condit
 (`{"sendNotification": false}` ends it as SendConditionNotMet), looks the recipients up (persons in KRR, whose
 reservation is respected and whose language picks the text; organisations by their notification addresses in
 Enhetsregisteret), and writes one notification per recipient and channel. Send jobs then deliver them in
-batches, e-mail over SMTP and SMS through the configured provider; transient failures are retried, and every
-result is recorded. An order is Completed when every notification has a final result.
+batches through the configured e-mail and SMS providers; transient failures are retried, and every
+result is recorded with the reason of a failure (logged too). An order is Completed when every notification has
+a final result.
 
 Order statuses go Registered → Processing → Processed → Completed, or end as SendConditionNotMet or Cancelled.
 Each change is written to the status feed and published as an event, in the transaction that makes it.
@@ -577,7 +578,7 @@ async def _send_emails(payloads: list[dict[str, Any]], context: JobContext) -> N
     rows = await _pending(context.session, payloads, EMAIL_NEW)
     if not rows:
         return
-    provider = channels.configured_email_provider(settings)
+    provider = channels.email_providers.configured(settings)
     results = await provider.send(context.session, [
         channels.Email(row.id, row.sender or settings.smtp_from, row.destination or "", row.subject or "",
                        row.body or "", row.content_type == "Html")
@@ -594,7 +595,7 @@ async def _send_sms(payload: dict[str, Any], context: JobContext) -> None:
     rows = await _pending(context.session, [payload], SMS_NEW)
     if not rows:
         return
-    provider = channels.configured_sms_provider(settings)
+    provider = channels.sms_providers.configured(settings)
     rate = channels.limiter("sms", settings.sms_rate_per_second)
     results = {}
     for row in rows:
