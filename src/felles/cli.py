@@ -41,10 +41,13 @@ def serve(
     import uvicorn
 
     from felles.core.migrations import upgrade
+    from felles.notifications.service import delivery_destinations
 
     settings = get_settings()
     if migrate:
         upgrade(settings.database_url)
+    for channel, destination in delivery_destinations(settings).items():
+        console.print(f"{channel}: {destination}")
     os.environ["FELLES_RUN_WORKER"] = "1" if job_worker else "0"
     # A spawned worker process imports the whole platform before it answers uvicorn's health check; on a busy
     # machine that takes longer than uvicorn's 5 s default, and the supervisor would kill it over and over.
@@ -100,9 +103,11 @@ def seed(
     demo: Annotated[bool, typer.Option(help="Also add the named demo personas.")] = False,
 ) -> None:
     """Fill the registers with a consistent synthetic population (streamed, constant memory)."""
+    import felles.app  # noqa: F401 - every router, and with them every scope the platform's APIs require
     from felles.core.db import Database
     from felles.core.migrations import upgrade
-    from felles.identity.cli import seed_demo_clients
+    from felles.core.tokens import required_scopes
+    from felles.identity.cli import seed_demo_clients, seed_platform_scopes
     from felles.registers import population
 
     settings = get_settings()
@@ -114,6 +119,9 @@ def seed(
             if demo:
                 added = await population.seed_demo_personas(database)
                 console.print(f"Demo personas: {'added' if added else 'already there'}.")
+                scopes = await seed_platform_scopes(database, required_scopes(), [population.DEMO_COMPANY])
+                console.print(f"Platform scopes: {len(scopes)} registered, access given to the demo company "
+                              f"{population.DEMO_COMPANY}.")
                 clients = await seed_demo_clients(database, settings)
                 console.print("Demo clients: " + ", ".join(
                     name + (f" (client secret, shown only now: {secret})" if secret else "")

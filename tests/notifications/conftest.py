@@ -21,8 +21,11 @@ from starlette.routing import Route
 from felles.core.config import get_settings
 from felles.events import outbound
 from felles.notifications import channels
-from tests.conftest import serve_app
+from felles.notifications.service import CREATE_SCOPE
+from felles.registers.population import seed_demo_personas
+from tests.conftest import bearer, serve_app
 
+AGENCY = "974761076"  # the service owner ordering notifications
 # How long a silent condition endpoint waits before answering (longer than the tests' client timeout).
 SILENCE_SECONDS = 2.0
 
@@ -56,6 +59,17 @@ class Mailbox:
     def to(self, address: str) -> list[email.message.EmailMessage]:
         with self.lock:
             return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+async def people(database):
+    await seed_demo_personas(database)
+
+
+@pytest.fixture
+def agency(token):
+    """The service owner's token for creating (and reading) orders."""
+    return bearer(token(scopes=[CREATE_SCOPE], org=AGENCY))
 
 
 @pytest.fixture(autouse=True)

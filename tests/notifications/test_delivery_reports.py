@@ -14,10 +14,8 @@ from starlette.routing import Route
 
 from felles.core.config import get_settings
 from felles.core.jobs import Worker
-from felles.notifications.service import CREATE_SCOPE
-from tests.conftest import bearer, serve_app
+from tests.conftest import serve_app
 
-AGENCY = "974761076"
 ORDERS = "/notifications/api/v1/future/orders"
 EMAIL_REPORTS = "/notifications/api/v1/delivery-reports/email"
 SMS_REPORTS = "/notifications/api/v1/delivery-reports/sms"
@@ -28,11 +26,6 @@ EMAIL_SECRET, SMS_SECRET = "mta-shared-secret", "gateway-shared-secret"
 def settings(settings):
     return settings.model_copy(update={"email_delivery_report_secret": EMAIL_SECRET,
                                        "sms_delivery_report_secret": SMS_SECRET})
-
-
-@pytest.fixture
-def agency(token):
-    return bearer(token(scopes=[CREATE_SCOPE], org=AGENCY))
 
 
 @pytest.fixture

@@ -5,30 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from felles.core.clock import clock
 from felles.core.config import get_settings
 from felles.core.jobs import Worker
 from felles.notifications.service import CONDITION_ATTEMPTS, CREATE_SCOPE, _next_daytime
 from felles.registers import schemas as register_schemas
 from felles.registers import service as registers
-from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
+from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS
 from tests.conftest import bearer
+from tests.notifications.conftest import AGENCY
 
-AGENCY = "974761076"  # the service owner ordering notifications
 KARI, OLA, REIDUN = DEMO_PERSONS[0], DEMO_PERSONS[1], DEMO_PERSONS[8]
 ORDERS = "/notifications/api/v1/future/orders"
-
-
-@pytest.fixture
-async def people(database):
-    await seed_demo_personas(database)
-
-
-@pytest.fixture
-def agency(token):
-    return bearer(token(scopes=[CREATE_SCOPE], org=AGENCY))
 
 
 async def run_jobs(database) -> int:
@@ -80,7 +68,7 @@ async def test_a_reminder_is_sent_after_n_days_when_the_condition_says_not_read(
         ("Notification", "Order_Completed"), ("Reminder", "Order_Completed")]
     assert details["shipments"][1]["recipients"] == [
         {"type": "Email", "destination": KARI.email, "status": "Email_Succeeded",
-         "lastUpdate": details["shipments"][1]["recipients"][0]["lastUpdate"]}]
+         "lastUpdate": details["shipments"][1]["recipients"][0]["lastUpdate"], "description": None}]
 
 
 async def test_a_reminder_whose_condition_says_read_is_not_sent(
@@ -152,6 +140,7 @@ async def test_a_reserved_person_gets_no_email_and_the_result_says_so(
     assert manifest["status"] == "Order_Completed"
     assert [(r["type"], r["destination"], r["status"]) for r in manifest["recipients"]] == [
         ("Email", None, "Email_Failed_RecipientReserved")]
+    assert "reserved against digital communication" in manifest["recipients"][0]["description"]
 
 
 async def test_ignore_reservation_reaches_a_reserved_person_with_contact_details(

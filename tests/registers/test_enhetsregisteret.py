@@ -1,4 +1,13 @@
-from felles.registers.population import DEMO_ACCOUNTING_FIRM, DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
+from felles.registers.catalogue import INDUSTRIES
+from felles.registers.population import (
+    ACCOUNTING_INDUSTRY,
+    AUDITING_INDUSTRY,
+    DEMO_ACCOUNTING_FIRM,
+    DEMO_COMPANY,
+    DEMO_PERSONS,
+    INDUSTRY_CODES,
+    seed_demo_personas,
+)
 
 
 async def test_a_unit_has_brregs_shape(client, database):
@@ -10,6 +19,16 @@ async def test_a_unit_has_brregs_shape(client, database):
     assert unit["organisasjonsform"] == {"kode": "AS", "beskrivelse": "Aksjeselskap"}
     assert unit["forretningsadresse"]["postnummer"] == "0150" and unit["forretningsadresse"]["land"] == "Norge"
     assert unit["_links"]["self"]["href"].endswith(f"/enhetsregisteret/api/enheter/{DEMO_COMPANY}")
+
+
+async def test_an_industry_code_is_described_in_words_not_by_its_code(client, database):
+    await seed_demo_personas(database)
+    company = (await client.get(f"/enhetsregisteret/api/enheter/{DEMO_COMPANY}")).json()
+    assert company["naeringskode1"] == {"kode": "35.140", "beskrivelse": "Handel med elektrisitet"}
+    accountant = (await client.get(f"/enhetsregisteret/api/enheter/{DEMO_ACCOUNTING_FIRM}")).json()
+    assert accountant["naeringskode1"] == {"kode": "69.201", "beskrivelse": "Regnskap og bokføring"}
+    # Every code the synthetic population draws from has its description.
+    assert {*INDUSTRY_CODES, ACCOUNTING_INDUSTRY, AUDITING_INDUSTRY} <= INDUSTRIES.keys()
 
 
 async def test_roles_are_grouped_as_brreg_groups_them(client, database):

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     webhook_max_connections: int = Field(default=64, ge=1, le=1000)
     # Webhook calls one fan-out job makes at the same time (an event with many matching subscriptions).
     webhook_fan_out_parallel: int = Field(default=16, ge=1, le=256)
+    # The e-mail provider plugin by name: "outbox" (kept in the database and shown at
+    # /notifications/email-outbox; the default in development) or "smtp" (the default in test and production,
+    # where the outbox is refused).
+    email_provider: str = ""
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "ikke-svar@felles.localhost"
@@ -92,7 +96,12 @@ class Settings(BaseSettings):
                 )
             if self.database_url.startswith("sqlite"):
                 raise ValueError("production mode needs PostgreSQL in FELLES_DATABASE_URL")
+            if self.email_provider == "outbox":
+                raise ValueError("production mode sends e-mail: FELLES_EMAIL_PROVIDER=outbox keeps it in the database")
+            self.email_provider = self.email_provider or "smtp"
             return self
+        if not self.email_provider:
+            self.email_provider = "outbox" if self.environment is Environment.DEVELOPMENT else "smtp"
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'felles.db'}"
         if not self.secret_key:

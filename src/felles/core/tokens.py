@@ -234,8 +234,19 @@ async def authenticate(
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
+# Every scope some route requires, noted by `require_scope` as the routers are imported: the platform's own
+# scopes, which the demo data registers in Maskinporten so that a client can be granted them.
+_required_scopes: set[str] = set()
+
+
+def required_scopes() -> frozenset[str]:
+    """The scopes the imported routers require (import `felles.app` first to have them all)."""
+    return frozenset(_required_scopes)
+
+
 def require_scope(*any_of: str) -> Any:
     """A dependency that lets the call through when the token has at least one of these scopes."""
+    _required_scopes.update(any_of)
 
     async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.scopes.intersection(any_of):

@@ -95,7 +95,7 @@ class ScopeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prefix: str = Field(pattern=r"^[a-z0-9]+$", max_length=100)
-    subscope: str = Field(pattern=r"^[A-Za-z0-9._/\-]+$", max_length=200)
+    subscope: str = Field(pattern=r"^[A-Za-z0-9._/:\-]+$", max_length=200)  # "dd:internal" has a colon
     description: str = Field(min_length=1, max_length=500)
     long_description: str | None = None
     allowed_integration_types: list[IntegrationType] = Field(default_factory=lambda: ["maskinporten"])

@@ -15,6 +15,8 @@ from felles.notifications import schemas, service
 router = APIRouter(prefix="/notifications/api/v1", tags=["notifications"])
 
 Creator = Annotated[Principal, require_scope(service.CREATE_SCOPE)]
+# Reading an order, its status and its results: the read scope, or the create scope that made the order.
+Reader = Annotated[Principal, require_scope(service.READ_SCOPE, service.CREATE_SCOPE)]
 PROBLEMS = {400: {"description": "Invalid input"}, 401: {"description": "No valid token"},
             403: {"description": "Missing scope"}}
 NOT_FOUND = {404: {"description": "No such order"}}
@@ -36,7 +38,7 @@ async def create_order(
 
 @router.get("/future/orders/{order_id}", operation_id="notifications_order_get",
             responses={**PROBLEMS, **NOT_FOUND}, response_model=schemas.OrderChainPublic)
-async def get_order(database: DatabaseDep, principal: Creator, order_id: uuid.UUID) -> schemas.OrderChainPublic:
+async def get_order(database: DatabaseDep, principal: Reader, order_id: uuid.UUID) -> schemas.OrderChainPublic:
     """An order (notificationOrderId) with the manifest of the notification and of each reminder."""
     return await service.get_order_chain(database, principal, order_id)
 
@@ -44,7 +46,7 @@ async def get_order(database: DatabaseDep, principal: Creator, order_id: uuid.UU
 @router.get("/future/shipment/feed", operation_id="notifications_status_feed", responses=PROBLEMS,
             response_model=list[schemas.StatusFeedEntry])
 async def get_status_feed(
-    database: DatabaseDep, principal: Creator,
+    database: DatabaseDep, principal: Reader,
     seq: Annotated[int, Query(ge=0, description="The last sequence number seen; 0 from the start.")] = 0,
     pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[schemas.StatusFeedEntry]:
@@ -55,7 +57,7 @@ async def get_status_feed(
 @router.get("/future/shipment/{shipment_id}", operation_id="notifications_shipment_get",
             responses={**PROBLEMS, **NOT_FOUND}, response_model=schemas.ShipmentManifest)
 async def get_shipment(
-    database: DatabaseDep, principal: Creator, shipment_id: uuid.UUID
+    database: DatabaseDep, principal: Reader, shipment_id: uuid.UUID
 ) -> schemas.ShipmentManifest:
     """The delivery manifest of one notification or reminder: status and each recipient's result."""
     return await service.get_shipment(database, principal, shipment_id)
@@ -68,6 +70,29 @@ async def create_email_order(
 ) -> schemas.OrderCreated:
     """Order one e-mail to many recipients (v1)."""
     return await service.create_email_order(runtime.database, runtime.settings, principal, request)
+
+
+@router.get("/orders/{order_id}", operation_id="notifications_v1_order_get",
+            responses={**PROBLEMS, **NOT_FOUND}, response_model=schemas.OrderV1)
+async def get_order_v1(runtime: RuntimeDep, principal: Reader, order_id: uuid.UUID) -> schemas.OrderV1:
+    """An order as it was made (v1): recipients, texts and links to its status."""
+    return await service.get_order_v1(runtime.database, runtime.settings, principal, order_id)
+
+
+@router.get("/orders/{order_id}/status", operation_id="notifications_v1_order_status",
+            responses={**PROBLEMS, **NOT_FOUND}, response_model=schemas.OrderWithStatusV1)
+async def get_order_status_v1(runtime: RuntimeDep, principal: Reader, order_id: uuid.UUID) -> schemas.OrderWithStatusV1:
+    """An order's processing status and how many notifications per channel were made and succeeded (v1)."""
+    return await service.get_order_status_v1(runtime.database, runtime.settings, principal, order_id)
+
+
+@router.get("/orders/{order_id}/notifications/email", operation_id="notifications_v1_email_notifications",
+            responses={**PROBLEMS, **NOT_FOUND}, response_model=schemas.EmailNotificationSummaryV1)
+async def get_email_notifications_v1(
+    database: DatabaseDep, principal: Reader, order_id: uuid.UUID
+) -> schemas.EmailNotificationSummaryV1:
+    """Each e-mail recipient of an order with its result, and why a failed one failed (v1)."""
+    return await service.get_email_notifications_v1(database, principal, order_id)
 
 
 @router.put("/orders/{order_id}/cancel", operation_id="notifications_order_cancel",

@@ -1,8 +1,10 @@
-"""Delivery channels: e-mail over SMTP to any SMTP server, and SMS through a provider plugin.
+"""Delivery channels: e-mail and SMS, each through a provider plugin.
 
-SMS providers are registered by name (`@sms_provider("name")`) and chosen with `FELLES_SMS_PROVIDER`:
-`outbox` keeps messages in the database for the development page `/notifications/sms-outbox`; `http` posts
-them to an HTTP gateway (`FELLES_SMS_GATEWAY_URL`, LINK Mobility's JSON shape). Each has a self-check.
+Providers are registered by name (`@email_providers.register("name")`, `@sms_providers.register("name")`) and chosen
+with `FELLES_EMAIL_PROVIDER` and `FELLES_SMS_PROVIDER`. Each channel has an `outbox` provider that keeps the
+messages in the database for a development page (`/notifications/email-outbox`, `/notifications/sms-outbox`);
+e-mail's real provider is `smtp` (any SMTP server), SMS's is `http` (an HTTP gateway, `FELLES_SMS_GATEWAY_URL`,
+LINK Mobility's JSON shape). Each has a self-check.
 
 Each channel is rate-limited per process (`FELLES_EMAIL_RATE_PER_SECOND`, `FELLES_SMS_RATE_PER_SECOND`).
 Failures are told apart as permanent (the recipient or message is refused) and transient (try again later).
@@ -31,7 +33,7 @@ from email.message import Message
 from email.policy import compat32
 from email.utils import formatdate
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiosmtplib
 import httpx
@@ -42,7 +44,7 @@ from felles.core.clock import utcnow
 from felles.core.config import Environment, Settings
 from felles.core.errors import Problem
 from felles.events import service as events_service
-from felles.notifications.models import SmsOutboxMessage
+from felles.notifications.models import EmailOutboxMessage, SmsOutboxMessage
 
 
 class RateLimiter:
@@ -67,6 +69,37 @@ _limiters: dict[tuple[str, float], RateLimiter] = {}
 
 def limiter(channel: str, rate: float) -> RateLimiter:
     return _limiters.setdefault((channel, rate), RateLimiter(rate))
+
+
+# --- provider plugins ---------------------------------------------------------------------------------------
+Provider = TypeVar("Provider")
+
+
+class ProviderRegistry(Generic[Provider]):
+    """The provider plugins of one channel, registered by name (`@registry.register("name")`) and chosen by a
+    setting (`FELLES_EMAIL_PROVIDER`, `FELLES_SMS_PROVIDER`)."""
+
+    def __init__(self, channel: str, setting: str) -> None:
+        self.channel, self.setting = channel, setting
+        self._factories: dict[str, Callable[[Settings], Provider]] = {}
+
+    def register(self, name: str) -> Callable[[Callable[[Settings], Provider]], Callable[[Settings], Provider]]:
+        def register(factory: Callable[[Settings], Provider]) -> Callable[[Settings], Provider]:
+            self._factories[name] = factory
+            return factory
+
+        return register
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)
+
+    def configured(self, settings: Settings) -> Provider:
+        """The provider the settings choose; LookupError when none is registered by that name."""
+        name = getattr(settings, self.setting)
+        factory = self._factories.get(name)
+        if factory is None:
+            raise LookupError(f"no {self.channel} provider is registered as {name!r}; known: {', '.join(self.names())}")
+        return factory(settings)
 
 
 # --- e-mail -------------------------------------------------------------------------------------------------
@@ -294,6 +327,68 @@ async def smtp_health(settings: Settings) -> tuple[bool, str]:
     return True, f"{settings.smtp_host}:{settings.smtp_port} answers"
 
 
+class EmailProvider(Protocol):
+    name: str
+
+    async def send(self, session: AsyncSession, emails: list[Email], *, sessions: int) -> dict[uuid.UUID, SendResult]:
+        """Send a batch over up to `sessions` parallel connections; every e-mail gets a result."""
+        ...
+
+    async def check(self) -> tuple[bool, str]: ...
+
+    def destination(self) -> str:
+        """Where the mail goes, for the start-up banner."""
+        ...
+
+
+email_providers: ProviderRegistry[EmailProvider] = ProviderRegistry("e-mail", "email_provider")
+
+
+@email_providers.register("smtp")
+class SmtpEmailProvider:
+    """Any SMTP server (`FELLES_SMTP_HOST`, `FELLES_SMTP_PORT`, …)."""
+
+    name = "smtp"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(self, session: AsyncSession, emails: list[Email], *, sessions: int) -> dict[uuid.UUID, SendResult]:
+        return await send_emails(self.settings, emails, sessions=sessions)
+
+    async def check(self) -> tuple[bool, str]:
+        return await smtp_health(self.settings)
+
+    def destination(self) -> str:
+        return f"SMTP server {self.settings.smtp_host}:{self.settings.smtp_port}"
+
+
+@email_providers.register("outbox")
+class OutboxEmailProvider:
+    """Development: the message is kept in the database, in the sending job's transaction, and shown at
+    /notifications/email-outbox; nothing leaves the machine."""
+
+    name = "outbox"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(self, session: AsyncSession, emails: list[Email], *, sessions: int) -> dict[uuid.UUID, SendResult]:
+        now = utcnow()
+        session.add_all([EmailOutboxMessage(id=uuid.uuid4(), notification_id=email.notification_id,
+                                            sender=email.sender, destination=email.to, subject=email.subject,
+                                            body=email.body, html=email.html, created_at=now) for email in emails])
+        return {email.notification_id: SendResult(True) for email in emails}
+
+    async def check(self) -> tuple[bool, str]:
+        if self.settings.environment is Environment.PRODUCTION:
+            return False, "the development outbox sends nothing: choose the smtp provider in production"
+        return True, f"development outbox ({self.destination()})"
+
+    def destination(self) -> str:
+        return f"outbox at {self.settings.base_url.rstrip('/')}/notifications/email-outbox"
+
+
 # The per-recipient Action of a DSN (RFC 3464 §2.3.3) that ends a message's journey, and its result.
 _DSN_RESULTS = {"delivered": "Email_Delivered", "failed": "Email_Failed_Bounced"}
 
@@ -351,34 +446,13 @@ class SmsProvider(Protocol):
 
     async def check(self) -> tuple[bool, str]: ...
 
-
-SmsProviderFactory = Callable[[Settings], SmsProvider]
-_sms_providers: dict[str, SmsProviderFactory] = {}
+    def destination(self) -> str: ...
 
 
-def sms_provider(name: str) -> Callable[[SmsProviderFactory], SmsProviderFactory]:
-    """Register an SMS provider plugin by name."""
-
-    def register(factory: SmsProviderFactory) -> SmsProviderFactory:
-        _sms_providers[name] = factory
-        return factory
-
-    return register
+sms_providers: ProviderRegistry[SmsProvider] = ProviderRegistry("SMS", "sms_provider")
 
 
-def registered_sms_providers() -> list[str]:
-    return sorted(_sms_providers)
-
-
-def configured_sms_provider(settings: Settings) -> SmsProvider:
-    factory = _sms_providers.get(settings.sms_provider)
-    if factory is None:
-        raise LookupError(f"no SMS provider is registered as {settings.sms_provider!r}; "
-                          f"known: {', '.join(registered_sms_providers())}")
-    return factory(settings)
-
-
-@sms_provider("outbox")
+@sms_providers.register("outbox")
 class OutboxSmsProvider:
     """Development: the message is kept in the database, in the sending job's transaction."""
 
@@ -395,7 +469,10 @@ class OutboxSmsProvider:
     async def check(self) -> tuple[bool, str]:
         if self.settings.environment is Environment.PRODUCTION:
             return False, "the development outbox sends nothing: choose a real provider in production"
-        return True, "development outbox (/notifications/sms-outbox)"
+        return True, f"development outbox ({self.destination()})"
+
+    def destination(self) -> str:
+        return f"outbox at {self.settings.base_url.rstrip('/')}/notifications/sms-outbox"
 
 
 # The final states an SMS gateway's delivery report (DLR) may give, as Altinn Notifications names them.
@@ -405,7 +482,7 @@ SMS_REPORT_RESULTS = frozenset({
 })
 
 
-@sms_provider("http")
+@sms_providers.register("http")
 class HttpGatewaySmsProvider:
     """An HTTP SMS gateway (LINK Mobility's JSON: source, destination, userData). 2xx accepts the message;
     4xx refuses it for good; 5xx and transport errors are tried again."""
@@ -440,3 +517,6 @@ class HttpGatewaySmsProvider:
         except Problem as exc:
             return False, exc.detail
         return True, f"gateway {self.settings.sms_gateway_url}"
+
+    def destination(self) -> str:
+        return f"HTTP gateway {self.settings.sms_gateway_url}"

@@ -1,5 +1,5 @@
 """Tables of Varsling: order chains (one order and its reminders), orders (shipments), one notification per
-recipient and channel, the status feed, and the development SMS outbox."""
+recipient and channel, the status feed, and the development SMS and e-mail outboxes."""
 
 from __future__ import annotations
 
@@ -97,14 +97,30 @@ class OrderStatusChange(Base):
     __table_args__ = (Index("ix_notification_status_feed_creator_sequence", "creator", "sequence"),)
 
 
-class SmsOutboxMessage(Base):
+class OutboxMessage:
+    """What a development provider "sent" (columns shared by the e-mail and SMS outboxes)."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    notification_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SmsOutboxMessage(OutboxMessage, Base):
     """An SMS "sent" by the development provider: kept here and shown at /notifications/sms-outbox."""
 
     __tablename__ = "sms_outbox"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    notification_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     sender: Mapped[str] = mapped_column(String(100))
     destination: Mapped[str] = mapped_column(String(20))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EmailOutboxMessage(OutboxMessage, Base):
+    """An e-mail "sent" by the development provider: kept here and shown at /notifications/email-outbox."""
+
+    __tablename__ = "email_outbox"
+
+    sender: Mapped[str] = mapped_column(String(200))
+    destination: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(Text)
+    html: Mapped[bool] = mapped_column(Boolean)

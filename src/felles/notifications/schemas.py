@@ -180,6 +180,9 @@ class RecipientStatus(BaseModel):
     destination: str | None = None
     status: str
     lastUpdate: datetime
+    description: str | None = Field(default=None, description=(
+        "Felles extension (as v1's `sendStatus.description`): why the notification failed, or, while it is "
+        "still pending, why the last attempt did not get through (it is tried again)."))
 
 
 class ShipmentManifest(BaseModel):
@@ -211,6 +214,100 @@ class StatusFeedOrderStatus(BaseModel):
 class StatusFeedEntry(BaseModel):
     sequenceNumber: int
     orderStatus: StatusFeedOrderStatus
+
+
+class StatusV1(BaseModel):
+    """v1 `StatusExt`."""
+
+    status: str
+    description: str | None = None
+    lastUpdate: datetime
+
+
+class OrderLinksV1(BaseModel):
+    self: str
+    status: str
+
+
+class EmailTemplateV1(BaseModel):
+    fromAddress: str | None = None
+    subject: str
+    body: str
+    contentType: Literal["Plain", "Html"]
+
+
+class OrderRecipientV1(BaseModel):
+    """v1 `RecipientExt`: the recipient as ordered."""
+
+    emailAddress: str | None = None
+    mobileNumber: str | None = None
+    nationalIdentityNumber: str | None = None
+    organizationNumber: str | None = None
+
+
+class OrderV1(BaseModel):
+    """v1 `NotificationOrderExt`: `GET orders/{id}`."""
+
+    id: uuid.UUID
+    creator: str
+    sendersReference: str | None = None
+    requestedSendTime: datetime
+    created: datetime
+    notificationChannel: str
+    ignoreReservation: bool
+    conditionEndpoint: str | None = None
+    recipients: list[OrderRecipientV1]
+    emailTemplate: EmailTemplateV1 | None = None
+    links: OrderLinksV1
+
+
+class NotificationLinksV1(BaseModel):
+    self: str
+
+
+class ChannelStatusSummaryV1(BaseModel):
+    """v1 `EmailNotificationStatusExt` / `SmsNotificationStatusExt`."""
+
+    links: NotificationLinksV1
+    generated: int
+    succeeded: int
+
+
+class NotificationsStatusSummaryV1(BaseModel):
+    email: ChannelStatusSummaryV1 | None = None
+    sms: ChannelStatusSummaryV1 | None = None
+
+
+class OrderWithStatusV1(BaseModel):
+    """v1 `NotificationOrderWithStatusExt`: `GET orders/{id}/status`."""
+
+    id: uuid.UUID
+    sendersReference: str | None = None
+    requestedSendTime: datetime
+    creator: str
+    created: datetime
+    notificationChannel: str
+    ignoreReservation: bool
+    conditionEndpoint: str | None = None
+    processingStatus: StatusV1
+    notificationsStatusSummary: NotificationsStatusSummaryV1 | None = None
+
+
+class EmailNotificationWithResultV1(BaseModel):
+    id: uuid.UUID
+    succeeded: bool
+    recipient: OrderRecipientV1
+    sendStatus: StatusV1
+
+
+class EmailNotificationSummaryV1(BaseModel):
+    """v1 `EmailNotificationSummaryExt`: `GET orders/{id}/notifications/email`, each recipient's result."""
+
+    orderId: uuid.UUID
+    sendersReference: str | None = None
+    generated: int
+    succeeded: int
+    notifications: list[EmailNotificationWithResultV1]
 
 
 class SmsDeliveryReport(BaseModel):

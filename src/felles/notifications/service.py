@@ -5,8 +5,9 @@ condition endpoint, recipients and texts. At its send time a job asks the condit
 (`{"sendNotification": false}` ends it as SendConditionNotMet), looks the recipients up (persons in KRR, whose
 reservation is respected and whose language picks the text; organisations by their notification addresses in
 Enhetsregisteret), and writes one notification per recipient and channel. Send jobs then deliver them in
-batches, e-mail over SMTP and SMS through the configured provider; transient failures are retried, and every
-result is recorded. An order is Completed when every notification has a final result.
+batches through the configured e-mail and SMS providers; transient failures are retried, and every
+result is recorded with the reason of a failure (logged too). An order is Completed when every notification has
+a final result.
 
 Order statuses go Registered → Processing → Processed → Completed, or end as SendConditionNotMet or Cancelled.
 Each change is written to the status feed and published as an event, in the transaction that makes it.
@@ -42,6 +43,7 @@ from felles.core.tokens import Principal
 from felles.events import service as events_service
 from felles.notifications import channels, schemas
 from felles.notifications.models import (
+    EmailOutboxMessage,
     Notification,
     NotificationOrder,
     NotificationOrderChain,
@@ -53,6 +55,7 @@ from felles.registers import service as registers
 log = structlog.get_logger("felles.notifications")
 
 CREATE_SCOPE = "altinn:serviceowner/notifications.create"
+READ_SCOPE = "altinn:serviceowner/notifications.read"
 SERVICE_ACTOR = Actor("system:felles-notifications")
 EVENT_PUBLISHER = "/system/felles-notifications"
 EVENT_RESOURCE = "urn:altinn:resource:altinn-notifications"
@@ -313,6 +316,7 @@ class Draft:
     name: str = ""
     number: str = ""
     language: str | None = None
+    reason: str | None = None  # why it failed before sending
 
 
 class ConditionUnanswered(Exception):
@@ -348,8 +352,15 @@ async def _condition_met(settings: Settings, url: str, attempt: int) -> bool:
         return True
 
 
+_FAILURE_REASONS = {
+    "RecipientNotIdentified": "No address for the recipient on this channel (KRR, Enhetsregisteret or the order).",
+    "RecipientReserved": "The person has reserved against digital communication in KRR.",
+}
+
+
 def _failed(channels_: tuple[str, ...], reason: str, identifier: str | None) -> list[Draft]:
-    return [Draft(channel, None, identifier, f"{_CHANNEL_PREFIX[channel]}_Failed_{reason}") for channel in channels_]
+    return [Draft(channel, None, identifier, f"{_CHANNEL_PREFIX[channel]}_Failed_{reason}",
+                  reason=_FAILURE_REASONS[reason]) for channel in channels_]
 
 
 def _choose(scheme: str, email: str | None, mobile: str | None, identifier: str | None, **extra: Any) -> list[Draft]:
@@ -474,6 +485,7 @@ async def _process_order(payload: dict[str, Any], context: JobContext) -> None:
             "subject": _render(texts["subject"], draft) if "subject" in texts else None,
             "body": _render(texts["body"], draft) if "body" in texts else None,
             "content_type": texts.get("contentType"), "send_after": send_after, "attempts": 0,
+            "last_error": draft.reason,
         })
     if rows:
         await session.execute(insert(Notification), rows)
@@ -512,6 +524,10 @@ async def _record_results(
         else:
             status = transient_status if result.transient else (result.status or failed_status)
             error = result.error
+        if not result.ok:
+            log.warning("notification_send_failed", kind=kind, notification=str(row.id), order=str(row.order_id),
+                        destination=row.destination, attempt=row.attempts + 1, error=result.error,
+                        result=status, retried=status == row.status)
         outcomes[(status, error)].append(row.id)
     for (status, error), ids in outcomes.items():
         # A delivery report that arrived before this commit has already given its notification a later result.
@@ -562,7 +578,8 @@ async def _send_emails(payloads: list[dict[str, Any]], context: JobContext) -> N
     rows = await _pending(context.session, payloads, EMAIL_NEW)
     if not rows:
         return
-    results = await channels.send_emails(settings, [
+    provider = channels.email_providers.configured(settings)
+    results = await provider.send(context.session, [
         channels.Email(row.id, row.sender or settings.smtp_from, row.destination or "", row.subject or "",
                        row.body or "", row.content_type == "Html")
         for row in rows
@@ -578,7 +595,7 @@ async def _send_sms(payload: dict[str, Any], context: JobContext) -> None:
     rows = await _pending(context.session, [payload], SMS_NEW)
     if not rows:
         return
-    provider = channels.configured_sms_provider(settings)
+    provider = channels.sms_providers.configured(settings)
     rate = channels.limiter("sms", settings.sms_rate_per_second)
     results = {}
     for row in rows:
@@ -639,6 +656,13 @@ async def _own_order(session: AsyncSession, creator: str, order_id: uuid.UUID) -
     return order
 
 
+def _description(notification: Notification) -> str | None:
+    """Why a notification failed, or why it is still waiting to be sent again (the channel's last error)."""
+    if notification.status in PENDING_RESULTS or "_Failed" in notification.status:
+        return notification.last_error
+    return None
+
+
 async def _manifest(session: AsyncSession, order: NotificationOrder) -> schemas.ShipmentManifest:
     notifications = await session.scalars(
         select(Notification).where(Notification.order_id == order.id).order_by(Notification.id))
@@ -646,7 +670,8 @@ async def _manifest(session: AsyncSession, order: NotificationOrder) -> schemas.
         shipmentId=order.id, sendersReference=order.senders_reference, type=order.type,  # type: ignore[arg-type]
         status=f"Order_{order.status}", lastUpdate=order.updated_at, requestedSendTime=order.requested_send_time,
         recipients=[schemas.RecipientStatus(type="Email" if n.channel == "email" else "SMS",
-                                            destination=n.destination, status=n.status, lastUpdate=n.status_at)
+                                            destination=n.destination, status=n.status, lastUpdate=n.status_at,
+                                            description=_description(n))
                     for n in notifications],
     )
 
@@ -669,6 +694,94 @@ async def get_order_chain(database: Database, principal: Principal, chain_id: uu
                                         shipments=[await _manifest(session, order) for order in orders])
 
 
+# v1 (`GET orders/{id}`, `…/status`, `…/notifications/email`) names channels, statuses and results its own way.
+_V1_CHANNELS = {"EmailOnly": "Email", "SmsOnly": "Sms"}
+_V1_ORDER_STATUS_DESCRIPTIONS = {
+    OrderStatus.REGISTERED: "The order is registered and waits for its requested send time.",
+    OrderStatus.PROCESSING: "The order is being processed.",
+    OrderStatus.PROCESSED: "The notifications are made and are being sent.",
+    OrderStatus.COMPLETED: "Every notification of the order has a result.",
+    OrderStatus.SEND_CONDITION_NOT_MET: "The condition endpoint said not to send the order.",
+    OrderStatus.CANCELLED: "The order was cancelled before it was sent.",
+}
+_SUCCEEDED_RESULTS = ("Email_Succeeded", "Email_Delivered", "SMS_Accepted", "SMS_Delivered")
+
+
+def _order_links(settings: Settings, order: NotificationOrder) -> schemas.OrderLinksV1:
+    self_link = f"{settings.base_url.rstrip('/')}/notifications/api/v1/orders/{order.id}"
+    return schemas.OrderLinksV1(self=self_link, status=f"{self_link}/status")
+
+
+def _v1_recipient(target: dict[str, str]) -> schemas.OrderRecipientV1:
+    return schemas.OrderRecipientV1(emailAddress=target.get("email"), mobileNumber=target.get("mobile"),
+                                    nationalIdentityNumber=target.get("person"),
+                                    organizationNumber=target.get("organization"))
+
+
+async def get_order_v1(database: Database, settings: Settings, principal: Principal,
+                       order_id: uuid.UUID) -> schemas.OrderV1:
+    """An order as v1 shows it: what was ordered, for whom, with which texts."""
+    async with database.transaction() as session:
+        order = await _own_order(session, creator_of(principal), order_id)
+    email = order.texts.get("email")
+    return schemas.OrderV1(
+        id=order.id, creator=order.creator, sendersReference=order.senders_reference,
+        requestedSendTime=order.requested_send_time, created=order.created_at,
+        notificationChannel=_V1_CHANNELS.get(order.channel_scheme, order.channel_scheme),
+        ignoreReservation=order.ignore_reservation, conditionEndpoint=order.condition_endpoint,
+        recipients=[_v1_recipient(target) for target in order.recipients],
+        emailTemplate=None if email is None else schemas.EmailTemplateV1(
+            fromAddress=email.get("senderEmailAddress"), subject=email["subject"], body=email["body"],
+            contentType=email.get("contentType", "Plain")),
+        links=_order_links(settings, order),
+    )
+
+
+async def get_order_status_v1(database: Database, settings: Settings, principal: Principal,
+                              order_id: uuid.UUID) -> schemas.OrderWithStatusV1:
+    """An order's processing status and, per channel, how many notifications were made and succeeded."""
+    async with database.transaction() as session:
+        order = await _own_order(session, creator_of(principal), order_id)
+        notifications = list(await session.scalars(select(Notification).where(Notification.order_id == order.id)))
+    summary: dict[str, schemas.ChannelStatusSummaryV1] = {}
+    for channel in sorted({n.channel for n in notifications}):
+        of_channel = [n for n in notifications if n.channel == channel]
+        summary[channel] = schemas.ChannelStatusSummaryV1(
+            links=schemas.NotificationLinksV1(self=f"{_order_links(settings, order).self}/notifications/{channel}"),
+            generated=len(of_channel), succeeded=sum(n.status in _SUCCEEDED_RESULTS for n in of_channel))
+    return schemas.OrderWithStatusV1(
+        id=order.id, sendersReference=order.senders_reference, requestedSendTime=order.requested_send_time,
+        creator=order.creator, created=order.created_at,
+        notificationChannel=_V1_CHANNELS.get(order.channel_scheme, order.channel_scheme),
+        ignoreReservation=order.ignore_reservation, conditionEndpoint=order.condition_endpoint,
+        processingStatus=schemas.StatusV1(status=order.status, lastUpdate=order.updated_at,
+                                          description=_V1_ORDER_STATUS_DESCRIPTIONS.get(order.status)),
+        notificationsStatusSummary=schemas.NotificationsStatusSummaryV1(**summary) if summary else None,
+    )
+
+
+async def get_email_notifications_v1(database: Database, principal: Principal,
+                                     order_id: uuid.UUID) -> schemas.EmailNotificationSummaryV1:
+    """Each e-mail recipient's result (v1 names results without the `Email_` prefix)."""
+    async with database.transaction() as session:
+        order = await _own_order(session, creator_of(principal), order_id)
+        notifications = list(await session.scalars(
+            select(Notification).where(Notification.order_id == order.id, Notification.channel == "email")
+            .order_by(Notification.id)))
+    results = [schemas.EmailNotificationWithResultV1(
+        id=n.id, succeeded=n.status in _SUCCEEDED_RESULTS,
+        recipient=schemas.OrderRecipientV1(
+            emailAddress=n.destination,
+            nationalIdentityNumber=n.recipient_identifier if len(n.recipient_identifier or "") == 11 else None,
+            organizationNumber=n.recipient_identifier if len(n.recipient_identifier or "") == 9 else None),
+        sendStatus=schemas.StatusV1(status=n.status.removeprefix("Email_"), description=_description(n),
+                                    lastUpdate=n.status_at),
+    ) for n in notifications]
+    return schemas.EmailNotificationSummaryV1(
+        orderId=order.id, sendersReference=order.senders_reference, generated=len(results),
+        succeeded=sum(result.succeeded for result in results), notifications=results)
+
+
 async def status_feed(
     database: Database, principal: Principal, *, after: int, page_size: int
 ) -> list[schemas.StatusFeedEntry]:
@@ -687,21 +800,38 @@ async def status_feed(
         status=f"Order_{change.status}", lastUpdate=change.occurred_at)) for change, order in rows]
 
 
-async def sms_outbox(database: Database, *, limit: int = 200) -> list[SmsOutboxMessage]:
-    """The newest messages of the development SMS outbox."""
+_OUTBOXES: dict[str, type[SmsOutboxMessage] | type[EmailOutboxMessage]] = {
+    "sms": SmsOutboxMessage, "email": EmailOutboxMessage}
+
+
+async def outbox(database: Database, channel: str, *, limit: int = 200) -> list[Any]:
+    """The newest messages of a channel's development outbox ("sms" or "email"), newest first."""
+    table = _OUTBOXES[channel]
     async with database.transaction() as session:
-        return list(await session.scalars(
-            select(SmsOutboxMessage).order_by(SmsOutboxMessage.created_at.desc()).limit(limit)))
+        return list(await session.scalars(select(table).order_by(table.created_at.desc(), table.id).limit(limit)))
 
 
 @component_check("notifications")
 async def channel_health(settings: Settings) -> list[CheckResult]:
     """Self-checks of the channels, for `felles check`."""
-    email_ok, email_detail = await channels.smtp_health(settings)
-    try:
-        provider = channels.configured_sms_provider(settings)
-        sms_ok, sms_detail = await provider.check()
-        sms_name = f"sms ({provider.name})"
-    except LookupError as exc:
-        sms_ok, sms_detail, sms_name = False, str(exc), "sms"
-    return [CheckResult("email (smtp)", email_ok, email_detail), CheckResult(sms_name, sms_ok, sms_detail)]
+    results = []
+    for channel, registry in (("email", channels.email_providers), ("sms", channels.sms_providers)):
+        try:
+            provider: channels.EmailProvider | channels.SmsProvider = registry.configured(settings)
+        except LookupError as exc:
+            results.append(CheckResult(channel, False, str(exc)))
+            continue
+        ok, detail = await provider.check()
+        results.append(CheckResult(f"{channel} ({provider.name})", ok, detail))
+    return results
+
+
+def delivery_destinations(settings: Settings) -> dict[str, str]:
+    """Where each channel's messages go with these settings (for the start-up banner of `felles serve`)."""
+    destinations = {}
+    for channel, registry in (("E-mail", channels.email_providers), ("SMS", channels.sms_providers)):
+        try:
+            destinations[channel] = registry.configured(settings).destination()
+        except LookupError as exc:
+            destinations[channel] = str(exc)
+    return destinations

@@ -86,7 +86,8 @@ PLATFORM_COMPONENTS: tuple[PlatformComponent, ...] = (
     PlatformComponent(
         "notifications",
         route_prefixes=("/notifications",),
-        links=(Link("portal.link.sms_outbox", "/notifications/sms-outbox"),),
+        links=(Link("portal.link.email_outbox", "/notifications/email-outbox"),
+               Link("portal.link.sms_outbox", "/notifications/sms-outbox")),
     ),
     PlatformComponent("portal"),
 )

@@ -2,7 +2,7 @@
 
 A page handler calls `render_page(request, "x.html", {...})`; the template extends `base.html` and gets
 `t("portal.key")` (translate into the page's language), `language`, `language_links` and `url("/path")`
-(a path under the app's root path).
+(a path under the app's root path), and the filter `norwegian_time` for a stored time.
 
 The language is chosen with `?lang=nb|nn|en` on any page (remembered in a cookie), else the cookie, else the
 browser's `Accept-Language`, else Bokmål.
@@ -11,9 +11,11 @@ browser's `Accept-Language`, else Bokmål.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -36,6 +38,16 @@ LANGUAGE_COOKIE = "felles_lang"
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 60 * 60
 
 templates = Jinja2Templates(directory=PORTAL_DIR / "templates")
+NORWEGIAN_TIME = ZoneInfo("Europe/Oslo")
+
+
+def norwegian_time(moment: datetime) -> str:
+    """A stored (UTC) time as a Norwegian reader's clock shows it: `{{ created_at | norwegian_time }}`."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(NORWEGIAN_TIME).strftime("%d.%m.%Y %H:%M:%S")
+
+
+templates.env.filters["norwegian_time"] = norwegian_time
 
 
 def _requested_language(request: Request) -> Language | None:

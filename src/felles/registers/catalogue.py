@@ -1,4 +1,4 @@
-"""Enhetsregisteret's code lists: role types with their role groups, and organisation forms.
+"""Enhetsregisteret's code lists: role types with their role groups, organisation forms and industry codes.
 
 Codes and Norwegian names as in Altinn's register and brreg (see shared/reference/notes/identity.md §5.4).
 """
@@ -79,3 +79,21 @@ ORGANIZATION_FORMS: dict[str, str] = {
 }
 
 SUB_UNIT_FORMS = frozenset({"BEDR", "AAFY"})
+
+# Næringskoder (Standard for næringsgruppering, SN2007) with brreg's descriptions: the codes the synthetic and
+# demo population uses. A code outside this table is shown with its code as its description.
+INDUSTRIES: dict[str, str] = {
+    "01.110": "Dyrking av korn (unntatt ris), belgvekster og oljeholdige vekster",
+    "35.140": "Handel med elektrisitet",
+    "41.200": "Oppføring av bygninger",
+    "43.210": "Elektrisk installasjonsarbeid",
+    "47.110": "Butikkhandel med bredt vareutvalg med hovedvekt på nærings- og nytelsesmidler",
+    "49.410": "Godstransport på vei",
+    "56.101": "Drift av restauranter og kafeer",
+    "62.010": "Programmeringstjenester",
+    "68.209": "Utleie av egen eller leid fast eiendom ellers",
+    "69.201": "Regnskap og bokføring",
+    "69.202": "Revisjon",
+    "70.220": "Bedriftsrådgivning og annen administrativ rådgivning",
+    "86.211": "Allmenn legetjeneste",
+}

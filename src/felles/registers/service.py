@@ -22,7 +22,7 @@ from felles.core.db import Database
 from felles.core.errors import Conflict, InvalidInput, NotFound
 from felles.core.ids import uuid7
 from felles.registers import schemas
-from felles.registers.catalogue import ORGANIZATION_FORMS, ROLE_GROUPS, ROLE_TYPES, SUB_UNIT_FORMS
+from felles.registers.catalogue import INDUSTRIES, ORGANIZATION_FORMS, ROLE_GROUPS, ROLE_TYPES, SUB_UNIT_FORMS
 from felles.registers.identifiers import (
     InvalidIdentifier,
     is_valid_person_identifier,
@@ -557,8 +557,7 @@ def _enhet(organization: Organization, base_url: str) -> schemas.Enhet:
         organisasjonsnummer=organization.organization_number, navn=organization.name,
         organisasjonsform=_code(organization.organization_form, ORGANIZATION_FORMS),
         forretningsadresse=None if sub_unit else address, beliggenhetsadresse=address if sub_unit else None,
-        naeringskode1=schemas.Kode(kode=organization.industry_code, beskrivelse=organization.industry_code)
-        if organization.industry_code else None,
+        naeringskode1=_code(organization.industry_code, INDUSTRIES) if organization.industry_code else None,
         antallAnsatte=organization.employees, harRegistrertAntallAnsatte=organization.employees is not None,
         overordnetEnhet=organization.parent_organization_number,
         registreringsdatoEnhetsregisteret=organization.registered_on, konkurs=organization.bankrupt,
