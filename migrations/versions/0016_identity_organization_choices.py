@@ -1,7 +1,7 @@
 """identity: Ansattporten's organisation chooser, waiting for the person who has just logged in
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-04 16:30:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import felles.core.db
 
 revision: str = '0016'
-down_revision: str | None = '0011'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
