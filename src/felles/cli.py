@@ -103,6 +103,7 @@ def seed(
     from felles.core.db import Database
     from felles.core.migrations import upgrade
     from felles.identity.cli import seed_demo_clients
+    from felles.portal.login import LOGIN_CLIENT_ID, ensure_login_client
     from felles.registers import population
 
     settings = get_settings()
@@ -115,6 +116,10 @@ def seed(
                 added = await population.seed_demo_personas(database)
                 console.print(f"Demo personas: {'added' if added else 'already there'}.")
                 clients = await seed_demo_clients(database, settings)
+                # What the portal would register at its first login; here so that a data folder seeded by an
+                # earlier version (a portal client with a secret) gets the portal's client back at once.
+                await ensure_login_client(database, settings)
+                clients[LOGIN_CLIENT_ID] = ""
                 console.print("Demo clients: " + ", ".join(
                     name + (f" (client secret, shown only now: {secret})" if secret else "")
                     for name, secret in clients.items()

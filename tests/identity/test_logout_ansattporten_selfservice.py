@@ -158,11 +158,11 @@ async def test_altinn_token_exchange_for_id_porten_and_maskinporten_tokens(clien
     assert wrong.status_code == 401
 
 
-async def test_demo_clients_are_seeded_once_and_the_demo_company_can_use_self_service(database, settings, client):
+async def test_demo_clients_are_seeded_once(database, settings, client):
     from felles.identity.cli import seed_demo_clients
 
     settings = settings.model_copy(update={"base_url": "http://localhost:8000"})
     first = await seed_demo_clients(database, settings)
-    assert set(first) == {"felles-portal", "felles-spa", "demo-company-maskinporten"}
-    assert first["felles-portal"]  # the secret, shown once
-    assert (await seed_demo_clients(database, settings))["felles-portal"] == ""
+    # The portal's login client is the portal's own (felles.portal.login), not a demo client with a secret.
+    assert first == {"felles-spa": "", "demo-company-maskinporten": ""}
+    assert await seed_demo_clients(database, settings) == first
