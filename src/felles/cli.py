@@ -27,6 +27,16 @@ cli.add_typer(identity_cli, name="identity", help="ID-porten, Maskinporten and A
 console = Console()
 
 
+LOOPBACK_AND_ANY_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"})  # noqa: S104 - names
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches `felles serve --host HOST --port PORT` at: the platform's
+    base URL (issuers, redirects) when FELLES_BASE_URL does not say otherwise."""
+    name = "localhost" if host in LOOPBACK_AND_ANY_HOSTS else (f"[{host}]" if ":" in host else host)
+    return f"http://{name}:{port}"
+
+
 @cli.command()
 def serve(
     host: str = "127.0.0.1",
@@ -42,6 +52,9 @@ def serve(
 
     from felles.core.migrations import upgrade
 
+    # Set in the environment, so that every server process uvicorn starts (--workers) reads the same address.
+    os.environ.setdefault("FELLES_BASE_URL", served_base_url(host, port))
+    get_settings.cache_clear()
     settings = get_settings()
     if migrate:
         upgrade(settings.database_url)
