@@ -35,6 +35,6 @@ def test_felles_base_url_names_the_address_whatever_the_port(tmp_path: Path):
 
 def test_the_default_address_is_the_one_a_browser_on_this_machine_uses():
     assert served_base_url("127.0.0.1", 8080) == "http://localhost:8080"
-    assert served_base_url("0.0.0.0", 8000) == "http://localhost:8000"  # noqa: S104 - listens everywhere
+    assert served_base_url("0.0.0.0", 8000) == "http://localhost:8000"
     assert served_base_url("felles.internal", 9000) == "http://felles.internal:9000"
     assert served_base_url("fd00::1", 9000) == "http://[fd00::1]:9000"
