@@ -45,6 +45,8 @@ SECRET_LIFETIME = timedelta(days=360)
 CHANGE_LOG_RETENTION = timedelta(days=365)
 OIDC_SCOPES = frozenset({"openid", "profile"})
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+# The fields of a client that an update may set to null (which removes them).
+NULLABLE_FIELDS = frozenset({"frontchannel_logout_uri", "backchannel_logout_uri"})
 
 
 async def _log(session: AsyncSession, actor: Actor, action: str, entity_type: str, entity_id: str,
@@ -246,6 +248,12 @@ async def list_clients(database: Database, owner_orgno: str, *, inactive: bool =
 async def update_client(database: Database, actor: Actor, owner_orgno: str | None, client_id: str,
                         data: schemas.ClientUpdate, *, allow_local_http: bool) -> schemas.ClientPublic:
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("description", "") is None:  # null clears the description
+        changes["description"] = ""
+    cannot_be_null = sorted(name for name, value in changes.items() if value is None and name not in NULLABLE_FIELDS)
+    if cannot_be_null:
+        raise InvalidInput(f"{', '.join(cannot_be_null)} cannot be null; leave a field out to keep its value.",
+                           code="invalid_client_metadata")
     async with _change(database) as session:
         client = await _owned_client(session, owner_orgno, client_id)
         if not client.active:
