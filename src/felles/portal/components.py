@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import structlog
 from fastapi import FastAPI
+from starlette.routing import Match
 
 log = structlog.get_logger("felles.portal")
 
@@ -106,10 +107,17 @@ class RunningComponent:
     endpoints: list[Endpoint]
 
 
+def _serves(app: FastAPI, path: str) -> bool:
+    """Whether a GET of `path` reaches one of the app's routes: documented APIs and pages (access management,
+    the SMS outbox) alike."""
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+    return any(route.matches(scope)[0] is Match.FULL for route in app.router.routes)
+
+
 def running_components(app: FastAPI) -> list[RunningComponent]:
     """Every platform component with its links and the API endpoints the app documents for it.
 
-    The endpoints come from the app's OpenAPI description, so a link shows only where its path is served:
+    The endpoints come from the app's OpenAPI description; a link shows only where the app serves its path:
     no dead links while a component is being built, and no `/docs` link where the API docs are switched off.
     """
     try:
@@ -123,11 +131,10 @@ def running_components(app: FastAPI) -> list[RunningComponent]:
         for method in operations
         if method in _HTTP_METHODS
     )
-    served_paths = {*paths, app.docs_url, app.redoc_url, app.openapi_url}
     return [
         RunningComponent(
             component,
-            links=[link for link in component.links if link.href in served_paths],
+            links=[link for link in component.links if _serves(app, link.href)],
             endpoints=[endpoint for endpoint in endpoints if component.serves(endpoint.path)],
         )
         for component in PLATFORM_COMPONENTS
