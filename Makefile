@@ -33,9 +33,10 @@ test-deps: ## Install what the tests drive: Debian's Chromium and PostgreSQL
 	@command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; }
 
-run: setup ## Migrate, seed demo data and serve the platform at http://localhost:8000
+run: setup ## Migrate, seed demo data and serve the platform at http://localhost:8000 (another port: PORT=N)
 	.venv/bin/felles db upgrade
-	.venv/bin/felles seed --demo --persons $(DEMO_PERSONS) --orgs $(DEMO_ORGS) --seed 1
+	FELLES_BASE_URL="$${FELLES_BASE_URL:-http://localhost:$(PORT)}" \
+		.venv/bin/felles seed --demo --persons $(DEMO_PERSONS) --orgs $(DEMO_ORGS) --seed 1
 	.venv/bin/felles serve --port $(PORT)
 
 test: setup test-deps lint ## Run the whole test suite (FELLES_TEST_DATABASE_URL selects PostgreSQL)

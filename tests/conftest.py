@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -141,3 +143,47 @@ def serve_app(app: FastAPI, listener: socket.socket | None = None) -> Iterator[s
         server.should_exit = True
         thread.join(timeout=15)
         listener.close()
+
+
+def felles_command_environment(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a `felles` command run as a newcomer runs it: none of this test run's FELLES_* settings,
+    only the data folder (and the settings given, e.g. BASE_URL for FELLES_BASE_URL)."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("FELLES_")}
+    environment["FELLES_DATA_DIR"] = str(data_dir)
+    environment.update({f"FELLES_{name}": value for name, value in settings.items()})
+    return environment
+
+
+def run_felles(environment: dict[str, str], *arguments: str) -> None:
+    """A `felles` command to its end; its output is shown if it fails."""
+    done = subprocess.run([sys.executable, "-m", "felles.cli", *arguments], env=environment, capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert done.returncode == 0, f"felles {' '.join(arguments)}:\n{done.stdout}\n{done.stderr}"
+
+
+@contextmanager
+def felles_serve(environment: dict[str, str], *arguments: str) -> Iterator[str]:
+    """`felles serve --port <free port> ARGUMENTS` in its own process, as `make run` starts it; yields the port
+    once the server is ready, and stops it afterwards. Its log is `serve.log` in the data folder."""
+    listener = free_listener()
+    port = listener.getsockname()[1]
+    listener.close()
+    log = Path(environment["FELLES_DATA_DIR"]) / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen([sys.executable, "-m", "felles.cli", "serve", "--port", str(port), *arguments],
+                                  env=environment, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"felles serve did not start serving:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield str(port)
+    finally:
+        server.terminate()
+        server.wait(30)

@@ -27,6 +27,16 @@ cli.add_typer(identity_cli, name="identity", help="ID-porten, Maskinporten and A
 console = Console()
 
 
+LOOPBACK_AND_ANY_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"})  # noqa: S104 - names
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches `felles serve --host HOST --port PORT` at: the platform's
+    base URL (issuers, redirects) when FELLES_BASE_URL does not say otherwise."""
+    name = "localhost" if host in LOOPBACK_AND_ANY_HOSTS else (f"[{host}]" if ":" in host else host)
+    return f"http://{name}:{port}"
+
+
 @cli.command()
 def serve(
     host: str = "127.0.0.1",
@@ -43,6 +53,9 @@ def serve(
     from felles.core.migrations import upgrade
     from felles.notifications.service import delivery_destinations
 
+    # Set in the environment, so that every server process uvicorn starts (--workers) reads the same address.
+    os.environ.setdefault("FELLES_BASE_URL", served_base_url(host, port))
+    get_settings.cache_clear()
     settings = get_settings()
     if migrate:
         upgrade(settings.database_url)
@@ -108,6 +121,7 @@ def seed(
     from felles.core.migrations import upgrade
     from felles.core.tokens import required_scopes
     from felles.identity.cli import seed_demo_clients, seed_platform_scopes
+    from felles.portal.login import LOGIN_CLIENT_ID, ensure_login_client
     from felles.registers import population
 
     settings = get_settings()
@@ -123,6 +137,10 @@ def seed(
                 console.print(f"Platform scopes: {len(scopes)} registered, access given to the demo company "
                               f"{population.DEMO_COMPANY}.")
                 clients = await seed_demo_clients(database, settings)
+                # What the portal would register at its first login; here so that a data folder seeded by an
+                # earlier version (a portal client with a secret) gets the portal's client back at once.
+                await ensure_login_client(database, settings)
+                clients[LOGIN_CLIENT_ID] = ""
                 console.print("Demo clients: " + ", ".join(
                     name + (f" (client secret, shown only now: {secret})" if secret else "")
                     for name, secret in clients.items()

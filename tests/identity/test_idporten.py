@@ -8,6 +8,7 @@ import base64
 import json
 import time
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -16,6 +17,7 @@ from felles.core.clock import clock
 from felles.registers.population import DEMO_PERSONS, seed_demo_personas
 from tests.conftest import bearer
 from tests.identity.conftest import (
+    BASE,
     IDPORTEN,
     REDIRECT,
     authorize_parameters,
@@ -58,6 +60,7 @@ async def test_discovery_names_the_exact_issuer_and_endpoints(client):
     assert metadata["authorization_response_iss_parameter_supported"] is True
     assert set(metadata["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+    assert metadata["prompt_values_supported"] == ["login", "none"]
     assert (await client.get("/ansattporten/.well-known/openid-configuration")).json()["issuer"] == \
         "http://felles.test/ansattporten"
 
@@ -78,7 +81,9 @@ async def test_a_person_logs_in_with_testid_and_the_client_gets_id_porten_tokens
     assert id_token["nonce"] == parameters["nonce"] and id_token["locale"] == "nn"
     assert id_token["exp"] - id_token["iat"] == 120 and "sid" not in id_token
     access = jwt.decode(body["access_token"], await keys(client)).claims
-    assert access["pid"] == KARI.identifier and access["client_id"] == rp.client_id and "aud" not in access
+    assert access["pid"] == KARI.identifier and access["client_id"] == rp.client_id
+    # RFC 9068 requires an audience: asked for without `resource`, the token is for this platform's APIs.
+    assert access["aud"] == BASE and access["sub"] == id_token["sub"]
 
     info = await client.get("/idporten/userinfo", headers=bearer(body["access_token"]))
     assert info.json() == {"sub": id_token["sub"], "pid": KARI.identifier, "locale": "nn"}
@@ -454,3 +459,21 @@ async def test_felles_apis_accept_id_porten_access_tokens_but_not_id_tokens(clie
     assert with_access.status_code == 403 and with_access.json()["code"] == "insufficient_scope"
     with_id = await client.post(api, json={"personidentifikatorer": []}, headers=bearer(response.json()["id_token"]))
     assert with_id.status_code == 401 and with_id.json()["code"] == "invalid_token"
+
+
+async def test_a_repeated_token_request_parameter_is_an_invalid_request(client, database):
+    await seed_demo_personas(database)
+    rp = await register_login_client(database)
+    verifier, challenge = pkce()
+    callback = await log_in(client, authorize_parameters(rp.client_id, challenge), KARI.identifier)
+    form = [("grant_type", "authorization_code"), ("code", callback["code"]), ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier)]
+    for repeated in [("code", "another-code"), ("redirect_uri", REDIRECT), ("grant_type", "refresh_token")]:
+        response = await client.post("/idporten/token", content=urlencode([*form, repeated]), headers={
+            **basic(rp.client_id, rp.client_secret), "Content-Type": "application/x-www-form-urlencoded"})
+        assert response.status_code == 400, response.text
+        assert response.json() == {"error": "invalid_request",
+                                   "error_description": f"The parameter {repeated[0]} is repeated."}
+    # the code was not spent by the refused requests
+    redeemed = await client.post("/idporten/token", headers=basic(rp.client_id, rp.client_secret), data=dict(form))
+    assert redeemed.status_code == 200, redeemed.text

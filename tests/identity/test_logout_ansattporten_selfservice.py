@@ -135,6 +135,23 @@ async def test_self_service_over_http_logs_who_changed_what(client, database, to
     assert all(c["actor"] == f"organization:{CONSUMER}" for c in changes)
 
 
+async def test_an_update_with_null_clears_the_description_and_refuses_null_where_a_value_is_needed(
+        client, database, token):
+    org_token = token(scopes=["idporten:dcr.write"], org=CONSUMER)
+    rp = await register_login_client(database, description="Til fjerning")
+    url = f"/selvbetjening/api/v1/clients/{rp.client_id}"
+    cleared = await client.put(url, headers=bearer(org_token), json={"description": None, "client_name": "Ny"})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["description"] == "" and cleared.json()["client_name"] == "Ny"
+    for field in ("client_name", "redirect_uris", "scopes", "sso_disabled", "access_token_lifetime"):
+        refused = await client.put(url, headers=bearer(org_token), json={field: None})
+        assert refused.status_code == 400, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "invalid_client_metadata" and field in refused.json()["detail"]
+    removed = await client.put(url, headers=bearer(org_token), json={"frontchannel_logout_uri": None})
+    assert removed.status_code == 200 and removed.json()["frontchannel_logout_uri"] is None
+
+
 async def test_the_change_log_is_kept_twelve_months(database):
     from felles.core.audit import Actor
     from felles.identity import schemas
@@ -166,11 +183,11 @@ async def test_altinn_token_exchange_for_id_porten_and_maskinporten_tokens(clien
     assert wrong.status_code == 401
 
 
-async def test_demo_clients_are_seeded_once_and_the_demo_company_can_use_self_service(database, settings, client):
+async def test_demo_clients_are_seeded_once(database, settings, client):
     from felles.identity.cli import seed_demo_clients
 
     settings = settings.model_copy(update={"base_url": "http://localhost:8000"})
     first = await seed_demo_clients(database, settings)
-    assert set(first) == {"felles-portal", "felles-spa", "demo-company-maskinporten"}
-    assert first["felles-portal"]  # the secret, shown once
-    assert (await seed_demo_clients(database, settings))["felles-portal"] == ""
+    # The portal's login client is the portal's own (felles.portal.login), not a demo client with a secret.
+    assert first == {"felles-spa": "", "demo-company-maskinporten": ""}
+    assert await seed_demo_clients(database, settings) == first

@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from joserfc import jwt
 
@@ -17,6 +18,7 @@ from felles.core.clock import clock
 from felles.identity import selfservice
 from tests.conftest import bearer
 from tests.identity.conftest import (
+    BASE,
     CONSUMER,
     MASKINPORTEN,
     PROVIDER,
@@ -43,6 +45,7 @@ async def test_metadata_has_the_issuer_with_a_trailing_slash_and_keys_verify_tok
     assert metadata["issuer"] == MASKINPORTEN
     assert metadata["token_endpoint"] == MASKINPORTEN + "token"
     assert metadata["grant_types_supported"] == [JWT_BEARER]
+    assert metadata["response_types_supported"] == []  # required by RFC 8414; no authorization endpoint
     keys = (await client.get("/maskinporten/jwk")).json()["keys"]
     assert keys and all("d" not in key for key in keys)
 
@@ -60,6 +63,9 @@ async def test_metadata_has_the_issuer_with_a_trailing_slash_and_keys_verify_tok
     assert claims["client_id"] == machine.client_id and claims["token_type"] == "Bearer"
     assert claims["client_amr"] == "private_key_jwt" and "supplier" not in claims
     assert claims["exp"] - claims["iat"] == 120 and claims["jti"]
+    # RFC 9068: the client is the subject of its own token, and the audience without `resource` is the platform
+    assert claims["sub"] == machine.client_id and claims["aud"] == BASE
+    assert decoded.header["typ"] == "at+jwt"
 
 
 async def test_a_maskinporten_token_is_accepted_by_the_platform_token_check(client, machine, database):
@@ -208,3 +214,11 @@ async def test_a_grant_sent_twice_at_once_gives_one_token(client, machine):
                                    *(token(client, machine.grant()) for _ in range(4)))
     assert sorted(answer.status_code for answer in answers) == [200] * 5 + [400] * 3
     assert all("used before" in answer.json()["error_description"] for answer in answers if answer.status_code == 400)
+
+
+async def test_a_repeated_parameter_is_an_invalid_request(client, machine):
+    body = urlencode([("grant_type", JWT_BEARER), ("assertion", machine.grant()), ("assertion", machine.grant())])
+    response = await client.post("/maskinporten/token", content=body,
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request", "error_description": "The parameter assertion is repeated."}

@@ -122,6 +122,13 @@ async def test_the_welcome_page_lists_what_runs_with_working_links(client: httpx
         assert (await client.get(href)).status_code == 200, href
 
 
+async def test_the_welcome_page_links_to_the_pages_the_app_serves(client: httpx.AsyncClient) -> None:
+    """Pages are not in the API description, but a newcomer finds them (and the login) from the welcome page."""
+    cards = component_cards(page(await client.get("/")))
+    assert "/accessmanagement/ui" in cards["authorization"].xpath(".//a/@href")
+    assert "/notifications/sms-outbox" in cards["notifications"].xpath(".//a/@href")
+
+
 async def test_a_component_shows_the_endpoints_the_app_serves(app: FastAPI, client: httpx.AsyncClient) -> None:
     extra = APIRouter()
 

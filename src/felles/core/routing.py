@@ -56,14 +56,3 @@ def include_component_router(app: FastAPI, router: APIRouter) -> None:
         first_segments=frozenset(segment for segment in segments if segment is not None),
     )
 
-
-def served_paths(app: FastAPI) -> set[str]:
-    """Every path the app answers on: the components' routes (pages, which OpenAPI leaves out, included) and the
-    app's own (API documentation)."""
-    paths: set[str] = set()
-    for route in app.router.routes:
-        if isinstance(route, _IncludedRouter):
-            paths.update(context.path for context in route.effective_route_contexts())
-        elif isinstance(path := getattr(route, "path", None), str):
-            paths.add(path)
-    return paths

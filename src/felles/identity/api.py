@@ -46,14 +46,15 @@ def _json(body: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=NO_STORE)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """The form's fields (the last of a repeated one, as Starlette's form gives it). A url-encoded body, what
-    every OAuth client sends, is parsed directly; anything else goes through Starlette's form parser."""
+async def _form(request: Request) -> dict[str, Any]:
+    """The form's fields; a repeated one is `invalid_request` (RFC 6749 §3.1, §3.2), except `resource`
+    (RFC 8707). A url-encoded body, what every OAuth client sends, is parsed directly; anything else goes
+    through Starlette's form parser."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
         body = await request.body()
-        return dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"))
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+        return _parameters(parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="utf-8",
+                                     errors="replace"))
+    return _parameters(list((await request.form()).multi_items()))
 
 
 def _parameters(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -105,8 +106,7 @@ def _oidc_routes(issuer: OidcIssuer) -> APIRouter:
     async def par(request: Request, runtime: RuntimeDep) -> JSONResponse:
         """Pushed authorization request (RFC 9126): the request_uri is valid 120 s."""
         try:
-            credentials = service.client_credentials(
-                _parameters(list((await request.form()).multi_items())), request.headers.get("authorization"))
+            credentials = service.client_credentials(await _form(request), request.headers.get("authorization"))
             result = await service.push_authorization_request(
                 runtime.database, issuer, issuer.issuer(runtime.settings.base_url), credentials,
                 {k: v for k, v in credentials.form.items() if not k.startswith("client_")})
@@ -161,10 +161,11 @@ def _oidc_routes(issuer: OidcIssuer) -> APIRouter:
     @routes.post("/logout", include_in_schema=False, response_model=None)
     async def logout(request: Request, runtime: RuntimeDep) -> Response:
         """RP-initiated logout; front-channel iframes for every client of the session, then back to the client."""
-        if request.method == "POST":
-            parameters = await _form(request)
-        else:
-            parameters = dict(request.query_params)
+        try:
+            parameters = await _form(request) if request.method == "POST" else _parameters(
+                list(request.query_params.multi_items()))
+        except OAuthError as exc:
+            return pages.error_page(request, exc.description)
         try:
             outcome = await service.logout(runtime.database, runtime.settings, runtime.keys, issuer, parameters,
                                            request.cookies.get(pages.BROWSER_COOKIE))

@@ -166,9 +166,9 @@ async def seed_platform_scopes(database: Database, scopes: Iterable[str], consum
 
 
 async def seed_demo_clients(database: Database, settings: Settings) -> dict[str, str]:
-    """The development clients (idempotent): the portal's ID-porten web client, a public client, and a
-    Maskinporten client for the demo company, plus Digdir's self-service scopes. Returns client ids; the portal
-    client's secret is only shown the first time."""
+    """The development clients (idempotent): a public client for a single-page app and a Maskinporten client for
+    the demo company, plus Digdir's self-service scopes. Returns client ids with the client secret of those
+    created with one, shown only the first time. (The portal registers its own login client.)"""
     base = settings.base_url.rstrip("/")
     await selfservice.assign_prefix(database, OPERATOR, "idporten", DIGDIR)
     for subscope in ("dcr.read", "dcr.write", "dcr.modify", "scopes.write"):
@@ -178,13 +178,6 @@ async def seed_demo_clients(database: Database, settings: Settings) -> dict[str,
         except Conflict:
             pass
     wanted = {
-        "felles-portal": schemas.ClientCreate(
-            integration_type="idporten", client_name="Felles portal", client_id="felles-portal",
-            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
-            grant_types=["authorization_code", "refresh_token"],
-            scopes=["openid", "profile"], redirect_uris=[f"{base}/auth/callback"],
-            post_logout_redirect_uris=[f"{base}/"], frontchannel_logout_uri=f"{base}/auth/frontchannel-logout",
-            frontchannel_logout_session_required=True),
         "felles-spa": schemas.ClientCreate(
             integration_type="idporten", client_name="Felles demo SPA", client_id="felles-spa",
             application_type="browser", token_endpoint_auth_method="none",  # noqa: S106 - a method name

@@ -59,7 +59,7 @@ class OidcIssuer:
             "code_challenge_methods_supported": ["S256"],
             "acr_values_supported": list(self.acr_levels),
             "ui_locales_supported": list(UI_LOCALES),
-            "prompt_values_supported": ["login"],
+            "prompt_values_supported": ["login", "none"],
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": ["openid", "profile"],
@@ -99,12 +99,21 @@ def maskinporten_issuer(base_url: str) -> str:
     return base_url.rstrip("/") + MASKINPORTEN_PATH + "/"
 
 
+def platform_audience(base_url: str) -> str:
+    """The `aud` of an access token asked for without `resource` (RFC 8707): this platform's own APIs. RFC 9068
+    requires an audience in every JWT access token; the real services put a placeholder ("unspecified") there,
+    Felles names the resource servers that accept such a token, itself."""
+    return base_url.rstrip("/")
+
+
 def maskinporten_metadata(base_url: str) -> dict[str, Any]:
     issuer = maskinporten_issuer(base_url)
     return {
         "issuer": issuer,
         "token_endpoint": issuer + "token",
         "jwks_uri": issuer + "jwk",
+        # Required by RFC 8414; empty because Maskinporten has no authorization endpoint, only the token endpoint.
+        "response_types_supported": [],
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "grant_types_supported": [JWT_BEARER],
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,

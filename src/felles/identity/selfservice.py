@@ -45,6 +45,8 @@ SECRET_LIFETIME = timedelta(days=360)
 CHANGE_LOG_RETENTION = timedelta(days=365)
 OIDC_SCOPES = frozenset({"openid", "profile"})
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+# The fields of a client that an update may set to null (which removes them).
+NULLABLE_FIELDS = frozenset({"frontchannel_logout_uri", "backchannel_logout_uri"})
 
 
 async def _log(session: AsyncSession, actor: Actor, action: str, entity_type: str, entity_id: str,
@@ -113,14 +115,8 @@ async def _check_client_scopes(session: AsyncSession, integration_type: str, sco
         raise InvalidInput("Maskinporten clients cannot have openid or profile.", code="scope_not_allowed")
 
 
-async def create_client(
-    database: Database, actor: Actor, owner_orgno: str, data: schemas.ClientCreate, *, allow_local_http: bool,
-    administrator: bool = False,
-) -> schemas.ClientPublic:
-    """Register a client; a client secret is generated (and shown once) for the secret methods."""
-    orgno = data.client_orgno or owner_orgno
-    if orgno != owner_orgno and not administrator:
-        raise Forbidden("An organisation may only register clients for itself.", code="not_owner")
+def _checked_registration(data: schemas.ClientCreate, *, allow_local_http: bool) -> list[str]:
+    """The registration's grant types, once its metadata is consistent (else `InvalidInput`)."""
     machine = data.integration_type == "maskinporten"
     grant_types = list(data.grant_types) or ([JWT_BEARER] if machine else ["authorization_code"])
     if machine:
@@ -142,6 +138,35 @@ async def create_client(
                 what="redirect_uri")
     _check_logout_uri(data.frontchannel_logout_uri, data.redirect_uris, "frontchannel_logout_uri", allow_local_http)
     _check_logout_uri(data.backchannel_logout_uri, data.redirect_uris, "backchannel_logout_uri", allow_local_http)
+    return grant_types
+
+
+def _registered_values(data: schemas.ClientCreate, grant_types: list[str]) -> dict[str, Any]:
+    """The client's columns that a registration sets (everything but its id, owner, secret and history)."""
+    return {
+        "integration_type": data.integration_type, "application_type": data.application_type,
+        "client_name": data.client_name, "description": data.description,
+        "token_endpoint_auth_method": data.token_endpoint_auth_method, "grant_types": grant_types,
+        "scopes": list(data.scopes), "redirect_uris": list(data.redirect_uris),
+        "post_logout_redirect_uris": list(data.post_logout_redirect_uris),
+        "frontchannel_logout_uri": data.frontchannel_logout_uri,
+        "frontchannel_logout_session_required": data.frontchannel_logout_session_required,
+        "backchannel_logout_uri": data.backchannel_logout_uri, "code_challenge_method": data.code_challenge_method,
+        "sso_disabled": data.sso_disabled or data.integration_type == "ansattporten",
+        "access_token_lifetime": data.access_token_lifetime, "refresh_token_lifetime": data.refresh_token_lifetime,
+        "authorization_lifetime": data.authorization_lifetime,
+    }
+
+
+async def create_client(
+    database: Database, actor: Actor, owner_orgno: str, data: schemas.ClientCreate, *, allow_local_http: bool,
+    administrator: bool = False,
+) -> schemas.ClientPublic:
+    """Register a client; a client secret is generated (and shown once) for the secret methods."""
+    orgno = data.client_orgno or owner_orgno
+    if orgno != owner_orgno and not administrator:
+        raise Forbidden("An organisation may only register clients for itself.", code="not_owner")
+    grant_types = _checked_registration(data, allow_local_http=allow_local_http)
     now = utcnow()
     secret = None
     if data.token_endpoint_auth_method in ("client_secret_basic", "client_secret_post"):
@@ -152,24 +177,52 @@ async def create_client(
         if await session.get(Client, client_id) is not None:
             raise Conflict(f"Client {client_id} exists.", code="client_exists")
         client = Client(
-            client_id=client_id, integration_type=data.integration_type, application_type=data.application_type,
-            client_name=data.client_name, description=data.description, owner_orgno=orgno,
-            token_endpoint_auth_method=data.token_endpoint_auth_method,
+            client_id=client_id, owner_orgno=orgno, **_registered_values(data, grant_types),
             client_secret_hash=hashlib.sha256(secret.encode()).hexdigest() if secret else None,
             client_secret_expires_at=now + SECRET_LIFETIME if secret else None,
-            grant_types=grant_types, scopes=list(data.scopes), redirect_uris=list(data.redirect_uris),
-            post_logout_redirect_uris=list(data.post_logout_redirect_uris),
-            frontchannel_logout_uri=data.frontchannel_logout_uri,
-            frontchannel_logout_session_required=data.frontchannel_logout_session_required,
-            backchannel_logout_uri=data.backchannel_logout_uri, code_challenge_method=data.code_challenge_method,
-            sso_disabled=data.sso_disabled or data.integration_type == "ansattporten",
-            access_token_lifetime=data.access_token_lifetime, refresh_token_lifetime=data.refresh_token_lifetime,
-            authorization_lifetime=data.authorization_lifetime, active=True, created=now, last_updated=now,
+            active=True, created=now, last_updated=now,
         )
         session.add(client)
         await _log(session, actor, "create", "client", client_id,
                    data.model_dump(mode="json", exclude={"client_id"}, exclude_none=True))
     return _client_public(client, secret)
+
+
+async def ensure_platform_client(database: Database, actor: Actor, owner_orgno: str, data: schemas.ClientCreate,
+                                 *, allow_local_http: bool) -> None:
+    """A client the platform itself logs in with (the portal's): registered as `data` says if it is missing, and
+    registered again so if it differs (an older version or a seed registered it otherwise: another auth method,
+    another address). Redirect URIs registered before are kept, so that the platform still works at an address
+    it was served at before. Public clients (auth method none) have no secret. Idempotent; writes only when
+    something differs."""
+    assert data.client_id is not None and data.token_endpoint_auth_method == "none"  # noqa: S105 - a method name
+    grant_types = _checked_registration(data, allow_local_http=allow_local_http)
+    async with database.transaction() as session:
+        client = await session.get(Client, data.client_id)
+        if client is not None:
+            wanted = _registered_values(data, grant_types)
+            wanted["redirect_uris"] = [*client.redirect_uris,
+                                       *(uri for uri in data.redirect_uris if uri not in client.redirect_uris)]
+            if client.active and client.owner_orgno == owner_orgno and client.client_secret_hash is None and all(
+                    getattr(client, name) == value for name, value in wanted.items()):
+                return
+    if client is None:
+        try:
+            await create_client(database, actor, owner_orgno, data, allow_local_http=allow_local_http,
+                                administrator=True)
+        except Conflict:  # another process registered it at the same moment
+            pass
+        return
+    async with _change(database) as session:
+        await _check_client_scopes(session, data.integration_type, data.scopes)
+        client = await _owned_client(session, None, data.client_id)
+        for name, value in wanted.items():
+            setattr(client, name, value)
+        client.owner_orgno, client.active = owner_orgno, True
+        client.client_secret_hash = client.client_secret_expires_at = None
+        client.last_updated = utcnow()
+        await _log(session, actor, "update", "client", data.client_id, {**data.model_dump(
+            mode="json", exclude={"client_id"}, exclude_none=True), "redirect_uris": wanted["redirect_uris"]})
 
 
 async def _owned_client(session: AsyncSession, owner_orgno: str | None, client_id: str) -> Client:
@@ -195,6 +248,12 @@ async def list_clients(database: Database, owner_orgno: str, *, inactive: bool =
 async def update_client(database: Database, actor: Actor, owner_orgno: str | None, client_id: str,
                         data: schemas.ClientUpdate, *, allow_local_http: bool) -> schemas.ClientPublic:
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("description", "") is None:  # null clears the description
+        changes["description"] = ""
+    cannot_be_null = sorted(name for name, value in changes.items() if value is None and name not in NULLABLE_FIELDS)
+    if cannot_be_null:
+        raise InvalidInput(f"{', '.join(cannot_be_null)} cannot be null; leave a field out to keep its value.",
+                           code="invalid_client_metadata")
     async with _change(database) as session:
         client = await _owned_client(session, owner_orgno, client_id)
         if not client.active:

@@ -48,6 +48,7 @@ from felles.identity.issuers import (
     OidcIssuer,
     maskinporten_issuer,
     organization,
+    platform_audience,
 )
 from felles.identity.jose import CompactJws, JwsError, public_key_of, signer_for
 from felles.identity.models import (
@@ -375,6 +376,8 @@ async def issue_machine_token(
     moment = _epoch(now)
     token: dict[str, Any] = {
         "iss": issuer, "client_amr": verified.client_amr, "token_type": "Bearer", "client_id": client_id,
+        # RFC 9068 §2.2: a token of the client itself (no end user) has the client as its subject.
+        "sub": client_id, "aud": platform_audience(base_url),
         "scope": " ".join(requested), "consumer": organization(consumer),
         "iat": moment, "exp": moment + lifetime, "jti": _b64(secrets.token_bytes(24)),
     }
@@ -953,10 +956,10 @@ async def _tokens_for_grant(
     claims: dict[str, Any] = {
         "iss": issuer_url, "client_amr": client_amr, "token_type": "Bearer", "client_id": client.client_id,
         "sub": sub, "acr": grant.acr, "scope": grant.scope, "consumer": organization(client.owner_orgno),
+        "aud": (grant.resource[0] if len(grant.resource) == 1 else grant.resource) if grant.resource
+        else platform_audience(settings.base_url),
         "iat": moment, "exp": moment + lifetime, "jti": jti,
     }
-    if grant.resource:
-        claims["aud"] = grant.resource[0] if len(grant.resource) == 1 else grant.resource
     if not grant.pseudonymous:
         claims["pid"] = grant.pid
     if grant.authorization_details:
@@ -1352,9 +1355,10 @@ async def exchange_for_altinn(database: Database, keys: PlatformKeys, base_url: 
         "iss": base_url.rstrip("/") + "/authentication/api/v1/openid/", "iat": moment,
         "exp": min(int(claims["exp"]), moment + ALTINN_TOKEN_LIFETIME), "jti": _b64(secrets.token_bytes(16)),
         "scope": claims.get("scope", ""), "client_id": claims.get("client_id"),
+        "aud": platform_audience(base_url), "sub": claims.get("sub") or claims.get("client_id"),
     }
     if "pid" in claims:
-        altinn.update(pid=claims["pid"], sub=claims.get("sub"), acr=claims.get("acr"),
+        altinn.update(pid=claims["pid"], acr=claims.get("acr"),
                       **{"urn:altinn:authlevel": ACR_LEVELS.get(str(claims.get("acr")), 0),
                          "urn:altinn:authenticatemethod": "IdportenNivaa"})
     if "consumer" in claims:

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import structlog
 from fastapi import FastAPI
-
-from felles.core.routing import served_paths
+from starlette.routing import Match
 
 log = structlog.get_logger("felles.portal")
 
@@ -118,15 +117,21 @@ class RunningComponent:
     endpoints: list[Endpoint]
 
 
+def _serves(app: FastAPI, path: str) -> bool:
+    """Whether a GET of `path` reaches one of the app's routes: documented APIs and pages (access management,
+    the SMS outbox) alike."""
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+    return any(route.matches(scope)[0] is Match.FULL for route in app.router.routes)
+
+
 def start_pages(app: FastAPI) -> list[Link]:
-    served = served_paths(app)
-    return [link for link in START_PAGES if link.href in served]
+    return [link for link in START_PAGES if _serves(app, link.href)]
 
 
 def running_components(app: FastAPI) -> list[RunningComponent]:
     """Every platform component with its links and the API endpoints the app documents for it.
 
-    The endpoints come from the app's OpenAPI description, and a link shows only where the app serves its path:
+    The endpoints come from the app's OpenAPI description; a link shows only where the app serves its path:
     no dead links while a component is being built, and no `/docs` link where the API docs are switched off.
     """
     try:
@@ -140,11 +145,10 @@ def running_components(app: FastAPI) -> list[RunningComponent]:
         for method in operations
         if method in _HTTP_METHODS
     )
-    served = served_paths(app)
     return [
         RunningComponent(
             component,
-            links=[link for link in component.links if link.href in served],
+            links=[link for link in component.links if _serves(app, link.href)],
             endpoints=[endpoint for endpoint in endpoints if component.serves(endpoint.path)],
         )
         for component in PLATFORM_COMPONENTS

@@ -15,11 +15,14 @@ import hmac
 import secrets
 from urllib.parse import urlencode, urlsplit
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from felles.core.audit import Actor
-from felles.core.errors import Conflict, NotFound, Unauthorized
+from felles.core.config import Settings
+from felles.core.db import Database
+from felles.core.errors import Unauthorized
 from felles.core.runtime import Runtime, RuntimeDep
 from felles.core.tokens import verify_access_token
 from felles.identity import schemas as identity_schemas
@@ -40,34 +43,25 @@ LOGIN_COOKIE_MAX_AGE = 1800
 SESSION_LIFETIME = 1800
 
 
-def _callback_url(runtime: Runtime) -> str:
-    return runtime.settings.base_url.rstrip("/") + CALLBACK_PATH
+def _callback_url(settings: Settings) -> str:
+    return settings.base_url.rstrip("/") + CALLBACK_PATH
 
 
 def _login_cookie_path(runtime: Runtime) -> str:
     """The callback's path as the browser sees it (under the platform's path prefix, if it has one)."""
-    return urlsplit(_callback_url(runtime)).path
+    return urlsplit(_callback_url(runtime.settings)).path
 
 
-async def _ensure_login_client(runtime: Runtime) -> None:
-    """The portal's ID-porten client: public (PKCE, no secret, since the code never leaves this process)."""
-    callback = _callback_url(runtime)
-    try:
-        client = await selfservice.get_client(runtime.database, None, LOGIN_CLIENT_ID)
-    except NotFound:
-        try:
-            await selfservice.create_client(runtime.database, LOGIN_ACTOR, PORTAL_OWNER, identity_schemas.ClientCreate(
-                integration_type="idporten", client_name="Altinn", client_id=LOGIN_CLIENT_ID,
-                application_type="browser", token_endpoint_auth_method="none",  # noqa: S106 - a method name
-                scopes=["openid"], redirect_uris=[callback], access_token_lifetime=SESSION_LIFETIME,
-            ), administrator=True, allow_local_http=not runtime.settings.is_production)
-        except Conflict:  # another process registered it at the same moment
-            pass
-        return
-    if callback not in client.redirect_uris:  # the platform's address changed
-        await selfservice.update_client(runtime.database, LOGIN_ACTOR, None, LOGIN_CLIENT_ID,
-                                        identity_schemas.ClientUpdate(redirect_uris=[*client.redirect_uris, callback]),
-                                        allow_local_http=not runtime.settings.is_production)
+async def ensure_login_client(database: Database, settings: Settings) -> None:
+    """The portal's ID-porten client: a public client (PKCE, no secret: the code is redeemed in this process and
+    never leaves it), with the callback at this platform's address. A client of that id registered otherwise
+    (the demo seed of earlier versions registered it with a secret) is registered again as this one."""
+    await selfservice.ensure_platform_client(database, LOGIN_ACTOR, PORTAL_OWNER, identity_schemas.ClientCreate(
+        integration_type="idporten", client_name="Altinn", client_id=LOGIN_CLIENT_ID,
+        application_type="browser", token_endpoint_auth_method="none",  # noqa: S106 - a method name
+        grant_types=["authorization_code"], scopes=["openid"], redirect_uris=[_callback_url(settings)],
+        access_token_lifetime=SESSION_LIFETIME,
+    ), allow_local_http=not settings.is_production)
 
 
 def _b64(data: bytes) -> str:
@@ -87,10 +81,10 @@ def _is_local_path(path: str) -> bool:
 
 async def start_login(request: Request, runtime: Runtime, return_to: str) -> Response:
     """Send the browser to ID-porten; after login it comes back to `return_to` (a local path)."""
-    await _ensure_login_client(runtime)
+    await ensure_login_client(runtime.database, runtime.settings)
     verifier, state = secrets.token_urlsafe(48), secrets.token_urlsafe(24)
     query = urlencode({
-        "client_id": LOGIN_CLIENT_ID, "redirect_uri": _callback_url(runtime), "response_type": "code",
+        "client_id": LOGIN_CLIENT_ID, "redirect_uri": _callback_url(runtime.settings), "response_type": "code",
         "scope": "openid", "state": state, "nonce": secrets.token_urlsafe(24),
         "code_challenge": _b64(hashlib.sha256(verifier.encode()).digest()), "code_challenge_method": "S256",
         "acr_values": "idporten-loa-substantial", "ui_locales": page_language(request),
@@ -131,7 +125,11 @@ def form_token_is_valid(runtime: Runtime, request: Request, purpose: str, given:
                                                                              form_token(runtime, request, purpose))
 
 
-def _login_failed(request: Request) -> HTMLResponse:
+def _login_failed(request: Request, reason: str, **detail: str) -> HTMLResponse:
+    """The page that says the login was not completed; the log says why (the page tells the person nothing
+    an attacker could use). The logger is looked up per failure, a rare event, so that it writes with the
+    logging configured at that moment rather than the one of the first failure."""
+    structlog.get_logger("felles.portal").warning("portal_login_failed", reason=reason, **detail)
     return render_page(request, "login_error.html", {}, status_code=400)
 
 
@@ -141,16 +139,24 @@ async def login_callback(request: Request, runtime: RuntimeDep) -> Response:
     state, _, rest = request.cookies.get(LOGIN_COOKIE, "").partition(" ")
     verifier, _, return_to = rest.partition(" ")
     given_state = request.query_params.get("state", "")
-    if (not state or not hmac.compare_digest(state, given_state) or not _is_local_path(return_to)
-            or "code" not in request.query_params):
-        return _login_failed(request)
+    if not state:
+        return _login_failed(request, "no login under way in this browser (the login cookie is missing)")
+    if not hmac.compare_digest(state, given_state):
+        return _login_failed(request, "state differs from the one sent to ID-porten")
+    if not _is_local_path(return_to):
+        return _login_failed(request, "the page to return to is not a local path")
+    if "code" not in request.query_params:
+        return _login_failed(request, "ID-porten answered without a code",
+                             error=request.query_params.get("error", ""),
+                             error_description=request.query_params.get("error_description", ""))
     try:
         tokens = await identity_service.exchange_token(
             runtime.database, runtime.settings, runtime.keys, IDPORTEN, identity_service.ClientCredentials(form={
                 "grant_type": "authorization_code", "code": request.query_params["code"], "client_id": LOGIN_CLIENT_ID,
-                "redirect_uri": _callback_url(runtime), "code_verifier": verifier}))
-    except identity_service.OAuthError:
-        return _login_failed(request)
+                "redirect_uri": _callback_url(runtime.settings), "code_verifier": verifier}))
+    except identity_service.OAuthError as exc:
+        return _login_failed(request, "ID-porten did not redeem the code", error=exc.error,
+                             error_description=exc.description)
     response = RedirectResponse(request.scope.get("root_path", "") + return_to, status_code=303,
                                 headers={"Cache-Control": "no-store"})
     secure = request.url.scheme == "https"
