@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from felles.apps.cli import app_cli, expr_cli
-from felles.authorization.cli import xacml_cli
+from felles.authorization.cli import service_owner_cli, xacml_cli
 from felles.core.config import get_settings
 from felles.identity.cli import identity_cli
 
@@ -23,6 +23,7 @@ cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(app_cli, name="app", help="Altinn app folders.")
 cli.add_typer(expr_cli, name="expr", help="Altinn's expression language.")
 cli.add_typer(xacml_cli, name="xacml", help="XACML 3.0 policies.")
+cli.add_typer(service_owner_cli, name="service-owner", help="Service owners (tjenesteeiere): who may own resources.")
 cli.add_typer(identity_cli, name="identity", help="ID-porten, Maskinporten and Ansattporten clients and scopes.")
 console = Console()
 

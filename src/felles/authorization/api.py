@@ -182,7 +182,8 @@ async def upsert_access_list(owner: str, identifier: str, body: schemas.AccessLi
             operation_id="resourceregistry_get_access_list")
 async def get_access_list(owner: str, identifier: str, principal: AccessListWriter,
                           database: DatabaseDep) -> schemas.AccessListPublic:
-    return await service.get_access_list(database, owner, identifier)
+    """An access list with its members; only its owner may read it."""
+    return await service.get_access_list(database, principal.organization_number, owner, identifier)
 
 
 @router.put("/resourceregistry/api/v1/access-lists/{owner}/{identifier}/members", tags=["resource registry"],
