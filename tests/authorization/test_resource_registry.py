@@ -240,3 +240,31 @@ async def test_an_access_list_opens_only_its_owners_resources(client, token):
     refused = await client.put(f"{base}/resource-connections/ske-innrapportering-boligsameie", json={},
                                headers=digdir)
     assert refused.status_code == 403 and refused.json()["code"] == "not_resource_owner"
+
+
+async def test_a_policy_is_uploaded_as_the_body_or_as_altinns_multipart_policy_file(client, token):
+    owner = bearer(token(scopes=[WRITE], org=SKD))
+    await client.post("/resourceregistry/api/v1/resource", json=resource_document(), headers=owner)
+    path = "/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie/policy"
+    as_form = await client.put(path, headers=owner, files={
+        "policyFile": ("policy.xml", POLICY_FILE.read_bytes(), "application/xml")})
+    assert as_form.status_code == 200, as_form.text
+    assert as_form.json()["policyVersion"] == 1 and "ansettelsesforhold" in (await client.get(path)).text
+    wrong_name = await client.put(path, headers=owner, files={"file": ("p.xml", POLICY_FILE.read_bytes())})
+    assert wrong_name.status_code == 400 and wrong_name.json()["code"] == "policy_file_missing"
+
+
+async def test_a_policy_larger_than_a_megabyte_is_refused(client, token):
+    owner = bearer(token(scopes=[WRITE], org=SKD))
+    await client.post("/resourceregistry/api/v1/resource", json=resource_document(), headers=owner)
+    path = "/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie/policy"
+    policy = POLICY_FILE.read_bytes()
+    # A valid policy blown up with a long description, as the 54 MB one that was once accepted.
+    huge = policy.replace(b"<xacml:Description>", b"<xacml:Description>" + b"x" * (1024 * 1024), 1)
+    for upload in ({"content": huge, "headers": {**owner, "Content-Type": "application/xml"}},
+                   {"files": {"policyFile": ("policy.xml", huge, "application/xml")}, "headers": owner}):
+        refused = await client.put(path, **upload)
+        assert refused.status_code == 413, refused.text
+        assert refused.json()["code"] == "policy_too_large"
+        assert refused.headers["content-type"] == "application/problem+json"
+    assert (await client.get(path)).status_code == 404

@@ -48,7 +48,7 @@ from felles.core import audit, cache_invalidation
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.db import Database, insert_for
-from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Problem
 from felles.core.ids import uuid7
 from felles.events import service as events
 from felles.registers import service as registers
@@ -237,8 +237,15 @@ async def export_resources(database: Database, base_url: str) -> str:
     return dcat.catalogue_turtle(await list_resources(database), f"{base_url.rstrip('/')}{RESOURCE_PATH}/")
 
 
+# Real resource policies are a few kilobytes; a policy is read whole on every decision and summary.
+MAX_POLICY_BYTES = 1024 * 1024
+
+
 def validate_policy(policy_xml: bytes) -> None:
-    """A policy must be one XACML 3.0 ``<Policy>`` the engine compiles."""
+    """A policy must be one XACML 3.0 ``<Policy>`` of at most ``MAX_POLICY_BYTES`` the engine compiles."""
+    if len(policy_xml) > MAX_POLICY_BYTES:
+        raise Problem(f"A policy may be at most {MAX_POLICY_BYTES // 1024} KiB.", status=413,
+                      code="policy_too_large", title="Policy too large")
     try:
         compiled = PolicyStore().compile(policy_xml)
     except XacmlSyntaxError as exc:
