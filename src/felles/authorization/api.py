@@ -8,8 +8,8 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from starlette.datastructures import UploadFile
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
 
 from felles.authorization import schemas, service
 from felles.authorization.dcat import TURTLE_MEDIA_TYPE
