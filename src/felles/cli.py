@@ -98,9 +98,12 @@ def seed(
     persons: Annotated[int, typer.Option(help="Synthetic persons to create.")] = 0,
     orgs: Annotated[int, typer.Option(help="Synthetic organisations to create.")] = 0,
     seed_value: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 1,
-    demo: Annotated[bool, typer.Option(help="Also add the named demo personas.")] = False,
+    demo: Annotated[bool, typer.Option(help="Also add the named demo personas, demo services and a consent request.")]
+    = False,
 ) -> None:
     """Fill the registers with a consistent synthetic population (streamed, constant memory)."""
+    from felles.authorization.demo import seed_demo_services
+    from felles.consent.demo import seed_demo_consent_request
     from felles.core.db import Database
     from felles.core.migrations import upgrade
     from felles.identity.cli import seed_demo_clients
@@ -115,6 +118,11 @@ def seed(
             if demo:
                 added = await population.seed_demo_personas(database)
                 console.print(f"Demo personas: {'added' if added else 'already there'}.")
+                services = await seed_demo_services(database)
+                console.print("Demo services: " + ", ".join(
+                    f"{resource.identifier} ({resource.title.get('nb', '')})" for resource in services))
+                consent_page = await seed_demo_consent_request(database, settings)
+                console.print(f"Demo consent request to Kari Nordmann: {consent_page}")
                 clients = await seed_demo_clients(database, settings)
                 console.print("Demo clients: " + ", ".join(
                     name + (f" (client secret, shown only now: {secret})" if secret else "")
