@@ -374,11 +374,12 @@ async def find_resources_for_subjects(database: Database, subjects: list[str]) -
 
 
 # --- access lists ---------------------------------------------------------------------------------------------
-async def _check_list_owner(session: AsyncSession, owner: str, owner_organization: str | None) -> None:
+async def _check_list_owner(session: AsyncSession, owner: str, owner_organization: str | None) -> ServiceOwner:
     """Only the service owner registered under the code ``owner`` may read or change its access lists."""
     registered = await _registered_owner(session, owner_organization)
     if registered.orgcode != owner.lower():
         raise Forbidden(f"Only service owner {owner} may manage its access lists.", code="not_list_owner")
+    return registered
 
 
 async def _access_list(session: Any, owner: str, identifier: str) -> AccessList:
@@ -450,12 +451,12 @@ async def set_access_list_members(database: Database, actor: Actor, owner_organi
 async def connect_resource(database: Database, actor: Actor, owner_organization: str | None, owner: str,
                            identifier: str, resource: str, actions: list[str] | None) -> s.AccessListPublic:
     async with database.transaction() as session:
-        await _check_list_owner(session, owner, owner_organization)
+        registered = await _check_list_owner(session, owner, owner_organization)
         row = await _access_list(session, owner, identifier)
         connected = await session.get(Resource, resource)
         if connected is None:
             raise NotFound(f"No resource {resource}.", code="resource_not_found")
-        if connected.owner_code != owner.lower():
+        if connected.owner_organization_number != registered.organization_number:
             raise Forbidden(f"Resource {resource} is not {owner}'s: an access list opens only its owner's "
                             "resources.", code="not_resource_owner")
         await session.execute(delete(AccessListResource).where(
@@ -679,10 +680,12 @@ class EventDecisions:
         async with database.transaction() as session:
             owner = (await service_owners.by_organization(session, subject)
                      if kind_of(subject) == "organization" else None)
-            resource_owner = await session.scalar(select(Resource.owner_code).where(Resource.identifier == resource))
-        if resource_owner is None and resource.startswith(APP_RESOURCE_PREFIX):
-            resource_owner = resource.removeprefix(APP_RESOURCE_PREFIX).partition("_")[0]
-        if owner is not None and owner.orgcode == resource_owner:
+            registered = (await session.execute(select(Resource.owner_organization_number)
+                                                .where(Resource.identifier == resource))).first()
+        if registered is not None:
+            if registered.owner_organization_number == subject:
+                return True
+        elif owner is not None and resource.startswith(f"{APP_RESOURCE_PREFIX}{owner.orgcode}_"):
             return True
         attributes = [_identifier_attribute(subject)]
         if owner is not None:
