@@ -222,6 +222,9 @@ async def main() -> None:
     import httpx
     from sqlalchemy import select
 
+    from felles.authorization import schemas as authorization_schemas
+    from felles.authorization import service as authorization
+    from felles.core.audit import Actor
     from felles.core.config import get_settings
     from felles.core.db import Database
     from felles.core.logging import configure_logging
@@ -269,6 +272,12 @@ async def main() -> None:
             raw_cpu = meter.stop()
             raw_rate = args.events / raw_seconds
 
+            # The publisher publishes as the owner of the events' resource (publishing needs the publish right).
+            await authorization.create_resource(
+                database, Actor("organization:974761076"), "974761076",
+                authorization_schemas.ServiceResource.model_validate({
+                    "identifier": resource_id.removeprefix(service.RESOURCE_PREFIX), "title": {"nb": "Bench"},
+                    "hasCompetentAuthority": {"organization": "974761076", "orgcode": "skd"}}))
             workers = start_workers(args.workers, args.concurrency, environment, workdir / "workers.log")
             await service.create_subscription(database, settings, publisher, schemas.SubscriptionCreate(
                 endPoint=endpoint, resourceFilter=resource_id))

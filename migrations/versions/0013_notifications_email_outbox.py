@@ -1,7 +1,7 @@
 """notifications: the development e-mail outbox, what the `outbox` e-mail provider "sent"
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-04 16:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import felles.core.db
 
 revision: str = '0013'
-down_revision: str | None = '0011'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

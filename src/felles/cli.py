@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from felles.apps.cli import app_cli, expr_cli
-from felles.authorization.cli import xacml_cli
+from felles.authorization.cli import service_owner_cli, xacml_cli
 from felles.core.config import get_settings
 from felles.identity.cli import identity_cli
 
@@ -23,6 +23,7 @@ cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(app_cli, name="app", help="Altinn app folders.")
 cli.add_typer(expr_cli, name="expr", help="Altinn's expression language.")
 cli.add_typer(xacml_cli, name="xacml", help="XACML 3.0 policies.")
+cli.add_typer(service_owner_cli, name="service-owner", help="Service owners (tjenesteeiere): who may own resources.")
 cli.add_typer(identity_cli, name="identity", help="ID-porten, Maskinporten and Ansattporten clients and scopes.")
 console = Console()
 
@@ -113,10 +114,13 @@ def seed(
     persons: Annotated[int, typer.Option(help="Synthetic persons to create.")] = 0,
     orgs: Annotated[int, typer.Option(help="Synthetic organisations to create.")] = 0,
     seed_value: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 1,
-    demo: Annotated[bool, typer.Option(help="Also add the named demo personas.")] = False,
+    demo: Annotated[bool, typer.Option(help="Also add the named demo personas, demo services and a consent request.")]
+    = False,
 ) -> None:
     """Fill the registers with a consistent synthetic population (streamed, constant memory)."""
     import felles.app  # noqa: F401 - every router, and with them every scope the platform's APIs require
+    from felles.authorization.demo import seed_demo_services
+    from felles.consent.demo import seed_demo_consent_request
     from felles.core.db import Database
     from felles.core.migrations import upgrade
     from felles.core.tokens import required_scopes
@@ -136,6 +140,11 @@ def seed(
                 scopes = await seed_platform_scopes(database, required_scopes(), [population.DEMO_COMPANY])
                 console.print(f"Platform scopes: {len(scopes)} registered, access given to the demo company "
                               f"{population.DEMO_COMPANY}.")
+                services = await seed_demo_services(database)
+                console.print("Demo services: " + ", ".join(
+                    f"{resource.identifier} ({resource.title.get('nb', '')})" for resource in services))
+                consent_page = await seed_demo_consent_request(database, settings)
+                console.print(f"Demo consent request to Kari Nordmann: {consent_page}")
                 clients = await seed_demo_clients(database, settings)
                 # What the portal would register at its first login; here so that a data folder seeded by an
                 # earlier version (a portal client with a secret) gets the portal's client back at once.

@@ -51,7 +51,7 @@ async def test_the_daglig_leder_chooses_the_company_and_sees_its_roles(client):
 
     users = await client.get(page("users"))
     assert users.status_code == 200
-    assert "Du styrer tilganger for Fjordkraft Demo AS." in users.text
+    assert f"Du styrer tilganger for Fjordkraft Demo AS (org.nr. {DEMO_COMPANY})." in users.text
     assert "Ingen har fått tilgang ennå." in users.text
     # The roles in Enhetsregisteret: they give access without any delegation.
     assert re.search(r'data-role="DAGL"><td>[^<]+</td><td>Ingrid Bakken</td>', users.text)
@@ -213,3 +213,18 @@ async def test_pages_speak_english_and_refuse_parties_not_yours(client):
 async def test_a_forged_login_answer_is_refused(client):
     response = await client.get("/portal/login/callback?code=x&state=y")
     assert response.status_code == 400 and "Innloggingen ble ikke fullført." in response.text
+
+
+async def test_roles_counts_and_the_organisation_number_read_well_in_every_language(client):
+    await log_in(client, page("users"), INGRID.identifier)
+    english = await client.get(page("users", lang="en"))
+    assert f"You manage access for Fjordkraft Demo AS (org. no. {DEMO_COMPANY})." in english.text
+    # Enhetsregisteret names its roles in Norwegian only; the page names them in the reader's language.
+    assert re.search(r'data-role="DAGL"><td>Managing Director</td>', english.text)
+    assert re.search(r'data-role="REGN"><td>Accountant</td>', english.text)
+    nynorsk = await client.get(page("users", lang="nn"))
+    assert re.search(r'data-role="DAGL"><td>Dagleg leiar</td>', nynorsk.text)
+    for language, search, one in (("nb", "skattegrunnlag", "(1 pakke)"), ("nn", "skattegrunnlag", "(1 pakke)"),
+                                  ("en", "tax base", "(1 package)")):
+        found = await client.get(page("give-package", q=search, lang=language))
+        assert one in found.text and "(1 pakker)" not in found.text and "(1 packages)" not in found.text

@@ -179,3 +179,92 @@ async def test_access_list_authorization_answers_as_altinn_for_organisations_and
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_subject"
     assert (await client.post(url, json={"subject": member, "resource": {"type": "urn:altinn:resource",
                                                                           "value": "x"}})).status_code == 401
+
+
+DIGDIR = "991825827"
+
+
+async def test_the_competent_authority_comes_from_the_registry_of_service_owners(client, token):
+    owner = bearer(token(scopes=[WRITE], org=SKD))
+    named_otherwise = {**resource_document(), "hasCompetentAuthority": {
+        "organization": SKD, "orgcode": "SKD", "name": {"nb": "Falsk etat"}}}
+    created = await client.post("/resourceregistry/api/v1/resource", json=named_otherwise, headers=owner)
+    assert created.status_code == 201, created.text
+    assert created.json()["hasCompetentAuthority"] == {
+        "organization": SKD, "orgcode": "skd",
+        "name": {"nb": "Skatteetaten", "nn": "Skatteetaten", "en": "Norwegian Tax Administration"}}
+    # Claiming another owner's code with one's own organisation number is refused.
+    digdir = bearer(token(scopes=[WRITE], org=DIGDIR))
+    claim = {**resource_document(), "identifier": "digdir-as-skd",
+             "hasCompetentAuthority": {"organization": DIGDIR, "orgcode": "skd"}}
+    refused = await client.post("/resourceregistry/api/v1/resource", json=claim, headers=digdir)
+    assert refused.status_code == 403 and refused.json()["code"] == "not_resource_owner"
+    # An organisation that is no service owner owns nothing.
+    stranger = bearer(token(scopes=[WRITE], org="910000012"))
+    own = {**resource_document(), "identifier": "stranger-resource",
+           "hasCompetentAuthority": {"organization": "910000012", "orgcode": "stranger"}}
+    refused = await client.post("/resourceregistry/api/v1/resource", json=own, headers=stranger)
+    assert refused.status_code == 403 and refused.json()["code"] == "not_service_owner"
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
+async def test_another_organisation_cannot_take_over_or_read_an_owners_access_lists(client, token):
+    owner = bearer(token(scopes=[WRITE, LISTS], org=SKD))
+    await client.post("/resourceregistry/api/v1/resource", json=resource_document(), headers=owner)
+    base = "/resourceregistry/api/v1/access-lists/skd/godkjente-sameier"
+    await client.put(base, json={"name": "Godkjente sameier"}, headers=owner)
+    await client.put(f"{base}/members", json={"data": ["910000012"]}, headers=owner)
+    digdir = bearer(token(scopes=[WRITE, LISTS], org=DIGDIR))
+    # Digdir's own resource, which once let it pass for skd by naming skd's code.
+    claim = {**resource_document(), "identifier": "digdir-claims-skd",
+             "hasCompetentAuthority": {"organization": DIGDIR, "orgcode": "skd"}}
+    assert (await client.post("/resourceregistry/api/v1/resource", json=claim, headers=digdir)).status_code == 403
+    for attempt in (client.put(base, json={"name": "Overtatt"}, headers=digdir),
+                    client.put(f"{base}/members", json={"data": ["910000039"]}, headers=digdir),
+                    client.put(f"{base}/resource-connections/ske-innrapportering-boligsameie", json={},
+                               headers=digdir),
+                    client.get(base, headers=digdir)):
+        refused = await attempt
+        assert refused.status_code == 403 and refused.json()["code"] == "not_list_owner", refused.text
+    read = await client.get(base, headers=owner)
+    assert read.status_code == 200 and read.json()["name"] == "Godkjente sameier"
+    assert read.json()["members"] == ["910000012"]
+
+
+async def test_an_access_list_opens_only_its_owners_resources(client, token):
+    skd = bearer(token(scopes=[WRITE, LISTS], org=SKD))
+    await client.post("/resourceregistry/api/v1/resource", json=resource_document(), headers=skd)
+    digdir = bearer(token(scopes=[WRITE, LISTS], org=DIGDIR))
+    base = "/resourceregistry/api/v1/access-lists/digdir/venner"
+    assert (await client.put(base, json={"name": "Venner"}, headers=digdir)).status_code == 200
+    refused = await client.put(f"{base}/resource-connections/ske-innrapportering-boligsameie", json={},
+                               headers=digdir)
+    assert refused.status_code == 403 and refused.json()["code"] == "not_resource_owner"
+
+
+async def test_a_policy_is_uploaded_as_the_body_or_as_altinns_multipart_policy_file(client, token):
+    owner = bearer(token(scopes=[WRITE], org=SKD))
+    await client.post("/resourceregistry/api/v1/resource", json=resource_document(), headers=owner)
+    path = "/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie/policy"
+    as_form = await client.put(path, headers=owner, files={
+        "policyFile": ("policy.xml", POLICY_FILE.read_bytes(), "application/xml")})
+    assert as_form.status_code == 200, as_form.text
+    assert as_form.json()["policyVersion"] == 1 and "ansettelsesforhold" in (await client.get(path)).text
+    wrong_name = await client.put(path, headers=owner, files={"file": ("p.xml", POLICY_FILE.read_bytes())})
+    assert wrong_name.status_code == 400 and wrong_name.json()["code"] == "policy_file_missing"
+
+
+async def test_a_policy_larger_than_a_megabyte_is_refused(client, token):
+    owner = bearer(token(scopes=[WRITE], org=SKD))
+    await client.post("/resourceregistry/api/v1/resource", json=resource_document(), headers=owner)
+    path = "/resourceregistry/api/v1/resource/ske-innrapportering-boligsameie/policy"
+    policy = POLICY_FILE.read_bytes()
+    # A valid policy blown up with a long description, as the 54 MB one that was once accepted.
+    huge = policy.replace(b"<xacml:Description>", b"<xacml:Description>" + b"x" * (1024 * 1024), 1)
+    for upload in ({"content": huge, "headers": {**owner, "Content-Type": "application/xml"}},
+                   {"files": {"policyFile": ("policy.xml", huge, "application/xml")}, "headers": owner}):
+        refused = await client.put(path, **upload)
+        assert refused.status_code == 413, refused.text
+        assert refused.json()["code"] == "policy_too_large"
+        assert refused.headers["content-type"] == "application/problem+json"
+    assert (await client.get(path)).status_code == 404

@@ -26,11 +26,23 @@ from tests.conftest import bearer
 PUBLISHER = "974761076"
 SUBSCRIBER = "910753614"
 STRANGER = "991825827"
+TTD = "405003309"  # Testdepartementet, the owner of the ttd apps
 RESOURCE = "urn:altinn:resource:skattemelding"
 EVENTS = "/events/api/v1/events"
 PDP_RESOURCE = "ttd-accesspackage-resource"
 KARI, INGRID = DEMO_PERSONS[0], DEMO_PERSONS[4]
 SUBSCRIPTIONS = "/events/api/v1/subscriptions"
+
+
+@pytest.fixture(autouse=True)
+async def _publishers_resource(database) -> None:
+    """The resource the events are about, Skatteetaten's: the publisher publishes as its owner."""
+    await authorization.create_resource(database, Actor(f"organization:{PUBLISHER}"), PUBLISHER,
+                                        authorization_schemas.ServiceResource.model_validate({
+                                            "identifier": RESOURCE.removeprefix("urn:altinn:resource:"),
+                                            "title": {"nb": "Skattemelding"},
+                                            "hasCompetentAuthority": {"organization": PUBLISHER, "orgcode": "skd"},
+                                            "resourceType": "GenericAccessResource"}))
 
 
 @pytest.fixture
@@ -95,7 +107,8 @@ async def test_publishing_and_reading_need_their_scopes_and_valid_events(client,
     assert too_many.status_code == 422
     app_event = {"source": "https://felles.test/ttd/soknad/instances/1", "type": "app.instance.created",
                  "subject": f"/org/{SUBSCRIBER}"}
-    response = await client.post("/events/api/v1/app", json=app_event, headers=publisher)
+    app_owner = bearer(token(scopes=["altinn:events.publish"], org=TTD))
+    response = await client.post("/events/api/v1/app", json=app_event, headers=app_owner)
     assert response.status_code == 200 and len(response.json()) == 36
 
 
@@ -325,3 +338,44 @@ async def test_a_name_with_any_forbidden_address_is_refused(receiver, monkeypatc
         await outbound.request(settings, "POST", receiver.hook("mixed").replace("127.0.0.1", REBOUND_HOST),
                                json={"type": "ping"})
     assert receiver.hooks["mixed"].attempts == 0
+
+
+async def test_only_the_resource_owner_or_a_holder_of_the_publish_right_publishes_its_events(
+        client, database, token, publisher, job_settings):
+    stranger = bearer(token(scopes=["altinn:events.publish"], org=STRANGER))
+    refused = await client.post(EVENTS, json=cloud_event(1), headers=stranger)
+    assert refused.status_code == 403 and refused.json()["code"] == "publish_not_authorized"
+    unknown = await client.post(EVENTS, json=cloud_event(2, resource="urn:altinn:resource:nobodys"), headers=publisher)
+    assert unknown.status_code == 403
+    # The owner's policy grants Digdir (by its service owner code) the publish right.
+    policy = ((REFERENCE / "pdp" / "resources" / f"{PDP_RESOURCE}.policy.xml").read_bytes()
+              .replace(b">ansettelsesforhold<", b">digdir<").replace(b"urn:altinn:accesspackage", b"urn:altinn:org")
+              .replace(f">{PDP_RESOURCE}<".encode(), b">skattemelding<").replace(b">read<", b">publish<"))
+    await authorization.put_policy(database, Actor(f"organization:{PUBLISHER}"), PUBLISHER, "skattemelding", policy)
+    allowed = await client.post(EVENTS, json=cloud_event(3), headers=stranger)
+    assert allowed.status_code == 200, allowed.text
+    assert (await client.post(EVENTS, json=cloud_event(4), headers=publisher)).status_code == 200
+
+
+async def test_an_event_id_is_unique_within_its_source_only(client, database, token, publisher, job_settings):
+    """Another publisher's event with the same id (from its own source) cannot pre-claim the owner's id."""
+    app_owner = bearer(token(scopes=["altinn:events.publish"], org=TTD))
+    claim = {"id": "event-1", "source": "https://ttd.apps.example/ttd/soknad/instances/1/abc",
+             "type": "app.instance.created", "subject": f"/org/{SUBSCRIBER}"}
+    assert (await client.post("/events/api/v1/app", json=claim, headers=app_owner)).status_code == 200
+    assert (await client.post(EVENTS, json=cloud_event(1), headers=publisher)).status_code == 200
+    assert (await client.post(EVENTS, json=cloud_event(1), headers=publisher)).status_code == 200  # a retry
+    reader = bearer(token(scopes=["altinn:events.subscribe"], org=PUBLISHER))
+    stored = await client.get(EVENTS, headers=reader, params={"resource": RESOURCE, "after": "0"})
+    assert [(e["id"], e["data"]) for e in stored.json()] == [("event-1", {"n": 1})]
+    theirs = await client.get(EVENTS, headers=bearer(token(scopes=["altinn:events.subscribe"], org=TTD)),
+                              params={"resource": "urn:altinn:resource:app_ttd_soknad", "after": "0"})
+    assert [e["source"] for e in theirs.json()] == [claim["source"]]
+
+
+async def test_an_empty_id_or_resource_is_refused(client, database, publisher, job_settings):
+    for field, code in (("id", "event_id_missing"), ("resource", "resource_missing")):
+        for empty in ("", "  "):
+            response = await client.post(EVENTS, json={**cloud_event(1), field: empty}, headers=publisher)
+            assert response.status_code == 400, response.text
+            assert response.json()["code"] == code and response.headers["content-type"] == "application/problem+json"

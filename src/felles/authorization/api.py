@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
 
 from felles.authorization import schemas, service
 from felles.authorization.dcat import TURTLE_MEDIA_TYPE
@@ -158,15 +159,40 @@ async def find_resources_for_subjects(
     return await service.find_resources_for_subjects(database, subjects)
 
 
+async def _policy_upload(request: Request) -> bytes:
+    """The uploaded policy: the body itself, or the ``policyFile`` part of a multipart form (as Altinn's
+    registry takes it). At most one byte more than a policy may have is read, so the service can refuse a
+    too large one without this process holding all of it."""
+    limit = service.MAX_POLICY_BYTES + 1
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        async with request.form(max_files=1, max_fields=10) as form:
+            upload = form.get("policyFile")
+            if not isinstance(upload, UploadFile):
+                raise InvalidInput("The form has no file named policyFile.", code="policy_file_missing")
+            return await upload.read(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) >= limit:
+            break
+    return bytes(body[:limit])
+
+
 @router.put("/resourceregistry/api/v1/resource/{identifier}/policy", tags=["resource registry"],
             operation_id="resourceregistry_put_policy",
-            openapi_extra={"requestBody": {"required": True, "content": {"application/xml": {
-                "schema": {"type": "string", "description": "One XACML 3.0 <Policy>"}}}}})
+            responses={413: {"description": "The policy is larger than the registry takes"}},
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/xml": {"schema": {"type": "string", "description": "One XACML 3.0 <Policy>"}},
+                "multipart/form-data": {"schema": {
+                    "type": "object", "required": ["policyFile"],
+                    "properties": {"policyFile": {"type": "string", "format": "binary",
+                                                  "description": "One XACML 3.0 <Policy>"}}}}}}})
 async def put_policy(identifier: str, request: Request, principal: ResourceWriter,
                      database: DatabaseDep) -> dict[str, Any]:
-    """Upload the resource's XACML policy (the body is the policy document)."""
+    """Upload the resource's XACML policy: the body is the policy document, or a multipart form carries it as
+    ``policyFile``. A policy may be at most 1 MB."""
     version = await service.put_policy(database, principal.audit_actor, principal.organization_number,
-                                       identifier, await request.body())
+                                       identifier, await _policy_upload(request))
     return {"identifier": identifier, "policyVersion": version}
 
 
@@ -182,7 +208,8 @@ async def upsert_access_list(owner: str, identifier: str, body: schemas.AccessLi
             operation_id="resourceregistry_get_access_list")
 async def get_access_list(owner: str, identifier: str, principal: AccessListWriter,
                           database: DatabaseDep) -> schemas.AccessListPublic:
-    return await service.get_access_list(database, owner, identifier)
+    """An access list with its members; only its owner may read it."""
+    return await service.get_access_list(database, principal.organization_number, owner, identifier)
 
 
 @router.put("/resourceregistry/api/v1/access-lists/{owner}/{identifier}/members", tags=["resource registry"],

@@ -1,17 +1,27 @@
-"""``felles xacml ...``: tools for policy authors."""
+"""``felles xacml ...``: tools for policy authors; ``felles service-owner ...``: the registry of service
+owners."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from felles.authorization import schemas, service
 from felles.authorization.xacml.conformance import discover_cases, run_case
+from felles.core.audit import Actor
+from felles.core.config import get_settings
+from felles.core.db import Database
+from felles.core.errors import Problem
 
 xacml_cli = typer.Typer(help="XACML 3.0 policies and decisions.", no_args_is_help=True)
+service_owner_cli = typer.Typer(help="The registry of service owners (tjenesteeiere).", no_args_is_help=True)
+OPERATOR = Actor("system:cli")
 
 
 @xacml_cli.callback()
@@ -48,3 +58,41 @@ def test_folder(
     console.print(f"{passed} passed, {failed} failed", style="bold green" if not failed else "bold red")
     if failed:
         raise typer.Exit(code=1)
+
+
+async def _with_database(use: Any) -> Any:
+    database = Database(get_settings().database_url)
+    try:
+        return await use(database)
+    finally:
+        await database.dispose()
+
+
+@service_owner_cli.command("add")
+def add_service_owner(
+    orgcode: Annotated[str, typer.Argument(help="The owner's code, e.g. brg (lower case).")],
+    organization: Annotated[str, typer.Argument(help="Its organisation number.")],
+    name_nb: Annotated[str, typer.Option("--name-nb", help="Name in bokmål.")],
+    name_nn: Annotated[str | None, typer.Option("--name-nn", help="Name in nynorsk (default: bokmål).")] = None,
+    name_en: Annotated[str | None, typer.Option("--name-en", help="Name in English (default: bokmål).")] = None,
+) -> None:
+    """Register an organisation as a service owner: it may then own resources and access lists."""
+    console = Console(highlight=False)
+    try:
+        owner = schemas.ServiceOwnerPublic(orgcode=orgcode, organization=organization,
+                                           name={"nb": name_nb, "nn": name_nn or name_nb, "en": name_en or name_nb})
+        added = asyncio.run(_with_database(lambda database: service.add_service_owner(database, OPERATOR, owner)))
+    except (ValidationError, Problem) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(code=1) from None
+    console.print(f"Service owner {added.orgcode} ({added.organization}) added.")
+
+
+@service_owner_cli.command("list")
+def list_service_owners() -> None:
+    """Print the registry of service owners."""
+    owners = asyncio.run(_with_database(service.list_service_owners))
+    table = Table("orgcode", "organisation number", "name (nb)", title="Service owners")
+    for owner in owners:
+        table.add_row(owner.orgcode, owner.organization, owner.name.get("nb", ""))
+    Console().print(table)

@@ -33,6 +33,17 @@ FIRST_PARTY_ID = 60_000_000
 
 
 # --- Resource registry ----------------------------------------------------------------------------------------
+class ServiceOwner(Base):
+    """Tjenesteeier: an organisation that may own resources, under its code (Altinn's orgs list). A resource's
+    competent authority and an access list's owner are taken from here, never from a request."""
+
+    __tablename__ = "authz_service_owners"
+
+    orgcode: Mapped[str] = mapped_column(String(20), primary_key=True)  # lower case, e.g. "skd"
+    organization_number: Mapped[str] = mapped_column(String(9), unique=True)
+    name: Mapped[dict[str, str]] = mapped_column(JSONDocument)  # nb, nn, en
+
+
 class Resource(Base):
     """A ServiceResource of the resource registry, with its one XACML policy."""
 

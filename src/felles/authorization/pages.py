@@ -249,7 +249,7 @@ async def users(request: Request, runtime: RuntimeDep) -> Response:
                 else None
             holder.grants.append(Grant(delegation.id, what, kind, delegation.created[:10], via))
         holders = sorted(by_receiver.values(), key=lambda holder: (holder.name, holder.identifier))
-    roles = await _enhetsregisteret_roles(runtime, acting)
+    roles = await _enhetsregisteret_roles(runtime, acting, language)
     done = request.query_params.get("done", "")
     return _no_store(render_page(request, "accessmanagement/users.html", {
         **_page_context(request, runtime, acting, "users"), "may_manage": delegations is not None,
@@ -257,8 +257,15 @@ async def users(request: Request, runtime: RuntimeDep) -> Response:
     }))
 
 
-async def _enhetsregisteret_roles(runtime: Runtime, acting: ActingFor) -> list[dict[str, str]]:
-    """An organisation's current roles (daglig leder, board, accountant ...): they give access through roles."""
+def _role_names(language: str) -> dict[str, str]:
+    """Enhetsregisteret's role codes (lower case: dagl, lede ...) → the role's name in ``language``."""
+    return {role["legacyCode"]: _localised(role["name"], language) for role in reference_data()["roles"]
+            if role["legacyCode"]}
+
+
+async def _enhetsregisteret_roles(runtime: Runtime, acting: ActingFor, language: str) -> list[dict[str, str]]:
+    """An organisation's current roles (daglig leder, board, accountant ...): they give access through roles.
+    The register describes a role in Norwegian only; the catalogue names it in the page's language."""
     if acting.party.type != "Organization":
         return []
     try:
@@ -266,6 +273,7 @@ async def _enhetsregisteret_roles(runtime: Runtime, acting: ActingFor) -> list[d
     except NotFound:
         return []
     rows = []
+    names = _role_names(language)
     for group in found.rollegrupper:
         for role in group.roller:
             if role.fratraadt or role.avregistrert:
@@ -277,7 +285,8 @@ async def _enhetsregisteret_roles(runtime: Runtime, acting: ActingFor) -> list[d
                 name = " ".join(role.enhet.navn)
             else:
                 continue
-            rows.append({"role": role.type.beskrivelse, "code": role.type.kode, "name": name})
+            rows.append({"role": names.get(role.type.kode.lower(), role.type.beskrivelse), "code": role.type.kode,
+                         "name": name})
     return rows
 
 

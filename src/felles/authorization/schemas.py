@@ -40,6 +40,14 @@ class CompetentAuthority(BaseModel):
     name: dict[str, str] | None = None
 
 
+class ServiceOwnerPublic(BaseModel):
+    """Tjenesteeier: an organisation in the registry of service owners, under its code."""
+
+    orgcode: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,19}$", description="Service owner code, e.g. skd")
+    organization: str = Field(pattern=r"^\d{9}$", description="Organisation number")
+    name: dict[str, str] = Field(description="The owner's name by language (nb, nn, en)")
+
+
 class ContactPoint(BaseModel):
     category: str = ""
     email: str = ""

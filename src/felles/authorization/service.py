@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from felles.authorization import dcat, decision, pip
+from felles.authorization import dcat, decision, pip, service_owners
 from felles.authorization import schemas as s
 from felles.authorization.catalogue import (
     ACCESS_MANAGER_PACKAGE,
@@ -35,6 +35,7 @@ from felles.authorization.models import (
     Estate,
     EstateRole,
     Resource,
+    ServiceOwner,
 )
 from felles.authorization.parties import kind_of, parties_by_identifier, party_by
 from felles.authorization.parties import sub_units as sub_units_of
@@ -47,12 +48,13 @@ from felles.core import audit, cache_invalidation
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.db import Database, insert_for
-from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Problem
 from felles.core.ids import uuid7
 from felles.events import service as events
 from felles.registers import service as registers
 
 RESOURCE_AUDIT = "authorization.resource"
+SERVICE_OWNER_AUDIT = "authorization.service_owner"
 # Where the registry serves a resource (the export names each resource by this URL).
 RESOURCE_PATH = "/resourceregistry/api/v1/resource"
 DELEGATION_AUDIT = "authorization.delegation"
@@ -74,12 +76,60 @@ REQUEST_EVENT_PREFIX = "altinn.accessmanagement.request."  # + draft, pending, a
 
 
 # --- resource registry ----------------------------------------------------------------------------------------
-def _check_owner(owner_organization: str | None, resource: s.ServiceResource | Resource) -> None:
+def _check_owner(owner_organization: str | None, row: Resource) -> None:
     """Only the competent authority (the service owner's organisation) may change a resource."""
-    expected = (resource.hasCompetentAuthority.organization if isinstance(resource, s.ServiceResource)
-                else resource.owner_organization_number)
-    if owner_organization is None or owner_organization != expected:
+    if owner_organization is None or owner_organization != row.owner_organization_number:
         raise Forbidden("Only the resource's competent authority may change it.", code="not_resource_owner")
+
+
+async def _registered_owner(session: AsyncSession, owner_organization: str | None) -> ServiceOwner:
+    """The caller's entry in the registry of service owners; an organisation not in it owns nothing."""
+    found = await service_owners.by_organization(session, owner_organization) if owner_organization else None
+    if found is None:
+        raise Forbidden(f"Organisation {owner_organization or '(none)'} is not a registered service owner, "
+                        "so it cannot own resources or access lists.", code="not_service_owner")
+    return found
+
+
+async def _with_authority(session: AsyncSession, owner_organization: str | None,
+                          resource: s.ServiceResource) -> s.ServiceResource:
+    """The resource with its competent authority filled from the registry by the caller's organisation number.
+    A body naming another owner is refused, never trusted."""
+    owner = await _registered_owner(session, owner_organization)
+    claimed = resource.hasCompetentAuthority
+    if claimed.organization != owner.organization_number or claimed.orgcode.lower() != owner.orgcode:
+        raise Forbidden(f"hasCompetentAuthority must be your own organisation ({owner.orgcode}, "
+                        f"{owner.organization_number}).", code="not_resource_owner")
+    return resource.model_copy(update={"hasCompetentAuthority": s.CompetentAuthority(
+        organization=owner.organization_number, orgcode=owner.orgcode, name=dict(owner.name))})
+
+
+def _service_owner_public(row: ServiceOwner) -> s.ServiceOwnerPublic:
+    return s.ServiceOwnerPublic(orgcode=row.orgcode, organization=row.organization_number, name=dict(row.name))
+
+
+async def add_service_owner(database: Database, actor: Actor, owner: s.ServiceOwnerPublic) -> s.ServiceOwnerPublic:
+    """Register a service owner (an operator's task); its code and organisation number must both be new."""
+    async with database.transaction() as session:
+        await service_owners.seed(session)
+        taken = await session.scalar(select(ServiceOwner).where(
+            (ServiceOwner.orgcode == owner.orgcode) | (ServiceOwner.organization_number == owner.organization)))
+        if taken is not None:
+            raise Conflict(f"Service owner {taken.orgcode} ({taken.organization_number}) is registered already.",
+                           code="service_owner_exists")
+        row = ServiceOwner(orgcode=owner.orgcode, organization_number=owner.organization, name=owner.name)
+        session.add(row)
+        await audit.record(session, actor, action="create", resource=SERVICE_OWNER_AUDIT,
+                           subjects=[owner.organization], detail={"orgcode": owner.orgcode})
+    return _service_owner_public(row)
+
+
+async def list_service_owners(database: Database) -> list[s.ServiceOwnerPublic]:
+    """The registry of service owners, by code."""
+    async with database.transaction() as session:
+        await service_owners.seed(session)
+        rows = await session.scalars(select(ServiceOwner).order_by(ServiceOwner.orgcode))
+        return [_service_owner_public(row) for row in rows]
 
 
 def _public(row: Resource) -> s.ServiceResource:
@@ -90,9 +140,9 @@ def _public(row: Resource) -> s.ServiceResource:
 
 async def create_resource(database: Database, actor: Actor, owner_organization: str | None,
                           resource: s.ServiceResource) -> s.ServiceResource:
-    _check_owner(owner_organization, resource)
     now = utcnow()
     async with database.transaction() as session:
+        resource = await _with_authority(session, owner_organization, resource)
         if await session.get(Resource, resource.identifier) is not None:
             raise Conflict(f"Resource {resource.identifier} already exists.", code="resource_exists")
         row = Resource(identifier=resource.identifier, created_at=now, updated_at=now, version_id=1,
@@ -124,7 +174,7 @@ async def update_resource(database: Database, actor: Actor, owner_organization: 
         if row is None:
             raise NotFound(f"No resource {identifier}.", code="resource_not_found")
         _check_owner(owner_organization, row)
-        _check_owner(owner_organization, resource)
+        resource = await _with_authority(session, owner_organization, resource)
         if if_match is not None and if_match != row.version_id:
             raise PreconditionFailed("The resource has changed since it was read.", code="version_mismatch")
         _fill(row, resource)
@@ -187,8 +237,15 @@ async def export_resources(database: Database, base_url: str) -> str:
     return dcat.catalogue_turtle(await list_resources(database), f"{base_url.rstrip('/')}{RESOURCE_PATH}/")
 
 
+# Real resource policies are a few kilobytes; a policy is read whole on every decision and summary.
+MAX_POLICY_BYTES = 1024 * 1024
+
+
 def validate_policy(policy_xml: bytes) -> None:
-    """A policy must be one XACML 3.0 ``<Policy>`` the engine compiles."""
+    """A policy must be one XACML 3.0 ``<Policy>`` of at most ``MAX_POLICY_BYTES`` the engine compiles."""
+    if len(policy_xml) > MAX_POLICY_BYTES:
+        raise Problem(f"A policy may be at most {MAX_POLICY_BYTES // 1024} KiB.", status=413,
+                      code="policy_too_large", title="Policy too large")
     try:
         compiled = PolicyStore().compile(policy_xml)
     except XacmlSyntaxError as exc:
@@ -317,12 +374,12 @@ async def find_resources_for_subjects(database: Database, subjects: list[str]) -
 
 
 # --- access lists ---------------------------------------------------------------------------------------------
-async def _check_list_owner(session: Any, owner: str, owner_organization: str | None) -> None:
-    """The caller's organisation must be the competent authority of the owner code's resources."""
-    found = await session.scalar(select(Resource.identifier).where(
-        Resource.owner_code == owner.lower(), Resource.owner_organization_number == owner_organization).limit(1))
-    if found is None:
+async def _check_list_owner(session: AsyncSession, owner: str, owner_organization: str | None) -> ServiceOwner:
+    """Only the service owner registered under the code ``owner`` may read or change its access lists."""
+    registered = await _registered_owner(session, owner_organization)
+    if registered.orgcode != owner.lower():
         raise Forbidden(f"Only service owner {owner} may manage its access lists.", code="not_list_owner")
+    return registered
 
 
 async def _access_list(session: Any, owner: str, identifier: str) -> AccessList:
@@ -348,10 +405,18 @@ async def upsert_access_list(database: Database, actor: Actor, owner_organizatio
             row.name, row.description, row.version, row.updated_at = body.name, body.description, row.version + 1, now
         await audit.record(session, actor, action="upsert_access_list", resource=RESOURCE_AUDIT,
                            subjects=[owner_organization or ""], detail={"owner": owner, "identifier": identifier})
-    return await get_access_list(database, owner, identifier)
+    return await _access_list_public(database, owner, identifier)
 
 
-async def get_access_list(database: Database, owner: str, identifier: str) -> s.AccessListPublic:
+async def get_access_list(database: Database, owner_organization: str | None, owner: str,
+                          identifier: str) -> s.AccessListPublic:
+    """An access list with its members and resources, for its owner only."""
+    async with database.transaction() as session:
+        await _check_list_owner(session, owner, owner_organization)
+    return await _access_list_public(database, owner, identifier)
+
+
+async def _access_list_public(database: Database, owner: str, identifier: str) -> s.AccessListPublic:
     async with database.transaction() as session:
         row = await _access_list(session, owner, identifier)
         members = list(await session.scalars(select(AccessListMember.organization_number).where(
@@ -380,16 +445,20 @@ async def set_access_list_members(database: Database, actor: Actor, owner_organi
         await audit.record(session, actor, action="set_access_list_members", resource=RESOURCE_AUDIT,
                            subjects=list(dict.fromkeys(members)) or [owner_organization or ""],
                            detail={"owner": owner, "identifier": identifier})
-    return await get_access_list(database, owner, identifier)
+    return await _access_list_public(database, owner, identifier)
 
 
 async def connect_resource(database: Database, actor: Actor, owner_organization: str | None, owner: str,
                            identifier: str, resource: str, actions: list[str] | None) -> s.AccessListPublic:
     async with database.transaction() as session:
-        await _check_list_owner(session, owner, owner_organization)
+        registered = await _check_list_owner(session, owner, owner_organization)
         row = await _access_list(session, owner, identifier)
-        if await session.get(Resource, resource) is None:
+        connected = await session.get(Resource, resource)
+        if connected is None:
             raise NotFound(f"No resource {resource}.", code="resource_not_found")
+        if connected.owner_organization_number != registered.organization_number:
+            raise Forbidden(f"Resource {resource} is not {owner}'s: an access list opens only its owner's "
+                            "resources.", code="not_resource_owner")
         await session.execute(delete(AccessListResource).where(
             AccessListResource.access_list_id == row.id, AccessListResource.resource_identifier == resource))
         session.add(AccessListResource(access_list_id=row.id, resource_identifier=resource,
@@ -398,7 +467,7 @@ async def connect_resource(database: Database, actor: Actor, owner_organization:
         await audit.record(session, actor, action="connect_access_list", resource=RESOURCE_AUDIT,
                            subjects=[owner_organization or ""],
                            detail={"owner": owner, "identifier": identifier, "resource": resource})
-    return await get_access_list(database, owner, identifier)
+    return await _access_list_public(database, owner, identifier)
 
 
 # --- decisions ------------------------------------------------------------------------------------------------
@@ -576,16 +645,55 @@ async def is_permitted(database: Database, subject: str, party: str | None, reso
     """Whether ``subject`` may do ``action`` on ``resource`` for ``party`` (one decision, obligations aside).
     Without a party the decision is about the subject itself, as Altinn asks for `requestconsent`: the policy
     then sees the subject's party type and access lists."""
+    return await _is_permitted(database, [_identifier_attribute(subject)], party, resource, action)
+
+
+async def _is_permitted(database: Database, subject: list[dict[str, str]], party: str | None, resource: str,
+                        action: str) -> bool:
     resource_attributes = [{"AttributeId": decision.RESOURCE_ID, "Value": resource}]
     if party is not None:
         resource_attributes.append(_identifier_attribute(party))
     request = request_from_json({"Request": {
-        "AccessSubject": [{"Attribute": [_identifier_attribute(subject)]}],
-        "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id",
-                                   "Value": action}]}],
+        "AccessSubject": [{"Attribute": subject}],
+        "Action": [{"Attribute": [{"AttributeId": ACTION_ID, "Value": action}]}],
         "Resource": [{"Attribute": resource_attributes}],
     }})
     return (await authorize(database, request)).decision.value == "Permit"
+
+
+# --- the decisions Altinn Events asks for ---------------------------------------------------------------------
+SUBSCRIBE_ACTION = "subscribe"  # reading a party's events of a resource (Altinn's SubscriptionXacmlMapper)
+PUBLISH_ACTION = "publish"  # publishing events of a resource (Altinn Events' publish check)
+APP_RESOURCE_PREFIX = "app_"  # an app's resource: app_{org}_{app}
+
+
+class EventDecisions:
+    """Altinn Events' questions to the decision point; registered with the events component below."""
+
+    async def may_subscribe(self, database: Database, subject: str, party: str, resource: str) -> bool:
+        return await is_permitted(database, subject, party, resource, SUBSCRIBE_ACTION)
+
+    async def may_publish(self, database: Database, subject: str, resource: str) -> bool:
+        """A service owner publishes for its own resources (an app's resource is its org's); anyone else needs
+        a Permit for ``publish`` on the resource. A service owner is also named by its code
+        (``urn:altinn:org``), as the policies of apps grant it."""
+        async with database.transaction() as session:
+            owner = (await service_owners.by_organization(session, subject)
+                     if kind_of(subject) == "organization" else None)
+            registered = (await session.execute(select(Resource.owner_organization_number)
+                                                .where(Resource.identifier == resource))).first()
+        if registered is not None:
+            if registered.owner_organization_number == subject:
+                return True
+        elif owner is not None and resource.startswith(f"{APP_RESOURCE_PREFIX}{owner.orgcode}_"):
+            return True
+        attributes = [_identifier_attribute(subject)]
+        if owner is not None:
+            attributes.append({"AttributeId": decision.ORG, "Value": owner.orgcode})
+        return await _is_permitted(database, attributes, None, resource, PUBLISH_ACTION)
+
+
+events.use_authorizer(EventDecisions())
 
 
 def _right_key(package: str | None, resource: str | None, action: str | None, facilitator: str | None) -> str:

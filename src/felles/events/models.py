@@ -17,12 +17,13 @@ SequenceNumber = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class CloudEventRecord(Base):
-    """One CloudEvent, stored once and never changed. `sequence` orders the log (the `after` cursor)."""
+    """One CloudEvent, stored once per (source, id) and never changed. `sequence` orders the log (the `after`
+    cursor). CloudEvents makes an id unique within its source only: one publisher cannot claim another's ids."""
 
     __tablename__ = "events"
 
     sequence: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(200), unique=True)
+    event_id: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(500))
     type: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str | None] = mapped_column(String(500))
@@ -35,7 +36,8 @@ class CloudEventRecord(Base):
     publisher: Mapped[str] = mapped_column(String(100))
     document: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
 
-    __table_args__ = (Index("ix_events_resource_sequence", "resource", "sequence"),)
+    __table_args__ = (Index("ix_events_resource_sequence", "resource", "sequence"),
+                      UniqueConstraint("event_id", "source", name="uq_events_event_id_source"))
 
 
 class Subscription(Base):

@@ -1,6 +1,6 @@
 """Use cases of Altinn Events.
 
-Pipeline: publish → store (append-only, once per event id, in the publisher's transaction) → one fan-out job
+Pipeline: publish → store (append-only, once per source and id, in the publisher's transaction) → one fan-out job
 when a validated subscription may match → the fan-out job checks each matching subscription's right to read
 the event and makes the first webhook POST of each at once (concurrently, over the worker's pooled
 connections), then records every outcome as an `EventDelivery` row in one bulk insert. A failed delivery is
@@ -11,6 +11,8 @@ nothing; a receiver may see an event twice (a fan-out job killed after its POSTs
 deduplicate on its id. No database write happens before the POSTs, so no lock is held while calling out.
 
 Other components publish with `publish_in_transaction(session, ...)`, in the transaction of their change.
+Who may publish or read an event is decided by Altinn Autorisasjon, which registers itself at start-up
+(`use_authorizer`): events imports no other component, so the two do not import each other.
 """
 
 from __future__ import annotations
@@ -19,18 +21,18 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from felles.authorization import service as authorization
 from felles.core.clock import utcnow
 from felles.core.config import Settings, get_settings
 from felles.core.db import Database, insert_for
-from felles.core.errors import InvalidInput, NotFound
+from felles.core.errors import Forbidden, InvalidInput, NotFound
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, batch_job_handler, enqueue, job_handler
 from felles.core.tokens import Principal
@@ -43,8 +45,6 @@ PUBLISH_SCOPE = "altinn:events.publish"
 PUBLISH_ADMIN_SCOPE = "altinn:events.publish.admin"
 SUBSCRIBE_SCOPE = "altinn:events.subscribe"
 SUBSCRIBE_ADMIN_SCOPE = "altinn:events.subscribe.admin"
-# The action a subscriber needs on an event's resource, for the event's party (Altinn's SubscriptionXacmlMapper).
-SUBSCRIBE_ACTION = "subscribe"
 RESOURCE_PREFIX = "urn:altinn:resource:"
 VALIDATION_EVENT_TYPE = "platform.events.validatesubscription"
 MAX_PAGE_SIZE = 1000
@@ -58,6 +58,38 @@ MAX_DELIVERY_ATTEMPTS = len(RETRY_SCHEDULE) + 1  # 12
 ALL_RESOURCES = "*"
 # Fan-out jobs (one per publishing transaction) run together, up to this many at once.
 FAN_OUT_BATCH = 50
+
+
+# --- who may publish and read: asked of the authorization component ------------------------------------------
+class EventAuthorizer(Protocol):
+    """The decisions Events needs (Altinn Events asks Altinn Authorization's PDP for them)."""
+
+    async def may_subscribe(self, database: Database, subject: str, party: str, resource: str) -> bool:
+        """May ``subject`` (an organisation or person number) read ``party``'s events of ``resource``?"""
+        ...
+
+    async def may_publish(self, database: Database, subject: str, resource: str) -> bool:
+        """May ``subject`` (an organisation or person number) publish events of ``resource``?"""
+        ...
+
+
+class _NoAuthorizer:
+    """Until an authorizer is registered nothing is decided in anyone's favour."""
+
+    async def may_subscribe(self, database: Database, subject: str, party: str, resource: str) -> bool:
+        return False
+
+    async def may_publish(self, database: Database, subject: str, resource: str) -> bool:
+        return False
+
+
+_authorizer: EventAuthorizer = _NoAuthorizer()
+
+
+def use_authorizer(authorizer: EventAuthorizer) -> None:
+    """Register the decision point (the authorization component does, when it is loaded)."""
+    global _authorizer
+    _authorizer = authorizer
 
 
 # --- parties and the delivery check ------------------------------------------------------------------------
@@ -128,8 +160,8 @@ class ReadDecisions:
             return False
         key = (subject, party, event.resource)
         if key not in self._decided:
-            self._decided[key] = await authorization.is_permitted(
-                self.database, subject, party, event.resource.removeprefix(RESOURCE_PREFIX), SUBSCRIBE_ACTION)
+            self._decided[key] = await _authorizer.may_subscribe(
+                self.database, subject, party, event.resource.removeprefix(RESOURCE_PREFIX))
         return self._decided[key]
 
 
@@ -140,41 +172,65 @@ def _document(event: schemas.CloudEvent, event_id: str, time: datetime) -> dict[
     return document
 
 
-async def _store(session: AsyncSession, documents: list[dict[str, Any]], publisher: str) -> list[tuple[int, str]]:
-    """Insert the events, each once, in one statement; (sequence, event id) of those that were new."""
+async def _store(session: AsyncSession, documents: list[dict[str, Any]],
+                 publisher: str) -> list[tuple[int, str, str]]:
+    """Insert the events, each once per source, in one statement; (sequence, source, event id) of those that
+    were new."""
     now = utcnow()
     statement = insert_for(session, CloudEventRecord).values([dict(
         event_id=document["id"], source=document["source"], type=document["type"],
         subject=document.get("subject"), alternative_subject=document.get("alternativesubject"),
         resource=document.get("resource"), resource_instance=document.get("resourceinstance"),
         time=datetime.fromisoformat(document["time"]), registered_at=now, publisher=publisher, document=document,
-    ) for document in documents]).on_conflict_do_nothing(index_elements=["event_id"]).returning(
-        CloudEventRecord.sequence, CloudEventRecord.event_id)
-    return [(sequence, event_id) for sequence, event_id in (await session.execute(statement)).all()]
+    ) for document in documents]).on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(
+        CloudEventRecord.sequence, CloudEventRecord.source, CloudEventRecord.event_id)
+    return [(sequence, source, event_id) for sequence, source, event_id in (await session.execute(statement)).all()]
+
+
+def _app_resource(source: str) -> str:
+    """An app event's resource from its source, ``…/{org}/{app}/instances/{party}/{guid}`` (or ``…/{org}/{app}``)."""
+    path = urlsplit(source).path.strip("/").split("/")
+    if "instances" in path:
+        path = path[:path.index("instances")]
+    return f"{RESOURCE_PREFIX}app_{'_'.join(path[-2:])}"
+
+
+async def _check_may_publish(database: Database, principal: Principal, resource: str) -> None:
+    """Altinn Events' publish check: the publisher needs the `publish` right on the event's resource (a service
+    owner has it on its own resources). The platform's admin scope publishes for any resource."""
+    if PUBLISH_ADMIN_SCOPE in principal.scopes:
+        return
+    subject = principal.organization_number if principal.kind == "organization" else principal.person_identifier
+    if not subject or not await _authorizer.may_publish(database, subject, resource.removeprefix(RESOURCE_PREFIX)):
+        raise Forbidden(f"You may not publish events for {resource}: publishing needs the publish right on "
+                        "the resource.", code="publish_not_authorized")
 
 
 async def publish(database: Database, principal: Principal, event: schemas.CloudEvent, *, app: bool = False) -> str:
-    """Store an event published through the API and queue its fan-out; returns its id. A repeated id is
-    accepted and stored once. Generic events need a `resource`; app events get one from their source."""
-    if event.id is None:
-        if not app:
-            raise InvalidInput("A cloud event needs an id.", code="event_id_missing")
+    """Store an event published through the API and queue its fan-out; returns its id. A repeated id (within
+    its source) is accepted and stored once. Generic events need an id and a `resource`; app events get them
+    from their source when absent. The publisher needs the publish right on the resource."""
+    if event.id is None and app:
         event.id = str(uuid7())
-    resource = event.resource
-    if resource is None:
-        if not app:
-            raise InvalidInput("A cloud event needs a resource (urn:altinn:resource:…).", code="resource_missing")
-        event.resource = "urn:altinn:resource:app_" + "_".join(event.source.rstrip("/").split("/")[-2:])
-    document = _document(event, event.id, event.time or utcnow())
+    if event.resource is None and app:
+        event.resource = _app_resource(event.source)
+    event_id, resource = (event.id or "").strip(), (event.resource or "").strip()
+    if not event_id:
+        raise InvalidInput("A cloud event needs a non-empty id.", code="event_id_missing")
+    if not resource:
+        raise InvalidInput("A cloud event needs a resource (urn:altinn:resource:…).", code="resource_missing")
+    await _check_may_publish(database, principal, resource)
+    document = _document(event, event_id, event.time or utcnow())
     async with database.transaction() as session:
         await _store_all(session, [document], consumer_of(principal))
-    return event.id
+    return event_id
 
 
 async def _store_all(session: AsyncSession, documents: list[dict[str, Any]], publisher: str) -> None:
     """Store the events (each once) and queue one fan-out job for those a validated subscription may want."""
-    by_id = {document["id"]: document for document in documents}
-    stored = sorted((sequence, by_id[event_id]) for sequence, event_id in await _store(session, documents, publisher))
+    by_key = {(document["source"], document["id"]): document for document in documents}
+    stored = sorted((sequence, by_key[source, event_id])
+                    for sequence, source, event_id in await _store(session, documents, publisher))
     if not stored:
         return
     subscriptions = list(await session.scalars(
@@ -378,7 +434,9 @@ async def list_events(
     async with database.transaction() as session:
         start = 0
         if after not in ("", "0"):
-            found = await session.scalar(select(CloudEventRecord.sequence).where(CloudEventRecord.event_id == after))
+            # Ids are unique per source: a cursor naming ids of several sources resumes after the first.
+            found = await session.scalar(select(func.min(CloudEventRecord.sequence))
+                                         .where(CloudEventRecord.event_id == after))
             if found is None:
                 raise InvalidInput("`after` is not the id of a stored event.", code="invalid_after")
             start = found
@@ -493,8 +551,6 @@ async def call_outbound(settings: Settings, method: str, url: str, **kwargs: Any
 
 
 async def delivery_counts(database: Database) -> dict[str, int]:
-    from sqlalchemy import func
-
     async with database.transaction() as session:
         rows = await session.execute(select(EventDelivery.status, func.count()).group_by(EventDelivery.status))
         return dict(rows.all())  # type: ignore[arg-type]
