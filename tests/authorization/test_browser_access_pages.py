@@ -20,7 +20,7 @@ from felles.core.db import Database
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
 from tests.authorization.world import DELEGABLE_RESOURCE, add_delegable_resource
 from tests.conftest import free_listener, serve_app
-from tests.portal.test_browser import AXE, chromium_page
+from tests.portal.test_browser import chromium_page, load_axe
 
 KARI, OLA, INGRID = DEMO_PERSONS[0], DEMO_PERSONS[1], DEMO_PERSONS[4]
 MAX_TABS = 60
@@ -49,9 +49,7 @@ def served(settings: Settings, personas: None) -> Iterator[str]:
 
 def accessibility_violations(page: Page) -> list[str]:
     """Every axe-core violation, whatever its impact."""
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci`.")
-    page.add_script_tag(path=AXE)
+    load_axe(page)
     results: dict[str, Any] = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     return [f"{violation['id']} ({violation['impact']}): {violation['help']} at "
             + ", ".join(str(node["target"]) for node in violation["nodes"][:3])

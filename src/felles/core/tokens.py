@@ -248,6 +248,27 @@ def require_scope(*any_of: str) -> Any:
     return Depends(check)
 
 
+# Operators of the platform: they read its metrics and development outboxes in production.
+OPERATOR_SCOPE = "felles:operator"
+
+
+async def _operator_in_production(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    if not request.app.state.runtime.settings.is_production:
+        return  # development and tests: open, so that a developer sees what the platform does
+    principal = await authenticate(request, credentials)
+    if OPERATOR_SCOPE not in principal.scopes:
+        raise Forbidden(
+            f"Only operators (scope {OPERATOR_SCOPE}) may see this in production.", code="insufficient_scope",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{OPERATOR_SCOPE}"'},
+        )
+
+
+# A route dependency: in production only an operator's token gets through.
+OperatorInProduction = Depends(_operator_in_production)
+
+
 def require_person() -> Any:
     async def check(principal: CurrentPrincipal) -> Principal:
         if principal.kind != "person":

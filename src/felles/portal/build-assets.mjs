@@ -14,9 +14,16 @@ const files = {
   "designsystemet.css": "@digdir/designsystemet-css/dist/src/index.css",
   "designsystemet-theme.css": "@digdir/designsystemet-theme/brand/digdir.css",
   "htmx.min.js": "htmx.org/dist/htmx.min.js",
+  // The API documentation pages (/docs, /redoc), served from here rather than a CDN.
+  "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+  "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+  "swagger-ui-favicon.png": "swagger-ui-dist/favicon-32x32.png",
+  "redoc.standalone.js": "redoc/bundles/redoc.standalone.js",
   "LICENSE-designsystemet-css.txt": "@digdir/designsystemet-css/LICENSE",
   "LICENSE-designsystemet-theme.txt": "@digdir/designsystemet-theme/LICENSE",
   "LICENSE-htmx.txt": "htmx.org/LICENSE",
+  "LICENSE-swagger-ui.txt": "swagger-ui-dist/LICENSE",
+  "LICENSE-redoc.txt": "redoc/LICENSE",
 };
 
 const missing = Object.values(files).filter((source) => !existsSync(join(modules, source)));

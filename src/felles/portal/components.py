@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import structlog
 from fastapi import FastAPI
+from starlette.routing import NoMatchFound
 
 log = structlog.get_logger("felles.portal")
 
@@ -106,6 +107,17 @@ class RunningComponent:
     endpoints: list[Endpoint]
 
 
+def _documentation_paths(app: FastAPI) -> list[str]:
+    """Where the app serves the API documentation pages (`portal.docs`), if it does."""
+    paths = []
+    for name in ("swagger_ui", "redoc"):
+        try:
+            paths.append(app.url_path_for(name))
+        except NoMatchFound:
+            continue
+    return paths
+
+
 def running_components(app: FastAPI) -> list[RunningComponent]:
     """Every platform component with its links and the API endpoints the app documents for it.
 
@@ -123,7 +135,7 @@ def running_components(app: FastAPI) -> list[RunningComponent]:
         for method in operations
         if method in _HTTP_METHODS
     )
-    served_paths = {*paths, app.docs_url, app.redoc_url, app.openapi_url}
+    served_paths = {*paths, app.openapi_url, *_documentation_paths(app)}
     return [
         RunningComponent(
             component,
