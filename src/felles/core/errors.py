@@ -28,7 +28,6 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-log = structlog.get_logger("felles.errors")
 # SQLSTATEs with which PostgreSQL refuses text it cannot hold (a NUL character, or a character the encoding lacks):
 # the client sent the value, so it is the client's error, not a bug. SQLite stores such text as it is.
 _UNSTORABLE_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
@@ -200,8 +199,11 @@ def problem_response(
 
 def unexpected_error_response(request: Request, exc: BaseException) -> Response:
     """A bug: logged with its stack trace and the request id (also when the log context is gone), answered 500."""
-    log.error("unhandled_error", path=request.url.path, request_id=getattr(request.state, "request_id", None),
-              exc_info=exc)
+    # A logger fetched now, not one cached at import, follows the logging configuration of the moment (tests
+    # capture what it writes).
+    structlog.get_logger("felles.errors").error(
+        "unhandled_error", path=request.url.path, request_id=getattr(request.state, "request_id", None), exc_info=exc
+    )
     return problem_response(
         request, status=500, code="internal_error", title="Internal error",
         detail="An unexpected error occurred; it has been logged with this request id.",
