@@ -1,7 +1,8 @@
-"""Integer path and query parameters that fit the database's 64-bit integers.
+"""Integer path and query parameters bounded by the database column they are compared with.
 
-A number past 2^63 - 1 cannot be compared with a BIGINT column (the drivers raise OverflowError, a 500), so
-such parameters are bounded here and a larger one is refused as invalid input, like any other bad parameter.
+A number past a column's range cannot even be compared with it (asyncpg refuses it, SQLite's driver raises
+OverflowError past 64 bits: a 500), so such parameters are bounded here and a larger one is refused as invalid
+input, like any other bad parameter.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from typing import Annotated
 
 from fastapi import Path
 
-# The largest value of a BIGINT (PostgreSQL) or INTEGER (SQLite) column.
-MAX_DATABASE_INTEGER = 2**63 - 1
+# The largest value of an INTEGER column on PostgreSQL (SQLite's hold 64 bits) ...
+MAX_DATABASE_INTEGER = 2**31 - 1
+# ... and of a BIGINT column (sequence numbers of the feeds).
+MAX_DATABASE_BIG_INTEGER = 2**63 - 1
 
-# A row's integer id in a path (`/subscriptions/{subscription_id}`).
+# The id of a row whose primary key is an INTEGER column, in a path (`/subscriptions/{subscription_id}`).
 IntegerId = Annotated[int, Path(ge=1, le=MAX_DATABASE_INTEGER, description="An integer id.")]
