@@ -173,7 +173,8 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     request_id = getattr(request.state, "request_id", None)
-    renderer: HtmlProblemRenderer | None = getattr(request.app.state, "html_problem_renderer", None)
+    app = request.scope.get("app")
+    renderer: HtmlProblemRenderer | None = getattr(app.state, "html_problem_renderer", None) if app else None
     if renderer is not None and prefers_html(request.headers.get("accept")):
         page = renderer(request, ProblemPage(status=status, code=code, title=title, detail=detail,
                                              request_id=request_id))
