@@ -238,14 +238,18 @@ def require_scope(*any_of: str) -> Any:
     """A dependency that lets the call through when the token has at least one of these scopes."""
 
     async def check(principal: CurrentPrincipal) -> Principal:
-        if not principal.scopes.intersection(any_of):
-            raise Forbidden(
-                f"The token lacks a required scope (one of: {', '.join(any_of)}).", code="insufficient_scope",
-                headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(any_of)}"'},
-            )
+        _check_scope(principal, any_of)
         return principal
 
     return Depends(check)
+
+
+def _check_scope(principal: Principal, any_of: tuple[str, ...]) -> None:
+    if not principal.scopes.intersection(any_of):
+        raise Forbidden(
+            f"The token lacks a required scope (one of: {', '.join(any_of)}).", code="insufficient_scope",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(any_of)}"'},
+        )
 
 
 # Operators of the platform: they read its metrics and development outboxes in production.
@@ -257,12 +261,7 @@ async def _operator_in_production(
 ) -> None:
     if not request.app.state.runtime.settings.is_production:
         return  # development and tests: open, so that a developer sees what the platform does
-    principal = await authenticate(request, credentials)
-    if OPERATOR_SCOPE not in principal.scopes:
-        raise Forbidden(
-            f"Only operators (scope {OPERATOR_SCOPE}) may see this in production.", code="insufficient_scope",
-            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{OPERATOR_SCOPE}"'},
-        )
+    _check_scope(await authenticate(request, credentials), (OPERATOR_SCOPE,))
 
 
 # A route dependency: in production only an operator's token gets through.
