@@ -20,14 +20,14 @@ $(UV):
 	$(UV) sync --frozen
 	@touch $@
 
-src/felles/portal/static/vendor/.built: package.json package-lock.json
+src/felles/portal/static/vendor/.built: package.json package-lock.json src/felles/portal/build-assets.mjs
 	npm ci --no-audit --no-fund --loglevel=error
 	npm run --silent build
 	@touch $@
 
 setup: .venv/.synced assets ## Install Python and front-end dependencies (uv, npm)
 
-assets: src/felles/portal/static/vendor/.built ## Build the Designsystemet CSS and htmx into the portal's static folder
+assets: src/felles/portal/static/vendor/.built ## Build Designsystemet, htmx, Swagger UI and Redoc into the portal's static folder
 
 test-deps: ## Install what the tests drive: Debian's Chromium and PostgreSQL
 	@command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \

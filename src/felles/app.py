@@ -14,6 +14,7 @@ from felles.authorization import pages as authorization_pages
 from felles.consent import api as consent_api
 from felles.consent import pages as consent_pages
 from felles.core import api as core_api
+from felles.core.body_limit import RequestBodyMiddleware
 from felles.core.config import Settings, get_settings
 from felles.core.db import Database
 from felles.core.errors import install_problem_documentation, install_problem_handlers
@@ -27,6 +28,7 @@ from felles.events import api as events_api
 from felles.identity import api as identity_api
 from felles.notifications import api as notifications_api
 from felles.notifications import pages as notifications_pages
+from felles.portal import docs as portal_docs
 from felles.portal import login as portal_login
 from felles.portal import pages as portal_pages
 from felles.registers import api as registers_api
@@ -39,6 +41,7 @@ COMPONENT_ROUTERS = (
     events_api.router,
     notifications_api.router,
     portal_pages.router,
+    portal_docs.router,
     portal_login.router,
     notifications_pages.router,
     consent_api.router,
@@ -72,15 +75,20 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         version=__version__,
         summary="Norway's digital-government platform: Altinn 3 and the Digdir common solutions.",
         lifespan=lifespan,
+        # The portal serves these pages with their scripts from this host (FastAPI's load them from a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.platform_keys = runtime.keys
     install_problem_handlers(app)
     install_problem_documentation(app)
+    # The last added runs first: the request id and headers wrap every answer, the body limit's too.
+    app.add_middleware(RequestBodyMiddleware)
     app.add_middleware(RequestContextMiddleware)
     for router in COMPONENT_ROUTERS:
         include_component_router(app, router)
-    portal_pages.mount_static(app)
+    portal_pages.install_pages(app)
     return app
 
 

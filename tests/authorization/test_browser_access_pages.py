@@ -20,7 +20,7 @@ from felles.core.db import Database
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
 from tests.authorization.world import DELEGABLE_RESOURCE, add_delegable_resource
 from tests.conftest import free_listener, serve_app
-from tests.portal.test_browser import AXE, chromium_page
+from tests.portal.test_browser import chromium_page, load_axe, watch_policy_violations
 
 KARI, OLA, INGRID = DEMO_PERSONS[0], DEMO_PERSONS[1], DEMO_PERSONS[4]
 MAX_TABS = 60
@@ -49,9 +49,7 @@ def served(settings: Settings, personas: None) -> Iterator[str]:
 
 def accessibility_violations(page: Page) -> list[str]:
     """Every axe-core violation, whatever its impact."""
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci`.")
-    page.add_script_tag(path=AXE)
+    load_axe(page)
     results: dict[str, Any] = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     return [f"{violation['id']} ({violation['impact']}): {violation['help']} at "
             + ", ".join(str(node["target"]) for node in violation["nodes"][:3])
@@ -98,6 +96,7 @@ def give_and_see_it_given(page: Page, tmp_path: Path, button: str, name: str, do
 def test_the_daglig_leder_gives_and_removes_a_package_with_the_keyboard_only(served: str, tmp_path: Path) -> None:
     base = served
     with chromium_page() as page:
+        refused = watch_policy_violations(page)
         page.goto(f"{base}/accessmanagement/ui/parties")
         assert page.locator("h1").inner_text() == "Velg elektronisk ID"
         page.get_by_role("link", name="TestID", exact=True).click()
@@ -176,3 +175,4 @@ def test_the_daglig_leder_gives_and_removes_a_package_with_the_keyboard_only(ser
         page.goto(f"{base}/accessmanagement/ui/users?party={DEMO_COMPANY}")
         assert "Tilgangspakke: Merverdiavgift" in page.locator(f"#delegations tr[data-holder='{KARI.identifier}']"
                                                             ).inner_text()
+        assert refused == []  # no page broke the Content-Security-Policy (inline script or style)

@@ -15,7 +15,7 @@ from felles.app import create_app
 from felles.core.config import Settings
 from tests.conftest import bearer, free_listener, serve_app
 from tests.consent.conftest import CONSUMER_PATH, KARI, READ, WRITE, request_body
-from tests.portal.test_browser import AXE, chromium_page
+from tests.portal.test_browser import chromium_page, load_axe
 
 pytestmark = pytest.mark.usefixtures("resources")
 MAX_TABS = 40
@@ -33,9 +33,7 @@ def served(settings: Settings) -> Iterator[tuple[str, Settings]]:
 
 def accessibility_violations(page: Page) -> list[str]:
     """Every axe-core violation, whatever its impact."""
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci`.")
-    page.add_script_tag(path=AXE)
+    load_axe(page)
     results: dict[str, Any] = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     return [f"{violation['id']} ({violation['impact']}): {violation['help']} at "
             + ", ".join(str(node["target"]) for node in violation["nodes"][:3])

@@ -18,7 +18,7 @@ from felles.registers.population import DEMO_PERSONS, seed_demo_personas
 from tests.identity.conftest import CONSUMER
 from tests.identity.live import free_listener, serve
 from tests.identity.test_browser_login import CHROMIUM, CHROMIUM_ARGS, authorize_url
-from tests.portal.test_browser import AXE
+from tests.portal.test_browser import AXE, load_axe
 
 KARI = DEMO_PERSONS[0]
 CLIENT_ID = "skatt-web"
@@ -54,7 +54,7 @@ def chromium_page(locale: str) -> Iterator[Page]:
 
 def accessibility_violations(page: Page) -> list[str]:
     """Every axe-core violation (WCAG 2.x A and AA and best practices), whatever its impact."""
-    page.add_script_tag(path=AXE)
+    load_axe(page)
     results: dict[str, Any] = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     assert len(results["passes"]) > 20, "axe-core checked (almost) nothing on the page"
     return [

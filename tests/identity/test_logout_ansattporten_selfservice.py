@@ -50,6 +50,9 @@ async def test_logout_ends_sso_tells_every_client_and_returns_to_the_client(clie
     assert f'src="https://rp.example.no/fc?iss={IDPORTEN.replace(":", "%3A").replace("/", "%2F")}&amp;sid={sid}"' \
         in response.text
     assert 'href="https://rp.example.no/logged-out?state=bye"' in response.text
+    # The page's policy lets it frame the client's front-channel URL (and nothing else of another host).
+    policy = dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+    assert policy["frame-src"] == "'self' https://rp.example.no" and policy["script-src"] == "'self'"
     async with database.transaction() as session:
         job = await session.scalar(select(Job).where(Job.kind == "identity.backchannel_logout"))
     assert job is not None and job.payload["uri"] == "https://rp.example.no/bc"

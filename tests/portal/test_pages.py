@@ -162,9 +162,10 @@ async def test_the_welcome_page_still_renders_when_the_database_does_not_answer(
     assert (await client.get("/health/ready")).status_code == 503  # the page and the health check agree
 
 
-async def test_an_unknown_page_is_a_problem_document(client: httpx.AsyncClient) -> None:
-    response = await client.get("/no-such-page", headers={"Accept": "text/html"})
+async def test_an_unknown_page_is_a_problem_document_for_an_api_client(client: httpx.AsyncClient) -> None:
+    for accept in ("application/json", "*/*", "application/json, text/html;q=0.5"):
+        response = await client.get("/no-such-page", headers={"Accept": accept})
 
-    assert response.status_code == 404
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["code"] == "not_found"
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "not_found"

@@ -16,7 +16,7 @@ from felles.core.health import database_is_ready
 from felles.core.paging import Page, page_size
 from felles.core.revocations import listen_while_serving
 from felles.core.runtime import DatabaseDep, RuntimeDep
-from felles.core.tokens import Principal, require_person, require_scope
+from felles.core.tokens import OperatorInProduction, Principal, require_person, require_scope
 
 router = APIRouter(lifespan=listen_while_serving)
 AUDIT_READ_SCOPE = "felles:audit.read"
@@ -39,8 +39,10 @@ async def ready(database: DatabaseDep, response: Response) -> dict[str, Any]:
     return {"status": "ready", "checks": {result.name: "ok"}}
 
 
-@router.get("/metrics", tags=["health"], operation_id="metrics", response_class=Response)
+@router.get("/metrics", tags=["health"], operation_id="metrics", response_class=Response,
+            dependencies=[OperatorInProduction])
 async def metrics() -> Response:
+    """The process's Prometheus metrics (in production for operators only)."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -9,27 +9,37 @@ The hierarchy, written down once:
     `PreconditionFailed` (412 — an `If-Match` that no longer matches), `Gone` (410).
 - Request validation errors (422) and unknown routes (404) from FastAPI/Starlette are rendered the same way.
 - Anything else is a bug: logged with its stack trace and the request id, answered with a bare 500 problem.
+
+A browser (an `Accept` that prefers `text/html` to JSON) gets the same problem as an HTML page instead, from the
+renderer the page shell registers with `register_html_problem_renderer` (core knows no templates).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-log = structlog.get_logger("felles.errors")
 # SQLSTATEs with which PostgreSQL refuses text it cannot hold (a NUL character, or a character the encoding lacks):
 # the client sent the value, so it is the client's error, not a bug. SQLite stores such text as it is.
 _UNSTORABLE_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
 
 
-def nul_character_problem(request: Request) -> JSONResponse:
+# Codes of the HTTP errors that Starlette and the middleware raise themselves, by status.
+_HTTP_ERROR_CODES = {
+    401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "content_too_large",
+}
+
+
+def nul_character_problem(request: Request) -> Response:
     return problem_response(
         request, status=400, code="invalid_character", title="Invalid character",
         detail="A value in the request contains a NUL character (or another character that cannot be stored).",
@@ -105,6 +115,53 @@ class PreconditionFailed(Problem):
     title = "Precondition failed"
 
 
+@dataclass(frozen=True)
+class ProblemPage:
+    """What an HTML error page shows: the problem, less the machine-only fields."""
+
+    status: int
+    code: str
+    title: str
+    detail: str
+    request_id: str | None
+
+
+HtmlProblemRenderer = Callable[[Request, ProblemPage], Response]
+
+
+def register_html_problem_renderer(app: FastAPI, renderer: HtmlProblemRenderer) -> None:
+    """Let browsers see problems as pages: `renderer` makes the HTML response for one problem."""
+    app.state.html_problem_renderer = renderer
+
+
+def _quality(parameters: str) -> float:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def prefers_html(accept: str | None) -> bool:
+    """Whether an `Accept` header ranks `text/html` above every JSON type (a browser, not an API client).
+
+    A wildcard does not count for HTML: `*/*` alone (curl, most HTTP libraries) gets JSON.
+    """
+    html = json = 0.0
+    for item in (accept or "").split(","):
+        media_type, _, parameters = item.partition(";")
+        media_type = media_type.strip().lower()
+        quality = _quality(parameters)
+        if media_type in ("text/html", "application/xhtml+xml"):
+            html = max(html, quality)
+        elif media_type in ("application/json", PROBLEM_MEDIA_TYPE) or media_type.endswith("+json"):
+            json = max(json, quality)
+    return html > json
+
+
 def problem_response(
     request: Request,
     *,
@@ -114,7 +171,16 @@ def problem_response(
     detail: str,
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
+) -> Response:
+    request_id = getattr(request.state, "request_id", None)
+    app = request.scope.get("app")
+    renderer: HtmlProblemRenderer | None = getattr(app.state, "html_problem_renderer", None) if app else None
+    if renderer is not None and prefers_html(request.headers.get("accept")):
+        page = renderer(request, ProblemPage(status=status, code=code, title=title, detail=detail,
+                                             request_id=request_id))
+        page.headers.update(headers or {})
+        page.headers.add_vary_header("Accept")
+        return page
     body: dict[str, Any] = {
         "type": f"urn:felles:problem:{code}",
         "title": title,
@@ -123,24 +189,38 @@ def problem_response(
         "instance": request.url.path,
         "code": code,
     }
-    request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["requestId"] = request_id
     if extra:
         body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    response = JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    response.headers.add_vary_header("Accept")
+    return response
+
+
+def unexpected_error_response(request: Request, exc: BaseException) -> Response:
+    """A bug: logged with its stack trace and the request id (also when the log context is gone), answered 500."""
+    # A logger fetched now, not one cached at import, follows the logging configuration of the moment (tests
+    # capture what it writes).
+    structlog.get_logger("felles.errors").error(
+        "unhandled_error", path=request.url.path, request_id=getattr(request.state, "request_id", None), exc_info=exc
+    )
+    return problem_response(
+        request, status=500, code="internal_error", title="Internal error",
+        detail="An unexpected error occurred; it has been logged with this request id.",
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+    async def _problem(request: Request, exc: Problem) -> Response:
         return problem_response(
             request, status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
             extra=exc.extra, headers=exc.headers,
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {"location": list(err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type", "")}
             for err in exc.errors()
@@ -152,10 +232,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(
-            exc.status_code, "http_error"
-        )
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _HTTP_ERROR_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return problem_response(
             request, status=exc.status_code, code=code, title=detail, detail=detail,
@@ -163,18 +241,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(DBAPIError)
-    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+    async def _database(request: Request, exc: DBAPIError) -> Response:
         if getattr(exc.orig, "sqlstate", None) in _UNSTORABLE_TEXT_SQLSTATES:
             return nul_character_problem(request)
-        return await _unexpected(request, exc)
+        return unexpected_error_response(request, exc)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", path=request.url.path)
-        return problem_response(
-            request, status=500, code="internal_error", title="Internal error",
-            detail="An unexpected error occurred; it has been logged with this request id.",
-        )
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        return unexpected_error_response(request, exc)
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""Request ids and request metrics, as pure ASGI middleware (no per-request task overhead)."""
+"""Request ids, security headers and request metrics, as pure ASGI middleware (no per-request task overhead)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from felles.core.errors import nul_character_problem
+from felles.core.errors import nul_character_problem, unexpected_error_response
 from felles.core.ids import uuid7
 from felles.core.logging import set_request_id
 from felles.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -18,6 +18,32 @@ REQUEST_ID_HEADER = b"x-request-id"
 _ACCEPTABLE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 # No parameter has a use for a NUL character and PostgreSQL cannot store one: refused here, alike on both databases.
 _NUL_IN_QUERY = re.compile(rb"%00|\x00")
+# Pages load scripts, styles, images and fonts from this host only (no inline script), and no other site may
+# frame them. A response that needs more (the API documentation, front-channel logout frames) sets its own.
+_PAGE_POLICY = {
+    "default-src": "'self'", "script-src": "'self'", "style-src": "'self'", "img-src": "'self' data:",
+    "font-src": "'self'", "object-src": "'none'", "base-uri": "'self'", "frame-ancestors": "'none'",
+}
+
+
+def content_security_policy(**directives: str) -> str:
+    """The pages' Content-Security-Policy with some directives set otherwise (`style_src=` sets `style-src`)."""
+    policy = {**_PAGE_POLICY, **{name.replace("_", "-"): sources for name, sources in directives.items()}}
+    return "; ".join(f"{name} {sources}" for name, sources in policy.items())
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+)
+
+
+def _with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    present = {name.lower() for name, _ in headers}
+    return [*headers, *((name, value) for name, value in SECURITY_HEADERS if name not in present)]
 
 
 class RequestContextMiddleware:
@@ -34,13 +60,16 @@ class RequestContextMiddleware:
         set_request_id(request_id)
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER, request_id.encode())]
+                response_started = True
+                message["headers"] = [
+                    *_with_security_headers(list(message.get("headers", []))), (REQUEST_ID_HEADER, request_id.encode())
+                ]
             await send(message)
 
         try:
@@ -48,6 +77,12 @@ class RequestContextMiddleware:
                 await nul_character_problem(Request(scope))(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered here rather than by Starlette's outermost handler, so that the log line still has the
+            # request id and the 500 has the same headers as any other answer.
+            if response_started:
+                raise
+            await unexpected_error_response(Request(scope), exc)(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")

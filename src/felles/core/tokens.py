@@ -249,14 +249,34 @@ def require_scope(*any_of: str) -> Any:
     _required_scopes.update(any_of)
 
     async def check(principal: CurrentPrincipal) -> Principal:
-        if not principal.scopes.intersection(any_of):
-            raise Forbidden(
-                f"The token lacks a required scope (one of: {', '.join(any_of)}).", code="insufficient_scope",
-                headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(any_of)}"'},
-            )
+        _check_scope(principal, any_of)
         return principal
 
     return Depends(check)
+
+
+def _check_scope(principal: Principal, any_of: tuple[str, ...]) -> None:
+    if not principal.scopes.intersection(any_of):
+        raise Forbidden(
+            f"The token lacks a required scope (one of: {', '.join(any_of)}).", code="insufficient_scope",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(any_of)}"'},
+        )
+
+
+# Operators of the platform: they read its metrics and development outboxes in production.
+OPERATOR_SCOPE = "felles:operator"
+
+
+async def _operator_in_production(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    if not request.app.state.runtime.settings.is_production:
+        return  # development and tests: open, so that a developer sees what the platform does
+    _check_scope(await authenticate(request, credentials), (OPERATOR_SCOPE,))
+
+
+# A route dependency: in production only an operator's token gets through.
+OperatorInProduction = Depends(_operator_in_production)
 
 
 def require_person() -> Any:

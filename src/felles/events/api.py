@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
+from felles.core.params import IntegerId
 from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import CurrentPrincipal, Principal, require_scope
 from felles.events import schemas, service
@@ -76,7 +77,7 @@ async def list_subscriptions(database: DatabaseDep, principal: CurrentPrincipal)
             responses={**PROBLEMS, 404: {"description": "No such subscription"}},
             response_model=schemas.SubscriptionPublic)
 async def get_subscription(
-    database: DatabaseDep, principal: CurrentPrincipal, subscription_id: int
+    database: DatabaseDep, principal: CurrentPrincipal, subscription_id: IntegerId
 ) -> schemas.SubscriptionPublic:
     """One of the caller's subscriptions."""
     return await service.get_subscription(database, principal, subscription_id)
@@ -84,7 +85,9 @@ async def get_subscription(
 
 @router.delete("/subscriptions/{subscription_id}", operation_id="events_subscription_delete",
                status_code=status.HTTP_204_NO_CONTENT, responses={**PROBLEMS, 404: {"description": "Not found"}})
-async def delete_subscription(database: DatabaseDep, principal: CurrentPrincipal, subscription_id: int) -> Response:
+async def delete_subscription(
+    database: DatabaseDep, principal: CurrentPrincipal, subscription_id: IntegerId
+) -> Response:
     """Delete a subscription; pending deliveries are cancelled."""
     await service.delete_subscription(database, principal, subscription_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

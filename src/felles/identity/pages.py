@@ -10,7 +10,7 @@ import json
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,6 +20,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from felles import __version__
 from felles.core.errors import InvalidInput, NotFound
 from felles.core.i18n import LANGUAGE_AUTONYMS, SUPPORTED_LANGUAGES, translate
+from felles.core.middleware import content_security_policy
 from felles.core.runtime import Runtime
 from felles.identity import service
 from felles.identity.eid import LoginPageContext, eid_methods, offered_methods
@@ -95,13 +96,24 @@ def error_page(request: Request, detail: str, *, status_code: int = 400) -> HTML
 
 def form_post(request: Request, action: str, values: dict[str, str]) -> HTMLResponse:
     """response_mode=form_post: a form that posts itself to the client."""
-    return templates.TemplateResponse(request, "identity/form_post.html", {"action": action, "values": values},
-                                      headers={"Cache-Control": "no-store"})
+    root_path = request.scope.get("root_path", "")
+    return templates.TemplateResponse(request, "identity/form_post.html", {
+        "action": action, "values": values, "url": lambda path: f"{root_path}{path}",
+    }, headers={"Cache-Control": "no-store"})
 
 
 def logged_out(request: Request, frontchannel_urls: list[str], redirect_to: str | None) -> HTMLResponse:
-    return render(request, "identity/logged_out.html",
-                  {"frontchannel_urls": frontchannel_urls, "redirect_to": redirect_to})
+    response = render(request, "identity/logged_out.html",
+                      {"frontchannel_urls": frontchannel_urls, "redirect_to": redirect_to})
+    # The services taking part in the session are told in frames: this page may frame those origins (only).
+    origins = sorted({_origin(url) for url in frontchannel_urls})
+    response.headers["Content-Security-Policy"] = content_security_policy(frame_src=" ".join(["'self'", *origins]))
+    return response
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def browser_response(request: Request, outcome: AuthorizationOutcome) -> Response:

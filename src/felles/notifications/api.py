@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
+from felles.core.params import MAX_DATABASE_BIG_INTEGER
 from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import Principal, require_scope
 from felles.notifications import schemas, service
@@ -47,7 +48,8 @@ async def get_order(database: DatabaseDep, principal: Reader, order_id: uuid.UUI
             response_model=list[schemas.StatusFeedEntry])
 async def get_status_feed(
     database: DatabaseDep, principal: Reader,
-    seq: Annotated[int, Query(ge=0, description="The last sequence number seen; 0 from the start.")] = 0,
+    seq: Annotated[int, Query(ge=0, le=MAX_DATABASE_BIG_INTEGER,
+                              description="The last sequence number seen; 0 from the start.")] = 0,
     pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[schemas.StatusFeedEntry]:
     """Status changes of the caller's orders, numbered; pass the last `sequenceNumber` seen as `seq`."""

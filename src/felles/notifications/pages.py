@@ -8,10 +8,12 @@ from fastapi.responses import HTMLResponse
 
 from felles.core.errors import NotFound
 from felles.core.runtime import RuntimeDep
+from felles.core.tokens import OperatorInProduction
 from felles.notifications import service
 from felles.portal.shell import page_language, render_page
 
-router = APIRouter(include_in_schema=False)
+# The development outboxes show what was "sent", personal data included: in production, operators only.
+router = APIRouter(include_in_schema=False, dependencies=[OperatorInProduction])
 
 COMMON_LABELS = {
     "nb": {"time": "Tid (norsk tid)", "to": "Til", "sender": "Avsender", "text": "Tekst", "subject": "Emne",

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 
+from felles.core.errors import ProblemPage, register_html_problem_renderer
 from felles.core.health import database_is_ready
 from felles.core.runtime import Runtime, RuntimeDep
 from felles.portal.components import running_components, start_pages
@@ -45,3 +46,27 @@ async def welcome(request: Request, runtime: RuntimeDep) -> HTMLResponse:
             "personas": await _demo_personas(runtime) if database_ready else [],
         },
     )
+
+
+# Statuses whose error page has a heading of its own; others get the general one for their class.
+_STATUSES_WITH_HEADING = frozenset({400, 401, 403, 404, 405, 413, 422, 500})
+
+
+def _heading_key(status: int) -> str:
+    if status in _STATUSES_WITH_HEADING:
+        return f"portal.error.heading.{status}"
+    return "portal.error.heading.500" if status >= 500 else "portal.error.heading.other"
+
+
+def render_problem_page(request: Request, problem: ProblemPage) -> HTMLResponse:
+    """A problem as a page in the shell, for a browser (core's handlers call this; see `install_pages`)."""
+    response = render_page(request, "error.html", {"problem": problem, "heading_key": _heading_key(problem.status)},
+                           status_code=problem.status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def install_pages(app: FastAPI) -> None:
+    """The static files, and error pages for browsers instead of problem documents."""
+    mount_static(app)
+    register_html_problem_renderer(app, render_problem_page)

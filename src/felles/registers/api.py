@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Response, status
 
 from felles.core.errors import Forbidden
+from felles.core.params import MAX_DATABASE_BIG_INTEGER
 from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import Principal, require_person, require_scope
 from felles.registers import schemas, service
@@ -32,8 +33,6 @@ FOLKEREGISTER_READ_SCOPES = (
     "folkeregister:deling/finans",
 )
 FOLKEREGISTER_WRITE_SCOPE = "felles:folkeregisteret.write"
-# Sequence numbers are 64-bit in the database; a larger one is a client error, not an overflow.
-MAX_SEQUENCE_NUMBER = 2**63 - 1
 
 KrrReader = Annotated[Principal, require_scope(KRR_CONTACT_SCOPE, KRR_DIGITAL_POST_SCOPE)]
 FolkeregisterReader = Annotated[Principal, require_scope(*FOLKEREGISTER_READ_SCOPES)]
@@ -119,7 +118,7 @@ async def search_persons(
 async def folkeregister_feed(
     database: DatabaseDep,
     _principal: FolkeregisterReader,
-    seq: Annotated[int, Query(ge=0, le=MAX_SEQUENCE_NUMBER)] = 0,
+    seq: Annotated[int, Query(ge=0, le=MAX_DATABASE_BIG_INTEGER)] = 0,
     antall: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> schemas.HendelseFeed:
     """Births, deaths (and corrections), moves and guardianship changes after sequence number `seq`."""
@@ -131,7 +130,7 @@ async def folkeregister_feed(
 async def krr_feed(
     database: DatabaseDep,
     _principal: KrrReader,
-    seq: Annotated[int, Query(ge=0, le=MAX_SEQUENCE_NUMBER)] = 0,
+    seq: Annotated[int, Query(ge=0, le=MAX_DATABASE_BIG_INTEGER)] = 0,
     antall: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> schemas.HendelseFeed:
     """Changes of contact information and reservations after sequence number `seq`."""
