@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from felles.core.runtime import DatabaseDep, RuntimeDep
-from felles.core.tokens import Principal, require_scope
+from felles.core.tokens import ALTINN_API_ISSUERS, AcceptedTokens, AuthenticatedRoute, Principal, require_scope
 from felles.notifications import schemas, service
 
-router = APIRouter(prefix="/notifications/api/v1", tags=["notifications"])
+router = APIRouter(prefix="/notifications/api/v1", tags=["notifications"], route_class=AuthenticatedRoute)
 
-Creator = Annotated[Principal, require_scope(service.CREATE_SCOPE)]
+NOTIFICATIONS_TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/notifications",))
+Creator = Annotated[Principal, require_scope(NOTIFICATIONS_TOKENS, service.CREATE_SCOPE)]
 PROBLEMS = {400: {"description": "Invalid input"}, 401: {"description": "No valid token"},
             403: {"description": "Missing scope"}}
 NOT_FOUND = {404: {"description": "No such order"}}
