@@ -113,3 +113,30 @@ def test_a_router_whose_token_routes_would_read_the_body_first_is_refused():
 
     with pytest.raises(TypeError, match="/unguarded"):
         include_component_router(FastAPI(), router)
+
+
+@pytest.mark.parametrize(("arguments", "issuer"), [
+    (["--person", KARI.identifier, "--scope", "altinn:portal/enduser"], Issuer.ALTINN),
+    (["--person", KARI.identifier, "--issuer", "idporten", "--scope", "krr:user/kontaktinformasjon.read"],
+     Issuer.IDPORTEN),
+    (["--org", "991825827", "--scope", "krr:global/kontaktinformasjon.read"], Issuer.MASKINPORTEN),
+])
+def test_felles_token_mints_a_token_of_the_issuer_its_api_takes(settings, monkeypatch, arguments, issuer):
+    from typer.testing import CliRunner
+
+    from felles.cli import cli
+    from felles.core.config import get_settings
+
+    monkeypatch.setenv("FELLES_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("FELLES_ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["token", *arguments, "--audience", "http://localhost:8000/rest"])
+        assert result.exit_code == 0, result.output
+        claims = PlatformKeys.load(get_settings()).verify(result.output.strip())
+        assert claims["iss"] == issuer_url(get_settings().base_url, issuer)
+        assert claims["aud"] == "http://localhost:8000/rest"
+        refused = CliRunner().invoke(cli, ["token", *arguments, "--issuer", "testtokens"])
+        assert refused.exit_code != 0 and "--issuer" in refused.output
+    finally:
+        get_settings.cache_clear()
