@@ -340,9 +340,9 @@ async def _principal_of(request: Request) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     keys: PlatformKeys = request.app.state.platform_keys
-    runtime = request.app.state.runtime
-    base_url: str = runtime.settings.base_url
-    claims = await verify_access_token(keys, runtime.database, token, base_url=base_url)
+    database: Database = request.app.state.runtime.database
+    base_url = _base_url(request)
+    claims = await verify_access_token(keys, database, token, base_url=base_url)
     principal = request.scope[_PRINCIPAL_SCOPE_KEY] = Principal.from_claims(claims, token_issuer(claims, base_url))
     return principal
 
