@@ -36,7 +36,7 @@ from felles.core.db import Database
 from felles.core.ids import uuid7
 from felles.core.migrations import upgrade_async
 from felles.core.revocations import COMMIT_MARGIN, revocations_for, revoke_tokens
-from felles.core.tokens import PlatformKeys, verify_access_token
+from felles.core.tokens import Issuer, PlatformKeys, issuer_url, verify_access_token
 from felles.identity import service as _registers_the_opaque_token_resolver  # noqa: F401
 from felles.identity.models import Grant, IssuedAccessToken
 
@@ -64,7 +64,7 @@ async def fresh(url: str, data_dir: Path) -> str:
     return url
 
 
-async def opaque_tokens(database: Database, count: int) -> list[str]:
+async def opaque_tokens(database: Database, issuer: str, count: int) -> list[str]:
     """`count` opaque access tokens of one grant, stored as the identity component stores them."""
     now = utcnow()
     async with database.transaction() as session:
@@ -77,7 +77,7 @@ async def opaque_tokens(database: Database, count: int) -> list[str]:
         tokens = []
         for _ in range(count):
             token, jti = secrets.token_urlsafe(32), secrets.token_urlsafe(18)
-            claims = {"iss": "bench", "pid": "47906701517", "scope": "openid", "jti": jti,
+            claims = {"iss": issuer, "pid": "47906701517", "scope": "openid", "jti": jti,
                       "exp": int(now.timestamp()) + 3600}
             session.add(IssuedAccessToken(jti=jti, grant_id=grant.id, claims=claims,
                                           opaque_hash=hashlib.sha256(token.encode()).hexdigest(),
@@ -98,22 +98,24 @@ async def bench(args: argparse.Namespace) -> None:
                 await revoke_tokens(session, [(f"revoked-{index}", utcnow() + timedelta(hours=1))
                                               for index in range(args.revoked)])
             clock.advance(COMMIT_MARGIN * 2)  # revoked a while ago: a refresh finds nothing new
-            jwt = keys.sign({"pid": "47906701517", "scope": "openid", "jti": "live",
+            issuer, base_url = issuer_url(settings.base_url, Issuer.IDPORTEN), settings.base_url
+            jwt = keys.sign({"iss": issuer, "pid": "47906701517", "scope": "openid", "jti": "live",
                              "exp": int(time.time()) + 3600})
-            opaque = await opaque_tokens(database, args.calls // 10 + 1)
+            opaque = await opaque_tokens(database, issuer, args.calls // 10 + 1)
             print(f"token check, {'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}, "
                   f"{args.revoked} revoked tokens on the list; load average {os.getloadavg()[0]:.2f}")
             keys.verify(jwt)
-            await verify_access_token(keys, database, opaque[0])
+            await verify_access_token(keys, database, opaque[0], base_url=base_url)
 
             async def signature_cache_only(_: int) -> object:
                 return keys.verify(jwt)
 
             await timed("signature cache only", args.calls, signature_cache_only)
-            await timed("JWT", args.calls, lambda _: verify_access_token(keys, database, jwt))
-            await timed("opaque, cached", args.calls, lambda _: verify_access_token(keys, database, opaque[0]))
+            await timed("JWT", args.calls, lambda _: verify_access_token(keys, database, jwt, base_url=base_url))
+            await timed("opaque, cached", args.calls,
+                        lambda _: verify_access_token(keys, database, opaque[0], base_url=base_url))
             await timed("opaque, first use", len(opaque) - 1,
-                        lambda index: verify_access_token(keys, database, opaque[index + 1]))
+                        lambda index: verify_access_token(keys, database, opaque[index + 1], base_url=base_url))
             await timed("revocation list refresh", 100, lambda _: revocations_for(database).refresh(database))
             await timed("revocation list full reload", 20, lambda _: revocations_for(database).reload(database))
         finally:

@@ -25,7 +25,7 @@ from felles.core.clock import clock
 from felles.core.config import Environment, Settings
 from felles.core.db import Database
 from felles.core.migrations import upgrade_async
-from felles.core.tokens import PlatformKeys, mint_development_token
+from felles.core.tokens import Issuer, PlatformKeys, mint_development_token
 from felles.tables import metadata
 
 POSTGRES_URL = os.environ.get("FELLES_TEST_DATABASE_URL")
@@ -99,14 +99,17 @@ TokenFactory = Callable[..., str]
 
 @pytest.fixture
 def token(settings: Settings) -> TokenFactory:
-    """`token(scopes=[...], org="…")` or `token(scopes=[...], person="…")`: a signed test token."""
+    """`token(scopes=[...], org="…")` or `token(scopes=[...], person="…")`: a signed test token (an Altinn token
+    for a person, a Maskinporten token for an organisation, unless `issuer` says otherwise)."""
     keys = PlatformKeys.load(settings)
 
     def make(*, scopes: list[str], person: str | None = None, org: str | None = None,
-             supplier: str | None = None, level: int = 3, lifetime: int = 300) -> str:
+             supplier: str | None = None, level: int = 3, lifetime: int = 300, issuer: Issuer | None = None,
+             audience: str | None = None) -> str:
         return mint_development_token(keys, settings, person_identifier=person, organization_number=org,
                                       supplier_organization_number=supplier, scopes=scopes,
-                                      authentication_level=level, lifetime_seconds=lifetime)
+                                      authentication_level=level, lifetime_seconds=lifetime, issuer=issuer,
+                                      audience=audience)
 
     return make
 

@@ -238,17 +238,23 @@ def token(
     supplier: Annotated[str | None, typer.Option(help="Supplier acting for --org.")] = None,
     level: int = 3,
     lifetime: int = 3600,
+    issuer: Annotated[str | None, typer.Option(
+        help="idporten, ansattporten, maskinporten or altinn (default: altinn for --person, maskinporten for "
+             "--org). KRR's krr:user API takes idporten tokens; Altinn's end-user APIs altinn tokens.")] = None,
+    audience: Annotated[str | None, typer.Option(help="The token's aud (an API's address).")] = None,
 ) -> None:
     """Print a test token signed by this platform (development and test only, as Altinn's test token generator)."""
-    from felles.core.tokens import PlatformKeys, mint_development_token
+    from felles.core.tokens import Issuer, PlatformKeys, mint_development_token
 
     settings = get_settings()
     if (person is None) == (org is None):
         raise typer.BadParameter("give exactly one of --person and --org")
+    if issuer is not None and issuer not in set(Issuer):
+        raise typer.BadParameter(f"--issuer must be one of {', '.join(Issuer)}")
     print(mint_development_token(
         PlatformKeys.load(settings), settings, person_identifier=person, organization_number=org,
         supplier_organization_number=supplier, scopes=scope, authentication_level=level,
-        lifetime_seconds=lifetime,
+        lifetime_seconds=lifetime, issuer=Issuer(issuer) if issuer else None, audience=audience,
     ))
 
 

@@ -3,6 +3,7 @@ from datetime import date
 from sqlalchemy import select
 
 from felles.core.audit import AuditEntry
+from felles.core.tokens import Issuer
 from tests.authorization.world import (
     ACME,
     ACME_BRANCH,
@@ -164,10 +165,12 @@ async def test_only_administrators_delegate_and_only_what_they_may(client, datab
     still_refused = await client.post("/accessmanagement/api/v1/enduser/delegations/accesspackages", json=body,
                                       headers=board_member)
     assert still_refused.status_code == 403 and still_refused.json()["code"] == "package_not_delegable_by_you"
-    orgs = bearer(token(scopes=[AUTHORIZE], org=SKD))
-    not_a_person = await client.post("/accessmanagement/api/v1/enduser/delegations/accesspackages", json=body,
-                                     headers=orgs)
-    assert not_a_person.status_code == 403
+    # An organisation's token is no end-user token: refused as a Maskinporten token, and as an Altinn one.
+    for issuer, status in ((Issuer.MASKINPORTEN, 401), (Issuer.ALTINN, 403)):
+        orgs = bearer(token(scopes=[AUTHORIZE, "altinn:portal/enduser"], org=SKD, issuer=issuer))
+        not_a_person = await client.post("/accessmanagement/api/v1/enduser/delegations/accesspackages", json=body,
+                                         headers=orgs)
+        assert not_a_person.status_code == status, not_a_person.text
 
 
 async def test_single_rights_only_if_the_giver_has_them(client, database, token):

@@ -137,7 +137,7 @@ def consumer_headers(token) -> dict[str, str]:
 
 @pytest.fixture
 def person_headers(token) -> Callable[[str], dict[str, str]]:
-    return lambda pid: bearer(token(scopes=["openid"], person=pid))
+    return lambda pid: bearer(token(scopes=[], person=pid))
 
 
 async def create_request(client: httpx.AsyncClient, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:

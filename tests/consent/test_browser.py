@@ -13,6 +13,7 @@ from playwright.sync_api import Page
 
 from felles.app import create_app
 from felles.core.config import Settings
+from felles.core.tokens import PlatformKeys, mint_development_token
 from tests.conftest import bearer, free_listener, serve_app
 from tests.consent.conftest import CONSUMER_PATH, KARI, READ, WRITE, request_body
 from tests.portal.test_browser import chromium_page, load_axe
@@ -45,9 +46,10 @@ def focused_text(page: Page) -> str:
 
 
 @pytest.mark.browser
-def test_a_person_accepts_a_consent_with_the_keyboard_only(served, token, tmp_path: Path) -> None:
-    base, _ = served
-    consumer = bearer(token(scopes=[WRITE, READ], org="910753614"))
+def test_a_person_accepts_a_consent_with_the_keyboard_only(served, tmp_path: Path) -> None:
+    base, served_settings = served
+    consumer = bearer(mint_development_token(PlatformKeys.load(served_settings), served_settings,
+                                             organization_number="910753614", scopes=[WRITE, READ]))
     created = httpx.post(f"{base}{CONSUMER_PATH}", json=request_body(), headers=consumer).json()
     with chromium_page() as page:
         page.goto(created["viewUri"])

@@ -10,6 +10,7 @@ import pytest
 from felles.core.audit import search_entries
 from felles.core.clock import clock, utcnow
 from felles.core.jobs import Worker
+from felles.core.tokens import Issuer
 from tests.conftest import bearer
 from tests.consent.conftest import (
     BFF,
@@ -155,7 +156,12 @@ async def test_tokens_must_fit_the_side_of_the_api(client, consumer_headers, per
     person_as_consumer = await client.post(CONSUMER_PATH, json=request_body(),
                                            headers=bearer(token(scopes=[WRITE], person=KARI.identifier)))
     assert person_as_consumer.json()["code"] == "organization_required"
+    # The BFF takes Altinn end-user tokens: a Maskinporten token is not one, an organisation's Altinn token is
+    # not a person's.
     consumer_as_person = await client.post(f"{BFF}/consentrequests/{created['id']}/accept", headers=consumer_headers)
+    assert consumer_as_person.status_code == 401 and consumer_as_person.json()["code"] == "invalid_token"
+    exchanged_consumer = bearer(token(scopes=[WRITE], org=CONSUMER, issuer=Issuer.ALTINN))
+    consumer_as_person = await client.post(f"{BFF}/consentrequests/{created['id']}/accept", headers=exchanged_consumer)
     assert consumer_as_person.json()["code"] == "person_required"
     assert (await client.get(f"{CONSUMER_PATH}/{created['id']}")).status_code == 401
 

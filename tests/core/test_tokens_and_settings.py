@@ -14,7 +14,14 @@ from felles.core.db import Database
 from felles.core.errors import Forbidden, Unauthorized
 from felles.core.jobs import Worker, enqueue
 from felles.core.revocations import POLL_SECONDS, RevokedToken, revocations_for, revoke_tokens
-from felles.core.tokens import PlatformKeys, Principal, mint_development_token, verify_access_token
+from felles.core.tokens import (
+    Issuer,
+    PlatformKeys,
+    Principal,
+    issuer_url,
+    mint_development_token,
+    verify_access_token,
+)
 
 
 def test_production_refuses_generated_secrets_and_sqlite(tmp_path):
@@ -84,22 +91,23 @@ def test_a_remembered_token_is_still_refused_once_it_expires(settings, monkeypat
 async def test_a_revoked_token_is_refused_once_the_revocation_commits(settings, database):
     keys = PlatformKeys.load(settings)
     now = int(time.time())
-    claims = {"scope": "s", "pid": "47906701517", "exp": now + 60}
+    claims = {"iss": issuer_url(settings.base_url, Issuer.ALTINN), "scope": "s", "pid": "47906701517",
+              "exp": now + 60}
     kept, revoked = keys.sign({**claims, "jti": "kept"}), keys.sign({**claims, "jti": "revoked"})
-    assert (await verify_access_token(keys, database, revoked))["jti"] == "revoked"
+    assert (await verify_access_token(keys, database, revoked, base_url=settings.base_url))["jti"] == "revoked"
     with pytest.raises(RuntimeError):  # a revocation rolled back is no revocation
         async with database.transaction() as session:
             await revoke_tokens(session, [("revoked", clock.now() + timedelta(seconds=60))])
             raise RuntimeError("the caller's transaction fails")
-    assert (await verify_access_token(keys, database, revoked))["jti"] == "revoked"
+    assert (await verify_access_token(keys, database, revoked, base_url=settings.base_url))["jti"] == "revoked"
     async with database.transaction() as session:
         await revoke_tokens(session, [("revoked", clock.now() + timedelta(seconds=60))])
     with pytest.raises(Unauthorized, match="revoked"):
-        await verify_access_token(keys, database, revoked)
-    assert (await verify_access_token(keys, database, kept))["jti"] == "kept"
+        await verify_access_token(keys, database, revoked, base_url=settings.base_url)
+    assert (await verify_access_token(keys, database, kept, base_url=settings.base_url))["jti"] == "kept"
     other = PlatformKeys(keys.signing_key)  # another process's key cache, same database list
     with pytest.raises(Unauthorized, match="revoked"):
-        await verify_access_token(other, database, revoked)
+        await verify_access_token(other, database, revoked, base_url=settings.base_url)
 
 
 async def test_expired_revocations_are_not_stored_and_are_purged_by_a_recurring_job(database):
@@ -123,7 +131,8 @@ async def test_expired_revocations_are_not_stored_and_are_purged_by_a_recurring_
 
 async def test_a_bearer_token_that_is_not_a_jwt_needs_a_resolver_that_knows_it(settings, database):
     with pytest.raises(Unauthorized) as refused:
-        await verify_access_token(PlatformKeys.load(settings), database, "opaque-but-unknown")
+        await verify_access_token(PlatformKeys.load(settings), database, "opaque-but-unknown",
+                                  base_url=settings.base_url)
     assert refused.value.code == "invalid_token"
 
 

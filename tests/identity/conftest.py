@@ -86,6 +86,32 @@ def pkce() -> tuple[str, str]:
     return verifier, challenge
 
 
+KRR_USER_READ = "krr:user/kontaktinformasjon.read"
+DIGDIR = "991825827"  # runs KRR and owns its scopes
+
+
+async def register_krr_user_scope(database) -> str:
+    """KRR's scope for a person's own contact information, open to every ID-porten client."""
+    await selfservice.assign_prefix(database, ADMIN, "krr", DIGDIR)
+    scope = await selfservice.create_scope(database, Actor(f"organization:{DIGDIR}"), DIGDIR, schemas.ScopeCreate(
+        prefix="krr", subscope="user/kontaktinformasjon.read", description="Own contact information",
+        accessible_for_all=True, allowed_integration_types=["idporten"]))
+    return scope.name
+
+
+async def relying_party_token(http, database, pid: str, *, scope: str = "openid") -> str:
+    """The ID-porten access token a person's TestID login gives an agency's own relying party (a web client of
+    the consumer organisation), from its token endpoint."""
+    rp = await register_login_client(database)
+    verifier, challenge = pkce()
+    callback = await log_in(http, authorize_parameters(rp.client_id, challenge, scope=scope), pid)
+    response = await http.post("/idporten/token", auth=(rp.client_id, rp.client_secret), data={
+        "grant_type": "authorization_code", "code": callback["code"], "redirect_uri": REDIRECT,
+        "code_verifier": verifier})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
 @pytest.fixture
 def settings(settings):
     return settings.model_copy(update={"base_url": BASE})

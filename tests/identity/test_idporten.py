@@ -453,11 +453,10 @@ async def test_felles_apis_accept_id_porten_access_tokens_but_not_id_tokens(clie
     await seed_demo_personas(database)
     rp = await register_login_client(database)
     _, _, response = await code_flow(client, database, rp)
-    api = "/rest/v2/personer"
-    with_access = await client.post(api, json={"personidentifikatorer": []},
-                                    headers=bearer(response.json()["access_token"]))
+    api = "/rest/v1/person"  # KRR's end-user API takes ID-porten tokens with its scope
+    with_access = await client.get(api, headers=bearer(response.json()["access_token"]))
     assert with_access.status_code == 403 and with_access.json()["code"] == "insufficient_scope"
-    with_id = await client.post(api, json={"personidentifikatorer": []}, headers=bearer(response.json()["id_token"]))
+    with_id = await client.get(api, headers=bearer(response.json()["id_token"]))
     assert with_id.status_code == 401 and with_id.json()["code"] == "invalid_token"
 
 

@@ -13,12 +13,31 @@ from felles.core.db import Database
 from felles.core.revocations import POLL_SECONDS, listen_for_revocations, revocations_for
 from felles.registers.population import DEMO_PERSONS, seed_demo_personas
 from tests.conftest import bearer, serve_app
-from tests.identity.conftest import REDIRECT, authorize_parameters, log_in, pkce, register_login_client, register_scope
+from tests.identity.conftest import (
+    KRR_USER_READ,
+    REDIRECT,
+    authorize_parameters,
+    log_in,
+    pkce,
+    register_krr_user_scope,
+    register_login_client,
+    register_scope,
+)
 from tests.identity.test_idporten import basic, code_flow
 
 KARI = DEMO_PERSONS[0]
-# A Felles API of another component than identity that any logged-in person may call.
-OTHER_API = "/audit/api/v1/me"
+# A Felles API of another component than identity that takes a person's ID-porten token (with its scope).
+OTHER_API = "/rest/v1/person"
+
+
+async def krr_client(database, *scopes: str):
+    """A relying party that reads the person's own KRR data (scope krr:user/kontaktinformasjon.read)."""
+    krr_scope = await register_krr_user_scope(database)
+    return await register_login_client(database, scopes=["openid", "profile", krr_scope, *scopes])
+
+
+async def krr_code_flow(client, database, rp, *scopes: str):
+    return await code_flow(client, database, rp, scope=" ".join(["openid", KRR_USER_READ, *scopes]))
 
 
 def assert_refused_as_revoked(response) -> None:
@@ -29,8 +48,8 @@ def assert_refused_as_revoked(response) -> None:
 
 async def test_a_token_revoked_at_the_revocation_endpoint_is_refused_by_other_apis(client, database):
     await seed_demo_personas(database)
-    rp = await register_login_client(database)
-    _, _, response = await code_flow(client, database, rp)
+    rp = await krr_client(database)
+    _, _, response = await krr_code_flow(client, database, rp)
     access_token = response.json()["access_token"]
     assert (await client.get(OTHER_API, headers=bearer(access_token))).status_code == 200
     revoked = await client.post("/idporten/token/revoke", headers=basic(rp.client_id, rp.client_secret),
@@ -44,9 +63,10 @@ async def test_a_token_revoked_at_the_revocation_endpoint_is_refused_by_other_ap
 
 async def test_tokens_from_a_reused_code_are_refused_by_other_apis(client, database):
     await seed_demo_personas(database)
-    rp = await register_login_client(database)
+    rp = await krr_client(database)
     verifier, challenge = pkce()
-    callback = await log_in(client, authorize_parameters(rp.client_id, challenge), KARI.identifier)
+    callback = await log_in(client, authorize_parameters(rp.client_id, challenge, scope=f"openid {KRR_USER_READ}"),
+                            KARI.identifier)
     data = {"grant_type": "authorization_code", "code": callback["code"], "redirect_uri": REDIRECT,
             "code_verifier": verifier}
     first = (await client.post("/idporten/token", headers=basic(rp.client_id, rp.client_secret), data=data)).json()
@@ -56,22 +76,25 @@ async def test_tokens_from_a_reused_code_are_refused_by_other_apis(client, datab
     assert_refused_as_revoked(await client.get(OTHER_API, headers=bearer(first["access_token"])))
 
 
-async def test_login_only_tokens_are_refused_by_other_apis_after_logout(client, database):
+async def test_login_only_tokens_are_refused_by_core_after_logout(client, database):
+    """No other API takes a login-only token (scope openid profile); core's check, as the Altinn token exchange
+    makes it, refuses it once the logout revoked it."""
     await seed_demo_personas(database)
     rp = await register_login_client(database)
     _, _, response = await code_flow(client, database, rp)
     tokens = response.json()
-    assert (await client.get(OTHER_API, headers=bearer(tokens["access_token"]))).status_code == 200
+    exchange = "/authentication/api/v1/exchange/idporten"
+    assert (await client.get(exchange, headers=bearer(tokens["access_token"]))).status_code == 200
     logout = await client.post("/idporten/logout", data={"id_token_hint": tokens["id_token"]})
     assert logout.status_code == 200
-    assert_refused_as_revoked(await client.get(OTHER_API, headers=bearer(tokens["access_token"])))
+    assert_refused_as_revoked(await client.get(exchange, headers=bearer(tokens["access_token"])))
 
 
 async def test_another_process_learns_of_a_revocation(client, database, settings, monkeypatch):
     """On PostgreSQL by NOTIFY as the revocation commits; without a listener (SQLite) by the next poll."""
     await seed_demo_personas(database)
-    rp = await register_login_client(database)
-    _, _, response = await code_flow(client, database, rp)
+    rp = await krr_client(database)
+    _, _, response = await krr_code_flow(client, database, rp)
     jti = (await client.post("/idporten/token/introspect", headers=basic(rp.client_id, rp.client_secret),
                              data={"token": response.json()["access_token"]})).json()["jti"]
     other = Database(settings.database_url)  # stands for another process's engine
@@ -101,15 +124,15 @@ async def test_an_opaque_access_token_opens_other_apis_until_it_is_revoked(clien
     await seed_demo_personas(database)
     opaque = await register_scope(database, "opaque", token_type="OPAQUE", accessible_for_all=True,
                                   allowed_integration_types=["idporten"])
-    rp = await register_login_client(database, scopes=["openid", "profile", opaque])
-    _, _, response = await code_flow(client, database, rp, scope=f"openid {opaque}")
+    rp = await krr_client(database, opaque)
+    _, _, response = await krr_code_flow(client, database, rp, opaque)
     access_token = response.json()["access_token"]
     assert "." not in access_token
     me = await client.get(OTHER_API, headers=bearer(access_token))
     assert me.status_code == 200, me.text
     assert (await client.get(OTHER_API, headers=bearer(access_token))).status_code == 200  # resolved once, cached
     # The token carries only the scopes it was issued with: KRR refuses it for lack of scope, not as unknown.
-    krr = await client.get("/rest/v1/person", headers=bearer(access_token))
+    krr = await client.patch("/rest/v1/person", headers=bearer(access_token), json={"spraak": "en"})
     assert krr.status_code == 403 and krr.json()["code"] == "insufficient_scope"
 
     revoked = await client.post("/idporten/token/revoke", headers=basic(rp.client_id, rp.client_secret),
@@ -128,8 +151,8 @@ async def test_a_served_app_refuses_a_token_that_another_process_revoked(client,
     """A second server with its own engine: told by NOTIFY through its lifespan's listener on PostgreSQL, by its
     next poll on SQLite."""
     await seed_demo_personas(database)
-    rp = await register_login_client(database)
-    _, _, response = await code_flow(client, database, rp)
+    rp = await krr_client(database)
+    _, _, response = await krr_code_flow(client, database, rp)
     access_token = response.json()["access_token"]
     other = create_app(settings, run_worker=False)
     with serve_app(other) as url:

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from felles.core.audit import AuditEntry, AuditSubject
 from felles.core.clock import clock
+from felles.core.tokens import Issuer
 from felles.registers.identifiers import make_person_identifier
 from felles.registers.population import DEMO_PERSONS, seed_demo_personas
 from felles.registers.schemas import PersonLookupResponse
@@ -109,7 +110,7 @@ async def test_every_lookup_is_audited_and_the_person_can_see_who_looked(client,
 async def test_a_person_updates_their_own_contact_information_and_reservation(client, database, token):
     await seed_demo_personas(database)
     headers = bearer(token(scopes=["krr:user/kontaktinformasjon.read", "krr:user/kontaktinformasjon.write"],
-                           person=OLA.identifier))
+                           person=OLA.identifier, issuer=Issuer.IDPORTEN))
     updated = await client.patch("/rest/v1/person", headers=headers,
                                  json={"epostadresse": "ola@nytt.eksempel.no", "reservasjon": "JA", "spraak": "nn"})
     assert updated.status_code == 200
@@ -121,10 +122,12 @@ async def test_a_person_updates_their_own_contact_information_and_reservation(cl
     assert bad.status_code == 422
     empty = await client.patch("/rest/v1/person", headers=headers, json={})
     assert empty.status_code == 400 and empty.json()["code"] == "empty_update"
-    read_only = bearer(token(scopes=["krr:user/kontaktinformasjon.read"], person=OLA.identifier))
+    read_only = bearer(token(scopes=["krr:user/kontaktinformasjon.read"], person=OLA.identifier,
+                             issuer=Issuer.IDPORTEN))
     assert (await client.patch("/rest/v1/person", headers=read_only, json={"spraak": "en"})).status_code == 403
+    # A Maskinporten token is not for KRR's end-user API, whatever its scope.
     organization = bearer(token(scopes=["krr:user/kontaktinformasjon.write"], org="991825827"))
-    assert (await client.patch("/rest/v1/person", headers=organization, json={"spraak": "en"})).status_code == 403
+    assert (await client.patch("/rest/v1/person", headers=organization, json={"spraak": "en"})).status_code == 401
     feed = await client.get("/rest/v2/hendelser/feed", headers=bearer(token(scopes=[CONTACT], org="991825827")))
     (change,) = feed.json()["hendelser"]
     assert change["hendelsestype"] == "kontaktinformasjonEndret" and change["identifikator"] == OLA.identifier

@@ -25,10 +25,19 @@ from felles.authorization.xacml.model import Response as XacmlResponse
 from felles.core.cache_invalidation import listen_while_serving
 from felles.core.errors import InvalidInput
 from felles.core.runtime import DatabaseDep, RuntimeDep
-from felles.core.tokens import Principal, require_person, require_scope
+from felles.core.tokens import (
+    ALTINN_API_ISSUERS,
+    ALTINN_END_USER_ISSUERS,
+    PORTAL_END_USER_SCOPE,
+    AcceptedTokens,
+    AuthenticatedRoute,
+    Principal,
+    require_person,
+    require_scope,
+)
 
 # While the server runs, other processes' changes to resources, delegations and registers clear its caches.
-router = APIRouter(lifespan=listen_while_serving)
+router = APIRouter(lifespan=listen_while_serving, route_class=AuthenticatedRoute)
 
 RESOURCE_WRITE = "altinn:resourceregistry/resource.write"
 ACCESS_LIST_WRITE = "altinn:resourceregistry/accesslist.write"
@@ -38,13 +47,34 @@ AUTHORIZED_PARTIES_RESOURCE_OWNER = "altinn:accessmanagement/authorizedparties.r
 ESTATE_ROLES_INTERNAL = "altinn:dd:internal"  # Digitalt dødsbo itself
 ESTATE_ROLES_LOOKUP = "altinn:dd:authlookup"  # banks and others who look up the court's roles
 
-ResourceWriter = Annotated[Principal, require_scope(RESOURCE_WRITE)]
-AccessListWriter = Annotated[Principal, require_scope(ACCESS_LIST_WRITE)]
-Authorizer = Annotated[Principal, require_scope(AUTHORIZE, AUTHORIZE_ADMIN)]
-Person = Annotated[Principal, require_person()]
-ResourceOwner = Annotated[Principal, require_scope(AUTHORIZED_PARTIES_RESOURCE_OWNER)]
-EstateRoleKeeper = Annotated[Principal, require_scope(ESTATE_ROLES_INTERNAL)]
-EstateRoleReader = Annotated[Principal, require_scope(ESTATE_ROLES_INTERNAL, ESTATE_ROLES_LOOKUP)]
+# Altinn's end-user scopes besides the portal's: an end-user system the person logged in to with ID-porten
+# (exchanged to an Altinn token) reads their authorized parties, or administers client delegations, with them.
+AUTHORIZED_PARTIES_END_USER = "altinn:accessmanagement/authorizedparties"
+CLIENT_DELEGATIONS_READ = "altinn:clientdelegations.read"
+CLIENT_DELEGATIONS_WRITE = "altinn:clientdelegations.write"
+MY_CLIENTS_READ = "altinn:clientdelegations/myclients.read"
+
+RESOURCE_REGISTRY_TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/resourceregistry",))
+AUTHORIZATION_TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/authorization",))
+ACCESS_MANAGEMENT_TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/accessmanagement",))
+ACCESS_MANAGEMENT_END_USER_TOKENS = AcceptedTokens(issuers=ALTINN_END_USER_ISSUERS, audiences=("/accessmanagement",))
+ESTATE_TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/oed",))
+
+ResourceWriter = Annotated[Principal, require_scope(RESOURCE_REGISTRY_TOKENS, RESOURCE_WRITE)]
+AccessListWriter = Annotated[Principal, require_scope(RESOURCE_REGISTRY_TOKENS, ACCESS_LIST_WRITE)]
+Authorizer = Annotated[Principal, require_scope(AUTHORIZATION_TOKENS, AUTHORIZE, AUTHORIZE_ADMIN)]
+Person = Annotated[Principal, require_person(ACCESS_MANAGEMENT_END_USER_TOKENS, PORTAL_END_USER_SCOPE)]
+PartiesReader = Annotated[Principal, require_person(ACCESS_MANAGEMENT_END_USER_TOKENS, PORTAL_END_USER_SCOPE,
+                                                    AUTHORIZED_PARTIES_END_USER)]
+ClientDelegationReader = Annotated[Principal, require_person(ACCESS_MANAGEMENT_END_USER_TOKENS, PORTAL_END_USER_SCOPE,
+                                                             CLIENT_DELEGATIONS_READ, CLIENT_DELEGATIONS_WRITE)]
+ClientDelegationWriter = Annotated[Principal, require_person(ACCESS_MANAGEMENT_END_USER_TOKENS, PORTAL_END_USER_SCOPE,
+                                                             CLIENT_DELEGATIONS_WRITE)]
+MyClientsReader = Annotated[Principal, require_person(ACCESS_MANAGEMENT_END_USER_TOKENS, PORTAL_END_USER_SCOPE,
+                                                      MY_CLIENTS_READ)]
+ResourceOwner = Annotated[Principal, require_scope(ACCESS_MANAGEMENT_TOKENS, AUTHORIZED_PARTIES_RESOURCE_OWNER)]
+EstateRoleKeeper = Annotated[Principal, require_scope(ESTATE_TOKENS, ESTATE_ROLES_INTERNAL)]
+EstateRoleReader = Annotated[Principal, require_scope(ESTATE_TOKENS, ESTATE_ROLES_INTERNAL, ESTATE_ROLES_LOOKUP)]
 XACML_EXAMPLE = {"Request": {
     "AccessSubject": [{"Attribute": [{"AttributeId": "urn:altinn:person:identifier-no", "Value": "02027210212"}]}],
     "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": "read"}]}],
@@ -326,21 +356,23 @@ ClientQuery = Annotated[str | None, Query(alias="from", description="The client'
 
 @router.get(f"{CLIENT_DELEGATIONS}/clients", tags=["client delegation"],
             operation_id="accessmanagement_list_clients")
-async def list_clients(party: AgentFirm, principal: Person, database: DatabaseDep) -> list[schemas.ClientPublic]:
+async def list_clients(party: AgentFirm, principal: ClientDelegationReader,
+                       database: DatabaseDep) -> list[schemas.ClientPublic]:
     """The firm's clients: the roles it holds for each (REGN, REVI, FFØR), the packages they give and what it
     has passed on to its employees. For the firm's client administrators."""
     return await service.list_clients(database, principal.person_identifier, party)
 
 
 @router.get(f"{CLIENT_DELEGATIONS}/agents", tags=["client delegation"], operation_id="accessmanagement_list_agents")
-async def list_agents(party: AgentFirm, principal: Person, database: DatabaseDep) -> list[schemas.AgentPublic]:
+async def list_agents(party: AgentFirm, principal: ClientDelegationReader,
+                      database: DatabaseDep) -> list[schemas.AgentPublic]:
     """The persons registered as the firm's agents (medarbeidere), with the client packages passed on to each.
     For the firm's client administrators."""
     return await service.list_agents(database, principal.audit_actor, principal.person_identifier, party)
 
 
 @router.post(f"{CLIENT_DELEGATIONS}/agents", tags=["client delegation"], operation_id="accessmanagement_add_agent")
-async def add_agent(party: AgentFirm, body: schemas.AgentCreate, principal: Person,
+async def add_agent(party: AgentFirm, body: schemas.AgentCreate, principal: ClientDelegationWriter,
                     database: DatabaseDep) -> schemas.AgentAssignmentPublic:
     """Register a person (fødselsnummer and last name, as in Folkeregisteret) as the firm's agent, so client
     packages may be passed on to them. Adding an agent again answers with the registration there is."""
@@ -349,7 +381,7 @@ async def add_agent(party: AgentFirm, body: schemas.AgentCreate, principal: Pers
 
 @router.delete(f"{CLIENT_DELEGATIONS}/agents", status_code=204, tags=["client delegation"],
                operation_id="accessmanagement_remove_agent")
-async def remove_agent(party: AgentFirm, to: Agent, principal: Person, database: DatabaseDep,
+async def remove_agent(party: AgentFirm, to: Agent, principal: ClientDelegationWriter, database: DatabaseDep,
                        cascade: Annotated[bool, Query(description="Also take back the client packages passed on "
                                                       "to the agent; when false, an agent holding any stays")] = True,
                        ) -> Response:
@@ -361,7 +393,7 @@ async def remove_agent(party: AgentFirm, to: Agent, principal: Person, database:
 
 @router.get(f"{CLIENT_DELEGATIONS}/agents/accesspackages", tags=["client delegation"],
             operation_id="accessmanagement_list_agent_packages")
-async def list_agent_packages(party: AgentFirm, principal: Person, database: DatabaseDep,
+async def list_agent_packages(party: AgentFirm, principal: ClientDelegationReader, database: DatabaseDep,
                               to: Annotated[str | None, Query(description="Only to this employee")] = None,
                               ) -> list[schemas.DelegationPublic]:
     """Client packages the firm has passed on to its employees."""
@@ -370,8 +402,9 @@ async def list_agent_packages(party: AgentFirm, principal: Person, database: Dat
 
 @router.post(f"{CLIENT_DELEGATIONS}/agents/accesspackages", status_code=201, tags=["client delegation"],
              operation_id="accessmanagement_delegate_to_agent")
-async def delegate_to_agent(party: AgentFirm, to: Agent, body: schemas.ClientDelegationInput, principal: Person,
-                            database: DatabaseDep, client: ClientQuery = None) -> list[schemas.DelegationPublic]:
+async def delegate_to_agent(party: AgentFirm, to: Agent, body: schemas.ClientDelegationInput,
+                            principal: ClientDelegationWriter, database: DatabaseDep,
+                            client: ClientQuery = None) -> list[schemas.DelegationPublic]:
     """Pass a client's packages (or those of every client) on to one of the firm's agents, who may then act
     for it."""
     return await service.delegate_to_agent(database, principal.audit_actor, principal.person_identifier, party, to,
@@ -380,7 +413,7 @@ async def delegate_to_agent(party: AgentFirm, to: Agent, body: schemas.ClientDel
 
 @router.delete(f"{CLIENT_DELEGATIONS}/agents/accesspackages", status_code=204, tags=["client delegation"],
                operation_id="accessmanagement_remove_agent_packages")
-async def remove_agent_packages(party: AgentFirm, to: Agent, principal: Person, database: DatabaseDep,
+async def remove_agent_packages(party: AgentFirm, to: Agent, principal: ClientDelegationWriter, database: DatabaseDep,
                                 client: ClientQuery = None,
                                 package: Annotated[list[str] | None, Query(description="Only these packages")] = None,
                                 ) -> Response:
@@ -392,7 +425,7 @@ async def remove_agent_packages(party: AgentFirm, to: Agent, principal: Person, 
 
 @router.get(f"{CLIENT_DELEGATIONS}/my/clients", tags=["client delegation"],
             operation_id="accessmanagement_my_clients")
-async def my_clients(principal: Person, database: DatabaseDep) -> list[schemas.MyClientPublic]:
+async def my_clients(principal: MyClientsReader, database: DatabaseDep) -> list[schemas.MyClientPublic]:
     """The clients firms have passed packages on to the logged-in person for."""
     assert principal.person_identifier is not None
     return await service.list_my_clients(database, principal.person_identifier)
@@ -498,7 +531,7 @@ async def reject_request(party: AskedParty, request_id: RequestId, principal: Pe
 
 @router.get("/accessmanagement/api/v1/enduser/authorizedparties", tags=["access management"],
             operation_id="accessmanagement_enduser_authorized_parties")
-async def enduser_authorized_parties(principal: Person, database: DatabaseDep,
+async def enduser_authorized_parties(principal: PartiesReader, database: DatabaseDep,
                                      includeAccessPackages: bool = False, includeRoles: bool = True,
                                      includeResources: bool = True) -> list[schemas.AuthorizedParty]:
     """Every party the logged-in person can act for (avgiverliste), sub-units under their main unit."""

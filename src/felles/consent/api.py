@@ -1,5 +1,6 @@
 """HTTP API of consent at Altinn's paths: the data consumer's `enterprise/consentrequests` (Maskinporten token with
-`altinn:consentrequests.write|read`) and the person's BFF calls (an ID-porten token) behind the consent page."""
+`altinn:consentrequests.write|read`) and the person's BFF calls (an Altinn end-user token) behind the consent
+page."""
 
 from __future__ import annotations
 
@@ -11,20 +12,33 @@ from fastapi import APIRouter, Depends, Response
 from felles.consent import schemas, service
 from felles.core.errors import Forbidden
 from felles.core.runtime import RuntimeDep
-from felles.core.tokens import Principal, require_person, require_scope
+from felles.core.tokens import (
+    ALTINN_API_ISSUERS,
+    ALTINN_END_USER_ISSUERS,
+    PORTAL_END_USER_SCOPE,
+    AcceptedTokens,
+    AuthenticatedRoute,
+    Principal,
+    require_person,
+    require_scope,
+)
 
-router = APIRouter(tags=["consent"])
+router = APIRouter(tags=["consent"], route_class=AuthenticatedRoute)
 
 CONSENT_WRITE = "altinn:consentrequests.write"
 CONSENT_READ = "altinn:consentrequests.read"
 CONSUMER_PATH = service.CONSUMER_PATH
 BFF_PATH = "/accessmanagement/api/v1/bff"
+# Data consumers use Maskinporten tokens (or Altinn tokens exchanged from them); the BFF is the Altinn portal's
+# own backend, for Altinn end-user tokens with the portal's scope.
+CONSUMER_TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/accessmanagement",))
+BFF_TOKENS = AcceptedTokens(issuers=ALTINN_END_USER_ISSUERS, audiences=("/accessmanagement",))
 
 
 def _consumer(*scopes: str) -> Any:
     """A data consumer: an organisation's Maskinporten token with one of `scopes`."""
 
-    scoped = require_scope(*scopes)
+    scoped = require_scope(CONSUMER_TOKENS, *scopes)
 
     async def check(principal: Principal = scoped) -> Principal:
         if principal.kind != "organization":
@@ -37,7 +51,7 @@ def _consumer(*scopes: str) -> Any:
 
 ConsumerWriter = Annotated[Principal, _consumer(CONSENT_WRITE)]
 ConsumerReader = Annotated[Principal, _consumer(CONSENT_READ, CONSENT_WRITE)]
-Person = Annotated[Principal, require_person()]
+Person = Annotated[Principal, require_person(BFF_TOKENS, PORTAL_END_USER_SCOPE)]
 
 
 @router.post(CONSUMER_PATH, status_code=201, operation_id="consent_create_request",

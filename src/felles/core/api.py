@@ -16,10 +16,24 @@ from felles.core.health import database_is_ready
 from felles.core.paging import Page, page_size
 from felles.core.revocations import listen_while_serving
 from felles.core.runtime import DatabaseDep, RuntimeDep
-from felles.core.tokens import OperatorInProduction, Principal, require_person, require_scope
+from felles.core.tokens import (
+    ALTINN_API_ISSUERS,
+    ALTINN_END_USER_ISSUERS,
+    PORTAL_END_USER_SCOPE,
+    AcceptedTokens,
+    AuthenticatedRoute,
+    OperatorInProduction,
+    Principal,
+    require_person,
+    require_scope,
+)
 
-router = APIRouter(lifespan=listen_while_serving)
+router = APIRouter(lifespan=listen_while_serving, route_class=AuthenticatedRoute)
 AUDIT_READ_SCOPE = "felles:audit.read"
+# A person reads their own log as they read the rest of their data in Altinn (an Altinn end-user token);
+# operators search it with an organisation's token.
+AUDIT_END_USER_TOKENS = AcceptedTokens(issuers=ALTINN_END_USER_ISSUERS, audiences=("/audit",))
+AUDIT_TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/audit",))
 
 
 @router.get("/health/live", tags=["health"], operation_id="health_live")
@@ -97,7 +111,7 @@ async def _page(
             response_model=Page[AuditEntryPublic])
 async def who_looked_me_up(
     runtime: RuntimeDep,
-    principal: Annotated[Principal, require_person()],
+    principal: Annotated[Principal, require_person(AUDIT_END_USER_TOKENS, PORTAL_END_USER_SCOPE)],
     continuationToken: str | None = None,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> Page[AuditEntryPublic]:
@@ -110,7 +124,7 @@ async def who_looked_me_up(
             response_model=Page[AuditEntryPublic])
 async def search(
     runtime: RuntimeDep,
-    _principal: Annotated[Principal, require_scope(AUDIT_READ_SCOPE)],
+    _principal: Annotated[Principal, require_scope(AUDIT_TOKENS, AUDIT_READ_SCOPE)],
     subject: str | None = None,
     actor: str | None = None,
     continuationToken: str | None = None,

@@ -9,13 +9,16 @@ match" from one set lookup.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import _IncludedRouter
 from starlette._utils import get_route_path
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
+
+from felles.core.tokens import AuthenticatedRoute, authenticated_routes
 
 # A route whose first segment is a path parameter can match anything, so its router is never skipped.
 _ANY_FIRST_SEGMENT = None
@@ -42,7 +45,20 @@ class _FirstSegmentGatedRouter(_IncludedRouter):
         return super().matches(scope)
 
 
+def _all_routes(router: APIRouter) -> Iterator[BaseRoute]:
+    for route in router.routes:
+        if isinstance(route, _IncludedRouter):
+            yield from _all_routes(route.original_router)
+        else:
+            yield route
+
+
 def include_component_router(app: FastAPI, router: APIRouter) -> None:
+    unguarded = [route.path for route in authenticated_routes(_all_routes(router))
+                 if not isinstance(route, AuthenticatedRoute)]
+    if unguarded:  # they would read a request's body before checking its token
+        raise TypeError(f"Routes needing a token must be AuthenticatedRoute (APIRouter(route_class=...)): "
+                        f"{', '.join(unguarded)}")
     app.include_router(router)
     included = app.router.routes[-1]
     if not isinstance(included, _IncludedRouter):

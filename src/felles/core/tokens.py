@@ -6,22 +6,60 @@ both; this module verifies a JWT itself, resolves an opaque token through the re
 registers (`register_opaque_token_resolver`: core imports no component), refuses a token on the platform's
 revocation list (`felles.core.revocations`) and turns the claims into a `Principal`: a person, an organisation
 (possibly through a supplier) or a system, with its authentication level and scopes.
+
+Which token opens which API. Every token must come from one of the four issuers this platform runs (`Issuer`:
+ID-porten, Ansattporten, Maskinporten, and the Altinn platform's token exchange
+`/authentication/api/v1/exchange/{idporten|maskinporten}`); any other `iss` is refused everywhere. On top of
+that each API says, in one `AcceptedTokens` constant per API (named `*_TOKENS` in its `api.py`), which issuers
+it takes and which audiences name it, and each route which scopes it needs. The choices follow the real
+services (see `shared/reference/notes/identity.md` and `authz.md`):
+
+- Altinn's end-user APIs (access management `enduser/...`: delegations, client delegation, access requests,
+  authorized parties; the consent BFF; and Felles's own audit `/me`) take only Altinn tokens (`iss` = the
+  Altinn platform issuer) with the portal's scope `altinn:portal/enduser` (Altinn's `SCOPE_PORTAL_ENDUSER`)
+  or, where Altinn names one, the end-user system's own scope (`altinn:accessmanagement/authorizedparties`,
+  `altinn:clientdelegations.read|write`). An ID-porten token, whatever its scope, is not one: an agency's relying
+  party that got a person's ID-porten token cannot act as that person in Altinn. Exchanging it gives an Altinn
+  token with the ID-porten token's own scopes, and the exchange never passes `altinn:portal/enduser` on: that
+  scope is Altinn authentication's own, for the Altinn portal's login. Felles's portal pages use the portal
+  session (an HttpOnly cookie, forms bound to it by a CSRF token), never these APIs; the session token is an
+  ID-porten token of the portal's client with scope `openid`, so sent as a Bearer token it opens nothing.
+- KRR's `krr:user/...` API takes ID-porten tokens (the person logged in to a service with that scope), as KRR
+  does.
+- APIs for organisations (KRR's and Folkeregisteret's lookups, ID-porten self-service) take Maskinporten
+  tokens; Altinn's APIs for service owners and other organisations (resource registry, decisions, events,
+  notifications, consent requests, digitalt dødsbo, the audit search) take Maskinporten tokens and Altinn
+  tokens exchanged from them, as Altinn's APIs do.
+- Audience (`aud`, RFC 8707 `resource`): a token that names an audience opens only the APIs it names; each API's
+  audiences are the paths in its `AcceptedTokens`, under the platform's base URL (e.g.
+  `http://localhost:8000/accessmanagement`). A token without `aud`, with ID-porten's `unspecified`
+  (`UNSPECIFIED_AUDIENCE`: no audience requested) or with the platform's own base URL (what Felles's issuers
+  write when no `resource` was asked for) is not restricted by audience, since ID-porten and
+  Maskinporten issue those to clients that ask for no `resource`.
+
+A route that needs a token authenticates before FastAPI reads the request body (`AuthenticatedRoute`): FastAPI
+reads and parses the body before it solves dependencies, so without it a caller with no token could make the
+server read and parse any body.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
+from starlette.routing import BaseRoute
 
 from felles.core.audit import Actor
 from felles.core.config import Settings
@@ -38,6 +76,51 @@ VERIFIED_TOKEN_CACHE_SIZE = 10_000
 # How long a process uses an opaque token's claims without asking its issuer again (revocation is checked on
 # every use regardless, by jti).
 OPAQUE_TOKEN_CACHE_SECONDS = 10.0
+# Altinn authentication's scope for a login to the Altinn portal; it opens Altinn's end-user APIs.
+PORTAL_END_USER_SCOPE = "altinn:portal/enduser"
+# ID-porten's `aud` for a token whose client asked for no audience: it restricts nothing.
+UNSPECIFIED_AUDIENCE = "unspecified"
+
+
+class Issuer(StrEnum):
+    """The token issuers this platform runs; no Felles API takes a token from any other."""
+
+    IDPORTEN = "idporten"
+    ANSATTPORTEN = "ansattporten"
+    MASKINPORTEN = "maskinporten"
+    ALTINN = "altinn"  # the Altinn platform's token exchange
+
+
+# Where each issuer lives under the platform's base URL. Strict relying parties compare the issuer string
+# exactly, so the spelling follows the real services: ID-porten and Ansattporten have no trailing slash,
+# Maskinporten and Altinn (`https://platform.altinn.no/authentication/api/v1/openid/`) have one.
+ISSUER_PATHS = {
+    Issuer.IDPORTEN: "/idporten",
+    Issuer.ANSATTPORTEN: "/ansattporten",
+    Issuer.MASKINPORTEN: "/maskinporten/",
+    Issuer.ALTINN: "/authentication/api/v1/openid/",
+}
+
+
+# Altinn's APIs for organisations take Maskinporten tokens and Altinn tokens exchanged from any of its issuers;
+# its end-user APIs take Altinn tokens only.
+ALTINN_API_ISSUERS = frozenset({Issuer.MASKINPORTEN, Issuer.ALTINN})
+ALTINN_END_USER_ISSUERS = frozenset({Issuer.ALTINN})
+
+
+def issuer_url(base_url: str, issuer: Issuer) -> str:
+    """The `iss` of `issuer`'s tokens on the platform at `base_url`."""
+    return base_url.rstrip("/") + ISSUER_PATHS[issuer]
+
+
+def token_issuer(claims: dict[str, Any], base_url: str) -> Issuer:
+    """Which of the platform's issuers issued a token, or `Unauthorized`."""
+    iss = claims.get("iss")
+    for issuer in Issuer:
+        if iss == issuer_url(base_url, issuer):
+            return issuer
+    raise _invalid_token("The token was not issued by this platform's ID-porten, Ansattporten, Maskinporten or "
+                         "Altinn.")
 
 
 class PlatformKeys:
@@ -143,10 +226,11 @@ def register_opaque_token_resolver(resolver: OpaqueTokenResolver) -> None:
     opaque_tokens.register(resolver)
 
 
-async def verify_access_token(keys: PlatformKeys, database: Database, token: str) -> dict[str, Any]:
-    """The claims of an access token any Felles API accepts (a JWT this platform signed, or an opaque token its
-    issuer resolves) that is valid now and not revoked; else `Unauthorized`."""
+async def verify_access_token(keys: PlatformKeys, database: Database, token: str, *, base_url: str) -> dict[str, Any]:
+    """The claims of an access token some Felles API accepts (a JWT this platform signed, or an opaque token its
+    issuer resolves) from one of the platform's issuers, valid now and not revoked; else `Unauthorized`."""
     claims = keys.verify(token) if token.count(".") == 2 else await opaque_tokens.claims(database, token)
+    token_issuer(claims, base_url)
     jti = claims.get("jti")
     if isinstance(jti, str) and await revocations_for(database).is_revoked(database, jti):
         raise _invalid_token("The token has been revoked.")
@@ -167,7 +251,8 @@ def _invalid_token(detail: str) -> Unauthorized:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who calls: a person, an organisation (maybe through a supplier) or a system, with level and scopes."""
+    """Who calls: a person, an organisation (maybe through a supplier) or a system, with level and scopes, and
+    the issuer and audiences of the token that says so."""
 
     kind: Literal["person", "organization", "system"]
     person_identifier: str | None = None
@@ -176,24 +261,30 @@ class Principal:
     client_id: str | None = None
     scopes: frozenset[str] = frozenset()
     authentication_level: int = 0
+    issuer: Issuer | None = None
+    audiences: frozenset[str] = frozenset()
     claims: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_claims(cls, claims: dict[str, Any]) -> Principal:
-        scopes = frozenset(str(claims.get("scope", "")).split())
+    def from_claims(cls, claims: dict[str, Any], issuer: Issuer | None = None) -> Principal:
         level = int(claims.get("urn:altinn:authlevel") or ACR_LEVELS.get(str(claims.get("acr", "")), 0))
+        aud = claims.get("aud")
         person = claims.get("pid")
         consumer = _organization_number(claims.get("consumer"))
-        supplier = _organization_number(claims.get("supplier"))
         client_id = claims.get("client_id")
-        if isinstance(person, str):
-            return cls("person", person_identifier=person, organization_number=None, client_id=client_id,
-                       scopes=scopes, authentication_level=level, claims=claims)
-        if consumer is not None:
-            return cls("organization", organization_number=consumer, supplier_organization_number=supplier,
-                       client_id=client_id, scopes=scopes, authentication_level=level, claims=claims)
-        return cls("system", client_id=client_id or str(claims.get("sub", "")), scopes=scopes,
-                   authentication_level=level, claims=claims)
+        kind: Literal["person", "organization", "system"] = (
+            "person" if isinstance(person, str) else "organization" if consumer is not None else "system")
+        return cls(
+            kind,
+            person_identifier=person if kind == "person" else None,
+            organization_number=consumer if kind == "organization" else None,
+            supplier_organization_number=(_organization_number(claims.get("supplier"))
+                                          if kind == "organization" else None),
+            client_id=client_id if kind != "system" else client_id or str(claims.get("sub", "")),
+            scopes=frozenset(str(claims.get("scope", "")).split()), authentication_level=level, issuer=issuer,
+            audiences=frozenset(str(value) for value in (aud if isinstance(aud, list) else [aud]) if value is not None),
+            claims=claims,
+        )
 
     @property
     def audit_actor(self) -> Actor:
@@ -215,27 +306,63 @@ def _organization_number(value: Any) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class AcceptedTokens:
+    """The tokens one API takes: from which of the platform's issuers, and the audiences that name it (paths
+    under the platform's base URL; see the module docstring)."""
+
+    issuers: frozenset[Issuer]
+    audiences: tuple[str, ...]
+
+    def check(self, principal: Principal, base_url: str) -> None:
+        """`Unauthorized` unless this API takes the principal's token."""
+        if principal.issuer not in self.issuers:
+            names = ", ".join(sorted(self.issuers))
+            raise _invalid_token(f"This API takes tokens from {names} only.")
+        platform = base_url.rstrip("/")
+        # A token issued without `resource` names the whole platform (RFC 9068 wants an aud): every API takes it.
+        named = principal.audiences - {UNSPECIFIED_AUDIENCE, platform}
+        if named and named.isdisjoint(platform + path for path in self.audiences):
+            raise _invalid_token("The token is for another audience (aud) than this API.")
+
+
 _bearer = HTTPBearer(auto_error=False, description="An access token from ID-porten, Maskinporten or Altinn")
+# Where a request's principal is kept once its token is checked, so the check runs once per request.
+_PRINCIPAL_SCOPE_KEY = "felles.principal"
 
 
-async def authenticate(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+async def _principal_of(request: Request) -> Principal:
+    principal: Principal | None = request.scope.get(_PRINCIPAL_SCOPE_KEY)
+    if principal is not None:
+        return principal
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized(
             "This endpoint needs a Bearer access token.", code="missing_token",
             headers={"WWW-Authenticate": "Bearer"},
         )
     keys: PlatformKeys = request.app.state.platform_keys
     database: Database = request.app.state.runtime.database
-    return Principal.from_claims(await verify_access_token(keys, database, credentials.credentials))
+    base_url = _base_url(request)
+    claims = await verify_access_token(keys, database, token, base_url=base_url)
+    principal = request.scope[_PRINCIPAL_SCOPE_KEY] = Principal.from_claims(claims, token_issuer(claims, base_url))
+    return principal
+
+
+async def authenticate(
+    request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """The caller, from a Bearer token any of the platform's issuers issued (`_credentials` only documents the
+    scheme in OpenAPI)."""
+    return await _principal_of(request)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
-# Every scope some route requires, noted by `require_scope` as the routers are imported: the platform's own
-# scopes, which the demo data registers in Maskinporten so that a client can be granted them.
+# Every scope some route requires, noted by `require_scope` and `require_person` as the routers are imported: the
+# platform's own scopes, which the demo data registers in Maskinporten so that a client can be granted them.
 _required_scopes: set[str] = set()
 
 
@@ -244,23 +371,39 @@ def required_scopes() -> frozenset[str]:
     return frozenset(_required_scopes)
 
 
-def require_scope(*any_of: str) -> Any:
-    """A dependency that lets the call through when the token has at least one of these scopes."""
-    _required_scopes.update(any_of)
+def _base_url(request: Request) -> str:
+    base_url: str = request.app.state.runtime.settings.base_url
+    return base_url
 
-    async def check(principal: CurrentPrincipal) -> Principal:
-        _check_scope(principal, any_of)
+
+def _require_any_scope(principal: Principal, any_of: tuple[str, ...]) -> None:
+    if any_of and not principal.scopes.intersection(any_of):
+        raise Forbidden(
+            f"The token lacks a required scope (one of: {', '.join(any_of)}).", code="insufficient_scope",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(any_of)}"'},
+        )
+
+
+def require_token(accepted: AcceptedTokens) -> Any:
+    """A dependency that lets the call through with any token this API takes."""
+
+    async def check(request: Request, principal: CurrentPrincipal) -> Principal:
+        accepted.check(principal, _base_url(request))
         return principal
 
     return Depends(check)
 
 
-def _check_scope(principal: Principal, any_of: tuple[str, ...]) -> None:
-    if not principal.scopes.intersection(any_of):
-        raise Forbidden(
-            f"The token lacks a required scope (one of: {', '.join(any_of)}).", code="insufficient_scope",
-            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{" ".join(any_of)}"'},
-        )
+def require_scope(accepted: AcceptedTokens, *any_of: str) -> Any:
+    """A dependency that lets the call through with a token this API takes that has one of these scopes."""
+    _required_scopes.update(any_of)
+
+    async def check(request: Request, principal: CurrentPrincipal) -> Principal:
+        accepted.check(principal, _base_url(request))
+        _require_any_scope(principal, any_of)
+        return principal
+
+    return Depends(check)
 
 
 # Operators of the platform: they read its metrics and development outboxes in production.
@@ -272,20 +415,52 @@ async def _operator_in_production(
 ) -> None:
     if not request.app.state.runtime.settings.is_production:
         return  # development and tests: open, so that a developer sees what the platform does
-    _check_scope(await authenticate(request, credentials), (OPERATOR_SCOPE,))
+    _require_any_scope(await authenticate(request, credentials), (OPERATOR_SCOPE,))
 
 
 # A route dependency: in production only an operator's token gets through.
 OperatorInProduction = Depends(_operator_in_production)
 
 
-def require_person() -> Any:
-    async def check(principal: CurrentPrincipal) -> Principal:
+def require_person(accepted: AcceptedTokens, *any_of: str) -> Any:
+    """A dependency that lets a person through, with a token this API takes that has one of these scopes."""
+    _required_scopes.update(any_of)
+
+    async def check(request: Request, principal: CurrentPrincipal) -> Principal:
+        accepted.check(principal, _base_url(request))
         if principal.kind != "person":
             raise Forbidden("Only a person logged in with ID-porten may do this.", code="person_required")
+        _require_any_scope(principal, any_of)
         return principal
 
     return Depends(check)
+
+
+def _needs_token(dependant: Dependant) -> bool:
+    return any(dependency.call is authenticate or _needs_token(dependency) for dependency in dependant.dependencies)
+
+
+def authenticated_routes(routes: Iterable[BaseRoute]) -> list[APIRoute]:
+    """The routes among `routes` that need a token."""
+    return [route for route in routes if isinstance(route, APIRoute) and _needs_token(route.dependant)]
+
+
+class AuthenticatedRoute(APIRoute):
+    """A route that, when it needs a token, checks it before FastAPI reads the request body.
+
+    FastAPI reads (and parses) the whole body before it solves any dependency, so a token check done only as a
+    dependency would let a caller without a token make the server read any body it sends."""
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+        if not _needs_token(self.dependant):
+            return handler
+
+        async def authenticate_then_handle(request: Request) -> Response:
+            await _principal_of(request)
+            return await handler(request)
+
+        return authenticate_then_handle
 
 
 def mint_development_token(
@@ -298,17 +473,28 @@ def mint_development_token(
     scopes: list[str],
     authentication_level: int = 3,
     lifetime_seconds: int = 3600,
+    issuer: Issuer | None = None,
+    audience: str | None = None,
 ) -> str:
-    """A test token, as Altinn's test token generator makes them. Refused in production."""
+    """A test token, as Altinn's test token generator makes them. Refused in production.
+
+    A person's token is an Altinn token unless `issuer` says otherwise (with no scope named, it has the portal's
+    `altinn:portal/enduser`, as Altinn authentication gives a login without scopes); an organisation's is a
+    Maskinporten token. `audience` becomes `aud`."""
     if settings.is_production:
         raise Forbidden("Test tokens are not issued in production.", code="test_tokens_disabled")
+    issuer = issuer or (Issuer.ALTINN if person_identifier else Issuer.MASKINPORTEN)
+    if issuer is Issuer.ALTINN and person_identifier and not scopes:
+        scopes = [PORTAL_END_USER_SCOPE]
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": settings.base_url + "/testtokens", "iat": now, "exp": now + lifetime_seconds, "jti": uuid7().hex,
-        "scope": " ".join(scopes), "client_id": "felles-test-token-generator",
+        "iss": issuer_url(settings.base_url, issuer), "iat": now, "exp": now + lifetime_seconds,
+        "jti": uuid7().hex, "scope": " ".join(scopes), "client_id": "felles-test-token-generator",
         "acr": "idporten-loa-high" if authentication_level >= 4 else "idporten-loa-substantial",
         "urn:altinn:authlevel": authentication_level,
     }
+    if audience is not None:
+        claims["aud"] = audience
     if person_identifier:
         claims.update(sub=person_identifier, pid=person_identifier)
     elif organization_number:

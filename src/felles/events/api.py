@@ -9,13 +9,22 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from felles.core.params import IntegerId
 from felles.core.runtime import DatabaseDep, RuntimeDep
-from felles.core.tokens import CurrentPrincipal, Principal, require_scope
+from felles.core.tokens import (
+    ALTINN_API_ISSUERS,
+    AcceptedTokens,
+    AuthenticatedRoute,
+    Principal,
+    require_scope,
+    require_token,
+)
 from felles.events import schemas, service
 
-router = APIRouter(prefix="/events/api/v1", tags=["events"])
+router = APIRouter(prefix="/events/api/v1", tags=["events"], route_class=AuthenticatedRoute)
 
-Publisher = Annotated[Principal, require_scope(service.PUBLISH_SCOPE, service.PUBLISH_ADMIN_SCOPE)]
-Subscriber = Annotated[Principal, require_scope(service.SUBSCRIBE_SCOPE, service.SUBSCRIBE_ADMIN_SCOPE)]
+EVENTS_TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/events",))
+Publisher = Annotated[Principal, require_scope(EVENTS_TOKENS, service.PUBLISH_SCOPE, service.PUBLISH_ADMIN_SCOPE)]
+Subscriber = Annotated[Principal, require_scope(EVENTS_TOKENS, service.SUBSCRIBE_SCOPE, service.SUBSCRIBE_ADMIN_SCOPE)]
+Caller = Annotated[Principal, require_token(EVENTS_TOKENS)]
 PROBLEMS = {400: {"description": "Invalid input"}, 401: {"description": "No valid token"},
             403: {"description": "Missing scope"}}
 
@@ -68,7 +77,7 @@ async def create_subscription(
 
 @router.get("/subscriptions", operation_id="events_subscription_list", responses=PROBLEMS,
             response_model=schemas.SubscriptionList)
-async def list_subscriptions(database: DatabaseDep, principal: CurrentPrincipal) -> schemas.SubscriptionList:
+async def list_subscriptions(database: DatabaseDep, principal: Caller) -> schemas.SubscriptionList:
     """The caller's subscriptions."""
     return await service.list_subscriptions(database, principal)
 
@@ -77,7 +86,7 @@ async def list_subscriptions(database: DatabaseDep, principal: CurrentPrincipal)
             responses={**PROBLEMS, 404: {"description": "No such subscription"}},
             response_model=schemas.SubscriptionPublic)
 async def get_subscription(
-    database: DatabaseDep, principal: CurrentPrincipal, subscription_id: IntegerId
+    database: DatabaseDep, principal: Caller, subscription_id: IntegerId
 ) -> schemas.SubscriptionPublic:
     """One of the caller's subscriptions."""
     return await service.get_subscription(database, principal, subscription_id)
@@ -85,9 +94,7 @@ async def get_subscription(
 
 @router.delete("/subscriptions/{subscription_id}", operation_id="events_subscription_delete",
                status_code=status.HTTP_204_NO_CONTENT, responses={**PROBLEMS, 404: {"description": "Not found"}})
-async def delete_subscription(
-    database: DatabaseDep, principal: CurrentPrincipal, subscription_id: IntegerId
-) -> Response:
+async def delete_subscription(database: DatabaseDep, principal: Caller, subscription_id: IntegerId) -> Response:
     """Delete a subscription; pending deliveries are cancelled."""
     await service.delete_subscription(database, principal, subscription_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

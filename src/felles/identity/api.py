@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from felles.core.cache_invalidation import listen_while_serving
 from felles.core.errors import Forbidden, Unauthorized
 from felles.core.runtime import Runtime
-from felles.core.tokens import Principal, require_scope
+from felles.core.tokens import AcceptedTokens, AuthenticatedRoute, Issuer, Principal, require_scope
 from felles.identity import pages, schemas, selfservice, service
 from felles.identity.issuers import (
     ANSATTPORTEN,
@@ -216,10 +216,13 @@ router.include_router(maskinporten)
 
 
 # --- self-service (selvbetjening) ---------------------------------------------------------------------------------
-selfservice_routes = APIRouter(prefix="/selvbetjening/api/v1", tags=["selvbetjening"])
-DcrRead = require_scope("idporten:dcr.read", "idporten:dcr.write", "idporten:dcr.modify")
-DcrWrite = require_scope("idporten:dcr.write", "idporten:dcr.modify")
-ScopesWrite = require_scope("idporten:scopes.write")
+selfservice_routes = APIRouter(prefix="/selvbetjening/api/v1", tags=["selvbetjening"],
+                                route_class=AuthenticatedRoute)
+# Self-service is for organisations, with Maskinporten tokens (as ID-porten's self-service API).
+SELFSERVICE_TOKENS = AcceptedTokens(issuers=frozenset({Issuer.MASKINPORTEN}), audiences=("/selvbetjening",))
+DcrRead = require_scope(SELFSERVICE_TOKENS, "idporten:dcr.read", "idporten:dcr.write", "idporten:dcr.modify")
+DcrWrite = require_scope(SELFSERVICE_TOKENS, "idporten:dcr.write", "idporten:dcr.modify")
+ScopesWrite = require_scope(SELFSERVICE_TOKENS, "idporten:scopes.write")
 
 
 def _owner(principal: Principal) -> str:

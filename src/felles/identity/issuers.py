@@ -2,13 +2,16 @@
 providers) and Maskinporten (an OAuth 2.0 authorization server for machines).
 
 Strict relying parties compare the issuer string exactly, so the spelling follows the real services:
-ID-porten and Ansattporten have no trailing slash, Maskinporten has one.
+ID-porten and Ansattporten have no trailing slash, Maskinporten has one. The issuer paths are core's
+(`felles.core.tokens.ISSUER_PATHS`): every API's token check needs them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from felles.core.tokens import ISSUER_PATHS, Issuer, issuer_url
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -81,22 +84,22 @@ class OidcIssuer:
 
 
 IDPORTEN = OidcIssuer(
-    name="idporten", path="/idporten", integration_types=("idporten", "api_klient"),
+    name="idporten", path=ISSUER_PATHS[Issuer.IDPORTEN], integration_types=("idporten", "api_klient"),
     acr_levels={"idporten-loa-substantial": 3, "idporten-loa-high": 4},
     default_acr="idporten-loa-substantial", always_isolated=False,
 )
 ANSATTPORTEN = OidcIssuer(
-    name="ansattporten", path="/ansattporten", integration_types=("ansattporten",),
+    name="ansattporten", path=ISSUER_PATHS[Issuer.ANSATTPORTEN], integration_types=("ansattporten",),
     acr_levels={"substantial": 3, "high": 4}, default_acr="substantial", always_isolated=True,
     authorization_details_types=("ansattporten:altinn:resource", "ansattporten:orgno"),
 )
 OIDC_ISSUERS = {issuer.name: issuer for issuer in (IDPORTEN, ANSATTPORTEN)}
 
-MASKINPORTEN_PATH = "/maskinporten"
+MASKINPORTEN_PATH = ISSUER_PATHS[Issuer.MASKINPORTEN].rstrip("/")  # where its endpoints are mounted
 
 
 def maskinporten_issuer(base_url: str) -> str:
-    return base_url.rstrip("/") + MASKINPORTEN_PATH + "/"
+    return issuer_url(base_url, Issuer.MASKINPORTEN)
 
 
 def platform_audience(base_url: str) -> str:

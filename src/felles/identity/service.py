@@ -36,7 +36,15 @@ from felles.core.db import Database, insert_for
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, enqueue, job_handler
 from felles.core.revocations import revoke_tokens
-from felles.core.tokens import PlatformKeys, register_opaque_token_resolver, verify_access_token
+from felles.core.tokens import (
+    PORTAL_END_USER_SCOPE,
+    Issuer,
+    PlatformKeys,
+    issuer_url,
+    register_opaque_token_resolver,
+    token_issuer,
+    verify_access_token,
+)
 from felles.identity import ansattporten
 from felles.identity.cache import IdentityCache, cache_for
 from felles.identity.certificates import CertificateRejected, public_key_pem, trust_anchors
@@ -1336,6 +1344,7 @@ def new_browser_id() -> str:
 
 
 ALTINN_TOKEN_LIFETIME = 1800
+EXCHANGED_ISSUERS = {"idporten": Issuer.IDPORTEN, "maskinporten": Issuer.MASKINPORTEN}
 
 
 async def exchange_for_altinn(database: Database, keys: PlatformKeys, base_url: str, provider: str, token: str) -> str:
@@ -1343,18 +1352,20 @@ async def exchange_for_altinn(database: Database, keys: PlatformKeys, base_url: 
     from felles.core.errors import InvalidInput, Unauthorized
     from felles.core.tokens import ACR_LEVELS
 
-    issuers = {"idporten": IDPORTEN_ISSUER_PATH, "maskinporten": MASKINPORTEN_ISSUER_PATH}
-    if provider not in issuers:
+    if provider not in EXCHANGED_ISSUERS:
         raise InvalidInput("Exchange a token from idporten or maskinporten.", code="unknown_token_provider")
-    claims = await verify_access_token(keys, database, token)  # a revoked token is not exchanged
-    expected = base_url.rstrip("/") + issuers[provider]
-    if claims.get("iss") != expected:
+    # a revoked token is not exchanged
+    claims = await verify_access_token(keys, database, token, base_url=base_url)
+    if token_issuer(claims, base_url) is not EXCHANGED_ISSUERS[provider]:
         raise Unauthorized(f"The token was not issued by {provider}.", code="invalid_token")
     moment = _epoch(utcnow())
+    # The portal's scope is Altinn authentication's own, given at a login to the Altinn portal: no token from
+    # elsewhere passes it on.
+    scopes = [scope for scope in str(claims.get("scope", "")).split() if scope != PORTAL_END_USER_SCOPE]
     altinn: dict[str, Any] = {
-        "iss": base_url.rstrip("/") + "/authentication/api/v1/openid/", "iat": moment,
+        "iss": issuer_url(base_url, Issuer.ALTINN), "iat": moment,
         "exp": min(int(claims["exp"]), moment + ALTINN_TOKEN_LIFETIME), "jti": _b64(secrets.token_bytes(16)),
-        "scope": claims.get("scope", ""), "client_id": claims.get("client_id"),
+        "scope": " ".join(scopes), "client_id": claims.get("client_id"),
         "aud": platform_audience(base_url), "sub": claims.get("sub") or claims.get("client_id"),
     }
     if "pid" in claims:
@@ -1369,6 +1380,3 @@ async def exchange_for_altinn(database: Database, keys: PlatformKeys, base_url: 
             altinn["supplier"] = claims["supplier"]
     return keys.sign(altinn)
 
-
-IDPORTEN_ISSUER_PATH = "/idporten"
-MASKINPORTEN_ISSUER_PATH = "/maskinporten/"

@@ -10,14 +10,15 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from felles.core.params import MAX_DATABASE_BIG_INTEGER
 from felles.core.runtime import DatabaseDep, RuntimeDep
-from felles.core.tokens import Principal, require_scope
+from felles.core.tokens import ALTINN_API_ISSUERS, AcceptedTokens, AuthenticatedRoute, Principal, require_scope
 from felles.notifications import schemas, service
 
-router = APIRouter(prefix="/notifications/api/v1", tags=["notifications"])
+router = APIRouter(prefix="/notifications/api/v1", tags=["notifications"], route_class=AuthenticatedRoute)
 
-Creator = Annotated[Principal, require_scope(service.CREATE_SCOPE)]
+NOTIFICATIONS_TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/notifications",))
+Creator = Annotated[Principal, require_scope(NOTIFICATIONS_TOKENS, service.CREATE_SCOPE)]
 # Reading an order, its status and its results: the read scope, or the create scope that made the order.
-Reader = Annotated[Principal, require_scope(service.READ_SCOPE, service.CREATE_SCOPE)]
+Reader = Annotated[Principal, require_scope(NOTIFICATIONS_TOKENS, service.READ_SCOPE, service.CREATE_SCOPE)]
 PROBLEMS = {400: {"description": "Invalid input"}, 401: {"description": "No valid token"},
             403: {"description": "Missing scope"}}
 NOT_FOUND = {404: {"description": "No such order"}}

@@ -104,7 +104,7 @@ async def signed_in_person(request: Request, runtime: Runtime) -> str | None:
     if not token:
         return None
     try:
-        claims = await verify_access_token(runtime.keys, runtime.database, token)
+        claims = await verify_access_token(runtime.keys, runtime.database, token, base_url=runtime.settings.base_url)
     except Unauthorized:
         return None
     if claims.get("iss") != IDPORTEN.issuer(runtime.settings.base_url) or claims.get("client_id") != LOGIN_CLIENT_ID:

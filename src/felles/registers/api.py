@@ -8,13 +8,12 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
-from felles.core.errors import Forbidden
 from felles.core.params import MAX_DATABASE_BIG_INTEGER
 from felles.core.runtime import DatabaseDep, RuntimeDep
-from felles.core.tokens import Principal, require_person, require_scope
+from felles.core.tokens import AcceptedTokens, AuthenticatedRoute, Issuer, Principal, require_person, require_scope
 from felles.registers import schemas, service
 
-router = APIRouter()
+router = APIRouter(route_class=AuthenticatedRoute)
 
 
 def json_response(document: object) -> Response:
@@ -34,10 +33,15 @@ FOLKEREGISTER_READ_SCOPES = (
 )
 FOLKEREGISTER_WRITE_SCOPE = "felles:folkeregisteret.write"
 
-KrrReader = Annotated[Principal, require_scope(KRR_CONTACT_SCOPE, KRR_DIGITAL_POST_SCOPE)]
-FolkeregisterReader = Annotated[Principal, require_scope(*FOLKEREGISTER_READ_SCOPES)]
-FolkeregisterWriter = Annotated[Principal, require_scope(FOLKEREGISTER_WRITE_SCOPE)]
-LoggedInPerson = Annotated[Principal, require_person()]
+# KRR's lookups and Folkeregisteret take Maskinporten tokens; KRR's own-data API the person's ID-porten token.
+KRR_TOKENS = AcceptedTokens(issuers=frozenset({Issuer.MASKINPORTEN}), audiences=("/rest",))
+KRR_USER_TOKENS = AcceptedTokens(issuers=frozenset({Issuer.IDPORTEN}), audiences=("/rest",))
+FOLKEREGISTERET_TOKENS = AcceptedTokens(issuers=frozenset({Issuer.MASKINPORTEN}), audiences=("/folkeregisteret",))
+KrrReader = Annotated[Principal, require_scope(KRR_TOKENS, KRR_CONTACT_SCOPE, KRR_DIGITAL_POST_SCOPE)]
+FolkeregisterReader = Annotated[Principal, require_scope(FOLKEREGISTERET_TOKENS, *FOLKEREGISTER_READ_SCOPES)]
+FolkeregisterWriter = Annotated[Principal, require_scope(FOLKEREGISTERET_TOKENS, FOLKEREGISTER_WRITE_SCOPE)]
+KrrUserReader = Annotated[Principal, require_person(KRR_USER_TOKENS, KRR_USER_READ_SCOPE)]
+KrrUserWriter = Annotated[Principal, require_person(KRR_USER_TOKENS, KRR_USER_WRITE_SCOPE)]
 
 PROBLEMS = {400: {"description": "Invalid input"}, 401: {"description": "No valid token"},
             403: {"description": "Missing scope"}}
@@ -57,26 +61,19 @@ async def lookup_persons(
     ))
 
 
-def _require_user_scope(principal: Principal, scope: str) -> None:
-    if scope not in principal.scopes:
-        raise Forbidden(f"The token lacks the scope {scope}.", code="insufficient_scope")
-
-
 @router.get("/rest/v1/person", tags=["krr"], operation_id="krr_own_contact_information",
             response_model=schemas.KrrPerson, response_model_exclude_none=True, responses=PROBLEMS)
-async def own_contact_information(database: DatabaseDep, principal: LoggedInPerson) -> Response:
+async def own_contact_information(database: DatabaseDep, principal: KrrUserReader) -> Response:
     """What KRR holds about me."""
-    _require_user_scope(principal, KRR_USER_READ_SCOPE)
     return json_response(await service.own_contact_information(database, principal.person_identifier or ""))
 
 
 @router.patch("/rest/v1/person", tags=["krr"], operation_id="krr_update_own_contact_information",
               response_model=schemas.KrrPerson, response_model_exclude_none=True, responses=PROBLEMS)
 async def update_own_contact_information(
-    database: DatabaseDep, principal: LoggedInPerson, update: schemas.ContactInformationUpdate
+    database: DatabaseDep, principal: KrrUserWriter, update: schemas.ContactInformationUpdate
 ) -> Response:
     """Change my e-mail address, mobile number, reservation against digital communication, or language."""
-    _require_user_scope(principal, KRR_USER_WRITE_SCOPE)
     return json_response(
         await service.update_own_contact_information(database, principal.person_identifier or "", update)
     )
