@@ -41,7 +41,9 @@ def other_process(settings_for_module: Settings) -> Iterator[str]:
     listener.close()
     env = {**os.environ, "FELLES_DATABASE_URL": settings_for_module.database_url,
            "FELLES_DATA_DIR": str(settings_for_module.data_dir), "FELLES_SECRET_KEY": settings_for_module.secret_key,
-           "FELLES_ENVIRONMENT": settings_for_module.environment.value, "FELLES_LOG_LEVEL": "WARNING"}
+           "FELLES_ENVIRONMENT": settings_for_module.environment.value, "FELLES_LOG_LEVEL": "WARNING",
+           # One platform behind one address: both processes give out and take the same issuers.
+           "FELLES_BASE_URL": settings_for_module.base_url}
     server = subprocess.Popen([sys.executable, "-m", "felles.cli", "serve", "--port", str(port), "--no-job-worker",
                                "--no-migrate"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
