@@ -21,6 +21,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class BlobStoreKind(StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
 class Settings(BaseSettings):
     # populate_by_name: the settings with an environment alias (an older name) still take their field name.
     model_config = SettingsConfigDict(env_prefix="FELLES_", extra="ignore", populate_by_name=True)
@@ -52,6 +57,13 @@ class Settings(BaseSettings):
         "FELLES_OUTBOUND_MAX_CONNECTIONS", "FELLES_WEBHOOK_MAX_CONNECTIONS"))
     # Webhook calls one fan-out job makes at the same time (an event with many matching subscriptions).
     webhook_fan_out_parallel: int = Field(default=16, ge=1, le=256)
+    # Where files are kept (`felles.core.blobs`): a folder under the data folder, or an S3-compatible store.
+    blob_store: BlobStoreKind = BlobStoreKind.LOCAL
+    s3_endpoint: str = ""  # e.g. https://s3.example.no; empty: AWS
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "ikke-svar@felles.localhost"
@@ -88,6 +100,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_and_refuse_unsafe_defaults(self) -> Settings:
+        if self.blob_store is BlobStoreKind.S3 and not self.s3_bucket:
+            raise ValueError("FELLES_BLOB_STORE=s3 needs FELLES_S3_BUCKET")
         if self.environment is Environment.PRODUCTION:
             missing = [name for name in ("database_url", "secret_key") if not getattr(self, name)]
             if missing:

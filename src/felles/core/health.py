@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from felles.core.blobs import open_blob_store
 from felles.core.config import Settings
 from felles.core.db import Database
 from felles.core.jobs import JobStatus, count_by_status, registered_kinds
@@ -84,6 +85,14 @@ def signing_keys_health(settings: Settings) -> CheckResult:
     return CheckResult("signing keys", True, f"RS256 key {keys.signing_key.kid}")
 
 
+async def blob_store_health(settings: Settings) -> CheckResult:
+    try:
+        detail = await open_blob_store(settings).check()
+    except Exception as exc:  # noqa: BLE001
+        return CheckResult("blob store", False, f"{type(exc).__name__}: {exc}")
+    return CheckResult("blob store", True, detail)
+
+
 async def run_checks(settings: Settings) -> list[CheckResult]:
     """The platform's own checks, then each registered component check (the caller loads the components)."""
     database = Database(settings.database_url)
@@ -93,6 +102,7 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
             results.append(await migrations_are_current(database, settings))
             results.append(await job_queue_health(database))
         results.append(signing_keys_health(settings))
+        results.append(await blob_store_health(settings))
     finally:
         await database.dispose()
     for name, check in sorted(_component_checks.items()):
