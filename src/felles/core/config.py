@@ -26,6 +26,11 @@ class BlobStoreKind(StrEnum):
     S3 = "s3"
 
 
+class VirusScannerKind(StrEnum):
+    NONE = "none"
+    CLAMD = "clamd"
+
+
 class Settings(BaseSettings):
     # populate_by_name: the settings with an environment alias (an older name) still take their field name.
     model_config = SettingsConfigDict(env_prefix="FELLES_", extra="ignore", populate_by_name=True)
@@ -64,6 +69,11 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
+    # The virus scan of uploaded files (`felles.core.virusscan`): ClamAV's clamd, at a unix socket path or
+    # host:port, or none.
+    virus_scanner: VirusScannerKind = VirusScannerKind.NONE
+    clamd_address: str = "/var/run/clamav/clamd.ctl"
+    clamd_timeout_seconds: float = Field(default=120.0, gt=0)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "ikke-svar@felles.localhost"
