@@ -112,10 +112,15 @@ class ClamdScanner:
             await _close(writer)
 
     async def check(self) -> str:
-        async with asyncio.timeout(5):
-            if (pong := await self._command(b"PING")) != "PONG":
-                raise ConnectionError(f"clamd answered {pong!r} to PING")
-            return f"clamd at {self.address}: {await self._command(b'VERSION')}"
+        try:
+            async with asyncio.timeout(5):
+                pong = await self._command(b"PING")
+                version = await self._command(b"VERSION")
+        except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            raise ConnectionError(f"clamd at {self.address} does not answer: {type(exc).__name__}: {exc}") from exc
+        if pong != "PONG":
+            raise ConnectionError(f"clamd at {self.address} answered {pong!r} to PING")
+        return f"clamd at {self.address}: {version}"
 
 
 async def _parts(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
