@@ -19,6 +19,7 @@ from moto.server import ThreadedMotoServer
 
 from felles.core.blobs import CHUNK_SIZE, BlobNotFound, BlobStore, LocalBlobStore, from_bytes, open_blob_store
 from felles.core.config import BlobStoreKind, Environment, Settings
+from felles.core.jobs import Worker, enqueue
 from tests.conftest import free_listener
 
 MEGABYTE = 1024 * 1024
@@ -200,3 +201,15 @@ async def test_the_health_check_says_which_store_works(store_config, tmp_path):
     if store_config.blob_store is BlobStoreKind.S3:
         result = await blob_store_health(missing_bucket)
         assert not result.ok and result.name == "blob store"
+
+
+async def test_a_recurring_job_discards_abandoned_uploads_of_the_configured_folder(database, job_settings):
+    uploads = job_settings.data_dir / "blobs" / ".uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    abandoned = uploads / "killed.part"
+    abandoned.write_bytes(b"half")
+    os.utime(abandoned, (0, 0))
+    async with database.transaction() as session:
+        await enqueue(session, "blobs.discard_abandoned_uploads", {})
+    await Worker(database).run_until_idle()
+    assert not abandoned.exists()
