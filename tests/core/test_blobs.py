@@ -213,3 +213,10 @@ async def test_a_recurring_job_discards_abandoned_uploads_of_the_configured_fold
         await enqueue(session, "blobs.discard_abandoned_uploads", {})
     await Worker(database).run_until_idle()
     assert not abandoned.exists()
+
+
+async def test_an_empty_blob_is_stored_and_read(store):
+    stored = await store.put("empty/1", from_bytes(b""))
+    assert stored.size == 0 and stored.sha256 == hashlib.sha256(b"").hexdigest()
+    stream = await store.get("empty/1", start=0, end=10)
+    assert stream.size == 0 and (await read_all(stream))[0] == b""
