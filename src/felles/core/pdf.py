@@ -1,12 +1,13 @@
 """PDF rendering of documents the platform writes: receipts, copies of submissions, letters for print.
 
-A document is a title and sections of headings, paragraphs, label/value pairs and tables (`render_document`);
-a letter (`render_letter`) adds, on its first page, the sender's return address and the recipient's address
-where a window envelope shows them, for paper mail. The text is real text in an embedded font (Noto Sans,
-which has every letter of Norwegian and the Sámi languages), so it can be searched, copied and read aloud.
-The font ships in a Python package, so no system font is needed; as it is a variable font covering many
-scripts, the renderer makes static Latin instances of it (regular and bold) once, into
-`FELLES_DATA_DIR/fonts`, and embeds those (subset again to the letters used).
+A document is a title and sections of headings, paragraphs, label/value pairs and tables
+(`PdfRenderer.document`); a letter (`PdfRenderer.letter`) adds, on its first page, the sender's return address
+and the recipient's address where a window envelope shows them, for paper mail. The text is real text in an
+embedded font (Noto Sans, which has every letter of Norwegian and the Sámi languages, and Greek and Cyrillic for
+names), so it can be searched, copied and read aloud. The font ships in a Python package, so no system font is
+needed; as it is a variable font covering many scripts, the renderer makes static instances of it, cut to those
+alphabets (regular and bold), once into `FELLES_DATA_DIR/fonts`, and embeds those (subset again to the letters
+used).
 
 Rendering is CPU work: the renderer's methods run it in a worker thread.
 """
@@ -40,10 +41,12 @@ _STYLES: dict[str, tuple[str, dict[str, float]]] = {
     "": ("NotoSans[wdth,wght].ttf", {"wght": 400, "wdth": 100}),
     "B": ("NotoSans[wdth,wght].ttf", {"wght": 700, "wdth": 100}),
 }
-# The letters the static instances keep: Latin (Norwegian, Sámi and the rest of Europe's), punctuation
-# (dashes, quotes « »), €. Changing it needs a new _SUBSET_VERSION, which names the cached files.
-_LATIN = ((0x20, 0x7E), (0xA0, 0x24F), (0x1E00, 0x1EFF), (0x2000, 0x206F), (0x20AC, 0x20AC), (0x2122, 0x2122))
-_SUBSET_VERSION = 1
+# The letters the static instances keep: Latin (Norwegian, Sámi and the rest of Europe's), Greek and
+# Cyrillic (names), punctuation (dashes, quotes « »), €. Other letters are left out of the PDF (and logged by
+# fpdf2). Changing it needs a new _SUBSET_VERSION, which names the cached files.
+_ALPHABETS = ((0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x1E00, 0x1EFF), (0x2000, 0x206F),
+              (0x20AC, 0x20AC), (0x2122, 0x2122))
+_SUBSET_VERSION = 2
 
 Language = Literal["nb", "nn", "en"]
 _PAGE = {"nb": "Side {page} av {pages}", "nn": "Side {page} av {pages}", "en": "Page {page} of {pages}"}
@@ -51,7 +54,7 @@ _PAGE = {"nb": "Side {page} av {pages}", "nn": "Side {page} av {pages}", "en": "
 # A4 in millimetres, and the address window of DIN 5008 form B, which C4, C5 and DL window envelopes show
 # when the letter is folded in three (fold marks at 105 and 210 mm): 20 mm from the left edge, 45 mm from the
 # top, 85 × 45 mm, its top 5 mm for the return address in small print.
-PAGE_WIDTH, PAGE_HEIGHT = 210.0, 297.0
+PAGE_HEIGHT = 297.0
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 25.0, 20.0, 20.0, 20.0
 WINDOW_LEFT, WINDOW_TOP, WINDOW_WIDTH, WINDOW_HEIGHT = 20.0, 45.0, 85.0, 45.0
 RETURN_ADDRESS_HEIGHT = 5.0
@@ -247,7 +250,7 @@ def open_pdf_renderer(settings: Settings) -> PdfRenderer:
 
 
 def static_fonts(folder: Path) -> dict[str, Path]:
-    """The static Latin instance of each style in `folder`, made there first if missing (a few seconds, once;
+    """The static instance of each style in `folder`, made there first if missing (a few seconds, once;
     each file is written whole or not at all, so processes may race to make it)."""
     paths = {style: folder / f"NotoSans-{version(_FONT_PACKAGE)}-{_SUBSET_VERSION}-{style or 'R'}.ttf"
              for style in _STYLES}
@@ -260,7 +263,7 @@ def static_fonts(folder: Path) -> dict[str, Path]:
         options.name_IDs = ["*"]
         options.notdef_outline = True
         subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=[code for first, last in _LATIN for code in range(first, last + 1)])
+        subsetter.populate(unicodes=[code for first, last in _ALPHABETS for code in range(first, last + 1)])
         subsetter.subset(variable)
         for style in sorted(style for style in missing if _STYLES[style][0] == source):
             static = instancer.instantiateVariableFont(variable, _STYLES[style][1], static=True)
