@@ -29,9 +29,9 @@ setup: .venv/.synced assets ## Install Python and front-end dependencies (uv, np
 
 assets: src/felles/portal/static/vendor/.built ## Build Designsystemet, htmx, Swagger UI and Redoc into the portal's static folder
 
-test-deps: ## Install what the tests drive: Debian's Chromium and PostgreSQL
-	@command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
-		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; }
+test-deps: ## Install what the tests drive: Debian's Chromium, PostgreSQL and ClamAV's clamd
+	@command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -x /usr/sbin/clamd ] || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql clamav-daemon >/dev/null; }
 
 run: setup ## Migrate, seed demo data and serve the platform at http://localhost:8000 (another port: PORT=N)
 	.venv/bin/felles db upgrade

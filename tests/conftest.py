@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from felles.app import create_app
 from felles.core.clock import clock
-from felles.core.config import Environment, Settings
+from felles.core.config import Environment, Settings, get_settings
 from felles.core.db import Database
 from felles.core.migrations import upgrade_async
 from felles.core.tokens import Issuer, PlatformKeys, mint_development_token
@@ -61,6 +61,17 @@ async def database_url(data_dir: Path) -> str:
 def settings(data_dir: Path, database_url: str) -> Settings:
     return Settings(environment=Environment.TEST, data_dir=data_dir, database_url=database_url,
                     secret_key="test-secret-key-not-for-production", log_json=False, log_level="WARNING")
+
+
+@pytest.fixture
+def job_settings(settings, monkeypatch):
+    """The settings the job handlers read: the test environment, where loopback receivers are allowed."""
+    for name, value in {"ENVIRONMENT": "test", "DATA_DIR": str(settings.data_dir),
+                        "DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key}.items():
+        monkeypatch.setenv(f"FELLES_{name}", value)
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

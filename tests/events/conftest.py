@@ -13,8 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from felles.core.config import get_settings
-from felles.events import outbound
+from felles.core import outbound
 from felles.notifications import channels
 from tests.conftest import serve_app
 
@@ -73,14 +72,3 @@ def receiver() -> Iterator[Receiver]:
     app = Starlette(routes=[Route("/hooks/{name}", receive, methods=["POST"])])
     with serve_app(app) as base_url:
         yield Receiver(base_url, hooks, lock)
-
-
-@pytest.fixture
-def job_settings(settings, monkeypatch):
-    """The settings the job handlers read: the test environment, where loopback receivers are allowed."""
-    for name, value in {"ENVIRONMENT": "test", "DATA_DIR": str(settings.data_dir),
-                        "DATABASE_URL": settings.database_url, "SECRET_KEY": settings.secret_key}.items():
-        monkeypatch.setenv(f"FELLES_{name}", value)
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from felles.authorization import schemas as authorization_schemas
 from felles.authorization import service as authorization
+from felles.core import outbound
 from felles.core.audit import Actor
 from felles.core.clock import clock
 from felles.core.config import Environment, Settings
 from felles.core.jobs import Worker
-from felles.events import outbound
 from felles.events.models import EventDelivery
 from felles.events.service import MAX_DELIVERY_ATTEMPTS, RETRY_SCHEDULE
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
@@ -275,9 +275,9 @@ async def test_subscriptions_to_addresses_outside_the_allow_list_are_refused(cli
 
 async def test_the_ssrf_guard_allows_loopback_only_in_development_and_tests(tmp_path):
     production = Settings(environment=Environment.PRODUCTION, database_url="postgresql+asyncpg://x/y",
-                          secret_key="k" * 40, data_dir=tmp_path, webhook_allowed_hosts=[".example.no", "localhost"])
+                          secret_key="k" * 40, data_dir=tmp_path, outbound_allowed_hosts=[".example.no", "localhost"])
     test = Settings(environment=Environment.TEST, data_dir=tmp_path, secret_key="k" * 40,
-                    webhook_allowed_hosts=[".example.no"])
+                    outbound_allowed_hosts=[".example.no"])
     await outbound.check_url(test, "http://127.0.0.1:9/hook")
     await outbound.check_url(test, "http://localhost:9/hook")
     for url in ("https://127.0.0.1/hook", "https://localhost/hook", "http://hooks.example.no/x"):
@@ -315,7 +315,7 @@ async def test_a_call_connects_to_the_address_it_checked_so_dns_rebinding_gets_n
     receiver, rebinding_dns, tmp_path
 ):
     settings = Settings(environment=Environment.TEST, data_dir=tmp_path, secret_key="k" * 40,
-                        webhook_allowed_hosts=[REBOUND_HOST])
+                        outbound_allowed_hosts=[REBOUND_HOST])
     url = receiver.hook("pinned").replace("127.0.0.1", REBOUND_HOST)
     response = await outbound.request(settings, "POST", url, json={"type": "ping"})
     assert response.status_code == 200 and receiver.hooks["pinned"].received == [{"type": "ping"}]
@@ -333,7 +333,7 @@ async def test_a_name_with_any_forbidden_address_is_refused(receiver, monkeypatc
 
     monkeypatch.setattr(socket, "getaddrinfo", mixed)
     settings = Settings(environment=Environment.TEST, data_dir=tmp_path, secret_key="k" * 40,
-                        webhook_allowed_hosts=[REBOUND_HOST])
+                        outbound_allowed_hosts=[REBOUND_HOST])
     with pytest.raises(outbound.OutboundRefused, match="non-public"):
         await outbound.request(settings, "POST", receiver.hook("mixed").replace("127.0.0.1", REBOUND_HOST),
                                json={"type": "ping"})

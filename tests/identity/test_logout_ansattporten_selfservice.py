@@ -3,21 +3,31 @@ with its change log, and Altinn's token exchange."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from structlog.testing import capture_logs
 
+from felles.core import outbound
+from felles.core.audit import Actor
 from felles.core.clock import clock
-from felles.core.jobs import Job
-from felles.identity import selfservice
+from felles.core.jobs import Job, JobStatus, Worker, enqueue
+from felles.identity import schemas, selfservice
 from felles.identity.models import ChangeLogEntry
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
 from tests.authorization.conftest import _fresh_authorization_caches  # noqa: F401 - an autouse fixture
 from tests.authorization.world import DELEGABLE_RESOURCE, add_delegable_resource
-from tests.conftest import bearer
+from tests.conftest import bearer, serve_app
 from tests.identity.conftest import (
     CONSUMER,
     IDPORTEN,
@@ -156,8 +166,6 @@ async def test_an_update_with_null_clears_the_description_and_refuses_null_where
 
 
 async def test_the_change_log_is_kept_twelve_months(database):
-    from felles.core.audit import Actor
-    from felles.identity import schemas
 
     await selfservice.create_client(database, Actor("organization:910753614"), CONSUMER, schemas.ClientCreate(
         integration_type="maskinporten", client_name="old"), allow_local_http=True)
@@ -194,3 +202,97 @@ async def test_demo_clients_are_seeded_once(database, settings, client):
     # The portal's login client is the portal's own (felles.portal.login), not a demo client with a secret.
     assert first == {"felles-spa": "", "demo-company-maskinporten": ""}
     assert await seed_demo_clients(database, settings) == first
+
+
+# --- back-channel logout goes through the SSRF guard ----------------------------------------------------------
+RELYING_PARTY_HOST = "rp.felles.test"
+
+
+@pytest.fixture
+def relying_party() -> Iterator[tuple[str, list[bytes]]]:
+    """A relying party's back-channel logout endpoint, served on loopback: its URL and the bodies it got."""
+    received: list[bytes] = []
+
+    async def backchannel_logout(request: Request) -> Response:
+        received.append(await request.body())
+        return Response(status_code=200)
+
+    with serve_app(Starlette(routes=[Route("/bc", backchannel_logout, methods=["POST"])])) as base_url:
+        yield f"{base_url}/bc", received
+
+
+async def _deliver_backchannel_logout(database, uri: str) -> Job:
+    async with database.transaction() as session:
+        await enqueue(session, "identity.backchannel_logout", {"uri": uri, "logout_token": "the.token"})
+    await Worker(database).run_until_idle()
+    async with database.transaction() as session:
+        (job,) = (await session.scalars(select(Job).where(Job.kind == "identity.backchannel_logout"))).all()
+    return job
+
+
+async def test_backchannel_logout_reaches_the_relying_party_through_the_guarded_client(
+    database, job_settings, relying_party
+):
+    url, received = relying_party
+    job = await _deliver_backchannel_logout(database, url)
+    assert job.status == JobStatus.SUCCEEDED and received == [b"logout_token=the.token"]
+
+
+@pytest.mark.parametrize("where", ["a name resolving to 0.0.0.0", "the link-local metadata address"])
+async def test_backchannel_logout_to_a_non_public_address_is_refused_and_logged_not_called(
+    database, job_settings, relying_party, monkeypatch, where
+):
+    url, received = relying_party
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        """DNS (an outside system, stubbed): the relying party's name leads to 0.0.0.0, which is not a public
+        address but which a connection on this machine reaches (the loopback endpoint) all the same."""
+        if host == RELYING_PARTY_HOST:
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("0.0.0.0", port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    uri = url.replace("127.0.0.1", RELYING_PARTY_HOST) if where.startswith("a name") \
+        else "http://169.254.169.254/latest/meta-data"
+    with capture_logs() as logs:
+        job = await _deliver_backchannel_logout(database, uri)
+    assert received == []
+    assert job.status == JobStatus.SUCCEEDED  # nothing to try again: the address will not become allowed
+    refused = [entry for entry in logs if entry["event"] == "backchannel_logout_refused"]
+    assert len(refused) == 1 and refused[0]["uri"] == uri and "public address" in refused[0]["reason"]
+
+
+@pytest.mark.parametrize("host", ["169.254.169.254", "10.0.0.1", "[fd00::1]", "[::ffff:192.168.1.1]"])
+async def test_self_service_refuses_a_backchannel_logout_uri_at_a_private_or_link_local_address(
+    client, database, token, host
+):
+    response = await client.post("/selvbetjening/api/v1/clients", headers=bearer(
+        token(scopes=["idporten:dcr.write"], org=CONSUMER)), json={
+        "integration_type": "idporten", "client_name": "Intern", "token_endpoint_auth_method": "client_secret_basic",
+        "scopes": ["openid"], "redirect_uris": [f"https://{host}/callback"],
+        "backchannel_logout_uri": f"https://{host}/bc"})
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "outbound_url_refused"
+
+
+async def test_in_production_registration_refuses_a_backchannel_logout_uri_on_loopback(database):
+    def loopback_client(**changes: str) -> schemas.ClientCreate:
+        return schemas.ClientCreate(
+            integration_type="idporten", client_name="Lokal", token_endpoint_auth_method="client_secret_basic",
+            scopes=["openid"], redirect_uris=["https://localhost/callback"],
+            backchannel_logout_uri="https://localhost/bc", **changes)
+
+    owner = Actor(f"organization:{CONSUMER}")
+    with pytest.raises(outbound.OutboundRefused, match="Loopback"):
+        await selfservice.create_client(database, owner, CONSUMER, loopback_client(), allow_local_http=False)
+    created = await selfservice.create_client(database, owner, CONSUMER, loopback_client(client_id="dev-rp"),
+                                              allow_local_http=True)  # development and tests call loopback
+    public = await register_login_client(database, client_id="public-rp")
+    with pytest.raises(outbound.OutboundRefused, match="not a public address"):
+        await selfservice.update_client(
+            database, owner, CONSUMER, public.client_id,
+            schemas.ClientUpdate(redirect_uris=["https://10.1.2.3/callback"], backchannel_logout_uri="https://10.1.2.3/bc"),
+            allow_local_http=False)
+    assert created.backchannel_logout_uri == "https://localhost/bc"

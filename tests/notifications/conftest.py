@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from felles.core import outbound
 from felles.core.config import get_settings
-from felles.events import outbound
 from felles.notifications import channels
 from felles.notifications.service import CREATE_SCOPE
 from felles.registers.population import seed_demo_personas

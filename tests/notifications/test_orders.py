@@ -109,7 +109,7 @@ async def test_a_condition_endpoint_that_never_answers_is_tried_again_then_the_n
     client, database, people, agency, job_settings, smtp_server, condition_endpoint, monkeypatch
 ):
     mailbox, _ = smtp_server
-    monkeypatch.setenv("FELLES_WEBHOOK_TIMEOUT_SECONDS", "0.3")
+    monkeypatch.setenv("FELLES_OUTBOUND_TIMEOUT_SECONDS", "0.3")
     get_settings.cache_clear()
     condition_endpoint.silent.add("silent")
     order = person_order(KARI.identifier, "silent-condition", conditionEndpoint=condition_endpoint.url("silent"))

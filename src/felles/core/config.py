@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, FilePath, model_validator
+from pydantic import AliasChoices, Field, FilePath, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,8 +21,19 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class BlobStoreKind(StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
+class VirusScannerKind(StrEnum):
+    NONE = "none"
+    CLAMD = "clamd"
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FELLES_", extra="ignore")
+    # populate_by_name: the settings with an environment alias (an older name) still take their field name.
+    model_config = SettingsConfigDict(env_prefix="FELLES_", extra="ignore", populate_by_name=True)
 
     environment: Environment = Environment.DEVELOPMENT
     data_dir: Path = Path("var")
@@ -38,18 +49,35 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=365, ge=1)
     # Extra modules imported at start-up so that they can register job handlers (plugins).
     plugin_modules: list[str] = Field(default_factory=list)
-    # Events and notifications. Outbound webhooks and condition endpoints may only reach these hosts
-    # ("example.no" exactly, ".example.no" for its subdomains); loopback only in development and tests.
-    webhook_allowed_hosts: list[str] = Field(default_factory=list)
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
-    # Keep-alive connections a worker process keeps for webhook deliveries (all endpoints together).
-    webhook_max_connections: int = Field(default=64, ge=1, le=1000)
+    # Outbound HTTP (`felles.core.outbound`): webhooks, condition endpoints, the SMS gateway and back-channel
+    # logout. Addresses that API consumers give us may only reach these hosts ("example.no" exactly,
+    # ".example.no" for its subdomains); loopback only in development and tests. The FELLES_WEBHOOK_* names of
+    # these settings still work.
+    outbound_allowed_hosts: list[str] = Field(default_factory=list, validation_alias=AliasChoices(
+        "FELLES_OUTBOUND_ALLOWED_HOSTS", "FELLES_WEBHOOK_ALLOWED_HOSTS"))
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0, validation_alias=AliasChoices(
+        "FELLES_OUTBOUND_TIMEOUT_SECONDS", "FELLES_WEBHOOK_TIMEOUT_SECONDS"))
+    # Keep-alive connections a process keeps for repeated outbound calls (all endpoints together).
+    outbound_max_connections: int = Field(default=64, ge=1, le=1000, validation_alias=AliasChoices(
+        "FELLES_OUTBOUND_MAX_CONNECTIONS", "FELLES_WEBHOOK_MAX_CONNECTIONS"))
     # Webhook calls one fan-out job makes at the same time (an event with many matching subscriptions).
     webhook_fan_out_parallel: int = Field(default=16, ge=1, le=256)
     # The e-mail provider plugin by name: "outbox" (kept in the database and shown at
     # /notifications/email-outbox; the default in development) or "smtp" (the default in test and production,
     # where the outbox is refused).
     email_provider: str = ""
+    # Where files are kept (`felles.core.blobs`): a folder under the data folder, or an S3-compatible store.
+    blob_store: BlobStoreKind = BlobStoreKind.LOCAL
+    s3_endpoint: str = ""  # e.g. https://s3.example.no; empty: AWS
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # The virus scan of uploaded files (`felles.core.virusscan`): ClamAV's clamd, at a unix socket path or
+    # host:port, or none.
+    virus_scanner: VirusScannerKind = VirusScannerKind.NONE
+    clamd_address: str = "/var/run/clamav/clamd.ctl"
+    clamd_timeout_seconds: float = Field(default=120.0, gt=0)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "ikke-svar@felles.localhost"
@@ -86,6 +114,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_and_refuse_unsafe_defaults(self) -> Settings:
+        if self.blob_store is BlobStoreKind.S3 and not self.s3_bucket:
+            raise ValueError("FELLES_BLOB_STORE=s3 needs FELLES_S3_BUCKET")
         if self.environment is Environment.PRODUCTION:
             missing = [name for name in ("database_url", "secret_key") if not getattr(self, name)]
             if missing:

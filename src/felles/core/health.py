@@ -10,11 +10,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from felles.core.blobs import open_blob_store
 from felles.core.config import Settings
 from felles.core.db import Database
 from felles.core.jobs import JobStatus, count_by_status, registered_kinds
 from felles.core.migrations import alembic_config
 from felles.core.tokens import PlatformKeys
+from felles.core.virusscan import open_virus_scanner
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,23 @@ def signing_keys_health(settings: Settings) -> CheckResult:
     return CheckResult("signing keys", True, f"RS256 key {keys.signing_key.kid}")
 
 
+async def _working(name: str, check: Callable[[], Awaitable[str]]) -> CheckResult:
+    """A plugin's self-check (it describes itself when it works, raises when it does not) as a result."""
+    try:
+        detail = await check()
+    except Exception as exc:  # noqa: BLE001
+        return CheckResult(name, False, f"{type(exc).__name__}: {exc}")
+    return CheckResult(name, True, detail)
+
+
+async def blob_store_health(settings: Settings) -> CheckResult:
+    return await _working("blob store", lambda: open_blob_store(settings).check())
+
+
+async def virus_scanner_health(settings: Settings) -> CheckResult:
+    return await _working("virus scanner", lambda: open_virus_scanner(settings).check())
+
+
 async def run_checks(settings: Settings) -> list[CheckResult]:
     """The platform's own checks, then each registered component check (the caller loads the components)."""
     database = Database(settings.database_url)
@@ -93,6 +112,8 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
             results.append(await migrations_are_current(database, settings))
             results.append(await job_queue_health(database))
         results.append(signing_keys_health(settings))
+        results.append(await blob_store_health(settings))
+        results.append(await virus_scanner_health(settings))
     finally:
         await database.dispose()
     for name, check in sorted(_component_checks.items()):

@@ -29,6 +29,7 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from felles.core import outbound
 from felles.core.clock import utcnow
 from felles.core.config import Settings, get_settings
 from felles.core.db import Database, insert_for
@@ -36,7 +37,7 @@ from felles.core.errors import Forbidden, InvalidInput, NotFound
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, batch_job_handler, enqueue, job_handler
 from felles.core.tokens import Principal
-from felles.events import outbound, schemas
+from felles.events import schemas
 from felles.events.models import CloudEventRecord, DeliveryStatus, EventDelivery, Subscription
 
 log = structlog.get_logger("felles.events")
@@ -540,22 +541,8 @@ async def delete_subscription(database: Database, principal: Principal, subscrip
 
 
 # --- for other components and operators ----------------------------------------------------------------------
-async def guard_outbound_url(settings: Settings, url: str) -> None:
-    """Refuse (`OutboundRefused`, a 400 problem) a URL that outbound calls may not reach (SSRF guard)."""
-    await outbound.check_url(settings, url)
-
-
-async def call_outbound(settings: Settings, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    """A guarded outbound HTTP call (for condition endpoints and the like)."""
-    return await outbound.request(settings, method, url, **kwargs)
-
-
 async def delivery_counts(database: Database) -> dict[str, int]:
     async with database.transaction() as session:
         rows = await session.execute(select(EventDelivery.status, func.count()).group_by(EventDelivery.status))
         return dict(rows.all())  # type: ignore[arg-type]
 
-
-def check_outbound_url_syntax(settings: Settings, url: str) -> None:
-    """Refuse a URL outbound calls may not reach, without a DNS lookup (for validating requests)."""
-    outbound.check_url_syntax(settings, url)

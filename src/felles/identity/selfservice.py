@@ -21,6 +21,7 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from felles.core import outbound
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.db import Database
@@ -97,8 +98,11 @@ def _check_logout_uri(uri: str | None, redirect_uris: list[str], what: str, allo
     if uri is None:
         return
     _check_uris([uri], allow_local_http=allow_local_http, what=what)
-    if urlsplit(uri).hostname not in {urlsplit(r).hostname for r in redirect_uris}:
+    host = urlsplit(uri).hostname
+    if host not in {urlsplit(r).hostname for r in redirect_uris}:
         raise InvalidInput(f"{what} must share its host with a registered redirect_uri.", code="invalid_uri")
+    if what == "backchannel_logout_uri" and host:  # the platform calls it: refused early what the guard refuses
+        outbound.refuse_non_public_host(host, loopback_allowed=allow_local_http)
 
 
 async def _check_client_scopes(session: AsyncSession, integration_type: str, scopes: list[str]) -> None:

@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import httpx
+import structlog
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
@@ -30,8 +32,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.consent import service as consent_service
+from felles.core import outbound
 from felles.core.clock import utcnow
-from felles.core.config import Settings
+from felles.core.config import Settings, get_settings
 from felles.core.db import Database, insert_for
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, enqueue, job_handler
@@ -85,12 +88,15 @@ SSO_MAX = timedelta(minutes=120)
 GRANT_CLOCK_SKEW = 10  # seconds, both ways, as Maskinporten allows
 GRANT_MAX_LIFETIME = 120
 LOGOUT_TOKEN_LIFETIME = 300
+BACKCHANNEL_LOGOUT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 OIDC_SCOPES = frozenset({"openid", "profile"})
 INTROSPECTION_SCOPE = "idporten:token.introspection"
 PAR_URN_PREFIX = "urn:felles:par:"
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 _ORGNO = re.compile(r"\d{9}")
+
+log = structlog.get_logger("felles.identity")
 
 
 class OAuthError(Exception):
@@ -1296,11 +1302,17 @@ async def logout(
 
 @job_handler("identity.backchannel_logout", max_attempts=1)
 async def deliver_backchannel_logout(payload: dict[str, Any], context: JobContext) -> None:
-    """One attempt, as ID-porten makes: 2 s to connect, 5 s to answer; any 2xx is accepted."""
-    import httpx
-
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0)) as http:
-        response = await http.post(payload["uri"], data={"logout_token": payload["logout_token"]})
+    """One attempt, as ID-porten makes: 2 s to connect, 5 s to answer; any 2xx is accepted. The call goes
+    through the SSRF guard: a URI that now leads to a non-public address is not called, only logged (a
+    registered client's URI, so the outbound allow-list, which is for addresses API consumers give, does not
+    apply)."""
+    try:
+        response = await outbound.request(
+            get_settings(), "POST", payload["uri"], data={"logout_token": payload["logout_token"]},
+            allow_list=False, timeouts=BACKCHANNEL_LOGOUT_TIMEOUT)
+    except outbound.OutboundRefused as refused:
+        log.warning("backchannel_logout_refused", uri=payload["uri"], reason=refused.detail)
+        return
     response.raise_for_status()
 
 

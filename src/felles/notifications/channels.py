@@ -40,10 +40,10 @@ import httpx
 from aiosmtplib import SMTPStatus
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from felles.core import outbound
 from felles.core.clock import utcnow
 from felles.core.config import Environment, Settings
 from felles.core.errors import Problem
-from felles.events import service as events_service
 from felles.notifications.models import EmailOutboxMessage, SmsOutboxMessage
 
 
@@ -499,10 +499,12 @@ class HttpGatewaySmsProvider:
         body: dict[str, Any] = {"source": sms.sender, "destination": sms.to, "userData": sms.body,
                                 "refId": str(sms.notification_id)}
         try:
-            response = await events_service.call_outbound(self.settings, "POST", self.settings.sms_gateway_url,
-                                                          json=body, headers=self._headers())
+            response = await outbound.request(self.settings, "POST", self.settings.sms_gateway_url,
+                                              json=body, headers=self._headers())
         except httpx.HTTPError as exc:
             return SendResult(False, True, f"{type(exc).__name__}: {exc}")
+        except outbound.OutboundRefused as exc:  # the guard refuses the configured gateway: tried again once fixed
+            return SendResult(False, True, f"refused: {exc.detail}")
         if response.is_success:
             return SendResult(True)
         if 400 <= response.status_code < 500:
@@ -513,7 +515,7 @@ class HttpGatewaySmsProvider:
         if not self.settings.sms_gateway_url:
             return False, "FELLES_SMS_GATEWAY_URL is not set"
         try:
-            await events_service.guard_outbound_url(self.settings, self.settings.sms_gateway_url)
+            await outbound.check_url(self.settings, self.settings.sms_gateway_url)
         except Problem as exc:
             return False, exc.detail
         return True, f"gateway {self.settings.sms_gateway_url}"

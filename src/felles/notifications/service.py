@@ -31,6 +31,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from felles.core import outbound
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.config import Settings, get_settings
@@ -174,7 +175,7 @@ def _order_fields(recipient: schemas.Recipient) -> dict[str, Any]:
 
 def _check_condition_endpoint(settings: Settings, url: str | None) -> None:
     if url is not None:
-        events_service.check_outbound_url_syntax(settings, url)
+        outbound.check_url_syntax(settings, url)
 
 
 async def _register(session: AsyncSession, order: NotificationOrder) -> None:
@@ -325,8 +326,8 @@ class ConditionUnanswered(Exception):
 
 async def _ask_condition(settings: Settings, url: str) -> bool:
     try:
-        response = await events_service.call_outbound(settings, "GET", url)
-    except httpx.HTTPError as exc:  # a timeout (webhook_timeout_seconds) among them
+        response = await outbound.request(settings, "GET", url)
+    except (httpx.HTTPError, outbound.OutboundRefused) as exc:  # a timeout (FELLES_OUTBOUND_TIMEOUT_SECONDS) among them
         raise ConditionUnanswered(f"{type(exc).__name__}: {exc}") from exc
     if response.status_code != 200:
         raise ConditionUnanswered(f"the condition endpoint answered HTTP {response.status_code}")

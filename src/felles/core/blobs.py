@@ -1,0 +1,345 @@
+"""The blob store: files (attachments, data elements, transfers) kept outside the database, streamed in and out
+in constant memory.
+
+Two implementations behind one interface, chosen by `FELLES_BLOB_STORE`:
+
+- `local` (the embedded default): a folder, `FELLES_DATA_DIR/blobs`. An upload is written to a temporary file
+  in the same file system and renamed into place when complete, so a process killed at any moment leaves no
+  half blob under the final key (only a temporary file, which a periodic job removes).
+- `s3`: an S3-compatible object store (`FELLES_S3_ENDPOINT`, `FELLES_S3_BUCKET`, keys), through `obstore`.
+  An object appears only when its upload (multipart for large ones) completes.
+
+Keys are relative paths of `/`-separated segments (`storage/<instance>/<data element>`), chosen by the
+components, never by users. Errors: `BlobNotFound` (a 404 problem) for a key that holds no blob; any other
+failure of the store is its own exception (an `OSError` or an `obstore` error), a 500 that the caller may retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import obstore
+from obstore.exceptions import NotFoundError
+from obstore.store import S3Store
+
+from felles.core.config import BlobStoreKind, Settings, get_settings
+from felles.core.errors import NotFound
+from felles.core.jobs import JobContext, job_handler
+
+# Bytes read (and handed to the caller) at a time: large enough for few thread hops or requests, small enough
+# that many concurrent downloads stay cheap.
+CHUNK_SIZE = 1024 * 1024
+_KEY = re.compile(r"[A-Za-z0-9_.=+-]+(/[A-Za-z0-9_.=+-]+)*")
+_TEMPORARY = ".uploads"
+# An upload whose temporary file has not changed for this long belongs to a process that is gone.
+ABANDONED_AFTER = timedelta(days=1)
+
+
+class BlobNotFound(NotFound):
+    code = "blob_not_found"
+    title = "The file does not exist"
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """What `put` stored: its size and checksums (hex), computed while it streamed through."""
+
+    key: str
+    size: int
+    sha256: str
+    md5: str
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """One blob as `list` finds it, for sweeps (orphans, retention)."""
+
+    key: str
+    size: int
+    modified_at: datetime
+
+
+@dataclass
+class BlobStream:
+    """An opened blob: `size` is the whole blob's, `start`/`end` the byte range being read (end exclusive);
+    iterate it for the bytes, in chunks of about CHUNK_SIZE."""
+
+    size: int
+    start: int
+    end: int
+    chunks: AsyncIterator[bytes]
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self.chunks
+
+
+class BlobStore(Protocol):
+    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredBlob:
+        """Store the bytes under `key` (replacing a blob there); the blob exists only once all arrived."""
+
+    async def get(self, key: str, *, start: int = 0, end: int | None = None) -> BlobStream:
+        """Open bytes `start` to `end` (exclusive; None: to the end, clamped to the size); `BlobNotFound`."""
+
+    async def delete(self, key: str) -> None:
+        """Remove the blob; a key that holds none is no error (a sweep may run twice)."""
+
+    async def exists(self, key: str) -> bool: ...
+
+    def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
+        """Every blob whose key starts with `prefix`, in no particular order."""
+
+    async def check(self) -> str:
+        """A description of the working store, or an exception saying why it does not work."""
+
+
+def check_key(key: str) -> str:
+    """Refuse (ValueError) a key that is not relative `/`-separated segments of safe characters."""
+    if not _KEY.fullmatch(key) or any(segment in (".", "..") for segment in key.split("/")) \
+            or key.startswith(_TEMPORARY):
+        raise ValueError(f"{key!r} is not a blob key")
+    return key
+
+
+class _Checksums:
+    """Size, SHA-256 and MD5 (S3's ETag of a simple upload; Altinn Storage reports it) of bytes passing by."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False)
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self._sha256.update(chunk)
+        self._md5.update(chunk)
+
+    def stored(self, key: str) -> StoredBlob:
+        return StoredBlob(key, self.size, self._sha256.hexdigest(), self._md5.hexdigest())
+
+
+def _clamp(size: int, start: int, end: int | None) -> tuple[int, int]:
+    if start < 0 or (end is not None and end < start):
+        raise ValueError(f"invalid byte range {start}-{end}")
+    end = size if end is None else min(end, size)
+    return min(start, end), end
+
+
+# --- a local folder -------------------------------------------------------------------------------------------
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredBlob:
+        final = self._path(key)
+        temporary = self.root / _TEMPORARY / f"{uuid.uuid4().hex}.part"
+        await asyncio.to_thread(temporary.parent.mkdir, parents=True, exist_ok=True)
+        checksums = _Checksums()
+        file: IO[bytes] = await asyncio.to_thread(temporary.open, "wb")
+        try:
+            async for chunk in chunks:
+                checksums.add(chunk)
+                await asyncio.to_thread(file.write, chunk)
+            await asyncio.to_thread(_flush_to_disk, file)
+            file.close()
+            await asyncio.to_thread(_move_into_place, temporary, final)
+        except BaseException:
+            file.close()
+            temporary.unlink(missing_ok=True)
+            raise
+        return checksums.stored(key)
+
+    async def get(self, key: str, *, start: int = 0, end: int | None = None) -> BlobStream:
+        path = self._path(key)
+        _clamp(0, start, end)
+        try:
+            size = (await asyncio.to_thread(path.stat)).st_size
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise BlobNotFound(f"No file {key}.") from exc
+        first, last = _clamp(size, start, end)
+        # The file is opened when the stream is read, so that a stream never read holds no file open.
+        return BlobStream(size, first, last, _read(path, key, first, last))
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+    async def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
+        # One directory at a time, so that a sweep over millions of blobs holds one directory's names.
+        pending = [self.root]
+        while pending:
+            directory = pending.pop()
+            for entry in await asyncio.to_thread(_entries, directory):
+                key = entry.path.relative_to(self.root).as_posix()
+                if key == _TEMPORARY:
+                    continue
+                if entry.is_directory:
+                    if key.startswith(prefix) or prefix.startswith(key + "/"):
+                        pending.append(entry.path)
+                elif key.startswith(prefix):
+                    yield BlobInfo(key, entry.size, entry.modified_at)
+
+    async def discard_abandoned_uploads(self, older_than: timedelta) -> int:
+        """Remove temporary files of uploads a killed process left; returns how many."""
+        cutoff = datetime.now(UTC) - older_than
+        abandoned = [entry.path for entry in await asyncio.to_thread(_entries, self.root / _TEMPORARY)
+                     if entry.modified_at < cutoff]
+        for path in abandoned:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+        return len(abandoned)
+
+    async def check(self) -> str:
+        await asyncio.to_thread((self.root / _TEMPORARY).mkdir, parents=True, exist_ok=True)
+        if not os.access(self.root / _TEMPORARY, os.W_OK):
+            raise PermissionError(f"{self.root} is not writable")
+        return f"local folder {self.root}"
+
+
+def _flush_to_disk(file: IO[bytes]) -> None:
+    file.flush()
+    os.fsync(file.fileno())
+
+
+def _move_into_place(temporary: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temporary, final)  # atomic within one file system: the old blob or the new, never a half
+
+
+@dataclass(frozen=True)
+class _Entry:
+    path: Path
+    is_directory: bool
+    size: int
+    modified_at: datetime
+
+
+def _entries(directory: Path) -> list[_Entry]:
+    try:
+        with os.scandir(directory) as found:
+            entries = []
+            for entry in found:
+                stat = entry.stat()
+                entries.append(_Entry(Path(entry.path), entry.is_dir(), stat.st_size,
+                                      datetime.fromtimestamp(stat.st_mtime, UTC)))
+            return entries
+    except FileNotFoundError:
+        return []
+
+
+async def _read(path: Path, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+    try:
+        file: IO[bytes] = await asyncio.to_thread(path.open, "rb")
+    except FileNotFoundError as exc:  # deleted since it was opened for reading
+        raise BlobNotFound(f"No file {key}.") from exc
+    try:
+        await asyncio.to_thread(file.seek, start)
+        remaining = end - start
+        while remaining > 0:
+            chunk = await asyncio.to_thread(file.read, min(CHUNK_SIZE, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        file.close()
+
+
+# --- an S3-compatible object store ----------------------------------------------------------------------------
+class S3BlobStore:
+    def __init__(self, store: S3Store, description: str) -> None:
+        self.store = store
+        self.description = description
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredBlob:
+        checksums = _Checksums()
+
+        async def counted() -> AsyncIterator[bytes]:
+            async for chunk in chunks:
+                checksums.add(chunk)
+                yield chunk
+
+        await obstore.put_async(self.store, check_key(key), counted())
+        return checksums.stored(key)
+
+    async def get(self, key: str, *, start: int = 0, end: int | None = None) -> BlobStream:
+        check_key(key)
+        _clamp(0, start, end)  # refuses a negative or reversed range before any request
+        try:
+            if start == 0 and end is None:
+                result = await obstore.get_async(self.store, key)
+            else:
+                # S3 refuses a range that starts past the end: ask for the size first in that case.
+                meta = await obstore.head_async(self.store, key)
+                first, last = _clamp(meta["size"], start, end)
+                if first == last:
+                    return BlobStream(meta["size"], first, last, _nothing())
+                result = await obstore.get_async(self.store, key, options={"range": (first, last)})
+        except (NotFoundError, FileNotFoundError) as exc:
+            raise BlobNotFound(f"No file {key}.") from exc
+        first, last = result.range
+        stream = result.stream(min_chunk_size=CHUNK_SIZE)
+        return BlobStream(result.meta["size"], first, last, (bytes(chunk) async for chunk in stream))
+
+    async def delete(self, key: str) -> None:
+        await obstore.delete_async(self.store, check_key(key))
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await obstore.head_async(self.store, check_key(key))
+        except (NotFoundError, FileNotFoundError):
+            return False
+        return True
+
+    async def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
+        async for batch in obstore.list(self.store, prefix or None):
+            for meta in batch:
+                if meta["path"].startswith(prefix):
+                    yield BlobInfo(meta["path"], meta["size"], meta["last_modified"])
+
+    async def check(self) -> str:
+        async for _ in obstore.list(self.store, chunk_size=1):
+            break
+        return self.description
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator that yields nothing
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The blob store the settings choose."""
+    if settings.blob_store is BlobStoreKind.S3:
+        store = S3Store(
+            settings.s3_bucket, endpoint=settings.s3_endpoint or None, region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id, secret_access_key=settings.s3_secret_access_key,
+            virtual_hosted_style_request=False, client_options={"allow_http": settings.s3_endpoint.startswith("http:")},
+        )
+        return S3BlobStore(store, f"S3 bucket {settings.s3_bucket} at {settings.s3_endpoint or 'AWS'}")
+    return LocalBlobStore(settings.data_dir / "blobs")
+
+
+async def from_bytes(data: bytes) -> AsyncIterator[bytes]:
+    """Bytes in memory as a stream for `put` (small blobs a component makes itself, such as a receipt)."""
+    for offset in range(0, len(data), CHUNK_SIZE):
+        yield data[offset:offset + CHUNK_SIZE]
+
+
+@job_handler("blobs.discard_abandoned_uploads", every=timedelta(hours=6))
+async def _discard_abandoned_uploads(payload: dict[str, Any], context: JobContext) -> None:
+    store = open_blob_store(get_settings())
+    if isinstance(store, LocalBlobStore):  # S3 expires unfinished multipart uploads by its bucket's lifecycle
+        await store.discard_abandoned_uploads(ABANDONED_AFTER)
