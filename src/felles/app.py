@@ -22,6 +22,7 @@ from felles.core.logging import configure_logging
 from felles.core.middleware import RequestContextMiddleware
 from felles.core.routing import include_component_router
 from felles.core.runtime import Runtime
+from felles.core.security_documentation import install_security_documentation
 from felles.core.tokens import PlatformKeys
 from felles.events import api as events_api
 from felles.identity import api as identity_api
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.state.platform_keys = runtime.keys
     install_problem_handlers(app)
     install_problem_documentation(app)
+    install_security_documentation(app)
     app.add_middleware(RequestContextMiddleware)
     for router in COMPONENT_ROUTERS:
         include_component_router(app, router)
