@@ -8,6 +8,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from felles.app import create_app
 from felles.core.tokens import ScopeRequirement, authenticate
+from tests.conftest import bearer
 
 
 def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
@@ -56,3 +57,12 @@ async def test_docs_page_serves_the_scopes_in_the_openapi_it_loads(client):
     operation = (await client.get("/openapi.json")).json()["paths"]["/events/api/v1/events"]["post"]
     assert {"HTTPBearer": ["altinn:events.publish"]} in operation["security"]
     assert {"HTTPBearer": ["altinn:events.publish.admin"]} in operation["security"]
+
+
+async def test_a_persons_own_krr_entry_documents_its_user_scopes(client, token):
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    assert paths["/rest/v1/person"]["get"]["security"] == [{"HTTPBearer": ["krr:user/kontaktinformasjon.read"]}]
+    assert paths["/rest/v1/person"]["patch"]["security"] == [{"HTTPBearer": ["krr:user/kontaktinformasjon.write"]}]
+    organization = await client.get("/rest/v1/person", headers=bearer(
+        token(scopes=["krr:user/kontaktinformasjon.read"], org="991825827")))
+    assert organization.json()["code"] == "person_required"  # checked before the scope, as before

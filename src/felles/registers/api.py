@@ -8,7 +8,6 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
-from felles.core.errors import Forbidden
 from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import Principal, require_person, require_scope
 from felles.registers import schemas, service
@@ -38,7 +37,9 @@ MAX_SEQUENCE_NUMBER = 2**63 - 1
 KrrReader = Annotated[Principal, require_scope(KRR_CONTACT_SCOPE, KRR_DIGITAL_POST_SCOPE)]
 FolkeregisterReader = Annotated[Principal, require_scope(*FOLKEREGISTER_READ_SCOPES)]
 FolkeregisterWriter = Annotated[Principal, require_scope(FOLKEREGISTER_WRITE_SCOPE)]
-LoggedInPerson = Annotated[Principal, require_person()]
+# The person's own KRR entry: an ID-porten token of the person (checked first), with the user scope.
+KrrUserReader = Annotated[Principal, require_scope(KRR_USER_READ_SCOPE)]
+KrrUserWriter = Annotated[Principal, require_scope(KRR_USER_WRITE_SCOPE)]
 
 PROBLEMS = {400: {"description": "Invalid input"}, 401: {"description": "No valid token"},
             403: {"description": "Missing scope"}}
@@ -58,26 +59,21 @@ async def lookup_persons(
     ))
 
 
-def _require_user_scope(principal: Principal, scope: str) -> None:
-    if scope not in principal.scopes:
-        raise Forbidden(f"The token lacks the scope {scope}.", code="insufficient_scope")
-
-
 @router.get("/rest/v1/person", tags=["krr"], operation_id="krr_own_contact_information",
-            response_model=schemas.KrrPerson, response_model_exclude_none=True, responses=PROBLEMS)
-async def own_contact_information(database: DatabaseDep, principal: LoggedInPerson) -> Response:
+            response_model=schemas.KrrPerson, response_model_exclude_none=True, responses=PROBLEMS,
+            dependencies=[require_person()])
+async def own_contact_information(database: DatabaseDep, principal: KrrUserReader) -> Response:
     """What KRR holds about me."""
-    _require_user_scope(principal, KRR_USER_READ_SCOPE)
     return json_response(await service.own_contact_information(database, principal.person_identifier or ""))
 
 
 @router.patch("/rest/v1/person", tags=["krr"], operation_id="krr_update_own_contact_information",
-              response_model=schemas.KrrPerson, response_model_exclude_none=True, responses=PROBLEMS)
+              response_model=schemas.KrrPerson, response_model_exclude_none=True, responses=PROBLEMS,
+              dependencies=[require_person()])
 async def update_own_contact_information(
-    database: DatabaseDep, principal: LoggedInPerson, update: schemas.ContactInformationUpdate
+    database: DatabaseDep, principal: KrrUserWriter, update: schemas.ContactInformationUpdate
 ) -> Response:
     """Change my e-mail address, mobile number, reservation against digital communication, or language."""
-    _require_user_scope(principal, KRR_USER_WRITE_SCOPE)
     return json_response(
         await service.update_own_contact_information(database, principal.person_identifier or "", update)
     )
