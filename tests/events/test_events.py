@@ -325,3 +325,10 @@ async def test_a_name_with_any_forbidden_address_is_refused(receiver, monkeypatc
         await outbound.request(settings, "POST", receiver.hook("mixed").replace("127.0.0.1", REBOUND_HOST),
                                json={"type": "ping"})
     assert receiver.hooks["mixed"].attempts == 0
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_a_subscription_id_beyond_the_id_column_is_refused_not_a_crash(client, database, subscriber, method):
+    """Subscription ids are PostgreSQL integers (32 bits): a larger id failed there with a 500 before."""
+    response = await client.request(method, f"{SUBSCRIPTIONS}/{2**31}", headers=subscriber)
+    assert response.status_code == 422 and response.json()["code"] == "validation_failed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import CurrentPrincipal, Principal, require_scope
@@ -15,6 +15,8 @@ router = APIRouter(prefix="/events/api/v1", tags=["events"])
 
 Publisher = Annotated[Principal, require_scope(service.PUBLISH_SCOPE, service.PUBLISH_ADMIN_SCOPE)]
 Subscriber = Annotated[Principal, require_scope(service.SUBSCRIBE_SCOPE, service.SUBSCRIBE_ADMIN_SCOPE)]
+# Subscription ids are PostgreSQL `integer`s: a larger number names no subscription and is refused as invalid.
+SubscriptionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PROBLEMS = {400: {"description": "Invalid input"}, 401: {"description": "No valid token"},
             403: {"description": "Missing scope"}}
 
@@ -76,7 +78,7 @@ async def list_subscriptions(database: DatabaseDep, principal: CurrentPrincipal)
             responses={**PROBLEMS, 404: {"description": "No such subscription"}},
             response_model=schemas.SubscriptionPublic)
 async def get_subscription(
-    database: DatabaseDep, principal: CurrentPrincipal, subscription_id: int
+    database: DatabaseDep, principal: CurrentPrincipal, subscription_id: SubscriptionId
 ) -> schemas.SubscriptionPublic:
     """One of the caller's subscriptions."""
     return await service.get_subscription(database, principal, subscription_id)
@@ -84,7 +86,9 @@ async def get_subscription(
 
 @router.delete("/subscriptions/{subscription_id}", operation_id="events_subscription_delete",
                status_code=status.HTTP_204_NO_CONTENT, responses={**PROBLEMS, 404: {"description": "Not found"}})
-async def delete_subscription(database: DatabaseDep, principal: CurrentPrincipal, subscription_id: int) -> Response:
+async def delete_subscription(
+    database: DatabaseDep, principal: CurrentPrincipal, subscription_id: SubscriptionId
+) -> Response:
     """Delete a subscription; pending deliveries are cancelled."""
     await service.delete_subscription(database, principal, subscription_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
