@@ -89,7 +89,7 @@ async def live_platform(data_dir, database_url) -> AsyncIterator[tuple[str, Sett
     """The whole platform served by uvicorn over the demo data; the tables are emptied afterwards."""
     platform_settings = Settings(environment=Environment.TEST, data_dir=data_dir, database_url=database_url,
                                  secret_key="test-secret-key-not-for-production", log_json=False,
-                                 log_level="CRITICAL")
+                                 log_level="WARNING")
     database = Database(database_url)
     await seed_demo_personas(database)
     await seed_catalogue(database)
@@ -185,6 +185,7 @@ def fixed_by_another_change(label: str, case: schemathesis.Case) -> str | None:
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
 def test_api_never_fails_or_breaks_its_schema(label, live_platform):
     url, platform_settings = live_platform
