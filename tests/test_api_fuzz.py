@@ -25,7 +25,10 @@ from schemathesis.core.failures import Failure
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from felles.app import create_app
+from felles.authorization import schemas as authorization_schemas
+from felles.authorization import service as authorization
 from felles.authorization.catalogue import seed_catalogue
+from felles.core.audit import Actor
 from felles.core.config import Environment, Settings
 from felles.core.db import Database
 from felles.core.errors import PROBLEM_MEDIA_TYPE
@@ -34,7 +37,7 @@ from felles.identity.cli import seed_demo_clients
 from felles.openapi import component_descriptions
 from felles.registers.population import DEMO_ACCOUNTING_FIRM, DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
 from felles.tables import metadata
-from tests.conftest import bearer, serve_app
+from tests.conftest import REFERENCE, bearer, serve_app
 
 # Enough to reach every handler's main branches in CI (about two minutes per database); set FELLES_FUZZ_EXAMPLES
 # higher for a deeper run by hand.
@@ -44,13 +47,19 @@ SCHEMAS = {component: schemathesis.openapi.from_dict(description)
 OPERATIONS = {f"{component} {result.ok().label}": result.ok()
               for component, schema in SCHEMAS.items() for result in schema.get_all_operations()}
 DAILY_MANAGER = DEMO_PERSONS[4]  # Ingrid, daglig leder of the demo company
+# A resource of the demo company, with Altinn's reference policy, and an access list of it.
+RESOURCE = "ttd-accesspackage-resource"
+RESOURCE_POLICY = REFERENCE / "altinn-authorization" / "pdp" / "resources" / f"{RESOURCE}.policy.xml"
+OWNER_CODE = "demo"
+ACCESS_LIST = "demo-list"
 # Path parameters that name something the demo data holds.
 SEEDED_PATH_VALUES = {
     "personidentifikator": [person.identifier for person in DEMO_PERSONS],
     "organisasjonsnummer": [DEMO_COMPANY, DEMO_ACCOUNTING_FIRM],
     "consumer_orgno": [DEMO_COMPANY],
     "supplier_orgno": [DEMO_ACCOUNTING_FIRM],
-    "owner": [DEMO_COMPANY],
+    "owner": [OWNER_CODE],
+    "identifier": [RESOURCE, ACCESS_LIST],
     "client_id": ["demo-company-maskinporten", "felles-portal"],
 }
 
@@ -94,6 +103,7 @@ async def live_platform(data_dir, database_url) -> AsyncIterator[tuple[str, Sett
     await seed_demo_personas(database)
     await seed_catalogue(database)
     await seed_demo_clients(database, platform_settings)
+    await _seed_resource(database)
     try:
         with serve_app(create_app(platform_settings, run_worker=False)) as url:
             yield url, platform_settings
@@ -102,6 +112,16 @@ async def live_platform(data_dir, database_url) -> AsyncIterator[tuple[str, Sett
             for table in reversed(metadata.sorted_tables):
                 await session.execute(table.delete())
         await database.dispose()
+
+
+async def _seed_resource(database: Database) -> None:
+    owner = Actor(f"organization:{DEMO_COMPANY}")
+    await authorization.create_resource(database, owner, DEMO_COMPANY, authorization_schemas.ServiceResource(
+        identifier=RESOURCE, title={"nb": "Demo", "nn": "Demo", "en": "Demo"}, resourceType="GenericAccessResource",
+        hasCompetentAuthority={"organization": DEMO_COMPANY, "orgcode": OWNER_CODE}))
+    await authorization.put_policy(database, owner, DEMO_COMPANY, RESOURCE, RESOURCE_POLICY.read_bytes())
+    await authorization.upsert_access_list(database, owner, DEMO_COMPANY, OWNER_CODE, ACCESS_LIST,
+                                           authorization_schemas.AccessListCreate(name="Demo"))
 
 
 def _required_scopes(operation: schemathesis.APIOperation) -> list[str] | None:
@@ -129,7 +149,8 @@ def _cases(operation: schemathesis.APIOperation) -> st.SearchStrategy[schemathes
     strategies = [operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)]
     seeded = {parameter.name: SEEDED_PATH_VALUES[parameter.name] for parameter in operation.path_parameters
               if parameter.name in SEEDED_PATH_VALUES}
-    if seeded:
+    # A delete of the seeded data would leave the operations after it (in this order) nothing to find.
+    if seeded and operation.method.upper() != "DELETE":
         strategies.append(st.fixed_dictionaries({name: st.sampled_from(values) for name, values in seeded.items()})
                           .flatmap(lambda values: operation.as_strategy(path_parameters=values)))
     return st.one_of(strategies)
