@@ -23,6 +23,7 @@ from felles.core.logging import configure_logging
 from felles.core.middleware import RequestContextMiddleware
 from felles.core.routing import include_component_router
 from felles.core.runtime import Runtime
+from felles.core.security_documentation import install_security_documentation
 from felles.core.tokens import PlatformKeys
 from felles.events import api as events_api
 from felles.identity import api as identity_api
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     install_problem_documentation(app)
     # The last added runs first: the request id and headers wrap every answer, the body limit's too.
     app.add_middleware(RequestBodyMiddleware)
+    install_security_documentation(app)
     app.add_middleware(RequestContextMiddleware)
     for router in COMPONENT_ROUTERS:
         include_component_router(app, router)

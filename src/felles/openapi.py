@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from felles import __version__
 from felles.app import COMPONENT_ROUTERS
 from felles.core.errors import document_problems
+from felles.core.security_documentation import document_security
 
 OPENAPI_DIR = Path(__file__).resolve().parents[2] / "docs" / "openapi"
 
@@ -34,7 +35,7 @@ def component_descriptions() -> dict[str, dict[str, Any]]:
             continue
         app = FastAPI(title=f"Felles {component}", version=__version__)
         app.include_router(router)
-        descriptions[component] = document_problems(app.openapi())
+        descriptions[component] = document_problems(document_security(app, app.openapi()))
     return descriptions
 
 

@@ -379,3 +379,10 @@ async def test_an_empty_id_or_resource_is_refused(client, database, publisher, j
             response = await client.post(EVENTS, json={**cloud_event(1), field: empty}, headers=publisher)
             assert response.status_code == 400, response.text
             assert response.json()["code"] == code and response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+async def test_a_subscription_id_beyond_the_id_column_is_refused_not_a_crash(client, database, subscriber, method):
+    """Subscription ids are PostgreSQL integers (32 bits): a larger id failed there with a 500 before."""
+    response = await client.request(method, f"{SUBSCRIPTIONS}/{2**31}", headers=subscriber)
+    assert response.status_code == 422 and response.json()["code"] == "validation_failed"

@@ -174,3 +174,14 @@ async def test_person_status_answers_from_one_read_and_audits_it(database):
         records = await audit.search_entries(session, subject=None, actor=actor.actor, after=None, limit=10)
     assert [(record.subject, record.entry.resource, record.entry.action) for record in records] == [
         (KARI.identifier, "folkeregisteret.person", "read")]
+
+
+async def test_an_address_or_name_longer_than_the_register_holds_is_refused_not_a_crash(client, database, token):
+    """PostgreSQL refuses a value longer than its column (a 500 before); SQLite stored it. Now both refuse it."""
+    await seed_demo_personas(database)
+    moved = await client.put(f"/folkeregisteret/api/v1/personer/{INGRID.identifier}/bostedsadresse",
+                             headers=writer(token), json={"postnummer": "90080", "kommunenummer": "5501"})
+    assert moved.status_code == 422 and moved.json()["code"] == "validation_failed"
+    born = await client.post("/folkeregisteret/api/v1/personer", headers=writer(token), json={
+        "navn": {"fornavn": "A" * 101, "etternavn": "Nordmann"}, "foedselsdato": "2024-01-02", "kjoenn": "mann"})
+    assert born.status_code == 422 and born.json()["code"] == "validation_failed"

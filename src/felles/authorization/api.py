@@ -285,6 +285,9 @@ async def authorize(principal: Authorizer, database: DatabaseDep,
 @router.post("/authorization/api/v1/decision", tags=["authorization"], operation_id="authorization_decision",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "object"}},
+                 "application/xml": {"schema": {"type": "string"}}}}},
+             responses={200: {"description": "The decision, in the request's format", "content": {
+                 "application/json": {"schema": {"type": "object"}},
                  "application/xml": {"schema": {"type": "string"}}}}})
 async def decide(request: Request, principal: Authorizer, database: DatabaseDep) -> Response:
     """The platform's decision endpoint: a XACML 3.0 request as XML or in the JSON profile (the content type

@@ -384,26 +384,38 @@ def _require_any_scope(principal: Principal, any_of: tuple[str, ...]) -> None:
         )
 
 
-def require_token(accepted: AcceptedTokens) -> Any:
-    """A dependency that lets the call through with any token this API takes."""
+class ScopeRequirement:
+    """A dependency that lets the call through with a token the API takes (`accepted`) that has at least one of
+    the scopes `any_of` (any token of those, when none are named), and only a person's when `person`.
 
-    async def check(request: Request, principal: CurrentPrincipal) -> Principal:
-        accepted.check(principal, _base_url(request))
+    The scopes are kept on the dependency so that the OpenAPI description of every route that uses it names them
+    (`felles.core.security_documentation`): one declaration both enforces and documents them."""
+
+    def __init__(self, accepted: AcceptedTokens, *any_of: str, person: bool = False) -> None:
+        self.accepted, self.any_of, self.person = accepted, any_of, person
+        _required_scopes.update(any_of)
+
+    async def __call__(self, request: Request, principal: CurrentPrincipal) -> Principal:
+        self.accepted.check(principal, _base_url(request))
+        if self.person and principal.kind != "person":
+            raise Forbidden("Only a person logged in with ID-porten may do this.", code="person_required")
+        _require_any_scope(principal, self.any_of)
         return principal
 
-    return Depends(check)
+
+def require_token(accepted: AcceptedTokens) -> Any:
+    """A dependency that lets the call through with any token this API takes."""
+    return Depends(ScopeRequirement(accepted))
 
 
 def require_scope(accepted: AcceptedTokens, *any_of: str) -> Any:
     """A dependency that lets the call through with a token this API takes that has one of these scopes."""
-    _required_scopes.update(any_of)
+    return Depends(ScopeRequirement(accepted, *any_of))
 
-    async def check(request: Request, principal: CurrentPrincipal) -> Principal:
-        accepted.check(principal, _base_url(request))
-        _require_any_scope(principal, any_of)
-        return principal
 
-    return Depends(check)
+def require_person(accepted: AcceptedTokens, *any_of: str) -> Any:
+    """A dependency that lets a person through, with a token this API takes that has one of these scopes."""
+    return Depends(ScopeRequirement(accepted, *any_of, person=True))
 
 
 # Operators of the platform: they read its metrics and development outboxes in production.
@@ -420,20 +432,6 @@ async def _operator_in_production(
 
 # A route dependency: in production only an operator's token gets through.
 OperatorInProduction = Depends(_operator_in_production)
-
-
-def require_person(accepted: AcceptedTokens, *any_of: str) -> Any:
-    """A dependency that lets a person through, with a token this API takes that has one of these scopes."""
-    _required_scopes.update(any_of)
-
-    async def check(request: Request, principal: CurrentPrincipal) -> Principal:
-        accepted.check(principal, _base_url(request))
-        if principal.kind != "person":
-            raise Forbidden("Only a person logged in with ID-porten may do this.", code="person_required")
-        _require_any_scope(principal, any_of)
-        return principal
-
-    return Depends(check)
 
 
 def _needs_token(dependant: Dependant) -> bool:

@@ -70,17 +70,18 @@ class ContactInformationUpdate(BaseModel):
 
 
 # --- Folkeregisteret ----------------------------------------------------------------------------------------
+# The longest values the person table holds: a longer one is the client's error on every database.
 class Navn(BaseModel):
-    fornavn: str
-    mellomnavn: str | None = None
-    etternavn: str
+    fornavn: str = Field(max_length=100)
+    mellomnavn: str | None = Field(default=None, max_length=100)
+    etternavn: str = Field(max_length=100)
 
 
 class Adresse(BaseModel):
-    adressenavn: str | None = None
-    postnummer: str | None = None
-    poststed: str | None = None
-    kommunenummer: str | None = None
+    adressenavn: str | None = Field(default=None, max_length=200)
+    postnummer: str | None = Field(default=None, max_length=4)
+    poststed: str | None = Field(default=None, max_length=100)
+    kommunenummer: str | None = Field(default=None, max_length=4)
 
 
 class ForeldreBarnRelasjon(BaseModel):
