@@ -12,7 +12,7 @@ pytest 9).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -154,39 +154,6 @@ def _cases(operation: schemathesis.APIOperation) -> st.SearchStrategy[schemathes
         strategies.append(st.fixed_dictionaries({name: st.sampled_from(values) for name, values in seeded.items()})
                           .flatmap(lambda values: operation.as_strategy(path_parameters=values)))
     return st.one_of(strategies)
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(key)
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
-
-
-def _integers(value: Any) -> Iterator[int]:
-    if isinstance(value, int):
-        yield value
-    elif isinstance(value, str) and value.lstrip("-").isdigit():
-        yield int(value)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _integers(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _integers(item)
-
-
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max(map(_depth, value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max(map(_depth, value), default=0)
-    return 0
 
 
 @pytest.mark.slow

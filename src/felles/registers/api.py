@@ -69,8 +69,7 @@ async def own_contact_information(database: DatabaseDep, principal: KrrUserReade
 
 
 @router.patch("/rest/v1/person", tags=["krr"], operation_id="krr_update_own_contact_information",
-              response_model=schemas.KrrPerson, response_model_exclude_none=True, responses=PROBLEMS,
-              dependencies=[require_person()])
+              response_model=schemas.KrrPerson, response_model_exclude_none=True, responses=PROBLEMS)
 async def update_own_contact_information(
     database: DatabaseDep, principal: KrrUserWriter, update: schemas.ContactInformationUpdate
 ) -> Response:
