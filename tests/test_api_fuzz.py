@@ -116,6 +116,9 @@ async def live_platform(data_dir, database_url) -> AsyncIterator[tuple[str, Sett
 
 async def _seed_resource(database: Database) -> None:
     owner = Actor(f"organization:{DEMO_COMPANY}")
+    # The demo company owns the fuzzed resource and access list as a registered service owner.
+    await authorization.add_service_owner(database, Actor("system:test"), authorization_schemas.ServiceOwnerPublic(
+        orgcode=OWNER_CODE, organization=DEMO_COMPANY, name={"nb": "Fjordkraft Demo AS"}))
     await authorization.create_resource(database, owner, DEMO_COMPANY, authorization_schemas.ServiceResource(
         identifier=RESOURCE, title={"nb": "Demo", "nn": "Demo", "en": "Demo"}, resourceType="GenericAccessResource",
         hasCompetentAuthority={"organization": DEMO_COMPANY, "orgcode": OWNER_CODE}))
