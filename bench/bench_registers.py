@@ -51,7 +51,9 @@ def free_port() -> int:
 
 def environment(database_url: str, data_dir: Path) -> dict[str, str]:
     return {**os.environ, "FELLES_DATABASE_URL": database_url, "FELLES_DATA_DIR": str(data_dir),
-            "FELLES_LOG_LEVEL": "WARNING", "FELLES_ENVIRONMENT": "development"}
+            "FELLES_LOG_LEVEL": "WARNING", "FELLES_ENVIRONMENT": "development",
+            # One address for the tokens `felles token` mints and the server that checks them, whatever its port.
+            "FELLES_BASE_URL": "http://localhost:8000"}
 
 
 async def reset_schema(database_url: str) -> None:
