@@ -33,10 +33,12 @@ from felles.portal import docs as portal_docs
 from felles.portal import login as portal_login
 from felles.portal import pages as portal_pages
 from felles.registers import api as registers_api
+from felles.storage import api as storage_api
 
 COMPONENT_ROUTERS = (
     core_api.router,
     registers_api.router,
+    storage_api.router,
     authorization_api.router,
     identity_api.router,
     events_api.router,

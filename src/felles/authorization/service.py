@@ -124,6 +124,14 @@ async def add_service_owner(database: Database, actor: Actor, owner: s.ServiceOw
     return _service_owner_public(row)
 
 
+async def service_owner_code(database: Database, organization_number: str) -> str | None:
+    """The code (`ttd`, `skd` …) under which an organisation owns services, or None when it owns none."""
+    async with database.transaction() as session:
+        await service_owners.seed(session)
+        owner = await service_owners.by_organization(session, organization_number)
+    return owner.orgcode if owner is not None else None
+
+
 async def list_service_owners(database: Database) -> list[s.ServiceOwnerPublic]:
     """The registry of service owners, by code."""
     async with database.transaction() as session:

@@ -81,6 +81,7 @@ PLATFORM_COMPONENTS: tuple[PlatformComponent, ...] = (
         "consent",
         route_prefixes=("/accessmanagement/api/v1/enterprise/consentrequests", "/accessmanagement/api/v1/bff"),
     ),
+    PlatformComponent("storage", route_prefixes=("/storage",)),
     PlatformComponent("events", route_prefixes=("/events",)),
     PlatformComponent(
         "notifications",

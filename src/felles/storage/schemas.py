@@ -176,3 +176,7 @@ class QueryResponse(StorageModel):
     count: int
     self: str | None = None
     next: str | None = None
+
+
+class ApplicationList(StorageModel):
+    applications: list[dict[str, Any]]

@@ -316,6 +316,74 @@ async def query_instances(session: AsyncSession, tokens: ContinuationTokens, que
     return rows, next_token
 
 
+# --- the service owner's view ----------------------------------------------------------------------------------
+def owner_of(instance: Instance) -> Owner:
+    return Owner(instance.party_id, instance.owner_identifier)
+
+
+async def _public_instances(session: AsyncSession, rows: list[Instance], base_url: str) -> list[s.InstancePublic]:
+    elements = await data_elements_of(session, [row.id for row in rows])
+    return [public_instance(row, elements[row.id], owner_of(row), base_url) for row in rows]
+
+
+def _check_org(instance: Instance, org: str) -> None:
+    """A service owner sees its own apps' instances only; another's is as good as missing."""
+    if instance.org != org:
+        raise NotFound("No such instance.", code="instance_not_found")
+
+
+async def get_instance_for_org(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                               base_url: str) -> s.InstancePublic:
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id)
+        _check_org(instance, org)
+        return (await _public_instances(session, [instance], base_url))[0]
+
+
+async def query_for_org(database: Database, tokens: ContinuationTokens, query: InstanceQuery,
+                        continuation: str | None, base_url: str) -> tuple[list[s.InstancePublic], str | None]:
+    async with database.transaction() as session:
+        rows, next_token = await query_instances(session, tokens, query, continuation)
+        return await _public_instances(session, rows, base_url), next_token
+
+
+async def confirm_complete(database: Database, org: str, party_id: int, instance_id: uuid.UUID, actor: str,
+                           user: s.PlatformUser, base_url: str) -> s.InstancePublic:
+    """The service owner confirms it has what it needs (Altinn's `complete`), recorded as ConfirmedComplete."""
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, lock=True)
+        _check_org(instance, org)
+        if not any(item["stakeholderId"] == org for item in instance.complete_confirmations):
+            confirm_complete_in_transaction(instance, org, actor)
+            await record_event_in_transaction(session, instance, "ConfirmedComplete", user)
+        return (await _public_instances(session, [instance], base_url))[0]
+
+
+async def update_substatus(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                           substatus: s.Substatus, actor: str, user: s.PlatformUser,
+                           base_url: str) -> s.InstancePublic:
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, lock=True)
+        _check_org(instance, org)
+        set_substatus_in_transaction(instance, substatus, actor)
+        await record_event_in_transaction(session, instance, "SubstatusUpdated", user)
+        return (await _public_instances(session, [instance], base_url))[0]
+
+
+async def events_for_org(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                         event_types: list[str] | None) -> s.InstanceEventList:
+    async with database.transaction() as session:
+        _check_org(await instance_row(session, instance_id, party_id=party_id), org)
+    return await events_of(database, instance_id, party_id=party_id, event_types=event_types)
+
+
+async def process_history_for_org(database: Database, org: str, party_id: int,
+                                  instance_id: uuid.UUID) -> s.ProcessHistoryList:
+    async with database.transaction() as session:
+        _check_org(await instance_row(session, instance_id, party_id=party_id), org)
+    return await process_history(database, instance_id, party_id=party_id)
+
+
 # --- small changes ----------------------------------------------------------------------------------------------
 def confirm_complete_in_transaction(instance: Instance, stakeholder: str, actor: str) -> None:
     """The service owner's confirmation that it has what it needs (once per stakeholder)."""
