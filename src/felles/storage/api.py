@@ -148,7 +148,8 @@ async def instance_events(runtime: RuntimeDep, principal: Reader, instanceOwnerP
                           eventTypes: Annotated[list[str] | None, Query(max_length=50)] = None,
                           ) -> schemas.InstanceEventList:
     own = await _service_owner(runtime.database, principal)
-    return await service.events_for_org(runtime.database, own, instanceOwnerPartyId, instanceGuid, eventTypes)
+    return await service.events_of(runtime.database, instanceGuid, party_id=instanceOwnerPartyId, org=own,
+                                   event_types=eventTypes)
 
 
 @router.get("/instances/{instanceOwnerPartyId}/{instanceGuid}/process/history",
@@ -157,4 +158,4 @@ async def instance_events(runtime: RuntimeDep, principal: Reader, instanceOwnerP
 async def process_history(runtime: RuntimeDep, principal: Reader, instanceOwnerPartyId: IntegerId,
                           instanceGuid: uuid.UUID) -> schemas.ProcessHistoryList:
     own = await _service_owner(runtime.database, principal)
-    return await service.process_history_for_org(runtime.database, own, instanceOwnerPartyId, instanceGuid)
+    return await service.process_history(runtime.database, instanceGuid, party_id=instanceOwnerPartyId, org=own)

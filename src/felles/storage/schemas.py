@@ -9,7 +9,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-READ_STATUSES = ("Unread", "Read", "UpdatedSinceLastReview")
 FILE_SCAN_RESULTS = ("NotApplicable", "Pending", "Clean", "Infected")
 # Altinn's InstanceEventType values (the misspelt "Submited" is Altinn's own).
 INSTANCE_EVENT_TYPES = (

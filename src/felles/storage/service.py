@@ -191,11 +191,13 @@ async def record_event_in_transaction(
 
 
 async def instance_row(session: AsyncSession, instance_id: uuid.UUID, *, party_id: int | None = None,
-                       lock: bool = False) -> Instance:
-    """The instance, or NotFound: also when it belongs to another party than the one in the path, or is gone."""
+                       org: str | None = None, lock: bool = False) -> Instance:
+    """The instance, or NotFound: also when it belongs to another party than the one in the path, to another
+    service owner than `org` (a service owner sees its own apps' instances only), or is gone."""
     instance = await session.get(Instance, instance_id, with_for_update=lock)
     if (instance is None or instance.hard_deleted_at is not None
-            or (party_id is not None and instance.party_id != party_id)):
+            or (party_id is not None and instance.party_id != party_id)
+            or (org is not None and instance.org != org)):
         raise NotFound("No such instance.", code="instance_not_found")
     return instance
 
@@ -210,10 +212,10 @@ async def data_elements_of(session: AsyncSession, instance_ids: list[uuid.UUID])
     return grouped
 
 
-async def events_of(database: Database, instance_id: uuid.UUID, *, party_id: int,
+async def events_of(database: Database, instance_id: uuid.UUID, *, party_id: int, org: str | None = None,
                     event_types: list[str] | None = None) -> s.InstanceEventList:
     async with database.transaction() as session:
-        await instance_row(session, instance_id, party_id=party_id)
+        await instance_row(session, instance_id, party_id=party_id, org=org)
         query = select(InstanceEvent).where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id)
         if event_types:
             query = query.where(InstanceEvent.event_type.in_(event_types))
@@ -238,11 +240,12 @@ def _performed_by(user: dict[str, Any]) -> str | None:
     return str(value) if value is not None else None
 
 
-async def process_history(database: Database, instance_id: uuid.UUID, *, party_id: int) -> s.ProcessHistoryList:
+async def process_history(database: Database, instance_id: uuid.UUID, *, party_id: int,
+                          org: str | None = None) -> s.ProcessHistoryList:
     """The process's steps as Altinn derives them from the process events: each task's start and end, the
     start and end events."""
     async with database.transaction() as session:
-        await instance_row(session, instance_id, party_id=party_id)
+        await instance_row(session, instance_id, party_id=party_id, org=org)
         rows = (await session.scalars(
             select(InstanceEvent).where(InstanceEvent.instance_id == instance_id,
                                         InstanceEvent.event_type.startswith(PROCESS_EVENT_PREFIX))
@@ -326,17 +329,10 @@ async def _public_instances(session: AsyncSession, rows: list[Instance], base_ur
     return [public_instance(row, elements[row.id], owner_of(row), base_url) for row in rows]
 
 
-def _check_org(instance: Instance, org: str) -> None:
-    """A service owner sees its own apps' instances only; another's is as good as missing."""
-    if instance.org != org:
-        raise NotFound("No such instance.", code="instance_not_found")
-
-
 async def get_instance_for_org(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
                                base_url: str) -> s.InstancePublic:
     async with database.transaction() as session:
-        instance = await instance_row(session, instance_id, party_id=party_id)
-        _check_org(instance, org)
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org)
         return (await _public_instances(session, [instance], base_url))[0]
 
 
@@ -351,10 +347,8 @@ async def confirm_complete(database: Database, org: str, party_id: int, instance
                            user: s.PlatformUser, base_url: str) -> s.InstancePublic:
     """The service owner confirms it has what it needs (Altinn's `complete`), recorded as ConfirmedComplete."""
     async with database.transaction() as session:
-        instance = await instance_row(session, instance_id, party_id=party_id, lock=True)
-        _check_org(instance, org)
-        if not any(item["stakeholderId"] == org for item in instance.complete_confirmations):
-            confirm_complete_in_transaction(instance, org, actor)
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org, lock=True)
+        if confirm_complete_in_transaction(instance, org, actor):
             await record_event_in_transaction(session, instance, "ConfirmedComplete", user)
         return (await _public_instances(session, [instance], base_url))[0]
 
@@ -363,42 +357,21 @@ async def update_substatus(database: Database, org: str, party_id: int, instance
                            substatus: s.Substatus, actor: str, user: s.PlatformUser,
                            base_url: str) -> s.InstancePublic:
     async with database.transaction() as session:
-        instance = await instance_row(session, instance_id, party_id=party_id, lock=True)
-        _check_org(instance, org)
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org, lock=True)
         set_substatus_in_transaction(instance, substatus, actor)
         await record_event_in_transaction(session, instance, "SubstatusUpdated", user)
         return (await _public_instances(session, [instance], base_url))[0]
 
 
-async def events_for_org(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
-                         event_types: list[str] | None) -> s.InstanceEventList:
-    async with database.transaction() as session:
-        _check_org(await instance_row(session, instance_id, party_id=party_id), org)
-    return await events_of(database, instance_id, party_id=party_id, event_types=event_types)
-
-
-async def process_history_for_org(database: Database, org: str, party_id: int,
-                                  instance_id: uuid.UUID) -> s.ProcessHistoryList:
-    async with database.transaction() as session:
-        _check_org(await instance_row(session, instance_id, party_id=party_id), org)
-    return await process_history(database, instance_id, party_id=party_id)
-
-
 # --- small changes ----------------------------------------------------------------------------------------------
-def confirm_complete_in_transaction(instance: Instance, stakeholder: str, actor: str) -> None:
-    """The service owner's confirmation that it has what it needs (once per stakeholder)."""
+def confirm_complete_in_transaction(instance: Instance, stakeholder: str, actor: str) -> bool:
+    """The service owner's confirmation that it has what it needs, once per stakeholder: whether it is new."""
     if any(item["stakeholderId"] == stakeholder for item in instance.complete_confirmations):
-        return
+        return False
     instance.complete_confirmations = [*instance.complete_confirmations,
                                        {"stakeholderId": stakeholder, "confirmedOn": utcnow().isoformat()}]
     touch(instance, actor)
-
-
-def set_read_status_in_transaction(instance: Instance, status: str, actor: str) -> None:
-    if status not in s.READ_STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(s.READ_STATUSES)}.", code="invalid_read_status")
-    instance.read_status = status
-    touch(instance, actor)
+    return True
 
 
 def set_substatus_in_transaction(instance: Instance, substatus: s.Substatus, actor: str) -> None:
