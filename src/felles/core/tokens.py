@@ -229,12 +229,19 @@ def register_opaque_token_resolver(resolver: OpaqueTokenResolver) -> None:
 async def verify_access_token(keys: PlatformKeys, database: Database, token: str, *, base_url: str) -> dict[str, Any]:
     """The claims of an access token some Felles API accepts (a JWT this platform signed, or an opaque token its
     issuer resolves) from one of the platform's issuers, valid now and not revoked; else `Unauthorized`."""
+    claims, _issuer = await _verified(keys, database, token, base_url)
+    return claims
+
+
+async def _verified(keys: PlatformKeys, database: Database, token: str,
+                    base_url: str) -> tuple[dict[str, Any], Issuer]:
+    """`verify_access_token`'s claims, with the issuer it found them to be from."""
     claims = keys.verify(token) if token.count(".") == 2 else await opaque_tokens.claims(database, token)
-    token_issuer(claims, base_url)
+    issuer = token_issuer(claims, base_url)
     jti = claims.get("jti")
     if isinstance(jti, str) and await revocations_for(database).is_revoked(database, jti):
         raise _invalid_token("The token has been revoked.")
-    return claims
+    return claims, issuer
 
 
 def _write_private(path: Path, content: str) -> None:
@@ -344,9 +351,8 @@ async def _principal_of(request: Request) -> Principal:
         )
     keys: PlatformKeys = request.app.state.platform_keys
     database: Database = request.app.state.runtime.database
-    base_url = _base_url(request)
-    claims = await verify_access_token(keys, database, token, base_url=base_url)
-    principal = request.scope[_PRINCIPAL_SCOPE_KEY] = Principal.from_claims(claims, token_issuer(claims, base_url))
+    claims, issuer = await _verified(keys, database, token, _base_url(request))
+    principal = request.scope[_PRINCIPAL_SCOPE_KEY] = Principal.from_claims(claims, issuer)
     return principal
 
 
