@@ -132,7 +132,6 @@ async def consent_page(request: Request, runtime: RuntimeDep) -> Response:
         return await login.start_login(request, runtime, login.local_path(PAGE_PATH, id=str(request_id)))
     response = await _page(request, runtime, person, request_id)
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"  # no framing of a page that asks for a yes
     return response
 
 
