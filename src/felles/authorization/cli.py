@@ -3,9 +3,8 @@ owners."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -15,8 +14,7 @@ from rich.table import Table
 from felles.authorization import schemas, service
 from felles.authorization.xacml.conformance import discover_cases, run_case
 from felles.core.audit import Actor
-from felles.core.config import get_settings
-from felles.core.db import Database
+from felles.core.commands import run_with_database
 from felles.core.errors import Problem
 
 xacml_cli = typer.Typer(help="XACML 3.0 policies and decisions.", no_args_is_help=True)
@@ -60,14 +58,6 @@ def test_folder(
         raise typer.Exit(code=1)
 
 
-async def _with_database(use: Any) -> Any:
-    database = Database(get_settings().database_url)
-    try:
-        return await use(database)
-    finally:
-        await database.dispose()
-
-
 @service_owner_cli.command("add")
 def add_service_owner(
     orgcode: Annotated[str, typer.Argument(help="The owner's code, e.g. brg (lower case).")],
@@ -81,7 +71,7 @@ def add_service_owner(
     try:
         owner = schemas.ServiceOwnerPublic(orgcode=orgcode, organization=organization,
                                            name={"nb": name_nb, "nn": name_nn or name_nb, "en": name_en or name_nb})
-        added = asyncio.run(_with_database(lambda database: service.add_service_owner(database, OPERATOR, owner)))
+        added = run_with_database(lambda database, _settings: service.add_service_owner(database, OPERATOR, owner))
     except (ValidationError, Problem) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(code=1) from None
@@ -91,7 +81,7 @@ def add_service_owner(
 @service_owner_cli.command("list")
 def list_service_owners() -> None:
     """Print the registry of service owners."""
-    owners = asyncio.run(_with_database(service.list_service_owners))
+    owners = run_with_database(lambda database, _settings: service.list_service_owners(database))
     table = Table("orgcode", "organisation number", "name (nb)", title="Service owners")
     for owner in owners:
         table.add_row(owner.orgcode, owner.organization, owner.name.get("nb", ""))

@@ -3,7 +3,6 @@ and the demo clients `make run` starts with."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -18,6 +17,7 @@ from joserfc.jwk import RSAKey
 from rich.console import Console
 
 from felles.core.audit import Actor
+from felles.core.commands import run_with_database
 from felles.core.config import Settings, get_settings
 from felles.core.db import Database
 from felles.core.errors import Conflict
@@ -34,18 +34,6 @@ SKATTEETATEN = "974761076"
 # Who owns the platform's scope prefixes (Digdir runs Altinn, ID-porten, Maskinporten and KRR).
 PREFIX_OWNERS = {"folkeregister": SKATTEETATEN}
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-
-
-def _run(coroutine_factory):
-    async def run():
-        settings = get_settings()
-        database = Database(settings.database_url)
-        try:
-            return await coroutine_factory(database, settings)
-        finally:
-            await database.dispose()
-
-    return asyncio.run(run())
 
 
 @client_cli.command("create")
@@ -90,7 +78,7 @@ def create_client(
             jwk_out.write_text(json.dumps(key.as_dict(private=True), indent=2) + "\n")
         return created
 
-    console.print_json(_run(create).model_dump_json(exclude_none=True))
+    console.print_json(run_with_database(create).model_dump_json(exclude_none=True))
 
 
 def maskinporten_grant(client_id: str, key: RSAKey, audience: str, scopes: list[str]) -> str:
@@ -140,7 +128,7 @@ def create_scope(name: Annotated[str, typer.Argument(help="prefix:subscope")], o
         for orgno in consumer or []:
             await selfservice.set_scope_access(database, OPERATOR, org, name, orgno, approved=True)
 
-    _run(create)
+    run_with_database(create)
     console.print(f"Scope {name} created.")
 
 
