@@ -22,7 +22,8 @@ REFERENCE_APPS = sorted([*(REFERENCE / "altinn-apps").iterdir(), REFERENCE / "al
 
 @pytest.mark.parametrize("folder", REFERENCE_APPS, ids=lambda path: path.name)
 async def test_each_reference_app_deploys_and_loads_back(database: Database, folder: Path, tmp_path: Path) -> None:
-    result = await deployment.deploy_folder(database, folder, "test")
+    template = folder.name == "app-template-v8"  # Altinn's template is named when an app is made from it
+    result = await deployment.deploy_folder(database, folder, "test", name="ttd/template-app" if template else None)
     assert result.created and result.version == 1
     catalogue = AppCatalogue(database, tmp_path / "apps")
     app, version = await catalogue.get(result.app_id)
@@ -34,6 +35,7 @@ async def test_each_reference_app_deploys_and_loads_back(database: Database, fol
 async def test_the_same_folder_makes_no_new_version_and_a_change_does(database: Database, tmp_path: Path) -> None:
     folder = tmp_path / "App"
     shutil.copytree(REFERENCE / "altinn-apps" / "app-template-v8" / "App", folder)
+    deployment.name_template(folder, "ttd/template-app")
     first = await deployment.deploy_folder(database, folder, "test")
     again = await deployment.deploy_folder(database, folder, "test")
     assert (again.version, again.created) == (first.version, False)
@@ -101,7 +103,7 @@ async def test_an_archive_bigger_than_it_says_is_stopped(tmp_path: Path, monkeyp
 async def test_another_owners_app_is_refused_to_a_deployer(database: Database) -> None:
     archive = deployment.pack_folder(REFERENCE / "altinn-apps" / "app-template-v8")
     with pytest.raises(DeploymentRefused) as refused:
-        await deployment.deploy(database, archive, "organization:974761076", org="skd")
+        await deployment.deploy(database, archive, "organization:974761076", org="skd", name="ttd/template-app")
     assert 'not to the deployer "skd"' in str(refused.value)
 
 
@@ -124,3 +126,32 @@ def test_the_command_deploys_and_lists(tmp_path: Path, monkeypatch: pytest.Monke
         assert listed.exit_code == 0 and "payment" in listed.output
     finally:
         get_settings.cache_clear()
+
+
+async def test_the_template_unnamed_is_refused_with_how_to_name_it(database: Database) -> None:
+    with pytest.raises(DeploymentRefused) as refused:
+        await deployment.deploy_folder(database, REFERENCE / "altinn-apps" / "app-template-v8", "test")
+    assert "--name org/app" in str(refused.value)
+    with pytest.raises(DeploymentRefused, match="org/app"):
+        await deployment.deploy_folder(database, REFERENCE / "altinn-apps" / "app-template-v8", "test", name="Bad")
+
+
+async def test_a_deployed_apps_policy_is_its_resource_and_decides(database: Database) -> None:
+    from felles.authorization import service as authorization  # noqa: PLC0415 - read only by this test
+
+    await deployment.deploy_folder(database, REFERENCE / "altinn-apps" / "app-template-v8", "test",
+                                   name="ttd/template-app")
+    resource = await authorization.get_resource(database, "app_ttd_template-app")
+    assert resource.resourceType == "AltinnApp" and resource.hasCompetentAuthority.orgcode == "ttd"
+    assert "ttd" in await authorization.get_policy(database, "app_ttd_template-app")
+    kari, ola = "12838404268", "02918205198"
+    assert await authorization.may_use_app(database, kari, kari, "ttd", "template-app", "instantiate")
+    assert await authorization.may_use_app(database, kari, kari, "ttd", "template-app", "read", task="Task_1")
+    assert not await authorization.may_use_app(database, ola, kari, "ttd", "template-app", "read", task="Task_1")
+
+
+async def test_an_app_of_an_unregistered_owner_is_refused(database: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "App"
+    shutil.copytree(REFERENCE / "altinn-apps" / "app-template-v8" / "App", folder)
+    with pytest.raises(Exception, match="not a registered service owner"):
+        await deployment.deploy_folder(database, folder, "test", name="nobody/app")

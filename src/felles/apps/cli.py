@@ -57,12 +57,14 @@ def check(
 @app_cli.command("deploy")
 def deploy(
     path: Annotated[Path, typer.Argument(help="The app folder (the repository root or its App/ folder).")],
+    name: Annotated[str | None, typer.Option(
+        help='Name an app made from Altinn\'s template ("org/app"), filling its [ORG] and [APP].')] = None,
 ) -> None:
     """Deploy an app folder as the app's next version (an unchanged folder makes no new version)."""
     console = Console(highlight=False, soft_wrap=True)
 
     async def work(database: Database, _settings: Settings) -> deployment.Deployment:
-        return await deployment.deploy_folder(database, path, "system:cli")
+        return await deployment.deploy_folder(database, path, "system:cli", name=name)
 
     try:
         result = run_with_database(work)

@@ -160,6 +160,11 @@ class AppDefinition:
     def id(self) -> str:
         return str(self.metadata.get("id", ""))
 
+    @property
+    def policy_xml(self) -> bytes:
+        """The app's XACML policy as deployed (config/authorization/policy.xml)."""
+        return (self.root / "config" / "authorization" / "policy.xml").read_bytes()
+
     def relative(self, path: Path) -> str:
         try:
             return path.relative_to(self.root).as_posix()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import re
 import shutil
 import stat
 import tempfile
@@ -27,6 +28,8 @@ from felles.apps.models import AppVersion
 from felles.core.clock import utcnow
 from felles.core.db import Database
 from felles.core.errors import InvalidInput, NotFound
+from felles.authorization import service as authorization
+from felles.core.audit import Actor
 from felles.storage import service as storage
 
 MAX_ARCHIVE_BYTES = 50 * 1024 * 1024  # unpacked: an app folder is layouts, texts, models and a few images
@@ -109,24 +112,52 @@ def unpack(archive: bytes, target: Path) -> None:
             shutil.rmtree(staging)
 
 
+# Altinn Studio's app template names its app by these placeholders until a service owner creates an app from it.
+TEMPLATE_PLACEHOLDERS = ("[ORG]", "[APP]", "[org]", "[app]")
+APP_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,29}/[a-z0-9][a-z0-9-]{0,98}$")
+
+
+def name_template(folder: Path, name: str) -> None:
+    """Fill the template's placeholders with `name` ("org/app"), as Altinn Studio does when it creates an app."""
+    if not APP_NAME_PATTERN.match(name):
+        raise DeploymentRefused([Problem("name", None, f'"{name}" is not of the form "org/app" (lower case)')])
+    org, app = name.split("/")
+    folder = find_app_folder(folder)
+    for relative in ("config/applicationmetadata.json", "config/authorization/policy.xml"):
+        path = folder / relative
+        if path.is_file():
+            text = path.read_text(encoding="utf-8-sig")
+            for placeholder, value in zip(TEMPLATE_PLACEHOLDERS, (org, app, org, app), strict=True):
+                text = text.replace(placeholder, value)
+            path.write_text(text, encoding="utf-8")
+
+
 def check(folder: Path) -> AppDefinition:
     app = load_app(folder)
     problems = list(app.problems)
-    if not app.id or "/" not in app.id:
+    if any(placeholder in app.id for placeholder in TEMPLATE_PLACEHOLDERS):
+        problems.append(Problem("config/applicationmetadata.json", None,
+                                f'"id" is still the template\'s "{app.id}": name the app when deploying it '
+                                '(felles app deploy PATH --name org/app)'))
+    elif not app.id or "/" not in app.id:
         problems.append(Problem("config/applicationmetadata.json", None, 'has no "id" of the form "org/app"'))
     if problems:
         raise DeploymentRefused(problems)
     return app
 
 
-async def deploy(database: Database, archive: bytes, actor: str, *, org: str | None = None) -> Deployment:
+async def deploy(database: Database, archive: bytes, actor: str, *, org: str | None = None,
+                 name: str | None = None) -> Deployment:
     """Deploy an app archive as its next version. `org`, when given, is the only service owner the archive
-    may belong to (the caller's own)."""
+    may belong to (the caller's own); `name` ("org/app") names an app made from Altinn's template."""
     with tempfile.TemporaryDirectory(prefix="felles-deploy-") as scratch:
         folder = Path(scratch) / "app"
         await asyncio.to_thread(unpack, archive, folder)
+        if name is not None:
+            await asyncio.to_thread(name_template, folder, name)
         app = await asyncio.to_thread(check, folder)
         packed = await asyncio.to_thread(pack_folder, folder)
+        policy_xml = app.policy_xml
     app_id = app.id
     if org is not None and app.metadata.get("org") != org:
         raise DeploymentRefused([Problem("config/applicationmetadata.json", None,
@@ -142,11 +173,14 @@ async def deploy(database: Database, archive: bytes, actor: str, *, org: str | N
                          deployed_by=actor)
         session.add(row)
         await storage.register_application_in_transaction(session, app.metadata, version=version, actor=actor)
+        await authorization.register_app_resource_in_transaction(
+            session, Actor(actor), str(app.metadata["org"]), app_id.split("/", 1)[1],
+            dict(app.metadata.get("title") or {}), policy_xml)
     return Deployment(app_id, version, row.deployed_at, actor, created=True)
 
 
-async def deploy_folder(database: Database, path: Path, actor: str) -> Deployment:
-    return await deploy(database, await asyncio.to_thread(pack_folder, path), actor)
+async def deploy_folder(database: Database, path: Path, actor: str, *, name: str | None = None) -> Deployment:
+    return await deploy(database, await asyncio.to_thread(pack_folder, path), actor, name=name)
 
 
 @dataclass(frozen=True)

@@ -283,6 +283,38 @@ async def put_policy(database: Database, actor: Actor, owner_organization: str |
     return version
 
 
+async def register_app_resource_in_transaction(session: AsyncSession, actor: Actor, org: str, app: str,
+                                              title: dict[str, str], policy_xml: bytes) -> str:
+    """Make a deployed app's policy resource ``app_{org}_{app}`` of the registry (as Altinn does at deploy), in the
+    deployer's transaction; a new version replaces the policy. The owner comes from the service-owner registry."""
+    validate_policy(policy_xml)
+    await service_owners.seed(session)
+    owner = await service_owners.by_code(session, org)
+    if owner is None:
+        raise Forbidden(f"{org} is not a registered service owner, so it cannot deploy apps.",
+                        code="not_service_owner")
+    identifier = f"{APP_RESOURCE_PREFIX}{org}_{app}"
+    resource = s.ServiceResource(
+        identifier=identifier, title=title or {"nb": app}, resourceType=s.ResourceType.ALTINN_APP,
+        hasCompetentAuthority=s.CompetentAuthority(organization=owner.organization_number, orgcode=owner.orgcode,
+                                                   name=dict(owner.name)))
+    now = utcnow()
+    row = await session.get(Resource, identifier, with_for_update=True)
+    if row is None:
+        row = Resource(identifier=identifier, created_at=now, version_id=1, policy_version=0)
+        session.add(row)
+    else:
+        row.version_id += 1
+    _fill(row, resource)
+    row.policy_xml = policy_xml.decode("utf-8-sig")
+    row.policy_version += 1
+    row.updated_at = now
+    await cache_invalidation.announce(session, decision.POLICY_TOPIC)
+    await audit.record(session, actor, action="deploy_app", resource=RESOURCE_AUDIT,
+                       subjects=[owner.organization_number], detail={"identifier": identifier})
+    return identifier
+
+
 async def get_policy(database: Database, identifier: str) -> str:
     async with database.transaction() as session:
         row = await session.get(Resource, identifier)
@@ -663,6 +695,24 @@ async def _is_permitted(database: Database, subject: list[dict[str, str]], party
         resource_attributes.append(_identifier_attribute(party))
     request = request_from_json({"Request": {
         "AccessSubject": [{"Attribute": subject}],
+        "Action": [{"Attribute": [{"AttributeId": ACTION_ID, "Value": action}]}],
+        "Resource": [{"Attribute": resource_attributes}],
+    }})
+    return (await authorize(database, request)).decision.value == "Permit"
+
+
+async def may_use_app(database: Database, subject: str, party: str, org: str, app: str, action: str, *,
+                      task: str | None = None, end_event: str | None = None) -> bool:
+    """Whether ``subject`` may do ``action`` (instantiate, read, write, confirm, sign, pay, complete …) in app
+    ``org/app`` for ``party``, at the instance's current ``task`` or ended at ``end_event``, by the app's policy."""
+    resource_attributes = [{"AttributeId": decision.ORG, "Value": org}, {"AttributeId": decision.APP, "Value": app},
+                           _identifier_attribute(party)]
+    if task is not None:
+        resource_attributes.append({"AttributeId": decision.TASK, "Value": task})
+    if end_event is not None:
+        resource_attributes.append({"AttributeId": decision.END_EVENT, "Value": end_event})
+    request = request_from_json({"Request": {
+        "AccessSubject": [{"Attribute": [_identifier_attribute(subject)]}],
         "Action": [{"Attribute": [{"AttributeId": ACTION_ID, "Value": action}]}],
         "Resource": [{"Attribute": resource_attributes}],
     }})

@@ -44,3 +44,8 @@ async def by_organization(session: AsyncSession, organization_number: str) -> Se
         await seed(session)
         found = await session.scalar(query)
     return found
+
+
+async def by_code(session: AsyncSession, orgcode: str) -> ServiceOwner | None:
+    """The service owner with this code (`ttd`, `skd` …)."""
+    return await session.scalar(select(ServiceOwner).where(ServiceOwner.orgcode == orgcode.lower()))
