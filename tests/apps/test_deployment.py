@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from felles.apps import deployment
 from felles.apps.deployment import AppCatalogue, DeploymentRefused
+from felles.authorization import service as authorization
 from felles.core.db import Database
 from felles.storage import service as storage
 from tests.conftest import REFERENCE
@@ -137,8 +138,6 @@ async def test_the_template_unnamed_is_refused_with_how_to_name_it(database: Dat
 
 
 async def test_a_deployed_apps_policy_is_its_resource_and_decides(database: Database) -> None:
-    from felles.authorization import service as authorization  # noqa: PLC0415 - read only by this test
-
     await deployment.deploy_folder(database, REFERENCE / "altinn-apps" / "app-template-v8", "test",
                                    name="ttd/template-app")
     resource = await authorization.get_resource(database, "app_ttd_template-app")

@@ -25,11 +25,11 @@ from sqlalchemy import func, select
 
 from felles.apps.definition import AppDefinition, Problem, find_app_folder, load_app
 from felles.apps.models import AppVersion
+from felles.authorization import service as authorization
+from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.db import Database
 from felles.core.errors import InvalidInput, NotFound
-from felles.authorization import service as authorization
-from felles.core.audit import Actor
 from felles.storage import service as storage
 
 MAX_ARCHIVE_BYTES = 50 * 1024 * 1024  # unpacked: an app folder is layouts, texts, models and a few images
