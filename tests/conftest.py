@@ -76,7 +76,14 @@ def job_settings(settings, monkeypatch):
 
 @pytest.fixture
 async def database(settings: Settings) -> AsyncIterator[Database]:
-    """The migrated database, emptied after the test."""
+    """The migrated database, emptied after the test. The per-process caches of what it holds (compiled policies,
+    what a person may do, parties) are dropped first, as a test starts from its own data."""
+    from felles.authorization import catalogue, decision, parties, pip
+
+    catalogue.forget()
+    decision.invalidate_policy()
+    pip.invalidate()
+    parties.forget_details()
     database = Database(settings.database_url)
     yield database
     async with database.transaction() as session:

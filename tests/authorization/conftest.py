@@ -20,14 +20,3 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         details = ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))
         terminalreporter.write_line(f"{suite}: {details}")
 
-
-@pytest.fixture(autouse=True)
-def _fresh_authorization_caches() -> None:
-    """Each test starts without the per-process caches of policies, access and the catalogue (the database
-    they describe is emptied between tests)."""
-    from felles.authorization import catalogue, decision, parties, pip
-
-    catalogue.forget()
-    decision.invalidate_policy()
-    pip.invalidate()
-    parties.forget_details()

@@ -41,17 +41,6 @@ def reference_policy(name: str, identifier: str) -> bytes:
     return (PDP_RESOURCES / f"{name}.policy.xml").read_text(encoding="utf-8-sig").replace(name, identifier).encode()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_authorization_caches() -> None:
-    """Each test decides against its own policies and registers: the per-process caches of compiled policies
-    and of what a person may do are dropped (the database they describe is emptied between tests)."""
-    from felles.authorization import catalogue, decision, parties, pip
-
-    catalogue.forget()
-    decision.invalidate_policy()
-    pip.invalidate()
-    parties.forget_details()
-
 
 def income_resource() -> authorization_schemas.ServiceResource:
     """A consent resource as Skatteetaten would register one: its text names the year asked for."""

@@ -37,7 +37,7 @@ from felles.authorization.models import (
     Resource,
     ServiceOwner,
 )
-from felles.authorization.parties import kind_of, parties_by_identifier, party_by
+from felles.authorization.parties import PartyRef, kind_of, parties_by_identifier, party_by, party_details
 from felles.authorization.parties import sub_units as sub_units_of
 from felles.authorization.policy_summary import AttributeValue, PolicySummary, SummaryCache, summarize
 from felles.authorization.xacml import Request, Response, XacmlSyntaxError, request_from_json
@@ -701,18 +701,35 @@ async def _is_permitted(database: Database, subject: list[dict[str, str]], party
     return (await authorize(database, request)).decision.value == "Permit"
 
 
+async def party_by_id(database: Database, party_id: int) -> PartyRef | None:
+    """The party with Altinn's ``partyId`` and what the registers say of it, or None when no party has it."""
+    async with database.transaction() as session:
+        found = await party_by(session, party_id=party_id)
+    return await party_of(database, found.identifier) if found is not None else None
+
+
+async def party_of(database: Database, identifier: str) -> PartyRef:
+    """The party (``partyId``, name, type …) of a fødselsnummer or organisation number, registered on first use."""
+    return (await party_details(database, [identifier]))[identifier]
+
+
 async def may_use_app(database: Database, subject: str, party: str, org: str, app: str, action: str, *,
-                      task: str | None = None, end_event: str | None = None) -> bool:
+                      task: str | None = None, end_event: str | None = None,
+                      service_owner: str | None = None) -> bool:
     """Whether ``subject`` may do ``action`` (instantiate, read, write, confirm, sign, pay, complete …) in app
-    ``org/app`` for ``party``, at the instance's current ``task`` or ended at ``end_event``, by the app's policy."""
+    ``org/app`` for ``party``, at the instance's current ``task`` or ended at ``end_event``, by the app's policy.
+    ``service_owner`` is the caller's service-owner code, which app policies grant rights to (urn:altinn:org)."""
     resource_attributes = [{"AttributeId": decision.ORG, "Value": org}, {"AttributeId": decision.APP, "Value": app},
                            _identifier_attribute(party)]
     if task is not None:
         resource_attributes.append({"AttributeId": decision.TASK, "Value": task})
     if end_event is not None:
         resource_attributes.append({"AttributeId": decision.END_EVENT, "Value": end_event})
+    subject_attributes = [_identifier_attribute(subject)]
+    if service_owner is not None:
+        subject_attributes.append({"AttributeId": decision.ORG, "Value": service_owner})
     request = request_from_json({"Request": {
-        "AccessSubject": [{"Attribute": [_identifier_attribute(subject)]}],
+        "AccessSubject": [{"Attribute": subject_attributes}],
         "Action": [{"Attribute": [{"AttributeId": ACTION_ID, "Value": action}]}],
         "Resource": [{"Attribute": resource_attributes}],
     }})
