@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from felles import __version__
+from felles.apps import api as apps_api
 from felles.authorization import api as authorization_api
 from felles.authorization import pages as authorization_pages
 from felles.consent import api as consent_api
@@ -50,6 +51,8 @@ COMPONENT_ROUTERS = (
     consent_api.router,
     consent_pages.router,
     authorization_pages.router,
+    # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
+    apps_api.router,
 )
 
 

@@ -1,0 +1,9 @@
+"""The app API at app-lib's paths (`/{org}/{app}/...`): each part's router, included after every component's."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from felles.core.tokens import AuthenticatedRoute
+
+router = APIRouter(route_class=AuthenticatedRoute)
