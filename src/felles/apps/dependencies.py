@@ -7,14 +7,12 @@ after every component's, so fixed paths win.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
 from felles.apps import access
-from felles.apps.definition import AppDefinition
-from felles.apps.deployment import AppCatalogue
+from felles.apps.deployment import AppCatalogue, RunningApp
 from felles.core.runtime import DatabaseDep
 from felles.core.tokens import ALTINN_API_ISSUERS, ALTINN_END_USER_ISSUERS, AcceptedTokens, Principal, require_token
 
@@ -22,26 +20,6 @@ from felles.core.tokens import ALTINN_API_ISSUERS, ALTINN_END_USER_ISSUERS, Acce
 APP_TOKENS = AcceptedTokens(issuers=ALTINN_END_USER_ISSUERS | ALTINN_API_ISSUERS, audiences=("/apps",))
 ORG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,29}$"
 APP_PATTERN = r"^[a-z0-9][a-z0-9-]{0,98}$"
-
-
-@dataclass(frozen=True)
-class DeployedApp:
-    """A deployed app's definition at the version requests are served with (the newest)."""
-
-    definition: AppDefinition
-    version: int
-
-    @property
-    def id(self) -> str:
-        return self.definition.id
-
-    @property
-    def org(self) -> str:
-        return self.id.split("/", 1)[0]
-
-    @property
-    def name(self) -> str:
-        return self.id.split("/", 1)[1]
 
 
 def catalogue(request: Request) -> AppCatalogue:
@@ -55,15 +33,15 @@ def catalogue(request: Request) -> AppCatalogue:
 
 
 async def deployed_app(request: Request, org: Annotated[str, Path(pattern=ORG_PATTERN)],
-                       app: Annotated[str, Path(pattern=APP_PATTERN)]) -> DeployedApp:
+                       app: Annotated[str, Path(pattern=APP_PATTERN)]) -> RunningApp:
     """The newest deployed version of `org/app`; 404 when no such app is deployed."""
     definition, version = await catalogue(request).get(f"{org}/{app}")
-    return DeployedApp(definition, version)
+    return RunningApp(definition, version)
 
 
 async def caller(database: DatabaseDep, principal: Annotated[Principal, require_token(APP_TOKENS)]) -> access.Caller:
     return await access.caller_of(database, principal)
 
 
-AppDep = Annotated[DeployedApp, Depends(deployed_app)]
+AppDep = Annotated[RunningApp, Depends(deployed_app)]
 CallerDep = Annotated[access.Caller, Depends(caller)]

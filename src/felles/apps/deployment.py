@@ -205,6 +205,26 @@ async def list_deployed(database: Database) -> list[DeployedApp]:
     return [DeployedApp(*row) for row in rows]
 
 
+@dataclass(frozen=True)
+class RunningApp:
+    """A deployed app's definition at the version requests are served with (the newest)."""
+
+    definition: AppDefinition
+    version: int
+
+    @property
+    def id(self) -> str:
+        return self.definition.id
+
+    @property
+    def org(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.id.split("/", 1)[1]
+
+
 class AppCatalogue:
     """The app versions this process has loaded, unpacked under `folder` on first use. A version never changes,
     so what is loaded stays right; the newest version is asked of the database each time it matters."""

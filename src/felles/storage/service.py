@@ -8,6 +8,7 @@ end user's small changes (complete confirmation, read status, substatus) through
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,9 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from felles.core.blobs import BlobStore, BlobStream, StoredBlob
 from felles.core.clock import utcnow
 from felles.core.db import Database
-from felles.core.errors import InvalidInput, NotFound
+from felles.core.errors import InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
 from felles.core.paging import ContinuationTokens
 from felles.storage import schemas as s
@@ -28,6 +30,7 @@ STORAGE_PATH = "/storage/api/v1"
 PROCESS_EVENT_PREFIX = "process_"
 DEFAULT_QUERY_SIZE = 100
 MAX_QUERY_SIZE = 1000
+DATA_BLOB_PREFIX = "instances/"
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,84 @@ async def data_elements_of(session: AsyncSession, instance_ids: list[uuid.UUID])
         for row in rows:
             grouped[row.instance_id].append(row)
     return grouped
+
+
+# --- data elements: bytes first, then the row --------------------------------------------------------------
+# A data element's bytes go to the blob store under a key of their own before its row is written, in the
+# caller's transaction, so a kill -9 leaves at worst a blob no row points at (the sweeper's), never a row pointing
+# at a missing blob. A replacement is a new blob; the old one is deleted after the commit (or swept).
+class TooLarge(Problem):
+    status = 413
+    code = "data_too_large"
+    title = "The file is too large"
+
+
+def data_blob_key(instance_id: uuid.UUID, element_id: uuid.UUID) -> str:
+    """A fresh key for one write of a data element's bytes: `instances/{instance}/{element}/{write}`."""
+    return f"{DATA_BLOB_PREFIX}{instance_id}/{element_id}/{uuid.uuid4().hex}"
+
+
+async def _limited(chunks: AsyncIterable[bytes], max_bytes: int | None) -> AsyncIterator[bytes]:
+    written = 0
+    async for chunk in chunks:
+        written += len(chunk)
+        if max_bytes is not None and written > max_bytes:
+            raise TooLarge(f"The file is larger than the {max_bytes:,} bytes allowed.".replace(",", " "))
+        yield chunk
+
+
+async def put_data_blob(blobs: BlobStore, instance_id: uuid.UUID, element_id: uuid.UUID,
+                        chunks: AsyncIterable[bytes], *, max_bytes: int | None = None) -> StoredBlob:
+    """Stream a data element's bytes into the blob store (refused with 413 past `max_bytes`, nothing kept)."""
+    return await blobs.put(data_blob_key(instance_id, element_id), _limited(chunks, max_bytes))
+
+
+def add_data_element_in_transaction(
+    session: AsyncSession, instance: Instance, element_id: uuid.UUID, stored: StoredBlob, *, data_type: str,
+    content_type: str, actor: str, filename: str | None = None, file_scan_result: str = "NotApplicable",
+    tags: list[str] | None = None,
+) -> DataElement:
+    """The row of a data element whose bytes `put_data_blob` stored; the instance counts one change."""
+    now = utcnow()
+    element = DataElement(
+        id=element_id, instance_id=instance.id, data_type=data_type, filename=filename, content_type=content_type,
+        blob_key=stored.key, size=stored.size, content_hash=f"md5:{stored.md5}", locked=False, refs=None,
+        is_read=True, tags=list(tags or []), file_scan_result=file_scan_result, created_at=now, created_by=actor,
+        last_changed_at=now, last_changed_by=actor,
+    )
+    session.add(element)
+    touch(instance, actor)
+    return element
+
+
+def replace_data_element_in_transaction(instance: Instance, element: DataElement, stored: StoredBlob, *,
+                                        content_type: str, actor: str) -> str:
+    """Point the element at newly stored bytes; returns the old blob's key, to delete after the commit."""
+    old_key = element.blob_key
+    element.blob_key, element.size, element.content_hash = stored.key, stored.size, f"md5:{stored.md5}"
+    element.content_type = content_type
+    element.last_changed_at, element.last_changed_by = utcnow(), actor
+    touch(instance, actor)
+    return old_key
+
+
+async def data_element_row(session: AsyncSession, instance: Instance, element_id: uuid.UUID, *,
+                           lock: bool = False) -> DataElement:
+    """The instance's data element, or NotFound (also when it belongs to another instance)."""
+    element = await session.get(DataElement, element_id, with_for_update=lock)
+    if element is None or element.instance_id != instance.id:
+        raise NotFound("No such data element.", code="data_element_not_found")
+    return element
+
+
+async def read_data_blob(blobs: BlobStore, element: DataElement, *, start: int = 0,
+                         end: int | None = None) -> BlobStream:
+    return await blobs.get(element.blob_key, start=start, end=end)
+
+
+async def read_data_bytes(blobs: BlobStore, element: DataElement) -> bytes:
+    """A small data element's bytes whole (form data: JSON or XML)."""
+    return b"".join([chunk async for chunk in await blobs.get(element.blob_key)])
 
 
 async def events_of(database: Database, instance_id: uuid.UUID, *, party_id: int, org: str | None = None,
