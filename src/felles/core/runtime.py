@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from felles.core.blobs import BlobStore, open_blob_store
 from felles.core.config import Settings
 from felles.core.db import Database
 from felles.core.paging import ContinuationTokens
@@ -19,9 +20,11 @@ class Runtime:
     database: Database
     keys: PlatformKeys
     continuation_tokens: ContinuationTokens = field(init=False)
+    blobs: BlobStore = field(init=False)  # the one blob store of this process (files, attachments, receipts)
 
     def __post_init__(self) -> None:
         self.continuation_tokens = ContinuationTokens(self.settings.secret_key)
+        self.blobs = open_blob_store(self.settings)
 
 
 # Dependencies are coroutines because FastAPI runs a plain function dependency in a worker thread, which costs
