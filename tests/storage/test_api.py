@@ -90,7 +90,9 @@ async def test_application_metadata_is_public(client, database: Database) -> Non
     from felles.apps import deployment
     from tests.conftest import REFERENCE
 
-    deployed = await deployment.deploy_folder(database, REFERENCE / "altinn-apps" / "app-template-v8", "test", name="ttd/template-app")
+    deployed = await deployment.deploy_folder(
+        database, REFERENCE / "altinn-apps" / "app-template-v8", "test", name="ttd/template-app"
+    )
     org, app = deployed.app_id.split("/")
     metadata = await client.get(f"/storage/api/v1/applications/{org}/{app}")
     assert metadata.status_code == 200 and metadata.json()["id"] == deployed.app_id
