@@ -122,7 +122,21 @@ async def test_a_data_task_with_errors_is_not_left(client, database, soknad, kar
     assert instance["process"]["currentTask"]["elementId"] == "Task_1" and not instance["data"][0]["locked"]
 
 
-async def test_of_two_concurrent_moves_one_wins(client, database, soknad, kari) -> None:
+@pytest.fixture
+def both_have_read():
+    """A validator that holds each `next` until two have read the instance: the moves are truly concurrent."""
+    barrier = asyncio.Barrier(2)
+
+    async def wait_for_the_other(ctx: tasks.TaskContext) -> list[dict[str, Any]]:
+        await asyncio.wait_for(barrier.wait(), 10)
+        return []
+
+    tasks.register_validator(wait_for_the_other)
+    yield
+    tasks.unregister_validator(wait_for_the_other)
+
+
+async def test_of_two_concurrent_moves_one_wins(client, database, soknad, kari, both_have_read) -> None:
     path = await new_instance(client, database, kari, belop=5000)
     first, second = await asyncio.gather(client.put(f"{path}/process/next", headers=kari),
                                          client.put(f"{path}/process/next", headers=kari))
@@ -130,6 +144,10 @@ async def test_of_two_concurrent_moves_one_wins(client, database, soknad, kari) 
     loser = first if first.status_code == 409 else second
     assert loser.json()["code"] == "instance_changed"
     assert (await client.get(f"{path}/process", headers=kari)).json()["currentTask"]["elementId"] == "Task_2"
+    party, guid = path.rsplit("/", 2)[-2:]
+    kinds = [event.eventType for event in
+             (await storage.events_of(database, uuid.UUID(guid), party_id=int(party))).instanceEvents]
+    assert kinds.count("process_EndTask") == 1  # the loser wrote nothing
 
 
 async def test_feedback_waits_for_the_service_owner(client, database, deploy_variant, kari, ttd) -> None:
