@@ -61,7 +61,8 @@ async def test_a_kill_during_next_leaves_no_half_step_and_the_retry_works(databa
         server = start_server(settings, port, hang_dir, log)
         try:
             async with httpx.AsyncClient(timeout=60) as http:
-                created = await http.post(base, params={"instanceOwnerPartyId": party}, headers=kari)
+                created = await http.post(f"{base}/create", headers=kari, json={
+                    "instanceOwner": {"partyId": str(party)}, "prefill": {"belop": 5000}})
                 assert created.status_code == 201, created.text
                 instance_id = created.json()["id"]
                 guid = uuid.UUID(instance_id.split("/")[1])
