@@ -66,7 +66,7 @@ TYPE_ACTIONS = {"confirmation": ("confirm",), "signing": ("sign", "reject"), "pa
 # How many service tasks one step may run before we call the model a loop.
 MAX_SERVICE_TASKS_PER_STEP = 20
 # What a step keeps in its context's scratch.
-FORM_DATA, PREFILL_SOURCES, PUBLISHER = "form_data", "prefill_sources", "publisher"
+FORM_DATA, PREFILL_SOURCES, PUBLISHER, APP_EVENTS = "form_data", "prefill_sources", "publisher", "app_events"
 
 
 # --- who the instance is for ----------------------------------------------------------------------------------
@@ -301,16 +301,22 @@ def _process_problem(error: ProcessError) -> Conflict:
     return Conflict(str(error), code=error.code)
 
 
-async def _publish(ctx: tasks.TaskContext, event_type: str) -> None:
-    """An Altinn app event about the instance, stored in the step's transaction."""
+def _publish(ctx: tasks.TaskContext, event_type: str) -> None:
+    """An Altinn app event about the instance, published with the step's others when it ends (`_flush_events`)."""
     instance, base = ctx.instance, ctx.runtime.settings.base_url.rstrip("/")
     owner = storage.owner_of(instance)
-    await events.publish_in_transaction(
-        ctx.session, source=f"{base}/{instance.app_id}/instances/{storage.instance_reference(instance)}",
+    ctx.scratch.setdefault(APP_EVENTS, []).append(dict(
+        source=f"{base}/{instance.app_id}/instances/{storage.instance_reference(instance)}",
         type=event_type, subject=f"/party/{instance.party_id}",
         alternativesubject=f"/person/{owner.identifier}" if owner.is_person else f"/org/{owner.identifier}",
         resource=f"{events.RESOURCE_PREFIX}app_{instance.app_id.replace('/', '_')}",
-        resourceinstance=storage.instance_reference(instance), publisher=ctx.scratch[PUBLISHER])
+        resourceinstance=storage.instance_reference(instance)))
+
+
+async def _flush_events(ctx: tasks.TaskContext) -> None:
+    """The step's app events, stored in its transaction (together: one look for subscriptions that want them)."""
+    await events.publish_many_in_transaction(ctx.session, ctx.scratch.pop(APP_EVENTS, []),
+                                             publisher=ctx.scratch[PUBLISHER])
 
 
 _publishers: dict[str, str] = {}
@@ -334,12 +340,14 @@ def _auto_created_types(app: RunningApp) -> dict[str, str]:
 
 
 async def _prepare(runtime: Runtime, app: RunningApp, caller: Caller, owner: authorization.PartyRef | int, *,
-                   beyond_task: str | None) -> dict[str, Any]:
+                   existing: set[str]) -> dict[str, Any]:
     """What a step needs from other components, asked before its first write (their calls write too: audit,
-    registration on first use; an embedded database has one writer at a time). Returns the step's scratch."""
+    registration on first use; an embedded database has one writer at a time): the registers' values when
+    form data with a prefill configuration may be created (a type not in `existing`). Returns the step's scratch."""
     scratch: dict[str, Any] = {PUBLISHER: await _publisher(runtime, app), PREFILL_SOURCES: PrefillSources()}
-    later = {task for task in _auto_created_types(app).values() if task != beyond_task}
-    if later and any(model.prefill for model in app.definition.models.values()):
+    models = app.definition.models
+    if any(data_type not in existing and data_type in models and models[data_type].prefill
+           for data_type in _auto_created_types(app)):
         party = await authorization.party_by_id(runtime.database, owner) if isinstance(owner, int) else owner
         if party is not None:
             scratch[PREFILL_SOURCES] = await prefill_sources(runtime, caller, party)
@@ -377,12 +385,12 @@ async def _enter(ctx: tasks.TaskContext, engine: ProcessEngine, change: ProcessC
         storage.set_process_in_transaction(ctx.instance, change.state, actor_of(ctx.caller))
         await _record(ctx, change)
         if change.ended:
-            await _publish(ctx, "app.instance.process.completed")
+            _publish(ctx, "app.instance.process.completed")
             return
         task = engine.task(change.current_task or "")
         handler = tasks.handler_for(task)
         ctx.task = task
-        await _publish(ctx, f"app.instance.process.movedTo.{task.id}")
+        _publish(ctx, f"app.instance.process.movedTo.{task.id}")
         await _auto_create_form_data(ctx, prefill)
         await handler.on_enter(ctx)
         if not is_service_task(task):
@@ -433,7 +441,7 @@ async def create_instance(runtime: Runtime, app: RunningApp, caller: Caller, tem
     engine = _engine(app)
     parts = [(part, _data_type(app, part.data_type)) for part in template.parts]
     placeholder = ProcessTask(id="", name=None, task_type=None, actions=[], kind="task")
-    scratch = await _prepare(runtime, app, caller, owner, beyond_task=None)
+    scratch = await _prepare(runtime, app, caller, owner, existing=set())
     async with runtime.database.transaction() as session:
         instance = await storage.create_instance_in_transaction(
             session, app_id=app.id, app_version=app.version, owner=storage.Owner(owner.party_id, owner.identifier),
@@ -441,7 +449,7 @@ async def create_instance(runtime: Runtime, app: RunningApp, caller: Caller, tem
             visible_after=template.visible_after)
         ctx = tasks.TaskContext(session, runtime, app, instance, placeholder, caller, language, scratch)
         await storage.record_event_in_transaction(session, instance, "Created", platform_user(caller))
-        await _publish(ctx, "app.instance.created")
+        _publish(ctx, "app.instance.created")
         for part, spec in parts:
             await _store_part(ctx, part, spec)
         try:
@@ -449,6 +457,7 @@ async def create_instance(runtime: Runtime, app: RunningApp, caller: Caller, tem
         except ProcessError as error:
             raise _process_problem(error) from None
         await _enter(ctx, engine, change, template.prefill)
+        await _flush_events(ctx)
         return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
 
 
@@ -630,11 +639,14 @@ async def process_next(runtime: Runtime, catalogue: AppCatalogue, app: RunningAp
             raise Conflict(f'The action "{action}" does not belong to task {task.id}.', code="invalid_action")
         await _may_move_on(runtime, caller, instance, task, action)
         handler = tasks.handler_for(task)
-        scratch = await _prepare(runtime, running, caller, instance.party_id, beyond_task=task.id)
+        existing = {element.data_type for element in
+                    (await storage.data_elements_of(session, [instance.id]))[instance.id]}
+        scratch = await _prepare(runtime, running, caller, instance.party_id, existing=existing)
         ctx = tasks.TaskContext(session, runtime, running, instance, task, caller, language, scratch)
         await _check_leave(ctx, handler, action)
         await storage.claim_revision_in_transaction(session, instance)  # decided on what was read: claim it
         await _enter(ctx, engine, await _move_on(ctx, engine, handler, action), {})
+        await _flush_events(ctx)
     return await _app_process_state(runtime, running, caller, instance, with_tasks=False)
 
 
