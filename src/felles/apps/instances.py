@@ -479,9 +479,11 @@ async def _store_part(ctx: tasks.TaskContext, part: DataPart, spec: dict[str, An
 
 
 # --- reading, deleting, completing ------------------------------------------------------------------------------
-async def _instance(session: AsyncSession, app: RunningApp, party_id: int, instance_id: uuid.UUID) -> Instance:
+async def _instance(session: AsyncSession, app: RunningApp, party_id: int, instance_id: uuid.UUID, *,
+                    deleted_too: bool = False) -> Instance:
+    """The app's instance of the party; a soft-deleted one (in the owner's bin) only to read or delete again."""
     instance = await storage.instance_row(session, instance_id, party_id=party_id)
-    if instance.app_id != app.id or instance.soft_deleted_at is not None:
+    if instance.app_id != app.id or (instance.soft_deleted_at is not None and not deleted_too):
         raise NotFound("No such instance.", code="instance_not_found")
     return instance
 
@@ -508,7 +510,7 @@ async def _require(runtime: Runtime, caller: Caller, instance: Instance, action:
 async def get_instance(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int,
                        instance_id: uuid.UUID) -> s.InstancePublic:
     async with runtime.database.transaction() as session:
-        instance = await _instance(session, app, party_id, instance_id)
+        instance = await _instance(session, app, party_id, instance_id, deleted_too=True)
         await _require(runtime, caller, instance, "read")
         return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
 
@@ -517,7 +519,7 @@ async def delete_instance(runtime: Runtime, app: RunningApp, caller: Caller, par
                           instance_id: uuid.UUID, *, hard: bool) -> s.InstancePublic:
     """Soft or hard delete (app-lib's DELETE); recorded as a Deleted event."""
     async with runtime.database.transaction() as session:
-        instance = await _instance(session, app, party_id, instance_id)
+        instance = await _instance(session, app, party_id, instance_id, deleted_too=True)
         await _require(runtime, caller, instance, "delete")
         await storage.claim_revision_in_transaction(session, instance)
         storage.delete_instance_in_transaction(instance, hard=hard, actor=actor_of(caller))
