@@ -553,16 +553,32 @@ async def set_substatus(runtime: Runtime, app: RunningApp, caller: Caller, party
         return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
 
 
+async def _changer_name(runtime: Runtime, changed_by: str) -> str:
+    """Who changed an instance last, by name: `lastChangedBy` holds a user id, or an organisation number."""
+    if not changed_by.isdigit():
+        return changed_by
+    if len(changed_by) == 9:
+        return (await authorization.party_of(runtime.database, changed_by)).name or changed_by
+    party = await authorization.party_by_id(runtime.database, int(changed_by))  # a person's user id is their party
+    return party.name if party is not None and party.name else changed_by
+
+
 async def active_instances(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int) -> list[dict[str, Any]]:
-    """The party's unfinished instances of the app (app-lib's ActiveInstance), the last changed first."""
+    """The party's unfinished instances of the app (app-lib's ActiveInstance: who changed it last by name), the
+    last changed first."""
     party = await access.party(runtime.database, party_id)
     await access.require(runtime.database, caller, party.identifier, app.id, "read")
     async with runtime.database.transaction() as session:
         rows = await storage.active_instances(session, app.id, party_id)
-    return [{"id": storage.instance_reference(row), "lastChanged": row.last_changed_at.isoformat().replace(
-        "+00:00", "Z"), "lastChangedBy": row.last_changed_by, "presentationTexts": row.presentation_texts,
-        "dueBefore": row.due_before.isoformat().replace("+00:00", "Z") if row.due_before else None}
-        for row in rows]
+    names = {changed_by: await _changer_name(runtime, changed_by)
+             for changed_by in {row.last_changed_by for row in rows}}
+    return [{"id": storage.instance_reference(row), "lastChanged": _iso(row.last_changed_at),
+             "lastChangedBy": names[row.last_changed_by], "presentationTexts": row.presentation_texts,
+             "dueBefore": _iso(row.due_before) if row.due_before else None} for row in rows]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 # --- the process over the API -------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ async def test_active_delete_complete_and_substatus(client, database, soknad, ka
     second = (await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=kari)).json()
     active = (await client.get(f"{INSTANCES}/{kari_party}/active", headers=kari)).json()
     assert {item["id"] for item in active} == {first["id"], second["id"]}
+    assert {item["lastChangedBy"] for item in active} == {"Kari Nordmann"}
 
     deleted = await client.delete(f"{INSTANCES}/{first['id']}", headers=kari)
     assert deleted.status_code == 200 and deleted.json()["status"]["isSoftDeleted"] is True
