@@ -152,8 +152,9 @@ def check_party_type(app: RunningApp, party: authorization.PartyRef) -> None:
     """An app that allows some party types only may not be instantiated for others (none allowed = all are)."""
     allowed = {name for name, yes in (app.definition.metadata.get("partyTypesAllowed") or {}).items() if yes}
     if allowed and party_type(party) not in allowed:
-        raise Forbidden(f"Party {party.party_id} is a {party_type(party)}; this app may be instantiated for "
-                        f"{', '.join(sorted(allowed))} only.", code="party_type_not_allowed")
+        raise Forbidden(f"Party {party.party_id} is not allowed to instantiate this application {app.id}: it is a "
+                        f"{party_type(party)}, and the app takes {', '.join(sorted(allowed))} only.",
+                        code="party_type_not_allowed")
 
 
 # --- the caller as Storage records them -------------------------------------------------------------------------
