@@ -542,13 +542,15 @@ async def complete_instance(runtime: Runtime, app: RunningApp, caller: Caller, p
 
 async def set_substatus(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int, instance_id: uuid.UUID,
                         substatus: s.Substatus) -> s.InstancePublic:
-    """The service owner's word on where the case stands; only the app's own service owner sets it."""
+    """The service owner's word on where the case stands; only the app's own service owner sets it (app-lib's
+    rule), and only on an instance its policy lets it read."""
     if caller.service_owner != app.org:
         raise Forbidden("Only the app's service owner sets the substatus.", code="not_service_owner")
     if not substatus.label:
         raise InvalidInput("A substatus needs a label.", code="substatus_label_missing")
     async with runtime.database.transaction() as session:
         instance = await _instance(session, app, party_id, instance_id)
+        await _require(runtime, caller, instance, "read")
         storage.set_substatus_in_transaction(instance, substatus, actor_of(caller))
         await storage.record_event_in_transaction(session, instance, "SubstatusUpdated", platform_user(caller))
         return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
