@@ -80,7 +80,10 @@ async def form_data_issues(runtime: Runtime, definition: AppDefinition, instance
     form, context = _form_state(definition, instance, element.data_type, form_data, language)
     for source in sources:
         if source == SCHEMA:
-            issues = validate_json_schema(_without_nulls(form_data), model.json_schema) if model.json_schema else []
+            # Which fields must be filled in is the layout's to say (hidden ones need not): the schema's
+            # `required` is left to REQUIRED, as app-frontend-react leaves it.
+            issues = [issue for issue in validate_json_schema(_without_nulls(form_data), model.json_schema)
+                      if issue.code != "required"] if model.json_schema else []
         elif source == REQUIRED:
             issues = validate_required(form) if form is not None else []
         elif source == EXPRESSION:
