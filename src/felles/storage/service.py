@@ -482,3 +482,58 @@ def confirm_complete_in_transaction(instance: Instance, stakeholder: str, actor:
 def set_substatus_in_transaction(instance: Instance, substatus: s.Substatus, actor: str) -> None:
     instance.substatus = substatus.model_dump(exclude_none=True)
     touch(instance, actor)
+
+
+# --- the service owner's data elements --------------------------------------------------------------------------
+class FileInfected(Problem):
+    status = 403
+    code = "file_infected"
+    title = "The file is infected"
+
+
+async def data_element_for_org(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                               element_id: uuid.UUID) -> DataElement:
+    """A data element of one of the owner's instances, to deliver: marked read by the service owner (Altinn's
+    `isRead`). An infected file is never delivered."""
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org)
+        element = await data_element_row(session, instance, element_id, lock=True)
+        if element.file_scan_result == "Infected":
+            raise FileInfected("The file is infected by a virus: it is not delivered.")
+        element.is_read = True
+        return element
+
+
+async def data_elements_for_org(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                                base_url: str) -> s.DataElementList:
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org)
+        elements = (await data_elements_of(session, [instance.id]))[instance.id]
+        return s.DataElementList(dataElements=[public_data_element(element, instance, base_url)
+                                               for element in elements])
+
+
+async def set_data_element_lock(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                                element_id: uuid.UUID, locked: bool, actor: str,
+                                base_url: str) -> s.DataElementPublic:
+    """Lock a data element (no more changes through the app) or unlock it."""
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org, lock=True)
+        element = await data_element_row(session, instance, element_id, lock=True)
+        if element.locked != locked:
+            element.locked = locked
+            element.last_changed_at, element.last_changed_by = utcnow(), actor
+            touch(instance, actor)
+        return public_data_element(element, instance, base_url)
+
+
+async def update_read_status(database: Database, org: str, party_id: int, instance_id: uuid.UUID, status: str,
+                             actor: str, base_url: str) -> s.InstancePublic:
+    if status not in s.READ_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(s.READ_STATUSES)}.", code="invalid_read_status")
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org, lock=True)
+        if instance.read_status != status:
+            instance.read_status = status
+            touch(instance, actor)
+        return (await _public_instances(session, [instance], base_url))[0]
