@@ -5,6 +5,7 @@ hid, and what the layout set excludes from the PDF, is not in it."""
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,23 +13,25 @@ import pytest
 from pypdf import PdfReader
 
 from felles.apps.definition import load_app
-from felles.apps.receipt import Attachment, ReceiptInput, receipt_document
+from felles.apps.receipt import (
+    RECEIPT_DATA_TYPE,
+    Attachment,
+    PdfTask,
+    ReceiptInput,
+    pdf_filename,
+    pdf_tasks,
+    receipt_document,
+)
 from felles.core.pdf import PdfRenderer
+from felles.storage import service as storage
+from tests.apps.receipt.conftest import APP_FOLDER, FORM, KARI, instance_in_task, kari_caller, task_context
 
-APP_FOLDER = Path(__file__).parent / "receipt_app"
 GUID = "0191f3a2-7c1e-7b7a-9a43-5d2c8e1f4a6b"
 
-FORM = {
-    "navn": "Kari Nordmann", "alder": 42, "belop": 1234567.5, "dato": "2026-12-24", "sone": "b", "dyr": "hund,hest",
-    "verge": "Ola Verge", "hemmelig": "Ikke for søkeren",
-    "kjoretoy": [{"regnr": "EL12345", "merke": "vw"}, {"regnr": "SKJULT", "merke": "volvo"},
-                 {"regnr": "AB98765", "merke": "tesla"}],
-}
 
-
-@pytest.fixture(scope="module")
-def renderer(tmp_path_factory: pytest.TempPathFactory) -> PdfRenderer:
-    return PdfRenderer(tmp_path_factory.mktemp("fonts"))
+@pytest.fixture(scope="session")
+def renderer(data_dir: Path) -> PdfRenderer:
+    return PdfRenderer(data_dir / "fonts")  # the fonts the app's renderer makes there, made once
 
 
 def receipt(language: str = "nb", form: dict | None = None) -> ReceiptInput:
@@ -83,3 +86,48 @@ def test_the_receipt_lists_attachments_but_not_form_data_or_earlier_receipts() -
     attachments = document.sections[-1]
     assert attachments.heading == "Vedlegg"
     assert attachments.blocks[0].rows == [["legeerklæring.pdf", "vedlegg"]]  # type: ignore[union-attr]
+
+
+async def test_the_pdf_task_keeps_the_receipt_as_the_instance_s_pdf_and_replaces_it_when_run_again(
+        runtime, receipt_app, database, client, kari) -> None:
+    instance_id = await instance_in_task(runtime, receipt_app, "PdfTask_Task_1")
+    caller = await kari_caller(database)
+    for _ in range(2):  # as when a rejected form comes back through the task
+        async with database.transaction() as session:
+            instance = await storage.instance_row(session, instance_id, lock=True)
+            await PdfTask().on_enter(task_context(session, runtime, receipt_app, instance, "PdfTask_Task_1", caller))
+    async with database.transaction() as session:
+        instance = await storage.instance_row(session, instance_id)
+        elements = (await storage.data_elements_of(session, [instance_id]))[instance_id]
+    pdfs = [element for element in elements if element.data_type == RECEIPT_DATA_TYPE]
+    assert len(pdfs) == 1
+    assert (pdfs[0].filename, pdfs[0].content_type) == ("Kvittering parkering.pdf", "application/pdf")
+    text = text_of(await storage.read_data_bytes(runtime.blobs, pdfs[0]))
+    assert f"{KARI}-" in text and "1 234 567,5 kr" in text and "Volkswagen" in text and "Ola Verge" not in text
+
+    # The instance's PDF reads back through the app API as the instance shows it.
+    shown = await client.get(f"{receipt_app.path(instance_id)}/data/{elements[0].id}/pdf/format", headers=kari)
+    assert shown.status_code == 200, shown.text
+    assert shown.json() == {"excludedPages": ["Intern"], "excludedComponents": ["hemmelig-felt"]}
+
+
+async def test_the_pdf_format_is_for_form_data_and_for_those_who_may_read(runtime, receipt_app, database, client,
+                                                                          kari, ola) -> None:
+    instance_id = await instance_in_task(runtime, receipt_app, "Task_1")
+    path = receipt_app.path(instance_id)
+    async with database.transaction() as session:
+        element = (await storage.data_elements_of(session, [instance_id]))[instance_id][0]
+    refused = await client.get(f"{path}/data/{element.id}/pdf/format", headers=ola)
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    missing = await client.get(f"{path}/data/{uuid.uuid4()}/pdf/format", headers=kari)
+    assert missing.status_code == 404
+
+
+def test_a_pdf_task_writes_the_tasks_it_names_or_those_its_pdf_layout_summarises(reference_apps) -> None:
+    service_task = load_app(reference_apps / "altinn-studio-service-task")
+    assert service_task.process is not None
+    tasks = service_task.process.tasks
+    assert pdf_tasks(service_task, tasks["Task_PDF_Auto"]) == ["Task_Utfylling1", "Task_Utfylling2"]
+    assert pdf_tasks(service_task, tasks["Task_PDF_Layout"]) == ["Task_Utfylling1", "Task_Utfylling2"]
+    assert pdf_filename(service_task, "nb", "layoutSetBasedPdf") == "PDF basert på layout-set.pdf"
+    assert pdf_filename(service_task, "nb", None) == "service-task.pdf"
