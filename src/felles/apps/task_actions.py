@@ -89,11 +89,6 @@ async def current_task(call: InstanceCall, action: str, *, task_id: str | None =
                           call.language)
 
 
-def public_instance(ctx: TaskContext, elements: list[Any]) -> dict[str, Any]:
-    return storage.public_instance(ctx.instance, elements, storage.owner_of(ctx.instance),
-                                   ctx.runtime.settings.base_url).model_dump(mode="json", exclude_none=True)
-
-
 def public_element(ctx: TaskContext, element: Any) -> dict[str, Any]:
     return storage.public_data_element(element, ctx.instance, ctx.runtime.settings.base_url).model_dump(
         mode="json", exclude_none=True)
@@ -107,8 +102,11 @@ async def perform_action(call: InstanceCall, request: UserAction) -> dict[str, A
     async with current_task(call, request.action) as ctx:
         if handler is None:
             raise NotFound(f'No handler for the action "{request.action}".', code="action_not_found")
+        # Decided on the instance as read: a concurrent change in between (another signature, say) is a 409.
+        await storage.claim_revision_in_transaction(ctx.session, ctx.instance)
         result = await handler(ctx, request)
-        elements = (await storage.data_elements_of(ctx.session, [ctx.instance.id]))[ctx.instance.id]
-        instance = public_instance(ctx, elements)
-    return {"instance": instance, "updatedDataModels": result.updated_data_models, "updatedValidationIssues": None,
+        instance = await storage.public_instance_in_transaction(ctx.session, ctx.instance,
+                                                                ctx.runtime.settings.base_url)
+    return {"instance": instance.model_dump(mode="json", exclude_none=True),
+            "updatedDataModels": result.updated_data_models, "updatedValidationIssues": None,
             "clientActions": result.client_actions, "error": None, "redirectUrl": result.redirect_url}
