@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from felles.apps import instances_api
+from felles.apps import actions_api, data_api, instances_api, payment_api, receipt_api, signing_api
 from felles.core.tokens import AuthenticatedRoute
 
 router = APIRouter(route_class=AuthenticatedRoute)
+router.include_router(payment_api.router)  # its fixed paths (/apps-payment/...) before the apps' /{org}/{app}/...
 router.include_router(instances_api.router)
+router.include_router(data_api.router)
+router.include_router(receipt_api.router)
+router.include_router(signing_api.router)
+router.include_router(actions_api.router)
