@@ -92,7 +92,8 @@ async def _organization_details(database: Database, identifier: str) -> dict[str
     return {
         "orgNumber": identifier, "name": unit.navn, "unitType": unit.organisasjonsform.kode,
         "telephoneNumber": None, "mobileNumber": None, "faxNumber": None, "eMailAddress": None,
-        "internetAddress": None, "mailingAddress": street, "mailingPostalCode": business.postnummer if business else None,
+        "internetAddress": None, "mailingAddress": street,
+        "mailingPostalCode": business.postnummer if business else None,
         "mailingPostalCity": business.poststed if business else None, "businessAddress": street,
         "businessPostalCode": business.postnummer if business else None,
         "businessPostalCity": business.poststed if business else None,
