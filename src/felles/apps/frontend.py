@@ -23,21 +23,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from felles.apps import access, metadata, parties
 from felles.apps.dependencies import AppDep
+from felles.apps.deployment import RunningApp
 from felles.apps.lenient_json import load_json_file
-from felles.authorization import service as authorization
+from felles.core.audit import Actor
 from felles.core.errors import NotFound
 from felles.core.middleware import content_security_policy
 from felles.core.runtime import Runtime, RuntimeDep
-from felles.core.tokens import RUNTIME_COOKIE, XSRF_COOKIE, xsrf_token
+from felles.core.tokens import RUNTIME_COOKIE, XSRF_COOKIE, Issuer, Principal, xsrf_token
 from felles.identity import service as identity_service
 from felles.portal import login
 
 router = APIRouter(include_in_schema=False)
 
 ASSETS = frozenset({"altinn-app-frontend.js", "altinn-app-frontend.css"})
-DEFAULT_LANGUAGE = "nb"
-PERSON_PARTY_TYPE, ORGANISATION_PARTY_TYPE = 1, 2
 # The frontend sets inline styles and loads its images as data: URLs; its scripts come from this host only, the
 # one inline script (the global data) carries the page's nonce, and its validation (ajv) compiles the data model's
 # JSON schema into functions, which needs 'unsafe-eval'.
@@ -77,7 +77,7 @@ async def frontend_page(request: Request, app: AppDep, runtime: RuntimeDep, fold
     altinn_token = await identity_service.exchange_for_altinn(
         runtime.database, runtime.keys, runtime.settings.base_url, "idporten", request.cookies[login.SESSION_COOKIE])
     nonce = secrets.token_urlsafe(16)
-    global_data = await _global_data(runtime, app.definition, person, request.query_params.get("lang"))
+    global_data = await _global_data(request, runtime, app, altinn_token)
     response = HTMLResponse(_page(app.org, app.name, global_data, nonce), headers={
         "Cache-Control": "no-store",
         "Content-Security-Policy": content_security_policy(script_src=f"'self' 'nonce-{nonce}' 'unsafe-eval'",
@@ -117,47 +117,32 @@ def _page(org: str, app: str, global_data: dict[str, Any], nonce: str) -> str:
 """
 
 
-async def _global_data(runtime: Runtime, definition: Any, person: str, language: str | None) -> dict[str, Any]:
-    """app-lib's `BootstrapGlobalResponse`: what the frontend reads before its first call."""
-    languages = sorted(definition.texts)
-    chosen = language if language in definition.texts else DEFAULT_LANGUAGE if DEFAULT_LANGUAGE in languages else (
-        languages[0] if languages else None)
-    party = await authorization.party_of(runtime.database, person)
-    selected = _party(party)
-    ui_root = definition.root / "ui"
+async def _global_data(request: Request, runtime: Runtime, app: RunningApp, altinn_token: str) -> dict[str, Any]:
+    """app-lib's `BootstrapGlobalResponse`: what the frontend reads before its first call, shaped as the app API
+    answers the same questions (`felles.apps.metadata`, `felles.apps.parties`)."""
+    definition = app.definition
+    languages = metadata.application_languages(definition)
+    wanted = request.query_params.get("lang") or metadata.DEFAULT_LANGUAGE
+    caller = await access.caller_of(runtime.database, Principal.from_claims(runtime.keys.verify(altinn_token),
+                                                                            Issuer.ALTINN))
+    found = await parties.caller_parties(runtime.database, caller, definition)
+    chosen = parties.selected_party_id(found, request.cookies.get(parties.PARTY_COOKIE))
+    selected = found.own if chosen == found.own["partyId"] else await parties.party_document(
+        runtime.database, Actor(caller.actor), chosen)
+    profile = await parties.user_profile(runtime.database, caller, found.own)
+    global_settings = _optional_json(definition.root / "ui" / "Settings.json")
     return {
-        "applicationMetadata": _application_metadata(definition.metadata),
-        "footer": _optional_json(ui_root / "footer.json"),
-        "ui": {"folders": {layout_set.id: layout_set.settings for layout_set in definition.layout_sets.values()},
-               "settings": _optional_json(ui_root / "Settings.json") or {}},
-        "frontendSettings": definition.frontend_settings,
-        "availableLanguages": [{"language": code} for code in languages],
-        "textResources": {"language": chosen, "resources": list(definition.texts[chosen].values())}
-        if chosen else None,
-        "userProfile": {
-            "userId": party.user_id, "userName": person, "partyId": party.party_id, "party": selected,
-            "userType": 1, "profileSettingPreference": {
-                "language": chosen, "preSelectedPartyId": 0, "doNotPromptForParty": False}},
-        "selectedParty": selected,
+        "applicationMetadata": metadata.application_metadata(app),
+        "footer": metadata.footer(definition),
+        "ui": {"folders": {set_id: metadata.layout_settings(definition, set_id) for set_id in definition.layout_sets},
+               "settings": global_settings if isinstance(global_settings, dict) else {}},
+        "frontendSettings": metadata.application_settings(definition),
+        "availableLanguages": languages,
+        "textResources": metadata.texts(app, wanted if len(wanted) == 2 else metadata.DEFAULT_LANGUAGE)
+        if languages else None,
+        "userProfile": {**profile, "party": parties.masked(profile["party"])},
+        "selectedParty": parties.masked(selected),
         "platformFrontendSettings": {"altinnLogoUrl": "", "helpCircleIllustrationUrl": "", "postalCodesUrl": ""},
-    }
-
-
-def _application_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    """The metadata as app-lib serves it: an app that names no entry starts with a new instance."""
-    on_entry = metadata.get("onEntry") or {}
-    return {**metadata, "onEntry": {**on_entry, "show": on_entry.get("show") or "new-instance"}}
-
-
-def _party(party: authorization.PartyRef) -> dict[str, Any]:
-    """Altinn's Party of a person or an organisation, as the register writes it."""
-    person = party.kind == "person"
-    return {
-        "partyId": party.party_id, "partyUuid": str(party.party_uuid),
-        "partyTypeName": PERSON_PARTY_TYPE if person else ORGANISATION_PARTY_TYPE,
-        "ssn": party.identifier if person else None, "orgNumber": None if person else party.identifier,
-        "unitType": party.unit_type, "name": party.name or "", "isDeleted": party.is_deleted,
-        "onlyHierarchyElementWithNoAccess": False, "childParties": None,
     }
 
 

@@ -65,7 +65,7 @@ async def test_the_page_hands_the_frontend_the_app_the_person_and_a_runtime_cook
     assert data["applicationMetadata"]["onEntry"] == {"show": "new-instance"}  # app-lib's default
     assert set(data["ui"]["folders"]) == {"Task_1"}
     assert data["textResources"]["language"] == "nb" and data["availableLanguages"] == [{"language": "nb"}]
-    assert data["selectedParty"]["partyId"] == party.party_id and data["selectedParty"]["ssn"] == KARI.identifier
+    assert data["selectedParty"]["partyId"] == party.party_id and data["selectedParty"]["name"] == party.name
     assert data["userProfile"]["partyId"] == party.party_id
 
     runtime_token = client.cookies[RUNTIME_COOKIE]

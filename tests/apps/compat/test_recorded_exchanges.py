@@ -59,9 +59,21 @@ UPLOAD = re.compile(r"^BasicAppTests\.DataUpload_filenameQuoted=(?P<quoted>\w+)_
 # What Felles does not match yet, by snapshot name (a regular expression searched in it) → why.
 # Each entry is a TODO for the engineer named.
 KNOWN_DIFFERENCES: dict[str, str] = {
-    r"_0_Instantiation$": "runtime: POST /{org}/{app}/instances (simplified and multipart) is not built yet",
-    r"_\d_Download-|_2_PatchFormData$|_3_ProcessNext$|UploadResponse$":
-        "runtime/data: replayed only after an instance is created over the app API",
+    r"MultipartXmlPrefill_": "runtime: a multipart part without a file name loses its Content-Type (Starlette's form "
+                             "makes it a plain field), so the XML model is read as JSON and refused (400)",
+    r"MultipartJsonPrefill_0_Instantiation$": "runtime: a JSON part for a model whose allowedContentTypes is only "
+                                              "application/xml is taken (app-lib refuses it: 400)",
+    r"_0_Instantiation$": "runtime/data: the data element the app creates at instantiation is isRead: true (app-lib: "
+                          "false until the instance owner reads it)",
+    r"ServiceOwner_testCase=\w+_2_PatchFormData$": "data: a service owner's read marks the data element read "
+                                                    "(app-lib: only the instance owner's)",
+    r"_4_Download-Instance$": "runtime: the process's end does not archive the instance (status.isArchived, "
+                              "archived); a service owner's read marks data read",
+    r"_6_Download-PDF$": "receipt: no PDF (ref-data-as-pdf) is made when Task_1 ends (app-lib makes one for a task "
+                        "with a form data type, enablePdfCreation defaulting to true)",
+    r"DataUpload_filenameQuoted=True_useNewEndpoint=True": "data: after the owner's upload the instance is "
+                                                           "readStatus Read (app-lib: UpdatedSinceLastReview) and "
+                                                           "the model element isRead",
 }
 
 
@@ -117,20 +129,20 @@ class Replay:
     identity: Identity
     observed: dict[str, Observed | NotReached] = field(default_factory=dict)
 
-    def environment(self) -> dict[str, str]:
-        return {
-            f"{BASE_URL}/storage/api/v1": f"{RECORDED_PLATFORM}/storage/api/v1", BASE_URL: RECORDED_APP_HOST,
-            str(self.identity.party_id): RECORDED_PARTY_ID, self.identity.person_number: RECORDED_PERSON_NUMBER,
-        }
-
     def scrubber(self, instance: dict[str, Any] | None) -> Scrubber:
-        """app-lib's `InstanceStringScrubber` of `instance`, with Felles's host and party for localtest's."""
-        replacements = self.environment()
+        """app-lib's `InstanceStringScrubber` of `instance`, with Felles's host, party and person for localtest's."""
+        party = str(self.identity.party_id)
+        replacements = {
+            f"{BASE_URL}/storage/api/v1": f"{RECORDED_PLATFORM}/storage/api/v1", BASE_URL: RECORDED_APP_HOST,
+            f"/{party}/": f"/{RECORDED_PARTY_ID}/", self.identity.person_number: RECORDED_PERSON_NUMBER,
+        }
         if instance is not None:
-            replacements[str(instance["id"]).split("/")[1]] = "<instanceGuid>"
+            guid = str(instance["id"]).split("/")[1]
+            replacements[guid] = "<instanceGuid>"
+            replacements[f"{party}/{guid}"] = f"{RECORDED_PARTY_ID}/<instanceGuid>"
             for index, element in enumerate(instance.get("data") or []):
                 replacements[str(element["id"])] = f"<dataElementId[{index}]>"
-        return Scrubber(replacements)
+        return Scrubber(replacements, by_key={"partyId": {party: RECORDED_PARTY_ID}})
 
     async def call(self, name: str, method: str, path: str, scrubber: Scrubber, **kwargs: Any) -> httpx.Response:
         response = await self.http.request(method, path, **kwargs)
@@ -344,6 +356,12 @@ def test_felles_answers_as_the_recording(snapshot: Path, replay: Replay) -> None
     assert observed.media_type == recorded.content_type
     if recorded.location is not None:
         assert observed.location == recorded.location
+    expected = recorded.body
+    if isinstance(expected, dict) and "ValidationIssues" in expected:
+        # The validators recorded are testapp-basic's own C# code (and app-lib's DataAnnotations): an app's
+        # issues come from Felles's validators instead, listed per source all the same.
+        expected = {key: value for key, value in expected.items() if key != "ValidationIssues"}
+        assert all(set(issues) >= {"source", "issues"} for issues in observed.body["validationIssues"])
     if recorded.has_body:
-        found = differences(recorded.body, observed.body)
+        found = differences(expected, observed.body)
         assert not found, "\n".join(found)
