@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from felles.apps import data_api
 from felles.core.tokens import AuthenticatedRoute
 
 router = APIRouter(route_class=AuthenticatedRoute)
+router.include_router(data_api.router)

@@ -264,14 +264,38 @@ def add_data_element_in_transaction(
 
 
 def replace_data_element_in_transaction(instance: Instance, element: DataElement, stored: StoredBlob, *,
-                                        content_type: str, actor: str) -> str:
-    """Point the element at newly stored bytes; returns the old blob's key, to delete after the commit."""
+                                        content_type: str, actor: str, filename: str | None = None,
+                                        file_scan_result: str | None = None) -> str:
+    """Point the element at newly stored bytes (with their file name and scan state, when given); returns the old
+    blob's key, to delete after the commit."""
     old_key = element.blob_key
     element.blob_key, element.size, element.content_hash = stored.key, stored.size, f"md5:{stored.md5}"
     element.content_type = content_type
+    if filename is not None:
+        element.filename = filename
+    if file_scan_result is not None:
+        element.file_scan_result = file_scan_result
     element.last_changed_at, element.last_changed_by = utcnow(), actor
     touch(instance, actor)
     return old_key
+
+
+async def remove_data_element_in_transaction(session: AsyncSession, instance: Instance, element: DataElement,
+                                             actor: str) -> str:
+    """Delete the element's row; returns its blob's key, to delete after the commit (or to be swept)."""
+    await session.delete(element)
+    touch(instance, actor)
+    return element.blob_key
+
+
+async def find_data_element(session: AsyncSession, element_id: uuid.UUID, *, lock: bool = True) -> DataElement | None:
+    """A data element by its id alone (for jobs about it), or None when it is gone."""
+    return await session.get(DataElement, element_id, with_for_update=lock)
+
+
+def set_file_scan_result_in_transaction(element: DataElement, result: str) -> None:
+    """The virus scan's verdict on the element's current bytes (Pending, Clean or Infected)."""
+    element.file_scan_result = result
 
 
 async def data_element_row(session: AsyncSession, instance: Instance, element_id: uuid.UUID, *,
