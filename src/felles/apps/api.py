@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from felles.apps import data_api
+from felles.apps import data_api, metadata_api, parties_api
 from felles.core.tokens import AuthenticatedRoute
 
 router = APIRouter(route_class=AuthenticatedRoute)
+router.include_router(metadata_api.router)
+router.include_router(parties_api.router)
 router.include_router(data_api.router)
