@@ -167,7 +167,7 @@ class PageRenderer:
 
     def __init__(self, app: AppDefinition, layout_set: LayoutSetDefinition, form: FormState, page: str, *,
                  messages: dict[str, list[Message]] | None = None, pages: list[str] | None = None,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, typed: dict[str, str] | None = None) -> None:
         self.app = app
         self.layout_set = layout_set
         self.form = form
@@ -175,6 +175,7 @@ class PageRenderer:
         self.messages = messages or {}
         self.pages = pages if pages is not None else visible_pages(form, layout_set)
         self.read_only = read_only  # the whole task is read-only (the person may not write)
+        self.typed = typed or {}  # text typed into fields that could not be stored (not a number …), shown again
         self.default_data_type = form.context.data.default_data_type
         self._builders: dict[str, Callable[[Node], View]] = {
             "Input": self._input, "TextArea": self._textarea, "Checkboxes": self._choices,
@@ -285,7 +286,8 @@ class PageRenderer:
             text = ",".join(to_string(item) or "" for item in value)
         else:
             text = to_string(value) or ""
-        return field_name(data_type, path, self.default_data_type), text
+        name = field_name(data_type, path, self.default_data_type)
+        return name, self.typed.get(name, text)
 
     # -- components --------------------------------------------------------------------------------------
     def _input(self, node: Node) -> View:
