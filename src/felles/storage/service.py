@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.core.blobs import BlobStore, BlobStream, StoredBlob
 from felles.core.clock import utcnow
 from felles.core.db import Database
-from felles.core.errors import InvalidInput, NotFound, Problem
+from felles.core.errors import Conflict, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
 from felles.core.paging import ContinuationTokens
 from felles.storage import schemas as s
@@ -155,6 +155,44 @@ async def create_instance_in_transaction(
     session.add(instance)
     await session.flush()
     return instance
+
+
+async def claim_revision_in_transaction(session: AsyncSession, instance: Instance) -> None:
+    """Count one change of the instance only if nobody changed it since it was read (optimistic concurrency):
+    the first write of a step that read the instance and decided on what it saw. Another writer's commit in
+    between is a Conflict, with nothing written."""
+    claimed = await session.execute(
+        update(Instance).where(Instance.id == instance.id, Instance.revision == instance.revision)
+        .values(revision=Instance.revision + 1).execution_options(synchronize_session="fetch"))
+    if getattr(claimed, "rowcount", 0) != 1:
+        raise Conflict("The instance was changed by another request meanwhile; read it again and retry.",
+                       code="instance_changed")
+
+
+def lock_data_elements_in_transaction(elements: list[DataElement], data_types: set[str], actor: str) -> None:
+    """Lock the elements of these data types (a finished task's data, which nobody may change after it)."""
+    for element in elements:
+        if element.data_type in data_types and not element.locked:
+            element.locked = True
+            element.last_changed_at, element.last_changed_by = utcnow(), actor
+
+
+def delete_instance_in_transaction(instance: Instance, *, hard: bool, actor: str) -> None:
+    """Soft delete (the owner may restore it) or hard delete (gone for everyone; its rows are purged later)."""
+    now = utcnow()
+    instance.soft_deleted_at = instance.soft_deleted_at or now
+    if hard:
+        instance.hard_deleted_at = now
+    touch(instance, actor)
+
+
+async def active_instances(session: AsyncSession, app_id: str, party_id: int) -> list[Instance]:
+    """The party's instances of the app that are neither ended nor deleted, the last changed first."""
+    return list((await session.scalars(
+        select(Instance).where(Instance.app_id == app_id, Instance.party_id == party_id,
+                               Instance.process_ended_at.is_(None), Instance.soft_deleted_at.is_(None),
+                               Instance.hard_deleted_at.is_(None))
+        .order_by(Instance.last_changed_at.desc(), Instance.id))).all())
 
 
 def _ended(process: dict[str, Any]) -> datetime | None:
@@ -427,6 +465,12 @@ async def query_instances(session: AsyncSession, tokens: ContinuationTokens, que
 # --- the service owner's view ----------------------------------------------------------------------------------
 def owner_of(instance: Instance) -> Owner:
     return Owner(instance.party_id, instance.owner_identifier)
+
+
+async def public_instance_in_transaction(session: AsyncSession, instance: Instance,
+                                         base_url: str) -> s.InstancePublic:
+    """The instance as Altinn serves it (with its data elements), read in the caller's transaction."""
+    return (await _public_instances(session, [instance], base_url))[0]
 
 
 async def _public_instances(session: AsyncSession, rows: list[Instance], base_url: str) -> list[s.InstancePublic]:
