@@ -17,6 +17,9 @@ async def start_instance(client: httpx.AsyncClient, form_app: FormApp, person: s
     """Log in, start a new form; the path of its first page."""
     start = await log_in(client, form_app.start, person)
     assert start.status_code == 200, start.text
+    own = re.search(r'<a class="ds-link" href="(\?party=\d+)">[^<]+</a> – deg selv', start.text)
+    assert own is not None, start.text
+    start = await client.get(form_app.start + own[1])
     assert 'id="start-new"' in start.text
     party = re.search(r'name="party" value="(\d+)"', start.text)
     assert party is not None

@@ -100,10 +100,12 @@ def _redirect(request: Request, path: str) -> RedirectResponse:
 async def _checked_form(request: Request, runtime: Runtime) -> FormData | None:
     """The posted form if it carries this session's form token (another site cannot post for the person)."""
     form = await request.form()
+    return form if _has_token(request, runtime, form) else None
+
+
+def _has_token(request: Request, runtime: Runtime, form: FormData) -> bool:
     given = form.get("form_token")
-    if not isinstance(given, str) or not login.form_token_is_valid(runtime, request, FORM_PURPOSE, given):
-        return None
-    return form
+    return isinstance(given, str) and login.form_token_is_valid(runtime, request, FORM_PURPOSE, given)
 
 
 # --- the start page -------------------------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def _choices(found: parties.CallerParties) -> list[PartyChoice]:
 
     for party in found.allowed_to_instantiate:
         add(party, False)
-    return chosen
+    return sorted(chosen, key=lambda choice: not choice.is_self)  # oneself first, the rest as the register lists
 
 
 @router.get("/{org}/{app}/", response_class=HTMLResponse, name="forms_start", response_model=None)
@@ -145,9 +147,12 @@ async def start_page(request: Request, runtime: RuntimeDep, app: AppPage) -> Res
     language = page_language(request)
     found = await parties.caller_parties(runtime.database, caller, app.definition)
     choices = _choices(found)
-    asked = request.query_params.get("party", "")
+    # the party asked for, else the one chosen before (Altinn's cookie), unless the person asks to choose again
+    asked = request.query_params.get("party") or request.cookies.get(parties.PARTY_COOKIE, "")
     selected = next((choice for choice in choices if str(choice.party_id) == asked), None)
-    if selected is None and len(choices) == 1:
+    if "choose" in request.query_params:
+        selected = None
+    elif selected is None and len(choices) == 1:
         selected = choices[0]
     context: dict[str, Any] = {"app_title": _app_title(app, language), "choices": choices, "selected": selected,
                                "form_token": login.form_token(runtime, request, FORM_PURPOSE),
@@ -287,6 +292,27 @@ async def instance_page(request: Request, runtime: RuntimeDep, app: AppPage, par
 def _form(request: Request, opened: Opened, layout_set: LayoutSetDefinition) -> FormState:
     return form_state(opened.definition, layout_set, opened.models, page_language(request),
                       instance=opened.public(), data_elements=opened.elements())
+
+
+# Before the task pages' route: `data` is not a task.
+@router.get(INSTANCE_PATH + "/data/{element_id}", name="forms_download", response_model=None)
+async def download(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
+                   instance_guid: uuid.UUID, element_id: uuid.UUID) -> Response:
+    """A file of the instance (an attachment or the PDF receipt), for the person on the page."""
+    caller = await _caller(request, runtime)
+    if caller is None:
+        return await _login(request, runtime)
+    ref = data.InstanceRef(runtime, catalogue(request), app.id, caller, party_id, instance_guid)
+    try:
+        element, form_data = await data.read_data_element(ref, element_id)
+    except Problem as problem:
+        return _problem_page(request, app, problem)
+    if form_data is not None:
+        return Response(json.dumps(form_data), media_type="application/json")
+    stream = await data.open_file(ref, element)
+    filename = element.filename or f"{element.data_type}"
+    return StreamingResponse(stream, media_type=element.content_type or "application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "Cache-Control": "no-store"})
 
 
 @router.get(INSTANCE_PATH + "/{task}/{page}", response_class=HTMLResponse, name="forms_page", response_model=None)
@@ -689,8 +715,16 @@ async def upload(request: Request, runtime: RuntimeDep, app: AppPage, party_id: 
     caller = await _caller(request, runtime)
     if caller is None:
         return await _login(request, runtime)
-    posted = await _checked_form(request, runtime)
-    if posted is None:
+    posted = await request.form()
+    try:
+        return await _upload(request, runtime, app, caller, posted, party_id, instance_guid, task, data_type)
+    finally:
+        await posted.close()  # the file's spooled copy
+
+
+async def _upload(request: Request, runtime: Runtime, app: RunningApp, caller: access.Caller, posted: FormData,
+                  party_id: int, instance_guid: uuid.UUID, task: str, data_type: str) -> Response:
+    if not _has_token(request, runtime, posted):
         return _error(request, app, "forms.error.expired", 400)
     page = str(posted.get("page") or "")
     try:
@@ -715,26 +749,6 @@ async def upload(request: Request, runtime: RuntimeDep, app: AppPage, party_id: 
         state.status_code = problem.status if problem.status < 500 else 500
         return await _render(request, runtime, opened, page, state=state)
     return _redirect(request, f"{opened.base}/{quote(task)}/{quote(page)}?uploaded={quote(file.filename)}")
-
-
-@router.get(INSTANCE_PATH + "/data/{element_id}", name="forms_download", response_model=None)
-async def download(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
-                   instance_guid: uuid.UUID, element_id: uuid.UUID) -> Response:
-    """A file of the instance (an attachment or the PDF receipt), for the person on the page."""
-    caller = await _caller(request, runtime)
-    if caller is None:
-        return await _login(request, runtime)
-    ref = data.InstanceRef(runtime, catalogue(request), app.id, caller, party_id, instance_guid)
-    try:
-        element, form_data = await data.read_data_element(ref, element_id)
-    except Problem as problem:
-        return _problem_page(request, app, problem)
-    if form_data is not None:
-        return Response(json.dumps(form_data), media_type="application/json")
-    stream = await data.open_file(ref, element)
-    filename = element.filename or f"{element.data_type}"
-    return StreamingResponse(stream, media_type=element.content_type or "application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "Cache-Control": "no-store"})
 
 
 # --- process steps without pages, and the receipt -----------------------------------------------------------------
