@@ -157,3 +157,18 @@ async def test_pages_come_in_the_language_chosen(client: httpx.AsyncClient, form
     first = await start_instance(client, form_app)
     page = await client.get(first + "?lang=en")
     assert "About you" in page.text and '<label class="ds-label" for="c-navn">Name' in page.text
+
+
+async def test_autosave_stores_a_change_and_draws_the_page_again(client: httpx.AsyncClient,
+                                                                form_app: FormApp) -> None:
+    first = await start_instance(client, form_app)
+    page = await client.get(first)
+    autosave = re.search(r'data-autosave="([^"]+)"', page.text)
+    assert autosave is not None and autosave[1] == first + "/save"
+    # what htmx posts on a change: the whole form
+    response = await post(client, autosave[1], page.text, navn="Kari", harHund="nei")
+    assert response.status_code == 200 and 'id="form-body"' in response.text
+    # the message field is hidden by the answer, and so is the dogs' page
+    assert 'id="c-melding"' not in response.text and "Side 1 av 3" in response.text
+    again = await client.get(first)
+    assert 'value="Kari"' in again.text
