@@ -401,6 +401,9 @@ async def _enter(ctx: tasks.TaskContext, engine: ProcessEngine, change: ProcessC
         handler = tasks.handler_for(task)
         ctx.task = task
         _publish(ctx, f"app.instance.process.movedTo.{task.id}")
+        # Back in a task it left before (a rejection, a gateway): its data may be changed again.
+        storage.lock_data_elements_in_transaction(await instance_elements(ctx), _task_data_types(ctx),
+                                                  actor_of(ctx.caller), locked=False)
         await _auto_create_form_data(ctx, prefill)
         await handler.on_enter(ctx)
         if not is_service_task(task):
@@ -428,10 +431,14 @@ async def _move_on(ctx: tasks.TaskContext, engine: ProcessEngine, handler: tasks
     except ProcessError as error:
         raise _process_problem(error) from None
     await handler.on_leave(ctx)
-    task_data = {str(spec["id"]) for spec in ctx.app.definition.metadata.get("dataTypes") or []
-                 if isinstance(spec, dict) and spec.get("taskId") == ctx.task.id and spec.get("id")}
-    storage.lock_data_elements_in_transaction(await instance_elements(ctx), task_data, actor_of(ctx.caller))
+    storage.lock_data_elements_in_transaction(await instance_elements(ctx), _task_data_types(ctx),
+                                              actor_of(ctx.caller))
     return change
+
+
+def _task_data_types(ctx: tasks.TaskContext) -> set[str]:
+    return {str(spec["id"]) for spec in ctx.app.definition.metadata.get("dataTypes") or []
+            if isinstance(spec, dict) and spec.get("taskId") == ctx.task.id and spec.get("id")}
 
 
 def _engine(app: RunningApp) -> ProcessEngine:
