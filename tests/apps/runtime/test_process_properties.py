@@ -18,8 +18,9 @@ from felles.apps.process import ProcessEngine, ProcessError
 from tests.apps.runtime.conftest import SOKNAD
 from tests.conftest import REFERENCE
 
+SIGNING = REFERENCE / "altinn-apps" / "altinn-studio-signing-test"
 ENGINES = {name: ProcessEngine(load_app(folder).process)  # type: ignore[arg-type]
-           for name, folder in (("soknad", SOKNAD), ("signing", REFERENCE / "altinn-apps" / "altinn-studio-signing-test"))}
+           for name, folder in (("soknad", SOKNAD), ("signing", SIGNING))}
 START = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
 
 
