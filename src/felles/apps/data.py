@@ -574,6 +574,46 @@ async def delete_data_element(ref: InstanceRef, element_id: uuid.UUID) -> Opened
     return locked
 
 
+# --- tags (FileUploadWithTag) ----------------------------------------------------------------------------------
+_TAG = re.compile(r"^[^\W\d]([^\W]|-)*$")
+
+
+def check_tag(tag: str) -> str:
+    """A tag is a word of letters (digits, `-` and `_` after the first), as app-lib takes them."""
+    if not 0 < len(tag) <= 100 or not _TAG.match(tag):
+        raise InvalidInput(f'"{tag}" is not a tag: a tag is a word of letters.', code="invalid_tag")
+    return tag
+
+
+async def data_element_tags(ref: InstanceRef, element_id: uuid.UUID) -> list[str]:
+    opened = await open_instance(ref, "read")
+    return list(opened.element(element_id).tags or [])
+
+
+async def change_tags(ref: InstanceRef, element_id: uuid.UUID, *, add: str | None = None,
+                      remove: str | None = None, replace: list[str] | None = None) -> tuple[Opened, list[str]]:
+    """Add a tag, remove one, or set them all (duplicates dropped, order kept)."""
+    opened = await open_instance(ref, "write")
+    element = opened.element(element_id)
+    check_mutation(opened, data_type_of(opened.definition, element.data_type), ref.caller)
+    _check_unlocked(element)
+    async with ref.runtime.database.transaction() as session:
+        locked = await _load(ref, session, lock=True)
+        row = locked.element(element_id)
+        _check_unlocked(row)
+        tags = list(row.tags or [])
+        if replace is not None:
+            tags = [check_tag(tag) for tag in replace]
+        if add is not None and check_tag(add) not in tags:
+            tags.append(add)
+        if remove is not None:
+            tags = [tag for tag in tags if tag != remove]
+        tags = list(dict.fromkeys(tags))
+        if tags != list(row.tags or []):
+            storage.set_data_element_tags_in_transaction(locked.instance, row, tags, ref.actor)
+    return locked, tags
+
+
 # --- stateless apps: form data that is never stored -----------------------------------------------------------
 _PARTY_HEADER = re.compile(r"^(partyid|person|org):([0-9]{1,11})$", re.IGNORECASE)
 

@@ -330,6 +330,13 @@ async def remove_data_element_in_transaction(session: AsyncSession, instance: In
     return element.blob_key
 
 
+def set_data_element_tags_in_transaction(instance: Instance, element: DataElement, tags: list[str],
+                                         actor: str) -> None:
+    element.tags = list(tags)
+    element.last_changed_at, element.last_changed_by = utcnow(), actor
+    touch(instance, actor)
+
+
 async def find_data_element(session: AsyncSession, element_id: uuid.UUID, *, lock: bool = True) -> DataElement | None:
     """A data element by its id alone (for jobs about it), or None when it is gone."""
     return await session.get(DataElement, element_id, with_for_update=lock)

@@ -201,3 +201,19 @@ async def test_a_locked_element_and_the_main_form_cannot_change(client, database
                          {"op": "add", "path": "/property1", "value": "x"}]})):
         assert response.status_code == 409 and response.json()["code"] == "data_element_locked"
     assert (await client.get(path, headers=kari)).json()["property1"] is None
+
+
+async def test_tags_are_added_set_and_removed(client, database, settings, deployed, kari) -> None:
+    instance, _ = await new_instance(database, settings, deployed)
+    path = deployed.path(instance)
+    uploaded = await client.post(f"{path}/data/type/attachment", headers={**kari, **_upload()}, content=PDF)
+    tags = f"{path}/data/{uploaded.json()['newDataElementId']}/tags"
+    added = await client.post(tags, headers=kari, json="kvittering")
+    assert added.status_code == 201 and added.json() == {"tags": ["kvittering"]}
+    replaced = await client.put(tags, headers=kari, json={"tags": ["faktura", "faktura", "bilde"]})
+    assert replaced.status_code == 200 and replaced.json()["tags"] == ["faktura", "bilde"]
+    assert replaced.json()["validationIssues"] == [{"source": "File", "issues": []}]
+    assert (await client.delete(f"{tags}/faktura", headers=kari)).status_code == 204
+    assert (await client.get(tags, headers=kari)).json() == {"tags": ["bilde"]}
+    refused = await client.post(tags, headers=kari, json="not a tag!")
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_tag"
