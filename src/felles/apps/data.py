@@ -493,6 +493,15 @@ async def _commit_replacements(ref: InstanceRef, replacements: list[Replacement]
     return locked, locked.element(replacements[0].element_id)
 
 
+async def save_form_data(ref: InstanceRef, element_id: uuid.UUID, form_data: dict[str, Any]) -> dict[str, Any]:
+    """Replace an element's form data with `form_data` (the form pages' autosave); the data as stored."""
+    _, _, saved = await replace_data_element(
+        ref, element_id, content_type="application/json", content_disposition=None, content_length=None,
+        body=from_bytes(json.dumps(form_data, ensure_ascii=False).encode()))
+    assert saved is not None, "form data elements only"
+    return saved
+
+
 @dataclass(frozen=True)
 class Patched:
     opened: Opened
