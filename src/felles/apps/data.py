@@ -402,7 +402,8 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
                                code="max_count_exceeded")
             element = storage.add_data_element_in_transaction(
                 session, locked.instance, element_id, stored, data_type=data_type_id, content_type=stored_type,
-                actor=ref.actor, filename=filename, file_scan_result="Pending" if scan_file else "NotApplicable")
+                actor=ref.actor, filename=filename, file_scan_result="Pending" if scan_file else "NotApplicable",
+                is_read=ref.caller.is_person)
             await storage.record_event_in_transaction(session, locked.instance, "Created", ref.platform_user(),
                                                       data_id=element_id)
             if scan_file:
@@ -419,6 +420,8 @@ async def read_data_element(ref: InstanceRef, element_id: uuid.UUID) -> tuple[Da
     opened = await open_instance(ref, "read")
     element = opened.element(element_id)
     _check_deliverable(element)
+    if ref.caller.is_person and not element.is_read:  # the instance owner's side has seen it now
+        await storage.mark_data_element_read(ref.runtime.database, element.id)
     data_type = data_type_of(opened.definition, element.data_type)
     if is_form_data(data_type):
         return element, await read_form_data(ref.runtime, element, model_of(opened.definition, data_type))
