@@ -83,6 +83,12 @@ async def get_texts(request: Request, app: AppDep, language: str) -> Response:
     return _json(request, metadata.texts(app, language))
 
 
+@router.get("/api/v1/textresources", operation_id="apps_text_resources", responses=NOT_FOUND)
+async def get_text_resources(request: Request, app: AppDep) -> Response:
+    """The app's texts in Norwegian bokmål, where older versions of Altinn's frontend ask for them."""
+    return _json(request, metadata.texts(app, metadata.DEFAULT_LANGUAGE))
+
+
 @router.get("/api/v1/footer", operation_id="apps_footer",
             responses={**NOT_FOUND, 204: {"description": "The app has no footer"}})
 async def get_footer(request: Request, app: AppDep) -> Response:

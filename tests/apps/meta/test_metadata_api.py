@@ -61,6 +61,7 @@ async def test_texts_by_language_fall_back_to_bokmal_and_refuse_a_bad_code(clien
     assert all({"id", "value"} <= resource.keys() for resource in english["resources"])
     nynorsk = (await client.get(f"{BASE}/api/v1/texts/nn")).json()
     assert nynorsk["language"] == "nb"
+    assert (await client.get(f"{BASE}/api/v1/textresources")).json() == nynorsk
     bad = await client.get(f"{BASE}/api/v1/texts/norsk")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_language"
     languages = (await client.get(f"{BASE}/api/v1/applicationlanguages")).json()
