@@ -21,6 +21,13 @@ PROBLEMS = {401: {"description": "No valid token"}, 404: {"description": "No suc
 PartyIdQuery = Annotated[int, Query(alias="partyId", ge=1, le=MAX_DATABASE_INTEGER, description="A party's id")]
 
 
+def _query_flag(request: Request, name: str) -> bool:
+    """A true/false query parameter named in any case: app-lib reads them so (ASP.NET's binding), and Altinn's
+    frontend asks for `allowedtoinstantiatefilter=true`."""
+    values = [value for key, value in request.query_params.multi_items() if key.lower() == name.lower()]
+    return bool(values) and values[-1].strip().lower() in ("true", "1")
+
+
 def _remember(response: Response, request: Request, party_id: int) -> None:
     """Keep the chosen party in Altinn's cookie (for the whole site, as Altinn's apps share it)."""
     response.set_cookie(parties.PARTY_COOKIE, str(party_id), path="/", httponly=True, samesite="lax",
@@ -40,20 +47,22 @@ async def get_user_profile(database: DatabaseDep, app: AppDep, caller: CallerDep
 
 @router.get("/api/v1/parties", operation_id="apps_parties", responses=PROBLEMS)
 async def get_parties(
-    database: DatabaseDep, app: AppDep, caller: CallerDep,
-    allowed_to_instantiate: Annotated[bool, Query(alias="allowedToInstantiateFilter")] = False,
+    request: Request, database: DatabaseDep, app: AppDep, caller: CallerDep,
+    allowed_to_instantiate: Annotated[bool, Query(alias="allowedToInstantiateFilter",
+                                                  description="Named in any case")] = False,
 ) -> list[dict[str, Any] | None]:
     """The parties the caller can act for; with the filter, only those the app's partyTypesAllowed lets start
     it (a main unit kept only for its sub-units is marked onlyHierarchyElementWithNoAccess)."""
     found = await parties.caller_parties(database, caller, app.definition)
-    listed = found.allowed_to_instantiate if allowed_to_instantiate else found.parties
+    filtered = allowed_to_instantiate or _query_flag(request, "allowedToInstantiateFilter")
+    listed = found.allowed_to_instantiate if filtered else found.parties
     return [parties.masked(party) for party in listed]
 
 
 @router.get("/api/authorization/parties/current", operation_id="apps_current_party", responses=PROBLEMS)
 async def get_current_party(
     request: Request, database: DatabaseDep, app: AppDep, caller: CallerDep,
-    return_party_object: Annotated[bool, Query(alias="returnPartyObject")] = False,
+    return_party_object: Annotated[bool, Query(alias="returnPartyObject", description="Named in any case")] = False,
 ) -> Response:
     """The party the caller acts for: the one chosen (cookie AltinnPartyId) while they may still act for it,
     otherwise themselves (and the cookie is set so)."""
@@ -62,7 +71,8 @@ async def get_current_party(
     chosen = parties.selected_party_id(found, cookie) if caller.is_person else found.own["partyId"]
     party = found.own if chosen == found.own["partyId"] else await parties.party_document(
         database, Actor(caller.actor), chosen)
-    response = JSONResponse(parties.masked(party) if return_party_object else chosen)
+    as_object = return_party_object or _query_flag(request, "returnPartyObject")
+    response = JSONResponse(parties.masked(party) if as_object else chosen)
     if caller.is_person and cookie is not None and cookie != str(chosen):
         _remember(response, request, chosen)
     return response
