@@ -53,8 +53,8 @@ async def test_the_app_api_serves_the_demo_app(database: Database, client: httpx
     assert attachments["enableFileScan"] is True and attachments["maxSize"] == 10
     assert set(attachments["allowedContentTypes"]) == {"application/pdf", "image/png", "image/jpeg"}
     sets = (await client.get(f"{BASE}/api/layoutsets")).json()["sets"]
-    assert [(entry["id"], entry["tasks"]) for entry in sets] == [("soknad", ["Task_1"]), ("bekreftelse", ["Task_2"])]
-    pages = (await client.get(f"{BASE}/api/layouts/soknad")).json()
+    assert [(entry["id"], entry["tasks"]) for entry in sets] == [("Task_1", ["Task_1"]), ("Task_2", ["Task_2"])]
+    pages = (await client.get(f"{BASE}/api/layouts/Task_1")).json()
     assert list(pages) == ["Soker", "Tillatelse", "Kjoretoy", "Vedlegg", "Oppsummering"]
     english = {text["id"]: text["value"] for text in (await client.get(f"{BASE}/api/v1/texts/en")).json()["resources"]}
     zones = (await client.get(f"{BASE}/api/options/soner")).json()
@@ -89,7 +89,7 @@ async def test_its_prefill_resolves_against_the_registers(database: Database, de
 
 
 def test_the_card_number_shows_only_with_a_card_and_is_then_required(demo_app) -> None:
-    layout_set = demo_app.layout_sets["soknad"].layout_set
+    layout_set = demo_app.layout_sets["Task_1"].layout_set
 
     def required_fields(data: dict) -> set[str]:
         form = FormState(layout_set, ExpressionContext(data=DataModels({"default": data})))
