@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from felles.apps import parties
 from felles.apps.dependencies import AppDep, CallerDep
-from felles.core.audit import Actor
 from felles.core.errors import InvalidInput
 from felles.core.params import MAX_DATABASE_INTEGER
 from felles.core.runtime import DatabaseDep
@@ -66,15 +65,11 @@ async def get_current_party(
 ) -> Response:
     """The party the caller acts for: the one chosen (cookie AltinnPartyId) while they may still act for it,
     otherwise themselves (and the cookie is set so)."""
-    found = await parties.caller_parties(database, caller, app.definition)
-    cookie = request.cookies.get(parties.PARTY_COOKIE)
-    chosen = parties.selected_party_id(found, cookie) if caller.is_person else found.own["partyId"]
-    party = found.own if chosen == found.own["partyId"] else await parties.party_document(
-        database, Actor(caller.actor), chosen)
+    current = await parties.current_party(database, caller, app.definition, request.cookies.get(parties.PARTY_COOKIE))
     as_object = return_party_object or _query_flag(request, "returnPartyObject")
-    response = JSONResponse(parties.masked(party) if as_object else chosen)
-    if caller.is_person and cookie is not None and cookie != str(chosen):
-        _remember(response, request, chosen)
+    response = JSONResponse(parties.masked(current.party) if as_object else current.party["partyId"])
+    if current.reset_cookie:
+        _remember(response, request, current.party["partyId"])
     return response
 
 
