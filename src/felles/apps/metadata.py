@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import structlog
 
-from felles.apps.definition import AppDefinition
+from felles.apps.definition import AppDefinition, LayoutSetDefinition
 from felles.apps.deployment import RunningApp
 from felles.apps.lenient_json import JsonFileError, load_json_file
 from felles.core.errors import InvalidInput, NotFound
@@ -92,8 +92,9 @@ def layout_sets(definition: AppDefinition) -> dict[str, Any]:
                       "tasks": layout_set.tasks} for layout_set in definition.layout_sets.values()]}
 
 
-def _layout_set(definition: AppDefinition, layout_set_id: str) -> Any:
-    found = definition.layout_sets.get(layout_set_id)
+def _layout_set(definition: AppDefinition, layout_set_id: str) -> LayoutSetDefinition:
+    """A layout set by its id, or by the task it is shown in (the newest frontend names UI folders by task)."""
+    found = definition.layout_sets.get(layout_set_id) or definition.layout_set_for_task(layout_set_id)
     if found is None:
         raise NotFound(f"The app has no layout set {layout_set_id}.", code="layout_set_not_found")
     return found
@@ -206,7 +207,9 @@ def ui_configuration(definition: AppDefinition) -> dict[str, Any]:
         settings = dict(layout_set.settings)
         if layout_set.data_type and "defaultDataType" not in settings:
             settings["defaultDataType"] = layout_set.data_type  # a layout-sets.json app names it there
-        folders[layout_set.id] = settings
+        # An app with layout-sets.json names its folders freely; the newest frontend looks a task's up by the task.
+        for name in (layout_set.id, *layout_set.tasks):
+            folders.setdefault(name, settings)
     global_settings = _optional_json(definition.root / "ui" / "Settings.json")
     return {"folders": folders, "settings": global_settings if isinstance(global_settings, dict) else {}}
 
@@ -262,12 +265,21 @@ def _referenced_options(value: Any, found: set[str]) -> None:
             _referenced_options(child, found)
 
 
-def form_bootstrap(definition: AppDefinition, ui_folder: str) -> dict[str, Any]:
-    """What app-lib's bootstrap-form answers about a UI folder, less the form data: its pages, the static
-    option lists they use, and for each data type they read its schema and expression validations.
-    `dataModels[type]` lacks `initialData` (and `dataElementId`): the instance's or stateless data fills them."""
+@dataclass(frozen=True)
+class FormBootstrap:
+    """app-lib's bootstrap-form of a UI folder, less the form data (`document`), and the folder's default data
+    type. `document["dataModels"][type]` lacks `initialData` (and `dataElementId`): the instance's or the
+    stateless form's data fills them in."""
+
+    default_data_type: str
+    document: dict[str, Any]
+
+
+def form_bootstrap(definition: AppDefinition, ui_folder: str) -> FormBootstrap:
+    """A UI folder's pages, the static option lists they use, and for each data type they read its schema and
+    expression validations, as app-lib's bootstrap-form gives them."""
     layout_set = _layout_set(definition, ui_folder)
-    default_data_type = ui_configuration(definition)["folders"][ui_folder].get("defaultDataType")
+    default_data_type = ui_configuration(definition)["folders"].get(ui_folder, {}).get("defaultDataType")
     if not default_data_type:
         raise NotFound(f"The UI folder {ui_folder} names no default data type.", code="layout_set_not_found")
     data_types = {default_data_type}
@@ -281,9 +293,10 @@ def form_bootstrap(definition: AppDefinition, ui_folder: str) -> dict[str, Any]:
             continue  # not form data (app-lib reads only data types with a model)
         data_models[data_type] = {"schema": model.json_schema, **(
             {"expressionValidationConfig": model.validation} if model.validation is not None else {})}
-    return {"layouts": dict(layout_set.layouts), "dataModels": data_models,
-            "staticOptions": {option_id: {"options": [_option(option) for option in definition.options[option_id]]}
-                              for option_id in sorted(option_ids) if option_id in definition.options}}
+    return FormBootstrap(default_data_type, {
+        "layouts": dict(layout_set.layouts), "dataModels": data_models,
+        "staticOptions": {option_id: {"options": [_option(option) for option in definition.options[option_id]]}
+                          for option_id in sorted(option_ids) if option_id in definition.options}})
 
 
 def anonymous_allowed(definition: AppDefinition, data_types: list[str]) -> bool:

@@ -199,9 +199,8 @@ async def get_stateless_form(
     its schema, expression validations and starting data (prefilled for the party the caller acts for, and
     from `prefill`). Without a token only when the app allows anonymous use of every data type."""
     form = metadata.form_bootstrap(app.definition, ui_folder)
-    data_types = list(form["dataModels"])
-    default_data_type = metadata.ui_configuration(app.definition)["folders"][ui_folder]["defaultDataType"]
-    from_query = metadata.query_prefill(prefill, default_data_type)
+    data_types = list(form.document["dataModels"])
+    from_query = metadata.query_prefill(prefill, form.default_data_type)
     anonymous = metadata.anonymous_allowed(app.definition, data_types)
     caller = await _caller_if_any(request, database)
     if caller is None and not anonymous:
@@ -211,5 +210,5 @@ async def get_stateless_form(
                                              cookie=request.cookies.get(parties.PARTY_COOKIE),
                                              authorize=not anonymous, query_prefill=from_query)
     for data_type, initial in data.items():
-        form["dataModels"][data_type]["initialData"] = initial
-    return Response(orjson.dumps(form), media_type="application/json", headers={"Cache-Control": "no-store"})
+        form.document["dataModels"][data_type]["initialData"] = initial
+    return Response(orjson.dumps(form.document), media_type="application/json", headers={"Cache-Control": "no-store"})

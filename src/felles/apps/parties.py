@@ -204,12 +204,12 @@ async def caller_parties(database: Database, caller: Caller, definition: AppDefi
     return CallerParties(own, parties, _allowed_to_instantiate(definition, parties))
 
 
-def selected_party_id(caller_parties_: CallerParties, cookie: str | None) -> int:
+def selected_party_id(found: CallerParties, cookie: str | None) -> int:
     """The party chosen in the cookie when the caller can still act for it, otherwise the caller's own."""
     chosen = int(cookie) if cookie and cookie.isdigit() and len(cookie) < 10 else None
-    if chosen is not None and caller_parties_.can_represent(chosen):
+    if chosen is not None and found.can_represent(chosen):
         return chosen
-    own: int = caller_parties_.own["partyId"]
+    own: int = found.own["partyId"]
     return own
 
 
