@@ -1,9 +1,9 @@
 """Form data as XML (as Altinn stores it, per the model's XSD) and as JSON (as the app API serves it).
 
-The conversion follows the XSD: elements that may repeat (maxOccurs > 1) become JSON arrays even with one
-row, simple values get their JSON type from the XSD type (integers, decimals, booleans; everything else
-stays a string), attributes become properties, and simple content next to attributes is ``value``.
-JSON-only bookkeeping (``altinnRowId``) is not written to XML.
+The conversion follows the XSD: elements that may repeat (maxOccurs > 1) become JSON arrays even with one row,
+elements left out are null (as Altinn's C# models serialise them), simple values get their JSON type from the XSD
+type (integers, decimals, booleans; everything else stays a string), attributes become properties, and simple
+content next to attributes is ``value``. JSON-only bookkeeping (``altinnRowId``) is not written to XML.
 """
 
 from __future__ import annotations
@@ -110,8 +110,9 @@ def _element_to_json(element: etree._Element, xsd_element: Any) -> Any:
         repeating = xsd_child.max_occurs is None or xsd_child.max_occurs > 1
         if repeating:
             result[name] = [_element_to_json(item, xsd_child) for item in found]
-        elif found:
-            result[name] = _element_to_json(found[0], xsd_child)
+        else:
+            # An element left out is null, as Altinn's models serialise a property never set.
+            result[name] = _element_to_json(found[0], xsd_child) if found else None
     if children:
         unknown = ", ".join(sorted(children))
         raise FormDataError(f"<{_local(element.tag)}> has elements the model does not define: {unknown}")
@@ -142,6 +143,8 @@ def _json_to_element(parent: etree._Element | None, tag: str, value: Any, xsd_el
         element.set(XSI_NIL, "true")
         return element
     if xsd_type.is_simple():
+        if isinstance(value, dict | list):
+            raise FormDataError(f"<{xsd_element.local_name}> needs a single value, got {type(value).__name__}")
         element.text = _encode_simple(value)
         return element
     if not isinstance(value, dict):

@@ -154,11 +154,11 @@ class ProcessEngine:
     def _passable(self, gateway: str, flows: list[SequenceFlow], evaluate: ConditionEvaluator,
                   gateway_action: str | None) -> list[SequenceFlow]:
         """A gateway's outgoing flows that apply: those without a condition and those whose condition is exactly
-        true; where that is not one flow, the gateway's default flow if it has one."""
+        true, the default flow not counted; where that is not one flow, the gateway's default flow if it has one."""
         data_type = self.definition.gateway_data_types.get(gateway)
-        passable = [flow for flow in flows
-                    if flow.condition is None or evaluate(flow.condition, data_type, gateway_action) is True]
         default = self.definition.gateway_defaults.get(gateway)
+        passable = [flow for flow in flows if flow.id != default and (
+            flow.condition is None or evaluate(flow.condition, data_type, gateway_action) is True)]
         if len(passable) != 1 and default is not None:
             return [flow for flow in flows if flow.id == default]
         return passable

@@ -5,9 +5,10 @@ Every body is limited: `DEFAULT_MAX_BODY_BYTES` unless a route declares more wit
 made to buffer them. A declared `Content-Length` over the limit is answered 413 before a byte is read; a body
 sent without one (chunked) is counted as it streams, and reading stops at the limit.
 
-JSON bodies (and form posts) are read here in full, within the limit, and refused with a 400 problem when they
-hold a NUL character (PostgreSQL cannot store one, SQLite would: refused alike on both) or nest deeper than
-`MAX_JSON_DEPTH` (the parser would run out of stack). The body is then handed on unchanged.
+JSON bodies (and form posts) are read here in full, within the limit (and `MAX_BUFFERED_BODY_BYTES`), and refused
+with a 400 problem when they hold a NUL character (PostgreSQL cannot store one, SQLite would: refused alike on
+both) or nest deeper than `MAX_JSON_DEPTH` (the parser would run out of stack). The body is then handed on
+unchanged.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from felles.core.errors import nul_character_problem, problem_response
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 # Deeper than any document the platform takes (XACML requests, forms) and far from the parser's stack limit.
 MAX_JSON_DEPTH = 100
+# JSON and form bodies are read into memory: at most this much, also on routes that take large uploads.
+MAX_BUFFERED_BODY_BYTES = 16_000_000
 _declared_limits: dict[str, int] = {}
 
 # A JSON string (escapes skipped whole), or a bracket outside one.
@@ -35,12 +38,24 @@ _OPENING = frozenset(b"[{")
 
 
 def declare_body_limit(path_prefix: str, max_bytes: int) -> None:
-    """Let the routes under `path_prefix` take bodies up to `max_bytes` (uploads; the default suits JSON)."""
+    """Let the routes under `path_prefix` take bodies up to `max_bytes` (uploads; the default suits JSON).
+
+    A `*` segment in the prefix stands for any one path segment (`/*/*/instances/*/*/data`: an app's data
+    elements, whose paths begin with parameters); such a prefix matches whole segments."""
     _declared_limits[path_prefix] = max_bytes
 
 
+def _under(path: str, prefix: str) -> bool:
+    if "*" not in prefix:
+        return path.startswith(prefix)
+    wanted, segments = prefix.split("/"), path.split("/")
+    return len(segments) >= len(wanted) and all(
+        segment == expected or (expected == "*" and segment != "")
+        for segment, expected in zip(segments, wanted, strict=False))
+
+
 def body_limit_for(path: str) -> int:
-    prefixes = [prefix for prefix in _declared_limits if path.startswith(prefix)]
+    prefixes = [prefix for prefix in _declared_limits if _under(path, prefix)]
     return _declared_limits[max(prefixes, key=len)] if prefixes else DEFAULT_MAX_BODY_BYTES
 
 
@@ -92,6 +107,11 @@ class RequestBodyMiddleware:
             return
         media_type = _media_type(headers)
         if _is_json(media_type) or media_type == "application/x-www-form-urlencoded":
+            # Read whole: never more than MAX_BUFFERED_BODY_BYTES, whatever an upload route may take.
+            limit = min(limit, MAX_BUFFERED_BODY_BYTES)
+            if declared.isdigit() and int(declared) > limit:
+                await self._refuse_too_large(scope, receive, send, limit)
+                return
             body = await self._read_within(receive, limit)
             if body is None:
                 await self._refuse_too_large(scope, receive, send, limit)

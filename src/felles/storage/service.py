@@ -10,21 +10,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+import structlog
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from felles.core.blobs import BlobStore, BlobStream, StoredBlob
+from felles.core.blobs import BlobStore, BlobStream, StoredBlob, open_blob_store
 from felles.core.clock import utcnow
+from felles.core.config import get_settings
 from felles.core.db import Database
-from felles.core.errors import InvalidInput, NotFound, Problem
+from felles.core.errors import Conflict, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
+from felles.core.jobs import JobContext, job_handler
 from felles.core.paging import ContinuationTokens
 from felles.storage import schemas as s
 from felles.storage.models import Application, DataElement, Instance, InstanceEvent
 
+log = structlog.get_logger("felles.storage")
 STORAGE_PATH = "/storage/api/v1"
 # Altinn's process instance events, from which the process history is read.
 PROCESS_EVENT_PREFIX = "process_"
@@ -157,6 +161,44 @@ async def create_instance_in_transaction(
     return instance
 
 
+async def claim_revision_in_transaction(session: AsyncSession, instance: Instance) -> None:
+    """Count one change of the instance only if nobody changed it since it was read (optimistic concurrency):
+    the first write of a step that read the instance and decided on what it saw. Another writer's commit in
+    between is a Conflict, with nothing written."""
+    claimed = await session.execute(
+        update(Instance).where(Instance.id == instance.id, Instance.revision == instance.revision)
+        .values(revision=Instance.revision + 1).execution_options(synchronize_session="fetch"))
+    if getattr(claimed, "rowcount", 0) != 1:
+        raise Conflict("The instance was changed by another request meanwhile; read it again and retry.",
+                       code="instance_changed")
+
+
+def lock_data_elements_in_transaction(elements: list[DataElement], data_types: set[str], actor: str) -> None:
+    """Lock the elements of these data types (a finished task's data, which nobody may change after it)."""
+    for element in elements:
+        if element.data_type in data_types and not element.locked:
+            element.locked = True
+            element.last_changed_at, element.last_changed_by = utcnow(), actor
+
+
+def delete_instance_in_transaction(instance: Instance, *, hard: bool, actor: str) -> None:
+    """Soft delete (the owner may restore it) or hard delete (gone for everyone; its rows are purged later)."""
+    now = utcnow()
+    instance.soft_deleted_at = instance.soft_deleted_at or now
+    if hard:
+        instance.hard_deleted_at = now
+    touch(instance, actor)
+
+
+async def active_instances(session: AsyncSession, app_id: str, party_id: int) -> list[Instance]:
+    """The party's instances of the app that are neither ended nor deleted, the last changed first."""
+    return list((await session.scalars(
+        select(Instance).where(Instance.app_id == app_id, Instance.party_id == party_id,
+                               Instance.process_ended_at.is_(None), Instance.soft_deleted_at.is_(None),
+                               Instance.hard_deleted_at.is_(None))
+        .order_by(Instance.last_changed_at.desc(), Instance.id))).all())
+
+
 def _ended(process: dict[str, Any]) -> datetime | None:
     ended = process.get("ended")
     return datetime.fromisoformat(ended) if isinstance(ended, str) else ended
@@ -264,14 +306,38 @@ def add_data_element_in_transaction(
 
 
 def replace_data_element_in_transaction(instance: Instance, element: DataElement, stored: StoredBlob, *,
-                                        content_type: str, actor: str) -> str:
-    """Point the element at newly stored bytes; returns the old blob's key, to delete after the commit."""
+                                        content_type: str, actor: str, filename: str | None = None,
+                                        file_scan_result: str | None = None) -> str:
+    """Point the element at newly stored bytes (with their file name and scan state, when given); returns the old
+    blob's key, to delete after the commit."""
     old_key = element.blob_key
     element.blob_key, element.size, element.content_hash = stored.key, stored.size, f"md5:{stored.md5}"
     element.content_type = content_type
+    if filename is not None:
+        element.filename = filename
+    if file_scan_result is not None:
+        element.file_scan_result = file_scan_result
     element.last_changed_at, element.last_changed_by = utcnow(), actor
     touch(instance, actor)
     return old_key
+
+
+async def remove_data_element_in_transaction(session: AsyncSession, instance: Instance, element: DataElement,
+                                             actor: str) -> str:
+    """Delete the element's row; returns its blob's key, to delete after the commit (or to be swept)."""
+    await session.delete(element)
+    touch(instance, actor)
+    return element.blob_key
+
+
+async def find_data_element(session: AsyncSession, element_id: uuid.UUID, *, lock: bool = True) -> DataElement | None:
+    """A data element by its id alone (for jobs about it), or None when it is gone."""
+    return await session.get(DataElement, element_id, with_for_update=lock)
+
+
+def set_file_scan_result_in_transaction(element: DataElement, result: str) -> None:
+    """The virus scan's verdict on the element's current bytes (Pending, Clean or Infected)."""
+    element.file_scan_result = result
 
 
 async def data_element_row(session: AsyncSession, instance: Instance, element_id: uuid.UUID, *,
@@ -405,6 +471,12 @@ def owner_of(instance: Instance) -> Owner:
     return Owner(instance.party_id, instance.owner_identifier)
 
 
+async def public_instance_in_transaction(session: AsyncSession, instance: Instance,
+                                         base_url: str) -> s.InstancePublic:
+    """The instance as Altinn serves it (with its data elements), read in the caller's transaction."""
+    return (await _public_instances(session, [instance], base_url))[0]
+
+
 async def _public_instances(session: AsyncSession, rows: list[Instance], base_url: str) -> list[s.InstancePublic]:
     elements = await data_elements_of(session, [row.id for row in rows])
     return [public_instance(row, elements[row.id], owner_of(row), base_url) for row in rows]
@@ -458,3 +530,99 @@ def confirm_complete_in_transaction(instance: Instance, stakeholder: str, actor:
 def set_substatus_in_transaction(instance: Instance, substatus: s.Substatus, actor: str) -> None:
     instance.substatus = substatus.model_dump(exclude_none=True)
     touch(instance, actor)
+
+
+# --- the service owner's data elements --------------------------------------------------------------------------
+class FileInfected(Problem):
+    status = 403
+    code = "file_infected"
+    title = "The file is infected"
+
+
+async def data_element_for_org(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                               element_id: uuid.UUID) -> DataElement:
+    """A data element of one of the owner's instances, to deliver: marked read by the service owner (Altinn's
+    `isRead`). An infected file is never delivered."""
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org)
+        element = await data_element_row(session, instance, element_id, lock=True)
+        if element.file_scan_result == "Infected":
+            raise FileInfected("The file is infected by a virus: it is not delivered.")
+        element.is_read = True
+        return element
+
+
+async def data_elements_for_org(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                                base_url: str) -> s.DataElementList:
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org)
+        elements = (await data_elements_of(session, [instance.id]))[instance.id]
+        return s.DataElementList(dataElements=[public_data_element(element, instance, base_url)
+                                               for element in elements])
+
+
+async def set_data_element_lock(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                                element_id: uuid.UUID, locked: bool, actor: str,
+                                base_url: str) -> s.DataElementPublic:
+    """Lock a data element (no more changes through the app) or unlock it."""
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org, lock=True)
+        element = await data_element_row(session, instance, element_id, lock=True)
+        if element.locked != locked:
+            element.locked = locked
+            element.last_changed_at, element.last_changed_by = utcnow(), actor
+            touch(instance, actor)
+        return public_data_element(element, instance, base_url)
+
+
+async def update_read_status(database: Database, org: str, party_id: int, instance_id: uuid.UUID, status: str,
+                             actor: str, base_url: str) -> s.InstancePublic:
+    if status not in s.READ_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(s.READ_STATUSES)}.", code="invalid_read_status")
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org, lock=True)
+        if instance.read_status != status:
+            instance.read_status = status
+            touch(instance, actor)
+        return (await _public_instances(session, [instance], base_url))[0]
+
+
+# --- orphaned bytes ---------------------------------------------------------------------------------------------
+# Bytes are stored before their row: a process killed in between (or before deleting replaced bytes) leaves a blob
+# no row points at. The sweeper removes those once they are old enough that no upload can still be committing.
+ORPHANS_OLDER_THAN = timedelta(hours=1)
+_SWEEP_BATCH = 500
+
+
+async def sweep_orphaned_blobs(database: Database, blobs: BlobStore,
+                               older_than: timedelta = ORPHANS_OLDER_THAN) -> int:
+    """Delete data blobs (under `instances/`) that no data element points at and that are older than
+    `older_than`; returns how many. Keys are checked against the rows in batches, in constant memory."""
+    cutoff = utcnow() - older_than
+    removed = 0
+    batch: list[str] = []
+
+    async def sweep(keys: list[str]) -> int:
+        async with database.transaction() as session:
+            kept = set((await session.scalars(select(DataElement.blob_key)
+                                              .where(DataElement.blob_key.in_(keys)))).all())
+        orphans = [key for key in keys if key not in kept]
+        for key in orphans:
+            await blobs.delete(key)
+        return len(orphans)
+
+    async for blob in blobs.list(DATA_BLOB_PREFIX):
+        if blob.modified_at < cutoff:
+            batch.append(blob.key)
+            if len(batch) >= _SWEEP_BATCH:
+                removed, batch = removed + await sweep(batch), []
+    if batch:
+        removed += await sweep(batch)
+    return removed
+
+
+@job_handler("storage.sweep_orphaned_blobs", every=timedelta(hours=1))
+async def _sweep_orphaned_blobs(payload: dict[str, Any], context: JobContext) -> None:
+    removed = await sweep_orphaned_blobs(context.database, open_blob_store(get_settings()))
+    if removed:
+        log.info("orphaned_blobs_removed", count=removed)
