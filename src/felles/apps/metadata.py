@@ -214,27 +214,6 @@ def ui_configuration(definition: AppDefinition) -> dict[str, Any]:
     return {"folders": folders, "settings": global_settings if isinstance(global_settings, dict) else {}}
 
 
-def texts_in_first_of(app: RunningApp, languages: list[str | None]) -> dict[str, Any] | None:
-    """The texts in the first of `languages` the app has, else in bokmål, else in any language it has; None
-    for an app without texts (app-lib's choice for the frontend's first page)."""
-    available = app.definition.texts
-    for language in [*languages, DEFAULT_LANGUAGE, *sorted(available)]:
-        if language and language in available:
-            return texts(app, language)
-    return None
-
-
-def app_global_state(app: RunningApp, language: str | None) -> dict[str, Any]:
-    """What app-lib hands app-frontend-react about the app when it serves the app's page (BootstrapGlobalResponse,
-    less the caller's own parts: userProfile, selectedParty, returnUrl and the platform's frontend settings)."""
-    return {
-        "applicationMetadata": application_metadata(app), "footer": footer(app.definition),
-        "ui": ui_configuration(app.definition), "frontendSettings": application_settings(app.definition),
-        "availableLanguages": application_languages(app.definition),
-        "textResources": texts_in_first_of(app, [language]),
-    }
-
-
 def _referenced_data_types(value: Any, found: set[str]) -> None:
     """Data types named by bindings (`{"field": …, "dataType": …}`) and by ["dataModel", path, dataType]."""
     if isinstance(value, dict):

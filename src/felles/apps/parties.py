@@ -231,15 +231,6 @@ async def current_party(database: Database, caller: Caller, definition: AppDefin
     return CurrentParty(party, found, caller.is_person and cookie is not None and cookie != str(chosen))
 
 
-async def user_global_state(database: Database, caller: Caller, definition: AppDefinition,
-                            cookie: str | None) -> dict[str, Any]:
-    """The caller's part of what app-lib hands app-frontend-react with the app's page: the person's profile and
-    the party they act for (as app-lib gives them there: unmasked, to the person themselves)."""
-    current = await current_party(database, caller, definition, cookie)
-    profile = await user_profile(database, caller, current.caller_parties.own) if caller.is_person else None
-    return {"userProfile": profile, "selectedParty": current.party}
-
-
 async def select_party(database: Database, caller: Caller, definition: AppDefinition, party_id: int) -> None:
     """Refuse (400) a party the caller cannot act for; the caller's API then keeps it in the cookie."""
     if not (await caller_parties(database, caller, definition)).can_represent(party_id):

@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from felles.apps import demo, deployment, metadata, parties
-from felles.apps.access import Caller
 from felles.apps.deployment import AppCatalogue, RunningApp
 from felles.authorization import service as authorization
 from felles.core.db import Database
@@ -27,20 +26,12 @@ async def _running(database: Database, tmp_path, app_id: str) -> RunningApp:
     return RunningApp(definition, version)
 
 
-async def test_the_apps_global_state_and_the_callers(database: Database, tmp_path) -> None:
+async def test_the_ui_configuration_names_each_folder_with_its_settings(database: Database, tmp_path) -> None:
     await demo.seed_demo_app(database)
     app = await _running(database, tmp_path, demo.DEMO_APP_ID)
-    state = metadata.app_global_state(app, "en")
-    assert state["applicationMetadata"]["id"] == demo.DEMO_APP_ID and state["textResources"]["language"] == "en"
-    assert state["ui"]["folders"]["Task_2"]["defaultDataType"] == "soknad"
-    assert [step.get("taskId") for step in state["ui"]["settings"]["taskNavigation"]] == ["Task_1", "Task_2", None]
-    assert state["availableLanguages"] == [{"language": "en"}, {"language": "nb"}, {"language": "nn"}]
-    assert metadata.app_global_state(app, "sv")["textResources"]["language"] == "nb"
-
-    kari = Caller(KARI, None, 3, (await authorization.party_of(database, KARI)).user_id)
-    user = await parties.user_global_state(database, kari, app.definition, cookie=None)
-    assert user["userProfile"]["email"] == "kari.nordmann@eksempel.no"
-    assert user["selectedParty"]["ssn"] == KARI and user["selectedParty"]["person"]["firstName"] == "Kari"
+    ui = metadata.ui_configuration(app.definition)
+    assert sorted(ui["folders"]) == ["Task_1", "Task_2"] and ui["folders"]["Task_2"]["defaultDataType"] == "soknad"
+    assert [step.get("taskId") for step in ui["settings"]["taskNavigation"]] == ["Task_1", "Task_2", None]
 
 
 async def test_an_anonymous_apps_form_needs_no_login(database: Database, client: httpx.AsyncClient) -> None:

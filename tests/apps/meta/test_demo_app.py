@@ -84,7 +84,9 @@ async def test_its_prefill_resolves_against_the_registers(database: Database, de
     assert filled["Soker"]["Fodselsnummer"] == KARI
     model = demo_app.models["soknad"]
     xml = json_to_xml(filled, model.xsd, model.root_element)
-    assert validate_xml(xml, model.xsd) == [] and xml_to_json(xml, model.xsd)["Soker"] == filled["Soker"]
+    read_back = xml_to_json(xml, model.xsd)["Soker"]
+    assert validate_xml(xml, model.xsd) == []
+    assert {field: value for field, value in read_back.items() if value is not None} == filled["Soker"]
     assert apply_prefill({}, config, for_company)["Soker"]["Organisasjonsnavn"] == "Fjordkraft Demo AS"
 
 
