@@ -58,7 +58,7 @@ async def order_details(call: InstanceCallDep) -> dict[str, Any]:
 
 
 async def _fake_payment(runtime: RuntimeDep, payment_id: str) -> dict[str, Any]:
-    if payment.FAKE_PROCESSOR.check(runtime):
+    if payment.FAKE_PROCESSOR.check(runtime.settings):
         raise NotFound("No such payment.", code="payment_not_found")
     return await payment.FAKE_PROCESSOR.read(runtime, payment_id)
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from felles.apps import payment
 from felles.apps.definition import load_app
+from felles.core.config import Environment, Settings
 from felles.storage import service as storage
 from tests.apps.receipt.conftest import APP_FOLDER, instance_in_task, kari_caller, task_context
 
@@ -83,3 +84,12 @@ async def test_an_order_of_nothing_is_skipped_and_a_paid_order_gets_its_receipt(
         "paymentDetails": {"paymentId": "abc123", "chargedDate": "2026-12-04T11:30:00Z"}}, "nb")
     fields = dict(document.sections[0].blocks[0].pairs)  # type: ignore[union-attr]
     assert fields == {"Mottaker": "Fjordvik kommune", "Betalings-ID": "abc123", "Betalt": "04.12.2026 12:30"}
+
+
+async def test_felles_check_shows_the_fake_processor_refused_in_production(settings, tmp_path: Path) -> None:
+    here = {result.name: result for result in await payment.payment_processors_health(settings)}
+    assert here["payment processor fake"].detail == "takes payments"
+    production = Settings(environment=Environment.PRODUCTION, database_url="postgresql+asyncpg://felles@db/felles",
+                          secret_key="s" * 48, data_dir=tmp_path)
+    there = {result.name: result for result in await payment.payment_processors_health(production)}
+    assert "not used in production" in there["payment processor fake"].detail
