@@ -38,6 +38,7 @@ async def test_fill_in_sign_pay_and_submit(client, receipt_app, kari) -> None:
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(receipt.content)).pages)
     assert "Kari Nordmann" in text and "Sone B – ytre by" in text
     assert (await client.get(f"{path}/signing", headers=kari)).json() == {"signeeStates": []}
+    assert (await client.get(f"{path}/signing/organizations", headers=kari)).json() == {"organizations": []}
 
     # Nobody has signed: the task is not left without a signature by another action than sign.
     signed = await client.post(f"{path}/actions", headers=kari, json={"action": "sign"})
