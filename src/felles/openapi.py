@@ -24,6 +24,9 @@ def _component_of(router: APIRouter) -> str | None:
     for route in router.routes:
         if isinstance(route, APIRoute) and route.include_in_schema:
             return str(route.endpoint.__module__).split(".")[1]
+        included = getattr(route, "original_router", None)  # a router included in this one (the app API's parts)
+        if isinstance(included, APIRouter) and (component := _component_of(included)) is not None:
+            return component
     return None  # a router with no documented API (the web pages)
 
 

@@ -3,6 +3,7 @@
 `/{org}/{app}/instances/{instanceOwnerPartyId}/{instanceGuid}/data…`: create (`?dataType=`, the older call that
 answers the DataElement; `/data/type/{dataType}` and `/data/{dataType}`, answering DataPostResponse), read, replace,
 JSON Patch (one element, or several in one request) and delete; `…/validate` and `…/data/{id}/validate`.
+`/{org}/{app}/v1/data` (and `/v1/data/anonymous`): a stateless app's form data, prefilled, never stored.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from felles.apps import data, data_validation
+from felles.apps.access import Caller
+from felles.apps.definition import AppDefinition
 from felles.apps.dependencies import AppDep, CallerDep, catalogue
 from felles.core.body_limit import declare_body_limit
 from felles.core.errors import InvalidInput
 from felles.core.params import IntegerId
-from felles.core.runtime import RuntimeDep
+from felles.core.runtime import Runtime, RuntimeDep
 from felles.core.tokens import AuthenticatedRoute
 
 router = APIRouter(tags=["app data"], route_class=AuthenticatedRoute)
@@ -187,3 +190,44 @@ async def validate_data_element(ref: InstanceRefDep, dataGuid: uuid.UUID,
                                 language: Language = None) -> list[dict[str, Any]]:
     """The issues of one data element."""
     return await data_validation.validate_data_element(ref, dataGuid, language)
+
+
+# --- stateless apps -----------------------------------------------------------------------------------------
+STATELESS = "/{org}/{app}/v1/data"
+DataTypeQuery = Annotated[str, Query(min_length=1, max_length=200, description="The form's data type")]
+PartyHeader = Annotated[str | None, Header(alias="party", max_length=40,
+                                           description="partyid:N, person:SSN or org:ORGNR (default: the caller)")]
+
+
+async def _stateless(request: Request, runtime: Runtime, app: AppDefinition, data_type: str,
+                     caller: Caller | None, party: str | None) -> dict[str, Any]:
+    body = await request.body() if request.method == "POST" else None
+    return await data.stateless_form_data(runtime, app, data_type, caller=caller, party_header=party, body=body,
+                                          content_type=request.headers.get("content-type"))
+
+
+@router.get(STATELESS, operation_id="app_stateless_data_get", responses=PROBLEMS)
+async def stateless_get(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
+                        dataType: DataTypeQuery, party: PartyHeader = None) -> dict[str, Any]:
+    """A new form of a stateless app, prefilled for the party; nothing is stored."""
+    return await _stateless(request, runtime, app.definition, dataType, caller, party)
+
+
+@router.post(STATELESS, operation_id="app_stateless_data_post", responses=PROBLEMS)
+async def stateless_post(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
+                         dataType: DataTypeQuery, party: PartyHeader = None) -> dict[str, Any]:
+    """The form data sent (JSON or XML), read through the model and prefilled; nothing is stored."""
+    return await _stateless(request, runtime, app.definition, dataType, caller, party)
+
+
+@router.get(STATELESS + "/anonymous", operation_id="app_stateless_data_anonymous_get", responses=PROBLEMS)
+async def stateless_anonymous_get(request: Request, runtime: RuntimeDep, app: AppDep,
+                                  dataType: DataTypeQuery) -> dict[str, Any]:
+    """A new form for anyone, where the data type has `allowAnonymousOnStateless`."""
+    return await _stateless(request, runtime, app.definition, dataType, None, None)
+
+
+@router.post(STATELESS + "/anonymous", operation_id="app_stateless_data_anonymous_post", responses=PROBLEMS)
+async def stateless_anonymous_post(request: Request, runtime: RuntimeDep, app: AppDep,
+                                   dataType: DataTypeQuery) -> dict[str, Any]:
+    return await _stateless(request, runtime, app.definition, dataType, None, None)

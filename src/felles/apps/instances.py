@@ -572,10 +572,12 @@ async def process_state(runtime: Runtime, catalogue: AppCatalogue, app: RunningA
         instance = await _instance(session, app, party_id, instance_id)
     await _require(runtime, caller, instance, "read")
     running = await _app_of(catalogue, app, instance)
-    return await _app_process_state(runtime, running, caller, instance)
+    return await _app_process_state(runtime, running, caller, instance, with_tasks=True)
 
 
-async def _app_process_state(runtime: Runtime, app: RunningApp, caller: Caller, instance: Instance) -> dict[str, Any]:
+async def _app_process_state(runtime: Runtime, app: RunningApp, caller: Caller, instance: Instance, *,
+                             with_tasks: bool) -> dict[str, Any]:
+    """AppProcessState; app-lib lists the process's tasks (`processTasks`) in GET process only."""
     process = dict(instance.process or {})
     definition = app.definition.process
     current = process.get("currentTask")
@@ -588,7 +590,7 @@ async def _app_process_state(runtime: Runtime, app: RunningApp, caller: Caller, 
                              "type": "ServerAction" if task.action_types.get(action) == "serverAction"
                              else "ProcessAction"} for action in task.actions],
         }
-    if definition is not None:
+    if definition is not None and with_tasks:
         process["processTasks"] = [{"altinnTaskType": task.task_type, "elementId": task.id, "elementType": "Task"}
                                    for task in definition.tasks.values()]
     return process
@@ -633,7 +635,7 @@ async def process_next(runtime: Runtime, catalogue: AppCatalogue, app: RunningAp
         await _check_leave(ctx, handler, action)
         await storage.claim_revision_in_transaction(session, instance)  # decided on what was read: claim it
         await _enter(ctx, engine, await _move_on(ctx, engine, handler, action), {})
-    return await _app_process_state(runtime, running, caller, instance)
+    return await _app_process_state(runtime, running, caller, instance, with_tasks=False)
 
 
 async def process_start(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int,

@@ -245,8 +245,15 @@ class PdfRenderer:
         return bytes(pdf.output())
 
 
+_renderers: dict[Path, PdfRenderer] = {}
+
+
 def open_pdf_renderer(settings: Settings) -> PdfRenderer:
-    return PdfRenderer(settings.data_dir / "fonts")
+    """The renderer of the data folder's fonts, one per process (it keeps the fonts' paths once found)."""
+    folder = settings.data_dir / "fonts"
+    if folder not in _renderers:
+        _renderers[folder] = PdfRenderer(folder)
+    return _renderers[folder]
 
 
 def static_fonts(folder: Path) -> dict[str, Path]:

@@ -1,5 +1,6 @@
 """Storage's API at Altinn's paths (`/storage/api/v1`), for service owners: their apps' metadata, the query over
-their instances, one instance with its events and process history, the complete confirmation and the substatus.
+their instances, one instance with its events and process history, the complete confirmation and the substatus,
+the data elements (their list, their bytes, their lock) and the read status.
 
 Service owners call with a Maskinporten token (or an Altinn token exchanged from one) carrying
 `altinn:serviceowner/instances.read` or `.write`; the organisation must be in the registry of service owners, and
@@ -11,9 +12,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
 from felles.authorization import service as authorization
 from felles.core.errors import Forbidden, InvalidInput
@@ -159,3 +161,60 @@ async def process_history(runtime: RuntimeDep, principal: Reader, instanceOwnerP
                           instanceGuid: uuid.UUID) -> schemas.ProcessHistoryList:
     own = await _service_owner(runtime.database, principal)
     return await service.process_history(runtime.database, instanceGuid, party_id=instanceOwnerPartyId, org=own)
+
+
+@router.get("/instances/{instanceOwnerPartyId}/{instanceGuid}/dataelements", operation_id="storage_data_elements",
+            response_model=schemas.DataElementList, response_model_exclude_none=True, responses=PROBLEMS)
+async def data_elements(runtime: RuntimeDep, principal: Reader, instanceOwnerPartyId: IntegerId,
+                        instanceGuid: uuid.UUID) -> schemas.DataElementList:
+    own = await _service_owner(runtime.database, principal)
+    return await service.data_elements_for_org(runtime.database, own, instanceOwnerPartyId, instanceGuid,
+                                               runtime.settings.base_url)
+
+
+@router.get("/instances/{instanceOwnerPartyId}/{instanceGuid}/data/{dataGuid}", operation_id="storage_data_get",
+            responses={**PROBLEMS, 200: {"description": "The bytes, with the content type they were stored with"}},
+            response_class=StreamingResponse)
+async def data_element(runtime: RuntimeDep, principal: Reader, instanceOwnerPartyId: IntegerId,
+                       instanceGuid: uuid.UUID, dataGuid: uuid.UUID) -> StreamingResponse:
+    """A data element's bytes (marked read by the service owner); an infected file is never delivered (403)."""
+    own = await _service_owner(runtime.database, principal)
+    element = await service.data_element_for_org(runtime.database, own, instanceOwnerPartyId, instanceGuid,
+                                                 dataGuid)
+    stream = await service.read_data_blob(runtime.blobs, element)
+    headers = {"Content-Length": str(stream.end - stream.start)}
+    if element.filename:
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(element.filename)}"
+    return StreamingResponse(stream, media_type=element.content_type, headers=headers)
+
+
+@router.put("/instances/{instanceOwnerPartyId}/{instanceGuid}/data/{dataGuid}/lock", operation_id="storage_data_lock",
+            response_model=schemas.DataElementPublic, response_model_exclude_none=True, responses=PROBLEMS)
+async def lock_data_element(runtime: RuntimeDep, principal: Writer, instanceOwnerPartyId: IntegerId,
+                            instanceGuid: uuid.UUID, dataGuid: uuid.UUID) -> schemas.DataElementPublic:
+    """Lock the data element: the app no longer changes it."""
+    own = await _service_owner(runtime.database, principal)
+    return await service.set_data_element_lock(runtime.database, own, instanceOwnerPartyId, instanceGuid, dataGuid,
+                                               True, principal.organization_number or own, runtime.settings.base_url)
+
+
+@router.delete("/instances/{instanceOwnerPartyId}/{instanceGuid}/data/{dataGuid}/lock",
+               operation_id="storage_data_unlock", response_model=schemas.DataElementPublic,
+               response_model_exclude_none=True, responses=PROBLEMS)
+async def unlock_data_element(runtime: RuntimeDep, principal: Writer, instanceOwnerPartyId: IntegerId,
+                              instanceGuid: uuid.UUID, dataGuid: uuid.UUID) -> schemas.DataElementPublic:
+    own = await _service_owner(runtime.database, principal)
+    return await service.set_data_element_lock(runtime.database, own, instanceOwnerPartyId, instanceGuid, dataGuid,
+                                               False, principal.organization_number or own, runtime.settings.base_url)
+
+
+@router.put("/instances/{instanceOwnerPartyId}/{instanceGuid}/readstatus", operation_id="storage_read_status",
+            response_model=schemas.InstancePublic, response_model_exclude_none=True, responses=PROBLEMS)
+async def update_read_status(runtime: RuntimeDep, principal: Reader, instanceOwnerPartyId: IntegerId,
+                             instanceGuid: uuid.UUID,
+                             status: Annotated[str, Query(max_length=30, description="Read, Unread or "
+                                                                                      "UpdatedSinceLastReview")],
+                             ) -> schemas.InstancePublic:
+    own = await _service_owner(runtime.database, principal)
+    return await service.update_read_status(runtime.database, own, instanceOwnerPartyId, instanceGuid, status,
+                                            principal.organization_number or own, runtime.settings.base_url)

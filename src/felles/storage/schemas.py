@@ -152,6 +152,14 @@ class InstanceEventPublic(StorageModel):
     additionalInfo: dict[str, Any] | None = None
 
 
+class DataElementList(StorageModel):
+    """`GET …/dataelements`: Altinn's DataElementList."""
+    dataElements: list[DataElementPublic]
+
+
+READ_STATUSES = ("Unread", "Read", "UpdatedSinceLastReview")
+
+
 class InstanceEventList(StorageModel):
     instanceEvents: list[InstanceEventPublic]
 

@@ -10,21 +10,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from felles.core.blobs import BlobStore, BlobStream, StoredBlob
+from felles.core.blobs import BlobStore, BlobStream, StoredBlob, open_blob_store
 from felles.core.clock import utcnow
+from felles.core.config import get_settings
 from felles.core.db import Database
 from felles.core.errors import Conflict, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
+from felles.core.jobs import JobContext, job_handler
 from felles.core.paging import ContinuationTokens
 from felles.storage import schemas as s
 from felles.storage.models import Application, DataElement, Instance, InstanceEvent
 
+log = structlog.get_logger("felles.storage")
 STORAGE_PATH = "/storage/api/v1"
 # Altinn's process instance events, from which the process history is read.
 PROCESS_EVENT_PREFIX = "process_"
@@ -526,3 +530,99 @@ def confirm_complete_in_transaction(instance: Instance, stakeholder: str, actor:
 def set_substatus_in_transaction(instance: Instance, substatus: s.Substatus, actor: str) -> None:
     instance.substatus = substatus.model_dump(exclude_none=True)
     touch(instance, actor)
+
+
+# --- the service owner's data elements --------------------------------------------------------------------------
+class FileInfected(Problem):
+    status = 403
+    code = "file_infected"
+    title = "The file is infected"
+
+
+async def data_element_for_org(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                               element_id: uuid.UUID) -> DataElement:
+    """A data element of one of the owner's instances, to deliver: marked read by the service owner (Altinn's
+    `isRead`). An infected file is never delivered."""
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org)
+        element = await data_element_row(session, instance, element_id, lock=True)
+        if element.file_scan_result == "Infected":
+            raise FileInfected("The file is infected by a virus: it is not delivered.")
+        element.is_read = True
+        return element
+
+
+async def data_elements_for_org(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                                base_url: str) -> s.DataElementList:
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org)
+        elements = (await data_elements_of(session, [instance.id]))[instance.id]
+        return s.DataElementList(dataElements=[public_data_element(element, instance, base_url)
+                                               for element in elements])
+
+
+async def set_data_element_lock(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                                element_id: uuid.UUID, locked: bool, actor: str,
+                                base_url: str) -> s.DataElementPublic:
+    """Lock a data element (no more changes through the app) or unlock it."""
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org, lock=True)
+        element = await data_element_row(session, instance, element_id, lock=True)
+        if element.locked != locked:
+            element.locked = locked
+            element.last_changed_at, element.last_changed_by = utcnow(), actor
+            touch(instance, actor)
+        return public_data_element(element, instance, base_url)
+
+
+async def update_read_status(database: Database, org: str, party_id: int, instance_id: uuid.UUID, status: str,
+                             actor: str, base_url: str) -> s.InstancePublic:
+    if status not in s.READ_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(s.READ_STATUSES)}.", code="invalid_read_status")
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org, lock=True)
+        if instance.read_status != status:
+            instance.read_status = status
+            touch(instance, actor)
+        return (await _public_instances(session, [instance], base_url))[0]
+
+
+# --- orphaned bytes ---------------------------------------------------------------------------------------------
+# Bytes are stored before their row: a process killed in between (or before deleting replaced bytes) leaves a blob
+# no row points at. The sweeper removes those once they are old enough that no upload can still be committing.
+ORPHANS_OLDER_THAN = timedelta(hours=1)
+_SWEEP_BATCH = 500
+
+
+async def sweep_orphaned_blobs(database: Database, blobs: BlobStore,
+                               older_than: timedelta = ORPHANS_OLDER_THAN) -> int:
+    """Delete data blobs (under `instances/`) that no data element points at and that are older than
+    `older_than`; returns how many. Keys are checked against the rows in batches, in constant memory."""
+    cutoff = utcnow() - older_than
+    removed = 0
+    batch: list[str] = []
+
+    async def sweep(keys: list[str]) -> int:
+        async with database.transaction() as session:
+            kept = set((await session.scalars(select(DataElement.blob_key)
+                                              .where(DataElement.blob_key.in_(keys)))).all())
+        orphans = [key for key in keys if key not in kept]
+        for key in orphans:
+            await blobs.delete(key)
+        return len(orphans)
+
+    async for blob in blobs.list(DATA_BLOB_PREFIX):
+        if blob.modified_at < cutoff:
+            batch.append(blob.key)
+            if len(batch) >= _SWEEP_BATCH:
+                removed, batch = removed + await sweep(batch), []
+    if batch:
+        removed += await sweep(batch)
+    return removed
+
+
+@job_handler("storage.sweep_orphaned_blobs", every=timedelta(hours=1))
+async def _sweep_orphaned_blobs(payload: dict[str, Any], context: JobContext) -> None:
+    removed = await sweep_orphaned_blobs(context.database, open_blob_store(get_settings()))
+    if removed:
+        log.info("orphaned_blobs_removed", count=removed)

@@ -61,6 +61,7 @@ def make_app_folder(target: Path, app: str) -> Path:
     policy.write_text(policy.read_text(encoding="utf-8-sig").replace("[ORG]", "ttd").replace("[APP]", app))
     (root / "ui/Task_1/layouts/Side1.json").write_text(json.dumps(LAYOUT))
     (root / "models/model.validation.json").write_text(json.dumps(VALIDATION))
+    (root / "models/model.prefill.json").write_text(json.dumps({"DSF": {"FirstName": "property1"}}))
     return target
 
 
@@ -87,8 +88,8 @@ async def deployed(database: Database, tmp_path: Path, request: pytest.FixtureRe
     return DeployedApp(f"ttd/{app}", folder, kari.party_id, ola.party_id)
 
 
-async def new_instance(database: Database, settings: Settings, deployed: DeployedApp,
-                       identifier: str = KARI) -> tuple[uuid.UUID, uuid.UUID]:
+async def new_instance(database: Database, settings: Settings, deployed: DeployedApp, identifier: str = KARI, *,
+                       with_form: bool = True) -> tuple[uuid.UUID, uuid.UUID]:
     """An instance in Task_1 with its (empty) form data element, as instantiation makes it; both ids."""
     definition = load_app(deployed.folder)
     assert definition.process is not None
@@ -99,10 +100,11 @@ async def new_instance(database: Database, settings: Settings, deployed: Deploye
     async with database.transaction() as session:
         instance = await storage.create_instance_in_transaction(
             session, app_id=deployed.app_id, app_version=1, owner=owner, process=started.state, actor="1337")
-        stored = await storage.put_data_blob(open_blob_store(settings), instance.id, element_id,
-                                             from_bytes(EMPTY_MODEL))
-        storage.add_data_element_in_transaction(session, instance, element_id, stored, data_type="model",
-                                                content_type="application/xml", actor="1337")
+        if with_form:
+            stored = await storage.put_data_blob(open_blob_store(settings), instance.id, element_id,
+                                                 from_bytes(EMPTY_MODEL))
+            storage.add_data_element_in_transaction(session, instance, element_id, stored, data_type="model",
+                                                    content_type="application/xml", actor="1337")
     return instance.id, element_id
 
 

@@ -117,12 +117,26 @@ async def test_a_data_task_with_errors_is_not_left(client, database, soknad, kar
     path = await new_instance(client, database, kari)
     refused = await client.put(f"{path}/process/next", headers=kari)
     assert refused.status_code == 409 and refused.json()["code"] == "validation_failed"
-    assert [issue["field"] for issue in refused.json()["validationIssues"]] == ["belop"]
+    assert {issue["field"] for issue in refused.json()["validationIssues"]} == {"belop"}  # also the data part's
     instance = (await client.get(path, headers=kari)).json()
     assert instance["process"]["currentTask"]["elementId"] == "Task_1" and not instance["data"][0]["locked"]
 
 
-async def test_of_two_concurrent_moves_one_wins(client, database, soknad, kari) -> None:
+@pytest.fixture
+def both_have_read():
+    """A validator that holds each `next` until two have read the instance: the moves are truly concurrent."""
+    barrier = asyncio.Barrier(2)
+
+    async def wait_for_the_other(ctx: tasks.TaskContext) -> list[dict[str, Any]]:
+        await asyncio.wait_for(barrier.wait(), 10)
+        return []
+
+    tasks.register_validator(wait_for_the_other)
+    yield
+    tasks.unregister_validator(wait_for_the_other)
+
+
+async def test_of_two_concurrent_moves_one_wins(client, database, soknad, kari, both_have_read) -> None:
     path = await new_instance(client, database, kari, belop=5000)
     first, second = await asyncio.gather(client.put(f"{path}/process/next", headers=kari),
                                          client.put(f"{path}/process/next", headers=kari))
@@ -130,11 +144,15 @@ async def test_of_two_concurrent_moves_one_wins(client, database, soknad, kari) 
     loser = first if first.status_code == 409 else second
     assert loser.json()["code"] == "instance_changed"
     assert (await client.get(f"{path}/process", headers=kari)).json()["currentTask"]["elementId"] == "Task_2"
+    party, guid = path.rsplit("/", 2)[-2:]
+    kinds = [event.eventType for event in
+             (await storage.events_of(database, uuid.UUID(guid), party_id=int(party))).instanceEvents]
+    assert kinds.count("process_EndTask") == 1  # the loser wrote nothing
 
 
 async def test_feedback_waits_for_the_service_owner(client, database, deploy_variant, kari, ttd) -> None:
     app_id = await deploy_variant("runtime-feedback", process=process_of(("Task_1", "data"), ("Task_2", "feedback")))
-    path = await new_instance(client, database, kari, app_id)
+    path = await new_instance(client, database, kari, app_id, belop=5000)  # the layout requires it
     assert (await client.put(f"{path}/process/next", headers=kari)).status_code == 200
     refused = await client.put(f"{path}/process/next", headers=kari)
     assert refused.status_code == 403 and refused.json()["code"] == "feedback_awaits_service_owner"
@@ -146,12 +164,12 @@ async def test_service_tasks_run_on_their_own_and_an_unknown_task_type_is_a_conf
                                                                                      deploy_variant, kari) -> None:
     app_id = await deploy_variant("runtime-eformidling", process=process_of(
         ("Task_1", "data"), ("Task_2", "eFormidling"), ("Task_3", "confirmation")))
-    path = await new_instance(client, database, kari, app_id)
+    path = await new_instance(client, database, kari, app_id, belop=5000)
     moved = await client.put(f"{path}/process/next", headers=kari)
     assert moved.status_code == 200 and moved.json()["currentTask"]["elementId"] == "Task_3"
 
     unknown = await deploy_variant("runtime-unknown", process=process_of(("Task_1", "data"), ("Task_2", "fax")))
-    path = await new_instance(client, database, kari, unknown)
+    path = await new_instance(client, database, kari, unknown, belop=5000)
     refused = await client.put(f"{path}/process/next", headers=kari)
     assert refused.status_code == 409 and refused.json()["code"] == "unknown_task_type"
     assert (await client.get(f"{path}/process", headers=kari)).json()["currentTask"]["elementId"] == "Task_1"
