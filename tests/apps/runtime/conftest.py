@@ -37,7 +37,8 @@ def process_of(*tasks: tuple[str, ...]) -> str:
 
 
 def variant(tmp_path: Path, app: str, *, process: str | None = None, party_types: str | None = None) -> Path:
-    """A copy of the grant application as `ttd/{app}`, with another process or other party types allowed."""
+    """A copy of the grant application as `ttd/{app}`, with another process, or `party_types` in place of
+    `"organisation": false` in its partyTypesAllowed."""
     folder = tmp_path / app
     shutil.copytree(SOKNAD, folder)
     config = folder / "App" / "config"
@@ -47,7 +48,7 @@ def variant(tmp_path: Path, app: str, *, process: str | None = None, party_types
         (config / "process" / "process.bpmn").write_text(process, encoding="utf-8")
     if party_types is not None:
         metadata = config / "applicationmetadata.json"
-        metadata.write_text(metadata.read_text(encoding="utf-8").replace('"person": true', party_types),
+        metadata.write_text(metadata.read_text(encoding="utf-8").replace('"organisation": false', party_types),
                             encoding="utf-8")
     return folder
 

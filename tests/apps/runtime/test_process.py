@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from felles.apps import tasks
 from felles.authorization import service as authorization
@@ -28,11 +29,9 @@ async def new_instance(client, database: Database, headers: dict[str, str], app_
     return f"/{app_id}/instances/{created.json()['id']}"
 
 
-async def app_event_types(database: Database) -> list[str]:
-    from sqlalchemy import select
-
+async def app_events(database: Database) -> list[CloudEventRecord]:
     async with database.transaction() as session:
-        return list(await session.scalars(select(CloudEventRecord.type).order_by(CloudEventRecord.sequence)))
+        return list(await session.scalars(select(CloudEventRecord).order_by(CloudEventRecord.sequence)))
 
 
 async def test_a_large_amount_goes_through_confirmation_to_the_end(client, database, soknad, kari) -> None:
@@ -65,9 +64,15 @@ async def test_a_large_amount_goes_through_confirmation_to_the_end(client, datab
     kinds = [event.eventType for event in
              (await storage.events_of(database, uuid.UUID(guid), party_id=int(party))).instanceEvents]
     assert kinds[0] == "Created" and kinds[-1] == "Submited"
-    assert await app_event_types(database) == [
+    published = await app_events(database)
+    assert [event.type for event in published] == [
         "app.instance.created", "app.instance.process.movedTo.Task_1", "app.instance.process.movedTo.Task_2",
         "app.instance.process.completed"]
+    created = published[0]
+    assert created.source.endswith(f"/{APP_ID}/instances/{party}/{guid}") and created.subject == f"/party/{party}"
+    assert created.alternative_subject == f"/person/{KARI}" and created.resource == \
+        "urn:altinn:resource:app_ttd_runtime-soknad"
+    assert created.publisher == "/org/405003309"  # the service owner's: its subscriptions get them
 
 
 async def test_the_gateway_takes_its_default_flow_for_a_small_amount(client, database, soknad, kari) -> None:
