@@ -402,7 +402,8 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
                                code="max_count_exceeded")
             element = storage.add_data_element_in_transaction(
                 session, locked.instance, element_id, stored, data_type=data_type_id, content_type=stored_type,
-                actor=ref.actor, filename=filename, file_scan_result="Pending" if scan_file else "NotApplicable")
+                actor=ref.actor, filename=filename, file_scan_result="Pending" if scan_file else "NotApplicable",
+                is_read=ref.caller.is_person)
             await storage.record_event_in_transaction(session, locked.instance, "Created", ref.platform_user(),
                                                       data_id=element_id)
             if scan_file:
@@ -419,6 +420,8 @@ async def read_data_element(ref: InstanceRef, element_id: uuid.UUID) -> tuple[Da
     opened = await open_instance(ref, "read")
     element = opened.element(element_id)
     _check_deliverable(element)
+    if ref.caller.is_person and not element.is_read:  # the instance owner's side has seen it now
+        await storage.mark_data_element_read(ref.runtime.database, element.id)
     data_type = data_type_of(opened.definition, element.data_type)
     if is_form_data(data_type):
         return element, await read_form_data(ref.runtime, element, model_of(opened.definition, data_type))
@@ -491,6 +494,15 @@ async def _commit_replacements(ref: InstanceRef, replacements: list[Replacement]
     for key in old_keys:
         await ref.runtime.blobs.delete(key)
     return locked, locked.element(replacements[0].element_id)
+
+
+async def save_form_data(ref: InstanceRef, element_id: uuid.UUID, form_data: dict[str, Any]) -> dict[str, Any]:
+    """Replace an element's form data with `form_data` (the form pages' autosave); the data as stored."""
+    _, _, saved = await replace_data_element(
+        ref, element_id, content_type="application/json", content_disposition=None, content_length=None,
+        body=from_bytes(json.dumps(form_data, ensure_ascii=False).encode()))
+    assert saved is not None, "form data elements only"
+    return saved
 
 
 @dataclass(frozen=True)
@@ -572,6 +584,46 @@ async def delete_data_element(ref: InstanceRef, element_id: uuid.UUID) -> Opened
                                                   data_id=element_id)
     await ref.runtime.blobs.delete(key)
     return locked
+
+
+# --- tags (FileUploadWithTag) ----------------------------------------------------------------------------------
+_TAG = re.compile(r"^[^\W\d]([^\W]|-)*$")
+
+
+def check_tag(tag: str) -> str:
+    """A tag is a word of letters (digits, `-` and `_` after the first), as app-lib takes them."""
+    if not 0 < len(tag) <= 100 or not _TAG.match(tag):
+        raise InvalidInput(f'"{tag}" is not a tag: a tag is a word of letters.', code="invalid_tag")
+    return tag
+
+
+async def data_element_tags(ref: InstanceRef, element_id: uuid.UUID) -> list[str]:
+    opened = await open_instance(ref, "read")
+    return list(opened.element(element_id).tags or [])
+
+
+async def change_tags(ref: InstanceRef, element_id: uuid.UUID, *, add: str | None = None,
+                      remove: str | None = None, replace: list[str] | None = None) -> tuple[Opened, list[str]]:
+    """Add a tag, remove one, or set them all (duplicates dropped, order kept)."""
+    opened = await open_instance(ref, "write")
+    element = opened.element(element_id)
+    check_mutation(opened, data_type_of(opened.definition, element.data_type), ref.caller)
+    _check_unlocked(element)
+    async with ref.runtime.database.transaction() as session:
+        locked = await _load(ref, session, lock=True)
+        row = locked.element(element_id)
+        _check_unlocked(row)
+        tags = list(row.tags or [])
+        if replace is not None:
+            tags = [check_tag(tag) for tag in replace]
+        if add is not None and check_tag(add) not in tags:
+            tags.append(add)
+        if remove is not None:
+            tags = [tag for tag in tags if tag != remove]
+        tags = list(dict.fromkeys(tags))
+        if tags != list(row.tags or []):
+            storage.set_data_element_tags_in_transaction(locked.instance, row, tags, ref.actor)
+    return locked, tags
 
 
 # --- stateless apps: form data that is never stored -----------------------------------------------------------

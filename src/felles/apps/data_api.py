@@ -12,9 +12,9 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from felles.apps import data, data_validation
 from felles.apps.access import Caller
@@ -175,6 +175,45 @@ async def delete(ref: InstanceRefDep, dataGuid: uuid.UUID,
     issues = [] if ignoredValidators is None else await data_validation.incremental_issues(
         ref, opened, [], _ignored(ignoredValidators), language)
     return {"instance": data.public_instance(ref, opened), "validationIssues": issues, "newDataModels": []}
+
+
+class TagsRequest(BaseModel):
+    """SetTagsRequest: every tag the element should have."""
+
+    model_config = ConfigDict(extra="forbid")
+    tags: list[Annotated[str, StringConstraints(max_length=100)]] = Field(max_length=100)
+
+
+@router.get(INSTANCE + "/data/{dataGuid}/tags", operation_id="app_data_tags", responses=PROBLEMS)
+async def tags(ref: InstanceRefDep, dataGuid: uuid.UUID) -> dict[str, Any]:
+    """The element's tags: TagsList."""
+    return {"tags": await data.data_element_tags(ref, dataGuid)}
+
+
+@router.post(INSTANCE + "/data/{dataGuid}/tags", operation_id="app_data_tag_add", status_code=201,
+             responses=PROBLEMS)
+async def add_tag(ref: InstanceRefDep, dataGuid: uuid.UUID,
+                  tag: Annotated[str, Body(max_length=100, description="The tag, as a JSON string")]) -> dict[str, Any]:
+    _, now = await data.change_tags(ref, dataGuid, add=tag)
+    return {"tags": now}
+
+
+@router.put(INSTANCE + "/data/{dataGuid}/tags", operation_id="app_data_tags_set", responses=PROBLEMS)
+async def set_tags(ref: InstanceRefDep, dataGuid: uuid.UUID, request: TagsRequest,
+                   ignoredValidators: Annotated[str | None, Query(max_length=1000)] = None,
+                   language: Language = None) -> dict[str, Any]:
+    """Set every tag of the element: SetTagsResponse, with the element's validation issues now."""
+    opened, now = await data.change_tags(ref, dataGuid, replace=request.tags)
+    issues = await data_validation.incremental_issues(ref, opened, [dataGuid], _ignored(ignoredValidators),
+                                                      language)
+    return {"tags": now, "validationIssues": issues}
+
+
+@router.delete(INSTANCE + "/data/{dataGuid}/tags/{tag}", operation_id="app_data_tag_delete", status_code=204,
+               responses=PROBLEMS)
+async def delete_tag(ref: InstanceRefDep, dataGuid: uuid.UUID, tag: str) -> Response:
+    await data.change_tags(ref, dataGuid, remove=tag)
+    return Response(status_code=204)
 
 
 @router.get(INSTANCE + "/validate", operation_id="app_validate_instance", responses=PROBLEMS)

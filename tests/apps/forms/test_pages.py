@@ -31,7 +31,9 @@ async def start_instance(client: httpx.AsyncClient, form_app: FormApp, person: s
 
 
 async def post(client: httpx.AsyncClient, path: str, page_html: str, **fields: str | list[str]) -> httpx.Response:
-    return await client.post(path, data={"form_token": form_token(page_html), **fields})
+    """Post a page's form as a browser would: its token and open rows (hidden fields) with the fields given."""
+    editing = re.findall(r'name="editing" value="([^"]+)"', page_html)
+    return await client.post(path, data={"form_token": form_token(page_html), "editing": editing, **fields})
 
 
 async def test_a_person_fills_in_the_form_page_by_page_and_submits(client: httpx.AsyncClient,
@@ -60,14 +62,18 @@ async def test_a_person_fills_in_the_form_page_by_page_and_submits(client: httpx
     for _ in range(2):
         dogs = await follow(client, await post(client, dogs_path, dogs.text, action="add:hunder"))
     assert 'name="hunder[1].navn"' in dogs.text
+    assert 'name="editing" value="hunder[0]"' in dogs.text  # both new rows are open (the page posts which)
     response = await post(client, dogs_path, dogs.text, **{"hunder[0].navn": "Fido", "hunder[0].rase": "labrador",
-                                                            "hunder[1].navn": "Bella", "hunder[1].rase": "puddel"})
+                             "hunder[1].navn": "Bella", "hunder[1].rase": "puddel"})
     dogs = await follow(client, response)
+    assert "<td>Fido</td><td>Labrador</td>" in dogs.text  # the table of rows
     assert "Hei, Fido!" in dogs.text and "Hei, Bella!" in dogs.text
     # a component looked up through the row's group: a poodle's weight is not asked
     assert 'id="c-hund-vekt-0"' in dogs.text and 'id="c-hund-vekt-1"' not in dogs.text
     dogs = await follow(client, await post(client, dogs_path, dogs.text, action="delete:hunder:1"))
-    assert "Bella" not in dogs.text and "Fido" in dogs.text
+    assert "Bella" not in dogs.text and "Fido" in dogs.text and 'value="close:hunder[0]"' in dogs.text
+    dogs = await follow(client, await post(client, dogs_path, dogs.text, action="close:hunder[0]"))
+    assert 'name="hunder[0].navn"' not in dogs.text and 'value="edit:hunder[0]"' in dogs.text
 
     # the summary shows what was filled in; submitting moves to the confirmation step
     summary_path = dogs_path.replace("/hunder", "/oppsummering")

@@ -37,14 +37,18 @@ TEXTS = {
 }
 
 
+BOTH_ROWS = frozenset({"people[0]", "people[1]"})
+
+
 def test_text_variables_inside_a_repeating_group_read_their_own_row() -> None:
-    _, html = render(app_of(PEOPLE, TEXTS), {"people": [{"name": "Kari"}, {"name": "Ola"}]})
+    _, html = render(app_of(PEOPLE, TEXTS), {"people": [{"name": "Kari"}, {"name": "Ola"}]}, editing=BOTH_ROWS)
     assert "Hei, Kari!" in html and "Hei, Ola!" in html
     assert html.index("Hei, Kari!") < html.index("Hei, Ola!")
 
 
 def test_a_lookup_through_a_group_inside_a_repeating_group_finds_the_rows_own_component() -> None:
-    _, html = render(app_of(PEOPLE, TEXTS), {"people": [{"name": "Baby", "age": 1}, {"name": "Ola", "age": 40}]})
+    _, html = render(app_of(PEOPLE, TEXTS), {"people": [{"name": "Baby", "age": 1}, {"name": "Ola", "age": 40}]},
+                     editing=BOTH_ROWS)
     assert 'id="c-age-0"' not in html  # row 0's name is "Baby": its age is hidden
     assert 'id="c-age-1"' in html and 'value="40"' in html
 
@@ -52,7 +56,7 @@ def test_a_lookup_through_a_group_inside_a_repeating_group_finds_the_rows_own_co
 def test_a_hidden_row_hides_its_components_for_the_page_and_for_validation() -> None:
     app = app_of(PEOPLE, TEXTS)
     data = {"people": [{"name": None, "skip": True}, {"name": None}]}
-    _, html = render(app, data)
+    _, html = render(app, data, editing=BOTH_ROWS)
     assert 'id="c-name-0"' not in html and 'id="c-name-1"' in html
     layout_set = app.layout_sets["form"]
     form = form_state(app, layout_set, {"model": data}, "nb")
@@ -60,16 +64,21 @@ def test_a_hidden_row_hides_its_components_for_the_page_and_for_validation() -> 
     assert required == ["people[1].name"]
 
 
-def test_fields_are_named_by_their_rows_data_and_labelled() -> None:
-    _, html = render(app_of(PEOPLE, TEXTS), {"people": [{"name": "Kari"}]})
-    assert '<label class="ds-label" for="c-name-0">Navn' in html
-    assert 'name="people[0].name"' in html
+def test_rows_are_a_table_and_the_rows_being_edited_open_with_fields_named_by_their_data() -> None:
+    app = app_of(PEOPLE, TEXTS)
+    _, closed = render(app, {"people": [{"name": "Kari"}, {"name": "Ola"}]})
+    assert 'name="people[0].name"' not in closed and 'value="edit:people[0]"' in closed
+    assert "<td>Kari</td>" in closed and "<td>Ola</td>" in closed
+    _, html = render(app, {"people": [{"name": "Kari"}, {"name": "Ola"}]}, editing=frozenset({"people[1]"}))
+    assert '<label class="ds-label" for="c-name-1">Navn' in html and 'name="people[1].name"' in html
+    assert 'name="people[0].name"' not in html and 'value="close:people[1]"' in html
     assert 'value="add:people"' in html and 'value="delete:people:0"' in html
 
 
 def test_messages_are_tied_to_their_field_and_listed_for_the_error_summary() -> None:
     app = app_of(PEOPLE, TEXTS)
     messages = {"people[0].name": [Message("Du må fylle ut navn")]}
+    # a row with a message opens by itself
     views, html = render(app, {"people": [{"name": ""}]}, messages=messages)
     field = re.search(r'<input[^>]*id="c-name-0"[^>]*>', html)
     assert field is not None

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -215,11 +216,13 @@ class Opened:
     def base(self) -> str:
         return f"/{self.ref.app_id}/instance/{self.ref.party_id}/{self.ref.instance_id}"
 
-    def public(self) -> dict[str, Any]:
+    @cached_property
+    def instance(self) -> dict[str, Any]:
+        """The instance as the app API shows it (its data elements included)."""
         return data.public_instance(self.ref, self.opened)
 
     def elements(self) -> list[dict[str, Any]]:
-        return list(self.public().get("data") or [])
+        return list(self.instance.get("data") or [])
 
 
 async def _open(request: Request, runtime: Runtime, app: RunningApp, caller: access.Caller, party_id: int,
@@ -291,7 +294,7 @@ async def instance_page(request: Request, runtime: RuntimeDep, app: AppPage, par
 
 def _form(request: Request, opened: Opened, layout_set: LayoutSetDefinition) -> FormState:
     return form_state(opened.definition, layout_set, opened.models, page_language(request),
-                      instance=opened.public(), data_elements=opened.elements())
+                      instance=opened.instance, data_elements=opened.elements())
 
 
 # Before the task pages' route: `data` is not a task.
@@ -329,17 +332,24 @@ async def form_page(request: Request, runtime: RuntimeDep, app: AppPage, party_i
         return _redirect(request, opened.base)
     notice = translate("forms.file.uploaded", page_language(request), name=request.query_params["uploaded"]) \
         if request.query_params.get("uploaded") else None
-    return await _render(request, runtime, opened, page, notice=notice)
+    editing = {key for key in request.query_params.get("edit", "").split(",") if key}
+    return await _render(request, runtime, opened, page, notice=notice, state=PageState(editing=editing))
 
 
 @dataclass
 class PageState:
-    """What a page shows besides the data: messages by field, what was typed but not stored, a notice."""
+    """What a page shows besides the data: messages by field, what was typed but not stored, the error summary,
+    the repeating-group rows open for editing."""
 
     messages: dict[str, list[Message]] = field(default_factory=dict)
     typed: dict[str, str] = field(default_factory=dict)
     summary: list[tuple[str, str]] = field(default_factory=list)  # (link, text) for the error summary
     status_code: int = 200
+    editing: set[str] = field(default_factory=set)
+
+
+def _editing_query(editing: set[str]) -> str:
+    return f"?edit={quote(','.join(sorted(editing)))}" if editing else ""
 
 
 async def _render(request: Request, runtime: Runtime, opened: Opened, page: str, *,
@@ -359,24 +369,19 @@ async def _render(request: Request, runtime: Runtime, opened: Opened, page: str,
                                      opened.app.id, "write", task=task)
     task_type = _task_type(opened)
     renderer = PageRenderer(opened.definition, layout_set, form, page, messages=state.messages, pages=pages,
-                            read_only=not may_write or task_type != "data", typed=state.typed)
+                            read_only=not may_write or task_type != "data", typed=state.typed,
+                            editing=frozenset(state.editing))
     views = renderer.views()
     urls = Urls(opened.base, task, request.scope.get("root_path", ""))
     links = state.summary or [(f"#{target}", text) for target, text in renderer.error_links(views)]
     response = render_page(request, "forms/page.html", {
         "app_title": _app_title(opened.app, language),
-        "party_name": await _party_name(runtime, opened),
         "page_title": renderer.resource(None, page),
         "views": views, "error_links": links, "urls": urls, "page": page, "pages": pages,
         "page_number": pages.index(page) + 1, "form_token": login.form_token(runtime, request, FORM_PURPOSE),
         "editable": may_write and task_type == "data", "notice": notice,
     }, status_code=state.status_code)
     return _no_store(response)
-
-
-async def _party_name(runtime: Runtime, opened: Opened) -> str:
-    """Whom the person acts for on the page, by name from the registers."""
-    return (await access.party(runtime.database, opened.ref.party_id)).name or ""
 
 
 def _task_type(opened: Opened) -> str | None:
@@ -513,21 +518,36 @@ async def _store(opened: Opened, changed: set[str]) -> None:
             opened.models[data_type] = stored
 
 
-def _row_action(opened: Opened, action: str, default: str) -> str | None:
-    """Add or delete a repeating group's row (``add:<list field>``, ``delete:<list field>:<row>``); the data type
-    changed, or None when the action names nothing."""
+def _row_action(opened: Opened, action: str, default: str, editing: set[str]) -> str | None:
+    """Add a repeating group's row (``add:<list field>``, opened for editing) or delete one
+    (``delete:<list field>:<row>``, the rows open after it shifted up); the data type changed, or None when the
+    action names nothing."""
     kind, _, rest = action.partition(":")
     target, _, row = rest.rpartition(":") if kind == "delete" else (rest, "", "")
     data_type, path = values.parse_field_name(target)
-    data_type = data_type or default
-    model = opened.models.get(data_type)
+    model = opened.models.get(data_type or default)
     if model is None or not path:
         return None
     if kind == "add":
-        values.add_row(model, path)
-        return data_type
+        editing.add(f"{target}[{values.add_row(model, path)}]")
+        return data_type or default
     if kind == "delete" and row.isdigit() and values.delete_row(model, path, int(row)):
-        return data_type
+        deleted = int(row)
+        for key in list(editing):
+            index = _row_index(key, target)
+            if index is not None and index >= deleted:
+                editing.discard(key)
+                if index > deleted:
+                    editing.add(f"{target}[{index - 1}]")
+        return data_type or default
+    return None
+
+
+def _row_index(key: str, group_field: str) -> int | None:
+    """The row of ``group_field`` that ``key`` ("hunder[3]") names, if it names one of its rows."""
+    prefix = f"{group_field}["
+    if key.startswith(prefix) and key.endswith("]") and key[len(prefix):-1].isdigit():
+        return int(key[len(prefix):-1])
     return None
 
 
@@ -565,13 +585,18 @@ async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: i
     action = str(posted.get("action") or "save")
     layout_set = opened.definition.layout_set_for_task(task)
     state = PageState()
+    editing = {key for key in posted.getlist("editing") if isinstance(key, str) and key}
+    if action.startswith(("edit:", "close:")):
+        key = action.partition(":")[2]
+        editing = editing | {key} if action.startswith("edit:") else editing - {key}
     if layout_set is not None and _task_type(opened) == "data":
         form = _form(request, opened, layout_set)
         changed, state = apply_post(opened, form, layout_set, page, posted, language)
         if action.startswith(("add:", "delete:")):
-            row_change = _row_action(opened, action, form.context.data.default_data_type)
+            row_change = _row_action(opened, action, form.context.data.default_data_type, editing)
             if row_change:
                 changed.add(row_change)
+        state.editing = editing
         try:
             await _store(opened, changed)
             if action.startswith("delete-file:"):
@@ -590,7 +615,7 @@ async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: i
     if action == "submit" or action.startswith("process:"):
         process_action = action.removeprefix("process:") if action.startswith("process:") else None
         return await _submit(request, runtime, opened, page, process_action)
-    return _redirect(request, f"{opened.base}/{quote(task)}/{quote(page)}")
+    return _redirect(request, f"{opened.base}/{quote(task)}/{quote(page)}{_editing_query(editing)}")
 
 
 def _target_page(request: Request, opened: Opened, layout_set: LayoutSetDefinition | None, page: str,
@@ -807,7 +832,7 @@ async def post_step(request: Request, runtime: RuntimeDep, app: AppPage, party_i
 
 def _receipt(request: Request, opened: Opened) -> Response:
     language = page_language(request)
-    instance = opened.public()
+    instance = opened.instance
     elements = [element for element in instance.get("data") or []
                 if element.get("dataType") not in opened.models]
     pdfs = [element for element in elements if element.get("dataType") == data.PDF_DATA_TYPE]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -37,6 +38,7 @@ INFORMATIONAL = frozenset({"Header", "Heading", "Paragraph", "Panel", "Alert", "
                            "CustomButton", "InstanceInformation"})
 CONTAINERS = frozenset({"Group", "ButtonGroup", "Accordion", "AccordionGroup", "Tabs", "Cards"})
 FILE_TYPES = frozenset({"FileUpload", "FileUploadWithTag", "ImageUpload"})
+MAX_DEFAULT_COLUMNS = 4
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Row:
     options: list[Option] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     cells: list[str] = field(default_factory=list)  # a repeating group's table columns, as they read
+    key: str | None = None  # a repeating group's row as its edit button names it
 
 
 @dataclass
@@ -121,10 +124,13 @@ class View:
         return " ".join(ids)
 
 
+@lru_cache(maxsize=8192)
 def markdown(text: str | None) -> Markup:
+    """A text as Markdown (texts repeat row after row: each is rendered once)."""
     return Markup(_markdown.render(text)) if text else Markup("")  # noqa: S704 - markdown-it escapes; no HTML
 
 
+@lru_cache(maxsize=8192)
 def inline(text: str | None) -> Markup:
     return Markup(_inline.renderInline(text)) if text else Markup("")  # noqa: S704 - as above
 
@@ -167,7 +173,8 @@ class PageRenderer:
 
     def __init__(self, app: AppDefinition, layout_set: LayoutSetDefinition, form: FormState, page: str, *,
                  messages: dict[str, list[Message]] | None = None, pages: list[str] | None = None,
-                 read_only: bool = False, typed: dict[str, str] | None = None) -> None:
+                 read_only: bool = False, typed: dict[str, str] | None = None,
+                 editing: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.layout_set = layout_set
         self.form = form
@@ -176,6 +183,7 @@ class PageRenderer:
         self.pages = pages if pages is not None else visible_pages(form, layout_set)
         self.read_only = read_only  # the whole task is read-only (the person may not write)
         self.typed = typed or {}  # text typed into fields that could not be stored (not a number …), shown again
+        self.editing = editing  # the repeating-group rows open for editing, by their field name ("hunder[2]")
         self.default_data_type = form.context.data.default_data_type
         self._builders: dict[str, Callable[[Node], View]] = {
             "Input": self._input, "TextArea": self._textarea, "Checkboxes": self._choices,
@@ -406,6 +414,8 @@ class PageRenderer:
         return view
 
     def _repeating(self, node: Node) -> View:
+        """A repeating group as Altinn shows it: a table of its rows, the rows being edited opened below their
+        line (a row with a message opens by itself; ``edit.mode`` showAll opens every row)."""
         component = node.component
         assert component is not None
         view = self._base(node, "repeating")
@@ -417,17 +427,20 @@ class PageRenderer:
         view.props["can_add"] = not self.read_only and edit.get("addButton") is not False and (
             not isinstance(max_count, int) or max_count <= 1 or count < max_count)
         view.props["can_delete"] = not self.read_only and edit.get("deleteButton") is not False
-        view.props["table_only"] = edit.get("mode") == "onlyTable"
-        header_ids = definition.get("tableHeaders")
-        columns = [child for child in component.children
-                   if not isinstance(header_ids, list) or child.id in header_ids]
+        mode = edit.get("mode")
+        group_field = self._group_field(node)
+        view.props["group_path"] = group_field
+        columns = self._columns(component)
         view.columns = [inline(self._column_title(child)) for child in columns]
         for row in range(count):
             row_node = Node(component, node.page, (*node.rows, row), in_row=True)
             if self._hidden(row_node):
                 continue
-            child_nodes = [Node(child, node.page, (*node.rows, row)) for child in component.children]
-            views = [] if view.props["table_only"] else self._views_of(child_nodes)
+            key = f"{group_field}[{row}]" if group_field else f"{node.indexed_id}[{row}]"
+            opened = mode != "onlyTable" and (mode == "showAll" or key in self.editing or self._has_messages(key))
+            views = []
+            if opened:
+                views = self._views_of(Node(child, node.page, (*node.rows, row)) for child in component.children)
             cells = []
             for child in columns:
                 child_node = Node(child, node.page, (*node.rows, row))
@@ -438,9 +451,29 @@ class PageRenderer:
             entry = Row(row, views)
             entry.label = inline(self.text(row_node, "title") or "")
             entry.cells = cells
+            entry.key = key
             view.rows.append(entry)
-        view.props["group_path"] = self._group_field(node)
         return view
+
+    def _columns(self, component: Component) -> list[Component]:
+        """The table's columns: the components named in ``tableHeaders`` (anywhere in the group), else the first
+        components in the row that hold a value."""
+        header_ids = component.definition.get("tableHeaders")
+        if isinstance(header_ids, list):
+            found = [self.form.layout.components.get(i) for i in header_ids if isinstance(i, str)]
+            return [c for c in found if c is not None]
+        found: list[Component] = []
+        stack = list(reversed(component.children))
+        while stack:  # depth first, into plain groups, not into nested repeating groups
+            child = stack.pop()
+            if "simpleBinding" in child.bindings:
+                found.append(child)
+            elif not child.repeating:
+                stack.extend(reversed(child.children))
+        return found[:MAX_DEFAULT_COLUMNS]
+
+    def _has_messages(self, prefix: str) -> bool:
+        return any(name.startswith(prefix + ".") or name.startswith(prefix + "[") for name in self.messages)
 
     def _column_title(self, component: Component) -> str:
         bindings = component.definition.get("textResourceBindings")
