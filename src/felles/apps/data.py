@@ -59,7 +59,8 @@ DATA_PATH_PATTERN = "/*/*/instances/*/*/data"
 
 
 class UploadRefused(Problem):
-    """A file refused by the data type's rules: Altinn's DataPostErrorResponse (400, `uploadValidationIssues`)."""
+    """A file refused by the data type's rules: Altinn's DataPostErrorResponse (400, `uploadValidationIssues` with
+    Altinn's code, e.g. MissingFileName; the problem's `code` is the same in snake case, missing_file_name)."""
 
     status = 400
     title = "File validation failed"
@@ -68,7 +69,7 @@ class UploadRefused(Problem):
         issue: dict[str, Any] = {"severity": 1, "dataElementId": None, "field": None, "code": code,
                  "description": f"Invalid data provided. Error: {description}", "source": "DataRestrictionValidation",
                  "customTextKey": None}
-        super().__init__(str(issue["description"]), code=code[:1].lower() + code[1:],
+        super().__init__(str(issue["description"]), code=re.sub(r"(?<!^)(?=[A-Z])", "_", code).lower(),
                          extra={"uploadValidationIssues": [issue]})
 
 
@@ -214,7 +215,7 @@ def check_upload(data_type: dict[str, Any], content_type: str | None, content_di
     filename = filename_from(content_disposition)
     if filename is None:
         raise UploadRefused("MissingFileName", "The Content-Disposition header must contain a valid filename")
-    if "." not in filename.strip(".") :
+    if "." not in filename.strip("."):
         raise UploadRefused("InvalidFileNameFormat", f"Invalid format for filename: {filename}. Filename is "
                                                      "expected to end with '.{filetype}'.")
     allowed = [str(item).lower() for item in data_type.get("allowedContentTypes") or []]

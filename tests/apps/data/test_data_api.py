@@ -142,18 +142,21 @@ async def test_files_outside_their_data_types_rules_are_refused_and_nothing_is_k
     attachment = f"{path}/data/type/attachment"
     cases = [
         ({"Content-Type": "application/pdf", "Content-Disposition": "attachment; filename=Test Doc 2025.pdf"}, PDF,
-         400, "missingFileName"),
-        ({"Content-Type": "application/pdf"}, PDF, 400, "contentTypeNotAllowed"),
-        (_upload("picture.jpg", "image/jpeg"), b"jpeg", 400, "contentTypeNotAllowed"),
-        (_upload("document.pdf", "image/png"), PDF, 400, "invalidFileNameFormat"),
-        (_upload("noextension", "application/pdf"), PDF, 400, "invalidFileNameFormat"),
-        (_upload(), b"", 400, "dataElementEmpty"),
-        (_upload(), b"x" * (1024 * 1024 + 1), 400, "dataElementTooLarge"),
+         400, "missing_file_name"),
+        ({"Content-Type": "application/pdf"}, PDF, 400, "content_type_not_allowed"),
+        (_upload("picture.jpg", "image/jpeg"), b"jpeg", 400, "content_type_not_allowed"),
+        (_upload("document.pdf", "image/png"), PDF, 400, "invalid_file_name_format"),
+        (_upload("noextension", "application/pdf"), PDF, 400, "invalid_file_name_format"),
+        (_upload(), b"", 400, "data_element_empty"),
+        (_upload(), b"x" * (1024 * 1024 + 1), 400, "data_element_too_large"),
     ]
     for headers, content, status, code in cases:
         refused = await client.post(attachment, headers={**kari, **headers}, content=content)
         assert refused.status_code == status, (code, refused.text)
         assert refused.json()["code"] == code
+        [issue] = refused.json()["uploadValidationIssues"]  # Altinn's DataPostErrorResponse
+        assert issue["source"] == "DataRestrictionValidation" and issue["severity"] == 1
+        assert issue["code"].replace("_", "").lower() == code.replace("_", "").lower()
     streamed = await client.post(attachment, headers={**kari, **_upload()},
                                  content=_chunks(b"x" * 65536, 17))  # no Content-Length: counted as it streams
     assert streamed.status_code == 413 and streamed.json()["code"] == "data_too_large"
