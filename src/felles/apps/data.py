@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from felles.apps import access, instances, scan
 from felles.apps.definition import AppDefinition, DataModelDefinition
 from felles.apps.deployment import AppCatalogue
-from felles.apps.formdata import FormDataError, json_to_xml, xml_to_json
+from felles.apps.formdata import ROW_ID, FormDataError, json_to_xml, xml_to_json
 from felles.apps.jsonpatch import PatchFailed, PatchTestFailed, apply_patch
 from felles.apps.prefill import apply_prefill
 from felles.authorization import service as authorization
@@ -172,6 +172,26 @@ def canonical_form_data(data: dict[str, Any], model: DataModelDefinition) -> dic
     if model.xsd is None:
         return data
     return xml_to_json(json_to_xml(data, model.xsd, model.root_element), model.xsd)
+
+
+def with_row_ids(value: Any) -> Any:
+    """Every repeating-group row with its `altinnRowId` (a new row gets one), as app-lib saves form data, so that
+    app-frontend-react can tell rows apart across saves."""
+    if isinstance(value, dict):
+        return {key: with_row_ids(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [{ROW_ID: str(uuid.uuid4()), **with_row_ids(item)} if isinstance(item, dict) and not item.get(ROW_ID)
+                else with_row_ids(item) for item in value]
+    return value
+
+
+def without_row_ids(value: Any) -> Any:
+    """Form data as served unless row ids are asked for (app-lib's `includeRowId=false`)."""
+    if isinstance(value, dict):
+        return {key: without_row_ids(item) for key, item in value.items() if key != ROW_ID}
+    if isinstance(value, list):
+        return [without_row_ids(item) for item in value]
+    return value
 
 
 async def read_form_data(runtime: Runtime, element: DataElement, model: DataModelDefinition) -> dict[str, Any]:
@@ -382,7 +402,8 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
     if is_form_data(data_type):
         model = model_of(opened.definition, data_type)
         raw = await _read_limited(body, MAX_FORM_DATA_BYTES)
-        form_data = decode_form_data(raw, content_type, model) if raw.strip() else canonical_form_data({}, model)
+        form_data = with_row_ids(decode_form_data(raw, content_type, model) if raw.strip()
+                                 else canonical_form_data({}, model))
         stored_bytes, stored_type = encode_form_data(form_data, model)
         filename = None
         stored = await storage.put_data_blob(ref.runtime.blobs, opened.instance.id, element_id,
@@ -446,7 +467,8 @@ async def replace_data_element(ref: InstanceRef, element_id: uuid.UUID, *, conte
     filename = element.filename
     if is_form_data(data_type):
         model = model_of(opened.definition, data_type)
-        form_data = decode_form_data(await _read_limited(body, MAX_FORM_DATA_BYTES), content_type, model)
+        form_data = with_row_ids(decode_form_data(await _read_limited(body, MAX_FORM_DATA_BYTES), content_type,
+                                                  model))
         stored_bytes, stored_type = encode_form_data(form_data, model)
         stored = await storage.put_data_blob(ref.runtime.blobs, opened.instance.id, element_id,
                                              from_bytes(stored_bytes))
@@ -545,7 +567,7 @@ async def patch_form_data(ref: InstanceRef, patches: list[tuple[uuid.UUID, Any]]
             if not isinstance(patched, dict):
                 raise PatchUnprocessable("The patched form data is not an object.")
             try:
-                form_data = canonical_form_data(patched, model)
+                form_data = with_row_ids(canonical_form_data(patched, model))
                 stored_bytes, stored_type = encode_form_data(form_data, model)
             except FormDataError as error:
                 raise PatchUnprocessable(f"The patched form data does not fit the model: {error}",
