@@ -325,12 +325,22 @@ async def open_instance(ref: InstanceRef, action: str) -> Opened:
     return opened
 
 
-def check_mutation(opened: Opened, data_type: dict[str, Any], caller: access.Caller) -> None:
+async def require_data_type_action(ref: InstanceRef, opened: Opened, data_type: dict[str, Any], kind: str) -> None:
+    """A data type may ask for an action of its own to be read or written (`actionRequiredToRead`/`…ToWrite`,
+    e.g. `sign`): the app's policy must permit it too."""
+    action = data_type.get(f"actionRequiredTo{kind.capitalize()}")
+    if isinstance(action, str) and action.strip():
+        await access.require(ref.runtime.database, ref.caller, opened.instance.owner_identifier, ref.app_id,
+                             action.strip(), task=opened.instance.current_task)
+
+
+async def check_mutation(ref: InstanceRef, opened: Opened, data_type: dict[str, Any]) -> None:
     """What Altinn checks before any change of a data type's elements (create, update, delete)."""
-    instance = opened.instance
+    instance, caller = opened.instance, ref.caller
     if data_type["id"] == PDF_DATA_TYPE:
         raise Forbidden(f"Data elements of type {PDF_DATA_TYPE} are made by the app, not changed by callers.",
                         code="data_type_read_only")
+    await require_data_type_action(ref, opened, data_type, "write")
     if instance.archived_at is not None or instance.soft_deleted_at is not None or instance.process_ended_at:
         raise Conflict("The instance is no longer active: its data cannot change.", code="instance_not_active")
     if instance.current_task is None:
@@ -387,7 +397,7 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
     """A new data element of `data_type_id`: form data (its model's, prefilled from the body) or a file."""
     opened = await open_instance(ref, "write")
     data_type = data_type_of(opened.definition, data_type_id)
-    check_mutation(opened, data_type, ref.caller)
+    await check_mutation(ref, opened, data_type)
     existing = sum(1 for element in opened.elements if element.data_type == data_type_id)
     max_count = data_type.get("maxCount") or 0
     if max_count > 0 and existing >= max_count:
@@ -441,10 +451,11 @@ async def read_data_element(ref: InstanceRef, element_id: uuid.UUID) -> tuple[Da
     """A data element to deliver: its row, and its form data (JSON) when it is form data."""
     opened = await open_instance(ref, "read")
     element = opened.element(element_id)
+    data_type = data_type_of(opened.definition, element.data_type)
+    await require_data_type_action(ref, opened, data_type, "read")
     _check_deliverable(element)
     if ref.caller.is_person and not element.is_read:  # the instance owner's side has seen it now
         await storage.mark_data_element_read(ref.runtime.database, element.id)
-    data_type = data_type_of(opened.definition, element.data_type)
     if is_form_data(data_type):
         return element, await read_form_data(ref.runtime, element, model_of(opened.definition, data_type))
     return element, None
@@ -461,7 +472,7 @@ async def replace_data_element(ref: InstanceRef, element_id: uuid.UUID, *, conte
     opened = await open_instance(ref, "write")
     element = opened.element(element_id)
     data_type = data_type_of(opened.definition, element.data_type)
-    check_mutation(opened, data_type, ref.caller)
+    await check_mutation(ref, opened, data_type)
     _check_unlocked(element)
     form_data = None
     filename = element.filename
@@ -551,7 +562,7 @@ async def patch_form_data(ref: InstanceRef, patches: list[tuple[uuid.UUID, Any]]
                 raise NotFound(f"Data element {element_id} not found in the instance.",
                                code="data_element_not_found") from None
             data_type = data_type_of(opened.definition, element.data_type)
-            check_mutation(opened, data_type, ref.caller)
+            await check_mutation(ref, opened, data_type)
             _check_unlocked(element)
             if not is_form_data(data_type):
                 raise InvalidInput(f"Data element {element_id} is a file, not form data: it cannot be patched.",
@@ -589,7 +600,7 @@ async def delete_data_element(ref: InstanceRef, element_id: uuid.UUID) -> Opened
     opened = await open_instance(ref, "write")
     element = opened.element(element_id)
     data_type = data_type_of(opened.definition, element.data_type)
-    check_mutation(opened, data_type, ref.caller)
+    await check_mutation(ref, opened, data_type)
     _check_unlocked(element)
     app_logic = data_type.get("appLogic") or {}
     if app_logic.get("classRef") and data_type.get("maxCount") == 1 and data_type.get("minCount") == 1:
@@ -630,7 +641,7 @@ async def change_tags(ref: InstanceRef, element_id: uuid.UUID, *, add: str | Non
     """Add a tag, remove one, or set them all (duplicates dropped, order kept)."""
     opened = await open_instance(ref, "write")
     element = opened.element(element_id)
-    check_mutation(opened, data_type_of(opened.definition, element.data_type), ref.caller)
+    await check_mutation(ref, opened, data_type_of(opened.definition, element.data_type))
     _check_unlocked(element)
     async with ref.runtime.database.transaction() as session:
         locked = await _load(ref, session, lock=True)

@@ -246,3 +246,16 @@ async def _ref(app, database, deployed, instance) -> data_service.InstanceRef:
     caller = await access.caller_of(database, Principal("person", person_identifier=KARI, authentication_level=3))
     return data_service.InstanceRef(runtime, AppCatalogue(database, runtime.settings.data_dir / "apps"),
                                     deployed.app_id, caller, deployed.kari_party, instance)
+
+
+async def test_a_data_type_may_require_an_action_of_its_own(client, database, settings, deployed, kari) -> None:
+    instance, _ = await new_instance(database, settings, deployed)
+    path = deployed.path(instance)
+    refused = await client.post(f"{path}/data/type/signers-only", headers={**kari, **_upload("a.txt", "text/plain")},
+                                content=b"x")
+    assert refused.status_code == 403 and "sign" in refused.json()["detail"]  # the policy gives Kari no `sign`
+    stored = await client.post(f"{path}/data/type/signers-read", headers={**kari, **_upload("b.txt", "text/plain")},
+                               content=b"y")
+    assert stored.status_code == 200
+    unreadable = await client.get(f"{path}/data/{stored.json()['newDataElementId']}", headers=kari)
+    assert unreadable.status_code == 403
