@@ -202,6 +202,20 @@ async def read_form_data(runtime: Runtime, element: DataElement, model: DataMode
     return loaded if isinstance(loaded, dict) else {}
 
 
+async def prefilled(runtime: Runtime, caller: access.Caller, party: authorization.PartyRef,
+                    model: DataModelDefinition, form_data: dict[str, Any]) -> dict[str, Any]:
+    """The form data with the model's prefill (`<model>.prefill.json`) from the registers, for this party."""
+    if not model.prefill:
+        return form_data
+    sources = await instances.prefill_sources(runtime, caller, party)
+    try:
+        return canonical_form_data(apply_prefill(form_data, model.prefill, sources), model)
+    except FormDataError as error:
+        # Older apps name prefill targets by their C# properties, which the model's XSD does not know.
+        log.warning("prefill_does_not_fit_the_model", data_type=model.data_type, error=str(error))
+        return form_data
+
+
 # --- attachments -------------------------------------------------------------------------------------------
 _FILENAME_STAR = re.compile(r"filename\*\s*=\s*([^']*)'[^']*'([^;\s]+)", re.IGNORECASE)
 _FILENAME = re.compile(r'filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s"]+))\s*(?:;|$)', re.IGNORECASE)
@@ -341,6 +355,14 @@ async def check_mutation(ref: InstanceRef, opened: Opened, data_type: dict[str, 
         raise Forbidden(f"Data elements of type {PDF_DATA_TYPE} are made by the app, not changed by callers.",
                         code="data_type_read_only")
     await require_data_type_action(ref, opened, data_type, "write")
+    check_changeable(instance, data_type)
+    if not _valid_contributor(data_type, caller):
+        raise Forbidden("You are not a permitted contributor to this data type.", code="not_a_contributor")
+
+
+def check_changeable(instance: Instance, data_type: dict[str, Any]) -> None:
+    """The instance is active and in the data type's task: checked again under the instance's lock, since the
+    process may have moved on while the bytes were being stored."""
     if instance.archived_at is not None or instance.soft_deleted_at is not None or instance.process_ended_at:
         raise Conflict("The instance is no longer active: its data cannot change.", code="instance_not_active")
     if instance.current_task is None:
@@ -349,8 +371,6 @@ async def check_mutation(ref: InstanceRef, opened: Opened, data_type: dict[str, 
     if task and task != instance.current_task:
         raise Conflict(f'Data elements of type {data_type["id"]} can only be changed in {task} '
                        f"(the current task is {instance.current_task}).", code="wrong_task")
-    if not _valid_contributor(data_type, caller):
-        raise Forbidden("You are not a permitted contributor to this data type.", code="not_a_contributor")
 
 
 def _valid_contributor(data_type: dict[str, Any], caller: access.Caller) -> bool:
@@ -412,8 +432,11 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
     if is_form_data(data_type):
         model = model_of(opened.definition, data_type)
         raw = await _read_limited(body, MAX_FORM_DATA_BYTES)
-        form_data = with_row_ids(decode_form_data(raw, content_type, model) if raw.strip()
-                                 else canonical_form_data({}, model))
+        form_data = decode_form_data(raw, content_type, model) if raw.strip() else canonical_form_data({}, model)
+        owner = await authorization.party_by_id(ref.runtime.database, opened.instance.party_id)
+        if owner is not None:  # as app-lib, a new form is prefilled as at instantiation
+            form_data = await prefilled(ref.runtime, ref.caller, owner, model, form_data)
+        form_data = with_row_ids(form_data)
         stored_bytes, stored_type = encode_form_data(form_data, model)
         filename = None
         stored = await storage.put_data_blob(ref.runtime.blobs, opened.instance.id, element_id,
@@ -428,6 +451,7 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
     try:
         async with ref.runtime.database.transaction() as session:
             locked = await _load(ref, session, lock=True)
+            check_changeable(locked.instance, data_type)
             count = sum(1 for element in locked.elements if element.data_type == data_type_id)
             if max_count > 0 and count >= max_count:  # another upload won the race
                 raise Conflict(f"Cannot create more than {max_count} data elements of type {data_type_id}.",
@@ -513,6 +537,7 @@ async def _commit_replacements(ref: InstanceRef, replacements: list[Replacement]
             locked = await _load(ref, session, lock=True)
             for element_id, stored, content_type, filename, scan_file in replacements:
                 element = locked.element(element_id)
+                check_changeable(locked.instance, data_type_of(locked.definition, element.data_type))
                 _check_unlocked(element)
                 old_keys.append(storage.replace_data_element_in_transaction(
                     locked.instance, element, stored, content_type=content_type, actor=ref.actor, filename=filename,
@@ -611,6 +636,7 @@ async def delete_data_element(ref: InstanceRef, element_id: uuid.UUID) -> Opened
     async with ref.runtime.database.transaction() as session:
         locked = await _load(ref, session, lock=True)
         row = locked.element(element_id)
+        check_changeable(locked.instance, data_type)
         _check_unlocked(row)
         key = await storage.remove_data_element_in_transaction(session, locked.instance, row, ref.actor)
         locked.elements.remove(row)
@@ -696,11 +722,4 @@ async def stateless_form_data(runtime: Runtime, definition: AppDefinition, data_
         return form_data
     party = await stateless_party(runtime, caller, party_header)
     await access.require(runtime.database, caller, party.identifier, definition.id, "read")
-    if model.prefill:
-        sources = await instances.prefill_sources(runtime, caller, party)
-        try:
-            form_data = canonical_form_data(apply_prefill(form_data, model.prefill, sources), model)
-        except FormDataError as error:
-            # Older apps name prefill targets by their C# properties, which the model's XSD does not know.
-            log.warning("prefill_does_not_fit_the_model", app=definition.id, data_type=data_type_id, error=str(error))
-    return form_data
+    return await prefilled(runtime, caller, party, model, form_data)

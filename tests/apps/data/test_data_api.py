@@ -259,3 +259,12 @@ async def test_a_data_type_may_require_an_action_of_its_own(client, database, se
     assert stored.status_code == 200
     unreadable = await client.get(f"{path}/data/{stored.json()['newDataElementId']}", headers=kari)
     assert unreadable.status_code == 403
+
+
+async def test_a_new_form_is_prefilled_from_the_registers(client, database, settings, deployed, kari) -> None:
+    instance, _ = await new_instance(database, settings, deployed, with_form=False)
+    created = await client.post(f"{deployed.path(instance)}/data/type/model", headers=kari, json={"property2": "b"})
+    assert created.status_code == 200, created.text
+    [model] = created.json()["newDataModels"]
+    assert model["data"]["property2"] == "b" and isinstance(model["data"]["property1"], str)  # Kari's first name
+    assert model["data"]["property1"]
