@@ -14,10 +14,10 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 
-from felles.apps import access, metadata, parties
+from felles.apps import access, data, metadata, parties
 from felles.apps.dependencies import APP_TOKENS, AppDep
 from felles.core.errors import Unauthorized
-from felles.core.runtime import DatabaseDep
+from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import authenticate
 
 router = APIRouter(prefix="/{org}/{app}", tags=["apps"])
@@ -191,7 +191,7 @@ async def _caller_if_any(request: Request, database: DatabaseDep) -> access.Call
                        401: {"description": "The app needs a logged-in user"},
                        403: {"description": "The app's policy does not let the caller read"}})
 async def get_stateless_form(
-    request: Request, database: DatabaseDep, app: AppDep, ui_folder: str,
+    request: Request, runtime: RuntimeDep, app: AppDep, ui_folder: str,
     prefill: Annotated[str | None, Query(description='{"field": "value"}, or by data type')] = None,
     language: Annotated[str | None, Query(description="The user's language")] = None,
 ) -> Response:
@@ -201,14 +201,22 @@ async def get_stateless_form(
     form = metadata.form_bootstrap(app.definition, ui_folder)
     data_types = list(form.document["dataModels"])
     from_query = metadata.query_prefill(prefill, form.default_data_type)
-    anonymous = metadata.anonymous_allowed(app.definition, data_types)
+    database = runtime.database
     caller = await _caller_if_any(request, database)
-    if caller is None and not anonymous:
+    if caller is None and not metadata.anonymous_allowed(app.definition, data_types):
         raise Unauthorized("This form needs a logged-in user.", code="missing_token",
                            headers={"WWW-Authenticate": "Bearer"})
-    data = await parties.stateless_form_data(database, caller, app.definition, data_types,
-                                             cookie=request.cookies.get(parties.PARTY_COOKIE),
-                                             authorize=not anonymous, query_prefill=from_query)
-    for data_type, initial in data.items():
-        form.document["dataModels"][data_type]["initialData"] = initial
+    # For the party the person has chosen (app-lib's selected party), else for the caller.
+    party_header = None
+    if caller is not None:
+        current = await parties.current_party(database, caller, app.definition,
+                                              request.cookies.get(parties.PARTY_COOKIE))
+        party_header = f"partyid:{current.party['partyId']}"
+    for data_type in data_types:
+        # The query's values go in as the form data sent, so the registers' prefill goes over them as the app's
+        # prefill configuration lets it (app-lib's order).
+        sent = metadata.nested(from_query.get(data_type, {}))
+        form.document["dataModels"][data_type]["initialData"] = await data.stateless_form_data(
+            runtime, app.definition, data_type, caller=caller, party_header=party_header,
+            body=orjson.dumps(sent) if sent else None, content_type="application/json")
     return Response(orjson.dumps(form.document), media_type="application/json", headers={"Cache-Control": "no-store"})
