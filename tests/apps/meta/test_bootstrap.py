@@ -85,3 +85,35 @@ async def test_the_demo_apps_form_starts_prefilled_with_its_options_and_validati
         refused = await client.get(url, headers=kari, params={"prefill": bad})
         assert refused.status_code == 400 and refused.json()["code"] == "invalid_prefill"
     assert (await client.get("/fjordvik/parkering/api/bootstrap-form/Task_9", headers=kari)).status_code == 404
+
+
+async def test_an_instances_form_comes_with_its_data_and_the_issues_it_opens_with(
+        database: Database, client: httpx.AsyncClient, token: TokenFactory) -> None:
+    await demo.seed_demo_app(database)
+    kari = bearer(token(scopes=["altinn:instances.read", "altinn:instances.write"], person=KARI))
+    party = (await authorization.party_of(database, KARI)).party_id
+    created = await client.post("/fjordvik/parkering/instances/create", headers=kari,
+                                json={"instanceOwner": {"partyId": str(party)}})
+    assert created.status_code == 201, created.text
+    path = f"/fjordvik/parkering/instances/{created.json()['id']}"
+    element = next(data for data in created.json()["data"] if data["dataType"] == "soknad")["id"]
+
+    form = (await client.get(f"{path}/bootstrap-form/Task_1", headers=kari)).json()
+    soknad = form["dataModels"]["soknad"]
+    assert soknad["dataElementId"] == element and soknad["initialData"]["Soker"]["Fornavn"] == "Kari"
+    assert "expressionValidationConfig" in soknad and sorted(form["staticOptions"]) == ["janei", "kjoretoytyper",
+                                                                                       "soner"]
+    opening = {issue["field"] for issue in soknad["initialValidationIssues"]}
+    assert {"Tillatelse.Sone", "Tillatelse.GyldigFra"} <= opening
+    assert all(issue["dataElementId"] == element for issue in soknad["initialValidationIssues"])
+
+    for_pdf = (await client.get(f"{path}/bootstrap-form/Task_1", headers=kari, params={"pdf": "true"})).json()
+    assert "initialValidationIssues" not in for_pdf["dataModels"]["soknad"]
+    assert "expressionValidationConfig" not in for_pdf["dataModels"]["soknad"]
+    named = await client.get(f"{path}/bootstrap-form/Task_1", headers=kari, params={"dataElementId": element})
+    assert named.json()["dataModels"]["soknad"]["dataElementId"] == element
+
+    ola = bearer(token(scopes=["altinn:instances.read"], person=population.DEMO_PERSONS[1].identifier))
+    assert (await client.get(f"{path}/bootstrap-form/Task_1", headers=ola)).status_code == 403
+    assert (await client.get(f"{path}/bootstrap-form/Task_1")).status_code == 401
+    assert (await client.get(f"{path}/bootstrap-form/Task_9", headers=kari)).status_code == 404
