@@ -97,3 +97,10 @@ def _partition(form: metadata.FormBootstrap, issues: list[dict[str, Any]]) -> No
             by_element[element].setdefault("initialValidationIssues", []).append({**issue, "dataElementId": element})
     if task_issues:
         form.document["validationIssues"] = task_issues
+
+
+async def instance_options(ref: data.InstanceRef, options_id: str) -> metadata.AppOptions:
+    """A static option list asked for within an instance (a component with `secure: true`): the same list, once
+    the PDP lets the caller read the instance."""
+    opened = await data.open_instance(ref, "read")
+    return metadata.options(opened.definition, options_id)

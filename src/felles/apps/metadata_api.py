@@ -228,3 +228,20 @@ async def get_instance_form(
     form = await bootstrap.instance_form(ref, ui_folder, data_element_id=data_element_id, pdf=pdf,
                                          language=language)
     return Response(orjson.dumps(form), media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@instance_router.get("/{org}/{app}/instances/{instanceOwnerPartyId}/{instanceGuid}/options/{options_id}",
+                     operation_id="apps_instance_options",
+                     responses={**NOT_FOUND, 401: {"description": "No valid token"},
+                                403: {"description": "The app's policy does not let the caller read"}})
+async def get_instance_options(
+    request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep, instanceOwnerPartyId: IntegerId,
+    instanceGuid: uuid.UUID, options_id: str,
+    language: Annotated[str | None, Query(max_length=10, description="The user's language")] = None,
+) -> Response:
+    """A static option list within an instance; Altinn-DownstreamParameters as for the app's."""
+    ref = data.InstanceRef(runtime, catalogue(request), app.id, caller, instanceOwnerPartyId, instanceGuid)
+    found = await bootstrap.instance_options(ref, options_id)
+    response = _json(request, found.options)
+    response.headers["Altinn-DownstreamParameters"] = found.downstream_parameters
+    return response

@@ -117,3 +117,19 @@ async def test_an_instances_form_comes_with_its_data_and_the_issues_it_opens_wit
     assert (await client.get(f"{path}/bootstrap-form/Task_1", headers=ola)).status_code == 403
     assert (await client.get(f"{path}/bootstrap-form/Task_1")).status_code == 401
     assert (await client.get(f"{path}/bootstrap-form/Task_9", headers=kari)).status_code == 404
+
+
+async def test_an_instances_options_need_read_access_to_it(
+        database: Database, client: httpx.AsyncClient, token: TokenFactory) -> None:
+    await demo.seed_demo_app(database)
+    kari = bearer(token(scopes=["altinn:instances.read", "altinn:instances.write"], person=KARI))
+    party = (await authorization.party_of(database, KARI)).party_id
+    created = (await client.post("/fjordvik/parkering/instances/create", headers=kari,
+                                 json={"instanceOwner": {"partyId": str(party)}})).json()
+    options = f"/fjordvik/parkering/instances/{created['id']}/options"
+    zones = await client.get(f"{options}/soner", headers=kari)
+    assert zones.status_code == 200 and [zone["value"] for zone in zones.json()] == ["A", "B", "C"]
+    assert zones.headers["altinn-downstreamparameters"] == ""
+    assert (await client.get(f"{options}/nothing", headers=kari)).status_code == 404
+    ola = bearer(token(scopes=["altinn:instances.read"], person=population.DEMO_PERSONS[1].identifier))
+    assert (await client.get(f"{options}/soner", headers=ola)).status_code == 403
