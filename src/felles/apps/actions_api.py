@@ -14,6 +14,7 @@ from felles.apps.dependencies import AppDep, CallerDep, catalogue
 from felles.core.params import IntegerId
 from felles.core.runtime import RuntimeDep
 from felles.core.tokens import AuthenticatedRoute
+from felles.storage.schemas import InstancePublic
 
 router = APIRouter(tags=["app actions"], route_class=AuthenticatedRoute)
 INSTANCE = "/{org}/{app}/instances/{instanceOwnerPartyId}/{instanceGuid}"
@@ -47,7 +48,19 @@ class UserActionRequest(BaseModel):
     onBehalfOf: str | None = Field(None, pattern=r"^\d{9}$", description="The organisation acted for")
 
 
-@router.post(INSTANCE + "/actions", operation_id="app_perform_action", responses=PROBLEMS)
+class UserActionResponse(BaseModel):
+    """app-lib's UserActionResponse."""
+
+    instance: InstancePublic
+    updatedDataModels: dict[str, Any] | None = None
+    updatedValidationIssues: dict[str, Any] | None = None
+    clientActions: list[dict[str, Any]] | None = None
+    error: dict[str, Any] | None = None
+    redirectUrl: str | None = None
+
+
+@router.post(INSTANCE + "/actions", operation_id="app_perform_action", responses=PROBLEMS,
+             response_model=UserActionResponse, response_model_exclude_none=True)
 async def perform_action(call: InstanceCallDep, body: UserActionRequest) -> dict[str, Any]:
     """Do a user action in the instance's current task (UserActionResponse)."""
     return await task_actions.perform_action(call, task_actions.UserAction(

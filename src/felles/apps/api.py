@@ -15,6 +15,7 @@ from felles.apps import (
     receipt_api,
     signing_api,
 )
+from felles.apps.forms import pages as form_pages
 from felles.core.tokens import AuthenticatedRoute
 
 router = APIRouter(route_class=AuthenticatedRoute)
@@ -28,3 +29,5 @@ router.include_router(data_api.router)
 router.include_router(receipt_api.router)
 router.include_router(signing_api.router)
 router.include_router(actions_api.router)
+# Last: the form pages (`/{org}/{app}/` and `/{org}/{app}/instance/...`), for people in a browser.
+router.include_router(form_pages.router)

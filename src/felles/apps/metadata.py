@@ -9,6 +9,8 @@ fills in the same, so a client sees the same document from both.
 from __future__ import annotations
 
 import copy
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from urllib.parse import quote
 
 import structlog
 
-from felles.apps.definition import AppDefinition
+from felles.apps.definition import AppDefinition, LayoutSetDefinition
 from felles.apps.deployment import RunningApp
 from felles.apps.lenient_json import JsonFileError, load_json_file
 from felles.core.errors import InvalidInput, NotFound
@@ -90,8 +92,9 @@ def layout_sets(definition: AppDefinition) -> dict[str, Any]:
                       "tasks": layout_set.tasks} for layout_set in definition.layout_sets.values()]}
 
 
-def _layout_set(definition: AppDefinition, layout_set_id: str) -> Any:
-    found = definition.layout_sets.get(layout_set_id)
+def _layout_set(definition: AppDefinition, layout_set_id: str) -> LayoutSetDefinition:
+    """A layout set by its id, or by the task it is shown in (the newest frontend names UI folders by task)."""
+    found = definition.layout_sets.get(layout_set_id) or definition.layout_set_for_task(layout_set_id)
     if found is None:
         raise NotFound(f"The app has no layout set {layout_set_id}.", code="layout_set_not_found")
     return found
@@ -194,6 +197,122 @@ def rule_configuration(definition: AppDefinition, layout_set_id: str) -> dict[st
     """An older app's `RuleConfiguration.json` for a layout set, None when it has none."""
     path = _layout_set(definition, layout_set_id).folder / "RuleConfiguration.json"
     return _optional_json(path)  # type: ignore[no-any-return]
+
+
+def ui_configuration(definition: AppDefinition) -> dict[str, Any]:
+    """app-lib's UiConfiguration: each UI folder's Settings.json by folder (a layout set, in an app laid out by
+    task named by its task), and the app's global UI settings (`ui/Settings.json`)."""
+    folders = {}
+    for layout_set in definition.layout_sets.values():
+        settings = dict(layout_set.settings)
+        if layout_set.data_type and "defaultDataType" not in settings:
+            settings["defaultDataType"] = layout_set.data_type  # a layout-sets.json app names it there
+        # An app with layout-sets.json names its folders freely; the newest frontend looks a task's up by the task.
+        for name in (layout_set.id, *layout_set.tasks):
+            folders.setdefault(name, settings)
+    global_settings = _optional_json(definition.root / "ui" / "Settings.json")
+    return {"folders": folders, "settings": global_settings if isinstance(global_settings, dict) else {}}
+
+
+def _referenced_data_types(value: Any, found: set[str]) -> None:
+    """Data types named by bindings (`{"field": …, "dataType": …}`) and by ["dataModel", path, dataType]."""
+    if isinstance(value, dict):
+        bindings = value.get("dataModelBindings")
+        if isinstance(bindings, dict):
+            found.update(binding["dataType"] for binding in bindings.values()
+                         if isinstance(binding, dict) and isinstance(binding.get("dataType"), str))
+        for child in value.values():
+            _referenced_data_types(child, found)
+    elif isinstance(value, list):
+        if len(value) >= 3 and value[0] == "dataModel" and isinstance(value[2], str):
+            found.add(value[2])
+        for child in value:
+            _referenced_data_types(child, found)
+
+
+def _referenced_options(value: Any, found: set[str]) -> None:
+    """Option lists a layout names: components' `optionsId`, and ["optionLabel", id, …] expressions."""
+    if isinstance(value, dict):
+        if isinstance(value.get("optionsId"), str) and value["optionsId"]:
+            found.add(value["optionsId"])
+        for child in value.values():
+            _referenced_options(child, found)
+    elif isinstance(value, list):
+        if len(value) >= 2 and value[0] == "optionLabel" and isinstance(value[1], str):
+            found.add(value[1])
+        for child in value:
+            _referenced_options(child, found)
+
+
+@dataclass(frozen=True)
+class FormBootstrap:
+    """app-lib's bootstrap-form of a UI folder, less the form data (`document`), and the folder's default data
+    type. `document["dataModels"][type]` lacks `initialData` (and `dataElementId`): the instance's or the
+    stateless form's data fills them in."""
+
+    default_data_type: str
+    document: dict[str, Any]
+
+
+def form_bootstrap(definition: AppDefinition, ui_folder: str) -> FormBootstrap:
+    """A UI folder's pages, the static option lists they use, and for each data type they read its schema and
+    expression validations, as app-lib's bootstrap-form gives them."""
+    layout_set = _layout_set(definition, ui_folder)
+    default_data_type = ui_configuration(definition)["folders"].get(ui_folder, {}).get("defaultDataType")
+    if not default_data_type:
+        raise NotFound(f"The UI folder {ui_folder} names no default data type.", code="layout_set_not_found")
+    data_types = {default_data_type}
+    _referenced_data_types(layout_set.layouts, data_types)
+    option_ids: set[str] = set()
+    _referenced_options(layout_set.layouts, option_ids)
+    data_models = {}
+    for data_type in sorted(data_types):
+        model = definition.models.get(data_type)
+        if model is None or model.json_schema is None:
+            continue  # not form data (app-lib reads only data types with a model)
+        data_models[data_type] = {"schema": model.json_schema, **(
+            {"expressionValidationConfig": model.validation} if model.validation is not None else {})}
+    return FormBootstrap(default_data_type, {
+        "layouts": dict(layout_set.layouts), "dataModels": data_models,
+        "staticOptions": {option_id: {"options": [_option(option) for option in definition.options[option_id]]}
+                          for option_id in sorted(option_ids) if option_id in definition.options}})
+
+
+def anonymous_allowed(definition: AppDefinition, data_types: list[str]) -> bool:
+    """Whether a stateless form of these data types may be filled in without logging in (each data type's
+    `appLogic.allowAnonymousOnStateless`)."""
+    by_id = {data_type.get("id"): data_type for data_type in definition.metadata.get("dataTypes") or []
+             if isinstance(data_type, dict)}
+    return bool(data_types) and all(
+        bool(((by_id.get(data_type) or {}).get("appLogic") or {}).get("allowAnonymousOnStateless"))
+        for data_type in data_types)
+
+
+# A prefill from the query names fields by dotted property names only: app-lib sets properties by name, and a row
+# index would let a URL make a form of any size.
+_PREFILL_FIELD = re.compile(r"^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*){0,20}$")
+MAX_QUERY_PREFILL_FIELDS = 200
+
+
+def query_prefill(raw: str | None, default_data_type: str) -> dict[str, dict[str, str]]:
+    """The `prefill` query parameter of a stateless form: `{"field": "value"}` for the folder's default data
+    type, or `{"dataType": {"field": "value"}}`; fields by their dotted path in the data model."""
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and all(isinstance(value, str) for value in parsed.values()):
+        parsed = {default_data_type: parsed}
+    valid = isinstance(parsed, dict) and all(
+        isinstance(fields, dict) and all(isinstance(field, str) and _PREFILL_FIELD.match(field)
+                                         and isinstance(value, str) for field, value in fields.items())
+        for fields in parsed.values())
+    if not valid or sum(len(fields) for fields in parsed.values()) > MAX_QUERY_PREFILL_FIELDS:
+        raise InvalidInput("The 'prefill' query parameter must be a JSON object with string values (fields by their "
+                           "dotted path), optionally keyed by data type.", code="invalid_prefill")
+    return parsed  # type: ignore[no-any-return]
 
 
 def application_settings(definition: AppDefinition) -> dict[str, Any]:

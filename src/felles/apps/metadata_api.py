@@ -1,8 +1,9 @@
 """The app's description of itself at app-lib's paths: metadata, layouts, texts, options, schemas.
 
 These are public, as in app-lib (its controllers for them take no token): a stateless or anonymous app's form is
-drawn from them before anyone logs in, and they hold nothing about anyone. Each answer carries an ETag of its
-body, and a request that names it (If-None-Match) is answered 304 without one.
+drawn from them before anyone logs in, and they hold nothing about anyone. A stateless form's bootstrap holds
+prefilled data: it takes a token, and goes without one only where the app allows anonymous use. Each description
+carries an ETag of its body, and a request that names it (If-None-Match) is answered 304 without one.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 
-from felles.apps import metadata
-from felles.apps.dependencies import AppDep
+from felles.apps import access, metadata, parties
+from felles.apps.dependencies import APP_TOKENS, AppDep
+from felles.core.errors import Unauthorized
+from felles.core.runtime import DatabaseDep
+from felles.core.tokens import authenticate
 
 router = APIRouter(prefix="/{org}/{app}", tags=["apps"])
 
@@ -90,6 +94,12 @@ async def get_process_definition(request: Request, app: AppDep) -> Response:
 async def get_texts(request: Request, app: AppDep, language: str) -> Response:
     """The app's texts in a language (Norwegian bokmål when it has none in that one)."""
     return _json(request, metadata.texts(app, language))
+
+
+@router.get("/api/v1/textresources", operation_id="apps_text_resources", responses=NOT_FOUND)
+async def get_text_resources(request: Request, app: AppDep) -> Response:
+    """The app's texts in Norwegian bokmål, where older versions of Altinn's frontend ask for them."""
+    return _json(request, metadata.texts(app, metadata.DEFAULT_LANGUAGE))
 
 
 @router.get("/api/v1/footer", operation_id="apps_footer",
@@ -172,3 +182,44 @@ async def get_xsd_schema(request: Request, app: AppDep, model: str) -> Response:
 async def get_validation_config(request: Request, app: AppDep, data_type: str) -> Response:
     """A data type's expression validations (models/{dataType}.validation.json)."""
     return _json_or_nothing(request, metadata.validation_config(app.definition, data_type))
+
+
+async def _caller_if_any(request: Request, database: DatabaseDep) -> access.Caller | None:
+    """The caller when the request carries a token (checked as every app call checks it), None when it has none:
+    a stateless app may be used without logging in."""
+    try:
+        principal = await authenticate(request, None)
+    except Unauthorized as problem:
+        if problem.code == "missing_token":
+            return None
+        raise
+    APP_TOKENS.check(principal, request.app.state.runtime.settings.base_url)
+    return await access.caller_of(database, principal)
+
+
+@router.get("/api/bootstrap-form/{ui_folder}", operation_id="apps_stateless_form",
+            responses={**NOT_FOUND, 400: {"description": "A prefill that is not a JSON object of strings"},
+                       401: {"description": "The app needs a logged-in user"},
+                       403: {"description": "The app's policy does not let the caller read"}})
+async def get_stateless_form(
+    request: Request, database: DatabaseDep, app: AppDep, ui_folder: str,
+    prefill: Annotated[str | None, Query(description='{"field": "value"}, or by data type')] = None,
+    language: Annotated[str | None, Query(description="The user's language")] = None,
+) -> Response:
+    """A stateless form as app-lib's bootstrap-form gives it: its pages, static options, and for each data type
+    its schema, expression validations and starting data (prefilled for the party the caller acts for, and
+    from `prefill`). Without a token only when the app allows anonymous use of every data type."""
+    form = metadata.form_bootstrap(app.definition, ui_folder)
+    data_types = list(form.document["dataModels"])
+    from_query = metadata.query_prefill(prefill, form.default_data_type)
+    anonymous = metadata.anonymous_allowed(app.definition, data_types)
+    caller = await _caller_if_any(request, database)
+    if caller is None and not anonymous:
+        raise Unauthorized("This form needs a logged-in user.", code="missing_token",
+                           headers={"WWW-Authenticate": "Bearer"})
+    data = await parties.stateless_form_data(database, caller, app.definition, data_types,
+                                             cookie=request.cookies.get(parties.PARTY_COOKIE),
+                                             authorize=not anonymous, query_prefill=from_query)
+    for data_type, initial in data.items():
+        form.document["dataModels"][data_type]["initialData"] = initial
+    return Response(orjson.dumps(form.document), media_type="application/json", headers={"Cache-Control": "no-store"})

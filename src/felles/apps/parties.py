@@ -15,10 +15,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from felles.apps import access
 from felles.apps.access import Caller
 from felles.apps.definition import AppDefinition
 from felles.apps.metadata import party_types_allowed
-from felles.apps.prefill import PrefillSources
+from felles.apps.prefill import PrefillSources, apply_prefill
 from felles.authorization import service as authorization
 from felles.authorization.schemas import AuthorizedParty
 from felles.core.audit import Actor
@@ -203,13 +204,31 @@ async def caller_parties(database: Database, caller: Caller, definition: AppDefi
     return CallerParties(own, parties, _allowed_to_instantiate(definition, parties))
 
 
-def selected_party_id(caller_parties_: CallerParties, cookie: str | None) -> int:
+def selected_party_id(found: CallerParties, cookie: str | None) -> int:
     """The party chosen in the cookie when the caller can still act for it, otherwise the caller's own."""
     chosen = int(cookie) if cookie and cookie.isdigit() and len(cookie) < 10 else None
-    if chosen is not None and caller_parties_.can_represent(chosen):
+    if chosen is not None and found.can_represent(chosen):
         return chosen
-    own: int = caller_parties_.own["partyId"]
+    own: int = found.own["partyId"]
     return own
+
+
+@dataclass(frozen=True)
+class CurrentParty:
+    party: dict[str, Any]  # with register details, unmasked
+    caller_parties: CallerParties
+    reset_cookie: bool  # the cookie named a party the caller may no longer act for
+
+
+async def current_party(database: Database, caller: Caller, definition: AppDefinition,
+                        cookie: str | None) -> CurrentParty:
+    """The party the caller acts for: a person's choice (the cookie) while they may act for it, otherwise the
+    caller's own party."""
+    found = await caller_parties(database, caller, definition)
+    own_id: int = found.own["partyId"]
+    chosen = selected_party_id(found, cookie) if caller.is_person else own_id
+    party = found.own if chosen == own_id else await party_document(database, Actor(caller.actor), chosen)
+    return CurrentParty(party, found, caller.is_person and cookie is not None and cookie != str(chosen))
 
 
 async def select_party(database: Database, caller: Caller, definition: AppDefinition, party_id: int) -> None:
@@ -278,3 +297,24 @@ def prefill_sources(party: dict[str, Any], profile: dict[str, Any] | None) -> Pr
         dsf=_flattened(party["person"]) if party.get("person") else None,
         user_profile=_flattened(profile) if profile is not None else None,
     )
+
+
+async def stateless_form_data(database: Database, caller: Caller | None, definition: AppDefinition,
+                              data_types: list[str], *, cookie: str | None, authorize: bool,
+                              query_prefill: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """The starting form data of a stateless form, by data type: prefilled (per `<dataType>.prefill.json`) from
+    the registers for the party the caller acts for, and from the query. Unless `authorize` is False (an app
+    that allows anonymous use), the app's policy must let the caller read for that party."""
+    sources = PrefillSources()
+    if caller is not None:
+        current = await current_party(database, caller, definition, cookie)
+        if authorize:
+            identifier = current.party["ssn"] or current.party["orgNumber"]
+            await access.require(database, caller, identifier, definition.id, "read")
+        profile = await user_profile(database, caller, current.caller_parties.own) if caller.is_person else None
+        sources = prefill_sources(current.party, profile)
+    # The query's values first, then the registers' over them where the prefill configuration lets them (app-lib's
+    # order).
+    return {data_type: apply_prefill(apply_prefill({}, {}, PrefillSources(), query_prefill.get(data_type)),
+                                     definition.models[data_type].prefill or {}, sources)
+            for data_type in data_types}

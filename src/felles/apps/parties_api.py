@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from felles.apps import parties
 from felles.apps.dependencies import AppDep, CallerDep
-from felles.core.audit import Actor
 from felles.core.errors import InvalidInput
 from felles.core.params import MAX_DATABASE_INTEGER
 from felles.core.runtime import DatabaseDep
@@ -19,6 +18,13 @@ router = APIRouter(prefix="/{org}/{app}", tags=["apps"], route_class=Authenticat
 
 PROBLEMS = {401: {"description": "No valid token"}, 404: {"description": "No such app"}}
 PartyIdQuery = Annotated[int, Query(alias="partyId", ge=1, le=MAX_DATABASE_INTEGER, description="A party's id")]
+
+
+def _query_flag(request: Request, name: str) -> bool:
+    """A true/false query parameter named in any case: app-lib reads them so (ASP.NET's binding), and Altinn's
+    frontend asks for `allowedtoinstantiatefilter=true`."""
+    values = [value for key, value in request.query_params.multi_items() if key.lower() == name.lower()]
+    return bool(values) and values[-1].strip().lower() in ("true", "1")
 
 
 def _remember(response: Response, request: Request, party_id: int) -> None:
@@ -40,31 +46,30 @@ async def get_user_profile(database: DatabaseDep, app: AppDep, caller: CallerDep
 
 @router.get("/api/v1/parties", operation_id="apps_parties", responses=PROBLEMS)
 async def get_parties(
-    database: DatabaseDep, app: AppDep, caller: CallerDep,
-    allowed_to_instantiate: Annotated[bool, Query(alias="allowedToInstantiateFilter")] = False,
+    request: Request, database: DatabaseDep, app: AppDep, caller: CallerDep,
+    allowed_to_instantiate: Annotated[bool, Query(alias="allowedToInstantiateFilter",
+                                                  description="Named in any case")] = False,
 ) -> list[dict[str, Any] | None]:
     """The parties the caller can act for; with the filter, only those the app's partyTypesAllowed lets start
     it (a main unit kept only for its sub-units is marked onlyHierarchyElementWithNoAccess)."""
     found = await parties.caller_parties(database, caller, app.definition)
-    listed = found.allowed_to_instantiate if allowed_to_instantiate else found.parties
+    filtered = allowed_to_instantiate or _query_flag(request, "allowedToInstantiateFilter")
+    listed = found.allowed_to_instantiate if filtered else found.parties
     return [parties.masked(party) for party in listed]
 
 
 @router.get("/api/authorization/parties/current", operation_id="apps_current_party", responses=PROBLEMS)
 async def get_current_party(
     request: Request, database: DatabaseDep, app: AppDep, caller: CallerDep,
-    return_party_object: Annotated[bool, Query(alias="returnPartyObject")] = False,
+    return_party_object: Annotated[bool, Query(alias="returnPartyObject", description="Named in any case")] = False,
 ) -> Response:
     """The party the caller acts for: the one chosen (cookie AltinnPartyId) while they may still act for it,
     otherwise themselves (and the cookie is set so)."""
-    found = await parties.caller_parties(database, caller, app.definition)
-    cookie = request.cookies.get(parties.PARTY_COOKIE)
-    chosen = parties.selected_party_id(found, cookie) if caller.is_person else found.own["partyId"]
-    party = found.own if chosen == found.own["partyId"] else await parties.party_document(
-        database, Actor(caller.actor), chosen)
-    response = JSONResponse(parties.masked(party) if return_party_object else chosen)
-    if caller.is_person and cookie is not None and cookie != str(chosen):
-        _remember(response, request, chosen)
+    current = await parties.current_party(database, caller, app.definition, request.cookies.get(parties.PARTY_COOKIE))
+    as_object = return_party_object or _query_flag(request, "returnPartyObject")
+    response = JSONResponse(parties.masked(current.party) if as_object else current.party["partyId"])
+    if current.reset_cookie:
+        _remember(response, request, current.party["partyId"])
     return response
 
 

@@ -37,7 +37,9 @@ from felles.apps.tasks import TaskContext
 from felles.apps.validation import Severity, ValidationIssue
 from felles.core.blobs import from_bytes
 from felles.core.clock import utcnow
+from felles.core.config import Settings
 from felles.core.errors import Conflict, NotFound
+from felles.core.health import CheckResult, component_check
 from felles.core.pdf import Document, Fields, Section, Table, open_pdf_renderer
 from felles.core.runtime import Runtime
 from felles.storage import service as storage
@@ -125,7 +127,7 @@ class PaymentProcessor(Protocol):
 
     async def cancel(self, runtime: Runtime, payment_id: str) -> None: ...
 
-    def check(self, runtime: Runtime) -> str | None:
+    def check(self, settings: Settings) -> str | None:
         """What keeps the processor from being used here (shown by `felles check`), or None."""
         ...
 
@@ -146,7 +148,7 @@ def _processor(runtime: Runtime, processor_id: str) -> PaymentProcessor:
     processor = _processors.get(processor_id)
     if processor is None:
         raise Conflict(f'The payment processor "{processor_id}" is not available.', code="payment_processor_unknown")
-    refused = processor.check(runtime)
+    refused = processor.check(runtime.settings)
     if refused:
         raise Conflict(refused, code="payment_processor_unavailable")
     return processor
@@ -193,14 +195,22 @@ class FakePaymentProcessor:
     async def cancel(self, runtime: Runtime, payment_id: str) -> None:
         await self.settle(runtime, payment_id, CANCELLED)
 
-    def check(self, runtime: Runtime) -> str | None:
-        if runtime.settings.is_production:
+    def check(self, settings: Settings) -> str | None:
+        if settings.is_production:
             return "The fake payment processor takes no money: it is not used in production."
         return None
 
 
 FAKE_PROCESSOR = FakePaymentProcessor()
 register_payment_processor(FAKE_PROCESSOR)
+
+
+@component_check("payment processors")
+async def payment_processors_health(settings: Settings) -> list[CheckResult]:
+    """Each registered payment processor, and whether payments may be made with it here (a processor that may not
+    is no failure of the platform: only the apps that name it cannot take payments)."""
+    return [CheckResult(f"payment processor {processor_id}", True, processor.check(settings) or "takes payments")
+            for processor_id, processor in sorted(_processors.items())]
 
 
 # --- the payment of an instance ---------------------------------------------------------------------------------

@@ -9,10 +9,11 @@ payer is given, is what names the payment. It answers 404 in production.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict
 
 from felles.apps import payment, task_actions
 from felles.apps.actions_api import INSTANCE, PROBLEMS, InstanceCallDep
@@ -23,6 +24,47 @@ from felles.core.tokens import AuthenticatedRoute
 from felles.portal.shell import page_language, render_page
 
 router = APIRouter(tags=["app payment"], route_class=AuthenticatedRoute)
+PaymentStatus = Literal["Uninitialized", "Created", "Paid", "Failed", "Cancelled", "Skipped"]
+
+
+class PaymentOrderLine(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    name: str
+    textResourceKey: str | None = None
+    priceExVat: float
+    quantity: int = 1
+    vatPercent: float
+    unit: str | None = None
+
+
+class OrderDetails(BaseModel):
+    paymentProcessorId: str
+    receiver: dict[str, Any]
+    payer: dict[str, Any] | None = None
+    currency: str
+    orderLines: list[PaymentOrderLine]
+    allowedPayerTypes: list[str] | None = None
+    orderReference: str | None = None
+    totalPriceExVat: float
+    totalVat: float
+    totalPriceIncVat: float
+
+
+class PaymentDetails(BaseModel):
+    paymentId: str
+    redirectUrl: str | None = None
+    createdDate: str | None = None
+    chargedDate: str | None = None
+
+
+class PaymentInformation(BaseModel):
+    taskId: str
+    status: PaymentStatus
+    orderDetails: OrderDetails
+    paymentDetails: PaymentDetails | None = None
+
+
 PaymentId = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 _PAGE_TEXTS = {
@@ -41,7 +83,7 @@ _PAGE_TEXTS = {
 }
 
 
-@router.get(INSTANCE + "/payment", operation_id="app_payment", responses=PROBLEMS)
+@router.get(INSTANCE + "/payment", operation_id="app_payment", responses=PROBLEMS, response_model=PaymentInformation)
 async def payment_information(call: InstanceCallDep, taskId: Annotated[str | None, Query(
         max_length=100, description="A payment task the instance has been in, instead of the current one")] = None,
                               ) -> dict[str, Any]:
@@ -50,7 +92,8 @@ async def payment_information(call: InstanceCallDep, taskId: Annotated[str | Non
         return await payment.payment_information(ctx, refresh=taskId is None)
 
 
-@router.get(INSTANCE + "/payment/order-details", operation_id="app_payment_order_details", responses=PROBLEMS)
+@router.get(INSTANCE + "/payment/order-details", operation_id="app_payment_order_details", responses=PROBLEMS,
+            response_model=OrderDetails)
 async def order_details(call: InstanceCallDep) -> dict[str, Any]:
     """What is to be paid (OrderDetails), with its totals."""
     async with task_actions.current_task(call, "read") as ctx:
@@ -58,7 +101,7 @@ async def order_details(call: InstanceCallDep) -> dict[str, Any]:
 
 
 async def _fake_payment(runtime: RuntimeDep, payment_id: str) -> dict[str, Any]:
-    if payment.FAKE_PROCESSOR.check(runtime):
+    if payment.FAKE_PROCESSOR.check(runtime.settings):
         raise NotFound("No such payment.", code="payment_not_found")
     return await payment.FAKE_PROCESSOR.read(runtime, payment_id)
 

@@ -33,7 +33,7 @@ from felles.apps.expressions.errors import ExpressionError
 from felles.apps.expressions.evaluator import compile_cached
 from felles.apps.expressions.functions import translate
 from felles.apps.layout import Component, FormState, Node, Page
-from felles.apps.task_actions import InstanceCall, current_task
+from felles.apps.task_actions import InstanceCall, current_task, opened_instance
 from felles.apps.tasks import TaskContext, TaskTypeHandler
 from felles.authorization import service as authorization
 from felles.core.blobs import BlobStore, from_bytes
@@ -334,7 +334,7 @@ async def form_data_of(blobs: BlobStore, app: AppDefinition, elements: Sequence[
 
 def pdf_tasks(app: AppDefinition, pdf_task: ProcessTask) -> list[str]:
     """The tasks whose forms a pdf service task writes: its `autoPdfTaskIds`; else the tasks its own layout set's
-    PDF page summarises (Summary2 targets of type layoutSet); else every task with a layout set."""
+    PDF page summarises (Summary2 targets of type layoutSet); else every data task with a layout set."""
     config = pdf_task.config.get("pdfConfig") or {}
     auto = config.get("autoPdfTaskIds") if isinstance(config, dict) else None
     if auto:
@@ -348,7 +348,8 @@ def pdf_tasks(app: AppDefinition, pdf_task: ProcessTask) -> list[str]:
         if targets:
             return targets
     assert app.process is not None
-    return [task for task in app.process.tasks if task != pdf_task.id and app.layout_set_for_task(task)]
+    return [task.id for task in app.process.tasks.values()
+            if task.task_type == "data" and app.layout_set_for_task(task.id)]
 
 
 def pdf_filename(app: AppDefinition, language: str, text_key: str | None) -> str:
@@ -359,24 +360,33 @@ def pdf_filename(app: AppDefinition, language: str, text_key: str | None) -> str
     return _UNSAFE_IN_FILENAME.sub("_", name).strip() + ".pdf"
 
 
+async def _instance_receipt(runtime: Runtime, app: AppDefinition, instance: Instance,
+                           elements: Sequence[DataElement], *, task_ids: Sequence[str], language: str) -> bytes:
+    owner = await authorization.party_by_id(runtime.database, instance.party_id)
+    public_instance = {"id": storage.instance_reference(instance), "appId": instance.app_id, "org": instance.org,
+                       "instanceOwner": {"partyId": str(instance.party_id)}, "process": instance.process}
+    document = receipt_document(app, ReceiptInput(
+        instance_id=storage.instance_reference(instance),
+        owner=f"{instance.owner_identifier}-{owner.name}" if owner and owner.name else instance.owner_identifier,
+        submitted=_moment(instance.process.get("ended")) or utcnow(), task_ids=task_ids,
+        form_data=await form_data_of(runtime.blobs, app, elements),
+        attachments=[Attachment(element.data_type, element.filename, str(element.id)) for element in elements],
+        language=language, instance=public_instance))
+    return await open_pdf_renderer(runtime.settings).document(document)
+
+
+def _moment(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
 async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, app: AppDefinition,
                                        instance: Instance, *, generated_by: str, task_ids: Sequence[str],
                                        language: str, actor: str, filename_text_key: str | None = None) -> DataElement:
     """Render the receipt of `task_ids`' forms and keep it as the instance's `ref-data-as-pdf` data element,
     marked as made by task `generated_by`: a later run of the same task replaces it, another task's stays."""
     elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
-    owner = await authorization.party_by_id(runtime.database, instance.party_id)
     language = receipt_language(app, language)
-    attachments = [Attachment(element.data_type, element.filename, str(element.id)) for element in elements]
-    submitted = utcnow()
-    public_instance = {"id": storage.instance_reference(instance), "appId": instance.app_id, "org": instance.org,
-                       "instanceOwner": {"partyId": str(instance.party_id)}, "process": instance.process}
-    document = receipt_document(app, ReceiptInput(
-        instance_id=storage.instance_reference(instance),
-        owner=f"{instance.owner_identifier}-{owner.name}" if owner and owner.name else instance.owner_identifier,
-        submitted=submitted, task_ids=task_ids, form_data=await form_data_of(runtime.blobs, app, elements),
-        attachments=attachments, language=language, instance=public_instance))
-    pdf = await open_pdf_renderer(runtime.settings).document(document)
+    pdf = await _instance_receipt(runtime, app, instance, elements, task_ids=task_ids, language=language)
     earlier = next((element for element in elements if element.data_type == RECEIPT_DATA_TYPE
                     and _generated_by(element) == generated_by), None)
     element_id = earlier.id if earlier is not None else uuid.uuid4()
@@ -390,6 +400,31 @@ async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, 
         actor=actor, filename=pdf_filename(app, language, filename_text_key))
     element.metadata_items = [{"key": GENERATED_BY_TASK, "value": generated_by}]
     return element
+
+
+@dataclass(frozen=True)
+class ReceiptFile:
+    filename: str
+    content: bytes
+
+
+async def instance_receipt(call: InstanceCall) -> ReceiptFile:
+    """The receipt a person downloads: the PDF the process made last, or, for a process that makes none, one written
+    now of every form the instance's tasks have (not kept)."""
+    async with opened_instance(call, "read") as opened:
+        instance, definition = opened.instance, opened.app.definition
+        elements = (await storage.data_elements_of(opened.session, [instance.id]))[instance.id]
+        made = [element for element in elements if element.data_type == RECEIPT_DATA_TYPE]
+        language = receipt_language(definition, call.language)
+        if made:
+            newest = max(made, key=lambda element: element.last_changed_at)
+            return ReceiptFile(newest.filename or pdf_filename(definition, language, None),
+                               await storage.read_data_bytes(call.runtime.blobs, newest))
+        assert definition.process is not None
+        task_ids = [task.id for task in definition.process.tasks.values()
+                    if task.task_type == "data" and definition.layout_set_for_task(task.id)]
+        return ReceiptFile(pdf_filename(definition, language, None), await _instance_receipt(
+            call.runtime, definition, instance, elements, task_ids=task_ids, language=language))
 
 
 def _generated_by(element: DataElement) -> str | None:
@@ -436,6 +471,25 @@ class PdfTask:
         return None
 
 
+class PdfIfRequestedTask(PdfTask):
+    """`pdfIfRequested`, the service task of Altinn's frontend-test app (its own code there): the pdf task, run only
+    when the form data asks for it with a `CreatePdf` that is true (at the top of a model or one level down)."""
+
+    task_type = "pdfIfRequested"
+
+    async def on_enter(self, ctx: TaskContext) -> None:
+        elements = (await storage.data_elements_of(ctx.session, [ctx.instance.id]))[ctx.instance.id]
+        models = await form_data_of(ctx.runtime.blobs, ctx.app.definition, elements)
+        if any(asks_for_pdf(model) for model in models.values()):
+            await super().on_enter(ctx)
+
+
+def asks_for_pdf(model: Any, depth: int = 0) -> bool:
+    if not isinstance(model, dict) or depth > 1:
+        return False
+    return model.get("CreatePdf") is True or any(asks_for_pdf(value, depth + 1) for value in model.values())
+
+
 class DataTaskWithLegacyPdf:
     """A data task as registered, and, as app-lib v8 did before pdf service tasks, the receipt of its form when
     it is left, if one of its form data types says `"enablePdfCreation": true`."""
@@ -463,4 +517,5 @@ class DataTaskWithLegacyPdf:
 
 
 tasks.register_task_type(PdfTask())
+tasks.register_task_type(PdfIfRequestedTask())
 tasks.register_task_type(DataTaskWithLegacyPdf(tasks.registered_task_types()["data"]))

@@ -16,12 +16,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from felles.apps import access
 from felles.apps.deployment import AppCatalogue, RunningApp
 from felles.apps.tasks import TaskContext
 from felles.core.errors import Conflict, InvalidInput, NotFound
 from felles.core.runtime import Runtime
 from felles.storage import service as storage
+from felles.storage.models import Instance
 
 
 @dataclass(frozen=True)
@@ -66,27 +69,43 @@ def register_action(action: str, handler: ActionHandler) -> ActionHandler:
     return handler
 
 
+@dataclass
+class OpenedInstance:
+    session: AsyncSession
+    instance: Instance
+    app: RunningApp  # at the version the instance runs on
+
+
 @asynccontextmanager
-async def current_task(call: InstanceCall, action: str, *, task_id: str | None = None) -> AsyncIterator[TaskContext]:
-    """The instance's current task (or, for reading, the task `task_id` it has been in) in one transaction, once the
-    app's policy permits the caller `action` in it."""
+async def opened_instance(call: InstanceCall, action: str, *, lock: bool = False) -> AsyncIterator[OpenedInstance]:
+    """The instance in one transaction, once the app's policy permits the caller `action` in its current task (or
+    at its end event)."""
     async with call.runtime.database.transaction() as session:
-        instance = await storage.instance_row(session, call.instance_id, party_id=call.party_id, lock=True)
+        instance = await storage.instance_row(session, call.instance_id, party_id=call.party_id, lock=lock)
         if instance.app_id != call.app.id or instance.soft_deleted_at is not None:
             raise NotFound("No such instance.", code="instance_not_found")
         running = call.app
         if instance.app_version != running.version:
             running = RunningApp(*await call.catalogue.get(running.id, instance.app_version))
         current = (instance.process.get("currentTask") or {}).get("elementId")
-        wanted = task_id or current
-        process = running.definition.process
+        await access.require(call.runtime.database, call.caller, instance.owner_identifier, instance.app_id,
+                             action, task=current, end_event=None if current else instance.process.get("endEvent"))
+        yield OpenedInstance(session, instance, running)
+
+
+@asynccontextmanager
+async def current_task(call: InstanceCall, action: str, *, task_id: str | None = None,
+                       lock: bool = False) -> AsyncIterator[TaskContext]:
+    """The instance's current task (or, for reading, the task `task_id` it has been in) in one transaction, once the
+    app's policy permits the caller `action` in it."""
+    async with opened_instance(call, action, lock=lock) as opened:
+        wanted = task_id or (opened.instance.process.get("currentTask") or {}).get("elementId")
+        process = opened.app.definition.process
         if wanted is None or process is None or wanted not in process.tasks:
             raise Conflict("The instance is in no task: its process has ended or not started.",
                            code="no_current_task")
-        await access.require(call.runtime.database, call.caller, instance.owner_identifier, instance.app_id,
-                             action, task=current, end_event=None if current else instance.process.get("endEvent"))
-        yield TaskContext(session, call.runtime, running, instance, process.tasks[wanted], call.caller,
-                          call.language)
+        yield TaskContext(opened.session, call.runtime, opened.app, opened.instance, process.tasks[wanted],
+                          call.caller, call.language)
 
 
 def public_element(ctx: TaskContext, element: Any) -> dict[str, Any]:
@@ -99,7 +118,7 @@ async def perform_action(call: InstanceCall, request: UserAction) -> dict[str, A
     if not request.action:
         raise InvalidInput("The request names no action.", code="action_missing")
     handler = _actions.get(request.action)
-    async with current_task(call, request.action) as ctx:
+    async with current_task(call, request.action, lock=True) as ctx:
         if handler is None:
             raise NotFound(f'No handler for the action "{request.action}".', code="action_not_found")
         # Decided on the instance as read: a concurrent change in between (another signature, say) is a 409.

@@ -82,3 +82,14 @@ async def test_only_a_service_owner_with_the_deploy_scope_deploys(client: httpx.
     person = await client.post(DEPLOY, content=archive, headers={
         **bearer(token(scopes=["altinn:appdeploy"], person=KARI)), "Content-Type": "application/zip"})
     assert person.status_code == 403 and person.json()["code"] == "not_a_service_owner"
+
+
+async def test_the_municipality_deploys_the_demo_app_over_http_as_the_readme_shows(
+        database: Database, client: httpx.AsyncClient, token: TokenFactory) -> None:
+    from felles.apps import demo
+
+    await demo.seed_demo_app(database)  # registers Fjordvik kommune and deploys version 1
+    archive = deployment.pack_folder(demo.DEMO_APP_FOLDER)
+    unchanged = await client.post(DEPLOY, content=archive, headers=_owner(token, org=demo.DEMO_SERVICE_OWNER_NUMBER))
+    assert unchanged.status_code == 200 and unchanged.json()["id"] == demo.DEMO_APP_ID
+    assert unchanged.json()["version"] == 1

@@ -61,6 +61,7 @@ async def test_texts_by_language_fall_back_to_bokmal_and_refuse_a_bad_code(clien
     assert all({"id", "value"} <= resource.keys() for resource in english["resources"])
     nynorsk = (await client.get(f"{BASE}/api/v1/texts/nn")).json()
     assert nynorsk["language"] == "nb"
+    assert (await client.get(f"{BASE}/api/v1/textresources")).json() == nynorsk
     bad = await client.get(f"{BASE}/api/v1/texts/norsk")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_language"
     languages = (await client.get(f"{BASE}/api/v1/applicationlanguages")).json()
@@ -107,3 +108,16 @@ async def test_static_options_with_their_downstream_parameters(database: Databas
 async def test_an_app_nobody_deployed_is_not_found(client: httpx.AsyncClient) -> None:
     response = await client.get("/ttd/never-deployed/api/v1/applicationmetadata")
     assert response.status_code == 404 and response.json()["code"] == "app_not_found"
+
+
+def test_an_app_with_layout_sets_json_is_found_by_its_tasks_too() -> None:
+    from felles.apps import metadata
+    from felles.apps.definition import load_app
+
+    definition = load_app(REFERENCE / "altinn-apps" / "app-lib-dotnet-basic")
+    folders = metadata.ui_configuration(definition)["folders"]
+    assert folders["form"] == folders["Task_1"] and folders["Task_1"]["defaultDataType"] == "model"
+    by_task = metadata.form_bootstrap(definition, "Task_1")
+    assert by_task == metadata.form_bootstrap(definition, "form") and by_task.default_data_type == "model"
+    assert list(by_task.document["dataModels"]) == ["model"]
+    assert metadata.layout_sets(definition)["sets"] == [{"id": "form", "dataType": "model", "tasks": ["Task_1"]}]

@@ -36,6 +36,8 @@ async def test_a_persons_parties_and_those_the_app_lets_instantiate(
     allowed = (await client.get(f"{base}/api/v1/parties", params={"allowedToInstantiateFilter": "true"},
                                 headers=headers)).json()
     assert [party["partyId"] for party in allowed] == [herself["partyId"]]
+    as_the_frontend_asks = await client.get(f"{base}/api/v1/parties?allowedtoinstantiatefilter=true", headers=headers)
+    assert as_the_frontend_asks.json() == allowed
 
 
 async def test_choosing_a_party_keeps_it_in_the_cookie_while_the_person_may_act_for_it(

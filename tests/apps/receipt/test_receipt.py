@@ -12,15 +12,20 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from felles.apps import tasks
 from felles.apps.definition import load_app
 from felles.apps.receipt import (
+    GENERATED_BY_TASK,
     RECEIPT_DATA_TYPE,
     Attachment,
+    PdfIfRequestedTask,
     PdfTask,
     ReceiptInput,
+    asks_for_pdf,
     pdf_filename,
     pdf_tasks,
     receipt_document,
+    store_receipt_in_transaction,
 )
 from felles.core.pdf import PdfRenderer
 from felles.storage import service as storage
@@ -131,3 +136,54 @@ def test_a_pdf_task_writes_the_tasks_it_names_or_those_its_pdf_layout_summarises
     assert pdf_tasks(service_task, tasks["Task_PDF_Layout"]) == ["Task_Utfylling1", "Task_Utfylling2"]
     assert pdf_filename(service_task, "nb", "layoutSetBasedPdf") == "PDF basert på layout-set.pdf"
     assert pdf_filename(service_task, "nb", None) == "service-task.pdf"
+
+
+async def test_leaving_a_data_task_whose_form_says_enable_pdf_creation_makes_its_receipt(runtime, receipt_app,
+                                                                                         database) -> None:
+    caller = await kari_caller(database)
+    for enabled in (False, True):
+        for data_type in receipt_app.definition.metadata["dataTypes"]:
+            if data_type["id"] == "skjema":
+                data_type["enablePdfCreation"] = enabled
+        instance_id = await instance_in_task(runtime, receipt_app, "Task_1")
+        async with database.transaction() as session:
+            instance = await storage.instance_row(session, instance_id, lock=True)
+            ctx = task_context(session, runtime, receipt_app, instance, "Task_1", caller)
+            await tasks.handler_for(ctx.task).on_leave(ctx)
+            elements = (await storage.data_elements_of(session, [instance_id]))[instance_id]
+        made = [element.metadata_items for element in elements if element.data_type == RECEIPT_DATA_TYPE]
+        assert made == ([[{"key": GENERATED_BY_TASK, "value": "Task_1"}]] if enabled else [])
+
+
+async def test_the_receipt_to_download_is_the_one_made_or_one_written_now(runtime, receipt_app, database, client,
+                                                                          kari, ola) -> None:
+    instance_id = await instance_in_task(runtime, receipt_app, "Task_1")
+    path = receipt_app.path(instance_id)
+    written = await client.get(f"{path}/receipt", headers=kari)
+    assert written.status_code == 200 and written.headers["content-type"] == "application/pdf"
+    assert "filename*=UTF-8''S%C3%B8knad%20om%20parkeringstillatelse.pdf" in written.headers["content-disposition"]
+    assert "Kari Nordmann" in text_of(written.content)
+    assert (await client.get(f"{path}/receipt", headers=ola)).status_code == 403
+
+    async with database.transaction() as session:
+        instance = await storage.instance_row(session, instance_id, lock=True)
+        kept = await store_receipt_in_transaction(session, runtime, receipt_app.definition, instance,
+                                                  generated_by="PdfTask_Task_1", task_ids=["Task_1"], language="en",
+                                                  actor="1337", filename_text_key="pdf.filnavn")
+    made = await client.get(f"{path}/receipt", headers=kari)
+    assert made.content == await storage.read_data_bytes(runtime.blobs, kept)
+    assert 'filename="Parking receipt.pdf"' in made.headers["content-disposition"]
+
+
+async def test_pdf_if_requested_makes_the_receipt_only_when_the_form_asks_for_it(runtime, receipt_app,
+                                                                                database) -> None:
+    assert asks_for_pdf({"CreatePdf": True}) and asks_for_pdf({"PdfSettings": {"CreatePdf": True}})
+    assert not asks_for_pdf({"PdfSettings": {"CreatePdf": False}})
+    assert not asks_for_pdf({"a": {"b": {"CreatePdf": True}}})
+    instance_id = await instance_in_task(runtime, receipt_app, "PdfTask_Task_1")
+    async with database.transaction() as session:
+        instance = await storage.instance_row(session, instance_id, lock=True)
+        ctx = task_context(session, runtime, receipt_app, instance, "PdfTask_Task_1", await kari_caller(database))
+        await PdfIfRequestedTask().on_enter(ctx)
+        elements = (await storage.data_elements_of(session, [instance_id]))[instance_id]
+    assert [element.data_type for element in elements] == ["skjema"]
