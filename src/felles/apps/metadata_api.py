@@ -27,6 +27,13 @@ router = APIRouter(prefix="/{org}/{app}", tags=["apps"])
 instance_router = APIRouter(tags=["apps"], route_class=AuthenticatedRoute)
 
 NOT_FOUND = {404: {"description": "No such app, or nothing of that id in it"}}
+
+
+def _text(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """The answers of a route that serves one of the app's files as it is, not JSON."""
+    return {**NOT_FOUND, 200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
+
+
 # app-lib lets caches keep the application metadata for a minute; the rest is revalidated by its ETag.
 METADATA_CACHE = "public, max-age=60"
 REVALIDATE = "no-cache"
@@ -72,13 +79,15 @@ async def get_application_settings(request: Request, app: AppDep) -> Response:
     return _json(request, metadata.application_settings(app.definition))
 
 
-@router.get("/api/v1/meta/authorizationpolicy", operation_id="apps_authorization_policy", responses=NOT_FOUND)
+@router.get("/api/v1/meta/authorizationpolicy", operation_id="apps_authorization_policy",
+            responses=_text("text/xml", "The policy"))
 async def get_authorization_policy(request: Request, app: AppDep) -> Response:
     """The app's XACML policy (policy.xml)."""
     return _answer(request, metadata.policy(app.definition), "text/xml; charset=utf-8")
 
 
-@router.get("/api/v1/meta/process", operation_id="apps_process_definition", responses=NOT_FOUND)
+@router.get("/api/v1/meta/process", operation_id="apps_process_definition",
+            responses=_text("text/xml", "The process"))
 async def get_process_definition(request: Request, app: AppDep) -> Response:
     """The app's BPMN process (process.bpmn)."""
     return _answer(request, metadata.process(app.definition), "text/xml; charset=utf-8")
@@ -123,7 +132,8 @@ async def get_layout_settings(request: Request, app: AppDep, layout_set_id: str)
 
 
 @router.get("/api/rulehandler/{layout_set_id}", operation_id="apps_rule_handler",
-            responses={**NOT_FOUND, 204: {"description": "The layout set has no rule handler"}})
+            responses={**_text("text/javascript", "The rule handler"),
+                       204: {"description": "The layout set has no rule handler"}})
 async def get_rule_handler(request: Request, app: AppDep, layout_set_id: str) -> Response:
     """An older app's RuleHandler.js for a layout set."""
     found = metadata.rule_handler(app.definition, layout_set_id)
@@ -164,7 +174,8 @@ async def get_json_schema(request: Request, app: AppDep, model: str) -> Response
     return _json(request, metadata.json_schema(app.definition, model))
 
 
-@router.get("/api/xsdschema/{model}", operation_id="apps_xsd_schema", responses=NOT_FOUND)
+@router.get("/api/xsdschema/{model}", operation_id="apps_xsd_schema",
+            responses=_text("application/xml", "The XML schema"))
 async def get_xsd_schema(request: Request, app: AppDep, model: str) -> Response:
     """A data model's XML schema."""
     return _answer(request, metadata.xsd_schema(app.definition, model), "application/xml; charset=utf-8")
