@@ -370,7 +370,7 @@ async def _render(request: Request, runtime: Runtime, opened: Opened, page: str,
     task_type = _task_type(opened)
     renderer = PageRenderer(opened.definition, layout_set, form, page, messages=state.messages, pages=pages,
                             read_only=not may_write or task_type != "data", typed=state.typed,
-                            editing=frozenset(state.editing))
+                            editing=frozenset(state.editing), form_of=lambda other: _form(request, opened, other))
     views = renderer.views()
     urls = Urls(opened.base, task, request.scope.get("root_path", ""))
     links = state.summary or [(f"#{target}", text) for target, text in renderer.error_links(views)]
@@ -500,22 +500,12 @@ def _label(form: FormState, definition: dict[str, Any]) -> str:
     return app_text(form.context, title)
 
 
-async def _once(content: bytes) -> AsyncIterator[bytes]:
-    yield content
-
-
 async def _store(opened: Opened, changed: set[str]) -> None:
-    """Save the changed form data through the data service (each model's element replaced as JSON)."""
+    """Save the changed form data through the data service (each model's element replaced)."""
     for data_type in sorted(changed):
         element_id = opened.elements_by_type.get(data_type)
-        if element_id is None:
-            continue
-        body = json.dumps(opened.models[data_type]).encode()
-        _, _, stored = await data.replace_data_element(opened.ref, element_id, content_type="application/json",
-                                                       content_disposition=None, content_length=len(body),
-                                                       body=_once(body))
-        if stored is not None:
-            opened.models[data_type] = stored
+        if element_id is not None:
+            opened.models[data_type] = await data.save_form_data(opened.ref, element_id, opened.models[data_type])
 
 
 def _row_action(opened: Opened, action: str, default: str, editing: set[str]) -> str | None:

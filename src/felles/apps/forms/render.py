@@ -174,7 +174,8 @@ class PageRenderer:
     def __init__(self, app: AppDefinition, layout_set: LayoutSetDefinition, form: FormState, page: str, *,
                  messages: dict[str, list[Message]] | None = None, pages: list[str] | None = None,
                  read_only: bool = False, typed: dict[str, str] | None = None,
-                 editing: frozenset[str] = frozenset()) -> None:
+                 editing: frozenset[str] = frozenset(),
+                 form_of: Callable[[LayoutSetDefinition], FormState] | None = None) -> None:
         self.app = app
         self.layout_set = layout_set
         self.form = form
@@ -184,6 +185,8 @@ class PageRenderer:
         self.read_only = read_only  # the whole task is read-only (the person may not write)
         self.typed = typed or {}  # text typed into fields that could not be stored (not a number …), shown again
         self.editing = editing  # the repeating-group rows open for editing, by their field name ("hunder[2]")
+        # another layout set filled with the instance's data (a Summary2 of another task); None: not available
+        self.form_of = form_of
         self.default_data_type = form.context.data.default_data_type
         self._builders: dict[str, Callable[[Node], View]] = {
             "Input": self._input, "TextArea": self._textarea, "Checkboxes": self._choices,
@@ -663,6 +666,9 @@ class PageRenderer:
                 return []
             return self._summaries([self._resolve_target(target, node)], prefix)
         target_spec = definition.get("target") if isinstance(definition.get("target"), dict) else {}
+        task = target_spec.get("taskId")
+        if isinstance(task, str) and task not in self.layout_set.tasks:
+            return self._other_task_summary(node, task, target_spec)
         kind, target_id = target_spec.get("type", "component"), target_spec.get("id")
         if target_spec and kind == "component" and isinstance(target_id, str):
             target = self.form.layout.components.get(target_id)
@@ -676,6 +682,28 @@ class PageRenderer:
                 continue
             entries.append(SummaryEntry(f"{prefix}-{page}", inline(self.resource(None, page)), "", page, "group",
                                         self._summaries((Node(c, page) for c in layout_page.top_level), prefix)))
+        return entries
+
+    def _other_task_summary(self, node: Node, task: str, target: dict[str, Any]) -> list[SummaryEntry]:
+        """A Summary2 of another task's pages (a confirmation step's summary of the form): drawn from that task's
+        layout set with the same data, without buttons to change it from here."""
+        layout_set = self.app.layout_set_for_task(task)
+        if layout_set is None or layout_set.layout_set is None or self.form_of is None:
+            return []
+        form = self.form_of(layout_set)
+        summary = Component(f"{node.indexed_id}-{task}", "Summary2", "",
+                            {"type": "Summary2", "target": {k: v for k, v in target.items() if k != "taskId"}})
+        other = PageRenderer(self.app, layout_set, form, "", pages=visible_pages(form, layout_set), read_only=True)
+        entries = other.summary_targets(Node(summary, ""))
+
+        def without_pages(items: list[SummaryEntry]) -> None:
+            for entry in items:
+                entry.page = ""  # the page is another task's: nothing to change from here
+                without_pages(entry.children)
+                for row in entry.rows:
+                    without_pages(row)
+
+        without_pages(entries)
         return entries
 
     def _resolve_target(self, target: Component, origin: Node) -> Node:
