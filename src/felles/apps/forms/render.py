@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from html.parser import HTMLParser
 from typing import Any
 
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from felles.apps.datapath import Path, lookup, parse_path, transpose
 from felles.apps.definition import AppDefinition, LayoutSetDefinition
@@ -26,9 +27,57 @@ from felles.apps.expressions.functions import translate
 from felles.apps.forms.values import field_name
 from felles.apps.layout import Component, FormState, Node, binding_target
 
-# Texts are Markdown as in Altinn; raw HTML is not passed on (a text is data, not markup).
-_markdown = MarkdownIt("zero").enable(["emphasis", "link", "newline", "list", "heading", "paragraph"])
-_inline = MarkdownIt("zero").enable(["emphasis", "link", "newline"])
+# Texts are Markdown with some HTML in them, as Altinn's frontend reads them (`<br>`, links, emphasis): the HTML is
+# kept to a few harmless tags and attributes (see SafeHtml), whatever the text holds.
+_markdown = MarkdownIt("zero", {"html": True}).enable(
+    ["emphasis", "link", "newline", "list", "heading", "paragraph", "html_inline", "html_block"])
+_inline = MarkdownIt("zero", {"html": True}).enable(["emphasis", "link", "newline", "html_inline"])
+_ALLOWED_TAGS = frozenset({"a", "b", "br", "em", "h2", "h3", "h4", "h5", "h6", "i", "li", "ol", "p", "span", "strong",
+                           "u", "ul"})
+_VOID_TAGS = frozenset({"br"})
+_SAFE_HREF = ("https://", "http://", "mailto:", "tel:", "/", "#")
+
+
+class SafeHtml(HTMLParser):
+    """Markup rebuilt from a few harmless tags; other tags are dropped (their text kept), attributes too, except a
+    link's address when it is a web, mail or phone address or a local path. Text is escaped again."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _ALLOWED_TAGS:
+            return
+        if tag == "a":
+            href = next((value for name, value in attrs if name == "href" and value), None)
+            if href is None or not href.strip().lower().startswith(_SAFE_HREF) or href.strip().startswith("//"):
+                return
+            self.out.append(f'<a class="ds-link" href="{escape(href.strip())}">')
+        else:
+            self.out.append(f"<{tag}>")
+        if tag not in _VOID_TAGS:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.open:
+            while self.open:
+                closing = self.open.pop()
+                self.out.append(f"</{closing}>")
+                if closing == tag:
+                    break
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(str(escape(data)))
+
+    @classmethod
+    def clean(cls, html: str) -> Markup:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        parser.out.extend(f"</{tag}>" for tag in reversed(parser.open))
+        return Markup("".join(parser.out))  # noqa: S704 - rebuilt from escaped text and the tags above only
 
 HEADING_LEVELS = {"L": 2, "M": 3, "S": 4, "XS": 5, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 # Components that only show something: they have no bindings to fill in.
@@ -127,12 +176,13 @@ class View:
 @lru_cache(maxsize=8192)
 def markdown(text: str | None) -> Markup:
     """A text as Markdown (texts repeat row after row: each is rendered once)."""
-    return Markup(_markdown.render(text)) if text else Markup("")  # noqa: S704 - markdown-it escapes; no HTML
+    return SafeHtml.clean(_markdown.render(text)) if text else Markup("")
 
 
 @lru_cache(maxsize=8192)
 def inline(text: str | None) -> Markup:
-    return Markup(_inline.renderInline(text)) if text else Markup("")  # noqa: S704 - as above
+    """A text as Markdown within a line (a label, a heading)."""
+    return SafeHtml.clean(_inline.renderInline(text)) if text else Markup("")
 
 
 def form_state(app: AppDefinition, layout_set: LayoutSetDefinition, models: dict[str, Any], language: str, *,
