@@ -127,9 +127,6 @@ async def test_each_page_of_the_demo_app_renders_in_the_form_pages(
     assert "Felles ikke kan gjøre" not in confirmation.text and "Felles kan ikke vise den" not in confirmation.text
 
 
-@pytest.mark.xfail(strict=True, reason="TODO forms: a Summary2 whose target names another task (taskId) looks for "
-                   "the page in the current task's layout set and shows nothing; app-frontend-react shows that "
-                   "task's pages")
 async def test_the_confirmation_page_summarises_what_was_filled_in(
         database: Database, client: httpx.AsyncClient, token: TokenFactory) -> None:
     first = await _started_in_the_form_pages(database, client)
