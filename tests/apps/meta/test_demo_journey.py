@@ -132,3 +132,10 @@ async def test_the_confirmation_page_summarises_what_was_filled_in(
     first = await _started_in_the_form_pages(database, client)
     confirmation = await client.get(await _to_confirmation(client, token, first))
     assert "Tesla" in confirmation.text and "EL12345" in confirmation.text
+
+
+async def test_the_welcome_page_leads_to_the_demo_apps_form(client: httpx.AsyncClient) -> None:
+    welcome = await client.get("/", headers={"Accept-Language": "nb"})
+    assert welcome.status_code == 200
+    assert 'href="/fjordvik/parkering/"' in welcome.text
+    assert "Søk om parkeringstillatelse i Fjordvik kommune" in welcome.text
