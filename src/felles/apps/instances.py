@@ -480,15 +480,16 @@ async def create_instance(runtime: Runtime, app: RunningApp, caller: Caller, tem
 
 async def _store_part(ctx: tasks.TaskContext, part: DataPart, spec: dict[str, Any]) -> None:
     content_type = part.content_type.split(";")[0].strip().lower()
+    # app-lib holds form data to its data type's content types too (a model of application/xml takes no JSON).
+    allowed = [value.lower() for value in spec.get("allowedContentTypes") or []]
+    if allowed and content_type not in allowed and "application/octet-stream" not in allowed:
+        raise InvalidInput(f'{part.data_type} takes {", ".join(allowed)}, not "{content_type}".',
+                           code="content_type_not_allowed")
     if spec.get("appLogic"):
         data = form_data_json(ctx.app, part.data_type, part.content, content_type)
         content, stored_type = form_data_bytes(ctx.app, part.data_type, data)
         await _store_element(ctx, part.data_type, content, stored_type)
         return
-    allowed = [value.lower() for value in spec.get("allowedContentTypes") or []]
-    if allowed and content_type not in allowed and "application/octet-stream" not in allowed:
-        raise InvalidInput(f'{part.data_type} takes {", ".join(allowed)}, not "{content_type}".',
-                           code="content_type_not_allowed")
     max_mb = spec.get("maxSize")
     if isinstance(max_mb, int) and len(part.content) > max_mb * 1024 * 1024:
         raise storage.TooLarge(f"{part.data_type} takes files up to {max_mb} MB.")

@@ -59,12 +59,9 @@ UPLOAD = re.compile(r"^BasicAppTests\.DataUpload_filenameQuoted=(?P<quoted>\w+)_
 # What Felles does not match yet, by snapshot name (a regular expression searched in it) → why.
 # Each entry is a TODO for the engineer named.
 KNOWN_DIFFERENCES: dict[str, str] = {
-    r"MultipartXmlPrefill_": "runtime: a multipart part without a file name loses its Content-Type (Starlette's form "
-                             "makes it a plain field), so the XML model is read as JSON and refused (400)",
-    r"MultipartJsonPrefill_0_Instantiation$": "runtime: a JSON part for a model whose allowedContentTypes is only "
-                                              "application/xml is taken (app-lib refuses it: 400)",
-    r"_0_Instantiation$": "runtime/data: the data element the app creates at instantiation is isRead: true (app-lib: "
-                          "false until the instance owner reads it)",
+    r"testCase=(Simplified\w+|MultipartNoPrefill)_0_Instantiation$|ServiceOwner_testCase=MultipartXmlPrefill_0_":
+        "runtime/data: a new instance is readStatus Read (app-lib: UpdatedSinceLastReview), and the form data the "
+        "app makes for a service owner's call is isRead: true (app-lib: false until the instance owner reads it)",
     r"ServiceOwner_testCase=\w+_2_PatchFormData$": "data: a service owner's read marks the data element read "
                                                     "(app-lib: only the instance owner's)",
     r"_4_Download-Instance$": "runtime: the process's end does not archive the instance (status.isArchived, "

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import FormData, UploadFile
 
-from felles.apps import access, data, data_validation, instances, parties
+from felles.apps import access, data, data_validation, instances, parties, receipt
 from felles.apps.datapath import format_path, lookup, parse_path, transpose
 from felles.apps.definition import AppDefinition, LayoutSetDefinition
 from felles.apps.dependencies import APP_PATTERN, ORG_PATTERN, catalogue, deployed_app
@@ -32,6 +32,7 @@ from felles.apps.expressions.functions import translate as app_text
 from felles.apps.forms import values
 from felles.apps.forms.render import Message, PageRenderer, View, form_state, issue_messages, visible_pages
 from felles.apps.layout import Component, FormState, Node, binding_target
+from felles.apps.task_actions import InstanceCall
 from felles.core.body_limit import declare_body_limit
 from felles.core.errors import Problem
 from felles.core.i18n import translate
@@ -265,6 +266,10 @@ class Urls:
     def data(self, element_id: str) -> str:
         return f"{self.root}{self.base}/data/{element_id}"
 
+    @property
+    def receipt(self) -> str:
+        return f"{self.root}{self.base}/receipt"
+
 
 InstanceArgs = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
@@ -295,6 +300,22 @@ async def instance_page(request: Request, runtime: RuntimeDep, app: AppPage, par
 def _form(request: Request, opened: Opened, layout_set: LayoutSetDefinition) -> FormState:
     return form_state(opened.definition, layout_set, opened.models, page_language(request),
                       instance=opened.instance, data_elements=opened.elements())
+
+
+@router.get(INSTANCE_PATH + "/receipt", name="forms_receipt_pdf", response_model=None)
+async def receipt_pdf(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
+                      instance_guid: uuid.UUID) -> Response:
+    """The receipt as a PDF: the one the process made, or one written now of the instance's forms."""
+    caller = await _caller(request, runtime)
+    if caller is None:
+        return await _login(request, runtime)
+    call = InstanceCall(runtime, catalogue(request), app, caller, party_id, instance_guid, page_language(request))
+    try:
+        found = await receipt.instance_receipt(call)
+    except Problem as problem:
+        return _problem_page(request, app, problem)
+    return Response(found.content, media_type="application/pdf", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}", "Cache-Control": "no-store"})
 
 
 # Before the task pages' route: `data` is not a task.
@@ -370,7 +391,7 @@ async def _render(request: Request, runtime: Runtime, opened: Opened, page: str,
     task_type = _task_type(opened)
     renderer = PageRenderer(opened.definition, layout_set, form, page, messages=state.messages, pages=pages,
                             read_only=not may_write or task_type != "data", typed=state.typed,
-                            editing=frozenset(state.editing))
+                            editing=frozenset(state.editing), form_of=lambda other: _form(request, opened, other))
     views = renderer.views()
     urls = Urls(opened.base, task, request.scope.get("root_path", ""))
     links = state.summary or [(f"#{target}", text) for target, text in renderer.error_links(views)]
@@ -500,22 +521,12 @@ def _label(form: FormState, definition: dict[str, Any]) -> str:
     return app_text(form.context, title)
 
 
-async def _once(content: bytes) -> AsyncIterator[bytes]:
-    yield content
-
-
 async def _store(opened: Opened, changed: set[str]) -> None:
-    """Save the changed form data through the data service (each model's element replaced as JSON)."""
+    """Save the changed form data through the data service (each model's element replaced)."""
     for data_type in sorted(changed):
         element_id = opened.elements_by_type.get(data_type)
-        if element_id is None:
-            continue
-        body = json.dumps(opened.models[data_type]).encode()
-        _, _, stored = await data.replace_data_element(opened.ref, element_id, content_type="application/json",
-                                                       content_disposition=None, content_length=len(body),
-                                                       body=_once(body))
-        if stored is not None:
-            opened.models[data_type] = stored
+        if element_id is not None:
+            opened.models[data_type] = await data.save_form_data(opened.ref, element_id, opened.models[data_type])
 
 
 def _row_action(opened: Opened, action: str, default: str, editing: set[str]) -> str | None:
@@ -835,11 +846,10 @@ def _receipt(request: Request, opened: Opened) -> Response:
     instance = opened.instance
     elements = [element for element in instance.get("data") or []
                 if element.get("dataType") not in opened.models]
-    pdfs = [element for element in elements if element.get("dataType") == data.PDF_DATA_TYPE]
     response = render_page(request, "forms/receipt.html", {
         "app_title": _app_title(opened.app, language), "instance": instance,
-        "reference": str(opened.ref.instance_id).split("-")[-1], "pdfs": pdfs,
-        "files": [element for element in elements if element not in pdfs],
+        "reference": str(opened.ref.instance_id).split("-")[-1],
+        "files": [element for element in elements if element.get("dataType") != data.PDF_DATA_TYPE],
         "ended": opened.opened.instance.process_ended_at,
         "urls": Urls(opened.base, "", request.scope.get("root_path", "")),
     })
