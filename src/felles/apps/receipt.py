@@ -13,6 +13,7 @@ real text (`core.pdf`), so it can be searched and read aloud.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import uuid
@@ -25,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.apps import formdata, tasks
+from felles.apps.datapath import lookup, parse_path, transpose
 from felles.apps.definition import AppDefinition, LayoutSetDefinition, ProcessTask
 from felles.apps.display import display_value
 from felles.apps.expressions.casting import to_string
@@ -32,7 +34,7 @@ from felles.apps.expressions.context import DataModels, ExpressionContext
 from felles.apps.expressions.errors import ExpressionError
 from felles.apps.expressions.evaluator import compile_cached
 from felles.apps.expressions.functions import translate
-from felles.apps.layout import Component, FormState, Node, Page
+from felles.apps.layout import Component, FormState, Node, Page, binding_target
 from felles.apps.task_actions import InstanceCall, current_task, opened_instance
 from felles.apps.tasks import TaskContext, TaskTypeHandler
 from felles.authorization import service as authorization
@@ -72,6 +74,7 @@ _NOT_IN_RECEIPT = frozenset({
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _MARKDOWN = re.compile(r"\*\*|__|^#+ ", re.MULTILINE)
+_ROW_INDEX = re.compile(r"\{(\d+)\}")
 _UNSAFE_IN_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
@@ -205,7 +208,8 @@ class _FormWriter:
             return None
         context = self.form.context_at(node)
         try:
-            value = translate(context, raw) if isinstance(raw, str) else to_string(compile_cached(raw)(context))
+            value = (_row_text(context, raw, node.rows) if isinstance(raw, str)
+                     else to_string(compile_cached(raw)(context)))
         except ExpressionError:
             return None
         return plain(value) if value else None
@@ -233,6 +237,8 @@ class _FormWriter:
         elif component.type == "Paragraph":
             if title:
                 out.append(Paragraph(title))
+        elif component.type == "Likert" and component.bindings.get("questions"):
+            out.extend(self._likert(node, title))
         elif component.type == "AttachmentList":
             out.append((title or self.words["attachments"], self._attachment_list(component)))
         else:
@@ -251,6 +257,44 @@ class _FormWriter:
         names = [str(element.get("filename") or element.get("id")) for element in self.form.context.data_elements
                  if not isinstance(wanted, list) or element.get("dataType") in wanted]
         return ", ".join(names) or self.words["none"]
+
+    def _likert(self, node: Node, title: str | None) -> list[Block]:
+        """A Likert (one question a row of its `questions` list, answered with one of its options) as a table."""
+        component = node.component
+        assert component is not None
+        questions = binding_target(component.bindings.get("questions"))
+        answers = binding_target(component.bindings.get("answer"))
+        if questions is None or answers is None:
+            return []
+        data_type, questions_path = questions
+        try:
+            model = self.form.context.data.get(data_type)
+        except ExpressionError:
+            return []
+        rows_path = transpose(parse_path(questions_path), self.form.context_path(node))
+        rows = lookup(model, rows_path)
+        bounds = {entry.get("key"): entry.get("value") for entry in component.definition.get("filter") or []
+                  if isinstance(entry, dict)}
+        start, stop = int(bounds.get("start") or 0), int(bounds.get("stop") or len(rows or []))
+        table = []
+        for row in range(start, min(stop, len(rows) if isinstance(rows, list) else 0)):
+            row_path = (*rows_path[:-1], (rows_path[-1][0], row))
+            context = self.form.context_at(node).at(node)
+            context.row_path = row_path
+            question = component.definition.get("textResourceBindings", {}).get("questions")
+            answer = lookup(model, transpose(parse_path(answers[1]), row_path))
+            table.append([_row_text(context, question, (*node.rows, row), as_key=True) if isinstance(question, str)
+                          else str(row + 1), self._option_label(component, answer)])
+        header = self._text(node, "leftColumnHeader") or ""
+        return [*([Heading(title)] if title else []), Table([header, ""], table)] if table else []
+
+    def _option_label(self, component: Component, value: Any) -> str:
+        options = component.definition.get("options")
+        if not isinstance(options, list):
+            options = self.form.context.code_lists.get(str(component.definition.get("optionsId")), [])
+        wanted = to_string(value)
+        label = next((option.get("label") for option in options if to_string(option.get("value")) == wanted), None)
+        return plain(translate(self.form.context, str(label))) if label is not None else (wanted or "")
 
     def _repeating_group(self, node: Node, title: str | None) -> list[Block]:
         """A table of the visible rows' values; a group nested in a row follows as its own table."""
@@ -290,6 +334,21 @@ class _FormWriter:
                 columns.setdefault(component.id, self._text(node, "tableTitle") or self._text(node, "title")
                                    or component.id)
                 cells[component.id] = value
+
+
+def _row_text(context: ExpressionContext, key: str, rows: tuple[int, ...], *, as_key: bool = False) -> str:
+    """A text whose variables name the row they read by index placeholders (`Spørsmål[{0}].Id`), in row `rows`;
+    `as_key`: a text that reads as another text's id is that text (a Likert's questions name their texts so)."""
+    resource = context.text_resources.get(key)
+    if resource is not None and resource.get("variables"):
+        variables = [{**variable, "key": _ROW_INDEX.sub(lambda found: str(rows[int(found.group(1))])
+                                                        if int(found.group(1)) < len(rows) else found.group(0),
+                                                        str(variable.get("key", "")))}
+                     for variable in resource["variables"] if isinstance(variable, dict)]
+        context = copy.copy(context)
+        context.text_resources = {**context.text_resources, key: {**resource, "variables": variables}}
+    text = translate(context, key)
+    return plain(translate(context, text) if as_key and text in context.text_resources else text)
 
 
 def _coalesce(items: list[Block | tuple[str, str]]) -> list[Block]:

@@ -27,7 +27,7 @@ from felles.apps.receipt import (
     receipt_document,
     store_receipt_in_transaction,
 )
-from felles.core.pdf import PdfRenderer
+from felles.core.pdf import PdfRenderer, Table
 from felles.storage import service as storage
 from tests.apps.receipt.conftest import APP_FOLDER, FORM, KARI, instance_in_task, kari_caller, task_context
 
@@ -187,3 +187,17 @@ async def test_pdf_if_requested_makes_the_receipt_only_when_the_form_asks_for_it
         await PdfIfRequestedTask().on_enter(ctx)
         elements = (await storage.data_elements_of(session, [instance_id]))[instance_id]
     assert [element.data_type for element in elements] == ["skjema"]
+
+
+def test_a_likert_is_a_table_of_its_questions_and_the_answers_labels(reference_apps) -> None:
+    app = load_app(reference_apps / "altinn-studio-component-library")
+    rows = [{"Id": f"question-{n}", "Answer": str(n)} for n in range(1, 6)]
+    document = receipt_document(app, ReceiptInput(
+        instance_id=f"1/{GUID}", owner="Kari", submitted=datetime(2026, 12, 4, tzinfo=UTC), task_ids=["Task_1"],
+        form_data={"model": {"LikertExample": rows}}))
+    tables = [block for section in document.sections for block in section.blocks
+              if isinstance(block, Table) and block.columns[0] == "Spørsmål"]
+    assert tables, "the Likert is written as a table"
+    # its filter shows rows 0 to 3; each answer by its option's label
+    assert tables[0].rows == [["Gjør du leksene dine?", "Alltid"], ["Fungerer kalkulatoren din?", "Nesten alltid"],
+                              ["Er pulten din ryddig?", "Ofte"]]
