@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from felles.apps import tasks
+from felles.apps import instances, tasks
 from felles.apps.access import Caller
 from felles.apps.definition import AppDefinition, ProcessTask
 from felles.apps.deployment import AppCatalogue, RunningApp
@@ -244,7 +244,7 @@ async def _keep(ctx: TaskContext, config: PaymentConfig, information: dict[str, 
     content = json.dumps(information, ensure_ascii=False).encode()
     element_id = element.id if element is not None else uuid.uuid4()
     stored = await storage.put_data_blob(ctx.runtime.blobs, ctx.instance.id, element_id, from_bytes(content))
-    actor = str(ctx.caller.user_id or ctx.caller.subject)
+    actor = instances.actor_of(ctx.caller)
     if element is not None:
         storage.replace_data_element_in_transaction(ctx.instance, element, stored, content_type=JSON_CONTENT,
                                                     actor=actor)
@@ -371,7 +371,7 @@ class PaymentTask:
         stored = await storage.put_data_blob(ctx.runtime.blobs, ctx.instance.id, element_id, from_bytes(pdf))
         storage.add_data_element_in_transaction(
             ctx.session, ctx.instance, element_id, stored, data_type=config.receipt_pdf_data_type,
-            content_type="application/pdf", actor=str(ctx.caller.user_id or ctx.caller.subject),
+            content_type="application/pdf", actor=instances.actor_of(ctx.caller),
             filename=f"{config.receipt_pdf_data_type}.pdf")
 
 

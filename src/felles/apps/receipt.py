@@ -14,7 +14,6 @@ real text (`core.pdf`), so it can be searched and read aloud.
 from __future__ import annotations
 
 import copy
-import json
 import re
 import uuid
 from collections.abc import Sequence
@@ -25,9 +24,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from felles.apps import formdata, tasks
+from felles.apps import instances, tasks
 from felles.apps.datapath import lookup, parse_path, transpose
 from felles.apps.definition import AppDefinition, LayoutSetDefinition, ProcessTask
+from felles.apps.deployment import RunningApp
 from felles.apps.display import display_value
 from felles.apps.expressions.casting import to_string
 from felles.apps.expressions.context import DataModels, ExpressionContext
@@ -375,19 +375,14 @@ def form_data_types(app: AppDefinition) -> set[str]:
             if isinstance(data_type, dict) and (data_type.get("appLogic") or {}).get("classRef")}
 
 
-async def form_data_of(blobs: BlobStore, app: AppDefinition, elements: Sequence[DataElement]) -> dict[str, Any]:
-    """Each form data type's data (the first element of the type) as JSON, read from XML by the model's XSD."""
+async def form_data_of(blobs: BlobStore, app: RunningApp, elements: Sequence[DataElement]) -> dict[str, Any]:
+    """Each form data type's data (the first element of the type) as the JSON the app API serves."""
     found: dict[str, Any] = {}
-    wanted = form_data_types(app)
+    wanted = form_data_types(app.definition)
     for element in elements:
-        if element.data_type not in wanted or element.data_type in found:
-            continue
-        raw = await storage.read_data_bytes(blobs, element)
-        model = app.models.get(element.data_type)
-        if "xml" in element.content_type and model is not None and model.xsd is not None:
-            found[element.data_type] = formdata.xml_to_json(raw, model.xsd)
-        else:
-            found[element.data_type] = json.loads(raw or b"{}")
+        if element.data_type in wanted and element.data_type not in found:
+            found[element.data_type] = instances.form_data_json(
+                app, element.data_type, await storage.read_data_bytes(blobs, element), element.content_type)
     return found
 
 
@@ -419,12 +414,12 @@ def pdf_filename(app: AppDefinition, language: str, text_key: str | None) -> str
     return _UNSAFE_IN_FILENAME.sub("_", name).strip() + ".pdf"
 
 
-async def _instance_receipt(runtime: Runtime, app: AppDefinition, instance: Instance,
+async def _instance_receipt(runtime: Runtime, app: RunningApp, instance: Instance,
                            elements: Sequence[DataElement], *, task_ids: Sequence[str], language: str) -> bytes:
     owner = await authorization.party_by_id(runtime.database, instance.party_id)
     public_instance = {"id": storage.instance_reference(instance), "appId": instance.app_id, "org": instance.org,
                        "instanceOwner": {"partyId": str(instance.party_id)}, "process": instance.process}
-    document = receipt_document(app, ReceiptInput(
+    document = receipt_document(app.definition, ReceiptInput(
         instance_id=storage.instance_reference(instance),
         owner=f"{instance.owner_identifier}-{owner.name}" if owner and owner.name else instance.owner_identifier,
         submitted=_moment(instance.process.get("ended")) or utcnow(), task_ids=task_ids,
@@ -438,13 +433,13 @@ def _moment(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
-async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, app: AppDefinition,
+async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, app: RunningApp,
                                        instance: Instance, *, generated_by: str, task_ids: Sequence[str],
                                        language: str, actor: str, filename_text_key: str | None = None) -> DataElement:
     """Render the receipt of `task_ids`' forms and keep it as the instance's `ref-data-as-pdf` data element,
     marked as made by task `generated_by`: a later run of the same task replaces it, another task's stays."""
     elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
-    language = receipt_language(app, language)
+    language = receipt_language(app.definition, language)
     pdf = await _instance_receipt(runtime, app, instance, elements, task_ids=task_ids, language=language)
     earlier = next((element for element in elements if element.data_type == RECEIPT_DATA_TYPE
                     and _generated_by(element) == generated_by), None)
@@ -456,7 +451,7 @@ async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, 
         return earlier
     element = storage.add_data_element_in_transaction(
         session, instance, element_id, stored, data_type=RECEIPT_DATA_TYPE, content_type="application/pdf",
-        actor=actor, filename=pdf_filename(app, language, filename_text_key))
+        actor=actor, filename=pdf_filename(app.definition, language, filename_text_key))
     element.metadata_items = [{"key": GENERATED_BY_TASK, "value": generated_by}]
     return element
 
@@ -483,16 +478,12 @@ async def instance_receipt(call: InstanceCall) -> ReceiptFile:
         task_ids = [task.id for task in definition.process.tasks.values()
                     if task.task_type == "data" and definition.layout_set_for_task(task.id)]
         return ReceiptFile(pdf_filename(definition, language, None), await _instance_receipt(
-            call.runtime, definition, instance, elements, task_ids=task_ids, language=language))
+            call.runtime, opened.app, instance, elements, task_ids=task_ids, language=language))
 
 
 def _generated_by(element: DataElement) -> str | None:
     return next((entry.get("value") for entry in element.metadata_items or [] if entry.get("key") == GENERATED_BY_TASK),
                 None)
-
-
-def _actor(ctx: TaskContext) -> str:
-    return str(ctx.caller.user_id or ctx.caller.subject)
 
 
 async def pdf_format(call: InstanceCall, element_id: uuid.UUID) -> dict[str, list[str]]:
@@ -519,8 +510,9 @@ class PdfTask:
     async def on_enter(self, ctx: TaskContext) -> None:
         config = ctx.task.config.get("pdfConfig") or {}
         await store_receipt_in_transaction(
-            ctx.session, ctx.runtime, ctx.app.definition, ctx.instance, generated_by=ctx.task.id,
-            task_ids=pdf_tasks(ctx.app.definition, ctx.task), language=ctx.language, actor=_actor(ctx),
+            ctx.session, ctx.runtime, ctx.app, ctx.instance, generated_by=ctx.task.id,
+            task_ids=pdf_tasks(ctx.app.definition, ctx.task), language=ctx.language,
+            actor=instances.actor_of(ctx.caller),
             filename_text_key=config.get("filenameTextResourceKey") if isinstance(config, dict) else None)
 
     async def before_leave(self, ctx: TaskContext, action: str) -> list[dict[str, Any]]:
@@ -538,7 +530,7 @@ class PdfIfRequestedTask(PdfTask):
 
     async def on_enter(self, ctx: TaskContext) -> None:
         elements = (await storage.data_elements_of(ctx.session, [ctx.instance.id]))[ctx.instance.id]
-        models = await form_data_of(ctx.runtime.blobs, ctx.app.definition, elements)
+        models = await form_data_of(ctx.runtime.blobs, ctx.app, elements)
         if any(asks_for_pdf(model) for model in models.values()):
             await super().on_enter(ctx)
 
@@ -570,9 +562,9 @@ class DataTaskWithLegacyPdf:
         if any(data_type.get("enablePdfCreation") is True and data_type.get("taskId") == ctx.task.id
                and data_type.get("id") in form_data_types(app)
                for data_type in app.metadata.get("dataTypes") or [] if isinstance(data_type, dict)):
-            await store_receipt_in_transaction(ctx.session, ctx.runtime, app, ctx.instance,
+            await store_receipt_in_transaction(ctx.session, ctx.runtime, ctx.app, ctx.instance,
                                                generated_by=ctx.task.id, task_ids=[ctx.task.id],
-                                               language=ctx.language, actor=_actor(ctx))
+                                               language=ctx.language, actor=instances.actor_of(ctx.caller))
 
 
 tasks.register_task_type(PdfTask())

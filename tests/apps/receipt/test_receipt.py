@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from felles.apps import tasks
 from felles.apps.definition import load_app
+from felles.apps.deployment import RunningApp
 from felles.apps.receipt import (
     GENERATED_BY_TASK,
     RECEIPT_DATA_TYPE,
@@ -171,7 +172,7 @@ async def test_the_receipt_to_download_is_the_one_made_or_one_written_now(runtim
 
     async with database.transaction() as session:
         instance = await storage.instance_row(session, instance_id, lock=True)
-        kept = await store_receipt_in_transaction(session, runtime, receipt_app.definition, instance,
+        kept = await store_receipt_in_transaction(session, runtime, RunningApp(receipt_app.definition, 1), instance,
                                                   generated_by="PdfTask_Task_1", task_ids=["Task_1"], language="en",
                                                   actor="1337", filename_text_key="pdf.filnavn")
     made = await client.get(f"{path}/receipt", headers=kari)
