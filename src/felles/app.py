@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from felles import __version__
 from felles.apps import api as apps_api
+from felles.apps import frontend as apps_frontend
 from felles.authorization import api as authorization_api
 from felles.authorization import pages as authorization_pages
 from felles.consent import api as consent_api
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     install_security_documentation(app)
     app.add_middleware(RequestContextMiddleware)
     for router in COMPONENT_ROUTERS:
+        if router is apps_api.router and settings.app_frontend_dir is not None:
+            include_component_router(app, apps_frontend.router)  # Altinn's frontend takes the apps' pages
         include_component_router(app, router)
     portal_pages.install_pages(app)
     return app

@@ -114,11 +114,12 @@ def seed(
     persons: Annotated[int, typer.Option(help="Synthetic persons to create.")] = 0,
     orgs: Annotated[int, typer.Option(help="Synthetic organisations to create.")] = 0,
     seed_value: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 1,
-    demo: Annotated[bool, typer.Option(help="Also add the named demo personas, demo services and a consent request.")]
-    = False,
+    demo: Annotated[bool, typer.Option(
+        help="Also add the named demo personas, demo services, the demo app and a consent request.")] = False,
 ) -> None:
     """Fill the registers with a consistent synthetic population (streamed, constant memory)."""
     import felles.app  # noqa: F401 - every router, and with them every scope the platform's APIs require
+    from felles.apps.demo import seed_demo_app
     from felles.authorization.demo import seed_demo_services
     from felles.consent.demo import seed_demo_consent_request
     from felles.core.db import Database
@@ -143,6 +144,9 @@ def seed(
                 services = await seed_demo_services(database)
                 console.print("Demo services: " + ", ".join(
                     f"{resource.identifier} ({resource.title.get('nb', '')})" for resource in services))
+                demo_app = await seed_demo_app(database)
+                console.print(f"Demo app: {demo_app.app_id} version {demo_app.version} "
+                              f"({'deployed' if demo_app.created else 'already deployed'}), at /{demo_app.app_id}/")
                 consent_page = await seed_demo_consent_request(database, settings)
                 console.print(f"Demo consent request to Kari Nordmann: {consent_page}")
                 clients = await seed_demo_clients(database, settings)

@@ -13,8 +13,6 @@ from urllib.parse import parse_qsl, urlsplit
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-# Each test starts without the decision point's per-process caches (the database is emptied between tests).
-from tests.authorization.conftest import _fresh_authorization_caches  # noqa: F401 - an autouse fixture
 from tests.authorization.world import (
     ACME,
     ACME_BRANCH,

@@ -12,7 +12,6 @@ import pytest
 
 from felles.core.audit import Actor
 from felles.identity import schemas, selfservice
-from tests.authorization.conftest import _fresh_authorization_caches  # noqa: F401 - an autouse fixture
 from tests.authorization.world import (
     ACME,
     DELEGABLE_RESOURCE,

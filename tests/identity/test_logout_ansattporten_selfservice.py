@@ -25,7 +25,6 @@ from felles.core.jobs import Job, JobStatus, Worker, enqueue
 from felles.identity import schemas, selfservice
 from felles.identity.models import ChangeLogEntry
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
-from tests.authorization.conftest import _fresh_authorization_caches  # noqa: F401 - an autouse fixture
 from tests.authorization.world import DELEGABLE_RESOURCE, add_delegable_resource
 from tests.conftest import bearer, serve_app
 from tests.identity.conftest import (

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from felles.apps import actions_api, data_api, instances_api, payment_api, receipt_api, signing_api
+from felles.apps import (
+    actions_api,
+    data_api,
+    deploy_api,
+    instances_api,
+    metadata_api,
+    parties_api,
+    payment_api,
+    receipt_api,
+    signing_api,
+)
+from felles.apps.forms import pages as form_pages
 from felles.core.tokens import AuthenticatedRoute
 
 router = APIRouter(route_class=AuthenticatedRoute)
+# Fixed paths first: `/apps/api/v1/...` must not be taken for an app named `api` of an org `apps`.
+router.include_router(deploy_api.router)
 router.include_router(payment_api.router)  # its fixed paths (/apps-payment/...) before the apps' /{org}/{app}/...
+router.include_router(metadata_api.router)
+router.include_router(parties_api.router)
 router.include_router(instances_api.router)
 router.include_router(data_api.router)
 router.include_router(receipt_api.router)
 router.include_router(signing_api.router)
 router.include_router(actions_api.router)
+# Last: the form pages (`/{org}/{app}/` and `/{org}/{app}/instance/...`), for people in a browser.
+router.include_router(form_pages.router)

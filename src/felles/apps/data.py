@@ -10,6 +10,8 @@ Every call is decided by the app's policy (`read` or `write` in the current task
 the checks Altinn's DataElementAccessChecker makes come after: the data type's task, an active instance, a data
 element not locked, `disallowUserCreate`/`disallowUserDelete` for persons, and `ref-data-as-pdf` kept from anyone.
 
+A stateless app's form data (`/v1/data`) is prefilled and handed back, never stored.
+
 Files of data types with `enableFileScan` are `Pending` until the scan job (`apps.scan`) marks them `Clean` or
 `Infected`. An infected file is never delivered, to anyone (403 `file_infected`): it can only be deleted.
 """
@@ -25,14 +27,17 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from felles.apps import access, scan
+from felles.apps import access, instances, scan
 from felles.apps.definition import AppDefinition, DataModelDefinition
 from felles.apps.deployment import AppCatalogue
 from felles.apps.formdata import FormDataError, json_to_xml, xml_to_json
 from felles.apps.jsonpatch import PatchFailed, PatchTestFailed, apply_patch
-from felles.core.blobs import BlobStream, StoredBlob, from_bytes
+from felles.apps.prefill import apply_prefill
+from felles.authorization import service as authorization
+from felles.core.blobs import CHUNK_SIZE, BlobStream, StoredBlob, from_bytes
 from felles.core.config import VirusScannerKind
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from felles.core.runtime import Runtime
@@ -40,6 +45,7 @@ from felles.storage import schemas as storage_schemas
 from felles.storage import service as storage
 from felles.storage.models import DataElement, Instance
 
+log = structlog.get_logger("felles.apps.data")
 # Altinn's data type of the PDF receipt: made by the app, never by a client.
 PDF_DATA_TYPE = "ref-data-as-pdf"
 # A data type without `maxSize` still has a limit (Altinn's app backend has its request size limit).
@@ -235,13 +241,21 @@ def attachment_limit(data_type: dict[str, Any]) -> int:
     return MAX_ATTACHMENT_BYTES
 
 
-async def _not_empty(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+async def _file_body(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """A request body as the blob store takes it best: in chunks of about CHUNK_SIZE (the server reads the socket
+    in small ones, and every chunk costs the store a thread hop), and refused when empty."""
+    buffer = bytearray()
     empty = True
     async for chunk in chunks:
         empty = empty and not chunk
-        yield chunk
+        buffer += chunk
+        if len(buffer) >= CHUNK_SIZE:
+            yield bytes(buffer)
+            buffer.clear()
     if empty:
         raise UploadRefused("DataElementEmpty", "The file is zero bytes.")
+    if buffer:
+        yield bytes(buffer)
 
 
 async def _read_limited(chunks: AsyncIterable[bytes], limit: int) -> bytes:
@@ -375,7 +389,7 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
     else:
         filename = check_upload(data_type, content_type, content_disposition, content_length)
         stored_type = media_type(content_type) or "application/octet-stream"
-        stored = await storage.put_data_blob(ref.runtime.blobs, opened.instance.id, element_id, _not_empty(body),
+        stored = await storage.put_data_blob(ref.runtime.blobs, opened.instance.id, element_id, _file_body(body),
                                              max_bytes=attachment_limit(data_type))
         scan_file = bool(data_type.get("enableFileScan")) and \
             ref.runtime.settings.virus_scanner is not VirusScannerKind.NONE
@@ -388,7 +402,8 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
                                code="max_count_exceeded")
             element = storage.add_data_element_in_transaction(
                 session, locked.instance, element_id, stored, data_type=data_type_id, content_type=stored_type,
-                actor=ref.actor, filename=filename, file_scan_result="Pending" if scan_file else "NotApplicable")
+                actor=ref.actor, filename=filename, file_scan_result="Pending" if scan_file else "NotApplicable",
+                is_read=ref.caller.is_person)
             await storage.record_event_in_transaction(session, locked.instance, "Created", ref.platform_user(),
                                                       data_id=element_id)
             if scan_file:
@@ -405,6 +420,8 @@ async def read_data_element(ref: InstanceRef, element_id: uuid.UUID) -> tuple[Da
     opened = await open_instance(ref, "read")
     element = opened.element(element_id)
     _check_deliverable(element)
+    if ref.caller.is_person and not element.is_read:  # the instance owner's side has seen it now
+        await storage.mark_data_element_read(ref.runtime.database, element.id)
     data_type = data_type_of(opened.definition, element.data_type)
     if is_form_data(data_type):
         return element, await read_form_data(ref.runtime, element, model_of(opened.definition, data_type))
@@ -435,7 +452,7 @@ async def replace_data_element(ref: InstanceRef, element_id: uuid.UUID, *, conte
     else:
         filename = check_upload(data_type, content_type, content_disposition, content_length)
         stored_type = media_type(content_type) or "application/octet-stream"
-        stored = await storage.put_data_blob(ref.runtime.blobs, opened.instance.id, element_id, _not_empty(body),
+        stored = await storage.put_data_blob(ref.runtime.blobs, opened.instance.id, element_id, _file_body(body),
                                              max_bytes=attachment_limit(data_type))
     scan_file = not is_form_data(data_type) and bool(data_type.get("enableFileScan")) and \
         ref.runtime.settings.virus_scanner is not VirusScannerKind.NONE
@@ -477,6 +494,15 @@ async def _commit_replacements(ref: InstanceRef, replacements: list[Replacement]
     for key in old_keys:
         await ref.runtime.blobs.delete(key)
     return locked, locked.element(replacements[0].element_id)
+
+
+async def save_form_data(ref: InstanceRef, element_id: uuid.UUID, form_data: dict[str, Any]) -> dict[str, Any]:
+    """Replace an element's form data with `form_data` (the form pages' autosave); the data as stored."""
+    _, _, saved = await replace_data_element(
+        ref, element_id, content_type="application/json", content_disposition=None, content_length=None,
+        body=from_bytes(json.dumps(form_data, ensure_ascii=False).encode()))
+    assert saved is not None, "form data elements only"
+    return saved
 
 
 @dataclass(frozen=True)
@@ -558,3 +584,89 @@ async def delete_data_element(ref: InstanceRef, element_id: uuid.UUID) -> Opened
                                                   data_id=element_id)
     await ref.runtime.blobs.delete(key)
     return locked
+
+
+# --- tags (FileUploadWithTag) ----------------------------------------------------------------------------------
+_TAG = re.compile(r"^[^\W\d]([^\W]|-)*$")
+
+
+def check_tag(tag: str) -> str:
+    """A tag is a word of letters (digits, `-` and `_` after the first), as app-lib takes them."""
+    if not 0 < len(tag) <= 100 or not _TAG.match(tag):
+        raise InvalidInput(f'"{tag}" is not a tag: a tag is a word of letters.', code="invalid_tag")
+    return tag
+
+
+async def data_element_tags(ref: InstanceRef, element_id: uuid.UUID) -> list[str]:
+    opened = await open_instance(ref, "read")
+    return list(opened.element(element_id).tags or [])
+
+
+async def change_tags(ref: InstanceRef, element_id: uuid.UUID, *, add: str | None = None,
+                      remove: str | None = None, replace: list[str] | None = None) -> tuple[Opened, list[str]]:
+    """Add a tag, remove one, or set them all (duplicates dropped, order kept)."""
+    opened = await open_instance(ref, "write")
+    element = opened.element(element_id)
+    check_mutation(opened, data_type_of(opened.definition, element.data_type), ref.caller)
+    _check_unlocked(element)
+    async with ref.runtime.database.transaction() as session:
+        locked = await _load(ref, session, lock=True)
+        row = locked.element(element_id)
+        _check_unlocked(row)
+        tags = list(row.tags or [])
+        if replace is not None:
+            tags = [check_tag(tag) for tag in replace]
+        if add is not None and check_tag(add) not in tags:
+            tags.append(add)
+        if remove is not None:
+            tags = [tag for tag in tags if tag != remove]
+        tags = list(dict.fromkeys(tags))
+        if tags != list(row.tags or []):
+            storage.set_data_element_tags_in_transaction(locked.instance, row, tags, ref.actor)
+    return locked, tags
+
+
+# --- stateless apps: form data that is never stored -----------------------------------------------------------
+_PARTY_HEADER = re.compile(r"^(partyid|person|org):([0-9]{1,11})$", re.IGNORECASE)
+
+
+async def stateless_party(runtime: Runtime, caller: access.Caller, party_header: str | None) -> authorization.PartyRef:
+    """Whom a stateless form is for: the `party` header (`partyid:N`, `person:SSN`, `org:ORGNR`) or the caller."""
+    if party_header is None:
+        return await authorization.party_of(runtime.database, caller.subject)
+    found = _PARTY_HEADER.match(party_header.strip())
+    if found is None:
+        raise InvalidInput("The party header is partyid:N, person:SSN or org:ORGNR.", code="invalid_party_header")
+    kind, value = found.group(1).lower(), found.group(2)
+    party = (await authorization.party_by_id(runtime.database, int(value)) if kind == "partyid"
+             else await authorization.party_of(runtime.database, value))
+    if party is None or party.is_deleted or party.kind not in ("person", "organization"):
+        raise InvalidInput(f"No party {party_header}.", code="invalid_party_header")
+    return party
+
+
+async def stateless_form_data(runtime: Runtime, definition: AppDefinition, data_type_id: str, *,
+                              caller: access.Caller | None, party_header: str | None, body: bytes | None,
+                              content_type: str | None) -> dict[str, Any]:
+    """A stateless app's form data (`/v1/data`): what was sent (or an empty model), prefilled for the party as
+    configured, never stored. Anonymous (no caller) only where the data type allows it."""
+    data_type = data_type_of(definition, data_type_id)
+    if not is_form_data(data_type):
+        raise InvalidInput(f"{data_type_id} is not a form data type.", code="not_form_data")
+    model = model_of(definition, data_type)
+    form_data = decode_form_data(body, content_type, model) if body and body.strip() \
+        else canonical_form_data({}, model)
+    if caller is None:
+        if not (data_type.get("appLogic") or {}).get("allowAnonymousOnStateless"):
+            raise Forbidden(f"{data_type_id} is not open to anonymous users.", code="anonymous_not_allowed")
+        return form_data
+    party = await stateless_party(runtime, caller, party_header)
+    await access.require(runtime.database, caller, party.identifier, definition.id, "read")
+    if model.prefill:
+        sources = await instances.prefill_sources(runtime, caller, party)
+        try:
+            form_data = canonical_form_data(apply_prefill(form_data, model.prefill, sources), model)
+        except FormDataError as error:
+            # Older apps name prefill targets by their C# properties, which the model's XSD does not know.
+            log.warning("prefill_does_not_fit_the_model", app=definition.id, data_type=data_type_id, error=str(error))
+    return form_data

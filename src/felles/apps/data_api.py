@@ -3,6 +3,7 @@
 `/{org}/{app}/instances/{instanceOwnerPartyId}/{instanceGuid}/data…`: create (`?dataType=`, the older call that
 answers the DataElement; `/data/type/{dataType}` and `/data/{dataType}`, answering DataPostResponse), read, replace,
 JSON Patch (one element, or several in one request) and delete; `…/validate` and `…/data/{id}/validate`.
+`/{org}/{app}/v1/data` (and `/v1/data/anonymous`): a stateless app's form data, prefilled, never stored.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from felles.apps import data, data_validation
+from felles.apps.access import Caller
+from felles.apps.definition import AppDefinition
 from felles.apps.dependencies import AppDep, CallerDep, catalogue
 from felles.core.body_limit import declare_body_limit
 from felles.core.errors import InvalidInput
 from felles.core.params import IntegerId
-from felles.core.runtime import RuntimeDep
+from felles.core.runtime import Runtime, RuntimeDep
 from felles.core.tokens import AuthenticatedRoute
 
 router = APIRouter(tags=["app data"], route_class=AuthenticatedRoute)
@@ -174,6 +177,45 @@ async def delete(ref: InstanceRefDep, dataGuid: uuid.UUID,
     return {"instance": data.public_instance(ref, opened), "validationIssues": issues, "newDataModels": []}
 
 
+class TagsRequest(BaseModel):
+    """SetTagsRequest: every tag the element should have."""
+
+    model_config = ConfigDict(extra="forbid")
+    tags: list[Annotated[str, StringConstraints(max_length=100)]] = Field(max_length=100)
+
+
+@router.get(INSTANCE + "/data/{dataGuid}/tags", operation_id="app_data_tags", responses=PROBLEMS)
+async def tags(ref: InstanceRefDep, dataGuid: uuid.UUID) -> dict[str, Any]:
+    """The element's tags: TagsList."""
+    return {"tags": await data.data_element_tags(ref, dataGuid)}
+
+
+@router.post(INSTANCE + "/data/{dataGuid}/tags", operation_id="app_data_tag_add", status_code=201,
+             responses=PROBLEMS)
+async def add_tag(ref: InstanceRefDep, dataGuid: uuid.UUID,
+                  tag: Annotated[str, Body(max_length=100, description="The tag, as a JSON string")]) -> dict[str, Any]:
+    _, now = await data.change_tags(ref, dataGuid, add=tag)
+    return {"tags": now}
+
+
+@router.put(INSTANCE + "/data/{dataGuid}/tags", operation_id="app_data_tags_set", responses=PROBLEMS)
+async def set_tags(ref: InstanceRefDep, dataGuid: uuid.UUID, request: TagsRequest,
+                   ignoredValidators: Annotated[str | None, Query(max_length=1000)] = None,
+                   language: Language = None) -> dict[str, Any]:
+    """Set every tag of the element: SetTagsResponse, with the element's validation issues now."""
+    opened, now = await data.change_tags(ref, dataGuid, replace=request.tags)
+    issues = await data_validation.incremental_issues(ref, opened, [dataGuid], _ignored(ignoredValidators),
+                                                      language)
+    return {"tags": now, "validationIssues": issues}
+
+
+@router.delete(INSTANCE + "/data/{dataGuid}/tags/{tag}", operation_id="app_data_tag_delete", status_code=204,
+               responses=PROBLEMS)
+async def delete_tag(ref: InstanceRefDep, dataGuid: uuid.UUID, tag: str) -> Response:
+    await data.change_tags(ref, dataGuid, remove=tag)
+    return Response(status_code=204)
+
+
 @router.get(INSTANCE + "/validate", operation_id="app_validate_instance", responses=PROBLEMS)
 async def validate_instance(ref: InstanceRefDep, language: Language = None,
                             ignoredValidators: Annotated[str | None, Query(max_length=1000)] = None,
@@ -187,3 +229,44 @@ async def validate_data_element(ref: InstanceRefDep, dataGuid: uuid.UUID,
                                 language: Language = None) -> list[dict[str, Any]]:
     """The issues of one data element."""
     return await data_validation.validate_data_element(ref, dataGuid, language)
+
+
+# --- stateless apps -----------------------------------------------------------------------------------------
+STATELESS = "/{org}/{app}/v1/data"
+DataTypeQuery = Annotated[str, Query(min_length=1, max_length=200, description="The form's data type")]
+PartyHeader = Annotated[str | None, Header(alias="party", max_length=40,
+                                           description="partyid:N, person:SSN or org:ORGNR (default: the caller)")]
+
+
+async def _stateless(request: Request, runtime: Runtime, app: AppDefinition, data_type: str,
+                     caller: Caller | None, party: str | None) -> dict[str, Any]:
+    body = await request.body() if request.method == "POST" else None
+    return await data.stateless_form_data(runtime, app, data_type, caller=caller, party_header=party, body=body,
+                                          content_type=request.headers.get("content-type"))
+
+
+@router.get(STATELESS, operation_id="app_stateless_data_get", responses=PROBLEMS)
+async def stateless_get(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
+                        dataType: DataTypeQuery, party: PartyHeader = None) -> dict[str, Any]:
+    """A new form of a stateless app, prefilled for the party; nothing is stored."""
+    return await _stateless(request, runtime, app.definition, dataType, caller, party)
+
+
+@router.post(STATELESS, operation_id="app_stateless_data_post", responses=PROBLEMS)
+async def stateless_post(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
+                         dataType: DataTypeQuery, party: PartyHeader = None) -> dict[str, Any]:
+    """The form data sent (JSON or XML), read through the model and prefilled; nothing is stored."""
+    return await _stateless(request, runtime, app.definition, dataType, caller, party)
+
+
+@router.get(STATELESS + "/anonymous", operation_id="app_stateless_data_anonymous_get", responses=PROBLEMS)
+async def stateless_anonymous_get(request: Request, runtime: RuntimeDep, app: AppDep,
+                                  dataType: DataTypeQuery) -> dict[str, Any]:
+    """A new form for anyone, where the data type has `allowAnonymousOnStateless`."""
+    return await _stateless(request, runtime, app.definition, dataType, None, None)
+
+
+@router.post(STATELESS + "/anonymous", operation_id="app_stateless_data_anonymous_post", responses=PROBLEMS)
+async def stateless_anonymous_post(request: Request, runtime: RuntimeDep, app: AppDep,
+                                   dataType: DataTypeQuery) -> dict[str, Any]:
+    return await _stateless(request, runtime, app.definition, dataType, None, None)

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from felles.apps import data
+from felles.apps import data, tasks
 from felles.apps.definition import AppDefinition
 from felles.apps.expressions.context import DataModels, ExpressionContext
 from felles.apps.layout import FormState
@@ -181,12 +181,10 @@ async def incremental_issues(ref: data.InstanceRef, opened: data.Opened, element
 
 
 # --- the process: before a data task is left ---------------------------------------------------------------
-async def task_issues(ctx: Any) -> list[dict[str, Any]]:
-    """The current task's issues, for the process (`apps.tasks.register_validator`): errors block leaving it.
-
-    `ctx` is the process's TaskContext: its runtime, the running app, the instance row (with its session) and the
-    language."""
-    instance: Instance = ctx.instance
+@tasks.register_validator
+async def task_issues(ctx: tasks.TaskContext) -> list[dict[str, Any]]:
+    """The current task's issues, for the process: errors block leaving a data task."""
+    instance = ctx.instance
     elements = (await storage.data_elements_of(ctx.session, [instance.id]))[instance.id]
-    issues = await instance_issues(ctx.runtime, ctx.app.definition, instance, elements, getattr(ctx, "language", None))
+    issues = await instance_issues(ctx.runtime, ctx.app.definition, instance, elements, ctx.language)
     return [public_issue(issue) for issue in issues]

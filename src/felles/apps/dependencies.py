@@ -17,7 +17,9 @@ from felles.core.runtime import DatabaseDep
 from felles.core.tokens import ALTINN_API_ISSUERS, ALTINN_END_USER_ISSUERS, AcceptedTokens, Principal, require_token
 
 # A person calls with an Altinn token (exchanged from ID-porten), a service owner with Maskinporten's or Altinn's.
-APP_TOKENS = AcceptedTokens(issuers=ALTINN_END_USER_ISSUERS | ALTINN_API_ISSUERS, audiences=("/apps",))
+# Altinn's frontend sends the person's token in app-lib's runtime cookie.
+APP_TOKENS = AcceptedTokens(issuers=ALTINN_END_USER_ISSUERS | ALTINN_API_ISSUERS, audiences=("/apps",),
+                            runtime_cookie=True)
 ORG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,29}$"
 APP_PATTERN = r"^[a-z0-9][a-z0-9-]{0,98}$"
 

@@ -121,15 +121,25 @@ def name_template(folder: Path, name: str) -> None:
     """Fill the template's placeholders with `name` ("org/app"), as Altinn Studio does when it creates an app."""
     if not APP_NAME_PATTERN.match(name):
         raise DeploymentRefused([Problem("name", None, f'"{name}" is not of the form "org/app" (lower case)')])
-    org, app = name.split("/")
     folder = find_app_folder(folder)
     for relative in ("config/applicationmetadata.json", "config/authorization/policy.xml"):
         path = folder / relative
         if path.is_file():
-            text = path.read_text(encoding="utf-8-sig")
-            for placeholder, value in zip(TEMPLATE_PLACEHOLDERS, (org, app, org, app), strict=True):
-                text = text.replace(placeholder, value)
-            path.write_text(text, encoding="utf-8")
+            path.write_text(_named(path.read_text(encoding="utf-8-sig"), name), encoding="utf-8")
+
+
+def _named(text: str, name: str) -> str:
+    """`text` with the template's placeholders filled with the app's `name` ("org/app")."""
+    org, app = name.split("/")
+    for placeholder, value in zip(TEMPLATE_PLACEHOLDERS, (org, app, org, app), strict=True):
+        text = text.replace(placeholder, value)
+    return text
+
+
+def deployed_policy(app: AppDefinition) -> bytes:
+    """The app's policy as Altinn Studio deploys it: placeholders left in it (`app_[ORG]_[APP]`, as older apps
+    and app-lib's test apps keep them) filled with the app's own name."""
+    return _named(app.policy_xml.decode("utf-8-sig"), app.id).encode("utf-8")
 
 
 def check(folder: Path) -> AppDefinition:
@@ -157,7 +167,7 @@ async def deploy(database: Database, archive: bytes, actor: str, *, org: str | N
             await asyncio.to_thread(name_template, folder, name)
         app = await asyncio.to_thread(check, folder)
         packed = await asyncio.to_thread(pack_folder, folder)
-        policy_xml = app.policy_xml
+        policy_xml = deployed_policy(app)
     app_id = app.id
     if org is not None and app.metadata.get("org") != org:
         raise DeploymentRefused([Problem("config/applicationmetadata.json", None,

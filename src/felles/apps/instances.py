@@ -66,7 +66,7 @@ TYPE_ACTIONS = {"confirmation": ("confirm",), "signing": ("sign", "reject"), "pa
 # How many service tasks one step may run before we call the model a loop.
 MAX_SERVICE_TASKS_PER_STEP = 20
 # What a step keeps in its context's scratch.
-FORM_DATA, PREFILL_SOURCES, PUBLISHER = "form_data", "prefill_sources", "publisher"
+FORM_DATA, PREFILL_SOURCES, PUBLISHER, APP_EVENTS = "form_data", "prefill_sources", "publisher", "app_events"
 
 
 # --- who the instance is for ----------------------------------------------------------------------------------
@@ -152,8 +152,9 @@ def check_party_type(app: RunningApp, party: authorization.PartyRef) -> None:
     """An app that allows some party types only may not be instantiated for others (none allowed = all are)."""
     allowed = {name for name, yes in (app.definition.metadata.get("partyTypesAllowed") or {}).items() if yes}
     if allowed and party_type(party) not in allowed:
-        raise Forbidden(f"Party {party.party_id} is a {party_type(party)}; this app may be instantiated for "
-                        f"{', '.join(sorted(allowed))} only.", code="party_type_not_allowed")
+        raise Forbidden(f"Party {party.party_id} is not allowed to instantiate this application {app.id}: it is a "
+                        f"{party_type(party)}, and the app takes {', '.join(sorted(allowed))} only.",
+                        code="party_type_not_allowed")
 
 
 # --- the caller as Storage records them -------------------------------------------------------------------------
@@ -301,16 +302,22 @@ def _process_problem(error: ProcessError) -> Conflict:
     return Conflict(str(error), code=error.code)
 
 
-async def _publish(ctx: tasks.TaskContext, event_type: str) -> None:
-    """An Altinn app event about the instance, stored in the step's transaction."""
+def _publish(ctx: tasks.TaskContext, event_type: str) -> None:
+    """An Altinn app event about the instance, published with the step's others when it ends (`_flush_events`)."""
     instance, base = ctx.instance, ctx.runtime.settings.base_url.rstrip("/")
     owner = storage.owner_of(instance)
-    await events.publish_in_transaction(
-        ctx.session, source=f"{base}/{instance.app_id}/instances/{storage.instance_reference(instance)}",
+    ctx.scratch.setdefault(APP_EVENTS, []).append(dict(
+        source=f"{base}/{instance.app_id}/instances/{storage.instance_reference(instance)}",
         type=event_type, subject=f"/party/{instance.party_id}",
         alternativesubject=f"/person/{owner.identifier}" if owner.is_person else f"/org/{owner.identifier}",
         resource=f"{events.RESOURCE_PREFIX}app_{instance.app_id.replace('/', '_')}",
-        resourceinstance=storage.instance_reference(instance), publisher=ctx.scratch[PUBLISHER])
+        resourceinstance=storage.instance_reference(instance)))
+
+
+async def _flush_events(ctx: tasks.TaskContext) -> None:
+    """The step's app events, stored in its transaction (together: one look for subscriptions that want them)."""
+    await events.publish_many_in_transaction(ctx.session, ctx.scratch.pop(APP_EVENTS, []),
+                                             publisher=ctx.scratch[PUBLISHER])
 
 
 _publishers: dict[str, str] = {}
@@ -334,12 +341,14 @@ def _auto_created_types(app: RunningApp) -> dict[str, str]:
 
 
 async def _prepare(runtime: Runtime, app: RunningApp, caller: Caller, owner: authorization.PartyRef | int, *,
-                   beyond_task: str | None) -> dict[str, Any]:
+                   existing: set[str]) -> dict[str, Any]:
     """What a step needs from other components, asked before its first write (their calls write too: audit,
-    registration on first use; an embedded database has one writer at a time). Returns the step's scratch."""
+    registration on first use; an embedded database has one writer at a time): the registers' values when
+    form data with a prefill configuration may be created (a type not in `existing`). Returns the step's scratch."""
     scratch: dict[str, Any] = {PUBLISHER: await _publisher(runtime, app), PREFILL_SOURCES: PrefillSources()}
-    later = {task for task in _auto_created_types(app).values() if task != beyond_task}
-    if later and any(model.prefill for model in app.definition.models.values()):
+    models = app.definition.models
+    if any(data_type not in existing and data_type in models and models[data_type].prefill
+           for data_type in _auto_created_types(app)):
         party = await authorization.party_by_id(runtime.database, owner) if isinstance(owner, int) else owner
         if party is not None:
             scratch[PREFILL_SOURCES] = await prefill_sources(runtime, caller, party)
@@ -377,12 +386,12 @@ async def _enter(ctx: tasks.TaskContext, engine: ProcessEngine, change: ProcessC
         storage.set_process_in_transaction(ctx.instance, change.state, actor_of(ctx.caller))
         await _record(ctx, change)
         if change.ended:
-            await _publish(ctx, "app.instance.process.completed")
+            _publish(ctx, "app.instance.process.completed")
             return
         task = engine.task(change.current_task or "")
         handler = tasks.handler_for(task)
         ctx.task = task
-        await _publish(ctx, f"app.instance.process.movedTo.{task.id}")
+        _publish(ctx, f"app.instance.process.movedTo.{task.id}")
         await _auto_create_form_data(ctx, prefill)
         await handler.on_enter(ctx)
         if not is_service_task(task):
@@ -433,7 +442,7 @@ async def create_instance(runtime: Runtime, app: RunningApp, caller: Caller, tem
     engine = _engine(app)
     parts = [(part, _data_type(app, part.data_type)) for part in template.parts]
     placeholder = ProcessTask(id="", name=None, task_type=None, actions=[], kind="task")
-    scratch = await _prepare(runtime, app, caller, owner, beyond_task=None)
+    scratch = await _prepare(runtime, app, caller, owner, existing=set())
     async with runtime.database.transaction() as session:
         instance = await storage.create_instance_in_transaction(
             session, app_id=app.id, app_version=app.version, owner=storage.Owner(owner.party_id, owner.identifier),
@@ -441,7 +450,7 @@ async def create_instance(runtime: Runtime, app: RunningApp, caller: Caller, tem
             visible_after=template.visible_after)
         ctx = tasks.TaskContext(session, runtime, app, instance, placeholder, caller, language, scratch)
         await storage.record_event_in_transaction(session, instance, "Created", platform_user(caller))
-        await _publish(ctx, "app.instance.created")
+        _publish(ctx, "app.instance.created")
         for part, spec in parts:
             await _store_part(ctx, part, spec)
         try:
@@ -449,6 +458,7 @@ async def create_instance(runtime: Runtime, app: RunningApp, caller: Caller, tem
         except ProcessError as error:
             raise _process_problem(error) from None
         await _enter(ctx, engine, change, template.prefill)
+        await _flush_events(ctx)
         return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
 
 
@@ -470,9 +480,11 @@ async def _store_part(ctx: tasks.TaskContext, part: DataPart, spec: dict[str, An
 
 
 # --- reading, deleting, completing ------------------------------------------------------------------------------
-async def _instance(session: AsyncSession, app: RunningApp, party_id: int, instance_id: uuid.UUID) -> Instance:
+async def _instance(session: AsyncSession, app: RunningApp, party_id: int, instance_id: uuid.UUID, *,
+                    deleted_too: bool = False) -> Instance:
+    """The app's instance of the party; a soft-deleted one (in the owner's bin) only to read or delete again."""
     instance = await storage.instance_row(session, instance_id, party_id=party_id)
-    if instance.app_id != app.id or instance.soft_deleted_at is not None:
+    if instance.app_id != app.id or (instance.soft_deleted_at is not None and not deleted_too):
         raise NotFound("No such instance.", code="instance_not_found")
     return instance
 
@@ -499,7 +511,7 @@ async def _require(runtime: Runtime, caller: Caller, instance: Instance, action:
 async def get_instance(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int,
                        instance_id: uuid.UUID) -> s.InstancePublic:
     async with runtime.database.transaction() as session:
-        instance = await _instance(session, app, party_id, instance_id)
+        instance = await _instance(session, app, party_id, instance_id, deleted_too=True)
         await _require(runtime, caller, instance, "read")
         return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
 
@@ -508,7 +520,7 @@ async def delete_instance(runtime: Runtime, app: RunningApp, caller: Caller, par
                           instance_id: uuid.UUID, *, hard: bool) -> s.InstancePublic:
     """Soft or hard delete (app-lib's DELETE); recorded as a Deleted event."""
     async with runtime.database.transaction() as session:
-        instance = await _instance(session, app, party_id, instance_id)
+        instance = await _instance(session, app, party_id, instance_id, deleted_too=True)
         await _require(runtime, caller, instance, "delete")
         await storage.claim_revision_in_transaction(session, instance)
         storage.delete_instance_in_transaction(instance, hard=hard, actor=actor_of(caller))
@@ -530,28 +542,46 @@ async def complete_instance(runtime: Runtime, app: RunningApp, caller: Caller, p
 
 async def set_substatus(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int, instance_id: uuid.UUID,
                         substatus: s.Substatus) -> s.InstancePublic:
-    """The service owner's word on where the case stands; only the app's own service owner sets it."""
+    """The service owner's word on where the case stands; only the app's own service owner sets it (app-lib's
+    rule), and only on an instance its policy lets it read."""
     if caller.service_owner != app.org:
         raise Forbidden("Only the app's service owner sets the substatus.", code="not_service_owner")
     if not substatus.label:
         raise InvalidInput("A substatus needs a label.", code="substatus_label_missing")
     async with runtime.database.transaction() as session:
         instance = await _instance(session, app, party_id, instance_id)
+        await _require(runtime, caller, instance, "read")
         storage.set_substatus_in_transaction(instance, substatus, actor_of(caller))
         await storage.record_event_in_transaction(session, instance, "SubstatusUpdated", platform_user(caller))
         return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
 
 
+async def _changer_name(runtime: Runtime, changed_by: str) -> str:
+    """Who changed an instance last, by name: `lastChangedBy` holds a user id, or an organisation number."""
+    if not changed_by.isdigit():
+        return changed_by
+    if len(changed_by) == 9:
+        return (await authorization.party_of(runtime.database, changed_by)).name or changed_by
+    party = await authorization.party_by_id(runtime.database, int(changed_by))  # a person's user id is their party
+    return party.name if party is not None and party.name else changed_by
+
+
 async def active_instances(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int) -> list[dict[str, Any]]:
-    """The party's unfinished instances of the app (app-lib's ActiveInstance), the last changed first."""
+    """The party's unfinished instances of the app (app-lib's ActiveInstance: who changed it last by name), the
+    last changed first."""
     party = await access.party(runtime.database, party_id)
     await access.require(runtime.database, caller, party.identifier, app.id, "read")
     async with runtime.database.transaction() as session:
         rows = await storage.active_instances(session, app.id, party_id)
-    return [{"id": storage.instance_reference(row), "lastChanged": row.last_changed_at.isoformat().replace(
-        "+00:00", "Z"), "lastChangedBy": row.last_changed_by, "presentationTexts": row.presentation_texts,
-        "dueBefore": row.due_before.isoformat().replace("+00:00", "Z") if row.due_before else None}
-        for row in rows]
+    names = {changed_by: await _changer_name(runtime, changed_by)
+             for changed_by in {row.last_changed_by for row in rows}}
+    return [{"id": storage.instance_reference(row), "lastChanged": _iso(row.last_changed_at),
+             "lastChangedBy": names[row.last_changed_by], "presentationTexts": row.presentation_texts,
+             "dueBefore": _iso(row.due_before) if row.due_before else None} for row in rows]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 # --- the process over the API -------------------------------------------------------------------------------
@@ -572,10 +602,12 @@ async def process_state(runtime: Runtime, catalogue: AppCatalogue, app: RunningA
         instance = await _instance(session, app, party_id, instance_id)
     await _require(runtime, caller, instance, "read")
     running = await _app_of(catalogue, app, instance)
-    return await _app_process_state(runtime, running, caller, instance)
+    return await _app_process_state(runtime, running, caller, instance, with_tasks=True)
 
 
-async def _app_process_state(runtime: Runtime, app: RunningApp, caller: Caller, instance: Instance) -> dict[str, Any]:
+async def _app_process_state(runtime: Runtime, app: RunningApp, caller: Caller, instance: Instance, *,
+                             with_tasks: bool) -> dict[str, Any]:
+    """AppProcessState; app-lib lists the process's tasks (`processTasks`) in GET process only."""
     process = dict(instance.process or {})
     definition = app.definition.process
     current = process.get("currentTask")
@@ -588,7 +620,7 @@ async def _app_process_state(runtime: Runtime, app: RunningApp, caller: Caller, 
                              "type": "ServerAction" if task.action_types.get(action) == "serverAction"
                              else "ProcessAction"} for action in task.actions],
         }
-    if definition is not None:
+    if definition is not None and with_tasks:
         process["processTasks"] = [{"altinnTaskType": task.task_type, "elementId": task.id, "elementType": "Task"}
                                    for task in definition.tasks.values()]
     return process
@@ -628,12 +660,15 @@ async def process_next(runtime: Runtime, catalogue: AppCatalogue, app: RunningAp
             raise Conflict(f'The action "{action}" does not belong to task {task.id}.', code="invalid_action")
         await _may_move_on(runtime, caller, instance, task, action)
         handler = tasks.handler_for(task)
-        scratch = await _prepare(runtime, running, caller, instance.party_id, beyond_task=task.id)
+        existing = {element.data_type for element in
+                    (await storage.data_elements_of(session, [instance.id]))[instance.id]}
+        scratch = await _prepare(runtime, running, caller, instance.party_id, existing=existing)
         ctx = tasks.TaskContext(session, runtime, running, instance, task, caller, language, scratch)
         await _check_leave(ctx, handler, action)
         await storage.claim_revision_in_transaction(session, instance)  # decided on what was read: claim it
         await _enter(ctx, engine, await _move_on(ctx, engine, handler, action), {})
-    return await _app_process_state(runtime, running, caller, instance)
+        await _flush_events(ctx)
+    return await _app_process_state(runtime, running, caller, instance, with_tasks=False)
 
 
 async def process_start(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int,

@@ -35,7 +35,11 @@ ERROR = 1  # ValidationIssueSeverity.Error: the issues that keep a task from bei
 
 @dataclass
 class TaskContext:
-    """One process step's view of a task: the open transaction, the instance row and who acts."""
+    """One process step's view of a task: the open transaction, the instance row and who acts.
+
+    Write through `session` only: a handler that called another component's function opening a transaction of
+    its own that writes would wait for itself on the embedded database (one writer at a time). Blobs go to
+    `runtime.blobs` before the rows that point at them."""
 
     session: AsyncSession
     runtime: Runtime

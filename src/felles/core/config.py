@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=365, ge=1)
     # Extra modules imported at start-up so that they can register job handlers (plugins).
     plugin_modules: list[str] = Field(default_factory=list)
+    # A build of Altinn's app-frontend-react (the folder with altinn-app-frontend.js and .css, see
+    # docs/app-frontend.md): when set, apps' pages at /{org}/{app}/ are Altinn's frontend instead of Felles's forms.
+    app_frontend_dir: Path | None = None
     # Outbound HTTP (`felles.core.outbound`): webhooks, condition endpoints, the SMS gateway and back-channel
     # logout. Addresses that API consumers give us may only reach these hosts ("example.no" exactly,
     # ".example.no" for its subdomains); loopback only in development and tests. The FELLES_WEBHOOK_* names of

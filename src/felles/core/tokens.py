@@ -37,6 +37,12 @@ services (see `shared/reference/notes/identity.md` and `authz.md`):
   write when no `resource` was asked for) is not restricted by audience, since ID-porten and
   Maskinporten issue those to clients that ask for no `resource`.
 
+Altinn's own frontend (app-frontend-react) sends no Authorization header: the browser holds the person's Altinn
+token in app-lib's `AltinnStudioRuntime` cookie. Only an API whose `AcceptedTokens` says `runtime_cookie` (the app
+API) takes the token from there, and a call that changes something must then carry app-lib's XSRF token (the
+`X-XSRF-TOKEN` header, equal to the `XSRF-TOKEN` cookie the page set, which is bound to the runtime cookie), since
+a browser sends the cookie along with any other site's form too.
+
 A route that needs a token authenticates before FastAPI reads the request body (`AuthenticatedRoute`): FastAPI
 reads and parses the body before it solves dependencies, so without it a caller with no token could make the
 server read and parse any body.
@@ -44,6 +50,8 @@ server read and parse any body.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -80,6 +88,11 @@ OPAQUE_TOKEN_CACHE_SECONDS = 10.0
 PORTAL_END_USER_SCOPE = "altinn:portal/enduser"
 # ID-porten's `aud` for a token whose client asked for no audience: it restricts nothing.
 UNSPECIFIED_AUDIENCE = "unspecified"
+# app-lib's cookie with the person's Altinn token (`General.RuntimeCookieName`), and its XSRF cookie and header.
+RUNTIME_COOKIE = "AltinnStudioRuntime"
+XSRF_COOKIE = "XSRF-TOKEN"
+XSRF_HEADER = "X-XSRF-TOKEN"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 class Issuer(StrEnum):
@@ -271,9 +284,11 @@ class Principal:
     issuer: Issuer | None = None
     audiences: frozenset[str] = frozenset()
     claims: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    from_runtime_cookie: bool = False  # the token came in app-lib's `AltinnStudioRuntime` cookie
 
     @classmethod
-    def from_claims(cls, claims: dict[str, Any], issuer: Issuer | None = None) -> Principal:
+    def from_claims(cls, claims: dict[str, Any], issuer: Issuer | None = None, *,
+                    from_runtime_cookie: bool = False) -> Principal:
         level = int(claims.get("urn:altinn:authlevel") or ACR_LEVELS.get(str(claims.get("acr", "")), 0))
         aud = claims.get("aud")
         person = claims.get("pid")
@@ -290,7 +305,7 @@ class Principal:
             client_id=client_id if kind != "system" else client_id or str(claims.get("sub", "")),
             scopes=frozenset(str(claims.get("scope", "")).split()), authentication_level=level, issuer=issuer,
             audiences=frozenset(str(value) for value in (aud if isinstance(aud, list) else [aud]) if value is not None),
-            claims=claims,
+            claims=claims, from_runtime_cookie=from_runtime_cookie,
         )
 
     @property
@@ -320,9 +335,13 @@ class AcceptedTokens:
 
     issuers: frozenset[Issuer]
     audiences: tuple[str, ...]
+    runtime_cookie: bool = False  # the token may come in app-lib's `AltinnStudioRuntime` cookie
 
     def check(self, principal: Principal, base_url: str) -> None:
         """`Unauthorized` unless this API takes the principal's token."""
+        if principal.from_runtime_cookie and not self.runtime_cookie:
+            raise Unauthorized("This endpoint needs a Bearer access token.", code="missing_token",
+                               headers={"WWW-Authenticate": "Bearer"})
         if principal.issuer not in self.issuers:
             names = ", ".join(sorted(self.issuers))
             raise _invalid_token(f"This API takes tokens from {names} only.")
@@ -342,9 +361,14 @@ async def _principal_of(request: Request) -> Principal:
     principal: Principal | None = request.scope.get(_PRINCIPAL_SCOPE_KEY)
     if principal is not None:
         return principal
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    header = request.headers.get("authorization")
+    scheme, _, token = (header or "").partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    from_cookie = header is None and RUNTIME_COOKIE in request.cookies
+    if from_cookie:
+        token = request.cookies[RUNTIME_COOKIE]
+        _check_xsrf(request, token)
+    elif scheme.lower() != "bearer" or not token:
         raise Unauthorized(
             "This endpoint needs a Bearer access token.", code="missing_token",
             headers={"WWW-Authenticate": "Bearer"},
@@ -352,8 +376,24 @@ async def _principal_of(request: Request) -> Principal:
     keys: PlatformKeys = request.app.state.platform_keys
     database: Database = request.app.state.runtime.database
     claims, issuer = await _verified(keys, database, token, _base_url(request))
-    principal = request.scope[_PRINCIPAL_SCOPE_KEY] = Principal.from_claims(claims, issuer)
+    principal = request.scope[_PRINCIPAL_SCOPE_KEY] = Principal.from_claims(claims, issuer,
+                                                                             from_runtime_cookie=from_cookie)
     return principal
+
+
+def xsrf_token(secret_key: str, runtime_token: str) -> str:
+    """The XSRF token of a browser holding `runtime_token` in its runtime cookie: only this platform can make it."""
+    return hmac.new(secret_key.encode(), f"xsrf:{runtime_token}".encode(), hashlib.sha256).hexdigest()
+
+
+def _check_xsrf(request: Request, runtime_token: str) -> None:
+    """A call that changes something with the runtime cookie must carry the XSRF token bound to that cookie."""
+    if request.method in _SAFE_METHODS:
+        return
+    expected = xsrf_token(request.app.state.runtime.settings.secret_key, runtime_token)
+    if not hmac.compare_digest(request.headers.get(XSRF_HEADER, ""), expected):
+        raise Forbidden("The call lacks the XSRF token of the page that made it (X-XSRF-TOKEN).",
+                        code="xsrf_token_invalid")
 
 
 async def authenticate(

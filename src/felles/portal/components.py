@@ -95,6 +95,7 @@ PLATFORM_COMPONENTS: tuple[PlatformComponent, ...] = (
 # The pages a person uses, first on the welcome page: each is shown only where this process serves it.
 START_PAGES: tuple[Link, ...] = (
     Link("portal.start.log_in", "/accessmanagement/ui"),
+    Link("portal.start.demo_app", "/fjordvik/parkering/"),  # felles.apps.demo's app, once its form page is served
     Link("portal.start.consent", "/accessmanagement/ui/consent"),
     Link("portal.start.email_outbox", "/notifications/email-outbox"),
     Link("portal.start.sms_outbox", "/notifications/sms-outbox"),

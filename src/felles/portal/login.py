@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import structlog
@@ -97,9 +98,9 @@ async def start_login(request: Request, runtime: Runtime, return_to: str) -> Res
     return response
 
 
-async def signed_in_person(request: Request, runtime: Runtime) -> str | None:
-    """The person of this browser's portal session, if it holds a live, unrevoked ID-porten token of the
-    portal's client."""
+async def signed_in_claims(request: Request, runtime: Runtime) -> dict[str, Any] | None:
+    """The claims of this browser's portal session (`pid`, `acr` …), if it holds a live, unrevoked ID-porten
+    token of the portal's client that names a person."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -109,8 +110,13 @@ async def signed_in_person(request: Request, runtime: Runtime) -> str | None:
         return None
     if claims.get("iss") != IDPORTEN.issuer(runtime.settings.base_url) or claims.get("client_id") != LOGIN_CLIENT_ID:
         return None
-    person = claims.get("pid")
-    return person if isinstance(person, str) else None
+    return claims if isinstance(claims.get("pid"), str) else None
+
+
+async def signed_in_person(request: Request, runtime: Runtime) -> str | None:
+    """The person of this browser's portal session (see `signed_in_claims`)."""
+    claims = await signed_in_claims(request, runtime)
+    return None if claims is None else str(claims["pid"])
 
 
 def form_token(runtime: Runtime, request: Request, purpose: str) -> str:

@@ -124,7 +124,7 @@ def public_instance(instance: Instance, elements: list[DataElement], owner: Owne
             isArchived=instance.archived_at is not None, archived=instance.archived_at,
             isSoftDeleted=instance.soft_deleted_at is not None, softDeleted=instance.soft_deleted_at,
             isHardDeleted=instance.hard_deleted_at is not None, hardDeleted=instance.hard_deleted_at,
-            readStatus=instance.read_status,  # type: ignore[arg-type]
+            readStatus=_read_status(instance, elements),  # type: ignore[arg-type]
             substatus=s.Substatus.model_validate(instance.substatus) if instance.substatus else None,
         ),
         completeConfirmations=[s.CompleteConfirmation.model_validate(item)
@@ -134,6 +134,14 @@ def public_instance(instance: Instance, elements: list[DataElement], owner: Owne
         created=instance.created_at, createdBy=instance.created_by, lastChanged=instance.last_changed_at,
         lastChangedBy=instance.last_changed_by,
     )
+
+
+def _read_status(instance: Instance, elements: list[DataElement]) -> str:
+    """The read status as Altinn shows it: an instance read before is "UpdatedSinceLastReview" while any of its
+    data elements is one the instance owner has not seen."""
+    if instance.read_status == "Read" and any(not element.is_read for element in elements):
+        return "UpdatedSinceLastReview"
+    return instance.read_status
 
 
 def _current_task(process: dict[str, Any]) -> str | None:
@@ -290,14 +298,15 @@ async def put_data_blob(blobs: BlobStore, instance_id: uuid.UUID, element_id: uu
 def add_data_element_in_transaction(
     session: AsyncSession, instance: Instance, element_id: uuid.UUID, stored: StoredBlob, *, data_type: str,
     content_type: str, actor: str, filename: str | None = None, file_scan_result: str = "NotApplicable",
-    tags: list[str] | None = None,
+    tags: list[str] | None = None, is_read: bool = True,
 ) -> DataElement:
-    """The row of a data element whose bytes `put_data_blob` stored; the instance counts one change."""
+    """The row of a data element whose bytes `put_data_blob` stored; the instance counts one change. `is_read`:
+    whether the instance owner has seen it (Altinn: false for what the app or a service owner adds)."""
     now = utcnow()
     element = DataElement(
         id=element_id, instance_id=instance.id, data_type=data_type, filename=filename, content_type=content_type,
         blob_key=stored.key, size=stored.size, content_hash=f"md5:{stored.md5}", locked=False, refs=None,
-        is_read=True, tags=list(tags or []), file_scan_result=file_scan_result, created_at=now, created_by=actor,
+        is_read=is_read, tags=list(tags or []), file_scan_result=file_scan_result, created_at=now, created_by=actor,
         last_changed_at=now, last_changed_by=actor,
     )
     session.add(element)
@@ -328,6 +337,20 @@ async def remove_data_element_in_transaction(session: AsyncSession, instance: In
     await session.delete(element)
     touch(instance, actor)
     return element.blob_key
+
+
+async def mark_data_element_read(database: Database, element_id: uuid.UUID) -> None:
+    """The instance owner has seen the data element (Altinn's `isRead`)."""
+    async with database.transaction() as session:
+        await session.execute(update(DataElement).where(DataElement.id == element_id, DataElement.is_read.is_(False))
+                              .values(is_read=True))
+
+
+def set_data_element_tags_in_transaction(instance: Instance, element: DataElement, tags: list[str],
+                                         actor: str) -> None:
+    element.tags = list(tags)
+    element.last_changed_at, element.last_changed_by = utcnow(), actor
+    touch(instance, actor)
 
 
 async def find_data_element(session: AsyncSession, element_id: uuid.UUID, *, lock: bool = True) -> DataElement | None:
@@ -541,14 +564,13 @@ class FileInfected(Problem):
 
 async def data_element_for_org(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
                                element_id: uuid.UUID) -> DataElement:
-    """A data element of one of the owner's instances, to deliver: marked read by the service owner (Altinn's
-    `isRead`). An infected file is never delivered."""
+    """A data element of one of the owner's instances, to deliver (an infected file never). Its `isRead` is the
+    instance owner's, so the service owner's read leaves it."""
     async with database.transaction() as session:
         instance = await instance_row(session, instance_id, party_id=party_id, org=org)
         element = await data_element_row(session, instance, element_id, lock=True)
         if element.file_scan_result == "Infected":
             raise FileInfected("The file is infected by a virus: it is not delivered.")
-        element.is_read = True
         return element
 
 

@@ -61,6 +61,7 @@ def make_app_folder(target: Path, app: str) -> Path:
     policy.write_text(policy.read_text(encoding="utf-8-sig").replace("[ORG]", "ttd").replace("[APP]", app))
     (root / "ui/Task_1/layouts/Side1.json").write_text(json.dumps(LAYOUT))
     (root / "models/model.validation.json").write_text(json.dumps(VALIDATION))
+    (root / "models/model.prefill.json").write_text(json.dumps({"DSF": {"FirstName": "property1"}}))
     return target
 
 

@@ -8,11 +8,15 @@ import uuid
 
 from sqlalchemy import select
 
+from felles.apps import access
+from felles.apps import data as data_service
+from felles.apps.deployment import AppCatalogue
 from felles.core.blobs import open_blob_store
 from felles.core.db import Database
+from felles.core.tokens import Principal
 from felles.storage import service as storage
 from felles.storage.models import DataElement, InstanceEvent
-from tests.apps.data.conftest import new_instance
+from tests.apps.data.conftest import KARI, new_instance
 
 PDF = b"%PDF-1.4 a small document"
 
@@ -201,3 +205,41 @@ async def test_a_locked_element_and_the_main_form_cannot_change(client, database
                          {"op": "add", "path": "/property1", "value": "x"}]})):
         assert response.status_code == 409 and response.json()["code"] == "data_element_locked"
     assert (await client.get(path, headers=kari)).json()["property1"] is None
+
+
+async def test_tags_are_added_set_and_removed(client, database, settings, deployed, kari) -> None:
+    instance, _ = await new_instance(database, settings, deployed)
+    path = deployed.path(instance)
+    uploaded = await client.post(f"{path}/data/type/attachment", headers={**kari, **_upload()}, content=PDF)
+    tags = f"{path}/data/{uploaded.json()['newDataElementId']}/tags"
+    added = await client.post(tags, headers=kari, json="kvittering")
+    assert added.status_code == 201 and added.json() == {"tags": ["kvittering"]}
+    replaced = await client.put(tags, headers=kari, json={"tags": ["faktura", "faktura", "bilde"]})
+    assert replaced.status_code == 200 and replaced.json()["tags"] == ["faktura", "bilde"]
+    assert replaced.json()["validationIssues"] == [{"source": "File", "issues": []}]
+    assert (await client.delete(f"{tags}/faktura", headers=kari)).status_code == 204
+    assert (await client.get(tags, headers=kari)).json() == {"tags": ["bilde"]}
+    refused = await client.post(tags, headers=kari, json="not a tag!")
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_tag"
+
+
+async def test_no_changes_once_the_process_has_ended(app, client, database, settings, deployed, kari) -> None:
+    instance, element = await new_instance(database, settings, deployed)
+    path = deployed.path(instance)
+    saved = await data_service.save_form_data(await _ref(app, database, deployed, instance), element,
+                                              {"property1": "a"})  # as the form pages save
+    assert saved == {"property1": "a", "property2": None, "property3": None}
+    async with database.transaction() as session:
+        row = await storage.instance_row(session, instance, lock=True)
+        storage.set_process_in_transaction(row, {**row.process, "currentTask": None, "ended": "2026-12-05T08:00:00Z",
+                                                 "endEvent": "EndEvent_1"}, "1337")
+    refused = await client.put(f"{path}/data/{element}", headers=kari, json={"property1": "b"})
+    assert refused.status_code == 409 and refused.json()["code"] == "instance_not_active"
+    assert (await client.get(f"{path}/data/{element}", headers=kari)).json()["property1"] == "a"
+
+
+async def _ref(app, database, deployed, instance) -> data_service.InstanceRef:
+    runtime = app.state.runtime
+    caller = await access.caller_of(database, Principal("person", person_identifier=KARI, authentication_level=3))
+    return data_service.InstanceRef(runtime, AppCatalogue(database, runtime.settings.data_dir / "apps"),
+                                    deployed.app_id, caller, deployed.kari_party, instance)

@@ -59,3 +59,24 @@ async def test_others_and_infected_files_get_nothing(client, database, settings,
             file_scan_result="Infected"))
     infected = await client.get(f"{base}/data/{element}", headers=bearer(token(scopes=[READ], org=TTD)))
     assert infected.status_code == 403 and infected.json()["code"] == "file_infected"
+
+
+async def test_is_read_is_the_instance_owners(client, database, settings, deployed, kari, token) -> None:
+    instance, _ = await new_instance(database, settings, deployed)
+    path = deployed.path(instance)
+    ttd = bearer(token(scopes=[READ, WRITE], org=TTD))
+    added = await client.post(f"{path}/data/type/attachment", content=b"from the agency", headers={
+        **ttd, "Content-Type": "text/plain", "Content-Disposition": 'attachment; filename="svar.txt"'})
+    assert added.status_code == 200, added.text
+    file_id = added.json()["newDataElementId"]
+    unread = added.json()["instance"]
+    assert {item["id"]: item["isRead"] for item in unread["data"]}[file_id] is False
+    assert unread["status"]["readStatus"] == "UpdatedSinceLastReview"
+    base = f"{STORAGE}/{deployed.kari_party}/{instance}"
+    assert (await client.get(f"{base}/data/{file_id}", headers=ttd)).status_code == 200  # the agency's read...
+    assert (await client.get(f"{path}/data/{file_id}", headers=ttd)).status_code == 200
+    still = (await client.get(f"{base}/dataelements", headers=ttd)).json()["dataElements"]
+    assert {item["id"]: item["isRead"] for item in still}[file_id] is False  # ...is not the owner's
+    assert (await client.get(f"{path}/data/{file_id}", headers=kari)).content == b"from the agency"
+    seen = (await client.get(f"{base}/dataelements", headers=ttd)).json()["dataElements"]
+    assert all(item["isRead"] for item in seen)

@@ -20,14 +20,14 @@ APP_ID = "ttd/runtime-soknad"
 KARI, OLA, INGRID = "12838404268", "02918205198", "15817003319"
 FJORDKRAFT, TTD = "309999908", "405003309"
 
-TASK = ('<bpmn:task id="{id}" name="{id}"><bpmn:extensionElements><altinn:taskExtension>'
-        '<altinn:taskType>{type}</altinn:taskType></altinn:taskExtension></bpmn:extensionElements></bpmn:task>')
+TASK = ('<bpmn:{kind} id="{id}" name="{id}"><bpmn:extensionElements><altinn:taskExtension>'
+        '<altinn:taskType>{type}</altinn:taskType></altinn:taskExtension></bpmn:extensionElements></bpmn:{kind}>')
 
 
-def process_of(*tasks: tuple[str, str]) -> str:
-    """A straight process through `(task id, task type)`s."""
-    elements = [TASK.format(id=task_id, type=task_type) for task_id, task_type in tasks]
-    chain = ["StartEvent_1", *(task_id for task_id, _ in tasks), "EndEvent_1"]
+def process_of(*tasks: tuple[str, ...]) -> str:
+    """A straight process through `(task id, task type[, BPMN element])`s (the element `task` unless named)."""
+    elements = [TASK.format(id=task[0], type=task[1], kind=task[2] if len(task) > 2 else "task") for task in tasks]
+    chain = ["StartEvent_1", *(task[0] for task in tasks), "EndEvent_1"]
     flows = [f'<bpmn:sequenceFlow id="Flow_{n}" sourceRef="{a}" targetRef="{b}" />'
              for n, (a, b) in enumerate(itertools.pairwise(chain))]
     return ('<?xml version="1.0" encoding="utf-8"?><bpmn:definitions id="D" xmlns:altinn="http://altinn.no/process" '
@@ -37,7 +37,8 @@ def process_of(*tasks: tuple[str, str]) -> str:
 
 
 def variant(tmp_path: Path, app: str, *, process: str | None = None, party_types: str | None = None) -> Path:
-    """A copy of the grant application as `ttd/{app}`, with another process or other party types allowed."""
+    """A copy of the grant application as `ttd/{app}`, with another process, or `party_types` in place of
+    `"organisation": false` in its partyTypesAllowed."""
     folder = tmp_path / app
     shutil.copytree(SOKNAD, folder)
     config = folder / "App" / "config"
@@ -47,7 +48,7 @@ def variant(tmp_path: Path, app: str, *, process: str | None = None, party_types
         (config / "process" / "process.bpmn").write_text(process, encoding="utf-8")
     if party_types is not None:
         metadata = config / "applicationmetadata.json"
-        metadata.write_text(metadata.read_text(encoding="utf-8").replace('"person": true', party_types),
+        metadata.write_text(metadata.read_text(encoding="utf-8").replace('"organisation": false', party_types),
                             encoding="utf-8")
     return folder
 

@@ -124,11 +124,18 @@ async def test_active_delete_complete_and_substatus(client, database, soknad, ka
     second = (await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=kari)).json()
     active = (await client.get(f"{INSTANCES}/{kari_party}/active", headers=kari)).json()
     assert {item["id"] for item in active} == {first["id"], second["id"]}
+    assert {item["lastChangedBy"] for item in active} == {"Kari Nordmann"}
 
     deleted = await client.delete(f"{INSTANCES}/{first['id']}", headers=kari)
     assert deleted.status_code == 200 and deleted.json()["status"]["isSoftDeleted"] is True
     assert [item["id"] for item in (await client.get(f"{INSTANCES}/{kari_party}/active", headers=kari)).json()] == [
         second["id"]]
+    in_the_bin = await client.get(f"{INSTANCES}/{first['id']}", headers=kari)
+    assert in_the_bin.status_code == 200 and in_the_bin.json()["status"]["isSoftDeleted"] is True
+    moved = await client.put(f"{INSTANCES}/{first['id']}/process/next", headers=kari)
+    assert moved.status_code == 404
+    hard = await client.delete(f"{INSTANCES}/{first['id']}", params={"hard": "true"}, headers=kari)
+    assert hard.status_code == 200 and hard.json()["status"]["isHardDeleted"] is True
     assert (await client.get(f"{INSTANCES}/{first['id']}", headers=kari)).status_code == 404
 
     refused = await client.post(f"{INSTANCES}/{second['id']}/complete", headers=kari)
@@ -147,3 +154,20 @@ async def test_active_delete_complete_and_substatus(client, database, soknad, ka
     kinds = [event.eventType for event in
              (await storage.events_of(database, guid, party_id=kari_party)).instanceEvents]
     assert kinds.count("ConfirmedComplete") == 1 and kinds[-1] == "SubstatusUpdated"
+
+
+async def test_a_manager_instantiates_for_the_company_with_its_register_values(client, database, deploy_variant,
+                                                                              ingrid) -> None:
+    app_id = await deploy_variant("runtime-company", party_types='"organisation": true')
+    company = await party_id(database, FJORDKRAFT)
+    created = await client.post(f"/{app_id}/instances", headers=ingrid,
+                                json={"instanceOwner": {"organisationNumber": FJORDKRAFT}})
+    assert created.status_code == 201, created.text
+    instance = created.json()
+    assert instance["instanceOwner"] == {"partyId": str(company), "organisationNumber": FJORDKRAFT}
+    async with database.transaction() as session:
+        row = await storage.instance_row(session, uuid.UUID(instance["id"].split("/")[1]))
+        element = await storage.data_element_row(session, row, uuid.UUID(instance["data"][0]["id"]))
+    xml = etree.fromstring(await storage.read_data_bytes(client._transport.app.state.runtime.blobs, element))
+    assert (xml.findtext("organisasjonsnummer"), xml.findtext("virksomhet")) == (FJORDKRAFT, "Fjordkraft Demo AS")
+    assert xml.findtext("fodselsnummer") is None  # Folkeregisteret does not apply to a company

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from felles.apps import tasks
 from felles.authorization import service as authorization
@@ -28,11 +29,9 @@ async def new_instance(client, database: Database, headers: dict[str, str], app_
     return f"/{app_id}/instances/{created.json()['id']}"
 
 
-async def app_event_types(database: Database) -> list[str]:
-    from sqlalchemy import select
-
+async def app_events(database: Database) -> list[CloudEventRecord]:
     async with database.transaction() as session:
-        return list(await session.scalars(select(CloudEventRecord.type).order_by(CloudEventRecord.sequence)))
+        return list(await session.scalars(select(CloudEventRecord).order_by(CloudEventRecord.sequence)))
 
 
 async def test_a_large_amount_goes_through_confirmation_to_the_end(client, database, soknad, kari) -> None:
@@ -65,9 +64,15 @@ async def test_a_large_amount_goes_through_confirmation_to_the_end(client, datab
     kinds = [event.eventType for event in
              (await storage.events_of(database, uuid.UUID(guid), party_id=int(party))).instanceEvents]
     assert kinds[0] == "Created" and kinds[-1] == "Submited"
-    assert await app_event_types(database) == [
+    published = await app_events(database)
+    assert [event.type for event in published] == [
         "app.instance.created", "app.instance.process.movedTo.Task_1", "app.instance.process.movedTo.Task_2",
         "app.instance.process.completed"]
+    created = published[0]
+    assert created.source.endswith(f"/{APP_ID}/instances/{party}/{guid}") and created.subject == f"/party/{party}"
+    assert created.alternative_subject == f"/person/{KARI}" and created.resource == \
+        "urn:altinn:resource:app_ttd_runtime-soknad"
+    assert created.publisher == "/org/405003309"  # the service owner's: its subscriptions get them
 
 
 async def test_the_gateway_takes_its_default_flow_for_a_small_amount(client, database, soknad, kari) -> None:
@@ -117,12 +122,26 @@ async def test_a_data_task_with_errors_is_not_left(client, database, soknad, kar
     path = await new_instance(client, database, kari)
     refused = await client.put(f"{path}/process/next", headers=kari)
     assert refused.status_code == 409 and refused.json()["code"] == "validation_failed"
-    assert [issue["field"] for issue in refused.json()["validationIssues"]] == ["belop"]
+    assert {issue["field"] for issue in refused.json()["validationIssues"]} == {"belop"}  # also the data part's
     instance = (await client.get(path, headers=kari)).json()
     assert instance["process"]["currentTask"]["elementId"] == "Task_1" and not instance["data"][0]["locked"]
 
 
-async def test_of_two_concurrent_moves_one_wins(client, database, soknad, kari) -> None:
+@pytest.fixture
+def both_have_read():
+    """A validator that holds each `next` until two have read the instance: the moves are truly concurrent."""
+    barrier = asyncio.Barrier(2)
+
+    async def wait_for_the_other(ctx: tasks.TaskContext) -> list[dict[str, Any]]:
+        await asyncio.wait_for(barrier.wait(), 10)
+        return []
+
+    tasks.register_validator(wait_for_the_other)
+    yield
+    tasks.unregister_validator(wait_for_the_other)
+
+
+async def test_of_two_concurrent_moves_one_wins(client, database, soknad, kari, both_have_read) -> None:
     path = await new_instance(client, database, kari, belop=5000)
     first, second = await asyncio.gather(client.put(f"{path}/process/next", headers=kari),
                                          client.put(f"{path}/process/next", headers=kari))
@@ -130,11 +149,15 @@ async def test_of_two_concurrent_moves_one_wins(client, database, soknad, kari) 
     loser = first if first.status_code == 409 else second
     assert loser.json()["code"] == "instance_changed"
     assert (await client.get(f"{path}/process", headers=kari)).json()["currentTask"]["elementId"] == "Task_2"
+    party, guid = path.rsplit("/", 2)[-2:]
+    kinds = [event.eventType for event in
+             (await storage.events_of(database, uuid.UUID(guid), party_id=int(party))).instanceEvents]
+    assert kinds.count("process_EndTask") == 1  # the loser wrote nothing
 
 
 async def test_feedback_waits_for_the_service_owner(client, database, deploy_variant, kari, ttd) -> None:
     app_id = await deploy_variant("runtime-feedback", process=process_of(("Task_1", "data"), ("Task_2", "feedback")))
-    path = await new_instance(client, database, kari, app_id)
+    path = await new_instance(client, database, kari, app_id, belop=5000)  # the layout requires it
     assert (await client.put(f"{path}/process/next", headers=kari)).status_code == 200
     refused = await client.put(f"{path}/process/next", headers=kari)
     assert refused.status_code == 403 and refused.json()["code"] == "feedback_awaits_service_owner"
@@ -146,12 +169,12 @@ async def test_service_tasks_run_on_their_own_and_an_unknown_task_type_is_a_conf
                                                                                      deploy_variant, kari) -> None:
     app_id = await deploy_variant("runtime-eformidling", process=process_of(
         ("Task_1", "data"), ("Task_2", "eFormidling"), ("Task_3", "confirmation")))
-    path = await new_instance(client, database, kari, app_id)
+    path = await new_instance(client, database, kari, app_id, belop=5000)
     moved = await client.put(f"{path}/process/next", headers=kari)
     assert moved.status_code == 200 and moved.json()["currentTask"]["elementId"] == "Task_3"
 
     unknown = await deploy_variant("runtime-unknown", process=process_of(("Task_1", "data"), ("Task_2", "fax")))
-    path = await new_instance(client, database, kari, unknown)
+    path = await new_instance(client, database, kari, unknown, belop=5000)
     refused = await client.put(f"{path}/process/next", headers=kari)
     assert refused.status_code == 409 and refused.json()["code"] == "unknown_task_type"
     assert (await client.get(f"{path}/process", headers=kari)).json()["currentTask"]["elementId"] == "Task_1"

@@ -1,0 +1,154 @@
+// The form pages: autosave (the form is posted when a field is left changed, or a choice is made, and the page
+// body the server draws back replaces the old one), focus to the error summary when a page comes back with
+// errors, and the print button. No inline script: the pages' Content-Security-Policy allows our own files only.
+(function () {
+  "use strict";
+
+  var TEXT_TYPES = ["text", "search", "date", "number", "email", "tel", "url"];
+
+  function isText(element) {
+    return element.tagName === "TEXTAREA" || (element.tagName === "INPUT" && TEXT_TYPES.indexOf(element.type) >= 0);
+  }
+
+  function focusErrorSummary() {
+    var summary = document.getElementById("error-summary");
+    if (summary) {
+      summary.focus();
+    }
+  }
+
+  function autosave(form) {
+    var url = form.getAttribute("data-autosave");
+    if (!url || !window.htmx) {
+      return; // without htmx the page still works: every button posts the whole form
+    }
+    var queue = Promise.resolve();
+    var status = document.getElementById("save-status");
+
+    var pending = 0;
+    var posted = {}; // the fields' states as the save whose answer comes next posted them
+
+    // A field's state as a string: its text, whether it is checked, or the options chosen.
+    function stateOf(field) {
+      if (field.type === "checkbox" || field.type === "radio") {
+        return field.checked ? "1" : "0";
+      }
+      if (field.tagName === "SELECT") {
+        return Array.prototype.map.call(field.selectedOptions, function (o) { return o.value; }).join("\u0000");
+      }
+      return field.value;
+    }
+
+    function setState(field, state) {
+      if (field.type === "checkbox" || field.type === "radio") {
+        field.checked = state === "1";
+      } else if (field.tagName === "SELECT") {
+        var chosen = state.split("\u0000");
+        Array.prototype.forEach.call(field.options, function (o) { o.selected = chosen.indexOf(o.value) >= 0; });
+      } else {
+        field.value = state;
+      }
+    }
+
+    function fieldStates() {
+      var found = {};
+      form.querySelectorAll("input, textarea, select").forEach(function (field) {
+        if (field.id && field.type !== "file" && field.type !== "hidden") {
+          found[field.id] = stateOf(field);
+        }
+      });
+      return found;
+    }
+
+    function save() {
+      // One save at a time, in order; each posts the whole form as it is when it starts. The form is
+      // aria-busy meanwhile.
+      pending += 1;
+      form.setAttribute("aria-busy", "true");
+      queue = queue.then(function () {
+        posted = fieldStates();
+        return window.htmx.ajax("POST", url, {source: form, target: "#form-body", select: "#form-body",
+                                              swap: "outerHTML"});
+      }).then(function () {
+        if (status) {
+          status.textContent = status.getAttribute("data-saved") || "";
+        }
+      }, function () { /* a failed save leaves the page as it is; the next one tries again */ }).then(function () {
+        pending -= 1;
+        if (pending === 0) {
+          form.removeAttribute("aria-busy");
+        }
+      });
+    }
+
+    // A text field saves when it is left with another value than the page was drawn with (its defaultValue);
+    // a choice saves at once.
+    form.addEventListener("focusout", function (event) {
+      var target = event.target;
+      if (target && target.name && target.form === form && isText(target) && target.value !== target.defaultValue) {
+        target.defaultValue = target.value;
+        save();
+      }
+    });
+    form.addEventListener("change", function (event) {
+      var target = event.target;
+      if (target && target.name && target.form === form && !isText(target) && target.type !== "file") {
+        save();
+      }
+    });
+
+    // What was typed or chosen after a save was posted must survive the page body that save's answer brings:
+    // it is carried over (and the next save, already queued or made when the field is left, posts it).
+    var carried = null;
+    document.body.addEventListener("htmx:beforeSwap", function () {
+      var now = fieldStates();
+      var active = document.activeElement;
+      carried = {values: {}, active: active && active.id ? active.id : null,
+                 start: active ? active.selectionStart : null, end: active ? active.selectionEnd : null};
+      Object.keys(now).forEach(function (id) {
+        if (now[id] !== posted[id]) {
+          carried.values[id] = now[id];
+        }
+      });
+    });
+    document.body.addEventListener("htmx:afterSwap", function () {
+      if (!carried) {
+        return;
+      }
+      Object.keys(carried.values).forEach(function (id) {
+        var field = document.getElementById(id);
+        if (field) {
+          setState(field, carried.values[id]);
+        }
+      });
+      var active = carried.active && document.getElementById(carried.active);
+      if (active && isText(active) && carried.active in carried.values) {
+        try {
+          active.setSelectionRange(carried.start, carried.end);
+        } catch (ignored) { /* a date field has no selection */ }
+      }
+      carried = null;
+    });
+  }
+
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      if (!button.hasAttribute("data-print-ready")) {
+        button.setAttribute("data-print-ready", "");
+        button.addEventListener("click", function () {
+          window.print();
+        });
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.getElementById("form-page");
+    if (form) {
+      autosave(form);
+    }
+    printButtons();
+    focusErrorSummary();
+  });
+  document.addEventListener("htmx:afterSettle", printButtons);
+})();

@@ -1,0 +1,178 @@
+"""The form renderer: every component of Altinn's reference apps draws, and rows, texts and hiding work as in
+Altinn's frontend (a row's texts read the row's data; a component in a hidden row or group is hidden)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from felles.apps.definition import load_app
+from felles.apps.forms.render import Message, PageRenderer, form_state, visible_pages
+from felles.apps.validation import validate_required
+from tests.apps.forms.rendering import app_of, page, render
+
+REFERENCE_APPS = (Path(__file__).resolve().parents[3] / "../shared/reference/altinn-apps").resolve()
+
+PEOPLE = page([
+    {"id": "people", "type": "RepeatingGroup", "dataModelBindings": {"group": "people"},
+     "textResourceBindings": {"title": "people.title"}, "children": ["person-box", "greeting"],
+     "hiddenRow": ["equals", ["dataModel", "people.skip"], True]},
+    {"id": "person-box", "type": "Group", "children": ["name", "age"]},
+    {"id": "name", "type": "Input", "dataModelBindings": {"simpleBinding": "people.name"},
+     "textResourceBindings": {"title": "name.title"}, "required": True},
+    {"id": "age", "type": "Input", "dataModelBindings": {"simpleBinding": "people.age"},
+     "textResourceBindings": {"title": "age.title"},
+     # looks up a component inside a non-repeating group inside the same row of the repeating group
+     "hidden": ["equals", ["component", "name"], "Baby"]},
+    {"id": "greeting", "type": "Paragraph", "textResourceBindings": {"title": "greeting"}},
+])
+TEXTS = {
+    "people.title": {"id": "people.title", "value": "Personer"},
+    "name.title": {"id": "name.title", "value": "Navn"},
+    "age.title": {"id": "age.title", "value": "Alder"},
+    "greeting": {"id": "greeting", "value": "Hei, {0}!",
+                 "variables": [{"key": "people.name", "dataSource": "dataModel.default"}]},
+}
+
+
+BOTH_ROWS = frozenset({"people[0]", "people[1]"})
+
+
+def test_text_variables_inside_a_repeating_group_read_their_own_row() -> None:
+    _, html = render(app_of(PEOPLE, TEXTS), {"people": [{"name": "Kari"}, {"name": "Ola"}]}, editing=BOTH_ROWS)
+    assert "Hei, Kari!" in html and "Hei, Ola!" in html
+    assert html.index("Hei, Kari!") < html.index("Hei, Ola!")
+
+
+def test_a_lookup_through_a_group_inside_a_repeating_group_finds_the_rows_own_component() -> None:
+    _, html = render(app_of(PEOPLE, TEXTS), {"people": [{"name": "Baby", "age": 1}, {"name": "Ola", "age": 40}]},
+                     editing=BOTH_ROWS)
+    assert 'id="c-age-0"' not in html  # row 0's name is "Baby": its age is hidden
+    assert 'id="c-age-1"' in html and 'value="40"' in html
+
+
+def test_a_hidden_row_hides_its_components_for_the_page_and_for_validation() -> None:
+    app = app_of(PEOPLE, TEXTS)
+    data = {"people": [{"name": None, "skip": True}, {"name": None}]}
+    _, html = render(app, data, editing=BOTH_ROWS)
+    assert 'id="c-name-0"' not in html and 'id="c-name-1"' in html
+    layout_set = app.layout_sets["form"]
+    form = form_state(app, layout_set, {"model": data}, "nb")
+    required = [issue.field for issue in validate_required(form)]
+    assert required == ["people[1].name"]
+
+
+def test_rows_are_a_table_and_the_rows_being_edited_open_with_fields_named_by_their_data() -> None:
+    app = app_of(PEOPLE, TEXTS)
+    _, closed = render(app, {"people": [{"name": "Kari"}, {"name": "Ola"}]})
+    assert 'name="people[0].name"' not in closed and 'value="edit:people[0]"' in closed
+    assert "<td>Kari</td>" in closed and "<td>Ola</td>" in closed
+    _, html = render(app, {"people": [{"name": "Kari"}, {"name": "Ola"}]}, editing=frozenset({"people[1]"}))
+    assert '<label class="ds-label" for="c-name-1">Navn' in html and 'name="people[1].name"' in html
+    assert 'name="people[0].name"' not in html and 'value="close:people[1]"' in html
+    assert 'value="add:people"' in html and 'value="delete:people:0"' in html
+
+
+def test_messages_are_tied_to_their_field_and_listed_for_the_error_summary() -> None:
+    app = app_of(PEOPLE, TEXTS)
+    messages = {"people[0].name": [Message("Du må fylle ut navn")]}
+    # a row with a message opens by itself
+    views, html = render(app, {"people": [{"name": ""}]}, messages=messages)
+    field = re.search(r'<input[^>]*id="c-name-0"[^>]*>', html)
+    assert field is not None
+    assert 'aria-describedby="c-name-0-messages"' in field.group(0) and 'aria-invalid="true"' in field.group(0)
+    assert 'id="c-name-0-messages"' in html and "Du må fylle ut navn" in html
+    layout_set = app.layout_sets["form"]
+    renderer = PageRenderer(app, layout_set, form_state(app, layout_set, {"model": {}}, "nb"), "side1")
+    assert renderer.error_links(views) == [("c-name-0", "Du må fylle ut navn")]
+
+
+def test_options_choices_and_number_formatting() -> None:
+    app = app_of(page([
+        {"id": "colour", "type": "RadioButtons", "dataModelBindings": {"simpleBinding": "colour"},
+         "optionsId": "colours", "textResourceBindings": {"title": "Farge"}},
+        {"id": "fruits", "type": "Checkboxes", "dataModelBindings": {"simpleBinding": "fruits"},
+         "options": [{"value": "a", "label": "Eple"}, {"value": "b", "label": "Banan"},
+                     {"value": "c", "label": "Kiwi"}]},
+        {"id": "sum", "type": "Input", "dataModelBindings": {"simpleBinding": "sum"},
+         "formatting": {"number": {"thousandSeparator": " ", "decimalSeparator": ",", "prefix": "kr "}}},
+    ]), options={"colours": [{"value": "r", "label": "Rød"}, {"value": "g", "label": "Grønn"}]})
+    _, html = render(app, {"colour": "g", "fruits": "a,c", "sum": 1234567.5})
+    assert re.search(r'value="g" checked', html) and not re.search(r'value="r" checked', html)
+    assert re.search(r'value="a" checked', html) and re.search(r'value="c" checked', html)
+    assert not re.search(r'value="b" checked', html)
+    assert '<legend class="ds-label">Farge' in html
+    assert 'value="1 234 567,5"' in html and ">kr </span>" in html
+
+
+def test_unknown_and_custom_components_show_a_clear_placeholder() -> None:
+    _, html = render(app_of(page([
+        {"id": "kart", "type": "Map3D"},
+        {"id": "egen", "type": "Custom", "tagName": "my-element"},
+    ])), {})
+    assert "komponenten «kart» av typen Map3D" in html
+    assert "komponenten «egen» (egendefinert)" in html
+
+
+def test_pages_hidden_by_expression_leave_the_page_order() -> None:
+    layouts = {
+        "a": {"data": {"layout": []}},
+        "b": {"data": {"hidden": ["equals", ["dataModel", "skipB"], True], "layout": []}},
+        "c": {"data": {"layout": []}},
+    }
+    app = app_of(layouts, order=["c", "a", "b"])
+    layout_set = app.layout_sets["form"]
+    assert visible_pages(form_state(app, layout_set, {"model": {"skipB": True}}, "nb"), layout_set) == ["c", "a"]
+    assert visible_pages(form_state(app, layout_set, {"model": {}}, "nb"), layout_set) == ["c", "a", "b"]
+
+
+def test_summary_lists_labels_and_values_of_other_pages() -> None:
+    layouts = {
+        "skjema": {"data": {"layout": [
+            {"id": "navn", "type": "Input", "dataModelBindings": {"simpleBinding": "navn"},
+             "textResourceBindings": {"title": "Navn"}},
+            {"id": "skjult", "type": "Input", "dataModelBindings": {"simpleBinding": "skjult"},
+             "textResourceBindings": {"title": "Skjult felt"}, "hidden": True},
+        ]}},
+        "oppsummering": {"data": {"layout": [{"id": "alt", "type": "Summary2"}]}},
+    }
+    _, html = render(app_of(layouts), {"navn": "Kari Nordmann", "skjult": "hemmelig"}, "oppsummering")
+    assert "Kari Nordmann" in html and 'value="page:skjema"' in html
+    assert "hemmelig" not in html and "Skjult felt" not in html
+
+
+def _reference_pages() -> list[tuple[str, str, str]]:
+    found = []
+    for name in ("altinn-studio-frontend-test", "altinn-studio-component-library"):
+        app = load_app(REFERENCE_APPS / name / "App")
+        for layout_set in app.layout_sets.values():
+            found.extend((name, layout_set.id, page_name) for page_name in layout_set.page_order)
+    return found
+
+
+@pytest.fixture(scope="module")
+def reference_apps() -> dict[str, object]:
+    return {name: load_app(REFERENCE_APPS / name / "App")
+            for name in ("altinn-studio-frontend-test", "altinn-studio-component-library")}
+
+
+@pytest.mark.parametrize(("app_name", "layout_set_id", "page_name"), _reference_pages())
+def test_every_page_of_altinns_reference_apps_renders(reference_apps: dict[str, object], app_name: str,
+                                                     layout_set_id: str, page_name: str) -> None:
+    from felles.apps.definition import AppDefinition
+    from tests.apps.forms.rendering import _VIEWS
+
+    app = reference_apps[app_name]
+    assert isinstance(app, AppDefinition)
+    layout_set = app.layout_sets[layout_set_id]
+    form = form_state(app, layout_set, {layout_set.data_type or "default": {}}, "nb")
+    views = PageRenderer(app, layout_set, form, page_name).views()
+    html = _VIEWS.render(views=views, t=lambda key, **params: key, urls=None, editable=True)
+    # every field the page shows has a label pointing at it, and no id is used twice
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    for field_id in re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', html):
+        if f'for="{field_id}"' not in html:
+            pytest.fail(f"field {field_id} on {page_name} has no label")
