@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import structlog
 
@@ -175,11 +176,13 @@ class FakePaymentProcessor:
 
     async def start(self, runtime: Runtime, instance: Instance, order: dict[str, Any],
                     return_url: str) -> StartedPayment:
+        # Its page is on this server, and so is the form it sends the person back to: both are given as paths, which
+        # hold whatever name the server is reached by.
         payment_id = secrets.token_urlsafe(24)
         await self._write(runtime, payment_id, {
-            "status": CREATED, "order": order, "returnUrl": return_url, "appId": instance.app_id,
+            "status": CREATED, "order": order, "returnUrl": urlsplit(return_url).path, "appId": instance.app_id,
             "partyId": instance.party_id, "instanceGuid": str(instance.id), "created": utcnow().isoformat()})
-        return StartedPayment(payment_id, f"{runtime.settings.base_url.rstrip('/')}{FAKE_PAGE}/{payment_id}")
+        return StartedPayment(payment_id, f"{FAKE_PAGE}/{payment_id}")
 
     async def status(self, runtime: Runtime, payment_id: str) -> str:
         return str((await self.read(runtime, payment_id))["status"])
