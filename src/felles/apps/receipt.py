@@ -471,6 +471,25 @@ class PdfTask:
         return None
 
 
+class PdfIfRequestedTask(PdfTask):
+    """`pdfIfRequested`, the service task of Altinn's frontend-test app (its own code there): the pdf task, run only
+    when the form data asks for it with a `CreatePdf` that is true (at the top of a model or one level down)."""
+
+    task_type = "pdfIfRequested"
+
+    async def on_enter(self, ctx: TaskContext) -> None:
+        elements = (await storage.data_elements_of(ctx.session, [ctx.instance.id]))[ctx.instance.id]
+        models = await form_data_of(ctx.runtime.blobs, ctx.app.definition, elements)
+        if any(asks_for_pdf(model) for model in models.values()):
+            await super().on_enter(ctx)
+
+
+def asks_for_pdf(model: Any, depth: int = 0) -> bool:
+    if not isinstance(model, dict) or depth > 1:
+        return False
+    return model.get("CreatePdf") is True or any(asks_for_pdf(value, depth + 1) for value in model.values())
+
+
 class DataTaskWithLegacyPdf:
     """A data task as registered, and, as app-lib v8 did before pdf service tasks, the receipt of its form when
     it is left, if one of its form data types says `"enablePdfCreation": true`."""
@@ -498,4 +517,5 @@ class DataTaskWithLegacyPdf:
 
 
 tasks.register_task_type(PdfTask())
+tasks.register_task_type(PdfIfRequestedTask())
 tasks.register_task_type(DataTaskWithLegacyPdf(tasks.registered_task_types()["data"]))

@@ -18,8 +18,10 @@ from felles.apps.receipt import (
     GENERATED_BY_TASK,
     RECEIPT_DATA_TYPE,
     Attachment,
+    PdfIfRequestedTask,
     PdfTask,
     ReceiptInput,
+    asks_for_pdf,
     pdf_filename,
     pdf_tasks,
     receipt_document,
@@ -171,3 +173,17 @@ async def test_the_receipt_to_download_is_the_one_made_or_one_written_now(runtim
     made = await client.get(f"{path}/receipt", headers=kari)
     assert made.content == await storage.read_data_bytes(runtime.blobs, kept)
     assert 'filename="Parking receipt.pdf"' in made.headers["content-disposition"]
+
+
+async def test_pdf_if_requested_makes_the_receipt_only_when_the_form_asks_for_it(runtime, receipt_app,
+                                                                                database) -> None:
+    assert asks_for_pdf({"CreatePdf": True}) and asks_for_pdf({"PdfSettings": {"CreatePdf": True}})
+    assert not asks_for_pdf({"PdfSettings": {"CreatePdf": False}})
+    assert not asks_for_pdf({"a": {"b": {"CreatePdf": True}}})
+    instance_id = await instance_in_task(runtime, receipt_app, "PdfTask_Task_1")
+    async with database.transaction() as session:
+        instance = await storage.instance_row(session, instance_id, lock=True)
+        ctx = task_context(session, runtime, receipt_app, instance, "PdfTask_Task_1", await kari_caller(database))
+        await PdfIfRequestedTask().on_enter(ctx)
+        elements = (await storage.data_elements_of(session, [instance_id]))[instance_id]
+    assert [element.data_type for element in elements] == ["skjema"]
