@@ -124,6 +124,7 @@ def seed(
     from felles.consent.demo import seed_demo_consent_request
     from felles.core.db import Database
     from felles.core.migrations import upgrade
+    from felles.core.pdf import static_fonts
     from felles.core.tokens import required_scopes
     from felles.identity.cli import seed_demo_clients, seed_platform_scopes
     from felles.portal.login import LOGIN_CLIENT_ID, ensure_login_client
@@ -147,6 +148,10 @@ def seed(
                 demo_app = await seed_demo_app(database)
                 console.print(f"Demo app: {demo_app.app_id} version {demo_app.version} "
                               f"({'deployed' if demo_app.created else 'already deployed'}), at /{demo_app.app_id}/")
+                # The demo app's receipts need the PDF fonts, which are cut from a variable font once per data
+                # folder (seconds): done here, so the newcomer's first receipt is not the one that waits.
+                await asyncio.to_thread(static_fonts, settings.data_dir / "fonts")
+                console.print("PDF fonts: ready.")
                 consent_page = await seed_demo_consent_request(database, settings)
                 console.print(f"Demo consent request to Kari Nordmann: {consent_page}")
                 clients = await seed_demo_clients(database, settings)
