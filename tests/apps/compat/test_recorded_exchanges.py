@@ -30,7 +30,7 @@ from felles.core.tokens import PlatformKeys, mint_development_token
 from felles.registers.population import DEMO_PERSONS, seed_demo_personas
 from felles.tables import metadata
 from tests.apps.compat.recorded import Exchange, Scrubber, differences
-from tests.conftest import REFERENCE, bearer
+from tests.conftest import REFERENCE, bearer, forget_cached_authorization
 
 RECORDED = REFERENCE / "altinn-app-api" / "recorded" / "Basic"
 TESTAPP = REFERENCE / "altinn-app-api" / "testapp-basic"
@@ -298,6 +298,7 @@ async def replay(tmp_path_factory: pytest.TempPathFactory, database_url: str) ->
     settings = Settings(environment=Environment.TEST, data_dir=tmp_path_factory.mktemp("compat-recorded"),
                         database_url=database_url, base_url=BASE_URL,
                         secret_key="test-secret-key-not-for-production", log_json=False, log_level="WARNING")
+    forget_cached_authorization()
     application = create_app(settings, run_worker=False)
     database: Database = application.state.runtime.database
     try:

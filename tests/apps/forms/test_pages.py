@@ -44,7 +44,8 @@ async def test_a_person_fills_in_the_form_page_by_page_and_submits(client: httpx
     assert first.endswith("/Task_1/personalia")
     page = await client.get(first)
     assert page.status_code == 200
-    assert '<h1 class="ds-heading" data-size="lg" id="page-heading">Om deg</h1>' in page.text
+    assert '<h1 class="ds-heading" data-size="lg" id="page-heading">Søknad om hundeluftetillatelse</h1>' in page.text
+    assert "Side 1 av 4 – Om deg</p>" in page.text
     assert '<label class="ds-label" for="c-navn">Navn' in page.text
 
     # a number field refuses text, keeps what was typed and says why; the rest is saved

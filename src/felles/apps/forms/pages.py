@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import FormData, UploadFile
 
-from felles.apps import access, data, data_validation, instances, parties, receipt
+from felles.apps import access, data, instances, parties, receipt, task_actions
 from felles.apps.datapath import format_path, lookup, parse_path, transpose
 from felles.apps.definition import AppDefinition, LayoutSetDefinition
 from felles.apps.dependencies import APP_PATTERN, ORG_PATTERN, catalogue, deployed_app
@@ -34,7 +34,7 @@ from felles.apps.forms.render import Message, PageRenderer, View, form_state, is
 from felles.apps.layout import Component, FormState, Node, binding_target
 from felles.apps.task_actions import InstanceCall
 from felles.core.body_limit import declare_body_limit
-from felles.core.errors import Problem
+from felles.core.errors import Conflict, Problem
 from felles.core.i18n import translate
 from felles.core.runtime import Runtime, RuntimeDep
 from felles.core.tokens import Principal
@@ -46,6 +46,8 @@ router = APIRouter(include_in_schema=False)
 FORM_PURPOSE = "forms"
 INSTANCE_PATH = "/{org}/{app}/instance/{party_id}/{instance_guid}"
 UPLOAD_SEGMENT = "upload"
+# Process actions that are user actions first (app-lib's /actions), then move the process (/process/next).
+USER_ACTIONS = ("sign", "pay")
 # A file posted from a page: the data type's own limit is checked by the data service as it streams.
 declare_body_limit(f"/*/*/instance/*/*/*/{UPLOAD_SEGMENT}", data.MAX_ATTACHMENT_BYTES)
 OrgPath = Annotated[str, Path(pattern=ORG_PATTERN)]
@@ -643,29 +645,44 @@ def _target_page(request: Request, opened: Opened, layout_set: LayoutSetDefiniti
 
 
 async def _submit(request: Request, runtime: Runtime, opened: Opened, page: str, action: str | None) -> Response:
-    """Validate the task's data (a data task), then move the process on; errors come back on the page."""
+    """Move the process on (the process validates a data task first: its errors come back on the page). Signing
+    and paying run their action first, as app-frontend does: a payment goes on at the payment service's page."""
     language = page_language(request)
-    if _task_type(opened) == "data" and action in (None, "submit"):
-        issues = await data_validation.instance_issues(runtime, opened.definition, opened.opened.instance,
-                                                       opened.opened.elements, language)
-        errors = [data_validation.public_issue(issue) for issue in issues if int(issue.severity) == 1]
-        if errors:
-            return await _render_issues(request, runtime, opened, page, errors)
+    if action == "submit":
         action = None
+    if action in USER_ACTIONS:
+        call = InstanceCall(runtime, catalogue(request), opened.app, opened.ref.caller, opened.ref.party_id,
+                            opened.ref.instance_id, language)
+        try:
+            result = await task_actions.perform_action(call, task_actions.UserAction(action))
+        except Conflict as conflict:
+            if conflict.code != "payment_already_completed":  # paid already: the process may go on
+                return await _refused(request, runtime, opened, page, conflict)
+        except Problem as problem:
+            return await _refused(request, runtime, opened, page, problem)
+        else:
+            if result.get("redirectUrl"):
+                return RedirectResponse(str(result["redirectUrl"]), status_code=303,
+                                        headers={"Cache-Control": "no-store"})
     try:
         await instances.process_next(runtime, catalogue(request), opened.app, opened.ref.caller, opened.ref.party_id,
                                      opened.ref.instance_id, action=action, language=language)
     except Problem as problem:
-        issues = (problem.extra or {}).get("validationIssues") if hasattr(problem, "extra") else None
+        issues = problem.extra.get("validationIssues")
         if isinstance(issues, list) and issues:
             return await _render_issues(request, runtime, opened, page, issues)
-        if opened.definition.layout_set_for_task(opened.task or "") is None:
-            return _step_page(request, runtime, opened, refusal=problem.detail or problem.title)
-        state = PageState(summary=[("#form-page", translate("forms.process.refused", language,
-                                                            reason=problem.detail or problem.title))],
-                          status_code=409)
-        return await _render(request, runtime, opened, page, state=state)
+        return await _refused(request, runtime, opened, page, problem)
     return _redirect(request, opened.base)
+
+
+async def _refused(request: Request, runtime: Runtime, opened: Opened, page: str, problem: Problem) -> Response:
+    """The page again, saying why the step was refused."""
+    reason = problem.detail or problem.title
+    if opened.definition.layout_set_for_task(opened.task or "") is None:
+        return _step_page(request, runtime, opened, refusal=reason)
+    state = PageState(summary=[("#form-page", translate("forms.process.refused", page_language(request),
+                                                        reason=reason))], status_code=409)
+    return await _render(request, runtime, opened, page, state=state)
 
 
 def describe_issue(form: FormState | None, language: str, issue: dict[str, Any]) -> str:
