@@ -142,7 +142,9 @@ async def _global_data(request: Request, runtime: Runtime, app: RunningApp, alti
         if languages else None,
         "userProfile": {**profile, "party": parties.masked(profile["party"])},
         "selectedParty": parties.masked(selected),
-        "platformFrontendSettings": {"altinnLogoUrl": "", "helpCircleIllustrationUrl": "", "postalCodesUrl": ""},
+        # The header's logo: the frontend recolours an SVG and cannot draw a page without one.
+        "platformFrontendSettings": {"altinnLogoUrl": "/static/favicon.svg", "helpCircleIllustrationUrl": "",
+                                     "postalCodesUrl": ""},
     }
 
 

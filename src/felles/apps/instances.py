@@ -25,7 +25,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from felles.apps import access, tasks
+from felles.apps import access, parties, tasks
 from felles.apps.access import Caller
 from felles.apps.definition import ProcessTask
 from felles.apps.deployment import AppCatalogue, RunningApp
@@ -44,12 +44,10 @@ from felles.apps.process import (
     is_service_task,
 )
 from felles.authorization import service as authorization
-from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from felles.core.runtime import Runtime
 from felles.events import service as events
-from felles.registers import service as registers
 from felles.storage import schemas as s
 from felles.storage import service as storage
 from felles.storage.models import DataElement, Instance
@@ -255,39 +253,8 @@ async def instance_form_data(ctx: tasks.TaskContext) -> dict[str, dict[str, Any]
 
 # --- prefill from the registers ---------------------------------------------------------------------------------
 async def prefill_sources(runtime: Runtime, caller: Caller, owner: authorization.PartyRef) -> PrefillSources:
-    """The registers' values as app-lib's prefill names them, for the sources that apply to this owner and caller.
-    A source that cannot be read is left out (logged), as it is when it does not apply."""
-    database, actor = runtime.database, Actor(caller.subject, on_behalf_of=owner.identifier)
-    dsf = er = profile = None
-    try:
-        if owner.kind == "person":
-            person = await registers.get_person(database, actor, owner.identifier)
-            address = person.bostedsadresse
-            dsf = {"SSN": person.identifikasjonsnummer, "FirstName": person.navn.fornavn,
-                   "MiddleName": person.navn.mellomnavn, "LastName": person.navn.etternavn,
-                   "Name": " ".join(part for part in (person.navn.fornavn, person.navn.mellomnavn,
-                                                      person.navn.etternavn) if part),
-                   "AddressStreetName": address.adressenavn if address else None,
-                   "AddressPostalCode": address.postnummer if address else None,
-                   "AddressCity": address.poststed if address else None,
-                   "AddressMunicipalNumber": address.kommunenummer if address else None}
-        else:
-            unit = await registers.get_organization(database, owner.identifier, base_url=runtime.settings.base_url)
-            business = unit.forretningsadresse or unit.beliggenhetsadresse
-            er = {"OrgNumber": unit.organisasjonsnummer, "Name": unit.navn, "UnitType": unit.organisasjonsform.kode,
-                  "BusinessAddress": ", ".join(business.adresse) if business else None,
-                  "BusinessPostalCode": business.postnummer if business else None,
-                  "BusinessPostalCity": business.poststed if business else None}
-    except (NotFound, InvalidInput) as error:
-        log.warning("prefill_register_unavailable", owner=owner.party_id, error=str(error))
-    if caller.is_person:
-        me = await authorization.party_of(database, caller.subject)
-        contact = await registers.own_contact_information(database, caller.subject)
-        profile = {"UserId": caller.user_id, "PartyId": me.party_id, "Party.PartyId": me.party_id,
-                   "Party.SSN": caller.subject, "Party.Name": me.name, "Party.Person.SSN": caller.subject,
-                   "Email": contact.get("epostadresse"), "PhoneNumber": contact.get("mobiltelefonnummer"),
-                   "ProfileSettingPreference.Language": contact.get("spraak")}
-    return PrefillSources(er=er, dsf=dsf, user_profile=profile)
+    """The registers' values as app-lib's prefill names them, for the sources that apply to this owner and caller."""
+    return await parties.registers_prefill_sources(runtime.database, caller, owner.party_id)
 
 
 # --- one step of the process ------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 These are public, as in app-lib (its controllers for them take no token): a stateless or anonymous app's form is
 drawn from them before anyone logs in, and they hold nothing about anyone. A stateless form's bootstrap holds
-prefilled data: it takes a token, and goes without one only where the app allows anonymous use. Each description
-carries an ETag of its body, and a request that names it (If-None-Match) is answered 304 without one.
+prefilled data: it takes a token, and goes without one only where the app allows anonymous use; an instance's form
+and option lists take one always, and the PDP's read of the instance. Each description carries an ETag of its
+body, and a request that names it (If-None-Match) is answered 304 without one.
 """
 
 from __future__ import annotations

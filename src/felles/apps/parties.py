@@ -297,3 +297,15 @@ def prefill_sources(party: dict[str, Any], profile: dict[str, Any] | None) -> Pr
         user_profile=_flattened(profile) if profile is not None else None,
     )
 
+
+async def registers_prefill_sources(database: Database, caller: Caller, party_id: int) -> PrefillSources:
+    """The prefill sources of a form for the party `party_id`, started by `caller`: the party's Folkeregisteret
+    or Enhetsregisteret details, and a person caller's profile (KRR's e-mail and mobile, their own party)."""
+    actor = Actor(caller.actor)
+    party = await party_document(database, actor, party_id)
+    profile = None
+    if caller.is_person:
+        own_id = (await authorization.party_of(database, caller.subject)).party_id
+        own = party if own_id == party_id else await party_document(database, actor, own_id)
+        profile = await user_profile(database, caller, own)
+    return prefill_sources(party, profile)

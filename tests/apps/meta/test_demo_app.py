@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from felles.apps import demo, deployment, parties
+from felles.apps.access import Caller
 from felles.apps.checks import check_app
 from felles.apps.expressions.context import DataModels, ExpressionContext
 from felles.apps.formdata import json_to_xml, xml_to_json
@@ -16,7 +17,6 @@ from felles.apps.layout import FormState
 from felles.apps.prefill import SOURCES, apply_prefill
 from felles.apps.validation import validate_expressions, validate_required, validate_xml
 from felles.authorization import service as authorization
-from felles.core.audit import Actor
 from felles.core.db import Database
 from felles.registers import population
 from tests.apps.meta.conftest import INGRID, KARI
@@ -66,12 +66,11 @@ async def test_the_app_api_serves_the_demo_app(database: Database, client: httpx
 async def test_its_prefill_resolves_against_the_registers(database: Database, demo_app) -> None:
     await population.seed_demo_personas(database)
     config = demo_app.models["soknad"].prefill
-    actor = Actor(f"person:{KARI}")
-    kari = await parties.party_document(database, actor, (await authorization.party_of(database, KARI)).party_id)
+    kari = Caller(KARI, None, 3, (await authorization.party_of(database, KARI)).user_id)
+    kari_party = (await authorization.party_of(database, KARI)).party_id
     company_id = (await authorization.party_of(database, population.DEMO_COMPANY)).party_id
-    company = await parties.party_document(database, actor, company_id)
-    profile = {"email": "kari.nordmann@eksempel.no", "phoneNumber": "+4791234567", "party": kari}
-    for_person, for_company = parties.prefill_sources(kari, profile), parties.prefill_sources(company, profile)
+    for_person = await parties.registers_prefill_sources(database, kari, kari_party)
+    for_company = await parties.registers_prefill_sources(database, kari, company_id)
     for source in SOURCES:
         values = (for_company if source == "ER" else for_person).of(source)
         assert values is not None and set(config[source]) <= set(values), f"{source} names a field it lacks"

@@ -65,9 +65,6 @@ async def test_kari_applies_for_a_parking_permit_from_start_to_end(
     assert ended.json()["ended"] and ended.json()["endEvent"] == "EndEvent_1"
 
 
-@pytest.mark.xfail(strict=True, reason="TODO runtime: instances.prefill_sources reads KRR's e-mail and mobile outside "
-                   "kontaktinformasjon, and gives the street with its number as AddressStreetName and no "
-                   "AddressHouseNumber; parties.prefill_sources (Altinn's Person and UserProfile) has them right")
 async def test_the_street_house_number_and_profile_are_prefilled_too(
         database: Database, client: httpx.AsyncClient, token: TokenFactory) -> None:
     await demo.seed_demo_app(database)
