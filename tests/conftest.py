@@ -74,16 +74,22 @@ def job_settings(settings, monkeypatch):
     get_settings.cache_clear()
 
 
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    """The migrated database, emptied after the test. The per-process caches of what it holds (compiled policies,
-    what a person may do, parties) are dropped first, as a test starts from its own data."""
+def forget_cached_authorization() -> None:
+    """Drop the per-process caches of what the database holds (compiled policies, what a person may do, parties):
+    a test that starts from its own data must not see another's."""
     from felles.authorization import catalogue, decision, parties, pip
 
     catalogue.forget()
     decision.invalidate_policy()
     pip.invalidate()
     parties.forget_details()
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """The migrated database, emptied after the test. The per-process caches of what it holds (compiled policies,
+    what a person may do, parties) are dropped first, as a test starts from its own data."""
+    forget_cached_authorization()
     database = Database(settings.database_url)
     yield database
     async with database.transaction() as session:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
+from email import policy
+from email.parser import BytesParser
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -79,30 +81,43 @@ async def _template_from_request(request: Request, party_id: int | None) -> inst
     """The instance template from the body as app-lib takes it: none, JSON, or multipart (a part `instance` with
     the template, the others named by data type)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
     if media_type == "multipart/form-data":
         template = None
         parts: list[instances.DataPart] = []
-        async with request.form() as form:
-            for name, value in form.multi_items():
-                if isinstance(value, str):
-                    content, content_type, filename = value.encode(), "application/json", None
-                else:
-                    content = await value.read()
-                    content_type, filename = value.content_type or "application/octet-stream", value.filename
-                if name == "instance":
-                    template = _instance_json(content)
-                else:
-                    parts.append(instances.DataPart(name, content_type, content, filename))
+        for name, content_type, content, filename in _multipart(request.headers["content-type"], body):
+            if name == "instance":
+                template = _instance_json(content)
+            else:
+                parts.append(instances.DataPart(name, content_type, content, filename))
         result = _template(template, party_id)
         result.parts = parts
         return result
-    body = await request.body()
     if not body.strip():
         return _template(None, party_id)
     if media_type not in ("application/json", "text/json") and not media_type.endswith("+json"):
         raise InvalidInput(f'An instance is created from JSON or multipart/form-data, not "{media_type}".',
                            code="unsupported_content_type")
     return _template(_instance_json(body), party_id)
+
+
+def _multipart(content_type: str, body: bytes) -> list[tuple[str, str, bytes, str | None]]:
+    """Each part of a multipart/form-data body: its name, its own Content-Type, its bytes and file name. A form
+    parser drops the Content-Type of a part without a file name, which is how app-lib's clients send the data of
+    an instance (a part named by its data type, `application/xml` or `application/json`); a part that names none
+    is JSON, as the instance template is."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", errors="replace")
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
+    found = []
+    for part in message.iter_parts() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or not name:
+            raise InvalidInput("Each part of a multipart body is named (Content-Disposition: form-data; name=…).",
+                               code="unnamed_part")
+        payload = part.get_payload(decode=True)
+        found.append((name, str(part.get("content-type") or "application/json"),
+                      payload if isinstance(payload, bytes) else b"", part.get_filename()))
+    return found
 
 
 def _created(instance: s.InstancePublic, response: Response) -> s.InstancePublic:

@@ -74,7 +74,8 @@ async def get_current_party(
 
 
 @router.put("/api/v1/parties/{party_id}", operation_id="apps_select_party",
-            responses={**PROBLEMS, 400: {"description": "The caller cannot act for that party"}})
+            responses={**PROBLEMS, 400: {"description": "The caller cannot act for that party"},
+                       200: {"description": "Chosen", "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def select_party(
     request: Request, database: DatabaseDep, app: AppDep, caller: CallerDep,
     party_id: Annotated[int, Path(ge=1, le=MAX_DATABASE_INTEGER)],

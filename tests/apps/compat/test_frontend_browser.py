@@ -26,7 +26,7 @@ from felles.core.db import Database
 from felles.core.tokens import XSRF_HEADER
 from felles.registers.population import DEMO_PERSONS, seed_demo_personas
 from felles.tables import metadata
-from tests.conftest import REFERENCE, free_listener, serve_app
+from tests.conftest import REFERENCE, forget_cached_authorization, free_listener, serve_app
 from tests.portal.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 BUILD = Path(os.environ.get("FELLES_TEST_APP_FRONTEND_DIR", "/work/frontend-build/dist"))
@@ -62,6 +62,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterato
                         base_url=base_url, secret_key="test-secret-key-not-for-production", log_json=False,
                         log_level="WARNING", app_frontend_dir=BUILD)
     async def prepare() -> None:
+        forget_cached_authorization()
         database = Database(database_url)
         await seed_demo_personas(database)
         await deployment.deploy_folder(database, TESTAPP, "test")
