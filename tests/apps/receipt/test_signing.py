@@ -4,6 +4,7 @@ with a problem and change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -109,3 +110,11 @@ async def test_a_signee_list_is_signed_by_those_on_it_before_the_task_is_left(ru
         assert await signing.SigningTask().before_leave(ctx, "sign") == []
     assert [(state["partyId"], state["signedTime"] is not None) for state in states] == [
         (kari_party.party_id, True), (ola_party.party_id, True)]
+
+
+async def test_two_signatures_at_once_make_one(client, runtime, receipt_app, kari) -> None:
+    path = receipt_app.path(await instance_in_task(runtime, receipt_app, "Task_Signering"))
+    first, second = await asyncio.gather(client.post(f"{path}/actions", headers=kari, json={"action": "sign"}),
+                                         client.post(f"{path}/actions", headers=kari, json={"action": "sign"}))
+    assert sorted([first.status_code, second.status_code]) == [200, 409]
+    assert await data_types(client, path, kari) == ["signatur", "skjema"]
