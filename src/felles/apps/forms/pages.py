@@ -186,14 +186,20 @@ async def instantiate(request: Request, runtime: RuntimeDep, app: AppPage) -> Re
     party = str(form.get("party") or "")
     if not party.isdigit() or len(party) > 9:
         return _error(request, app, "forms.error.not_found", 400)
+    return await _instantiate(request, runtime, app, caller, int(party))
+
+
+async def _instantiate(request: Request, runtime: Runtime, app: RunningApp, caller: access.Caller,
+                       party_id: int) -> Response:
+    """A new instance for the party (the app's policy and partyTypesAllowed decide); its first page follows."""
     try:
         created = await instances.create_instance(
-            runtime, app, caller, instances.InstanceTemplate(instances.OwnerChoice(party_id=int(party))),
+            runtime, app, caller, instances.InstanceTemplate(instances.OwnerChoice(party_id=party_id)),
             language=page_language(request))
     except Problem as problem:
         return _problem_page(request, app, problem)
-    party_id, guid = created.id.split("/", 1)
-    return _redirect(request, f"/{app.id}/instance/{party_id}/{guid}")
+    owner, guid = created.id.split("/", 1)
+    return _redirect(request, f"/{app.id}/instance/{owner}/{guid}")
 
 
 # --- an instance ----------------------------------------------------------------------------------------------
@@ -431,11 +437,10 @@ def _page_fields(form: FormState, layout_set: LayoutSetDefinition, page: str) ->
             continue
         for name, binding in component.bindings.items():
             target = binding_target(binding)
-            if target is None or name in ("group", "questions"):
+            # a Likert's answers are fields of its rows (_likert_fields)
+            if target is None or name in ("group", "questions") or (component.type == "Likert" and name == "answer"):
                 continue
             path = transpose(parse_path(target[1]), form.context_path(node))
-            if component.type == "Likert" and name == "answer":
-                continue
             fields[values.field_name(target[0], path, default)] = component.definition
     return fields
 
@@ -622,6 +627,15 @@ async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: i
             return await _render(request, runtime, opened, page, state=state)
         if autosaving or state.typed:
             return await _render(request, runtime, opened, page, state=state)
+    if action == "instantiate":  # an InstantiationButton: a new instance for the same party
+        return await _instantiate(request, runtime, app, caller, party_id)
+    if action.startswith("server:"):  # a CustomButton's server action: runs in place, the page stays
+        call = InstanceCall(runtime, catalogue(request), app, caller, party_id, instance_guid, language)
+        try:
+            await task_actions.perform_action(call, task_actions.UserAction(action.removeprefix("server:")))
+        except Problem as problem:
+            return await _refused(request, runtime, opened, page, problem)
+        return _redirect(request, f"{opened.base}/{quote(task)}/{quote(page)}{_editing_query(editing)}")
     if action in ("next", "previous") or action.startswith("page:"):
         target = _target_page(request, opened, layout_set, page, action)
         return _redirect(request, f"{opened.base}/{quote(task)}/{quote(target)}")
