@@ -232,3 +232,17 @@ def test_posted_text_becomes_the_models_type() -> None:
             values.coerce(text, values.schema_at(schema, parse_path(path)))
     number_format = {"prefix": "kr ", "thousandSeparator": ".", "decimalSeparator": ","}
     assert values.unformat_number("kr 1.234.567,50", number_format) == "1234567.50"
+
+
+def test_a_component_in_a_hidden_group_is_hidden_to_expressions_too() -> None:
+    layouts = page([
+        {"id": "boks", "type": "Group", "children": ["a"], "hidden": ["equals", ["dataModel", "skjul"], True]},
+        {"id": "a", "type": "Input", "dataModelBindings": {"simpleBinding": "a"}, "textResourceBindings": {"title": "A"}},
+        # shown only while "a" reads "x": a hidden "a" reads as nothing
+        {"id": "b", "type": "Paragraph", "textResourceBindings": {"title": "B-tekst"},
+         "hidden": ["notEquals", ["component", "a"], "x"]},
+    ])
+    _, shown = render(app_of(layouts), {"a": "x", "skjul": False})
+    assert 'id="c-a"' in shown and "B-tekst" in shown
+    _, hidden = render(app_of(layouts), {"a": "x", "skjul": True})
+    assert 'id="c-a"' not in hidden and "B-tekst" not in hidden

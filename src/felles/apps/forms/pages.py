@@ -807,10 +807,13 @@ async def _upload(request: Request, runtime: Runtime, app: RunningApp, caller: a
         state.status_code = 400
         return await _render(request, runtime, opened, page, state=state)
     disposition = f"attachment; filename*=UTF-8''{quote(file.filename)}"
+    tag = posted.get("tag")
     try:
-        await data.create_data_element(opened.ref, data_type, content_type=file.content_type,
-                                       content_disposition=disposition, content_length=file.size,
-                                       body=_file_chunks(file))
+        created = await data.create_data_element(opened.ref, data_type, content_type=file.content_type,
+                                                 content_disposition=disposition, content_length=file.size,
+                                                 body=_file_chunks(file))
+        if isinstance(tag, str) and tag:  # FileUploadWithTag: what kind of attachment it is
+            await data.change_tags(opened.ref, created.element.id, add=tag)
     except Problem as problem:
         state = PageState({f"attachment::{data_type}": [Message(problem.detail or problem.title)]})
         state.status_code = problem.status if problem.status < 500 else 500
