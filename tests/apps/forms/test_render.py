@@ -237,7 +237,8 @@ def test_posted_text_becomes_the_models_type() -> None:
 def test_a_component_in_a_hidden_group_is_hidden_to_expressions_too() -> None:
     layouts = page([
         {"id": "boks", "type": "Group", "children": ["a"], "hidden": ["equals", ["dataModel", "skjul"], True]},
-        {"id": "a", "type": "Input", "dataModelBindings": {"simpleBinding": "a"}, "textResourceBindings": {"title": "A"}},
+        {"id": "a", "type": "Input", "dataModelBindings": {"simpleBinding": "a"},
+         "textResourceBindings": {"title": "A"}},
         # shown only while "a" reads "x": a hidden "a" reads as nothing
         {"id": "b", "type": "Paragraph", "textResourceBindings": {"title": "B-tekst"},
          "hidden": ["notEquals", ["component", "a"], "x"]},
