@@ -25,7 +25,7 @@ from starlette.datastructures import FormData, UploadFile
 from felles.apps import access, data, instances, parties, receipt, task_actions
 from felles.apps.datapath import format_path, lookup, parse_path, transpose
 from felles.apps.definition import AppDefinition, LayoutSetDefinition
-from felles.apps.dependencies import APP_PATTERN, ORG_PATTERN, catalogue, deployed_app
+from felles.apps.dependencies import catalogue, deployed_app
 from felles.apps.deployment import RunningApp
 from felles.apps.expressions.errors import ExpressionError
 from felles.apps.expressions.functions import translate as app_text
@@ -50,8 +50,6 @@ UPLOAD_SEGMENT = "upload"
 USER_ACTIONS = ("sign", "pay")
 # A file posted from a page: the data type's own limit is checked by the data service as it streams.
 declare_body_limit(f"/*/*/instance/*/*/*/{UPLOAD_SEGMENT}", data.MAX_ATTACHMENT_BYTES)
-OrgPath = Annotated[str, Path(pattern=ORG_PATTERN)]
-AppPath = Annotated[str, Path(pattern=APP_PATTERN)]
 AppPage = Annotated[RunningApp, Depends(deployed_app)]
 
 
@@ -68,27 +66,20 @@ async def _login(request: Request, runtime: Runtime) -> Response:
     return await login.start_login(request, runtime, f"{path}?{request.url.query}" if request.url.query else path)
 
 
-def _error(request: Request, app: RunningApp | None, key: str, status_code: int, detail: str = "") -> HTMLResponse:
-    response = render_page(request, "forms/error.html", {"message_key": key, "detail": detail,
-                                                        "app_title": _app_title(app, page_language(request))},
-                           status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def _error(request: Request, app: RunningApp, key: str, status_code: int, detail: str = "") -> Response:
+    return _no_store(render_page(request, "forms/error.html", {
+        "message_key": key, "detail": detail, "app_title": _app_title(app, page_language(request))},
+        status_code=status_code))
 
 
-def _problem_page(request: Request, app: RunningApp | None, problem: Problem) -> HTMLResponse:
+def _problem_page(request: Request, app: RunningApp, problem: Problem) -> Response:
     key = {403: "forms.error.not_permitted", 404: "forms.error.not_found"}.get(problem.status, "")
     return _error(request, app, key or "forms.process.refused", problem.status if problem.status < 500 else 500,
                   problem.detail or problem.title)
 
 
-def _app_title(app: RunningApp | None, language: str) -> str:
-    if app is None:
-        return ""
-    title = app.definition.metadata.get("title") or {}
-    if isinstance(title, dict):
-        return str(title.get(language) or title.get("nb") or next(iter(title.values()), app.name))
-    return app.name
+def _app_title(app: RunningApp, language: str) -> str:
+    return receipt.app_title(app.definition, language)
 
 
 def _no_store(response: Response) -> Response:
@@ -881,7 +872,7 @@ def _receipt(request: Request, opened: Opened) -> Response:
     elements = [element for element in instance.get("data") or []
                 if element.get("dataType") not in opened.models]
     response = render_page(request, "forms/receipt.html", {
-        "app_title": _app_title(opened.app, language), "instance": instance,
+        "app_title": _app_title(opened.app, language),
         "reference": str(opened.ref.instance_id).split("-")[-1],
         "files": [element for element in elements if element.get("dataType") != data.PDF_DATA_TYPE],
         "ended": opened.opened.instance.process_ended_at,
