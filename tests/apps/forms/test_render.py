@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from felles.apps.datapath import parse_path
 from felles.apps.definition import load_app
+from felles.apps.forms import values
 from felles.apps.forms.render import Message, PageRenderer, form_state, visible_pages
 from felles.apps.validation import validate_required
 from tests.apps.forms.rendering import app_of, page, render
@@ -188,3 +190,60 @@ def test_texts_keep_harmless_html_and_lose_the_rest() -> None:
     assert "<script>" not in html and "onclick" not in html and "javascript:" not in html
     assert "alert(1)" in html  # the text of a dropped tag stays, as text
     assert "<b>dette</b>" in html and "<strong>fet</strong>" in html
+
+
+NESTED = page([
+    {"id": "bedrifter", "type": "RepeatingGroup", "dataModelBindings": {"group": "bedrifter"},
+     "textResourceBindings": {"title": "Bedrifter"}, "children": ["bedrift-navn", "ansatte"]},
+    {"id": "bedrift-navn", "type": "Input", "dataModelBindings": {"simpleBinding": "bedrifter.navn"},
+     "textResourceBindings": {"title": "Bedrift"}},
+    {"id": "ansatte", "type": "RepeatingGroup", "dataModelBindings": {"group": "bedrifter.ansatte"},
+     "textResourceBindings": {"title": "Ansatte"}, "children": ["ansatt-navn"]},
+    {"id": "ansatt-navn", "type": "Input", "dataModelBindings": {"simpleBinding": "bedrifter.ansatte.navn"},
+     "textResourceBindings": {"title": "Ansatt"}},
+])
+
+
+def test_nested_repeating_groups_name_their_rows_and_add_into_the_right_one() -> None:
+    data = {"bedrifter": [{"navn": "Fjordkraft", "ansatte": [{"navn": "Ingrid"}]},
+                          {"navn": "Regnskap", "ansatte": [{"navn": "Ola"}, {"navn": "Kari"}]}]}
+    editing = frozenset({"bedrifter[1]", "bedrifter[1].ansatte[1]"})
+    _, html = render(app_of(NESTED), data, editing=editing)
+    assert 'name="bedrifter[1].navn" value="Regnskap"' in html
+    assert 'name="bedrifter[1].ansatte[1].navn" value="Kari"' in html
+    assert 'name="bedrifter[1].ansatte[0].navn"' not in html and "<td>Ola</td>" in html  # a closed inner row
+    assert 'value="add:bedrifter[1].ansatte"' in html and 'value="delete:bedrifter[1].ansatte:1"' in html
+    index = values.add_row(data, parse_path("bedrifter[1].ansatte"))
+    assert index == 2 and len(data["bedrifter"][1]["ansatte"]) == 3 and len(data["bedrifter"][0]["ansatte"]) == 1
+    assert values.delete_row(data, parse_path("bedrifter[1].ansatte"), 0)
+    assert [row.get("navn") for row in data["bedrifter"][1]["ansatte"]] == ["Kari", None]
+
+
+def test_posted_text_becomes_the_models_type() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "number"}, "i": {"type": "integer"},
+                                               "b": {"type": "boolean"}, "s": {"type": "string"}}}
+    assert values.coerce("12,5", values.schema_at(schema, parse_path("n"))) == 12.5
+    assert values.coerce(" 1 000 ", values.schema_at(schema, parse_path("i"))) == 1000
+    assert values.coerce("true", values.schema_at(schema, parse_path("b"))) is True
+    assert values.coerce("", values.schema_at(schema, parse_path("s"))) is None
+    assert values.coerce("  tekst ", values.schema_at(schema, parse_path("s"))) == "  tekst "
+    for text, path in (("12,5", "i"), ("tolv", "n"), ("ja", "b"), ("NaN", "n")):
+        with pytest.raises(values.NotOfType):
+            values.coerce(text, values.schema_at(schema, parse_path(path)))
+    number_format = {"prefix": "kr ", "thousandSeparator": ".", "decimalSeparator": ","}
+    assert values.unformat_number("kr 1.234.567,50", number_format) == "1234567.50"
+
+
+def test_a_component_in_a_hidden_group_is_hidden_to_expressions_too() -> None:
+    layouts = page([
+        {"id": "boks", "type": "Group", "children": ["a"], "hidden": ["equals", ["dataModel", "skjul"], True]},
+        {"id": "a", "type": "Input", "dataModelBindings": {"simpleBinding": "a"},
+         "textResourceBindings": {"title": "A"}},
+        # shown only while "a" reads "x": a hidden "a" reads as nothing
+        {"id": "b", "type": "Paragraph", "textResourceBindings": {"title": "B-tekst"},
+         "hidden": ["notEquals", ["component", "a"], "x"]},
+    ])
+    _, shown = render(app_of(layouts), {"a": "x", "skjul": False})
+    assert 'id="c-a"' in shown and "B-tekst" in shown
+    _, hidden = render(app_of(layouts), {"a": "x", "skjul": True})
+    assert 'id="c-a"' not in hidden and "B-tekst" not in hidden

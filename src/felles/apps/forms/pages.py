@@ -25,7 +25,7 @@ from starlette.datastructures import FormData, UploadFile
 from felles.apps import access, data, instances, parties, receipt, task_actions
 from felles.apps.datapath import format_path, lookup, parse_path, transpose
 from felles.apps.definition import AppDefinition, LayoutSetDefinition
-from felles.apps.dependencies import APP_PATTERN, ORG_PATTERN, catalogue, deployed_app
+from felles.apps.dependencies import catalogue, deployed_app
 from felles.apps.deployment import RunningApp
 from felles.apps.expressions.errors import ExpressionError
 from felles.apps.expressions.functions import translate as app_text
@@ -50,8 +50,6 @@ UPLOAD_SEGMENT = "upload"
 USER_ACTIONS = ("sign", "pay")
 # A file posted from a page: the data type's own limit is checked by the data service as it streams.
 declare_body_limit(f"/*/*/instance/*/*/*/{UPLOAD_SEGMENT}", data.MAX_ATTACHMENT_BYTES)
-OrgPath = Annotated[str, Path(pattern=ORG_PATTERN)]
-AppPath = Annotated[str, Path(pattern=APP_PATTERN)]
 AppPage = Annotated[RunningApp, Depends(deployed_app)]
 
 
@@ -68,27 +66,20 @@ async def _login(request: Request, runtime: Runtime) -> Response:
     return await login.start_login(request, runtime, f"{path}?{request.url.query}" if request.url.query else path)
 
 
-def _error(request: Request, app: RunningApp | None, key: str, status_code: int, detail: str = "") -> HTMLResponse:
-    response = render_page(request, "forms/error.html", {"message_key": key, "detail": detail,
-                                                        "app_title": _app_title(app, page_language(request))},
-                           status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def _error(request: Request, app: RunningApp, key: str, status_code: int, detail: str = "") -> Response:
+    return _no_store(render_page(request, "forms/error.html", {
+        "message_key": key, "detail": detail, "app_title": _app_title(app, page_language(request))},
+        status_code=status_code))
 
 
-def _problem_page(request: Request, app: RunningApp | None, problem: Problem) -> HTMLResponse:
+def _problem_page(request: Request, app: RunningApp, problem: Problem) -> Response:
     key = {403: "forms.error.not_permitted", 404: "forms.error.not_found"}.get(problem.status, "")
     return _error(request, app, key or "forms.process.refused", problem.status if problem.status < 500 else 500,
                   problem.detail or problem.title)
 
 
-def _app_title(app: RunningApp | None, language: str) -> str:
-    if app is None:
-        return ""
-    title = app.definition.metadata.get("title") or {}
-    if isinstance(title, dict):
-        return str(title.get(language) or title.get("nb") or next(iter(title.values()), app.name))
-    return app.name
+def _app_title(app: RunningApp, language: str) -> str:
+    return receipt.app_title(app.definition, language)
 
 
 def _no_store(response: Response) -> Response:
@@ -186,14 +177,20 @@ async def instantiate(request: Request, runtime: RuntimeDep, app: AppPage) -> Re
     party = str(form.get("party") or "")
     if not party.isdigit() or len(party) > 9:
         return _error(request, app, "forms.error.not_found", 400)
+    return await _instantiate(request, runtime, app, caller, int(party))
+
+
+async def _instantiate(request: Request, runtime: Runtime, app: RunningApp, caller: access.Caller,
+                       party_id: int) -> Response:
+    """A new instance for the party (the app's policy and partyTypesAllowed decide); its first page follows."""
     try:
         created = await instances.create_instance(
-            runtime, app, caller, instances.InstanceTemplate(instances.OwnerChoice(party_id=int(party))),
+            runtime, app, caller, instances.InstanceTemplate(instances.OwnerChoice(party_id=party_id)),
             language=page_language(request))
     except Problem as problem:
         return _problem_page(request, app, problem)
-    party_id, guid = created.id.split("/", 1)
-    return _redirect(request, f"/{app.id}/instance/{party_id}/{guid}")
+    owner, guid = created.id.split("/", 1)
+    return _redirect(request, f"/{app.id}/instance/{owner}/{guid}")
 
 
 # --- an instance ----------------------------------------------------------------------------------------------
@@ -431,11 +428,10 @@ def _page_fields(form: FormState, layout_set: LayoutSetDefinition, page: str) ->
             continue
         for name, binding in component.bindings.items():
             target = binding_target(binding)
-            if target is None or name in ("group", "questions"):
+            # a Likert's answers are fields of its rows (_likert_fields)
+            if target is None or name in ("group", "questions") or (component.type == "Likert" and name == "answer"):
                 continue
             path = transpose(parse_path(target[1]), form.context_path(node))
-            if component.type == "Likert" and name == "answer":
-                continue
             fields[values.field_name(target[0], path, default)] = component.definition
     return fields
 
@@ -622,6 +618,15 @@ async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: i
             return await _render(request, runtime, opened, page, state=state)
         if autosaving or state.typed:
             return await _render(request, runtime, opened, page, state=state)
+    if action == "instantiate":  # an InstantiationButton: a new instance for the same party
+        return await _instantiate(request, runtime, app, caller, party_id)
+    if action.startswith("server:"):  # a CustomButton's server action: runs in place, the page stays
+        call = InstanceCall(runtime, catalogue(request), app, caller, party_id, instance_guid, language)
+        try:
+            await task_actions.perform_action(call, task_actions.UserAction(action.removeprefix("server:")))
+        except Problem as problem:
+            return await _refused(request, runtime, opened, page, problem)
+        return _redirect(request, f"{opened.base}/{quote(task)}/{quote(page)}{_editing_query(editing)}")
     if action in ("next", "previous") or action.startswith("page:"):
         target = _target_page(request, opened, layout_set, page, action)
         return _redirect(request, f"{opened.base}/{quote(task)}/{quote(target)}")
@@ -793,10 +798,13 @@ async def _upload(request: Request, runtime: Runtime, app: RunningApp, caller: a
         state.status_code = 400
         return await _render(request, runtime, opened, page, state=state)
     disposition = f"attachment; filename*=UTF-8''{quote(file.filename)}"
+    tag = posted.get("tag")
     try:
-        await data.create_data_element(opened.ref, data_type, content_type=file.content_type,
-                                       content_disposition=disposition, content_length=file.size,
-                                       body=_file_chunks(file))
+        created = await data.create_data_element(opened.ref, data_type, content_type=file.content_type,
+                                                 content_disposition=disposition, content_length=file.size,
+                                                 body=_file_chunks(file))
+        if isinstance(tag, str) and tag:  # FileUploadWithTag: what kind of attachment it is
+            await data.change_tags(opened.ref, created.element.id, add=tag)
     except Problem as problem:
         state = PageState({f"attachment::{data_type}": [Message(problem.detail or problem.title)]})
         state.status_code = problem.status if problem.status < 500 else 500
@@ -864,7 +872,7 @@ def _receipt(request: Request, opened: Opened) -> Response:
     elements = [element for element in instance.get("data") or []
                 if element.get("dataType") not in opened.models]
     response = render_page(request, "forms/receipt.html", {
-        "app_title": _app_title(opened.app, language), "instance": instance,
+        "app_title": _app_title(opened.app, language),
         "reference": str(opened.ref.instance_id).split("-")[-1],
         "files": [element for element in elements if element.get("dataType") != data.PDF_DATA_TYPE],
         "ended": opened.opened.instance.process_ended_at,

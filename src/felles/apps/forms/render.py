@@ -599,13 +599,16 @@ class PageRenderer:
         view = self._base(node, "file")
         data_type = self._attachment_type(component)
         view.props["data_type"] = data_type
-        view.props["files"] = [element for element in self.form.context.data_elements
+        tags = self.options(node, "", multiple=False) if component.type == "FileUploadWithTag" else []
+        labels = {option.value: option.label for option in tags}
+        view.props["files"] = [{**element, "tag_labels": [labels.get(tag, tag) for tag in element.get("tags") or []]}
+                               for element in self.form.context.data_elements
                                if element.get("dataType") == data_type]
         definition = component.definition
         view.props["accept"] = ",".join(filter(None, [str(definition.get("validFileEndings") or "")]))
         max_count = definition.get("maxNumberOfAttachments")
         view.props["full"] = isinstance(max_count, int) and max_count > 0 and len(view.props["files"]) >= max_count
-        view.props["tags"] = self.options(node, "", multiple=False) if component.type == "FileUploadWithTag" else []
+        view.props["tags"] = tags
         view.props["max_size"] = definition.get("maxFileSizeInMB")
         view.messages.extend(self.messages.get(f"attachment::{data_type}", ()))
         return view
