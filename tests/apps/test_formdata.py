@@ -24,13 +24,15 @@ def test_stored_xml_becomes_typed_json_with_repeating_groups_as_lists() -> None:
     }
 
 
-def test_json_becomes_xml_the_xsd_accepts_without_json_only_fields() -> None:
+def test_json_becomes_xml_the_xsd_accepts_and_row_ids_are_attributes() -> None:
     data = {"form": {"name": "Kari", "orgNumber": "1", "year": 2024, "income": 7, "sources": [
         {"type": "a", "altinnRowId": "row-1"}
     ]}}  # fmt: skip
     xml = json_to_xml(data, SIGNING_XSD)
-    assert SIGNING_XSD.is_valid(xml.decode())
-    assert b"altinnRowId" not in xml
+    assert b'<sources altinnRowId="row-1">' in xml  # as Altinn's C# models write it
+    assert xml_to_json(xml, SIGNING_XSD)["form"]["sources"] == [{"altinnRowId": "row-1", "type": "a"}]
+    without_ids = json_to_xml({"form": {**data["form"], "sources": [{"type": "a"}]}}, SIGNING_XSD)
+    assert SIGNING_XSD.is_valid(without_ids.decode())
 
 
 def test_unknown_fields_and_elements_are_refused() -> None:

@@ -23,6 +23,7 @@ router = APIRouter(route_class=AuthenticatedRoute)
 router.include_router(deploy_api.router)
 router.include_router(payment_api.router)  # its fixed paths (/apps-payment/...) before the apps' /{org}/{app}/...
 router.include_router(metadata_api.router)
+router.include_router(metadata_api.instance_router)
 router.include_router(parties_api.router)
 router.include_router(instances_api.router)
 router.include_router(data_api.router)

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from felles.apps import access, instances, scan
 from felles.apps.definition import AppDefinition, DataModelDefinition
 from felles.apps.deployment import AppCatalogue
-from felles.apps.formdata import FormDataError, json_to_xml, xml_to_json
+from felles.apps.formdata import ROW_ID, FormDataError, json_to_xml, xml_to_json
 from felles.apps.jsonpatch import PatchFailed, PatchTestFailed, apply_patch
 from felles.apps.prefill import apply_prefill
 from felles.authorization import service as authorization
@@ -59,7 +59,8 @@ DATA_PATH_PATTERN = "/*/*/instances/*/*/data"
 
 
 class UploadRefused(Problem):
-    """A file refused by the data type's rules: Altinn's DataPostErrorResponse (400, `uploadValidationIssues`)."""
+    """A file refused by the data type's rules: Altinn's DataPostErrorResponse (400, `uploadValidationIssues` with
+    Altinn's code, e.g. MissingFileName; the problem's `code` is the same in snake case, missing_file_name)."""
 
     status = 400
     title = "File validation failed"
@@ -68,7 +69,7 @@ class UploadRefused(Problem):
         issue: dict[str, Any] = {"severity": 1, "dataElementId": None, "field": None, "code": code,
                  "description": f"Invalid data provided. Error: {description}", "source": "DataRestrictionValidation",
                  "customTextKey": None}
-        super().__init__(str(issue["description"]), code=code[:1].lower() + code[1:],
+        super().__init__(str(issue["description"]), code=re.sub(r"(?<!^)(?=[A-Z])", "_", code).lower(),
                          extra={"uploadValidationIssues": [issue]})
 
 
@@ -173,12 +174,46 @@ def canonical_form_data(data: dict[str, Any], model: DataModelDefinition) -> dic
     return xml_to_json(json_to_xml(data, model.xsd, model.root_element), model.xsd)
 
 
+def with_row_ids(value: Any) -> Any:
+    """Every repeating-group row with its `altinnRowId` (a new row gets one), as app-lib saves form data, so that
+    app-frontend-react can tell rows apart across saves."""
+    if isinstance(value, dict):
+        return {key: with_row_ids(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [{ROW_ID: str(uuid.uuid4()), **with_row_ids(item)} if isinstance(item, dict) and not item.get(ROW_ID)
+                else with_row_ids(item) for item in value]
+    return value
+
+
+def without_row_ids(value: Any) -> Any:
+    """Form data as served unless row ids are asked for (app-lib's `includeRowId=false`)."""
+    if isinstance(value, dict):
+        return {key: without_row_ids(item) for key, item in value.items() if key != ROW_ID}
+    if isinstance(value, list):
+        return [without_row_ids(item) for item in value]
+    return value
+
+
 async def read_form_data(runtime: Runtime, element: DataElement, model: DataModelDefinition) -> dict[str, Any]:
     body = await storage.read_data_bytes(runtime.blobs, element)
     if media_type(element.content_type) in XML_TYPES and model.xsd is not None:
         return xml_to_json(body, model.xsd)
     loaded = json.loads(body or b"{}")
     return loaded if isinstance(loaded, dict) else {}
+
+
+async def prefilled(runtime: Runtime, caller: access.Caller, party: authorization.PartyRef,
+                    model: DataModelDefinition, form_data: dict[str, Any]) -> dict[str, Any]:
+    """The form data with the model's prefill (`<model>.prefill.json`) from the registers, for this party."""
+    if not model.prefill:
+        return form_data
+    sources = await instances.prefill_sources(runtime, caller, party)
+    try:
+        return canonical_form_data(apply_prefill(form_data, model.prefill, sources), model)
+    except FormDataError as error:
+        # Older apps name prefill targets by their C# properties, which the model's XSD does not know.
+        log.warning("prefill_does_not_fit_the_model", data_type=model.data_type, error=str(error))
+        return form_data
 
 
 # --- attachments -------------------------------------------------------------------------------------------
@@ -214,7 +249,7 @@ def check_upload(data_type: dict[str, Any], content_type: str | None, content_di
     filename = filename_from(content_disposition)
     if filename is None:
         raise UploadRefused("MissingFileName", "The Content-Disposition header must contain a valid filename")
-    if "." not in filename.strip(".") :
+    if "." not in filename.strip("."):
         raise UploadRefused("InvalidFileNameFormat", f"Invalid format for filename: {filename}. Filename is "
                                                      "expected to end with '.{filetype}'.")
     allowed = [str(item).lower() for item in data_type.get("allowedContentTypes") or []]
@@ -304,12 +339,30 @@ async def open_instance(ref: InstanceRef, action: str) -> Opened:
     return opened
 
 
-def check_mutation(opened: Opened, data_type: dict[str, Any], caller: access.Caller) -> None:
+async def require_data_type_action(ref: InstanceRef, opened: Opened, data_type: dict[str, Any], kind: str) -> None:
+    """A data type may ask for an action of its own to be read or written (`actionRequiredToRead`/`…ToWrite`,
+    e.g. `sign`): the app's policy must permit it too."""
+    action = data_type.get(f"actionRequiredTo{kind.capitalize()}")
+    if isinstance(action, str) and action.strip():
+        await access.require(ref.runtime.database, ref.caller, opened.instance.owner_identifier, ref.app_id,
+                             action.strip(), task=opened.instance.current_task)
+
+
+async def check_mutation(ref: InstanceRef, opened: Opened, data_type: dict[str, Any]) -> None:
     """What Altinn checks before any change of a data type's elements (create, update, delete)."""
-    instance = opened.instance
+    instance, caller = opened.instance, ref.caller
     if data_type["id"] == PDF_DATA_TYPE:
         raise Forbidden(f"Data elements of type {PDF_DATA_TYPE} are made by the app, not changed by callers.",
                         code="data_type_read_only")
+    await require_data_type_action(ref, opened, data_type, "write")
+    check_changeable(instance, data_type)
+    if not _valid_contributor(data_type, caller):
+        raise Forbidden("You are not a permitted contributor to this data type.", code="not_a_contributor")
+
+
+def check_changeable(instance: Instance, data_type: dict[str, Any]) -> None:
+    """The instance is active and in the data type's task: checked again under the instance's lock, since the
+    process may have moved on while the bytes were being stored."""
     if instance.archived_at is not None or instance.soft_deleted_at is not None or instance.process_ended_at:
         raise Conflict("The instance is no longer active: its data cannot change.", code="instance_not_active")
     if instance.current_task is None:
@@ -318,8 +371,6 @@ def check_mutation(opened: Opened, data_type: dict[str, Any], caller: access.Cal
     if task and task != instance.current_task:
         raise Conflict(f'Data elements of type {data_type["id"]} can only be changed in {task} '
                        f"(the current task is {instance.current_task}).", code="wrong_task")
-    if not _valid_contributor(data_type, caller):
-        raise Forbidden("You are not a permitted contributor to this data type.", code="not_a_contributor")
 
 
 def _valid_contributor(data_type: dict[str, Any], caller: access.Caller) -> bool:
@@ -366,7 +417,7 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
     """A new data element of `data_type_id`: form data (its model's, prefilled from the body) or a file."""
     opened = await open_instance(ref, "write")
     data_type = data_type_of(opened.definition, data_type_id)
-    check_mutation(opened, data_type, ref.caller)
+    await check_mutation(ref, opened, data_type)
     existing = sum(1 for element in opened.elements if element.data_type == data_type_id)
     max_count = data_type.get("maxCount") or 0
     if max_count > 0 and existing >= max_count:
@@ -382,6 +433,10 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
         model = model_of(opened.definition, data_type)
         raw = await _read_limited(body, MAX_FORM_DATA_BYTES)
         form_data = decode_form_data(raw, content_type, model) if raw.strip() else canonical_form_data({}, model)
+        owner = await authorization.party_by_id(ref.runtime.database, opened.instance.party_id)
+        if owner is not None:  # as app-lib, a new form is prefilled as at instantiation
+            form_data = await prefilled(ref.runtime, ref.caller, owner, model, form_data)
+        form_data = with_row_ids(form_data)
         stored_bytes, stored_type = encode_form_data(form_data, model)
         filename = None
         stored = await storage.put_data_blob(ref.runtime.blobs, opened.instance.id, element_id,
@@ -396,6 +451,7 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
     try:
         async with ref.runtime.database.transaction() as session:
             locked = await _load(ref, session, lock=True)
+            check_changeable(locked.instance, data_type)
             count = sum(1 for element in locked.elements if element.data_type == data_type_id)
             if max_count > 0 and count >= max_count:  # another upload won the race
                 raise Conflict(f"Cannot create more than {max_count} data elements of type {data_type_id}.",
@@ -419,10 +475,11 @@ async def read_data_element(ref: InstanceRef, element_id: uuid.UUID) -> tuple[Da
     """A data element to deliver: its row, and its form data (JSON) when it is form data."""
     opened = await open_instance(ref, "read")
     element = opened.element(element_id)
+    data_type = data_type_of(opened.definition, element.data_type)
+    await require_data_type_action(ref, opened, data_type, "read")
     _check_deliverable(element)
     if ref.caller.is_person and not element.is_read:  # the instance owner's side has seen it now
         await storage.mark_data_element_read(ref.runtime.database, element.id)
-    data_type = data_type_of(opened.definition, element.data_type)
     if is_form_data(data_type):
         return element, await read_form_data(ref.runtime, element, model_of(opened.definition, data_type))
     return element, None
@@ -439,13 +496,14 @@ async def replace_data_element(ref: InstanceRef, element_id: uuid.UUID, *, conte
     opened = await open_instance(ref, "write")
     element = opened.element(element_id)
     data_type = data_type_of(opened.definition, element.data_type)
-    check_mutation(opened, data_type, ref.caller)
+    await check_mutation(ref, opened, data_type)
     _check_unlocked(element)
     form_data = None
     filename = element.filename
     if is_form_data(data_type):
         model = model_of(opened.definition, data_type)
-        form_data = decode_form_data(await _read_limited(body, MAX_FORM_DATA_BYTES), content_type, model)
+        form_data = with_row_ids(decode_form_data(await _read_limited(body, MAX_FORM_DATA_BYTES), content_type,
+                                                  model))
         stored_bytes, stored_type = encode_form_data(form_data, model)
         stored = await storage.put_data_blob(ref.runtime.blobs, opened.instance.id, element_id,
                                              from_bytes(stored_bytes))
@@ -479,6 +537,7 @@ async def _commit_replacements(ref: InstanceRef, replacements: list[Replacement]
             locked = await _load(ref, session, lock=True)
             for element_id, stored, content_type, filename, scan_file in replacements:
                 element = locked.element(element_id)
+                check_changeable(locked.instance, data_type_of(locked.definition, element.data_type))
                 _check_unlocked(element)
                 old_keys.append(storage.replace_data_element_in_transaction(
                     locked.instance, element, stored, content_type=content_type, actor=ref.actor, filename=filename,
@@ -528,7 +587,7 @@ async def patch_form_data(ref: InstanceRef, patches: list[tuple[uuid.UUID, Any]]
                 raise NotFound(f"Data element {element_id} not found in the instance.",
                                code="data_element_not_found") from None
             data_type = data_type_of(opened.definition, element.data_type)
-            check_mutation(opened, data_type, ref.caller)
+            await check_mutation(ref, opened, data_type)
             _check_unlocked(element)
             if not is_form_data(data_type):
                 raise InvalidInput(f"Data element {element_id} is a file, not form data: it cannot be patched.",
@@ -544,7 +603,7 @@ async def patch_form_data(ref: InstanceRef, patches: list[tuple[uuid.UUID, Any]]
             if not isinstance(patched, dict):
                 raise PatchUnprocessable("The patched form data is not an object.")
             try:
-                form_data = canonical_form_data(patched, model)
+                form_data = with_row_ids(canonical_form_data(patched, model))
                 stored_bytes, stored_type = encode_form_data(form_data, model)
             except FormDataError as error:
                 raise PatchUnprocessable(f"The patched form data does not fit the model: {error}",
@@ -566,7 +625,7 @@ async def delete_data_element(ref: InstanceRef, element_id: uuid.UUID) -> Opened
     opened = await open_instance(ref, "write")
     element = opened.element(element_id)
     data_type = data_type_of(opened.definition, element.data_type)
-    check_mutation(opened, data_type, ref.caller)
+    await check_mutation(ref, opened, data_type)
     _check_unlocked(element)
     app_logic = data_type.get("appLogic") or {}
     if app_logic.get("classRef") and data_type.get("maxCount") == 1 and data_type.get("minCount") == 1:
@@ -577,6 +636,7 @@ async def delete_data_element(ref: InstanceRef, element_id: uuid.UUID) -> Opened
     async with ref.runtime.database.transaction() as session:
         locked = await _load(ref, session, lock=True)
         row = locked.element(element_id)
+        check_changeable(locked.instance, data_type)
         _check_unlocked(row)
         key = await storage.remove_data_element_in_transaction(session, locked.instance, row, ref.actor)
         locked.elements.remove(row)
@@ -607,7 +667,7 @@ async def change_tags(ref: InstanceRef, element_id: uuid.UUID, *, add: str | Non
     """Add a tag, remove one, or set them all (duplicates dropped, order kept)."""
     opened = await open_instance(ref, "write")
     element = opened.element(element_id)
-    check_mutation(opened, data_type_of(opened.definition, element.data_type), ref.caller)
+    await check_mutation(ref, opened, data_type_of(opened.definition, element.data_type))
     _check_unlocked(element)
     async with ref.runtime.database.transaction() as session:
         locked = await _load(ref, session, lock=True)
@@ -662,11 +722,4 @@ async def stateless_form_data(runtime: Runtime, definition: AppDefinition, data_
         return form_data
     party = await stateless_party(runtime, caller, party_header)
     await access.require(runtime.database, caller, party.identifier, definition.id, "read")
-    if model.prefill:
-        sources = await instances.prefill_sources(runtime, caller, party)
-        try:
-            form_data = canonical_form_data(apply_prefill(form_data, model.prefill, sources), model)
-        except FormDataError as error:
-            # Older apps name prefill targets by their C# properties, which the model's XSD does not know.
-            log.warning("prefill_does_not_fit_the_model", app=definition.id, data_type=data_type_id, error=str(error))
-    return form_data
+    return await prefilled(runtime, caller, party, model, form_data)

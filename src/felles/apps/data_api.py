@@ -117,12 +117,14 @@ async def create_by_type(request: Request, ref: InstanceRefDep, dataType: str,
 
 
 @router.get(INSTANCE + "/data/{dataGuid}", operation_id="app_data_get", responses=PROBLEMS)
-async def get(request: Request, ref: InstanceRefDep, dataGuid: uuid.UUID) -> Response:
-    """Form data as JSON (XML when only XML is accepted), or the file as it was uploaded."""
+async def get(request: Request, ref: InstanceRefDep, dataGuid: uuid.UUID, includeRowId: bool = False,
+              language: Language = None) -> Response:
+    """Form data as JSON (XML when only XML is accepted; repeating-group rows' `altinnRowId` when
+    `includeRowId`), or the file as it was uploaded."""
     element, form_data = await data.read_data_element(ref, dataGuid)
     accept = request.headers.get("accept", "")
     if form_data is not None and not ("xml" in accept and "json" not in accept):
-        return JSONResponse(form_data)
+        return JSONResponse(form_data if includeRowId else data.without_row_ids(form_data))
     stream = await data.open_file(ref, element)
     headers = {"Content-Length": str(stream.end - stream.start)}
     if element.filename:
@@ -241,8 +243,10 @@ PartyHeader = Annotated[str | None, Header(alias="party", max_length=40,
 async def _stateless(request: Request, runtime: Runtime, app: AppDefinition, data_type: str,
                      caller: Caller | None, party: str | None) -> dict[str, Any]:
     body = await request.body() if request.method == "POST" else None
-    return await data.stateless_form_data(runtime, app, data_type, caller=caller, party_header=party, body=body,
-                                          content_type=request.headers.get("content-type"))
+    form_data = await data.stateless_form_data(runtime, app, data_type, caller=caller, party_header=party, body=body,
+                                               content_type=request.headers.get("content-type"))
+    include = request.query_params.get("includeRowId", "").lower() == "true"
+    return data.with_row_ids(form_data) if include else data.without_row_ids(form_data)
 
 
 @router.get(STATELESS, operation_id="app_stateless_data_get", responses=PROBLEMS)

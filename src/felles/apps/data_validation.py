@@ -82,7 +82,8 @@ async def form_data_issues(runtime: Runtime, definition: AppDefinition, instance
         if source == SCHEMA:
             # Which fields must be filled in is the layout's to say (hidden ones need not): the schema's
             # `required` is left to REQUIRED, as app-frontend-react leaves it.
-            issues = [issue for issue in validate_json_schema(_without_nulls(form_data), model.json_schema)
+            issues = [issue for issue in validate_json_schema(_without_nulls(data.without_row_ids(form_data)),
+                                                              model.json_schema)
                       if issue.code != "required"] if model.json_schema else []
         elif source == REQUIRED:
             issues = validate_required(form) if form is not None else []

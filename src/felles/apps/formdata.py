@@ -3,7 +3,8 @@
 The conversion follows the XSD: elements that may repeat (maxOccurs > 1) become JSON arrays even with one row,
 elements left out are null (as Altinn's C# models serialise them), simple values get their JSON type from the XSD
 type (integers, decimals, booleans; everything else stays a string), attributes become properties, and simple
-content next to attributes is ``value``. JSON-only bookkeeping (``altinnRowId``) is not written to XML.
+content next to attributes is ``value``. A repeating-group row's ``altinnRowId`` is kept as an XML attribute, as
+Altinn's C# models keep it (their XSDs need not declare it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ _INTEGER_TYPES = {
     "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte",
 }  # fmt: skip
 _NUMBER_TYPES = {"decimal", "double", "float"}
-_JSON_ONLY_FIELDS = {"altinnRowId"}
+# The id app-frontend-react gives each repeating-group row.
+ROW_ID = "altinnRowId"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
@@ -152,6 +154,8 @@ def _json_to_element(parent: etree._Element | None, tag: str, value: Any, xsd_el
     for attribute_name in xsd_type.attributes:
         if attribute_name and _local(attribute_name) in value and value[_local(attribute_name)] is not None:
             element.set(_local(attribute_name), _encode_simple(value[_local(attribute_name)]))
+    if value.get(ROW_ID):  # Altinn's models keep a row's id as an attribute the XSD need not declare
+        element.set(ROW_ID, str(value[ROW_ID]))
     if xsd_type.has_simple_content():
         if value.get("value") is not None:
             element.text = _encode_simple(value["value"])
@@ -169,7 +173,7 @@ def _json_to_element(parent: etree._Element | None, tag: str, value: Any, xsd_el
                 _json_to_element(element, child_tag, item, xsd_child)
         elif child_value is not None:
             _json_to_element(element, child_tag, child_value, xsd_child)
-    unknown = sorted(set(value) - known - _JSON_ONLY_FIELDS)
+    unknown = sorted(set(value) - known - {ROW_ID})
     if unknown:
         raise FormDataError(f"<{xsd_element.local_name}> has fields the model does not define: {', '.join(unknown)}")
     return element

@@ -66,7 +66,8 @@ TYPE_ACTIONS = {"confirmation": ("confirm",), "signing": ("sign", "reject"), "pa
 # How many service tasks one step may run before we call the model a loop.
 MAX_SERVICE_TASKS_PER_STEP = 20
 # What a step keeps in its context's scratch.
-FORM_DATA, PREFILL_SOURCES, PUBLISHER, APP_EVENTS = "form_data", "prefill_sources", "publisher", "app_events"
+FORM_DATA, ELEMENTS, PREFILL_SOURCES, PUBLISHER, APP_EVENTS = (
+    "form_data", "elements", "prefill_sources", "publisher", "app_events")
 
 
 # --- who the instance is for ----------------------------------------------------------------------------------
@@ -214,6 +215,14 @@ def form_data_json(app: RunningApp, data_type: str, content: bytes, content_type
     return parsed
 
 
+async def instance_elements(ctx: tasks.TaskContext) -> list[DataElement]:
+    """The instance's data elements, read once per step (the step's own additions are appended)."""
+    if ELEMENTS not in ctx.scratch:
+        ctx.scratch[ELEMENTS] = (await storage.data_elements_of(ctx.session, [ctx.instance.id]))[ctx.instance.id]
+    elements: list[DataElement] = ctx.scratch[ELEMENTS]
+    return elements
+
+
 async def _once(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
@@ -222,18 +231,20 @@ async def _store_element(ctx: tasks.TaskContext, data_type: str, content: bytes,
                          filename: str | None = None) -> DataElement:
     element_id = uuid.uuid4()
     stored = await storage.put_data_blob(ctx.runtime.blobs, ctx.instance.id, element_id, _once(content))
-    return storage.add_data_element_in_transaction(ctx.session, ctx.instance, element_id, stored, data_type=data_type,
-                                                   content_type=content_type, actor=actor_of(ctx.caller),
-                                                   filename=filename)
+    element = storage.add_data_element_in_transaction(ctx.session, ctx.instance, element_id, stored,
+                                                      data_type=data_type, content_type=content_type,
+                                                      actor=actor_of(ctx.caller), filename=filename)
+    (await instance_elements(ctx)).append(element)
+    ctx.scratch.pop(FORM_DATA, None)
+    return element
 
 
 async def instance_form_data(ctx: tasks.TaskContext) -> dict[str, dict[str, Any]]:
     """The instance's form data by data type (the first element of each appLogic type), read once per step."""
     if FORM_DATA not in ctx.scratch:
         models = _app_logic_types(ctx.app)
-        elements = (await storage.data_elements_of(ctx.session, [ctx.instance.id]))[ctx.instance.id]
         found: dict[str, dict[str, Any]] = {}
-        for element in elements:
+        for element in await instance_elements(ctx):
             if element.data_type in models and element.data_type not in found:
                 content = await storage.read_data_bytes(ctx.runtime.blobs, element)
                 found[element.data_type] = form_data_json(ctx.app, element.data_type, content, element.content_type)
@@ -360,8 +371,7 @@ async def _auto_create_form_data(ctx: tasks.TaskContext, prefill: dict[str, Any]
     wanted = [data_type for data_type, task in _auto_created_types(ctx.app).items() if task == ctx.task.id]
     if not wanted:
         return
-    existing = {element.data_type for element in
-                (await storage.data_elements_of(ctx.session, [ctx.instance.id]))[ctx.instance.id]}
+    existing = {element.data_type for element in await instance_elements(ctx)}
     for data_type in wanted:
         if data_type in existing:
             continue
@@ -369,7 +379,6 @@ async def _auto_create_form_data(ctx: tasks.TaskContext, prefill: dict[str, Any]
         data = apply_prefill({}, (model.prefill if model else None) or {}, ctx.scratch[PREFILL_SOURCES], prefill)
         content, content_type = form_data_bytes(ctx.app, data_type, data)
         await _store_element(ctx, data_type, content, content_type)
-    ctx.scratch.pop(FORM_DATA, None)
 
 
 async def _record(ctx: tasks.TaskContext, change: ProcessChange) -> None:
@@ -392,6 +401,9 @@ async def _enter(ctx: tasks.TaskContext, engine: ProcessEngine, change: ProcessC
         handler = tasks.handler_for(task)
         ctx.task = task
         _publish(ctx, f"app.instance.process.movedTo.{task.id}")
+        # Back in a task it left before (a rejection, a gateway): its data may be changed again.
+        storage.lock_data_elements_in_transaction(await instance_elements(ctx), _task_data_types(ctx),
+                                                  actor_of(ctx.caller), locked=False)
         await _auto_create_form_data(ctx, prefill)
         await handler.on_enter(ctx)
         if not is_service_task(task):
@@ -419,11 +431,14 @@ async def _move_on(ctx: tasks.TaskContext, engine: ProcessEngine, handler: tasks
     except ProcessError as error:
         raise _process_problem(error) from None
     await handler.on_leave(ctx)
-    task_data = {str(spec["id"]) for spec in ctx.app.definition.metadata.get("dataTypes") or []
-                 if isinstance(spec, dict) and spec.get("taskId") == ctx.task.id and spec.get("id")}
-    elements = (await storage.data_elements_of(ctx.session, [ctx.instance.id]))[ctx.instance.id]
-    storage.lock_data_elements_in_transaction(elements, task_data, actor_of(ctx.caller))
+    storage.lock_data_elements_in_transaction(await instance_elements(ctx), _task_data_types(ctx),
+                                              actor_of(ctx.caller))
     return change
+
+
+def _task_data_types(ctx: tasks.TaskContext) -> set[str]:
+    return {str(spec["id"]) for spec in ctx.app.definition.metadata.get("dataTypes") or []
+            if isinstance(spec, dict) and spec.get("taskId") == ctx.task.id and spec.get("id")}
 
 
 def _engine(app: RunningApp) -> ProcessEngine:
@@ -448,7 +463,8 @@ async def create_instance(runtime: Runtime, app: RunningApp, caller: Caller, tem
             session, app_id=app.id, app_version=app.version, owner=storage.Owner(owner.party_id, owner.identifier),
             process={}, actor=actor_of(caller), due_before=template.due_before,
             visible_after=template.visible_after)
-        ctx = tasks.TaskContext(session, runtime, app, instance, placeholder, caller, language, scratch)
+        ctx = tasks.TaskContext(session, runtime, app, instance, placeholder, caller, language,
+                                {**scratch, ELEMENTS: []})
         await storage.record_event_in_transaction(session, instance, "Created", platform_user(caller))
         _publish(ctx, "app.instance.created")
         for part, spec in parts:
@@ -677,9 +693,10 @@ async def process_next(runtime: Runtime, catalogue: AppCatalogue, app: RunningAp
             raise Conflict(f'The action "{action}" does not belong to task {task.id}.', code="invalid_action")
         await _may_move_on(runtime, caller, instance, task, action)
         handler = tasks.handler_for(task)
-        existing = {element.data_type for element in
-                    (await storage.data_elements_of(session, [instance.id]))[instance.id]}
-        scratch = await _prepare(runtime, running, caller, instance.party_id, existing=existing)
+        elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
+        scratch = await _prepare(runtime, running, caller, instance.party_id,
+                                 existing={element.data_type for element in elements})
+        scratch[ELEMENTS] = elements
         ctx = tasks.TaskContext(session, runtime, running, instance, task, caller, language, scratch)
         await _check_leave(ctx, handler, action)
         await storage.claim_revision_in_transaction(session, instance)  # decided on what was read: claim it

@@ -315,6 +315,21 @@ def query_prefill(raw: str | None, default_data_type: str) -> dict[str, dict[str
     return parsed  # type: ignore[no-any-return]
 
 
+def nested(fields: dict[str, str]) -> dict[str, Any]:
+    """Values by dotted path (`{"Soker.Fornavn": "Kari"}`) as the JSON document they name."""
+    document: dict[str, Any] = {}
+    for path, value in fields.items():
+        *parents, name = path.split(".")
+        node = document
+        for parent in parents:
+            child = node.setdefault(parent, {})
+            if not isinstance(child, dict):
+                raise InvalidInput(f"The prefill names {path} inside a value.", code="invalid_prefill")
+            node = child
+        node[name] = value
+    return document
+
+
 def application_settings(definition: AppDefinition) -> dict[str, Any]:
     """The app's front-end settings (`appsettings.json` → FrontEndSettings), keys in camelCase as app-lib writes
     them."""

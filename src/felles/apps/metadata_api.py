@@ -9,18 +9,22 @@ carries an ETag of its body, and a request that names it (If-None-Match) is answ
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 
-from felles.apps import access, metadata, parties
-from felles.apps.dependencies import APP_TOKENS, AppDep
+from felles.apps import access, bootstrap, data, metadata, parties
+from felles.apps.dependencies import APP_TOKENS, AppDep, CallerDep, catalogue
 from felles.core.errors import Unauthorized
-from felles.core.runtime import DatabaseDep
-from felles.core.tokens import authenticate
+from felles.core.params import IntegerId
+from felles.core.runtime import DatabaseDep, RuntimeDep
+from felles.core.tokens import AuthenticatedRoute, authenticate
 
 router = APIRouter(prefix="/{org}/{app}", tags=["apps"])
+# An instance's form takes the caller's token before anything else, as every instance call does.
+instance_router = APIRouter(tags=["apps"], route_class=AuthenticatedRoute)
 
 NOT_FOUND = {404: {"description": "No such app, or nothing of that id in it"}}
 
@@ -202,24 +206,53 @@ async def _caller_if_any(request: Request, database: DatabaseDep) -> access.Call
                        401: {"description": "The app needs a logged-in user"},
                        403: {"description": "The app's policy does not let the caller read"}})
 async def get_stateless_form(
-    request: Request, database: DatabaseDep, app: AppDep, ui_folder: str,
+    request: Request, runtime: RuntimeDep, app: AppDep, ui_folder: str,
     prefill: Annotated[str | None, Query(description='{"field": "value"}, or by data type')] = None,
     language: Annotated[str | None, Query(description="The user's language")] = None,
 ) -> Response:
     """A stateless form as app-lib's bootstrap-form gives it: its pages, static options, and for each data type
     its schema, expression validations and starting data (prefilled for the party the caller acts for, and
     from `prefill`). Without a token only when the app allows anonymous use of every data type."""
-    form = metadata.form_bootstrap(app.definition, ui_folder)
-    data_types = list(form.document["dataModels"])
-    from_query = metadata.query_prefill(prefill, form.default_data_type)
-    anonymous = metadata.anonymous_allowed(app.definition, data_types)
-    caller = await _caller_if_any(request, database)
-    if caller is None and not anonymous:
-        raise Unauthorized("This form needs a logged-in user.", code="missing_token",
-                           headers={"WWW-Authenticate": "Bearer"})
-    data = await parties.stateless_form_data(database, caller, app.definition, data_types,
-                                             cookie=request.cookies.get(parties.PARTY_COOKIE),
-                                             authorize=not anonymous, query_prefill=from_query)
-    for data_type, initial in data.items():
-        form.document["dataModels"][data_type]["initialData"] = initial
-    return Response(orjson.dumps(form.document), media_type="application/json", headers={"Cache-Control": "no-store"})
+    caller = await _caller_if_any(request, runtime.database)
+    form = await bootstrap.stateless_form(runtime, caller, app, ui_folder, prefill=prefill,
+                                          party_cookie=request.cookies.get(parties.PARTY_COOKIE))
+    return Response(orjson.dumps(form), media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@instance_router.get("/{org}/{app}/instances/{instanceOwnerPartyId}/{instanceGuid}/bootstrap-form/{ui_folder}",
+                     operation_id="apps_instance_form",
+                     responses={**NOT_FOUND, 401: {"description": "No valid token"},
+                                403: {"description": "The app's policy does not let the caller read"},
+                                409: {"description": "Several data elements of a data type, none named"}})
+async def get_instance_form(
+    request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep, instanceOwnerPartyId: IntegerId,
+    instanceGuid: uuid.UUID, ui_folder: str,
+    data_element_id: Annotated[uuid.UUID | None, Query(alias="dataElementId",
+                                                       description="The default data type's element")] = None,
+    pdf: Annotated[bool, Query(description="For the PDF: no validation")] = False,
+    language: Annotated[str | None, Query(max_length=10, description="The user's language")] = None,
+) -> Response:
+    """An instance's form in a UI folder as app-lib's bootstrap-form gives it: pages, static options, and for
+    each data type its schema, expression validations, data element and form data, with the validation issues
+    the form opens with."""
+    ref = data.InstanceRef(runtime, catalogue(request), app.id, caller, instanceOwnerPartyId, instanceGuid)
+    form = await bootstrap.instance_form(ref, ui_folder, data_element_id=data_element_id, pdf=pdf,
+                                         language=language)
+    return Response(orjson.dumps(form), media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@instance_router.get("/{org}/{app}/instances/{instanceOwnerPartyId}/{instanceGuid}/options/{options_id}",
+                     operation_id="apps_instance_options",
+                     responses={**NOT_FOUND, 401: {"description": "No valid token"},
+                                403: {"description": "The app's policy does not let the caller read"}})
+async def get_instance_options(
+    request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep, instanceOwnerPartyId: IntegerId,
+    instanceGuid: uuid.UUID, options_id: str,
+    language: Annotated[str | None, Query(max_length=10, description="The user's language")] = None,
+) -> Response:
+    """A static option list within an instance; Altinn-DownstreamParameters as for the app's."""
+    ref = data.InstanceRef(runtime, catalogue(request), app.id, caller, instanceOwnerPartyId, instanceGuid)
+    found = await bootstrap.instance_options(ref, options_id)
+    response = _json(request, found.options)
+    response.headers["Altinn-DownstreamParameters"] = found.downstream_parameters
+    return response

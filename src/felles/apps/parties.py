@@ -15,11 +15,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from felles.apps import access
 from felles.apps.access import Caller
 from felles.apps.definition import AppDefinition
 from felles.apps.metadata import party_types_allowed
-from felles.apps.prefill import PrefillSources, apply_prefill
+from felles.apps.prefill import PrefillSources
 from felles.authorization import service as authorization
 from felles.authorization.schemas import AuthorizedParty
 from felles.core.audit import Actor
@@ -298,23 +297,3 @@ def prefill_sources(party: dict[str, Any], profile: dict[str, Any] | None) -> Pr
         user_profile=_flattened(profile) if profile is not None else None,
     )
 
-
-async def stateless_form_data(database: Database, caller: Caller | None, definition: AppDefinition,
-                              data_types: list[str], *, cookie: str | None, authorize: bool,
-                              query_prefill: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
-    """The starting form data of a stateless form, by data type: prefilled (per `<dataType>.prefill.json`) from
-    the registers for the party the caller acts for, and from the query. Unless `authorize` is False (an app
-    that allows anonymous use), the app's policy must let the caller read for that party."""
-    sources = PrefillSources()
-    if caller is not None:
-        current = await current_party(database, caller, definition, cookie)
-        if authorize:
-            identifier = current.party["ssn"] or current.party["orgNumber"]
-            await access.require(database, caller, identifier, definition.id, "read")
-        profile = await user_profile(database, caller, current.caller_parties.own) if caller.is_person else None
-        sources = prefill_sources(current.party, profile)
-    # The query's values first, then the registers' over them where the prefill configuration lets them (app-lib's
-    # order).
-    return {data_type: apply_prefill(apply_prefill({}, {}, PrefillSources(), query_prefill.get(data_type)),
-                                     definition.models[data_type].prefill or {}, sources)
-            for data_type in data_types}

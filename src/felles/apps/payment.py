@@ -23,10 +23,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import structlog
 
-from felles.apps import tasks
+from felles.apps import instances, tasks
 from felles.apps.access import Caller
 from felles.apps.definition import AppDefinition, ProcessTask
 from felles.apps.deployment import AppCatalogue, RunningApp
@@ -175,11 +176,13 @@ class FakePaymentProcessor:
 
     async def start(self, runtime: Runtime, instance: Instance, order: dict[str, Any],
                     return_url: str) -> StartedPayment:
+        # Its page is on this server, and so is the form it sends the person back to: both are given as paths, which
+        # hold whatever name the server is reached by.
         payment_id = secrets.token_urlsafe(24)
         await self._write(runtime, payment_id, {
-            "status": CREATED, "order": order, "returnUrl": return_url, "appId": instance.app_id,
+            "status": CREATED, "order": order, "returnUrl": urlsplit(return_url).path, "appId": instance.app_id,
             "partyId": instance.party_id, "instanceGuid": str(instance.id), "created": utcnow().isoformat()})
-        return StartedPayment(payment_id, f"{runtime.settings.base_url.rstrip('/')}{FAKE_PAGE}/{payment_id}")
+        return StartedPayment(payment_id, f"{FAKE_PAGE}/{payment_id}")
 
     async def status(self, runtime: Runtime, payment_id: str) -> str:
         return str((await self.read(runtime, payment_id))["status"])
@@ -244,7 +247,7 @@ async def _keep(ctx: TaskContext, config: PaymentConfig, information: dict[str, 
     content = json.dumps(information, ensure_ascii=False).encode()
     element_id = element.id if element is not None else uuid.uuid4()
     stored = await storage.put_data_blob(ctx.runtime.blobs, ctx.instance.id, element_id, from_bytes(content))
-    actor = str(ctx.caller.user_id or ctx.caller.subject)
+    actor = instances.actor_of(ctx.caller)
     if element is not None:
         storage.replace_data_element_in_transaction(ctx.instance, element, stored, content_type=JSON_CONTENT,
                                                     actor=actor)
@@ -371,7 +374,7 @@ class PaymentTask:
         stored = await storage.put_data_blob(ctx.runtime.blobs, ctx.instance.id, element_id, from_bytes(pdf))
         storage.add_data_element_in_transaction(
             ctx.session, ctx.instance, element_id, stored, data_type=config.receipt_pdf_data_type,
-            content_type="application/pdf", actor=str(ctx.caller.user_id or ctx.caller.subject),
+            content_type="application/pdf", actor=instances.actor_of(ctx.caller),
             filename=f"{config.receipt_pdf_data_type}.pdf")
 
 

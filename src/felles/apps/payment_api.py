@@ -96,8 +96,8 @@ async def payment_information(call: InstanceCallDep, taskId: Annotated[str | Non
             response_model=OrderDetails)
 async def order_details(call: InstanceCallDep) -> dict[str, Any]:
     """What is to be paid (OrderDetails), with its totals."""
-    async with task_actions.current_task(call, "read") as ctx:
-        return payment.order_details(ctx.app.definition, call.language)
+    async with task_actions.opened_instance(call, "read") as opened:
+        return payment.order_details(opened.app.definition, call.language)
 
 
 async def _fake_payment(runtime: RuntimeDep, payment_id: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ real text (`core.pdf`), so it can be searched and read aloud.
 
 from __future__ import annotations
 
-import json
+import copy
 import re
 import uuid
 from collections.abc import Sequence
@@ -24,15 +24,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from felles.apps import formdata, tasks
+from felles.apps import instances, tasks
+from felles.apps.datapath import lookup, parse_path, transpose
 from felles.apps.definition import AppDefinition, LayoutSetDefinition, ProcessTask
+from felles.apps.deployment import RunningApp
 from felles.apps.display import display_value
 from felles.apps.expressions.casting import to_string
 from felles.apps.expressions.context import DataModels, ExpressionContext
 from felles.apps.expressions.errors import ExpressionError
 from felles.apps.expressions.evaluator import compile_cached
 from felles.apps.expressions.functions import translate
-from felles.apps.layout import Component, FormState, Node, Page
+from felles.apps.layout import Component, FormState, Node, Page, binding_target
 from felles.apps.task_actions import InstanceCall, current_task, opened_instance
 from felles.apps.tasks import TaskContext, TaskTypeHandler
 from felles.authorization import service as authorization
@@ -72,6 +74,7 @@ _NOT_IN_RECEIPT = frozenset({
 _TAG = re.compile(r"<[^>]+>")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _MARKDOWN = re.compile(r"\*\*|__|^#+ ", re.MULTILINE)
+_ROW_INDEX = re.compile(r"\{(\d+)\}")
 _UNSAFE_IN_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
@@ -205,7 +208,8 @@ class _FormWriter:
             return None
         context = self.form.context_at(node)
         try:
-            value = translate(context, raw) if isinstance(raw, str) else to_string(compile_cached(raw)(context))
+            value = (_row_text(context, raw, node.rows) if isinstance(raw, str)
+                     else to_string(compile_cached(raw)(context)))
         except ExpressionError:
             return None
         return plain(value) if value else None
@@ -233,6 +237,8 @@ class _FormWriter:
         elif component.type == "Paragraph":
             if title:
                 out.append(Paragraph(title))
+        elif component.type == "Likert" and component.bindings.get("questions"):
+            out.extend(self._likert(node, title))
         elif component.type == "AttachmentList":
             out.append((title or self.words["attachments"], self._attachment_list(component)))
         else:
@@ -251,6 +257,44 @@ class _FormWriter:
         names = [str(element.get("filename") or element.get("id")) for element in self.form.context.data_elements
                  if not isinstance(wanted, list) or element.get("dataType") in wanted]
         return ", ".join(names) or self.words["none"]
+
+    def _likert(self, node: Node, title: str | None) -> list[Block]:
+        """A Likert (one question a row of its `questions` list, answered with one of its options) as a table."""
+        component = node.component
+        assert component is not None
+        questions = binding_target(component.bindings.get("questions"))
+        answers = binding_target(component.bindings.get("answer"))
+        if questions is None or answers is None:
+            return []
+        data_type, questions_path = questions
+        try:
+            model = self.form.context.data.get(data_type)
+        except ExpressionError:
+            return []
+        rows_path = transpose(parse_path(questions_path), self.form.context_path(node))
+        rows = lookup(model, rows_path)
+        bounds = {entry.get("key"): entry.get("value") for entry in component.definition.get("filter") or []
+                  if isinstance(entry, dict)}
+        start, stop = int(bounds.get("start") or 0), int(bounds.get("stop") or len(rows or []))
+        table = []
+        for row in range(start, min(stop, len(rows) if isinstance(rows, list) else 0)):
+            row_path = (*rows_path[:-1], (rows_path[-1][0], row))
+            context = self.form.context_at(node).at(node)
+            context.row_path = row_path
+            question = component.definition.get("textResourceBindings", {}).get("questions")
+            answer = lookup(model, transpose(parse_path(answers[1]), row_path))
+            table.append([_row_text(context, question, (*node.rows, row), as_key=True) if isinstance(question, str)
+                          else str(row + 1), self._option_label(component, answer)])
+        header = self._text(node, "leftColumnHeader") or ""
+        return [*([Heading(title)] if title else []), Table([header, ""], table)] if table else []
+
+    def _option_label(self, component: Component, value: Any) -> str:
+        options = component.definition.get("options")
+        if not isinstance(options, list):
+            options = self.form.context.code_lists.get(str(component.definition.get("optionsId")), [])
+        wanted = to_string(value)
+        label = next((option.get("label") for option in options if to_string(option.get("value")) == wanted), None)
+        return plain(translate(self.form.context, str(label))) if label is not None else (wanted or "")
 
     def _repeating_group(self, node: Node, title: str | None) -> list[Block]:
         """A table of the visible rows' values; a group nested in a row follows as its own table."""
@@ -292,6 +336,21 @@ class _FormWriter:
                 cells[component.id] = value
 
 
+def _row_text(context: ExpressionContext, key: str, rows: tuple[int, ...], *, as_key: bool = False) -> str:
+    """A text whose variables name the row they read by index placeholders (`Spørsmål[{0}].Id`), in row `rows`;
+    `as_key`: a text that reads as another text's id is that text (a Likert's questions name their texts so)."""
+    resource = context.text_resources.get(key)
+    if resource is not None and resource.get("variables"):
+        variables = [{**variable, "key": _ROW_INDEX.sub(lambda found: str(rows[int(found.group(1))])
+                                                        if int(found.group(1)) < len(rows) else found.group(0),
+                                                        str(variable.get("key", "")))}
+                     for variable in resource["variables"] if isinstance(variable, dict)]
+        context = copy.copy(context)
+        context.text_resources = {**context.text_resources, key: {**resource, "variables": variables}}
+    text = translate(context, key)
+    return plain(translate(context, text) if as_key and text in context.text_resources else text)
+
+
 def _coalesce(items: list[Block | tuple[str, str]]) -> list[Block]:
     """Consecutive label/value pairs as one block of fields."""
     blocks: list[Block] = []
@@ -316,19 +375,14 @@ def form_data_types(app: AppDefinition) -> set[str]:
             if isinstance(data_type, dict) and (data_type.get("appLogic") or {}).get("classRef")}
 
 
-async def form_data_of(blobs: BlobStore, app: AppDefinition, elements: Sequence[DataElement]) -> dict[str, Any]:
-    """Each form data type's data (the first element of the type) as JSON, read from XML by the model's XSD."""
+async def form_data_of(blobs: BlobStore, app: RunningApp, elements: Sequence[DataElement]) -> dict[str, Any]:
+    """Each form data type's data (the first element of the type) as the JSON the app API serves."""
     found: dict[str, Any] = {}
-    wanted = form_data_types(app)
+    wanted = form_data_types(app.definition)
     for element in elements:
-        if element.data_type not in wanted or element.data_type in found:
-            continue
-        raw = await storage.read_data_bytes(blobs, element)
-        model = app.models.get(element.data_type)
-        if "xml" in element.content_type and model is not None and model.xsd is not None:
-            found[element.data_type] = formdata.xml_to_json(raw, model.xsd)
-        else:
-            found[element.data_type] = json.loads(raw or b"{}")
+        if element.data_type in wanted and element.data_type not in found:
+            found[element.data_type] = instances.form_data_json(
+                app, element.data_type, await storage.read_data_bytes(blobs, element), element.content_type)
     return found
 
 
@@ -360,12 +414,12 @@ def pdf_filename(app: AppDefinition, language: str, text_key: str | None) -> str
     return _UNSAFE_IN_FILENAME.sub("_", name).strip() + ".pdf"
 
 
-async def _instance_receipt(runtime: Runtime, app: AppDefinition, instance: Instance,
+async def _instance_receipt(runtime: Runtime, app: RunningApp, instance: Instance,
                            elements: Sequence[DataElement], *, task_ids: Sequence[str], language: str) -> bytes:
     owner = await authorization.party_by_id(runtime.database, instance.party_id)
     public_instance = {"id": storage.instance_reference(instance), "appId": instance.app_id, "org": instance.org,
                        "instanceOwner": {"partyId": str(instance.party_id)}, "process": instance.process}
-    document = receipt_document(app, ReceiptInput(
+    document = receipt_document(app.definition, ReceiptInput(
         instance_id=storage.instance_reference(instance),
         owner=f"{instance.owner_identifier}-{owner.name}" if owner and owner.name else instance.owner_identifier,
         submitted=_moment(instance.process.get("ended")) or utcnow(), task_ids=task_ids,
@@ -379,13 +433,13 @@ def _moment(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
-async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, app: AppDefinition,
+async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, app: RunningApp,
                                        instance: Instance, *, generated_by: str, task_ids: Sequence[str],
                                        language: str, actor: str, filename_text_key: str | None = None) -> DataElement:
     """Render the receipt of `task_ids`' forms and keep it as the instance's `ref-data-as-pdf` data element,
     marked as made by task `generated_by`: a later run of the same task replaces it, another task's stays."""
     elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
-    language = receipt_language(app, language)
+    language = receipt_language(app.definition, language)
     pdf = await _instance_receipt(runtime, app, instance, elements, task_ids=task_ids, language=language)
     earlier = next((element for element in elements if element.data_type == RECEIPT_DATA_TYPE
                     and _generated_by(element) == generated_by), None)
@@ -397,7 +451,7 @@ async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, 
         return earlier
     element = storage.add_data_element_in_transaction(
         session, instance, element_id, stored, data_type=RECEIPT_DATA_TYPE, content_type="application/pdf",
-        actor=actor, filename=pdf_filename(app, language, filename_text_key))
+        actor=actor, filename=pdf_filename(app.definition, language, filename_text_key))
     element.metadata_items = [{"key": GENERATED_BY_TASK, "value": generated_by}]
     return element
 
@@ -424,16 +478,12 @@ async def instance_receipt(call: InstanceCall) -> ReceiptFile:
         task_ids = [task.id for task in definition.process.tasks.values()
                     if task.task_type == "data" and definition.layout_set_for_task(task.id)]
         return ReceiptFile(pdf_filename(definition, language, None), await _instance_receipt(
-            call.runtime, definition, instance, elements, task_ids=task_ids, language=language))
+            call.runtime, opened.app, instance, elements, task_ids=task_ids, language=language))
 
 
 def _generated_by(element: DataElement) -> str | None:
     return next((entry.get("value") for entry in element.metadata_items or [] if entry.get("key") == GENERATED_BY_TASK),
                 None)
-
-
-def _actor(ctx: TaskContext) -> str:
-    return str(ctx.caller.user_id or ctx.caller.subject)
 
 
 async def pdf_format(call: InstanceCall, element_id: uuid.UUID) -> dict[str, list[str]]:
@@ -460,8 +510,9 @@ class PdfTask:
     async def on_enter(self, ctx: TaskContext) -> None:
         config = ctx.task.config.get("pdfConfig") or {}
         await store_receipt_in_transaction(
-            ctx.session, ctx.runtime, ctx.app.definition, ctx.instance, generated_by=ctx.task.id,
-            task_ids=pdf_tasks(ctx.app.definition, ctx.task), language=ctx.language, actor=_actor(ctx),
+            ctx.session, ctx.runtime, ctx.app, ctx.instance, generated_by=ctx.task.id,
+            task_ids=pdf_tasks(ctx.app.definition, ctx.task), language=ctx.language,
+            actor=instances.actor_of(ctx.caller),
             filename_text_key=config.get("filenameTextResourceKey") if isinstance(config, dict) else None)
 
     async def before_leave(self, ctx: TaskContext, action: str) -> list[dict[str, Any]]:
@@ -479,7 +530,7 @@ class PdfIfRequestedTask(PdfTask):
 
     async def on_enter(self, ctx: TaskContext) -> None:
         elements = (await storage.data_elements_of(ctx.session, [ctx.instance.id]))[ctx.instance.id]
-        models = await form_data_of(ctx.runtime.blobs, ctx.app.definition, elements)
+        models = await form_data_of(ctx.runtime.blobs, ctx.app, elements)
         if any(asks_for_pdf(model) for model in models.values()):
             await super().on_enter(ctx)
 
@@ -511,9 +562,9 @@ class DataTaskWithLegacyPdf:
         if any(data_type.get("enablePdfCreation") is True and data_type.get("taskId") == ctx.task.id
                and data_type.get("id") in form_data_types(app)
                for data_type in app.metadata.get("dataTypes") or [] if isinstance(data_type, dict)):
-            await store_receipt_in_transaction(ctx.session, ctx.runtime, app, ctx.instance,
+            await store_receipt_in_transaction(ctx.session, ctx.runtime, ctx.app, ctx.instance,
                                                generated_by=ctx.task.id, task_ids=[ctx.task.id],
-                                               language=ctx.language, actor=_actor(ctx))
+                                               language=ctx.language, actor=instances.actor_of(ctx.caller))
 
 
 tasks.register_task_type(PdfTask())

@@ -27,7 +27,7 @@ from typing import Any
 
 import structlog
 
-from felles.apps import access, tasks
+from felles.apps import access, instances, tasks
 from felles.apps.definition import ProcessTask
 from felles.apps.task_actions import ActionResult, UserAction, register_action
 from felles.apps.tasks import TaskContext
@@ -36,7 +36,6 @@ from felles.authorization import service as authorization
 from felles.core.blobs import from_bytes
 from felles.core.clock import utcnow
 from felles.core.errors import Conflict, Forbidden
-from felles.storage import schemas as s
 from felles.storage import service as storage
 from felles.storage.models import DataElement
 
@@ -150,7 +149,7 @@ async def _store_json(ctx: TaskContext, data_type: str, document: Any, *, filena
     content = json.dumps(document, ensure_ascii=False, indent=2).encode()
     element_id = replacing.id if replacing is not None else uuid.uuid4()
     stored = await storage.put_data_blob(ctx.runtime.blobs, ctx.instance.id, element_id, from_bytes(content))
-    actor = str(ctx.caller.user_id or ctx.caller.subject)
+    actor = instances.actor_of(ctx.caller)
     if replacing is not None:
         storage.replace_data_element_in_transaction(ctx.instance, replacing, stored,
                                                     content_type=SIGNATURE_CONTENT_TYPE, actor=actor)
@@ -214,12 +213,11 @@ async def sign(ctx: TaskContext, *, on_behalf_of: str | None = None) -> DataElem
     stored = await storage.put_data_blob(ctx.runtime.blobs, ctx.instance.id, element_id, from_bytes(content))
     element = storage.add_data_element_in_transaction(
         ctx.session, ctx.instance, element_id, stored, data_type=config.signature_data_type,
-        content_type=SIGNATURE_CONTENT_TYPE, actor=str(caller.user_id or caller.subject),
+        content_type=SIGNATURE_CONTENT_TYPE, actor=instances.actor_of(caller),
         filename=f"{config.signature_data_type}.json")
     await storage.record_event_in_transaction(
         ctx.session, ctx.instance, "Signed",
-        s.PlatformUser(userId=caller.user_id, authenticationLevel=caller.authentication_level,
-                       nationalIdentityNumber=caller.subject), data_id=element_id)
+        instances.platform_user(caller), data_id=element_id)
     if signees is not None:
         for signee in signees:
             if _is_signee(signee, caller.subject, on_behalf_of):

@@ -181,11 +181,13 @@ async def claim_revision_in_transaction(session: AsyncSession, instance: Instanc
                        code="instance_changed")
 
 
-def lock_data_elements_in_transaction(elements: list[DataElement], data_types: set[str], actor: str) -> None:
-    """Lock the elements of these data types (a finished task's data, which nobody may change after it)."""
+def lock_data_elements_in_transaction(elements: list[DataElement], data_types: set[str], actor: str, *,
+                                      locked: bool = True) -> None:
+    """Lock the elements of these data types (a finished task's data, which nobody may change after it), or
+    unlock them (the process came back to their task)."""
     for element in elements:
-        if element.data_type in data_types and not element.locked:
-            element.locked = True
+        if element.data_type in data_types and element.locked != locked:
+            element.locked = locked
             element.last_changed_at, element.last_changed_by = utcnow(), actor
 
 

@@ -34,6 +34,10 @@ DATA_TYPES = [
     {"id": "scanned", "allowedContentTypes": [], "maxCount": 5, "minCount": 0, "taskId": "Task_1",
      "enableFileScan": True, "validationErrorOnPendingFileScan": True},
     {"id": "anything", "allowedContentTypes": [], "maxCount": 0, "minCount": 0, "taskId": "Task_1"},
+    {"id": "signers-only", "allowedContentTypes": [], "maxCount": 0, "minCount": 0, "taskId": "Task_1",
+     "actionRequiredToWrite": "sign"},
+    {"id": "signers-read", "allowedContentTypes": [], "maxCount": 0, "minCount": 0, "taskId": "Task_1",
+     "actionRequiredToRead": "sign"},
     {"id": "model", "allowedContentTypes": ["application/xml"], "taskId": "Task_1", "maxCount": 1, "minCount": 1,
      "appLogic": {"autoCreate": True, "classRef": "Altinn.App.Models.model.model"}},
 ]

@@ -142,18 +142,21 @@ async def test_files_outside_their_data_types_rules_are_refused_and_nothing_is_k
     attachment = f"{path}/data/type/attachment"
     cases = [
         ({"Content-Type": "application/pdf", "Content-Disposition": "attachment; filename=Test Doc 2025.pdf"}, PDF,
-         400, "missingFileName"),
-        ({"Content-Type": "application/pdf"}, PDF, 400, "contentTypeNotAllowed"),
-        (_upload("picture.jpg", "image/jpeg"), b"jpeg", 400, "contentTypeNotAllowed"),
-        (_upload("document.pdf", "image/png"), PDF, 400, "invalidFileNameFormat"),
-        (_upload("noextension", "application/pdf"), PDF, 400, "invalidFileNameFormat"),
-        (_upload(), b"", 400, "dataElementEmpty"),
-        (_upload(), b"x" * (1024 * 1024 + 1), 400, "dataElementTooLarge"),
+         400, "missing_file_name"),
+        ({"Content-Type": "application/pdf"}, PDF, 400, "content_type_not_allowed"),
+        (_upload("picture.jpg", "image/jpeg"), b"jpeg", 400, "content_type_not_allowed"),
+        (_upload("document.pdf", "image/png"), PDF, 400, "invalid_file_name_format"),
+        (_upload("noextension", "application/pdf"), PDF, 400, "invalid_file_name_format"),
+        (_upload(), b"", 400, "data_element_empty"),
+        (_upload(), b"x" * (1024 * 1024 + 1), 400, "data_element_too_large"),
     ]
     for headers, content, status, code in cases:
         refused = await client.post(attachment, headers={**kari, **headers}, content=content)
         assert refused.status_code == status, (code, refused.text)
         assert refused.json()["code"] == code
+        [issue] = refused.json()["uploadValidationIssues"]  # Altinn's DataPostErrorResponse
+        assert issue["source"] == "DataRestrictionValidation" and issue["severity"] == 1
+        assert issue["code"].replace("_", "").lower() == code.replace("_", "").lower()
     streamed = await client.post(attachment, headers={**kari, **_upload()},
                                  content=_chunks(b"x" * 65536, 17))  # no Content-Length: counted as it streams
     assert streamed.status_code == 413 and streamed.json()["code"] == "data_too_large"
@@ -243,3 +246,25 @@ async def _ref(app, database, deployed, instance) -> data_service.InstanceRef:
     caller = await access.caller_of(database, Principal("person", person_identifier=KARI, authentication_level=3))
     return data_service.InstanceRef(runtime, AppCatalogue(database, runtime.settings.data_dir / "apps"),
                                     deployed.app_id, caller, deployed.kari_party, instance)
+
+
+async def test_a_data_type_may_require_an_action_of_its_own(client, database, settings, deployed, kari) -> None:
+    instance, _ = await new_instance(database, settings, deployed)
+    path = deployed.path(instance)
+    refused = await client.post(f"{path}/data/type/signers-only", headers={**kari, **_upload("a.txt", "text/plain")},
+                                content=b"x")
+    assert refused.status_code == 403 and "sign" in refused.json()["detail"]  # the policy gives Kari no `sign`
+    stored = await client.post(f"{path}/data/type/signers-read", headers={**kari, **_upload("b.txt", "text/plain")},
+                               content=b"y")
+    assert stored.status_code == 200
+    unreadable = await client.get(f"{path}/data/{stored.json()['newDataElementId']}", headers=kari)
+    assert unreadable.status_code == 403
+
+
+async def test_a_new_form_is_prefilled_from_the_registers(client, database, settings, deployed, kari) -> None:
+    instance, _ = await new_instance(database, settings, deployed, with_form=False)
+    created = await client.post(f"{deployed.path(instance)}/data/type/model", headers=kari, json={"property2": "b"})
+    assert created.status_code == 200, created.text
+    [model] = created.json()["newDataModels"]
+    assert model["data"]["property2"] == "b" and isinstance(model["data"]["property1"], str)  # Kari's first name
+    assert model["data"]["property1"]

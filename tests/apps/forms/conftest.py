@@ -16,6 +16,7 @@ from felles.apps import deployment
 from felles.authorization import service as authorization
 from felles.core.db import Database
 from felles.registers.population import seed_demo_personas
+from tests.apps.receipt.conftest import receipt_app, runtime  # noqa: F401 - its app has signing and payment steps
 
 SKJEMA = Path(__file__).parent / "skjema"
 KARI, OLA, INGRID = "12838404268", "02918205198", "15817003319"

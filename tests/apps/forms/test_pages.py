@@ -4,9 +4,11 @@ confirmation step and the receipt. Every change goes through the apps' services,
 
 from __future__ import annotations
 
+import io
 import re
 
 import httpx
+from pypdf import PdfReader
 
 from felles.core.db import Database
 from tests.apps.forms.conftest import KARI, OLA, FormApp, follow, form_token
@@ -42,7 +44,8 @@ async def test_a_person_fills_in_the_form_page_by_page_and_submits(client: httpx
     assert first.endswith("/Task_1/personalia")
     page = await client.get(first)
     assert page.status_code == 200
-    assert '<h1 class="ds-heading" data-size="lg" id="page-heading">Om deg</h1>' in page.text
+    assert '<h1 class="ds-heading" data-size="lg" id="page-heading">Søknad om hundeluftetillatelse</h1>' in page.text
+    assert "Side 1 av 4 – Om deg</p>" in page.text
     assert '<label class="ds-label" for="c-navn">Navn' in page.text
 
     # a number field refuses text, keeps what was typed and says why; the rest is saved
@@ -87,6 +90,12 @@ async def test_a_person_fills_in_the_form_page_by_page_and_submits(client: httpx
     assert step_path is not None
     receipt = await follow(client, await post(client, step_path[1], step.text, action="process:confirm"))
     assert receipt.status_code == 200 and 'id="receipt-sent"' in receipt.text
+    pdf_link = re.search(r'href="([^"]+)" id="receipt-pdf"', receipt.text)
+    assert pdf_link is not None
+    pdf = await client.get(pdf_link[1])
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Kari Nordmann" in text and "Fido" in text
 
 
 async def test_submitting_with_errors_lists_them_and_links_to_their_fields(client: httpx.AsyncClient,

@@ -176,3 +176,15 @@ def test_every_page_of_altinns_reference_apps_renders(reference_apps: dict[str, 
     for field_id in re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', html):
         if f'for="{field_id}"' not in html:
             pytest.fail(f"field {field_id} on {page_name} has no label")
+
+
+def test_texts_keep_harmless_html_and_lose_the_rest() -> None:
+    texts = {"intro": {"id": "intro", "value": 'Linje 1<br/>Les <a href="https://www.altinn.no" onclick="x()">mer</a>'
+                                                '<script>alert(1)</script> og <a href="javascript:alert(1)">ikke</a>'
+                                                ' <b>dette</b>, **fet**'}}
+    _, html = render(app_of(page([{"id": "p", "type": "Paragraph", "textResourceBindings": {"title": "intro"}}]),
+                            texts), {})
+    assert "Linje 1<br>" in html and '<a class="ds-link" href="https://www.altinn.no">mer</a>' in html
+    assert "<script>" not in html and "onclick" not in html and "javascript:" not in html
+    assert "alert(1)" in html  # the text of a dropped tag stays, as text
+    assert "<b>dette</b>" in html and "<strong>fet</strong>" in html

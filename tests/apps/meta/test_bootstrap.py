@@ -36,13 +36,12 @@ async def test_the_ui_configuration_names_each_folder_with_its_settings(database
 
 async def test_an_anonymous_apps_form_needs_no_login(database: Database, client: httpx.AsyncClient) -> None:
     await deployment.deploy_folder(database, ANONYMOUS_APP, "test")
-    response = await client.get("/ttd/anonymous-stateless-app/api/bootstrap-form/stateless",
-                                params={"prefill": json.dumps({"Merknad": "Hei"})})
+    response = await client.get("/ttd/anonymous-stateless-app/api/bootstrap-form/stateless")
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     form = response.json()
     assert list(form["layouts"]) == ["1", "2"]
     assert form["dataModels"]["default"]["schema"]["@xsdRootElement"] == "Skjema"
-    assert form["dataModels"]["default"]["initialData"] == {"Merknad": "Hei"}
+    assert form["dataModels"]["default"]["initialData"]["Foretak-grp-8820"] is None  # every property, empty
 
 
 async def test_a_stateless_form_needs_a_caller_the_policy_lets_read(
@@ -55,7 +54,9 @@ async def test_a_stateless_form_needs_a_caller_the_policy_lets_read(
     company = (await authorization.party_of(database, population.DEMO_COMPANY)).party_id
     client.cookies.set(parties.PARTY_COOKIE, str(company), domain="felles.test")
     for_company = await client.get(url, headers=ingrid)
-    assert for_company.status_code == 200 and for_company.json()["dataModels"]["stateless"]["initialData"] == {}
+    assert for_company.status_code == 200
+    initial = for_company.json()["dataModels"]["stateless"]["initialData"]
+    assert initial and all(value is None for value in initial.values())  # its prefill is a person's first name
 
     # Kari sits on Fjordkraft's board: the demo app lets only its general manager (DAGL) apply for it.
     kari = bearer(token(scopes=["altinn:portal/enduser"], person=KARI))
@@ -73,12 +74,62 @@ async def test_the_demo_apps_form_starts_prefilled_with_its_options_and_validati
     form = (await client.get(url, headers=kari, params={"prefill": json.dumps({"Tillatelse.Sone": "B"})})).json()
     soknad = form["dataModels"]["soknad"]
     assert soknad["initialData"]["Soker"]["Fornavn"] == "Kari" and soknad["initialData"]["Tillatelse"]["Sone"] == "B"
-    assert soknad["initialData"]["Soker"]["Epost"] == "kari.nordmann@eksempel.no"
+    assert soknad["initialData"]["Kjoretoy"] == []  # every property of the model, empty
     assert "Tillatelse.AntallMaaneder" in soknad["expressionValidationConfig"]["validations"]
     assert sorted(form["staticOptions"]) == ["janei", "kjoretoytyper", "soner"]
     assert list(form["layouts"]) == ["Soker", "Tillatelse", "Kjoretoy", "Vedlegg", "Oppsummering"]
 
+    not_in_the_model = await client.get(url, headers=kari, params={"prefill": json.dumps({"Soker.Skonummer": "44"})})
+    assert not_in_the_model.status_code == 400
     for bad in ("not json", json.dumps({"Kjoretoy[9999].Merke": "x"}), json.dumps(["a"]), json.dumps({"a": 1})):
         refused = await client.get(url, headers=kari, params={"prefill": bad})
         assert refused.status_code == 400 and refused.json()["code"] == "invalid_prefill"
     assert (await client.get("/fjordvik/parkering/api/bootstrap-form/Task_9", headers=kari)).status_code == 404
+
+
+async def test_an_instances_form_comes_with_its_data_and_the_issues_it_opens_with(
+        database: Database, client: httpx.AsyncClient, token: TokenFactory) -> None:
+    await demo.seed_demo_app(database)
+    kari = bearer(token(scopes=["altinn:instances.read", "altinn:instances.write"], person=KARI))
+    party = (await authorization.party_of(database, KARI)).party_id
+    created = await client.post("/fjordvik/parkering/instances/create", headers=kari,
+                                json={"instanceOwner": {"partyId": str(party)}})
+    assert created.status_code == 201, created.text
+    path = f"/fjordvik/parkering/instances/{created.json()['id']}"
+    element = next(data for data in created.json()["data"] if data["dataType"] == "soknad")["id"]
+
+    form = (await client.get(f"{path}/bootstrap-form/Task_1", headers=kari)).json()
+    soknad = form["dataModels"]["soknad"]
+    assert soknad["dataElementId"] == element and soknad["initialData"]["Soker"]["Fornavn"] == "Kari"
+    assert "expressionValidationConfig" in soknad and sorted(form["staticOptions"]) == ["janei", "kjoretoytyper",
+                                                                                       "soner"]
+    opening = {issue["field"] for issue in soknad["initialValidationIssues"]}
+    assert {"Tillatelse.Sone", "Tillatelse.GyldigFra"} <= opening
+    assert all(issue["dataElementId"] == element for issue in soknad["initialValidationIssues"])
+
+    for_pdf = (await client.get(f"{path}/bootstrap-form/Task_1", headers=kari, params={"pdf": "true"})).json()
+    assert "initialValidationIssues" not in for_pdf["dataModels"]["soknad"]
+    assert "expressionValidationConfig" not in for_pdf["dataModels"]["soknad"]
+    named = await client.get(f"{path}/bootstrap-form/Task_1", headers=kari, params={"dataElementId": element})
+    assert named.json()["dataModels"]["soknad"]["dataElementId"] == element
+
+    ola = bearer(token(scopes=["altinn:instances.read"], person=population.DEMO_PERSONS[1].identifier))
+    assert (await client.get(f"{path}/bootstrap-form/Task_1", headers=ola)).status_code == 403
+    assert (await client.get(f"{path}/bootstrap-form/Task_1")).status_code == 401
+    assert (await client.get(f"{path}/bootstrap-form/Task_9", headers=kari)).status_code == 404
+
+
+async def test_an_instances_options_need_read_access_to_it(
+        database: Database, client: httpx.AsyncClient, token: TokenFactory) -> None:
+    await demo.seed_demo_app(database)
+    kari = bearer(token(scopes=["altinn:instances.read", "altinn:instances.write"], person=KARI))
+    party = (await authorization.party_of(database, KARI)).party_id
+    created = (await client.post("/fjordvik/parkering/instances/create", headers=kari,
+                                 json={"instanceOwner": {"partyId": str(party)}})).json()
+    options = f"/fjordvik/parkering/instances/{created['id']}/options"
+    zones = await client.get(f"{options}/soner", headers=kari)
+    assert zones.status_code == 200 and [zone["value"] for zone in zones.json()] == ["A", "B", "C"]
+    assert zones.headers["altinn-downstreamparameters"] == ""
+    assert (await client.get(f"{options}/nothing", headers=kari)).status_code == 404
+    ola = bearer(token(scopes=["altinn:instances.read"], person=population.DEMO_PERSONS[1].identifier))
+    assert (await client.get(f"{options}/soner", headers=ola)).status_code == 403

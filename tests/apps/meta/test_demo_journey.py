@@ -127,11 +127,15 @@ async def test_each_page_of_the_demo_app_renders_in_the_form_pages(
     assert "Felles ikke kan gjøre" not in confirmation.text and "Felles kan ikke vise den" not in confirmation.text
 
 
-@pytest.mark.xfail(strict=True, reason="TODO forms: a Summary2 whose target names another task (taskId) looks for "
-                   "the page in the current task's layout set and shows nothing; app-frontend-react shows that "
-                   "task's pages")
 async def test_the_confirmation_page_summarises_what_was_filled_in(
         database: Database, client: httpx.AsyncClient, token: TokenFactory) -> None:
     first = await _started_in_the_form_pages(database, client)
     confirmation = await client.get(await _to_confirmation(client, token, first))
     assert "Tesla" in confirmation.text and "EL12345" in confirmation.text
+
+
+async def test_the_welcome_page_leads_to_the_demo_apps_form(client: httpx.AsyncClient) -> None:
+    welcome = await client.get("/", headers={"Accept-Language": "nb"})
+    assert welcome.status_code == 200
+    assert 'href="/fjordvik/parkering/"' in welcome.text
+    assert "Søk om parkeringstillatelse i Fjordvik kommune" in welcome.text

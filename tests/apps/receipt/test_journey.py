@@ -69,9 +69,17 @@ async def test_fill_in_sign_pay_and_submit(client, receipt_app, kari) -> None:
     ended = await client.put(f"{path}/process/next", headers=kari, json={"action": "confirm"})
     assert ended.status_code == 200, ended.text
     assert ended.json()["ended"] is not None
+    # After the end, the payment of the task it was in and the order still read back.
+    afterwards = await client.get(f"{path}/payment", headers=kari, params={"taskId": "Task_Betaling"})
+    assert afterwards.status_code == 200 and afterwards.json()["status"] == "Paid"
+    assert (await client.get(f"{path}/payment/order-details", headers=kari)).json()["totalPriceIncVat"] == 1700
     instance = (await client.get(path, headers=kari)).json()
     assert sorted(element["dataType"] for element in instance["data"]) == [
-        "betaling", "ref-data-as-pdf", "signatur", "skjema"]
+        "betaling", "betalingskvittering", "ref-data-as-pdf", "signatur", "skjema"]
+    paid_receipt = next(element for element in instance["data"] if element["dataType"] == "betalingskvittering")
+    receipt_text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(
+        (await client.get(f"{path}/data/{paid_receipt['id']}", headers=kari)).content)).pages)
+    assert "Kvittering for betaling" in receipt_text and "1700.00 NOK" in receipt_text
 
     # The signature is over what was signed, as Storage writes it: base64 SHA-256 of each signed element.
     document = await client.get(f"{path}/data/{signature['id']}", headers=kari)

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from felles.apps import tasks
 from felles.apps.definition import load_app
+from felles.apps.deployment import RunningApp
 from felles.apps.receipt import (
     GENERATED_BY_TASK,
     RECEIPT_DATA_TYPE,
@@ -21,14 +22,18 @@ from felles.apps.receipt import (
     PdfIfRequestedTask,
     PdfTask,
     ReceiptInput,
+    app_title,
     asks_for_pdf,
+    form_data_types,
     pdf_filename,
     pdf_tasks,
     receipt_document,
+    receipt_language,
     store_receipt_in_transaction,
 )
-from felles.core.pdf import PdfRenderer
+from felles.core.pdf import PdfRenderer, Table
 from felles.storage import service as storage
+from tests.apps.conftest import REFERENCE_APPS
 from tests.apps.receipt.conftest import APP_FOLDER, FORM, KARI, instance_in_task, kari_caller, task_context
 
 GUID = "0191f3a2-7c1e-7b7a-9a43-5d2c8e1f4a6b"
@@ -167,7 +172,7 @@ async def test_the_receipt_to_download_is_the_one_made_or_one_written_now(runtim
 
     async with database.transaction() as session:
         instance = await storage.instance_row(session, instance_id, lock=True)
-        kept = await store_receipt_in_transaction(session, runtime, receipt_app.definition, instance,
+        kept = await store_receipt_in_transaction(session, runtime, RunningApp(receipt_app.definition, 1), instance,
                                                   generated_by="PdfTask_Task_1", task_ids=["Task_1"], language="en",
                                                   actor="1337", filename_text_key="pdf.filnavn")
     made = await client.get(f"{path}/receipt", headers=kari)
@@ -187,3 +192,33 @@ async def test_pdf_if_requested_makes_the_receipt_only_when_the_form_asks_for_it
         await PdfIfRequestedTask().on_enter(ctx)
         elements = (await storage.data_elements_of(session, [instance_id]))[instance_id]
     assert [element.data_type for element in elements] == ["skjema"]
+
+
+def test_a_likert_is_a_table_of_its_questions_and_the_answers_labels(reference_apps) -> None:
+    app = load_app(reference_apps / "altinn-studio-component-library")
+    rows = [{"Id": f"question-{n}", "Answer": str(n)} for n in range(1, 6)]
+    document = receipt_document(app, ReceiptInput(
+        instance_id=f"1/{GUID}", owner="Kari", submitted=datetime(2026, 12, 4, tzinfo=UTC), task_ids=["Task_1"],
+        form_data={"model": {"LikertExample": rows}}))
+    tables = [block for section in document.sections for block in section.blocks
+              if isinstance(block, Table) and block.columns[0] == "Spørsmål"]
+    assert tables, "the Likert is written as a table"
+    # its filter shows rows 0 to 3; each answer by its option's label
+    assert tables[0].rows == [["Gjør du leksene dine?", "Alltid"], ["Fungerer kalkulatoren din?", "Nesten alltid"],
+                              ["Er pulten din ryddig?", "Ofte"]]
+
+
+REFERENCE_APP_FOLDERS = sorted(path for path in REFERENCE_APPS.iterdir() if path.is_dir())
+
+
+@pytest.mark.parametrize("folder", REFERENCE_APP_FOLDERS, ids=lambda folder: folder.name)
+async def test_every_reference_apps_empty_form_makes_a_receipt(folder: Path, renderer: PdfRenderer) -> None:
+    app = load_app(folder)
+    assert app.process is not None
+    data_tasks = [task.id for task in app.process.tasks.values()
+                  if task.task_type == "data" and app.layout_set_for_task(task.id)]
+    document = receipt_document(app, ReceiptInput(
+        instance_id=f"1/{GUID}", owner="Kari", submitted=datetime(2026, 12, 4, tzinfo=UTC), task_ids=data_tasks,
+        form_data={data_type: {} for data_type in form_data_types(app)}))
+    words = " ".join(text_of(await renderer.document(document)).split())  # lines wrap where they must
+    assert app_title(app, receipt_language(app, "nb")) in words and "5d2c8e1f4a6b" in words

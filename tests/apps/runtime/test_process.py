@@ -178,3 +178,39 @@ async def test_service_tasks_run_on_their_own_and_an_unknown_task_type_is_a_conf
     refused = await client.put(f"{path}/process/next", headers=kari)
     assert refused.status_code == 409 and refused.json()["code"] == "unknown_task_type"
     assert (await client.get(f"{path}/process", headers=kari)).json()["currentTask"]["elementId"] == "Task_1"
+
+
+SENT_BACK = """<?xml version="1.0" encoding="utf-8"?>
+<bpmn:definitions id="D" xmlns:altinn="http://altinn.no/process" xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">
+  <bpmn:process id="P">
+    <bpmn:startEvent id="StartEvent_1" />
+    <bpmn:task id="Task_1"><bpmn:extensionElements><altinn:taskExtension><altinn:taskType>data</altinn:taskType>
+      </altinn:taskExtension></bpmn:extensionElements></bpmn:task>
+    <bpmn:task id="Task_2"><bpmn:extensionElements><altinn:taskExtension><altinn:taskType>confirmation</altinn:taskType>
+      <altinn:actions><altinn:action>confirm</altinn:action><altinn:action>reject</altinn:action></altinn:actions>
+      </altinn:taskExtension></bpmn:extensionElements></bpmn:task>
+    <bpmn:exclusiveGateway id="Gateway_1" default="Flow_Done" />
+    <bpmn:endEvent id="EndEvent_1" />
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Task_1" />
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Task_1" targetRef="Task_2" />
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="Task_2" targetRef="Gateway_1" />
+    <bpmn:sequenceFlow id="Flow_Back" sourceRef="Gateway_1" targetRef="Task_1">
+      <bpmn:conditionExpression>["equals", ["gatewayAction"], "reject"]</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="Flow_Done" sourceRef="Gateway_1" targetRef="EndEvent_1" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+async def test_a_rejection_sends_the_form_back_open_for_changes(client, database, deploy_variant, kari) -> None:
+    app_id = await deploy_variant("runtime-sent-back", process=SENT_BACK)
+    path = await new_instance(client, database, kari, app_id, belop=5000)
+    assert (await client.put(f"{path}/process/next", headers=kari)).status_code == 200
+    assert (await client.get(path, headers=kari)).json()["data"][0]["locked"] is True
+    back = await client.put(f"{path}/process/next", headers=kari, json={"action": "reject"})
+    assert back.status_code == 200 and back.json()["currentTask"]["elementId"] == "Task_1"
+    assert back.json()["currentTask"]["flow"] == 4
+    assert (await client.get(path, headers=kari)).json()["data"][0]["locked"] is False
+    assert (await client.put(f"{path}/process/next", headers=kari)).json()["currentTask"]["elementId"] == "Task_2"
+    done = await client.put(f"{path}/process/next", headers=kari, json={"action": "confirm"})
+    assert done.json()["endEvent"] == "EndEvent_1"

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import FormData, UploadFile
 
-from felles.apps import access, data, data_validation, instances, parties
+from felles.apps import access, data, instances, parties, receipt, task_actions
 from felles.apps.datapath import format_path, lookup, parse_path, transpose
 from felles.apps.definition import AppDefinition, LayoutSetDefinition
 from felles.apps.dependencies import APP_PATTERN, ORG_PATTERN, catalogue, deployed_app
@@ -32,8 +32,9 @@ from felles.apps.expressions.functions import translate as app_text
 from felles.apps.forms import values
 from felles.apps.forms.render import Message, PageRenderer, View, form_state, issue_messages, visible_pages
 from felles.apps.layout import Component, FormState, Node, binding_target
+from felles.apps.task_actions import InstanceCall
 from felles.core.body_limit import declare_body_limit
-from felles.core.errors import Problem
+from felles.core.errors import Conflict, Problem
 from felles.core.i18n import translate
 from felles.core.runtime import Runtime, RuntimeDep
 from felles.core.tokens import Principal
@@ -45,6 +46,8 @@ router = APIRouter(include_in_schema=False)
 FORM_PURPOSE = "forms"
 INSTANCE_PATH = "/{org}/{app}/instance/{party_id}/{instance_guid}"
 UPLOAD_SEGMENT = "upload"
+# Process actions that are user actions first (app-lib's /actions), then move the process (/process/next).
+USER_ACTIONS = ("sign", "pay")
 # A file posted from a page: the data type's own limit is checked by the data service as it streams.
 declare_body_limit(f"/*/*/instance/*/*/*/{UPLOAD_SEGMENT}", data.MAX_ATTACHMENT_BYTES)
 OrgPath = Annotated[str, Path(pattern=ORG_PATTERN)]
@@ -265,6 +268,10 @@ class Urls:
     def data(self, element_id: str) -> str:
         return f"{self.root}{self.base}/data/{element_id}"
 
+    @property
+    def receipt(self) -> str:
+        return f"{self.root}{self.base}/receipt"
+
 
 InstanceArgs = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
@@ -295,6 +302,22 @@ async def instance_page(request: Request, runtime: RuntimeDep, app: AppPage, par
 def _form(request: Request, opened: Opened, layout_set: LayoutSetDefinition) -> FormState:
     return form_state(opened.definition, layout_set, opened.models, page_language(request),
                       instance=opened.instance, data_elements=opened.elements())
+
+
+@router.get(INSTANCE_PATH + "/receipt", name="forms_receipt_pdf", response_model=None)
+async def receipt_pdf(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
+                      instance_guid: uuid.UUID) -> Response:
+    """The receipt as a PDF: the one the process made, or one written now of the instance's forms."""
+    caller = await _caller(request, runtime)
+    if caller is None:
+        return await _login(request, runtime)
+    call = InstanceCall(runtime, catalogue(request), app, caller, party_id, instance_guid, page_language(request))
+    try:
+        found = await receipt.instance_receipt(call)
+    except Problem as problem:
+        return _problem_page(request, app, problem)
+    return Response(found.content, media_type="application/pdf", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}", "Cache-Control": "no-store"})
 
 
 # Before the task pages' route: `data` is not a task.
@@ -370,7 +393,7 @@ async def _render(request: Request, runtime: Runtime, opened: Opened, page: str,
     task_type = _task_type(opened)
     renderer = PageRenderer(opened.definition, layout_set, form, page, messages=state.messages, pages=pages,
                             read_only=not may_write or task_type != "data", typed=state.typed,
-                            editing=frozenset(state.editing))
+                            editing=frozenset(state.editing), form_of=lambda other: _form(request, opened, other))
     views = renderer.views()
     urls = Urls(opened.base, task, request.scope.get("root_path", ""))
     links = state.summary or [(f"#{target}", text) for target, text in renderer.error_links(views)]
@@ -500,22 +523,12 @@ def _label(form: FormState, definition: dict[str, Any]) -> str:
     return app_text(form.context, title)
 
 
-async def _once(content: bytes) -> AsyncIterator[bytes]:
-    yield content
-
-
 async def _store(opened: Opened, changed: set[str]) -> None:
-    """Save the changed form data through the data service (each model's element replaced as JSON)."""
+    """Save the changed form data through the data service (each model's element replaced)."""
     for data_type in sorted(changed):
         element_id = opened.elements_by_type.get(data_type)
-        if element_id is None:
-            continue
-        body = json.dumps(opened.models[data_type]).encode()
-        _, _, stored = await data.replace_data_element(opened.ref, element_id, content_type="application/json",
-                                                       content_disposition=None, content_length=len(body),
-                                                       body=_once(body))
-        if stored is not None:
-            opened.models[data_type] = stored
+        if element_id is not None:
+            opened.models[data_type] = await data.save_form_data(opened.ref, element_id, opened.models[data_type])
 
 
 def _row_action(opened: Opened, action: str, default: str, editing: set[str]) -> str | None:
@@ -632,29 +645,44 @@ def _target_page(request: Request, opened: Opened, layout_set: LayoutSetDefiniti
 
 
 async def _submit(request: Request, runtime: Runtime, opened: Opened, page: str, action: str | None) -> Response:
-    """Validate the task's data (a data task), then move the process on; errors come back on the page."""
+    """Move the process on (the process validates a data task first: its errors come back on the page). Signing
+    and paying run their action first, as app-frontend does: a payment goes on at the payment service's page."""
     language = page_language(request)
-    if _task_type(opened) == "data" and action in (None, "submit"):
-        issues = await data_validation.instance_issues(runtime, opened.definition, opened.opened.instance,
-                                                       opened.opened.elements, language)
-        errors = [data_validation.public_issue(issue) for issue in issues if int(issue.severity) == 1]
-        if errors:
-            return await _render_issues(request, runtime, opened, page, errors)
+    if action == "submit":
         action = None
+    if action in USER_ACTIONS:
+        call = InstanceCall(runtime, catalogue(request), opened.app, opened.ref.caller, opened.ref.party_id,
+                            opened.ref.instance_id, language)
+        try:
+            result = await task_actions.perform_action(call, task_actions.UserAction(action))
+        except Conflict as conflict:
+            if conflict.code != "payment_already_completed":  # paid already: the process may go on
+                return await _refused(request, runtime, opened, page, conflict)
+        except Problem as problem:
+            return await _refused(request, runtime, opened, page, problem)
+        else:
+            if result.get("redirectUrl"):
+                return RedirectResponse(str(result["redirectUrl"]), status_code=303,
+                                        headers={"Cache-Control": "no-store"})
     try:
         await instances.process_next(runtime, catalogue(request), opened.app, opened.ref.caller, opened.ref.party_id,
                                      opened.ref.instance_id, action=action, language=language)
     except Problem as problem:
-        issues = (problem.extra or {}).get("validationIssues") if hasattr(problem, "extra") else None
+        issues = problem.extra.get("validationIssues")
         if isinstance(issues, list) and issues:
             return await _render_issues(request, runtime, opened, page, issues)
-        if opened.definition.layout_set_for_task(opened.task or "") is None:
-            return _step_page(request, runtime, opened, refusal=problem.detail or problem.title)
-        state = PageState(summary=[("#form-page", translate("forms.process.refused", language,
-                                                            reason=problem.detail or problem.title))],
-                          status_code=409)
-        return await _render(request, runtime, opened, page, state=state)
+        return await _refused(request, runtime, opened, page, problem)
     return _redirect(request, opened.base)
+
+
+async def _refused(request: Request, runtime: Runtime, opened: Opened, page: str, problem: Problem) -> Response:
+    """The page again, saying why the step was refused."""
+    reason = problem.detail or problem.title
+    if opened.definition.layout_set_for_task(opened.task or "") is None:
+        return _step_page(request, runtime, opened, refusal=reason)
+    state = PageState(summary=[("#form-page", translate("forms.process.refused", page_language(request),
+                                                        reason=reason))], status_code=409)
+    return await _render(request, runtime, opened, page, state=state)
 
 
 def describe_issue(form: FormState | None, language: str, issue: dict[str, Any]) -> str:
@@ -835,11 +863,10 @@ def _receipt(request: Request, opened: Opened) -> Response:
     instance = opened.instance
     elements = [element for element in instance.get("data") or []
                 if element.get("dataType") not in opened.models]
-    pdfs = [element for element in elements if element.get("dataType") == data.PDF_DATA_TYPE]
     response = render_page(request, "forms/receipt.html", {
         "app_title": _app_title(opened.app, language), "instance": instance,
-        "reference": str(opened.ref.instance_id).split("-")[-1], "pdfs": pdfs,
-        "files": [element for element in elements if element not in pdfs],
+        "reference": str(opened.ref.instance_id).split("-")[-1],
+        "files": [element for element in elements if element.get("dataType") != data.PDF_DATA_TYPE],
         "ended": opened.opened.instance.process_ended_at,
         "urls": Urls(opened.base, "", request.scope.get("root_path", "")),
     })

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from html.parser import HTMLParser
 from typing import Any
 
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from felles.apps.datapath import Path, lookup, parse_path, transpose
 from felles.apps.definition import AppDefinition, LayoutSetDefinition
@@ -26,9 +27,57 @@ from felles.apps.expressions.functions import translate
 from felles.apps.forms.values import field_name
 from felles.apps.layout import Component, FormState, Node, binding_target
 
-# Texts are Markdown as in Altinn; raw HTML is not passed on (a text is data, not markup).
-_markdown = MarkdownIt("zero").enable(["emphasis", "link", "newline", "list", "heading", "paragraph"])
-_inline = MarkdownIt("zero").enable(["emphasis", "link", "newline"])
+# Texts are Markdown with some HTML in them, as Altinn's frontend reads them (`<br>`, links, emphasis): the HTML is
+# kept to a few harmless tags and attributes (see SafeHtml), whatever the text holds.
+_markdown = MarkdownIt("zero", {"html": True}).enable(
+    ["emphasis", "link", "newline", "list", "heading", "paragraph", "html_inline", "html_block"])
+_inline = MarkdownIt("zero", {"html": True}).enable(["emphasis", "link", "newline", "html_inline"])
+_ALLOWED_TAGS = frozenset({"a", "b", "br", "em", "h2", "h3", "h4", "h5", "h6", "i", "li", "ol", "p", "span", "strong",
+                           "u", "ul"})
+_VOID_TAGS = frozenset({"br"})
+_SAFE_HREF = ("https://", "http://", "mailto:", "tel:", "/", "#")
+
+
+class SafeHtml(HTMLParser):
+    """Markup rebuilt from a few harmless tags; other tags are dropped (their text kept), attributes too, except a
+    link's address when it is a web, mail or phone address or a local path. Text is escaped again."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _ALLOWED_TAGS:
+            return
+        if tag == "a":
+            href = next((value for name, value in attrs if name == "href" and value), None)
+            if href is None or not href.strip().lower().startswith(_SAFE_HREF) or href.strip().startswith("//"):
+                return
+            self.out.append(f'<a class="ds-link" href="{escape(href.strip())}">')
+        else:
+            self.out.append(f"<{tag}>")
+        if tag not in _VOID_TAGS:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.open:
+            while self.open:
+                closing = self.open.pop()
+                self.out.append(f"</{closing}>")
+                if closing == tag:
+                    break
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(str(escape(data)))
+
+    @classmethod
+    def clean(cls, html: str) -> Markup:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        parser.out.extend(f"</{tag}>" for tag in reversed(parser.open))
+        return Markup("".join(parser.out))  # noqa: S704 - rebuilt from escaped text and the tags above only
 
 HEADING_LEVELS = {"L": 2, "M": 3, "S": 4, "XS": 5, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 # Components that only show something: they have no bindings to fill in.
@@ -127,12 +176,13 @@ class View:
 @lru_cache(maxsize=8192)
 def markdown(text: str | None) -> Markup:
     """A text as Markdown (texts repeat row after row: each is rendered once)."""
-    return Markup(_markdown.render(text)) if text else Markup("")  # noqa: S704 - markdown-it escapes; no HTML
+    return SafeHtml.clean(_markdown.render(text)) if text else Markup("")
 
 
 @lru_cache(maxsize=8192)
 def inline(text: str | None) -> Markup:
-    return Markup(_inline.renderInline(text)) if text else Markup("")  # noqa: S704 - as above
+    """A text as Markdown within a line (a label, a heading)."""
+    return SafeHtml.clean(_inline.renderInline(text)) if text else Markup("")
 
 
 def form_state(app: AppDefinition, layout_set: LayoutSetDefinition, models: dict[str, Any], language: str, *,
@@ -174,7 +224,8 @@ class PageRenderer:
     def __init__(self, app: AppDefinition, layout_set: LayoutSetDefinition, form: FormState, page: str, *,
                  messages: dict[str, list[Message]] | None = None, pages: list[str] | None = None,
                  read_only: bool = False, typed: dict[str, str] | None = None,
-                 editing: frozenset[str] = frozenset()) -> None:
+                 editing: frozenset[str] = frozenset(),
+                 form_of: Callable[[LayoutSetDefinition], FormState] | None = None) -> None:
         self.app = app
         self.layout_set = layout_set
         self.form = form
@@ -184,6 +235,8 @@ class PageRenderer:
         self.read_only = read_only  # the whole task is read-only (the person may not write)
         self.typed = typed or {}  # text typed into fields that could not be stored (not a number …), shown again
         self.editing = editing  # the repeating-group rows open for editing, by their field name ("hunder[2]")
+        # another layout set filled with the instance's data (a Summary2 of another task); None: not available
+        self.form_of = form_of
         self.default_data_type = form.context.data.default_data_type
         self._builders: dict[str, Callable[[Node], View]] = {
             "Input": self._input, "TextArea": self._textarea, "Checkboxes": self._choices,
@@ -663,6 +716,9 @@ class PageRenderer:
                 return []
             return self._summaries([self._resolve_target(target, node)], prefix)
         target_spec = definition.get("target") if isinstance(definition.get("target"), dict) else {}
+        task = target_spec.get("taskId")
+        if isinstance(task, str) and task not in self.layout_set.tasks:
+            return self._other_task_summary(node, task, target_spec)
         kind, target_id = target_spec.get("type", "component"), target_spec.get("id")
         if target_spec and kind == "component" and isinstance(target_id, str):
             target = self.form.layout.components.get(target_id)
@@ -676,6 +732,28 @@ class PageRenderer:
                 continue
             entries.append(SummaryEntry(f"{prefix}-{page}", inline(self.resource(None, page)), "", page, "group",
                                         self._summaries((Node(c, page) for c in layout_page.top_level), prefix)))
+        return entries
+
+    def _other_task_summary(self, node: Node, task: str, target: dict[str, Any]) -> list[SummaryEntry]:
+        """A Summary2 of another task's pages (a confirmation step's summary of the form): drawn from that task's
+        layout set with the same data, without buttons to change it from here."""
+        layout_set = self.app.layout_set_for_task(task)
+        if layout_set is None or layout_set.layout_set is None or self.form_of is None:
+            return []
+        form = self.form_of(layout_set)
+        summary = Component(f"{node.indexed_id}-{task}", "Summary2", "",
+                            {"type": "Summary2", "target": {k: v for k, v in target.items() if k != "taskId"}})
+        other = PageRenderer(self.app, layout_set, form, "", pages=visible_pages(form, layout_set), read_only=True)
+        entries = other.summary_targets(Node(summary, ""))
+
+        def without_pages(items: list[SummaryEntry]) -> None:
+            for entry in items:
+                entry.page = ""  # the page is another task's: nothing to change from here
+                without_pages(entry.children)
+                for row in entry.rows:
+                    without_pages(row)
+
+        without_pages(entries)
         return entries
 
     def _resolve_target(self, target: Component, origin: Node) -> Node:
