@@ -149,10 +149,13 @@ async def _seed_instance(database: Database, url: str, platform_settings: Settin
     party_id = (await authorization.party_of(database, DAILY_MANAGER.identifier)).party_id
     token = mint_development_token(PlatformKeys.load(platform_settings), platform_settings,
                                    person_identifier=DAILY_MANAGER.identifier, scopes=[])
-    async with httpx.AsyncClient(base_url=url, headers=bearer(token)) as client:
+    async with httpx.AsyncClient(base_url=url, headers=bearer(token), timeout=120) as client:
         created = await client.post("/ttd/basic/instances", params={"instanceOwnerPartyId": party_id})
-    assert created.status_code == 201, created.text
-    instance = created.json()
+        assert created.status_code == 201, created.text
+        instance = created.json()
+        # The first receipt of a data folder makes its PDF fonts (seconds, more than a fuzzed call may take).
+        receipt = await client.get(f"/ttd/basic/instances/{instance['id']}/receipt")
+        assert receipt.status_code == 200, receipt.text
     SEEDED_PATH_VALUES.update(
         instanceOwnerPartyId=[party_id], party_id=[party_id], instanceGuid=[instance["id"].split("/")[1]],
         dataGuid=[element["id"] for element in instance["data"]])

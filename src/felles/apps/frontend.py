@@ -28,7 +28,7 @@ from felles.apps.dependencies import AppDep
 from felles.apps.deployment import RunningApp
 from felles.apps.lenient_json import load_json_file
 from felles.core.audit import Actor
-from felles.core.errors import NotFound
+from felles.core.errors import NotFound, Unauthorized
 from felles.core.middleware import content_security_policy
 from felles.core.runtime import Runtime, RuntimeDep
 from felles.core.tokens import RUNTIME_COOKIE, XSRF_COOKIE, Issuer, Principal, xsrf_token
@@ -74,21 +74,41 @@ async def frontend_page(request: Request, app: AppDep, runtime: RuntimeDep, fold
     if person is None:
         return_to = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return await login.start_login(request, runtime, return_to.removeprefix(request.scope.get("root_path", "")))
-    altinn_token = await identity_service.exchange_for_altinn(
-        runtime.database, runtime.keys, runtime.settings.base_url, "idporten", request.cookies[login.SESSION_COOKIE])
+    altinn_token = await _altinn_token(request, runtime)
     nonce = secrets.token_urlsafe(16)
     global_data = await _global_data(request, runtime, app, altinn_token)
     response = HTMLResponse(_page(app.org, app.name, global_data, nonce), headers={
         "Cache-Control": "no-store",
         "Content-Security-Policy": content_security_policy(script_src=f"'self' 'nonce-{nonce}' 'unsafe-eval'",
                                                            **_POLICY_DIRECTIVES)})
+    _set_runtime_cookies(response, request, runtime, altinn_token)
+    return response
+
+
+@router.get("/{org}/{app}/api/authentication/keepAlive")
+async def keep_alive(request: Request, app: AppDep, runtime: RuntimeDep) -> Response:
+    """app-lib's keepAlive, which the frontend calls while a person works: a fresh Altinn token in the runtime
+    cookie for as long as the portal session lives."""
+    if await login.signed_in_person(request, runtime) is None:
+        raise Unauthorized("The login has ended; log in again.", code="login_ended")
+    response = Response(status_code=200, headers={"Cache-Control": "no-store"})
+    _set_runtime_cookies(response, request, runtime, await _altinn_token(request, runtime))
+    return response
+
+
+async def _altinn_token(request: Request, runtime: Runtime) -> str:
+    """The portal session's person as an Altinn token, as Altinn authentication exchanges an ID-porten login."""
+    return await identity_service.exchange_for_altinn(
+        runtime.database, runtime.keys, runtime.settings.base_url, "idporten", request.cookies[login.SESSION_COOKIE])
+
+
+def _set_runtime_cookies(response: Response, request: Request, runtime: Runtime, altinn_token: str) -> None:
     secure = request.url.scheme == "https"
     response.set_cookie(RUNTIME_COOKIE, altinn_token, path="/", httponly=True, samesite="lax", secure=secure,
                         max_age=identity_service.ALTINN_TOKEN_LIFETIME)
     # Readable by the frontend, which sends it back as the X-XSRF-TOKEN header (axios does so by default).
     response.set_cookie(XSRF_COOKIE, xsrf_token(runtime.settings.secret_key, altinn_token), path="/",
                         samesite="lax", secure=secure, max_age=identity_service.ALTINN_TOKEN_LIFETIME)
-    return response
 
 
 def _page(org: str, app: str, global_data: dict[str, Any], nonce: str) -> str:
@@ -142,9 +162,9 @@ async def _global_data(request: Request, runtime: Runtime, app: RunningApp, alti
         if languages else None,
         "userProfile": {**profile, "party": parties.masked(profile["party"])},
         "selectedParty": parties.masked(selected),
-        # The header's logo: the frontend recolours an SVG and cannot draw a page without one.
-        "platformFrontendSettings": {"altinnLogoUrl": "/static/favicon.svg", "helpCircleIllustrationUrl": "",
-                                     "postalCodesUrl": ""},
+        # The frontend recolours the logo's SVG (Altinn's, from its CDN): Felles's own mark, from this host.
+        "platformFrontendSettings": {"altinnLogoUrl": f"{request.scope.get('root_path', '')}/static/favicon.svg",
+                                     "helpCircleIllustrationUrl": "", "postalCodesUrl": ""},
     }
 
 

@@ -500,6 +500,22 @@ async def get_instance(runtime: Runtime, app: RunningApp, caller: Caller, party_
         return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
 
 
+async def enriched_instance(runtime: Runtime, catalogue: AppCatalogue, app: RunningApp, caller: Caller,
+                            party_id: int, instance_id: uuid.UUID) -> dict[str, Any]:
+    """app-lib's EnrichedInstanceResponse, what app-frontend-react reads first on an instance: the instance with its
+    process state as GET process shows it to the caller, and its owner's party."""
+    async with runtime.database.transaction() as session:
+        instance = await _instance(session, app, party_id, instance_id)
+        await _require(runtime, caller, instance, "read")
+        public = await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
+    running = await _app_of(catalogue, app, instance)
+    document: dict[str, Any] = public.model_dump(mode="json", exclude_none=True)
+    document["process"] = await _app_process_state(runtime, running, caller, instance, with_tasks=False)
+    owner = await parties.party_document(runtime.database, Actor(caller.actor), party_id)
+    document["instanceOwner"] = {**document["instanceOwner"], "party": parties.masked(owner)}
+    return document
+
+
 async def delete_instance(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int,
                           instance_id: uuid.UUID, *, hard: bool) -> s.InstancePublic:
     """Soft or hard delete (app-lib's DELETE); recorded as a Deleted event."""

@@ -166,6 +166,16 @@ async def get_instance(runtime: RuntimeDep, app: AppDep, caller: CallerDep, inst
     return await instances.get_instance(runtime, app, caller, instanceOwnerPartyId, instanceGuid)
 
 
+@router.get("/{instanceOwnerPartyId}/{instanceGuid}/enriched", operation_id="app_instance_enriched",
+            responses=PROBLEMS)
+async def get_enriched_instance(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
+                                instanceOwnerPartyId: IntegerId, instanceGuid: uuid.UUID) -> dict[str, Any]:
+    """The instance with its process state for the caller (current task, actions, read/write) and its owner's
+    party: app-lib's EnrichedInstanceResponse."""
+    return await instances.enriched_instance(runtime, catalogue(request), app, caller, instanceOwnerPartyId,
+                                             instanceGuid)
+
+
 @router.delete("/{instanceOwnerPartyId}/{instanceGuid}", operation_id="app_instance_delete",
                response_model=s.InstancePublic, response_model_exclude_none=True, responses=PROBLEMS)
 async def delete_instance(runtime: RuntimeDep, app: AppDep, caller: CallerDep, instanceOwnerPartyId: IntegerId,

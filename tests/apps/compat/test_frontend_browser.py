@@ -129,12 +129,10 @@ def test_the_frontend_boots_and_calls_the_app_api_as_the_person(session: Session
     assert session.page.evaluate("() => window.altinnAppGlobalData.applicationMetadata.id") == "ttd/basic"
 
 
-@pytest.mark.xfail(strict=True, reason="runtime: GET instances/{partyId}/{guid}/enriched (the instance with its "
-                                       "process's authorized actions), the frontend's first call on an instance, "
-                                       "is not built yet (docs/app-frontend.md lists the calls)")
 def test_the_frontend_opens_a_new_instance_of_the_app(session: Session) -> None:
     log_in_on_the_apps_page(session)
-    session.page.wait_for_url(f"{session.base_url}/ttd/basic/instance/**", timeout=15_000)
+    # A new instance, on the first page of the data task's layout set.
+    session.page.wait_for_url(f"{session.base_url}/ttd/basic/instance/*/*/Task_1/Side1", timeout=15_000)
     session.page.wait_for_load_state("networkidle")
     assert session.unanswered == [] and session.page_errors == []
     assert "Unexpected Application Error" not in session.page.locator("body").inner_text()

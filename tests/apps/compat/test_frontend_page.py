@@ -87,3 +87,31 @@ async def test_the_build_serves_its_script_and_nothing_else(client, deployed) ->
         response = await client.get(path)
         assert response.status_code == 404, path
         assert response.headers["content-type"] == "application/problem+json", path
+
+
+async def test_keep_alive_renews_the_runtime_cookie_while_the_portal_session_lives(client, deployed, settings) -> None:
+    refused = await client.get("/ttd/basic/api/authentication/keepAlive")
+    assert refused.status_code == 401 and refused.headers["content-type"] == "application/problem+json"
+    await log_in(client, "/ttd/basic/", KARI.identifier)
+    first = client.cookies[RUNTIME_COOKIE]
+    renewed = await client.get("/ttd/basic/api/authentication/keepAlive")
+    assert renewed.status_code == 200 and client.cookies[RUNTIME_COOKIE] != first
+    assert client.cookies[XSRF_COOKIE] == xsrf_token(settings.secret_key, client.cookies[RUNTIME_COOKIE])
+
+
+async def test_the_enriched_instance_has_the_callers_process_state_and_the_owners_party(client, database, deployed,
+                                                                                       token) -> None:
+    party = await authorization.party_of(database, KARI.identifier)
+    kari = {"Authorization": f"Bearer {token(scopes=[], person=KARI.identifier)}"}
+    created = await client.post("/ttd/basic/instances", params={"instanceOwnerPartyId": party.party_id}, headers=kari)
+    assert created.status_code == 201, created.text
+    enriched = await client.get(f"/ttd/basic/instances/{created.json()['id']}/enriched", headers=kari)
+    assert enriched.status_code == 200, enriched.text
+    document = enriched.json()
+    assert document["id"] == created.json()["id"] and document["data"] == created.json()["data"]
+    task = document["process"]["currentTask"]
+    assert task["elementId"] == "Task_1" and task["read"] is True and task["write"] is True
+    assert document["instanceOwner"]["party"]["partyId"] == party.party_id
+    other = await client.get(f"/ttd/basic/instances/{created.json()['id']}/enriched",
+                             headers={"Authorization": f"Bearer {token(scopes=[], person=DEMO_PERSONS[1].identifier)}"})
+    assert other.status_code == 403

@@ -46,10 +46,12 @@ KNOWN_FAILURES: dict[str, str] = {
                                               "the data model modell2, which the validation context lacks)",
     "altinn-studio-service-task": "runtime: with the form filled in, the gateway leads to Task_Fail, the app's own "
                                   "service task type \"fail\" (C# in the app), which Felles cannot run (409)",
-    "altinn-studio-signering-brukerstyrt": "runtime/receipt: leaving SigningTask_Founders, both ways out of "
-                                           "Gateway_HasAuditor hold (409 no_single_flow)",
-    "altinn-studio-signing-test": "receipt: the daglig leder may not sign in Task_3 (403), the second signing task, "
-                                  "whose policy rule names another role",
+    "altinn-studio-signering-brukerstyrt": "the app's own code: Gateway_HasAuditor has two unconditioned ways out, "
+                                           "chosen in Altinn by the app's C# gateway (IProcessExclusiveGateway), "
+                                           "which Felles cannot run (409 no_single_flow)",
+    "altinn-studio-signing-test": "authorization: signing in Task_3 is for the Altinn 2 roles A0237/A0238 (the app's "
+                                  "policy), which Felles's role catalogue does not have, so nobody can sign there "
+                                  "(403)",
 }
 
 
