@@ -44,6 +44,7 @@ from felles.apps.process import (
     is_service_task,
 )
 from felles.authorization import service as authorization
+from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from felles.core.runtime import Runtime
