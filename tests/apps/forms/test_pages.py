@@ -187,3 +187,13 @@ async def test_autosave_stores_a_change_and_draws_the_page_again(client: httpx.A
     assert 'id="c-melding"' not in response.text and "Side 1 av 3" in response.text
     again = await client.get(first)
     assert 'value="Kari"' in again.text
+
+
+async def test_the_start_page_takes_only_its_own_path_and_unknown_paths_stay_problems(
+        client: httpx.AsyncClient, form_app: FormApp) -> None:
+    assert (await client.get(form_app.start)).status_code == 303  # to the login
+    missing = await client.get("/ttd/no-such-app/")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    # a two-segment path no route has is not redirected to the start page's shape
+    unknown = await client.get("/events/no-such-thing")
+    assert unknown.status_code == 404

@@ -20,7 +20,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, UploadFile
+from starlette.routing import Match
+from starlette.types import Scope
 
 from felles.apps import access, data, instances, parties, receipt, task_actions
 from felles.apps.datapath import format_path, lookup, parse_path, transpose
@@ -132,7 +135,18 @@ def _choices(found: parties.CallerParties) -> list[PartyChoice]:
     return sorted(chosen, key=lambda choice: not choice.is_self)  # oneself first, the rest as the register lists
 
 
-@router.get("/{org}/{app}/", response_class=HTMLResponse, name="forms_start", response_model=None)
+class SlashedRoute(APIRoute):
+    """A route that takes only requests whose own path ends in "/". For a path no route has, Starlette's
+    redirect_slashes tries every route with a slash added, and `/{org}/{app}/` would take any path of two segments
+    (`/events/no-such-thing` redirected instead of answered 404); the scope it tries keeps the request's raw path."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        raw = scope.get("raw_path")
+        if isinstance(raw, bytes) and not raw.split(b"?", 1)[0].endswith(b"/"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 async def start_page(request: Request, runtime: RuntimeDep, app: AppPage) -> Response:
     """Log in, choose whom to act for (parties the app's partyTypesAllowed lets start it), see the forms not yet
     submitted, and start a new one."""
@@ -165,7 +179,6 @@ async def start_page(request: Request, runtime: RuntimeDep, app: AppPage) -> Res
     return _no_store(response)
 
 
-@router.post("/{org}/{app}/", response_class=HTMLResponse, name="forms_instantiate", response_model=None)
 async def instantiate(request: Request, runtime: RuntimeDep, app: AppPage) -> Response:
     """Start a new instance for the chosen party; its first page follows."""
     caller = await _caller(request, runtime)
@@ -178,6 +191,12 @@ async def instantiate(request: Request, runtime: RuntimeDep, app: AppPage) -> Re
     if not party.isdigit() or len(party) > 9:
         return _error(request, app, "forms.error.not_found", 400)
     return await _instantiate(request, runtime, app, caller, int(party))
+
+
+router.add_api_route("/{org}/{app}/", start_page, methods=["GET"], name="forms_start", response_class=HTMLResponse,
+                     response_model=None, route_class_override=SlashedRoute)
+router.add_api_route("/{org}/{app}/", instantiate, methods=["POST"], name="forms_instantiate",
+                     response_class=HTMLResponse, response_model=None, route_class_override=SlashedRoute)
 
 
 async def _instantiate(request: Request, runtime: Runtime, app: RunningApp, caller: access.Caller,
