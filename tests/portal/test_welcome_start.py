@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from felles.app import create_app
+from felles.apps.demo import seed_demo_app
 from felles.core.config import Environment, Settings
 from felles.core.migrations import upgrade_async
 from felles.registers.population import DEMO_PERSONS, seed_demo_personas
@@ -43,7 +44,10 @@ def welcome(response: httpx.Response) -> lxml.html.HtmlElement:
     return lxml.html.fromstring(response.text)
 
 
-async def test_the_start_section_links_to_every_page_a_person_uses(browser: httpx.AsyncClient) -> None:
+async def test_the_start_section_links_to_every_page_a_person_uses(
+    browser: httpx.AsyncClient, migrated_app: FastAPI
+) -> None:
+    await seed_demo_app(migrated_app.state.runtime.database)  # as `make run` does: the card's form is there
     document = welcome(await browser.get("/", params={"lang": "en"}))
     start = document.xpath("//section[@aria-labelledby='start-heading']")[0]
     links = {anchor.text_content().strip(): anchor.get("href") for anchor in start.xpath(".//a")}
