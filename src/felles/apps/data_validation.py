@@ -56,10 +56,10 @@ def public_issue(issue: ValidationIssue) -> dict[str, Any]:
     return {**issue.to_json(), "noIncrementalUpdates": False}
 
 
-def _form_state(definition: AppDefinition, instance: Instance, data_type: str, form_data: dict[str, Any],
+def _form_state(definition: AppDefinition, instance: Instance, data_type: str, models: dict[str, dict[str, Any]],
                 language: str | None) -> tuple[FormState | None, ExpressionContext]:
     context = ExpressionContext(
-        data=DataModels({data_type: form_data}, default_data_type=data_type), instance=None, process=instance.process,
+        data=DataModels(models, default_data_type=data_type), instance=None, process=instance.process,
         frontend_settings=definition.frontend_settings, text_resources=definition.texts.get(language or "nb", {}),
         language=language or "nb")
     task = instance.current_task
@@ -69,15 +69,30 @@ def _form_state(definition: AppDefinition, instance: Instance, data_type: str, f
     return FormState(layout_set.layout_set, context), context
 
 
+async def _other_models(runtime: Runtime, definition: AppDefinition, element: DataElement,
+                        elements: Iterable[DataElement]) -> dict[str, dict[str, Any]]:
+    """The instance's other form data, by data type (the first element of each): a layout or an expression of one
+    model may look up another (`["dataModel", path, "modell2"]`)."""
+    models: dict[str, dict[str, Any]] = {}
+    for other in elements:
+        if other.id == element.id or other.data_type == element.data_type or other.data_type in models:
+            continue
+        data_type = data.data_type_of(definition, other.data_type)
+        if data.is_form_data(data_type):
+            models[other.data_type] = await data.read_form_data(runtime, other, data.model_of(definition, data_type))
+    return models
+
+
 async def form_data_issues(runtime: Runtime, definition: AppDefinition, instance: Instance, element: DataElement,
-                           language: str | None, sources: Iterable[str] = FORM_DATA_SOURCES
-                           ) -> dict[str, list[ValidationIssue]]:
-    """The issues of one form data element, by validator."""
+                           elements: Iterable[DataElement], language: str | None,
+                           sources: Iterable[str] = FORM_DATA_SOURCES) -> dict[str, list[ValidationIssue]]:
+    """The issues of one form data element, by validator (the instance's other models at hand for lookups)."""
     data_type = data.data_type_of(definition, element.data_type)
     model = data.model_of(definition, data_type)
     form_data = await data.read_form_data(runtime, element, model)
     found: dict[str, list[ValidationIssue]] = {}
-    form, context = _form_state(definition, instance, element.data_type, form_data, language)
+    models = {**await _other_models(runtime, definition, element, elements), element.data_type: form_data}
+    form, context = _form_state(definition, instance, element.data_type, models, language)
     for source in sources:
         if source == SCHEMA:
             # Which fields must be filled in is the layout's to say (hidden ones need not): the schema's
@@ -128,11 +143,12 @@ def count_issues(definition: AppDefinition, task: str, elements: list[DataElemen
 
 
 async def element_issues(runtime: Runtime, definition: AppDefinition, instance: Instance, element: DataElement,
-                         language: str | None, ignored: Iterable[str] = ()) -> dict[str, list[ValidationIssue]]:
+                         elements: Iterable[DataElement], language: str | None,
+                         ignored: Iterable[str] = ()) -> dict[str, list[ValidationIssue]]:
     data_type = data.data_type_of(definition, element.data_type)
     if data.is_form_data(data_type):
         sources = [source for source in FORM_DATA_SOURCES if source not in set(ignored)]
-        return await form_data_issues(runtime, definition, instance, element, language, sources)
+        return await form_data_issues(runtime, definition, instance, element, elements, language, sources)
     return {FILE: file_issues(data_type, element)}
 
 
@@ -148,8 +164,9 @@ async def instance_issues(runtime: Runtime, definition: AppDefinition, instance:
     issues = count_issues(definition, task, elements) if DATA_TYPE not in set(ignored) else []
     for element in elements:
         if element.data_type in task_types and element.data_type != data.PDF_DATA_TYPE:
-            for found in (await element_issues(runtime, definition, instance, element, language, ignored)).values():
-                issues.extend(found)
+            found = await element_issues(runtime, definition, instance, element, elements, language, ignored)
+            for element_found in found.values():
+                issues.extend(element_found)
     return issues
 
 
@@ -165,7 +182,7 @@ async def validate_data_element(ref: data.InstanceRef, element_id: uuid.UUID,
                                 language: str | None) -> list[dict[str, Any]]:
     opened = await data.open_instance(ref, "read")
     found = await element_issues(ref.runtime, opened.definition, opened.instance, opened.element(element_id),
-                                 language)
+                                 opened.elements, language)
     return [public_issue(issue) for issues in found.values() for issue in issues]
 
 
@@ -175,7 +192,7 @@ async def incremental_issues(ref: data.InstanceRef, opened: data.Opened, element
     by_source: dict[str, list[dict[str, Any]]] = {}
     for element_id in element_ids:
         found = await element_issues(ref.runtime, opened.definition, opened.instance, opened.element(element_id),
-                                     language, ignored or ())
+                                     opened.elements, language, ignored or ())
         for source, issues in found.items():
             by_source.setdefault(source, []).extend(public_issue(issue) for issue in issues)
     return [{"source": source, "issues": issues} for source, issues in by_source.items()]
