@@ -267,3 +267,22 @@ async def test_each_reference_app_runs_from_instantiation_to_its_end(client, dat
     )
     ended = await journey.run()
     assert ended["process"]["ended"] is not None and ended["process"]["endEvent"], ended["process"]
+
+
+async def test_a_layout_bound_to_a_second_model_validates_with_both_models_at_hand(client, database, token) -> None:
+    """multiple-datamodels-test's layout looks up `modell2` from `modell1`'s page: validation reads the instance's
+    other form data too, and answers with issues, not a server error."""
+    deployed = await deployment.deploy_folder(database, REFERENCE / "altinn-apps" /
+                                              "altinn-studio-multiple-datamodels-test", "test")
+    await seed_demo_personas(database)
+    caller = bearer(token(scopes=["altinn:instances.read", "altinn:instances.write"], person=KARI.identifier))
+    party_id = (await authorization.party_of(database, KARI.identifier)).party_id
+    created = await client.post(f"/{deployed.app_id}/instances", headers=caller,
+                                params={"instanceOwnerPartyId": party_id})
+    assert created.status_code == 201, created.text
+    models = {element["dataType"] for element in created.json()["data"]}
+    assert {"modell1", "modell2"} <= models
+    validated = await client.get(f"/{deployed.app_id}/instances/{created.json()['id']}/validate", headers=caller)
+    assert validated.status_code == 200, validated.text
+    assert {issue["dataElementId"] for issue in validated.json()} <= {
+        element["id"] for element in created.json()["data"]}
