@@ -459,7 +459,7 @@ async def create_data_element(ref: InstanceRef, data_type_id: str, *, content_ty
             element = storage.add_data_element_in_transaction(
                 session, locked.instance, element_id, stored, data_type=data_type_id, content_type=stored_type,
                 actor=ref.actor, filename=filename, file_scan_result="Pending" if scan_file else "NotApplicable",
-                is_read=ref.caller.is_person)
+                is_read=ref.caller.service_owner != locked.instance.org)
             await storage.record_event_in_transaction(session, locked.instance, "Created", ref.platform_user(),
                                                       data_id=element_id)
             if scan_file:
@@ -478,8 +478,10 @@ async def read_data_element(ref: InstanceRef, element_id: uuid.UUID) -> tuple[Da
     data_type = data_type_of(opened.definition, element.data_type)
     await require_data_type_action(ref, opened, data_type, "read")
     _check_deliverable(element)
-    if ref.caller.is_person and not element.is_read:  # the instance owner's side has seen it now
-        await storage.mark_data_element_read(ref.runtime.database, element.id)
+    instance = opened.instance
+    if ref.caller.service_owner != instance.org and (not element.is_read or instance.read_status != storage.READ):
+        # The instance owner's side has seen it now (the app's service owner reading it is not them).
+        await storage.mark_read(ref.runtime.database, instance.id, element.id)
     if is_form_data(data_type):
         return element, await read_form_data(ref.runtime, element, model_of(opened.definition, data_type))
     return element, None
@@ -542,6 +544,8 @@ async def _commit_replacements(ref: InstanceRef, replacements: list[Replacement]
                 old_keys.append(storage.replace_data_element_in_transaction(
                     locked.instance, element, stored, content_type=content_type, actor=ref.actor, filename=filename,
                     file_scan_result="Pending" if scan_file else None))
+                if ref.caller.service_owner == locked.instance.org:
+                    storage.unseen_change_in_transaction(locked.instance, element, locked.elements)
                 if scan_file:
                     await scan.enqueue_scan(session, element)
                 await storage.record_event_in_transaction(session, locked.instance, "Saved", ref.platform_user(),

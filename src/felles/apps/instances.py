@@ -226,13 +226,21 @@ async def _once(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
 
+def seen_by_owner_side(caller: Caller, instance: Instance) -> bool:
+    """Whether what the caller writes or reads counts as seen by the instance owner's side: everyone's but the
+    app's own service owner's (Storage's `isRead` rule)."""
+    return caller.service_owner != instance.org
+
+
 async def _store_element(ctx: tasks.TaskContext, data_type: str, content: bytes, content_type: str,
-                         filename: str | None = None) -> DataElement:
+                         filename: str | None = None, *, by_app: bool = False) -> DataElement:
+    """A data element the caller sent, or (`by_app`) one the app makes itself, which nobody has seen yet."""
     element_id = uuid.uuid4()
     stored = await storage.put_data_blob(ctx.runtime.blobs, ctx.instance.id, element_id, _once(content))
-    element = storage.add_data_element_in_transaction(ctx.session, ctx.instance, element_id, stored,
-                                                      data_type=data_type, content_type=content_type,
-                                                      actor=actor_of(ctx.caller), filename=filename)
+    element = storage.add_data_element_in_transaction(
+        ctx.session, ctx.instance, element_id, stored, data_type=data_type, content_type=content_type,
+        actor=actor_of(ctx.caller), filename=filename,
+        is_read=not by_app and seen_by_owner_side(ctx.caller, ctx.instance))
     (await instance_elements(ctx)).append(element)
     ctx.scratch.pop(FORM_DATA, None)
     return element
@@ -346,7 +354,7 @@ async def _auto_create_form_data(ctx: tasks.TaskContext, prefill: dict[str, Any]
         model = ctx.app.definition.models.get(data_type)
         data = apply_prefill({}, (model.prefill if model else None) or {}, ctx.scratch[PREFILL_SOURCES], prefill)
         content, content_type = form_data_bytes(ctx.app, data_type, data)
-        await _store_element(ctx, data_type, content, content_type)
+        await _store_element(ctx, data_type, content, content_type, by_app=True)
 
 
 async def _record(ctx: tasks.TaskContext, change: ProcessChange) -> None:
@@ -430,7 +438,8 @@ async def create_instance(runtime: Runtime, app: RunningApp, caller: Caller, tem
         instance = await storage.create_instance_in_transaction(
             session, app_id=app.id, app_version=app.version, owner=storage.Owner(owner.party_id, owner.identifier),
             process={}, actor=actor_of(caller), due_before=template.due_before,
-            visible_after=template.visible_after)
+            visible_after=template.visible_after,
+            read_status=storage.UNREAD if caller.service_owner is not None else storage.READ)
         ctx = tasks.TaskContext(session, runtime, app, instance, placeholder, caller, language,
                                 {**scratch, ELEMENTS: []})
         await storage.record_event_in_transaction(session, instance, "Created", platform_user(caller))
@@ -498,7 +507,15 @@ async def get_instance(runtime: Runtime, app: RunningApp, caller: Caller, party_
     async with runtime.database.transaction() as session:
         instance = await _instance(session, app, party_id, instance_id, deleted_too=True)
         await _require(runtime, caller, instance, "read")
-        return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
+        public = await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
+    await _seen(runtime, caller, instance)
+    return public
+
+
+async def _seen(runtime: Runtime, caller: Caller, instance: Instance) -> None:
+    """The instance owner's side read the instance: Read from now on (app-lib answers with what it read before)."""
+    if seen_by_owner_side(caller, instance) and instance.read_status != storage.READ:
+        await storage.mark_read(runtime.database, instance.id)
 
 
 async def enriched_instance(runtime: Runtime, catalogue: AppCatalogue, app: RunningApp, caller: Caller,
@@ -509,6 +526,7 @@ async def enriched_instance(runtime: Runtime, catalogue: AppCatalogue, app: Runn
         instance = await _instance(session, app, party_id, instance_id)
         await _require(runtime, caller, instance, "read")
         public = await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
+    await _seen(runtime, caller, instance)
     running = await _app_of(catalogue, app, instance)
     document: dict[str, Any] = public.model_dump(mode="json", exclude_none=True)
     document["process"] = await _app_process_state(runtime, running, caller, instance, with_tasks=False)

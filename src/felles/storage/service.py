@@ -35,6 +35,8 @@ PROCESS_EVENT_PREFIX = "process_"
 DEFAULT_QUERY_SIZE = 100
 MAX_QUERY_SIZE = 1000
 DATA_BLOB_PREFIX = "instances/"
+# Altinn's read statuses of an instance (its owner's side has seen it, or not, or not since a change).
+UNREAD, READ, UPDATED_SINCE_LAST_REVIEW = "Unread", "Read", "UpdatedSinceLastReview"
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def public_instance(instance: Instance, elements: list[DataElement], owner: Owne
             isArchived=instance.archived_at is not None, archived=instance.archived_at,
             isSoftDeleted=instance.soft_deleted_at is not None, softDeleted=instance.soft_deleted_at,
             isHardDeleted=instance.hard_deleted_at is not None, hardDeleted=instance.hard_deleted_at,
-            readStatus=_read_status(instance, elements),  # type: ignore[arg-type]
+            readStatus=instance.read_status,  # type: ignore[arg-type]
             substatus=s.Substatus.model_validate(instance.substatus) if instance.substatus else None,
         ),
         completeConfirmations=[s.CompleteConfirmation.model_validate(item)
@@ -136,14 +138,6 @@ def public_instance(instance: Instance, elements: list[DataElement], owner: Owne
     )
 
 
-def _read_status(instance: Instance, elements: list[DataElement]) -> str:
-    """The read status as Altinn shows it: an instance read before is "UpdatedSinceLastReview" while any of its
-    data elements is one the instance owner has not seen."""
-    if instance.read_status == "Read" and any(not element.is_read for element in elements):
-        return "UpdatedSinceLastReview"
-    return instance.read_status
-
-
 def _current_task(process: dict[str, Any]) -> str | None:
     task = process.get("currentTask") or {}
     return task.get("elementId")
@@ -153,13 +147,15 @@ async def create_instance_in_transaction(
     session: AsyncSession, *, app_id: str, app_version: int, owner: Owner, process: dict[str, Any], actor: str,
     due_before: datetime | None = None, visible_after: datetime | None = None,
     presentation_texts: dict[str, str] | None = None, data_values: dict[str, str] | None = None,
+    read_status: str = "Read",
 ) -> Instance:
-    """A new instance for `owner`, with its process as the caller started it."""
+    """A new instance for `owner`, with its process as the caller started it. `read_status`: app-lib starts an
+    instance a person creates as Read, and one a service owner creates as Unread."""
     now = utcnow()
     instance = Instance(
         id=uuid.uuid4(), party_id=owner.party_id, owner_identifier=owner.identifier, app_id=app_id,
         org=app_id.split("/", 1)[0], app_version=app_version, process=process, current_task=_current_task(process),
-        process_ended_at=_ended(process), read_status="Read", substatus=None, due_before=due_before,
+        process_ended_at=_ended(process), read_status=read_status, substatus=None, due_before=due_before,
         visible_after=visible_after or now, presentation_texts=presentation_texts, data_values=data_values,
         complete_confirmations=[], created_at=now, created_by=actor, last_changed_at=now, last_changed_by=actor,
         revision=1,
@@ -222,9 +218,12 @@ def touch(instance: Instance, actor: str) -> None:
 
 
 def set_process_in_transaction(instance: Instance, process: dict[str, Any], actor: str) -> None:
+    """The instance's new process state; a process that ends archives the instance then (as Storage does)."""
     instance.process = process
     instance.current_task = _current_task(process)
     instance.process_ended_at = _ended(process)
+    if instance.process_ended_at is not None and instance.archived_at is None:
+        instance.archived_at = instance.process_ended_at
     touch(instance, actor)
 
 
@@ -303,8 +302,11 @@ def add_data_element_in_transaction(
     tags: list[str] | None = None, is_read: bool = True,
 ) -> DataElement:
     """The row of a data element whose bytes `put_data_blob` stored; the instance counts one change. `is_read`:
-    whether the instance owner has seen it (Altinn: false for what the app or a service owner adds)."""
+    whether the instance owner has seen it (Altinn: false for what the app or its service owner adds, which makes
+    an instance read before "UpdatedSinceLastReview")."""
     now = utcnow()
+    if not is_read and instance.read_status == READ:
+        instance.read_status = UPDATED_SINCE_LAST_REVIEW
     element = DataElement(
         id=element_id, instance_id=instance.id, data_type=data_type, filename=filename, content_type=content_type,
         blob_key=stored.key, size=stored.size, content_hash=f"md5:{stored.md5}", locked=False, refs=None,
@@ -333,19 +335,36 @@ def replace_data_element_in_transaction(instance: Instance, element: DataElement
     return old_key
 
 
+def unseen_change_in_transaction(instance: Instance, element: DataElement, elements: list[DataElement]) -> None:
+    """The app's service owner changed the element: the instance owner has not seen it, and an instance read before
+    is Unread again when none of its other data elements is one they have seen (Storage's rule)."""
+    element.is_read = False
+    if instance.read_status == READ and not any(other.is_read for other in elements if other.id != element.id):
+        instance.read_status = UNREAD
+
+
 async def remove_data_element_in_transaction(session: AsyncSession, instance: Instance, element: DataElement,
                                              actor: str) -> str:
-    """Delete the element's row; returns its blob's key, to delete after the commit (or to be swept)."""
+    """Delete the element's row; returns its blob's key, to delete after the commit (or to be swept). An instance
+    read before whose data elements are all unseen (the removed one too) is Unread again (Storage's rule)."""
+    seen = await session.scalar(select(DataElement.id).where(DataElement.instance_id == instance.id,
+                                                             DataElement.is_read.is_(True)).limit(1))
+    if instance.read_status == READ and seen is None:
+        instance.read_status = UNREAD
     await session.delete(element)
     touch(instance, actor)
     return element.blob_key
 
 
-async def mark_data_element_read(database: Database, element_id: uuid.UUID) -> None:
-    """The instance owner has seen the data element (Altinn's `isRead`)."""
+async def mark_read(database: Database, instance_id: uuid.UUID, element_id: uuid.UUID | None = None) -> None:
+    """The instance owner's side has seen the instance (its read status Read, as app-lib sets it on their reads)
+    and, when given, the data element (Altinn's `isRead`). Neither is a change of the instance: no revision."""
     async with database.transaction() as session:
-        await session.execute(update(DataElement).where(DataElement.id == element_id, DataElement.is_read.is_(False))
-                              .values(is_read=True))
+        if element_id is not None:
+            await session.execute(update(DataElement).where(DataElement.id == element_id,
+                                                            DataElement.is_read.is_(False)).values(is_read=True))
+        await session.execute(update(Instance).where(Instance.id == instance_id, Instance.read_status != READ)
+                              .values(read_status=READ).execution_options(synchronize_session=False))
 
 
 def set_data_element_tags_in_transaction(instance: Instance, element: DataElement, tags: list[str],

@@ -171,3 +171,40 @@ async def test_a_manager_instantiates_for_the_company_with_its_register_values(c
     xml = etree.fromstring(await storage.read_data_bytes(client._transport.app.state.runtime.blobs, element))
     assert (xml.findtext("organisasjonsnummer"), xml.findtext("virksomhet")) == (FJORDKRAFT, "Fjordkraft Demo AS")
     assert xml.findtext("fodselsnummer") is None  # Folkeregisteret does not apply to a company
+
+
+async def test_read_status_and_is_read_follow_what_the_owners_side_has_seen(client, database, soknad, kari,
+                                                                           ttd) -> None:
+    """Storage's rules: what the app or its service owner writes is unseen (isRead false), an instance read
+    before is then UpdatedSinceLastReview, or Unread when none of its data is seen; the owner's side reading the
+    instance or a data element makes it Read (and the element read); the service owner's reads change nothing."""
+    kari_party = await party_id(database, KARI)
+    created = (await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=kari)).json()
+    (form,) = created["data"]
+    assert (created["status"]["readStatus"], form["isRead"]) == ("UpdatedSinceLastReview", False)
+    path = f"{INSTANCES}/{created['id']}"
+
+    async def status() -> tuple[str, dict[str, bool]]:
+        instance = (await client.get(f"/storage/api/v1/instances/{created['id']}", headers=ttd)).json()
+        return instance["status"]["readStatus"], {item["dataType"]: item["isRead"] for item in instance["data"]}
+
+    assert (await client.get(f"{path}/data/{form['id']}", headers=ttd)).status_code == 200
+    assert await status() == ("UpdatedSinceLastReview", {"skjema": False})  # the service owner's read
+    assert (await client.get(f"{path}/data/{form['id']}", headers=kari)).status_code == 200
+    assert await status() == ("Read", {"skjema": True})
+
+    saved = await client.put(f"{path}/data/{form['id']}", headers=ttd, json={"navn": "Kari", "belop": 10})
+    assert saved.status_code in (200, 201), saved.text
+    assert await status() == ("Unread", {"skjema": False})  # changed by the agency, and nothing else seen
+    assert (await client.get(path, headers=kari)).status_code == 200
+    assert await status() == ("Read", {"skjema": False})  # the instance read, not the form
+
+    added = await client.post(f"{path}/data/type/vedlegg", headers={
+        **ttd, "Content-Type": "text/plain", "Content-Disposition": 'attachment; filename="svar.txt"'},
+        content=b"Svar")
+    assert added.status_code == 200, added.text
+    assert await status() == ("UpdatedSinceLastReview", {"skjema": False, "vedlegg": False})
+
+    by_agency = await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=ttd)
+    assert by_agency.status_code == 201, by_agency.text
+    assert by_agency.json()["status"]["readStatus"] == "Unread"
