@@ -435,9 +435,11 @@ def _moment(value: Any) -> datetime | None:
 
 async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, app: RunningApp,
                                        instance: Instance, *, generated_by: str, task_ids: Sequence[str],
-                                       language: str, actor: str, filename_text_key: str | None = None) -> DataElement:
+                                       language: str, actor: str, filename_text_key: str | None = None,
+                                       is_read: bool = True) -> DataElement:
     """Render the receipt of `task_ids`' forms and keep it as the instance's `ref-data-as-pdf` data element,
-    marked as made by task `generated_by`: a later run of the same task replaces it, another task's stays."""
+    marked as made by task `generated_by`: a later run of the same task replaces it, another task's stays.
+    `is_read`: whether the instance owner's side made it (their step), not the app's service owner."""
     elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
     language = receipt_language(app.definition, language)
     pdf = await _instance_receipt(runtime, app, instance, elements, task_ids=task_ids, language=language)
@@ -451,7 +453,7 @@ async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, 
         return earlier
     element = storage.add_data_element_in_transaction(
         session, instance, element_id, stored, data_type=RECEIPT_DATA_TYPE, content_type="application/pdf",
-        actor=actor, filename=pdf_filename(app.definition, language, filename_text_key))
+        actor=actor, filename=pdf_filename(app.definition, language, filename_text_key), is_read=is_read)
     element.metadata_items = [{"key": GENERATED_BY_TASK, "value": generated_by}]
     return element
 
@@ -512,7 +514,7 @@ class PdfTask:
         await store_receipt_in_transaction(
             ctx.session, ctx.runtime, ctx.app, ctx.instance, generated_by=ctx.task.id,
             task_ids=pdf_tasks(ctx.app.definition, ctx.task), language=ctx.language,
-            actor=instances.actor_of(ctx.caller),
+            actor=instances.actor_of(ctx.caller), is_read=instances.seen_by_owner_side(ctx.caller, ctx.instance),
             filename_text_key=config.get("filenameTextResourceKey") if isinstance(config, dict) else None)
 
     async def before_leave(self, ctx: TaskContext, action: str) -> list[dict[str, Any]]:
@@ -542,8 +544,9 @@ def asks_for_pdf(model: Any, depth: int = 0) -> bool:
 
 
 class DataTaskWithLegacyPdf:
-    """A data task as registered, and, as app-lib v8 did before pdf service tasks, the receipt of its form when
-    it is left, if one of its form data types says `"enablePdfCreation": true`."""
+    """A data task as registered, and, as app-lib v8 still does besides pdf service tasks, the receipt of its form
+    when it is left: when the instance has form data of a type of the task whose `enablePdfCreation` is not false
+    (Altinn's default is true)."""
 
     def __init__(self, data_task: TaskTypeHandler) -> None:
         self.data_task = data_task
@@ -559,12 +562,14 @@ class DataTaskWithLegacyPdf:
     async def on_leave(self, ctx: TaskContext) -> None:
         await self.data_task.on_leave(ctx)
         app = ctx.app.definition
-        if any(data_type.get("enablePdfCreation") is True and data_type.get("taskId") == ctx.task.id
-               and data_type.get("id") in form_data_types(app)
-               for data_type in app.metadata.get("dataTypes") or [] if isinstance(data_type, dict)):
+        with_pdf = {data_type.get("id") for data_type in app.metadata.get("dataTypes") or []
+                    if isinstance(data_type, dict) and data_type.get("enablePdfCreation", True) is not False
+                    and data_type.get("taskId") == ctx.task.id} & form_data_types(app)
+        if any(element.data_type in with_pdf for element in await instances.instance_elements(ctx)):
             await store_receipt_in_transaction(ctx.session, ctx.runtime, ctx.app, ctx.instance,
                                                generated_by=ctx.task.id, task_ids=[ctx.task.id],
-                                               language=ctx.language, actor=instances.actor_of(ctx.caller))
+                                               language=ctx.language, actor=instances.actor_of(ctx.caller),
+                                               is_read=instances.seen_by_owner_side(ctx.caller, ctx.instance))
 
 
 tasks.register_task_type(PdfTask())

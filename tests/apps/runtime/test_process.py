@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -48,11 +49,17 @@ async def test_a_large_amount_goes_through_confirmation_to_the_end(client, datab
     assert task["actions"]["confirm"] is True and task["write"] is True
     assert task["userActions"] == [{"id": "confirm", "authorized": True, "type": "ProcessAction"}]
     instance = (await client.get(path, headers=kari)).json()
-    assert [element["locked"] for element in instance["data"]] == [True]  # Task_1's form data
+    # Task_1's form data, locked, and its PDF, made as Task_1 ended (the app leaves enablePdfCreation at true).
+    assert [(element["dataType"], element["locked"]) for element in instance["data"]] == [
+        ("skjema", True), ("ref-data-as-pdf", False)]
+    assert instance["status"]["isArchived"] is False
 
     ended = await client.put(f"{path}/process/next", headers=kari, json={"action": "confirm"})
     assert ended.status_code == 200, ended.text
     assert ended.json()["endEvent"] == "EndEvent_1" and ended.json()["ended"] and "currentTask" not in ended.json()
+    archived = (await client.get(path, headers=kari)).json()["status"]
+    assert archived["isArchived"] is True
+    assert datetime.fromisoformat(archived["archived"]) == datetime.fromisoformat(ended.json()["ended"])
     again = await client.put(f"{path}/process/next", headers=kari)
     assert again.status_code == 409 and again.json()["code"] == "process_ended"
 
