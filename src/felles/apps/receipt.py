@@ -415,8 +415,11 @@ def pdf_filename(app: AppDefinition, language: str, text_key: str | None) -> str
 
 
 async def _instance_receipt(runtime: Runtime, app: RunningApp, instance: Instance,
-                           elements: Sequence[DataElement], *, task_ids: Sequence[str], language: str) -> bytes:
-    owner = await authorization.party_by_id(runtime.database, instance.party_id)
+                           elements: Sequence[DataElement], *, task_ids: Sequence[str], language: str,
+                           owner: authorization.PartyRef | None = None) -> bytes:
+    """The receipt's PDF. `owner`: the instance owner's party when the caller has it (a process step, which looks
+    it up before its first write: the registers' lookup writes too, and an embedded database has one writer)."""
+    owner = owner or await authorization.party_by_id(runtime.database, instance.party_id)
     public_instance = {"id": storage.instance_reference(instance), "appId": instance.app_id, "org": instance.org,
                        "instanceOwner": {"partyId": str(instance.party_id)}, "process": instance.process}
     document = receipt_document(app.definition, ReceiptInput(
@@ -436,13 +439,15 @@ def _moment(value: Any) -> datetime | None:
 async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, app: RunningApp,
                                        instance: Instance, *, generated_by: str, task_ids: Sequence[str],
                                        language: str, actor: str, filename_text_key: str | None = None,
-                                       is_read: bool = True) -> DataElement:
+                                       is_read: bool = True,
+                                       owner: authorization.PartyRef | None = None) -> DataElement:
     """Render the receipt of `task_ids`' forms and keep it as the instance's `ref-data-as-pdf` data element,
     marked as made by task `generated_by`: a later run of the same task replaces it, another task's stays.
     `is_read`: whether the instance owner's side made it (their step), not the app's service owner."""
     elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
     language = receipt_language(app.definition, language)
-    pdf = await _instance_receipt(runtime, app, instance, elements, task_ids=task_ids, language=language)
+    pdf = await _instance_receipt(runtime, app, instance, elements, task_ids=task_ids, language=language,
+                                  owner=owner)
     earlier = next((element for element in elements if element.data_type == RECEIPT_DATA_TYPE
                     and _generated_by(element) == generated_by), None)
     element_id = earlier.id if earlier is not None else uuid.uuid4()
@@ -515,7 +520,7 @@ class PdfTask:
             ctx.session, ctx.runtime, ctx.app, ctx.instance, generated_by=ctx.task.id,
             task_ids=pdf_tasks(ctx.app.definition, ctx.task), language=ctx.language,
             actor=instances.actor_of(ctx.caller), is_read=instances.seen_by_owner_side(ctx.caller, ctx.instance),
-            filename_text_key=config.get("filenameTextResourceKey") if isinstance(config, dict) else None)
+            owner=instances.step_owner(ctx), filename_text_key=config.get("filenameTextResourceKey") if isinstance(config, dict) else None)
 
     async def before_leave(self, ctx: TaskContext, action: str) -> list[dict[str, Any]]:
         return []
@@ -569,7 +574,8 @@ class DataTaskWithLegacyPdf:
             await store_receipt_in_transaction(ctx.session, ctx.runtime, ctx.app, ctx.instance,
                                                generated_by=ctx.task.id, task_ids=[ctx.task.id],
                                                language=ctx.language, actor=instances.actor_of(ctx.caller),
-                                               is_read=instances.seen_by_owner_side(ctx.caller, ctx.instance))
+                                               is_read=instances.seen_by_owner_side(ctx.caller, ctx.instance),
+                                               owner=instances.step_owner(ctx))
 
 
 tasks.register_task_type(PdfTask())
