@@ -65,8 +65,10 @@ TYPE_ACTIONS = {"confirmation": ("confirm",), "signing": ("sign", "reject"), "pa
 # How many service tasks one step may run before we call the model a loop.
 MAX_SERVICE_TASKS_PER_STEP = 20
 # What a step keeps in its context's scratch.
-FORM_DATA, ELEMENTS, PREFILL_SOURCES, PUBLISHER, APP_EVENTS, OWNER = (
-    "form_data", "elements", "prefill_sources", "publisher", "app_events", "owner")
+FORM_DATA, ELEMENTS, PREFILL_SOURCES, PUBLISHER, APP_EVENTS, OWNER, ON_BEHALF_OF = (
+    "form_data", "elements", "prefill_sources", "publisher", "app_events", "owner", "on_behalf_of")
+# How many steps process/completeProcess takes at most before it calls the process a loop (app-lib's limit).
+MAX_COMPLETE_PROCESS_STEPS = 100
 
 
 # --- who the instance is for ----------------------------------------------------------------------------------
@@ -534,9 +536,14 @@ async def enriched_instance(runtime: Runtime, catalogue: AppCatalogue, app: Runn
         public = await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
     await _seen(runtime, caller, instance)
     running = await _app_of(catalogue, app, instance)
+    return await _enriched(runtime, running, caller, instance, public)
+
+
+async def _enriched(runtime: Runtime, app: RunningApp, caller: Caller, instance: Instance,
+                    public: s.InstancePublic) -> dict[str, Any]:
     document: dict[str, Any] = public.model_dump(mode="json", exclude_none=True)
-    document["process"] = await _app_process_state(runtime, running, caller, instance, with_tasks=False)
-    owner = await parties.party_document(runtime.database, Actor(caller.actor), party_id)
+    document["process"] = await _app_process_state(runtime, app, caller, instance, with_tasks=False)
+    owner = await parties.party_document(runtime.database, Actor(caller.actor), instance.party_id)
     document["instanceOwner"] = {**document["instanceOwner"], "party": parties.masked(owner)}
     return document
 
@@ -664,10 +671,12 @@ async def _may_move_on(runtime: Runtime, caller: Caller, instance: Instance, tas
 
 
 async def process_next(runtime: Runtime, catalogue: AppCatalogue, app: RunningApp, caller: Caller, party_id: int,
-                       instance_id: uuid.UUID, *, action: str | None = None,
-                       language: str = "nb") -> dict[str, Any]:
-    """Leave the current task with `action` (the task's default when None) and go on to the next task a person
-    works in, or to the end. Returns the new process state."""
+                       instance_id: uuid.UUID, *, action: str | None = None, on_behalf_of: str | None = None,
+                       language: str = "nb", return_instance: bool = False) -> dict[str, Any]:
+    """Leave the current task with `action` (the task's default when None; done for the organisation
+    `on_behalf_of` where the action is one, such as `sign`) and go on to the next task a person works in, or to the
+    end. Returns the new process state, or (`return_instance`) the instance as it is after the step with it
+    (app-lib's EnrichedInstanceResponse)."""
     async with runtime.database.transaction() as session:
         instance = await _instance(session, app, party_id, instance_id)
         running = await _app_of(catalogue, app, instance)
@@ -688,13 +697,74 @@ async def process_next(runtime: Runtime, catalogue: AppCatalogue, app: RunningAp
         elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
         scratch = await _prepare(runtime, running, caller, instance.party_id,
                                  existing={element.data_type for element in elements})
-        scratch[ELEMENTS] = elements
+        scratch[ELEMENTS], scratch[ON_BEHALF_OF] = elements, on_behalf_of
         ctx = tasks.TaskContext(session, runtime, running, instance, task, caller, language, scratch)
         await _check_leave(ctx, handler, action)
         await storage.claim_revision_in_transaction(session, instance)  # decided on what was read: claim it
         await _enter(ctx, engine, await _move_on(ctx, engine, handler, action), {})
         await _flush_events(ctx)
+        public = await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url) \
+            if return_instance else None
+    if public is not None:
+        return await _enriched(runtime, running, caller, instance, public)
     return await _app_process_state(runtime, running, caller, instance, with_tasks=False)
+
+
+def acting_on_behalf_of(ctx: tasks.TaskContext) -> str | None:
+    """The organisation the step's action is done for (process/next's `actionOnBehalfOf`), if any."""
+    organisation: str | None = ctx.scratch.get(ON_BEHALF_OF)
+    return organisation
+
+
+async def next_elements(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int,
+                        instance_id: uuid.UUID) -> list[str]:
+    """app-lib's obsolete GET process/next: no elements to choose between (an action names the way since v8);
+    the start events of a process not started, and 409 for one that has ended."""
+    async with runtime.database.transaction() as session:
+        instance = await _instance(session, app, party_id, instance_id)
+    await _require(runtime, caller, instance, "read")
+    if not instance.process:
+        return list(_engine(app).definition.start_events)
+    if not (instance.process.get("currentTask") or {}).get("elementId"):
+        raise Conflict("The instance has no current task.", code="process_ended")
+    return []
+
+
+async def complete_process(runtime: Runtime, catalogue: AppCatalogue, app: RunningApp, caller: Caller, party_id: int,
+                           instance_id: uuid.UUID, *, language: str = "nb") -> dict[str, Any]:
+    """app-lib's process/completeProcess: `next` with each task's own action until the process ends, each step
+    authorized and validated as a `next` of its own (the first that cannot be taken answers, and the steps before
+    it stay taken, as in app-lib)."""
+    async with runtime.database.transaction() as session:
+        instance = await _instance(session, app, party_id, instance_id)
+    if not instance.process:
+        raise Conflict("The process has not started.", code="process_not_started")
+    if instance.process.get("ended"):
+        raise Conflict("The process has ended: it cannot be completed again.", code="process_ended")
+    for _ in range(MAX_COMPLETE_PROCESS_STEPS):
+        state = await process_next(runtime, catalogue, app, caller, party_id, instance_id, language=language)
+        if state.get("ended"):
+            return state
+    raise Conflict(f"The process did not end in {MAX_COMPLETE_PROCESS_STEPS} steps: its definition loops.",
+                   code="process_loop")
+
+
+async def resume_process(runtime: Runtime, catalogue: AppCatalogue, app: RunningApp, caller: Caller, party_id: int,
+                         instance_id: uuid.UUID) -> dict[str, Any]:
+    """app-lib's process/resume, which restarts a task's workflow that failed midway. A step here commits whole
+    or not at all, so no task ever waits to be resumed: 409 (once the caller may move the task on), as app-lib
+    answers for a task that does not."""
+    async with runtime.database.transaction() as session:
+        instance = await _instance(session, app, party_id, instance_id)
+    current = (instance.process or {}).get("currentTask")
+    if not current:
+        raise Conflict("The instance has no current task.", code="process_ended")
+    try:
+        task = _engine(await _app_of(catalogue, app, instance)).task(current["elementId"])
+    except ProcessError as error:
+        raise _process_problem(error) from None
+    await _may_move_on(runtime, caller, instance, task, None)
+    raise Conflict("The current task does not have a failed workflow that can be resumed.", code="nothing_to_resume")
 
 
 async def process_start(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int,

@@ -12,7 +12,7 @@ from email.parser import BytesParser
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from felles.apps import instances
 from felles.apps.dependencies import AppDep, CallerDep, catalogue
@@ -50,9 +50,11 @@ class InstantiationRequest(BaseModel):
 
 
 class ProcessNextRequest(BaseModel):
+    """app-lib's ProcessNext: the action that leaves the task, and the organisation it is done for (signing for
+    one)."""
     model_config = ConfigDict(extra="ignore")
-    action: str | None = None
-    actionOnBehalfOf: str | None = None
+    action: str | None = Field(None, max_length=100)
+    actionOnBehalfOf: str | None = Field(None, pattern=r"^\d{9}$")
 
 
 def _language(language: str | None, lang: str | None) -> str:
@@ -221,19 +223,53 @@ async def process_start(runtime: RuntimeDep, app: AppDep, caller: CallerDep, ins
 async def process_next(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
                        instanceOwnerPartyId: IntegerId, instanceGuid: uuid.UUID, language: Language = None,
                        lang: Language = None,
-                       elementId: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
-    """Leave the current task (with `{"action": …}`, else the task's own action) and move to the next one; 409
-    with `validationIssues` when the task's data has errors, or when the action does not belong to the task."""
+                       elementId: Annotated[str | None, Query(max_length=100)] = None,
+                       returnInstance: Annotated[bool, Query()] = False) -> dict[str, Any]:
+    """Leave the current task (with `{"action": …}`, else the task's own action; `actionOnBehalfOf`: the
+    organisation it is done for) and move to the next one; 409 with `validationIssues` when the task's data has
+    errors, or when the action does not belong to the task. The new process state, or with `returnInstance=true`
+    the instance after the step (EnrichedInstanceResponse)."""
     body = await request.body()
-    action = elementId
+    next_request = ProcessNextRequest(action=elementId)  # elementId: app-lib's old name of the action
     if body.strip():
         try:
-            action = ProcessNextRequest.model_validate(json.loads(body)).action or action
+            sent = ProcessNextRequest.model_validate(json.loads(body))
         except (ValueError, ValidationError):
-            raise InvalidInput('The body of process/next is JSON like {"action": "confirm"}.',
-                               code="invalid_process_next") from None
+            raise InvalidInput('The body of process/next is JSON like {"action": "confirm"}, with an organisation '
+                               'number of 9 digits as actionOnBehalfOf.', code="invalid_process_next") from None
+        next_request = ProcessNextRequest(action=sent.action or elementId, actionOnBehalfOf=sent.actionOnBehalfOf)
     return await instances.process_next(runtime, catalogue(request), app, caller, instanceOwnerPartyId,
-                                        instanceGuid, action=action, language=_language(language, lang))
+                                        instanceGuid, action=next_request.action,
+                                        on_behalf_of=next_request.actionOnBehalfOf,
+                                        language=_language(language, lang), return_instance=returnInstance)
+
+
+@router.get("/{instanceOwnerPartyId}/{instanceGuid}/process/next", operation_id="app_process_next_elements",
+            responses=PROBLEMS)
+async def next_elements(runtime: RuntimeDep, app: AppDep, caller: CallerDep, instanceOwnerPartyId: IntegerId,
+                        instanceGuid: uuid.UUID) -> list[str]:
+    """app-lib's obsolete list of the elements `next` could go to: empty, since an action names the way."""
+    return await instances.next_elements(runtime, app, caller, instanceOwnerPartyId, instanceGuid)
+
+
+@router.put("/{instanceOwnerPartyId}/{instanceGuid}/process/completeProcess", operation_id="app_process_complete",
+            responses=PROBLEMS)
+async def complete_process(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
+                           instanceOwnerPartyId: IntegerId, instanceGuid: uuid.UUID,
+                           language: Language = None) -> dict[str, Any]:
+    """Take the process through its tasks to its end, each with its own action; 409 at the first task that cannot
+    be left (with its `validationIssues`)."""
+    return await instances.complete_process(runtime, catalogue(request), app, caller, instanceOwnerPartyId,
+                                            instanceGuid, language=_language(language, None))
+
+
+@router.post("/{instanceOwnerPartyId}/{instanceGuid}/process/resume", operation_id="app_process_resume",
+             responses=PROBLEMS)
+async def resume_process(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
+                         instanceOwnerPartyId: IntegerId, instanceGuid: uuid.UUID) -> dict[str, Any]:
+    """app-lib's resume of a task whose workflow failed midway: a step here never stops midway, so 409."""
+    return await instances.resume_process(runtime, catalogue(request), app, caller, instanceOwnerPartyId,
+                                          instanceGuid)
 
 
 @router.get("/{instanceOwnerPartyId}/{instanceGuid}/process/history", operation_id="app_process_history",

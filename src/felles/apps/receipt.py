@@ -520,7 +520,8 @@ class PdfTask:
             ctx.session, ctx.runtime, ctx.app, ctx.instance, generated_by=ctx.task.id,
             task_ids=pdf_tasks(ctx.app.definition, ctx.task), language=ctx.language,
             actor=instances.actor_of(ctx.caller), is_read=instances.seen_by_owner_side(ctx.caller, ctx.instance),
-            owner=instances.step_owner(ctx), filename_text_key=config.get("filenameTextResourceKey") if isinstance(config, dict) else None)
+            owner=instances.step_owner(ctx),
+            filename_text_key=config.get("filenameTextResourceKey") if isinstance(config, dict) else None)
 
     async def before_leave(self, ctx: TaskContext, action: str) -> list[dict[str, Any]]:
         return []

@@ -286,9 +286,11 @@ class SigningTask:
         if action == REJECT:
             return []
         config = signature_config(ctx.task)
+        on_behalf_of = instances.acting_on_behalf_of(ctx)
         if action == SIGN and ctx.caller.is_person and not any(
-                signature.person_number == ctx.caller.subject for signature in await signatures(ctx, config)):
-            await sign(ctx)
+                signature.person_number == ctx.caller.subject and signature.organisation_number == on_behalf_of
+                for signature in await signatures(ctx, config)):
+            await sign(ctx, on_behalf_of=on_behalf_of)
         signees = await signee_list(ctx, config)
         if signees is not None:
             waiting = [signee.name or str(signee.party_id) for signee in signees if signee.signed_time is None]

@@ -126,7 +126,7 @@ def public_instance(instance: Instance, elements: list[DataElement], owner: Owne
             isArchived=instance.archived_at is not None, archived=instance.archived_at,
             isSoftDeleted=instance.soft_deleted_at is not None, softDeleted=instance.soft_deleted_at,
             isHardDeleted=instance.hard_deleted_at is not None, hardDeleted=instance.hard_deleted_at,
-            readStatus=instance.read_status,  # type: ignore[arg-type]
+            readStatus=instance.read_status,
             substatus=s.Substatus.model_validate(instance.substatus) if instance.substatus else None,
         ),
         completeConfirmations=[s.CompleteConfirmation.model_validate(item)

@@ -221,3 +221,45 @@ async def test_a_rejection_sends_the_form_back_open_for_changes(client, database
     assert (await client.put(f"{path}/process/next", headers=kari)).json()["currentTask"]["elementId"] == "Task_2"
     done = await client.put(f"{path}/process/next", headers=kari, json={"action": "confirm"})
     assert done.json()["endEvent"] == "EndEvent_1"
+
+
+async def test_complete_process_takes_each_task_with_its_own_action_to_the_end(client, database, soknad, kari,
+                                                                               ola) -> None:
+    path = await new_instance(client, database, kari, belop=5000)
+    assert (await client.get(f"{path}/process/next", headers=kari)).json() == []  # actions name the way since v8
+    assert (await client.put(f"{path}/process/completeProcess", headers=ola)).status_code == 403
+    resumed = await client.post(f"{path}/process/resume", headers=kari)
+    assert resumed.status_code == 409 and resumed.json()["code"] == "nothing_to_resume"
+
+    completed = await client.put(f"{path}/process/completeProcess", headers=kari)
+    assert completed.status_code == 200, completed.text
+    assert completed.json()["endEvent"] == "EndEvent_1" and "currentTask" not in completed.json()
+    history = (await client.get(f"{path}/process/history", headers=kari)).json()["processHistory"]
+    assert [(item["eventType"], item["elementId"]) for item in history if item["eventType"] == "EndTask"] == [
+        ("EndTask", "Task_1"), ("EndTask", "Task_2")]  # the form, then the confirmation (its action: confirm)
+    again = await client.put(f"{path}/process/completeProcess", headers=kari)
+    assert again.status_code == 409 and again.json()["code"] == "process_ended"
+    ended = await client.get(f"{path}/process/next", headers=kari)
+    assert ended.status_code == 409 and ended.json()["code"] == "process_ended"
+
+
+async def test_complete_process_stops_at_a_task_with_errors(client, database, soknad, kari, amount_required) -> None:
+    path = await new_instance(client, database, kari)
+    refused = await client.put(f"{path}/process/completeProcess", headers=kari)
+    assert refused.status_code == 409 and refused.json()["code"] == "validation_failed"
+    assert (await client.get(f"{path}/process", headers=kari)).json()["currentTask"]["elementId"] == "Task_1"
+
+
+async def test_next_returns_the_instance_after_the_step_when_asked(client, database, soknad, kari) -> None:
+    path = await new_instance(client, database, kari, belop=5000)
+    moved = await client.put(f"{path}/process/next", headers=kari, params={"returnInstance": "true"})
+    assert moved.status_code == 200, moved.text
+    instance = moved.json()
+    assert instance["id"] == path.split("/instances/")[1]
+    assert instance["process"]["currentTask"]["elementId"] == "Task_2"
+    assert instance["process"]["currentTask"]["actions"]["confirm"] is True  # the state as GET process shows it
+    assert instance["instanceOwner"]["party"]["partyId"] == int(path.split("/")[-2])
+    assert {element["dataType"] for element in instance["data"]} == {"skjema", "ref-data-as-pdf"}
+    bad = await client.put(f"{path}/process/next", headers=kari, json={"action": "confirm",
+                                                                         "actionOnBehalfOf": "not a number"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_process_next"
