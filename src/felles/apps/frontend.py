@@ -96,6 +96,21 @@ async def keep_alive(request: Request, app: AppDep, runtime: RuntimeDep) -> Resp
     return response
 
 
+@router.put("/{org}/{app}/api/authentication/invalidatecookie")
+async def invalidate_cookie(request: Request, app: AppDep, runtime: RuntimeDep) -> Response:
+    """app-lib's invalidatecookie, which the frontend calls as the person leaves: the runtime cookie (and its XSRF
+    token) go. It takes the runtime cookie's own token as the caller's authentication."""
+    token = request.cookies.get(RUNTIME_COOKIE)
+    if not token:
+        raise Unauthorized("No runtime cookie to invalidate.", code="no_runtime_cookie")
+    runtime.keys.verify(token)
+    response = Response(status_code=200, headers={"Cache-Control": "no-store"})
+    secure = request.url.scheme == "https"
+    for cookie in (RUNTIME_COOKIE, XSRF_COOKIE):
+        response.delete_cookie(cookie, path="/", secure=secure, samesite="lax")
+    return response
+
+
 async def _altinn_token(request: Request, runtime: Runtime) -> str:
     """The portal session's person as an Altinn token, as Altinn authentication exchanges an ID-porten login."""
     return await identity_service.exchange_for_altinn(

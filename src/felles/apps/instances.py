@@ -526,6 +526,22 @@ async def _seen(runtime: Runtime, caller: Caller, instance: Instance) -> None:
         await storage.mark_read(runtime.database, instance.id)
 
 
+async def file_scan_result(runtime: Runtime, app: RunningApp, caller: Caller, party_id: int,
+                           instance_id: uuid.UUID) -> dict[str, Any]:
+    """app-lib's InstanceFileScanResult: each scanned data element's verdict, and the instance's: Infected if any
+    is, else Pending if any is, else Clean (NotApplicable with nothing scanned)."""
+    async with runtime.database.transaction() as session:
+        instance = await _instance(session, app, party_id, instance_id)
+        await _require(runtime, caller, instance, "read")
+        elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
+    scanned = [{"id": str(element.id), "fileScanResult": element.file_scan_result} for element in elements
+               if element.file_scan_result != "NotApplicable"]
+    verdicts = {item["fileScanResult"] for item in scanned}
+    overall = next((verdict for verdict in ("Infected", "Pending") if verdict in verdicts),
+                   "Clean" if scanned else "NotApplicable")
+    return {"id": storage.instance_reference(instance), "fileScanResult": overall, "data": scanned}
+
+
 async def enriched_instance(runtime: Runtime, catalogue: AppCatalogue, app: RunningApp, caller: Caller,
                             party_id: int, instance_id: uuid.UUID) -> dict[str, Any]:
     """app-lib's EnrichedInstanceResponse, what app-frontend-react reads first on an instance: the instance with its

@@ -168,6 +168,14 @@ async def get_instance(runtime: RuntimeDep, app: AppDep, caller: CallerDep, inst
     return await instances.get_instance(runtime, app, caller, instanceOwnerPartyId, instanceGuid)
 
 
+@router.get("/{instanceOwnerPartyId}/{instanceGuid}/filescanresult", operation_id="app_instance_file_scan_result",
+            responses=PROBLEMS)
+async def file_scan_result(runtime: RuntimeDep, app: AppDep, caller: CallerDep, instanceOwnerPartyId: IntegerId,
+                           instanceGuid: uuid.UUID) -> dict[str, Any]:
+    """The virus scan's verdict on the instance's files, each and together (app-lib's InstanceFileScanResult)."""
+    return await instances.file_scan_result(runtime, app, caller, instanceOwnerPartyId, instanceGuid)
+
+
 @router.get("/{instanceOwnerPartyId}/{instanceGuid}/enriched", operation_id="app_instance_enriched",
             responses=PROBLEMS)
 async def get_enriched_instance(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,

@@ -99,6 +99,18 @@ async def test_keep_alive_renews_the_runtime_cookie_while_the_portal_session_liv
     assert client.cookies[XSRF_COOKIE] == xsrf_token(settings.secret_key, client.cookies[RUNTIME_COOKIE])
 
 
+async def test_invalidating_the_cookie_ends_the_runtime_cookie(client, deployed) -> None:
+    assert (await client.put("/ttd/basic/api/authentication/invalidatecookie")).status_code == 401
+    await log_in(client, "/ttd/basic/", KARI.identifier)
+    assert RUNTIME_COOKIE in client.cookies
+    forged = await client.put("/ttd/basic/api/authentication/invalidatecookie",
+                              headers={"Cookie": f"{RUNTIME_COOKIE}=not.a.token"})
+    assert forged.status_code == 401
+    invalidated = await client.put("/ttd/basic/api/authentication/invalidatecookie")
+    assert invalidated.status_code == 200
+    assert RUNTIME_COOKIE not in client.cookies and XSRF_COOKIE not in client.cookies
+
+
 async def test_the_enriched_instance_has_the_callers_process_state_and_the_owners_party(client, database, deployed,
                                                                                        token) -> None:
     party = await authorization.party_of(database, KARI.identifier)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import uuid
 
 from lxml import etree
+from sqlalchemy import update
 
 from felles.authorization import service as authorization
 from felles.core.db import Database
 from felles.storage import service as storage
+from felles.storage.models import DataElement
 from tests.apps.runtime.conftest import APP_ID, FJORDKRAFT, KARI, OLA
 
 INSTANCES = f"/{APP_ID}/instances"
@@ -208,3 +210,33 @@ async def test_read_status_and_is_read_follow_what_the_owners_side_has_seen(clie
     by_agency = await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=ttd)
     assert by_agency.status_code == 201, by_agency.text
     assert by_agency.json()["status"]["readStatus"] == "Unread"
+
+
+async def test_the_file_scan_result_is_each_scanned_files_and_the_worst_of_them(client, database, soknad, kari,
+                                                                              ola) -> None:
+    kari_party = await party_id(database, KARI)
+    created = (await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=kari)).json()
+    path = f"{INSTANCES}/{created['id']}"
+    nothing = (await client.get(f"{path}/filescanresult", headers=kari)).json()
+    assert nothing == {"id": created["id"], "fileScanResult": "NotApplicable", "data": []}
+    files = []
+    for name in ("a.txt", "b.txt"):
+        added = await client.post(f"{path}/data/type/vedlegg", content=b"x", headers={
+            **kari, "Content-Type": "text/plain", "Content-Disposition": f'attachment; filename="{name}"'})
+        assert added.status_code == 200, added.text
+        files.append(uuid.UUID(added.json()["newDataElementId"]))
+
+    async def verdicts(*results: str) -> dict[str, object]:
+        async with database.transaction() as session:
+            for element_id, result in zip(files, results, strict=True):
+                await session.execute(update(DataElement).where(DataElement.id == element_id)
+                                      .values(file_scan_result=result))
+        return (await client.get(f"{path}/filescanresult", headers=kari)).json()
+
+    assert (await verdicts("Clean", "Clean"))["fileScanResult"] == "Clean"
+    pending = await verdicts("Clean", "Pending")
+    assert pending["fileScanResult"] == "Pending"
+    assert pending["data"] == [{"id": str(files[0]), "fileScanResult": "Clean"},
+                               {"id": str(files[1]), "fileScanResult": "Pending"}]
+    assert (await verdicts("Infected", "Pending"))["fileScanResult"] == "Infected"
+    assert (await client.get(f"{path}/filescanresult", headers=ola)).status_code == 403
