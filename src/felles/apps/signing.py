@@ -12,6 +12,11 @@ signee provider the task names (`signeeProviderId`), registered here by name (`r
 signees of a provider Felles does not have are not known in advance (it is logged), and then anyone the policy lets
 sign may. The task is left (`next`) once every signee has signed, or, without a list, once someone has; `next` with
 the action `sign` signs first, as app-lib's does. `reject` leaves without signatures.
+
+Each signee on a list is called to sign, as app-lib's call to action does: a notification order (e-mail, else SMS,
+by Kontakt- og reservasjonsregisteret for a person, by the organisation's notification addresses for one) through the
+notifications component, placed by a job the step enqueues in its own transaction, once per signee (the order's
+idempotency id), and each signee's `notificationStatus` then says whether it was Sent or Failed.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 
 from felles.apps import access, instances, tasks
 from felles.apps.definition import ProcessTask
@@ -33,11 +39,25 @@ from felles.apps.task_actions import ActionResult, UserAction, register_action
 from felles.apps.tasks import TaskContext
 from felles.apps.validation import Severity, ValidationIssue
 from felles.authorization import service as authorization
-from felles.core.blobs import from_bytes
+from felles.core.blobs import BlobStore, from_bytes, open_blob_store
 from felles.core.clock import utcnow
-from felles.core.errors import Conflict, Forbidden
+from felles.core.config import get_settings
+from felles.core.errors import Conflict, Forbidden, Problem
+from felles.core.jobs import JobContext, enqueue, job_handler
+from felles.core.tokens import Principal
+from felles.notifications import service as notifications
+from felles.notifications.schemas import (
+    EmailSettings,
+    EmailText,
+    OrderChainCreate,
+    Recipient,
+    RecipientOrganization,
+    RecipientPerson,
+    SmsSettings,
+    SmsText,
+)
 from felles.storage import service as storage
-from felles.storage.models import DataElement
+from felles.storage.models import DataElement, Instance
 
 log = structlog.get_logger("felles.apps.signing")
 
@@ -80,6 +100,12 @@ class Signee:
     organisation_number: str | None = None
     organisation_name: str | None = None
     signed_time: str | None = None
+    notification_status: str = "NotSent"  # app-lib's NotificationStatus: NotSent, Sent or Failed
+
+    @property
+    def key(self) -> str:
+        """Who is called to sign: the organisation signed for, else the person."""
+        return self.organisation_number or self.person_number or str(self.party_id)
 
 
 SigneeProvider = Callable[[TaskContext], Awaitable[list[Signee]]]
@@ -240,8 +266,8 @@ async def signee_states(ctx: TaskContext) -> list[dict[str, Any]]:
                                   signature.organisation_number,
                                   signed_time=signature.document.get("signedTime")))
     return [{"name": signee.name, "organization": signee.organisation_name, "delegationSuccessful": True,
-             "notificationStatus": "NotSent", "partyId": signee.party_id, "signedTime": signee.signed_time}
-            for signee in signees]
+             "notificationStatus": signee.notification_status, "partyId": signee.party_id,
+             "signedTime": signee.signed_time} for signee in signees]
 
 
 async def elements_to_sign(ctx: TaskContext) -> list[DataElement]:
@@ -280,7 +306,10 @@ class SigningTask:
         if provider is None:
             log.info("signee_provider_unknown", app=ctx.app.id, task=ctx.task.id, provider=config.signee_provider)
             return
-        await _save_signees(ctx, config, await provider(ctx))
+        signees = await provider(ctx)
+        await _save_signees(ctx, config, signees)
+        if signees:
+            await enqueue(ctx.session, CALL_TO_SIGN_JOB, _call_to_sign(ctx, config))
 
     async def before_leave(self, ctx: TaskContext, action: str | None) -> list[dict[str, Any]]:
         if action == REJECT:
@@ -308,6 +337,109 @@ async def _sign_action(ctx: TaskContext, request: UserAction) -> ActionResult:
         raise Conflict(f"Task {ctx.task.id} is not a signing task.", code="not_a_signing_task")
     await sign(ctx, on_behalf_of=request.on_behalf_of)
     return ActionResult()
+
+
+# --- the call to sign --------------------------------------------------------------------------------------
+CALL_TO_SIGN_JOB = "apps.signing.call_to_sign"
+# app-lib's default texts of the call to sign, by language: the app's name and owner filled in.
+CALL_TO_SIGN_TEXTS = {
+    "nb": ("{app}: Oppgave til signering",
+           "Din signatur ventes for {app}. Åpne skjemaet for å fortsette: {link}\n\n"
+           "Hvis du lurer på noe, kan du kontakte {owner}.",
+           "Din signatur ventes for {app}. Åpne Altinn-innboksen din for å fortsette."),
+    "nn": ("{app}: Oppgåve til signering",
+           "Signaturen din vert venta for {app}. Opne skjemaet for å gå vidare: {link}\n\n"
+           "Om du lurer på noko, kan du kontakte {owner}.",
+           "Signaturen din vert venta for {app}. Opne Altinn-innboksen din for å gå vidare."),
+    "en": ("{app}: Task for signing",
+           "Your signature is requested for {app}. Open the form to proceed: {link}\n\n"
+           "If you have any questions, you can contact {owner}.",
+           "Your signature is requested for {app}. Open your Altinn inbox to proceed."),
+}
+
+
+def _call_to_sign(ctx: TaskContext, config: SignatureConfig) -> dict[str, Any]:
+    """What the call-to-sign job needs, read in the step (the app's names, the instance's address)."""
+    metadata = ctx.app.definition.metadata
+    titles = metadata.get("title")
+    titles = titles if isinstance(titles, dict) else {}
+    base = ctx.runtime.settings.base_url.rstrip("/")
+    return {"instanceId": str(ctx.instance.id), "taskId": ctx.task.id, "org": ctx.app.org,
+            "statesDataType": config.signee_states_data_type,
+            "titles": {language: str(titles.get(language) or titles.get("nb") or ctx.app.id)
+                       for language in CALL_TO_SIGN_TEXTS},
+            "link": f"{base}/{ctx.instance.app_id}/instance/{ctx.instance.party_id}/{ctx.instance.id}"}
+
+
+def _notification_order(payload: dict[str, Any], signee: Signee, owner_name: str) -> OrderChainCreate:
+    texts = {language: [text.format(app=payload["titles"][language], link=payload["link"], owner=owner_name)
+                        for text in variants] for language, variants in CALL_TO_SIGN_TEXTS.items()}
+    email = EmailSettings(subject=texts["nb"][0], body=texts["nb"][1], translations={
+        language: EmailText(subject=subject, body=body) for language, (subject, body, _) in texts.items()})
+    sms = SmsSettings(body=texts["nb"][2], translations={
+        language: SmsText(body=body) for language, (_, _, body) in texts.items()})
+    recipient = Recipient(recipientOrganization=RecipientOrganization(
+        orgNumber=signee.organisation_number, emailSettings=email, smsSettings=sms)) \
+        if signee.organisation_number else Recipient(recipientPerson=RecipientPerson(
+            nationalIdentityNumber=signee.person_number or "", emailSettings=email, smsSettings=sms))
+    return OrderChainCreate(idempotencyId=f"signing:{payload['instanceId']}:{payload['taskId']}:{signee.key}",
+                            sendersReference=payload["instanceId"], recipient=recipient)
+
+
+@job_handler(CALL_TO_SIGN_JOB, max_attempts=10)
+async def call_signees_to_sign(payload: dict[str, Any], context: JobContext) -> None:
+    """Order a notification to each signee not yet called (as the app's service owner, whose order it is), then
+    note on the signee list whether each was called. The orders come first, each in a transaction of its own and
+    once per signee however often this job runs; the list is then read again under the instance's lock and written
+    in the job's transaction, so a signature noted on it meanwhile stays."""
+    instance_id = uuid.UUID(payload["instanceId"])
+    settings = get_settings()
+    blobs = open_blob_store(settings)
+    instance, element, signees = await _signee_list_of(context, blobs, payload, instance_id, lock=False)
+    if element is None:
+        return
+    owner = {item.orgcode: item for item in await authorization.list_service_owners(context.database)}.get(
+        payload["org"])
+    principal = Principal(kind="organization", organization_number=owner.organization if owner else None)
+    called: dict[str, str] = {}
+    for signee in signees:
+        if signee.notification_status == "NotSent" and signee.signed_time is None:
+            owner_name = owner.name.get("nb", payload["org"]) if owner else payload["org"]
+            try:
+                await notifications.create_order_chain(context.database, settings, principal,
+                                                       _notification_order(payload, signee, owner_name))
+                called[signee.key] = "Sent"
+            except (Problem, ValidationError) as error:  # no address to reach them at, or no valid number
+                log.warning("call_to_sign_failed", instance=payload["instanceId"], error=str(error))
+                called[signee.key] = "Failed"
+    if not called:
+        return
+    instance, element, signees = await _signee_list_of(context, blobs, payload, instance_id, lock=True)
+    if element is None:
+        return
+    for signee in signees:
+        if signee.notification_status == "NotSent" and signee.key in called:
+            signee.notification_status = called[signee.key]
+    content = json.dumps({"signees": [asdict(signee) for signee in signees]}, ensure_ascii=False, indent=2).encode()
+    stored = await storage.put_data_blob(blobs, instance_id, element.id, from_bytes(content))
+    old_key = storage.replace_data_element_in_transaction(
+        instance, element, stored, content_type=SIGNATURE_CONTENT_TYPE,
+        actor=owner.organization if owner else payload["org"])
+    await blobs.delete(old_key)
+
+
+async def _signee_list_of(context: JobContext, blobs: BlobStore, payload: dict[str, Any], instance_id: uuid.UUID, *,
+                          lock: bool) -> tuple[Instance, DataElement | None, list[Signee]]:
+    """The task's signee list, while the instance is still in the task the job was made in."""
+    instance = await storage.instance_row(context.session, instance_id, lock=lock)
+    if instance.current_task != payload["taskId"]:
+        return instance, None, []  # the task was left before the call went out
+    element = next((item for item in (await storage.data_elements_of(context.session, [instance.id]))[instance.id]
+                    if item.data_type == payload["statesDataType"]), None)
+    if element is None:
+        return instance, None, []
+    document = json.loads(await storage.read_data_bytes(blobs, element))
+    return instance, element, [Signee(**entry) for entry in document.get("signees") or []]
 
 
 tasks.register_task_type(SigningTask())

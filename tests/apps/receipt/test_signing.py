@@ -10,12 +10,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
+from sqlalchemy import select
 
 from felles.apps import signing
 from felles.apps.access import Caller
 from felles.apps.tasks import TaskContext
 from felles.authorization import service as authorization
 from felles.core.errors import Conflict, Forbidden
+from felles.core.jobs import Job, JobContext
+from felles.notifications.models import NotificationOrder
 from felles.storage import service as storage
 from tests.apps.receipt.conftest import KARI, OLA, instance_in_task, kari_caller, task_context
 
@@ -118,3 +121,47 @@ async def test_two_signatures_at_once_make_one(client, runtime, receipt_app, kar
                                          client.post(f"{path}/actions", headers=kari, json={"action": "sign"}))
     assert sorted([first.status_code, second.status_code]) == [200, 409]
     assert await data_types(client, path, kari) == ["signatur", "skjema"]
+
+
+async def test_each_signee_on_a_list_is_called_to_sign_once_through_the_notifications(runtime, receipt_app,
+                                                                                     job_settings, database) -> None:
+    """Entering the task enqueues the call to sign; the job orders one notification per signee (as the service
+    owner), once however often it runs, and the signee states say whom it reached."""
+    kari_party = await authorization.party_of(database, KARI)
+    ola_party = await authorization.party_of(database, OLA)
+    nobody = "12345678901"  # no valid fødselsnummer: no notification can be ordered for it
+
+    async def board(ctx) -> list[signing.Signee]:
+        return [signing.Signee(kari_party.party_id, kari_party.name, KARI),
+                signing.Signee(ola_party.party_id, ola_party.name, OLA, "309999908", "Fjordkraft"),
+                signing.Signee(0, "Ingen", nobody)]
+
+    signing.register_signee_provider("kalle-inn", board)
+    instance_id = await instance_in_task(runtime, receipt_app, "Task_Signering")
+    async with database.transaction() as session:
+        instance = await storage.instance_row(session, instance_id, lock=True)
+        ctx = task_context(session, runtime, receipt_app, instance, "Task_Signering", await kari_caller(database))
+        ctx.task = dataclasses.replace(ctx.task, config={"signatureConfig": {
+            **ctx.task.config["signatureConfig"], "signeeStatesDataTypeId": "signatur-status",
+            "signeeProviderId": "kalle-inn"}})
+        await signing.SigningTask().on_enter(ctx)
+        assert {state["notificationStatus"] for state in await signing.signee_states(ctx)} == {"NotSent"}
+    async with database.transaction() as session:
+        (job,) = (await session.scalars(select(Job).where(Job.kind == signing.CALL_TO_SIGN_JOB))).all()
+    for attempt in (1, 2):  # a job run again orders nothing more
+        async with database.transaction() as session:
+            await signing.call_signees_to_sign(job.payload, JobContext(job.id, attempt, session, database))
+
+    async with database.transaction() as session:
+        orders = (await session.scalars(select(NotificationOrder).where(
+            NotificationOrder.senders_reference == str(instance_id)))).all()
+        instance = await storage.instance_row(session, instance_id)
+        ctx = task_context(session, runtime, receipt_app, instance, "Task_Signering", await kari_caller(database))
+        ctx.task = dataclasses.replace(ctx.task, config={"signatureConfig": {
+            **ctx.task.config["signatureConfig"], "signeeStatesDataTypeId": "signatur-status"}})
+        states = await signing.signee_states(ctx)
+    assert sorted(order.recipients[0].get("person") or order.recipients[0]["organization"] for order in orders) == [
+        KARI, "309999908"]  # Ola is called for the organisation he signs for
+    assert {order.creator for order in orders} == {"/org/405003309"}  # ttd's orders: the app's service owner
+    assert "Oppgave til signering" in orders[0].texts["email"]["subject"]
+    assert [state["notificationStatus"] for state in states] == ["Sent", "Sent", "Failed"]
