@@ -87,12 +87,18 @@ async def form_data_issues(runtime: Runtime, definition: AppDefinition, instance
                            elements: Iterable[DataElement], language: str | None,
                            sources: Iterable[str] = FORM_DATA_SOURCES) -> dict[str, list[ValidationIssue]]:
     """The issues of one form data element, by validator (the instance's other models at hand for lookups)."""
+    elements = list(elements)
     data_type = data.data_type_of(definition, element.data_type)
     model = data.model_of(definition, data_type)
     form_data = await data.read_form_data(runtime, element, model)
     found: dict[str, list[ValidationIssue]] = {}
     models = {**await _other_models(runtime, definition, element, elements), element.data_type: form_data}
     form, context = _form_state(definition, instance, element.data_type, models, language)
+    # A field of another model (a binding that names its data type) is that model's element's issue.
+    owners: dict[str | None, uuid.UUID] = {}
+    for other in elements:
+        owners.setdefault(other.data_type, other.id)
+    owners[element.data_type] = element.id
     for source in sources:
         if source == SCHEMA:
             # Which fields must be filled in is the layout's to say (hidden ones need not): the schema's
@@ -106,7 +112,8 @@ async def form_data_issues(runtime: Runtime, definition: AppDefinition, instance
             issues = validate_expressions(model.validation, context, element.data_type) if model.validation else []
         else:
             continue
-        found[source] = [dataclasses.replace(issue, data_element_id=str(element.id)) for issue in issues]
+        found[source] = [dataclasses.replace(issue, data_element_id=str(owners.get(issue.data_type, element.id)))
+                         for issue in issues]
     return found
 
 

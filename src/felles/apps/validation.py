@@ -49,6 +49,8 @@ class ValidationIssue:
     source: str
     custom_text_key: str | None = None
     data_element_id: str | None = None
+    # The form data type the field is in, when a layout binds it to another model than the one validated.
+    data_type: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +130,7 @@ def validate_required(form: FormState) -> list[ValidationIssue]:
                         f"{component.id} is required",
                         "Required",
                         custom_text_key="backend.validation_errors.required",
+                        data_type=target[0],
                     )
                 )
     return issues
