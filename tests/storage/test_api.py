@@ -101,3 +101,37 @@ async def test_application_metadata_is_public(client, database: Database) -> Non
     missing = await client.get("/storage/api/v1/applications/ttd/nothing-here")
     assert missing.status_code == 404 and missing.json()["code"] == "application_not_found"
     assert storage.STORAGE_PATH == "/storage/api/v1"
+
+
+async def test_the_owner_reads_by_guid_and_one_event_and_sets_texts_and_values(client, database, ttd,
+                                                                             token) -> None:
+    instance = await new_instance(database, COMPANY)
+    path = f"{INSTANCES}/{COMPANY.party_id}/{instance.id}"
+    by_guid = await client.get(f"{INSTANCES}/{instance.id}", headers=ttd)
+    assert by_guid.status_code == 200 and by_guid.json()["id"] == f"{COMPANY.party_id}/{instance.id}"
+    skd = bearer(token(scopes=[READ, WRITE], org=SKD))
+    assert (await client.get(f"{INSTANCES}/{instance.id}", headers=skd)).status_code == 404
+
+    substatus = await client.put(f"{path}/substatus", headers=ttd, json={"label": "Behandles"})
+    assert substatus.status_code == 200
+    events = (await client.get(f"{path}/events", headers=ttd)).json()["instanceEvents"]
+    one = await client.get(f"{path}/events/{events[-1]['id']}", headers=ttd)
+    assert one.status_code == 200 and one.json()["eventType"] == "SubstatusUpdated"
+    assert (await client.get(f"{path}/events/{instance.id}", headers=ttd)).status_code == 404
+    assert (await client.get(f"{path}/events/{events[-1]['id']}", headers=skd)).status_code == 404
+
+    texts = await client.put(f"{path}/presentationtexts", headers=ttd,
+                             json={"texts": {"Saksnummer": "2026/17", "Sted": "Fjordvik"}})
+    assert texts.status_code == 200 and texts.json()["presentationTexts"] == {"Saksnummer": "2026/17",
+                                                                              "Sted": "Fjordvik"}
+    removed = await client.put(f"{path}/presentationtexts", headers=ttd, json={"texts": {"Sted": ""}})
+    assert removed.json()["presentationTexts"] == {"Saksnummer": "2026/17"}
+    values = await client.put(f"{path}/datavalues", headers=ttd, json={"values": {"belop": "5000"}})
+    assert values.status_code == 200 and values.json()["dataValues"] == {"belop": "5000"}
+    assert "dataValues" not in (await client.put(f"{path}/datavalues", headers=ttd,
+                                                 json={"values": {"belop": None}})).json()
+    read_only = bearer(token(scopes=[READ], org=TTD))
+    assert (await client.put(f"{path}/datavalues", headers=read_only, json={"values": {}})).status_code == 403
+    too_long = await client.put(f"{path}/presentationtexts", headers=ttd, json={"texts": {"x": "y" * 1001}})
+    assert too_long.status_code == 400 and too_long.json()["code"] == "invalid_presentation_texts"
+    assert (await client.get("/storage/api/v1/applications")).status_code == 200

@@ -70,6 +70,12 @@ def _last_changed(values: list[str]) -> tuple[datetime | None, datetime | None]:
     return after, before
 
 
+@router.get("/applications", operation_id="storage_applications", response_model=schemas.ApplicationList)
+async def all_applications(database: DatabaseDep) -> schemas.ApplicationList:
+    """Every deployed app's metadata, as Altinn lists them (public)."""
+    return schemas.ApplicationList(applications=await service.list_applications(database))
+
+
 @router.get("/applications/{org}/{app}", operation_id="storage_application_get", responses=PROBLEMS)
 async def get_application(database: DatabaseDep, org: str, app: str) -> dict[str, Any]:
     """The metadata (`applicationmetadata.json`) of an app's newest deployed version."""
@@ -122,6 +128,37 @@ async def get_instance(runtime: RuntimeDep, principal: Reader, instanceOwnerPart
                                               runtime.settings.base_url)
 
 
+@router.get("/instances/{instanceGuid}", operation_id="storage_instance_get_by_guid",
+            response_model=schemas.InstancePublic, response_model_exclude_none=True, responses=PROBLEMS)
+async def get_instance_by_guid(runtime: RuntimeDep, principal: Reader,
+                               instanceGuid: uuid.UUID) -> schemas.InstancePublic:
+    """One of the owner's instances by its guid alone (Altinn's preferred form of the path)."""
+    own = await _service_owner(runtime.database, principal)
+    return await service.get_instance_by_guid_for_org(runtime.database, own, instanceGuid, runtime.settings.base_url)
+
+
+@router.put("/instances/{instanceOwnerPartyId}/{instanceGuid}/presentationtexts",
+            operation_id="storage_instance_presentation_texts", response_model=schemas.InstancePublic,
+            response_model_exclude_none=True, responses=PROBLEMS)
+async def update_presentation_texts(runtime: RuntimeDep, principal: Writer, instanceOwnerPartyId: IntegerId,
+                                    instanceGuid: uuid.UUID, body: schemas.PresentationTexts) -> schemas.InstancePublic:
+    """Set the texts shown with the instance (a key with an empty value is removed)."""
+    own = await _service_owner(runtime.database, principal)
+    return await service.update_presentation_texts(runtime.database, own, instanceOwnerPartyId, instanceGuid,
+                                                   body.texts, principal.organization_number or own,
+                                                   runtime.settings.base_url)
+
+
+@router.put("/instances/{instanceOwnerPartyId}/{instanceGuid}/datavalues", operation_id="storage_instance_data_values",
+            response_model=schemas.InstancePublic, response_model_exclude_none=True, responses=PROBLEMS)
+async def update_data_values(runtime: RuntimeDep, principal: Writer, instanceOwnerPartyId: IntegerId,
+                             instanceGuid: uuid.UUID, body: schemas.DataValues) -> schemas.InstancePublic:
+    """Set the instance's data values (a key with an empty value is removed)."""
+    own = await _service_owner(runtime.database, principal)
+    return await service.update_data_values(runtime.database, own, instanceOwnerPartyId, instanceGuid, body.values,
+                                            principal.organization_number or own, runtime.settings.base_url)
+
+
 @router.post("/instances/{instanceOwnerPartyId}/{instanceGuid}/complete", operation_id="storage_instance_complete",
              response_model=schemas.InstancePublic, response_model_exclude_none=True, responses=PROBLEMS)
 async def complete_instance(runtime: RuntimeDep, principal: Writer, instanceOwnerPartyId: IntegerId,
@@ -152,6 +189,15 @@ async def instance_events(runtime: RuntimeDep, principal: Reader, instanceOwnerP
     own = await _service_owner(runtime.database, principal)
     return await service.events_of(runtime.database, instanceGuid, party_id=instanceOwnerPartyId, org=own,
                                    event_types=eventTypes)
+
+
+@router.get("/instances/{instanceOwnerPartyId}/{instanceGuid}/events/{eventGuid}",
+            operation_id="storage_instance_event", response_model=schemas.InstanceEventPublic,
+            response_model_exclude_none=True, responses=PROBLEMS)
+async def instance_event(runtime: RuntimeDep, principal: Reader, instanceOwnerPartyId: IntegerId,
+                         instanceGuid: uuid.UUID, eventGuid: uuid.UUID) -> schemas.InstanceEventPublic:
+    own = await _service_owner(runtime.database, principal)
+    return await service.event_of(runtime.database, instanceGuid, eventGuid, party_id=instanceOwnerPartyId, org=own)
 
 
 @router.get("/instances/{instanceOwnerPartyId}/{instanceGuid}/process/history",

@@ -187,3 +187,15 @@ class QueryResponse(StorageModel):
 
 class ApplicationList(StorageModel):
     applications: list[dict[str, Any]]
+
+
+class PresentationTexts(BaseModel):
+    """Storage's PresentationTexts: texts shown with the instance in the inbox; an empty value removes one."""
+
+    texts: dict[str, str | None] = Field(default_factory=dict, max_length=100)
+
+
+class DataValues(BaseModel):
+    """Storage's DataValues: values of the instance its service owner searches and shows; an empty one removes."""
+
+    values: dict[str, str | None] = Field(default_factory=dict, max_length=100)

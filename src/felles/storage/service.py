@@ -550,6 +550,60 @@ async def confirm_complete(database: Database, org: str, party_id: int, instance
         return (await _public_instances(session, [instance], base_url))[0]
 
 
+async def get_instance_by_guid_for_org(database: Database, org: str, instance_id: uuid.UUID,
+                                       base_url: str) -> s.InstancePublic:
+    """One of the owner's instances by its guid alone (Storage's GetByGuid)."""
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, org=org)
+        return (await _public_instances(session, [instance], base_url))[0]
+
+
+async def event_of(database: Database, instance_id: uuid.UUID, event_id: uuid.UUID, *, party_id: int,
+                   org: str) -> s.InstanceEventPublic:
+    """One instance event of one of the owner's instances."""
+    async with database.transaction() as session:
+        await instance_row(session, instance_id, party_id=party_id, org=org)
+        row = await session.get(InstanceEvent, event_id)
+    if row is None or row.instance_id != instance_id:
+        raise NotFound("No such instance event.", code="instance_event_not_found")
+    return public_event(row, instance_id)
+
+
+MAX_TEXT_LENGTH = 1000
+
+
+def _merged(current: dict[str, str] | None, changes: dict[str, str | None], what: str) -> dict[str, str] | None:
+    """Storage's merge of presentation texts and data values: a value sets its key, an empty one removes it."""
+    merged = dict(current or {})
+    for key, value in changes.items():
+        if not key or len(key) > 100 or (value is not None and len(value) > MAX_TEXT_LENGTH):
+            raise InvalidInput(f"{what}: keys of 1 to 100 characters, values up to {MAX_TEXT_LENGTH}.",
+                               code=f"invalid_{what.lower().replace(' ', '_')}")
+        if value:
+            merged[key] = value
+        else:
+            merged.pop(key, None)
+    return merged or None
+
+
+async def update_presentation_texts(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                                    texts: dict[str, str | None], actor: str, base_url: str) -> s.InstancePublic:
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org, lock=True)
+        instance.presentation_texts = _merged(instance.presentation_texts, texts, "Presentation texts")
+        touch(instance, actor)
+        return (await _public_instances(session, [instance], base_url))[0]
+
+
+async def update_data_values(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
+                             values: dict[str, str | None], actor: str, base_url: str) -> s.InstancePublic:
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, org=org, lock=True)
+        instance.data_values = _merged(instance.data_values, values, "Data values")
+        touch(instance, actor)
+        return (await _public_instances(session, [instance], base_url))[0]
+
+
 async def update_substatus(database: Database, org: str, party_id: int, instance_id: uuid.UUID,
                            substatus: s.Substatus, actor: str, user: s.PlatformUser,
                            base_url: str) -> s.InstancePublic:
