@@ -165,3 +165,18 @@ async def test_each_signee_on_a_list_is_called_to_sign_once_through_the_notifica
     assert {order.creator for order in orders} == {"/org/405003309"}  # ttd's orders: the app's service owner
     assert "Oppgave til signering" in orders[0].texts["email"]["subject"]
     assert [state["notificationStatus"] for state in states] == ["Sent", "Sent", "Failed"]
+
+
+async def test_next_with_sign_signs_for_the_organisation_named_as_action_on_behalf_of(client, runtime, receipt_app,
+                                                                                    kari) -> None:
+    """process/next's actionOnBehalfOf is the organisation the signature is for: without a signee list, only the
+    instance owner may be signed for, so Kari (the owner) cannot sign her own form for a company."""
+    path = receipt_app.path(await instance_in_task(runtime, receipt_app, "Task_Signering"))
+    for_a_company = await client.put(f"{path}/process/next", headers=kari,
+                                      json={"action": "sign", "actionOnBehalfOf": "309999908"})
+    assert for_a_company.status_code == 403 and for_a_company.json()["code"] == "not_a_signee"
+    assert (await client.get(f"{path}/signing", headers=kari)).json() == {"signeeStates": []}  # nothing signed
+    signed = await client.put(f"{path}/process/next", headers=kari, json={"action": "sign"},
+                              params={"returnInstance": "true"})
+    assert signed.status_code == 200 and signed.json()["process"]["currentTask"]["elementId"] == "Task_Betaling"
+    assert "signatur" in {element["dataType"] for element in signed.json()["data"]}
