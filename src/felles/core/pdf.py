@@ -219,7 +219,9 @@ def _add_parsed_font(pdf: FPDF, style: str, path: Path) -> None:
         parsed = _parsed_fonts[(path, style)]
     font = copy.copy(parsed)
     font.i = len(pdf.fonts) + 1
-    font.ttfont = ttLib.TTFont(path, recalcTimestamp=False, lazy=True)
+    # The glyphs' boxes are already right in the static fonts, and a subset does not change them: not measuring
+    # them again as the font is written saves decoding and encoding each glyph's outline.
+    font.ttfont = ttLib.TTFont(path, recalcTimestamp=False, recalcBBoxes=False, lazy=True)
     font.desc = copy.copy(parsed.desc)  # written to as the PDF is written (its object number, its font file)
     font.missing_glyphs = []
     font.biggest_size_pt = 0
@@ -308,6 +310,11 @@ def static_fonts(folder: Path) -> dict[str, Path]:
         subsetter.subset(variable)
         for style in sorted(style for style in missing if _STYLES[style][0] == source):
             static = instancer.instantiateVariableFont(variable, _STYLES[style][1], static=True)
+            # The glyph names written down (post format 2): fontTools reads them back faster than it derives them
+            # from the character map, which it does for every document's subset.
+            static["post"].formatType = 2.0
+            static["post"].extraNames = []
+            static["post"].mapping = {}
             folder.mkdir(parents=True, exist_ok=True)
             temporary = folder / f".{uuid.uuid4().hex}.ttf"
             static.save(temporary)
