@@ -65,8 +65,8 @@ TYPE_ACTIONS = {"confirmation": ("confirm",), "signing": ("sign", "reject"), "pa
 # How many service tasks one step may run before we call the model a loop.
 MAX_SERVICE_TASKS_PER_STEP = 20
 # What a step keeps in its context's scratch.
-FORM_DATA, ELEMENTS, PREFILL_SOURCES, PUBLISHER, APP_EVENTS = (
-    "form_data", "elements", "prefill_sources", "publisher", "app_events")
+FORM_DATA, ELEMENTS, PREFILL_SOURCES, PUBLISHER, APP_EVENTS, OWNER = (
+    "form_data", "elements", "prefill_sources", "publisher", "app_events", "owner")
 
 
 # --- who the instance is for ----------------------------------------------------------------------------------
@@ -325,15 +325,16 @@ async def _prepare(runtime: Runtime, app: RunningApp, caller: Caller, owner: aut
                    existing: set[str]) -> dict[str, Any]:
     """What a step needs from other components, asked before its first write (their calls write too: audit,
     registration on first use; an embedded database has one writer at a time): the registers' values when
-    form data with a prefill configuration may be created (a type not in `existing`). Returns the step's scratch."""
-    scratch: dict[str, Any] = {PUBLISHER: await _publisher(runtime, app), PREFILL_SOURCES: PrefillSources()}
+    form data with a prefill configuration may be created (a type not in `existing`), and the owner with its
+    register details (the receipt a service task writes names it). Returns the step's scratch."""
+    party = await authorization.party_by_id(runtime.database, owner) if isinstance(owner, int) else owner
+    scratch: dict[str, Any] = {PUBLISHER: await _publisher(runtime, app), PREFILL_SOURCES: PrefillSources(),
+                               OWNER: party}
     models = app.definition.models
     configs = [models[data_type].prefill for data_type in _auto_created_types(app)
                if data_type not in existing and data_type in models and models[data_type].prefill]
-    if configs:
-        party = await authorization.party_by_id(runtime.database, owner) if isinstance(owner, int) else owner
-        if party is not None:
-            scratch[PREFILL_SOURCES] = await prefill_sources(runtime, caller, party, *configs)
+    if configs and party is not None:
+        scratch[PREFILL_SOURCES] = await prefill_sources(runtime, caller, party, *configs)
     return scratch
 
 

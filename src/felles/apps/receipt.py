@@ -415,8 +415,9 @@ def pdf_filename(app: AppDefinition, language: str, text_key: str | None) -> str
 
 
 async def _instance_receipt(runtime: Runtime, app: RunningApp, instance: Instance,
-                           elements: Sequence[DataElement], *, task_ids: Sequence[str], language: str) -> bytes:
-    owner = await authorization.party_by_id(runtime.database, instance.party_id)
+                           elements: Sequence[DataElement], *, task_ids: Sequence[str], language: str,
+                           owner: authorization.PartyRef | None = None) -> bytes:
+    owner = owner or await authorization.party_by_id(runtime.database, instance.party_id)
     public_instance = {"id": storage.instance_reference(instance), "appId": instance.app_id, "org": instance.org,
                        "instanceOwner": {"partyId": str(instance.party_id)}, "process": instance.process}
     document = receipt_document(app.definition, ReceiptInput(
@@ -435,12 +436,16 @@ def _moment(value: Any) -> datetime | None:
 
 async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, app: RunningApp,
                                        instance: Instance, *, generated_by: str, task_ids: Sequence[str],
-                                       language: str, actor: str, filename_text_key: str | None = None) -> DataElement:
+                                       language: str, actor: str, filename_text_key: str | None = None,
+                                       owner: authorization.PartyRef | None = None) -> DataElement:
     """Render the receipt of `task_ids`' forms and keep it as the instance's `ref-data-as-pdf` data element,
-    marked as made by task `generated_by`: a later run of the same task replaces it, another task's stays."""
+    marked as made by task `generated_by`: a later run of the same task replaces it, another task's stays.
+    `owner`, the instance's owner as the step read it before its first write: looked up here otherwise, an
+    audited register read that on an embedded database would wait for this very transaction."""
     elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
     language = receipt_language(app.definition, language)
-    pdf = await _instance_receipt(runtime, app, instance, elements, task_ids=task_ids, language=language)
+    pdf = await _instance_receipt(runtime, app, instance, elements, task_ids=task_ids, language=language,
+                                  owner=owner)
     earlier = next((element for element in elements if element.data_type == RECEIPT_DATA_TYPE
                     and _generated_by(element) == generated_by), None)
     element_id = earlier.id if earlier is not None else uuid.uuid4()
@@ -513,7 +518,8 @@ class PdfTask:
             ctx.session, ctx.runtime, ctx.app, ctx.instance, generated_by=ctx.task.id,
             task_ids=pdf_tasks(ctx.app.definition, ctx.task), language=ctx.language,
             actor=instances.actor_of(ctx.caller),
-            filename_text_key=config.get("filenameTextResourceKey") if isinstance(config, dict) else None)
+            filename_text_key=config.get("filenameTextResourceKey") if isinstance(config, dict) else None,
+            owner=ctx.scratch.get(instances.OWNER))
 
     async def before_leave(self, ctx: TaskContext, action: str) -> list[dict[str, Any]]:
         return []
@@ -564,7 +570,8 @@ class DataTaskWithLegacyPdf:
                for data_type in app.metadata.get("dataTypes") or [] if isinstance(data_type, dict)):
             await store_receipt_in_transaction(ctx.session, ctx.runtime, ctx.app, ctx.instance,
                                                generated_by=ctx.task.id, task_ids=[ctx.task.id],
-                                               language=ctx.language, actor=instances.actor_of(ctx.caller))
+                                               language=ctx.language, actor=instances.actor_of(ctx.caller),
+                                               owner=ctx.scratch.get(instances.OWNER))
 
 
 tasks.register_task_type(PdfTask())
