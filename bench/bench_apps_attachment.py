@@ -4,12 +4,12 @@ same run, and the server's memory while it streams.
 
     .venv/bin/python bench/bench_apps_attachment.py [--megabytes 100] [--rounds 2]
 
-Uses a fresh SQLite database in a temporary folder (or FELLES_BENCH_DATABASE_URL). The client is curl, so that the
-figures are the server's. The upload is fsynced by the blob store before its row commits, so `dd` writes with
-`conv=fsync` too; `dd` reads with `iflag=direct`, the disk's own speed (the download may come from the page cache).
-Memory is the server's resident set (`/proc/<pid>/status`): its growth from before the first upload to the peak
-(VmHWM) after the last download; the target is under 50 MB whatever the file's size (the file is never held in
-memory).
+Uses a fresh SQLite database in a temporary folder (or FELLES_BENCH_DATABASE_URL: a PostgreSQL database whose name
+contains "bench", emptied first). The client is curl, so that the figures are the server's. The upload is fsynced by
+the blob store before its row commits, so `dd` writes with `conv=fsync` too; `dd` reads with `iflag=direct`, the
+disk's own speed (the download may come from the page cache). Memory is the server's resident set
+(`/proc/<pid>/status`): its growth from before the first upload to the peak (VmHWM) after the last download; the
+target is under 50 MB whatever the file's size (the file is never held in memory).
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,23 +28,21 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from felles.apps import deployment
 from felles.apps.definition import load_app
 from felles.apps.process import ProcessEngine
 from felles.authorization import service as authorization
 from felles.core.clock import utcnow
-from felles.core.config import Environment, Settings
+from felles.core.config import Settings
 from felles.core.db import Database
-from felles.core.migrations import upgrade_async
 from felles.core.tokens import PlatformKeys, mint_development_token
 from felles.registers.population import seed_demo_personas
 from felles.storage import service as storage
+from harness import REPO, bench_settings, fresh_database, load_average, memory_kb, served
 
 MEGABYTE = 1024 * 1024
 KARI = "12838404268"
-TESTAPP = Path(__file__).resolve().parents[2] / "shared/reference/altinn-app-api/testapp-basic/App"
+TESTAPP = REPO.parent / "shared/reference/altinn-app-api/testapp-basic/App"
 
 
 def app_folder(target: Path) -> Path:
@@ -66,7 +62,6 @@ def app_folder(target: Path) -> Path:
 
 
 async def prepare(settings: Settings) -> tuple[int, uuid.UUID]:
-    await upgrade_async(settings.database_url)
     database = Database(settings.database_url)
     try:
         await seed_demo_personas(database)
@@ -83,13 +78,6 @@ async def prepare(settings: Settings) -> tuple[int, uuid.UUID]:
         return party.party_id, instance.id
     finally:
         await database.dispose()
-
-
-def memory_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise LookupError(field)
 
 
 def dd(folder: Path, megabytes: int) -> tuple[float, float]:
@@ -127,22 +115,11 @@ async def main() -> None:
     size = arguments.megabytes
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        url = os.environ.get("FELLES_BENCH_DATABASE_URL") or f"sqlite+aiosqlite:///{folder / 'bench.db'}"
-        settings = Settings(environment=Environment.TEST, data_dir=folder, database_url=url,
-                            secret_key="bench-secret-key-not-for-production", log_json=False, log_level="WARNING")
+        settings = bench_settings(folder, await fresh_database(os.environ.get("FELLES_BENCH_DATABASE_URL"), folder))
         party_id, instance_id = await prepare(settings)
         token = mint_development_token(PlatformKeys.load(settings), settings, person_identifier=KARI, scopes=[],
                                        authentication_level=3, lifetime_seconds=3600)
-        port = free_port()
-        environment = {**os.environ, "FELLES_DATABASE_URL": url, "FELLES_DATA_DIR": str(folder),
-                       "FELLES_ENVIRONMENT": "test", "FELLES_SECRET_KEY": settings.secret_key,
-                       "FELLES_BASE_URL": settings.base_url, "FELLES_LOG_LEVEL": "WARNING"}
-        server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "felles.cli", "serve", "--port", str(port), env=environment,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            await wait_ready(base)
+        async with served(settings) as (server, base):
             path = f"{base}/ttd/bench-attachments/instances/{party_id}/{instance_id}/data"
             headers = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(timeout=600) as http:
@@ -151,7 +128,7 @@ async def main() -> None:
                     **headers, "Content-Type": "text/plain", "Content-Disposition": 'attachment; filename="w.txt"'})
                 warm.raise_for_status()
                 await http.get(f"{path}/{warm.json()['newDataElementId']}", headers=headers)
-            rss_before = memory_kb(server.pid, "VmRSS")
+            rss_before = memory_kb(server, "VmRSS")
             source = folder / "source.bin"
             source.write_bytes(bytes(range(256)) * (MEGABYTE // 256) * size)
             uploads, downloads = [], []
@@ -166,37 +143,16 @@ async def main() -> None:
                                         "-o", str(folder / "downloaded.bin"))
                 downloads.append(seconds)
                 assert (folder / "downloaded.bin").stat().st_size == size * MEGABYTE
-            peak = memory_kb(server.pid, "VmHWM")
-        finally:
-            server.terminate()
-            await server.wait()
+            peak = memory_kb(server, "VmHWM")
         dd_write, dd_read = dd(folder, size)
     up, down = size / statistics.median(uploads), size / statistics.median(downloads)
-    print(f"attachment of {size} MB through the app API ({arguments.rounds} rounds, median):")
+    print(f"attachment of {size} MB through the app API ({arguments.rounds} rounds, median); {load_average()}")
     print(f"  upload   {up:8.1f} MB/s   dd write (fsync)  {size / dd_write:8.1f} MB/s   "
           f"ratio {up * dd_write / size:.2f}")
     print(f"  download {down:8.1f} MB/s   dd read (direct)  {size / dd_read:8.1f} MB/s   "
           f"ratio {down * dd_read / size:.2f}")
     print(f"  server RSS {rss_before / 1024:.0f} MB before, peak {peak / 1024:.0f} MB: "
           f"growth {(peak - rss_before) / 1024:.1f} MB (target < 50 MB)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def wait_ready(base: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(600):
-            try:
-                if (await http.get(f"{base}/health/live")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("felles serve did not start")
 
 
 if __name__ == "__main__":

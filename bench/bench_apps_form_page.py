@@ -27,9 +27,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from harness import REPO, bench_settings, database_name, fresh_database, latencies_ms, load_average, percentile
+
+sys.path.insert(0, str(REPO))
 
 from tests.apps.forms.conftest import KARI, SKJEMA
 from tests.portal.login import log_in
@@ -37,34 +38,11 @@ from tests.portal.login import log_in
 from felles.app import create_app
 from felles.apps import access, data, deployment, instances
 from felles.authorization import service as authorization
-from felles.core.config import Environment, Settings
-from felles.core.db import Database
-from felles.core.migrations import upgrade_async
 from felles.registers.population import seed_demo_personas
-
-
-async def fresh(url: str | None, data_dir: Path) -> str:
-    if url and url.startswith("postgresql"):
-        if "bench" not in url.rsplit("/", 1)[-1]:
-            raise SystemExit("the PostgreSQL database name must contain 'bench' (it is emptied)")
-        database = Database(url)
-        async with database.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        await database.dispose()
-    else:
-        url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
-    await upgrade_async(url)
-    return url
 
 
 async def _once(content: bytes) -> AsyncIterator[bytes]:
     yield content
-
-
-def percentiles(samples: list[float]) -> tuple[float, float, float]:
-    q = statistics.quantiles(samples, n=100)
-    return q[49], q[94], q[98]
 
 
 async def measure(client: httpx.AsyncClient, path: str, requests: int) -> list[float]:
@@ -74,7 +52,7 @@ async def measure(client: httpx.AsyncClient, path: str, requests: int) -> list[f
     for _ in range(requests):
         started = time.perf_counter()
         response = await client.get(path)
-        samples.append((time.perf_counter() - started) * 1e3)
+        samples.append(time.perf_counter() - started)
         assert response.status_code == 200
     return samples
 
@@ -82,9 +60,8 @@ async def measure(client: httpx.AsyncClient, path: str, requests: int) -> list[f
 async def main(rows: int, requests: int) -> None:
     with tempfile.TemporaryDirectory(prefix="felles-bench-forms-") as scratch:
         folder = Path(scratch)
-        url = await fresh(os.environ.get("FELLES_BENCH_DATABASE_URL"), folder)
-        settings = Settings(environment=Environment.TEST, data_dir=folder, database_url=url, log_level="WARNING",
-                            secret_key="bench-secret-key-not-for-production", log_json=False)
+        url = await fresh_database(os.environ.get("FELLES_BENCH_DATABASE_URL"), folder)
+        settings = bench_settings(folder, url)
         app = create_app(settings, run_worker=False)
         runtime = app.state.runtime
         await seed_demo_personas(runtime.database)
@@ -122,14 +99,11 @@ async def main(rows: int, requests: int) -> None:
             tracemalloc.stop()
         await runtime.database.dispose()
 
-    database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     print(f"form page with a {rows}-row repeating group ({size / 1024:.0f} KiB of HTML), {requests} requests, "
-          f"{database}")
+          f"{database_name(url)}; {load_average()}")
     for label, samples in (("bare route (/health/live)", bare), (f"form page ({rows} rows)", form)):
-        p50, p95, p99 = percentiles(samples)
-        print(f"  {label:<32} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms   p99 {p99:7.2f} ms   "
-              f"{1000 / statistics.mean(samples):7.0f} pages/s")
-    print(f"  ratio of p95 (form page / bare route): {percentiles(form)[1] / percentiles(bare)[1]:.1f}×   "
+        print(f"  {label:<32} {latencies_ms(samples)}   {1 / statistics.mean(samples):7.0f} pages/s")
+    print(f"  ratio of p95 (form page / bare route): {percentile(form, 95) / percentile(bare, 95):.1f}×   "
           f"peak Python memory while drawing pages: {peak / 1e6:.1f} MB   target: p95 < 50 ms")
 
 

@@ -30,7 +30,6 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from sqlalchemy import text
 
 from felles.authorization import schemas as authorization_schemas
 from felles.authorization import service as authorization_service
@@ -41,12 +40,12 @@ from felles.core.config import Environment, Settings
 from felles.core.db import Database
 from felles.core.ids import uuid7
 from felles.core.jobs import Worker, enqueue
-from felles.core.migrations import upgrade_async
 from felles.core.tokens import PlatformKeys, Principal
 from felles.identity import schemas as identity_schemas
 from felles.identity import selfservice
 from felles.identity import service as identity_service
 from felles.identity.issuers import JWT_BEARER
+from harness import fresh_database
 
 CONSUMER, SERVICE_OWNER, PROVIDER = "910753614", "974761076", "991825827"
 PERSON = "02056260016"
@@ -62,21 +61,6 @@ async def timed(label: str, calls: int, operation: Callable[[int], Awaitable[obj
         await operation(index)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     print(f"  {label:<40} {cpu / calls * 1e3:7.3f} ms CPU/op  {calls / wall:8.0f} ops/s  ({calls} ops)")
-
-
-async def fresh(url: str, data_dir: Path) -> str:
-    if url.startswith("postgresql"):
-        if "bench" not in url.rsplit("/", 1)[-1]:
-            raise SystemExit("the PostgreSQL database name must contain 'bench' (it is emptied)")
-        database = Database(url)
-        async with database.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        await database.dispose()
-    else:
-        url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
-    await upgrade_async(url)
-    return url
 
 
 async def consent_resource(database: Database) -> None:
@@ -153,7 +137,7 @@ async def timed_grants(label: str, database: Database, keys: PlatformKeys, base_
 async def bench(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
-        url = await fresh(args.database or "", data_dir)
+        url = await fresh_database(args.database or "", data_dir)
         settings = Settings(environment=Environment.TEST, data_dir=data_dir, database_url=url, secret_key="bench",
                             base_url="http://felles.bench")
         keys = PlatformKeys.load(settings)

@@ -28,17 +28,15 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import text
-
 from felles.core.clock import clock, utcnow
 from felles.core.config import Environment, Settings
 from felles.core.db import Database
 from felles.core.ids import uuid7
-from felles.core.migrations import upgrade_async
 from felles.core.revocations import COMMIT_MARGIN, revocations_for, revoke_tokens
 from felles.core.tokens import Issuer, PlatformKeys, issuer_url, verify_access_token
 from felles.identity import service as _registers_the_opaque_token_resolver  # noqa: F401
 from felles.identity.models import Grant, IssuedAccessToken
+from harness import fresh_database
 
 
 async def timed(label: str, calls: int, operation: Callable[[int], Awaitable[object]]) -> None:
@@ -47,21 +45,6 @@ async def timed(label: str, calls: int, operation: Callable[[int], Awaitable[obj
         await operation(index)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     print(f"  {label:<34} {cpu / calls * 1e6:8.1f} µs CPU/call  {calls / wall:9.0f} calls/s  ({calls} calls)")
-
-
-async def fresh(url: str, data_dir: Path) -> str:
-    if url.startswith("postgresql"):
-        if "bench" not in url.rsplit("/", 1)[-1]:
-            raise SystemExit("the PostgreSQL database name must contain 'bench' (it is emptied)")
-        database = Database(url)
-        async with database.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        await database.dispose()
-    else:
-        url = f"sqlite+aiosqlite:///{data_dir / 'bench.db'}"
-    await upgrade_async(url)
-    return url
 
 
 async def opaque_tokens(database: Database, issuer: str, count: int) -> list[str]:
@@ -89,7 +72,7 @@ async def opaque_tokens(database: Database, issuer: str, count: int) -> list[str
 async def bench(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
-        url = await fresh(args.database or "", data_dir)
+        url = await fresh_database(args.database or "", data_dir)
         settings = Settings(environment=Environment.TEST, data_dir=data_dir, database_url=url, secret_key="bench")
         keys = PlatformKeys.load(settings)
         database = Database(url)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from felles.apps import deployment
 from felles.apps.deployment import AppCatalogue, DeploymentRefused
+from felles.apps.models import AppVersion
 from felles.authorization import service as authorization
 from felles.core.db import Database
 from felles.storage import service as storage
@@ -52,6 +53,31 @@ async def test_the_same_folder_makes_no_new_version_and_a_change_does(database: 
     _, newest = await catalogue.get(first.app_id)
     old, version = await catalogue.get(first.app_id, first.version)
     assert (newest, version) == (changed.version, first.version) and old.id == first.app_id
+
+
+async def test_the_newest_version_is_remembered_until_a_deployment_announces_itself(database: Database,
+                                                                                   tmp_path: Path) -> None:
+    folder = tmp_path / "App"
+    shutil.copytree(REFERENCE / "altinn-apps" / "app-template-v8" / "App", folder)
+    deployment.name_template(folder, "ttd/template-app")
+    first = await deployment.deploy_folder(database, folder, "test")
+    catalogue = AppCatalogue(database, tmp_path / "apps")
+    assert (await catalogue.get(first.app_id))[1] == first.version
+
+    # A version written without the deployment's announcement (as if its notice were lost) is not seen at once ...
+    async with database.transaction() as session:
+        row = await session.get(AppVersion, (first.app_id, first.version))
+        assert row is not None
+        session.add(AppVersion(app_id=first.app_id, version=first.version + 1, archive=row.archive,
+                               sha256="not-announced", deployed_at=row.deployed_at, deployed_by="test"))
+    assert (await catalogue.get(first.app_id))[1] == first.version
+
+    # ... while a deployment is, in this process as soon as it commits.
+    texts = folder / "config" / "texts" / "resource.nb.json"
+    texts.write_text(texts.read_text(encoding="utf-8-sig") + "\n", encoding="utf-8")
+    deployed = await deployment.deploy_folder(database, folder, "test")
+    assert deployed.version == first.version + 2
+    assert (await catalogue.get(first.app_id))[1] == deployed.version
 
 
 async def test_a_folder_with_problems_is_refused_with_each_problem(database: Database, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ a letter's addresses sit where a window envelope shows them."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import UTC, date, datetime
 
@@ -74,6 +75,19 @@ async def test_a_document_reads_back_as_text_with_norwegian_sami_and_cyrillic_le
 
 async def test_the_same_document_gives_the_same_bytes_when_its_time_is_given(renderer):
     assert await renderer.document(RECEIPT) == await renderer.document(RECEIPT)
+
+
+async def test_documents_rendered_at_once_each_carry_their_own_letters(renderer):
+    """The fonts are parsed once per process and shared: each document still embeds the letters it uses."""
+    texts = ["Kari Nordmann bor på Ørnes", "Giellaoahppu: áčđŋšŧž", "Олена Шевченко", "Ægir & Åse"]
+    documents = [Document(title=f"Kvittering {number}", sections=[Section(None, [Paragraph(text)])])
+                 for number, text in enumerate(texts)]
+    pdfs = await asyncio.gather(*(renderer.document(document) for document in documents * 3))
+    for number, pdf in enumerate(pdfs):
+        read = " ".join(text_of(pdf))
+        assert f"Kvittering {number % len(texts)}" in read and texts[number % len(texts)] in read
+        assert not any(other in read for other in texts if other != texts[number % len(texts)])
+    assert await renderer.document(documents[0]) != await renderer.document(documents[1])
 
 
 async def test_page_numbers_follow_the_documents_language(renderer):

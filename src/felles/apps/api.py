@@ -16,9 +16,11 @@ from felles.apps import (
     signing_api,
 )
 from felles.apps.forms import pages as form_pages
+from felles.core.cache_invalidation import listen_while_serving
 from felles.core.tokens import AuthenticatedRoute
 
-router = APIRouter(route_class=AuthenticatedRoute)
+# The catalogue of loaded apps remembers which version is newest until another process announces a deployment.
+router = APIRouter(route_class=AuthenticatedRoute, lifespan=listen_while_serving)
 # Fixed paths first: `/apps/api/v1/...` must not be taken for an app named `api` of an org `apps`.
 router.include_router(deploy_api.router)
 router.include_router(payment_api.router)  # its fixed paths (/apps-payment/...) before the apps' /{org}/{app}/...

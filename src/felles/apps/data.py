@@ -207,7 +207,7 @@ async def prefilled(runtime: Runtime, caller: access.Caller, party: authorizatio
     """The form data with the model's prefill (`<model>.prefill.json`) from the registers, for this party."""
     if not model.prefill:
         return form_data
-    sources = await instances.prefill_sources(runtime, caller, party)
+    sources = await instances.prefill_sources(runtime, caller, party, model.prefill)
     try:
         return canonical_form_data(apply_prefill(form_data, model.prefill, sources), model)
     except FormDataError as error:

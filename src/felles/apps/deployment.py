@@ -15,6 +15,8 @@ import re
 import shutil
 import stat
 import tempfile
+import time
+import weakref
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from sqlalchemy import func, select
 from felles.apps.definition import AppDefinition, Problem, find_app_folder, load_app
 from felles.apps.models import AppVersion
 from felles.authorization import service as authorization
+from felles.core import cache_invalidation
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.db import Database
@@ -38,6 +41,10 @@ MAX_ARCHIVE_FILES = 5000
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 # Versions a process keeps loaded (each an AppDefinition with its parsed layouts and schemas).
 CATALOGUE_SIZE = 64
+# A deployment announces this topic (`core.cache_invalidation`): every process forgets which version is newest.
+APPS_TOPIC = "apps"
+# How long a process trusts the newest version it read, should it miss an announcement (a lost listener).
+NEWEST_VERSION_SECONDS = 30.0
 
 
 class DeploymentRefused(InvalidInput):
@@ -186,6 +193,7 @@ async def deploy(database: Database, archive: bytes, actor: str, *, org: str | N
         await authorization.register_app_resource_in_transaction(
             session, Actor(actor), str(app.metadata["org"]), app_id.split("/", 1)[1],
             dict(app.metadata.get("title") or {}), policy_xml)
+        await cache_invalidation.announce(session, APPS_TOPIC)
     return Deployment(app_id, version, row.deployed_at, actor, created=True)
 
 
@@ -237,19 +245,35 @@ class RunningApp:
 
 class AppCatalogue:
     """The app versions this process has loaded, unpacked under `folder` on first use. A version never changes,
-    so what is loaded stays right; the newest version is asked of the database each time it matters."""
+    so what is loaded stays right. Which version is newest is remembered until a deployment announces itself
+    (`APPS_TOPIC`), or for `NEWEST_VERSION_SECONDS` at most: every request of the app API asks it."""
 
     def __init__(self, database: Database, folder: Path) -> None:
         self.database = database
         self.folder = folder
         self._loaded: OrderedDict[tuple[str, int], AppDefinition] = OrderedDict()
         self._lock = asyncio.Lock()
+        self._newest: dict[str, tuple[int, float]] = {}
+        # Bumped by each forgetting, so that a read that raced a deployment is not remembered.
+        self._generation = 0
+        _catalogues.add(self)
+
+    def forget_newest_versions(self) -> None:
+        self._newest.clear()
+        self._generation += 1
 
     async def newest_version(self, app_id: str) -> int:
+        await cache_invalidation.check(self.database)
+        known = self._newest.get(app_id)
+        if known is not None and time.monotonic() - known[1] < NEWEST_VERSION_SECONDS:
+            return known[0]
+        generation, read_at = self._generation, time.monotonic()
         async with self.database.transaction() as session:
             version = await session.scalar(select(func.max(AppVersion.version)).where(AppVersion.app_id == app_id))
         if version is None:
             raise NotFound(f"No app {app_id} is deployed.", code="app_not_found")
+        if generation == self._generation:
+            self._newest[app_id] = (int(version), read_at)
         return int(version)
 
     async def get(self, app_id: str, version: int | None = None) -> tuple[AppDefinition, int]:
@@ -280,3 +304,14 @@ class AppCatalogue:
                 if not target.is_dir():  # another process unpacked it first: theirs is the same bytes
                     raise
         return await asyncio.to_thread(load_app, target)
+
+
+_catalogues: weakref.WeakSet[AppCatalogue] = weakref.WeakSet()
+
+
+def _forget_newest_versions() -> None:
+    for catalogue in list(_catalogues):
+        catalogue.forget_newest_versions()
+
+
+cache_invalidation.on_change(APPS_TOPIC, _forget_newest_versions)

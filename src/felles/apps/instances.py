@@ -33,7 +33,7 @@ from felles.apps.expressions.context import DataModels, ExpressionContext
 from felles.apps.expressions.errors import ExpressionError
 from felles.apps.expressions.evaluator import evaluate
 from felles.apps.formdata import FormDataError, json_to_xml, xml_to_json
-from felles.apps.prefill import PrefillSources, apply_prefill
+from felles.apps.prefill import PrefillSources, apply_prefill, sources_named
 from felles.apps.process import (
     ConditionEvaluator,
     ProcessChange,
@@ -263,9 +263,11 @@ async def instance_form_data(ctx: tasks.TaskContext) -> dict[str, dict[str, Any]
 
 
 # --- prefill from the registers ---------------------------------------------------------------------------------
-async def prefill_sources(runtime: Runtime, caller: Caller, owner: authorization.PartyRef) -> PrefillSources:
-    """The registers' values as app-lib's prefill names them, for the sources that apply to this owner and caller."""
-    return await parties.registers_prefill_sources(runtime.database, caller, owner.party_id)
+async def prefill_sources(runtime: Runtime, caller: Caller, owner: authorization.PartyRef,
+                          *configs: dict[str, Any] | None) -> PrefillSources:
+    """The registers' values as app-lib's prefill names them, for the sources that apply to this owner and caller
+    and that the prefill configurations take values from."""
+    return await parties.registers_prefill_sources(runtime.database, caller, owner, sources=sources_named(*configs))
 
 
 # --- one step of the process ------------------------------------------------------------------------------------
@@ -333,14 +335,16 @@ async def _prepare(runtime: Runtime, app: RunningApp, caller: Caller, owner: aut
                    existing: set[str]) -> dict[str, Any]:
     """What a step needs from other components, asked before its first write (their calls write too: audit,
     registration on first use; an embedded database has one writer at a time): the registers' values when
-    form data with a prefill configuration may be created (a type not in `existing`). Returns the step's scratch."""
+    form data with a prefill configuration may be created (a type not in `existing`), and the owner with its
+    register details (the receipt a service task writes names it). Returns the step's scratch."""
     party = await authorization.party_by_id(runtime.database, owner) if isinstance(owner, int) else owner
     scratch: dict[str, Any] = {PUBLISHER: await _publisher(runtime, app), PREFILL_SOURCES: PrefillSources(),
                                OWNER: party}
     models = app.definition.models
-    if party is not None and any(data_type not in existing and data_type in models and models[data_type].prefill
-                                 for data_type in _auto_created_types(app)):
-        scratch[PREFILL_SOURCES] = await prefill_sources(runtime, caller, party)
+    configs = [models[data_type].prefill for data_type in _auto_created_types(app)
+               if data_type not in existing and data_type in models and models[data_type].prefill]
+    if configs and party is not None:
+        scratch[PREFILL_SOURCES] = await prefill_sources(runtime, caller, party, *configs)
     return scratch
 
 

@@ -12,13 +12,14 @@ may no longer act for falls back to the person themselves.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from felles.apps.access import Caller
 from felles.apps.definition import AppDefinition
 from felles.apps.metadata import party_types_allowed
-from felles.apps.prefill import PrefillSources
+from felles.apps.prefill import SOURCES, PrefillSources
 from felles.authorization import service as authorization
 from felles.authorization.schemas import AuthorizedParty
 from felles.core.audit import Actor
@@ -101,11 +102,11 @@ async def _organization_details(database: Database, identifier: str) -> dict[str
     }
 
 
-async def party_document(database: Database, actor: Actor, party_id: int) -> dict[str, Any]:
-    """The party with this id as Altinn's Party, with its person's or organisation's register details."""
-    ref = await authorization.party_by_id(database, party_id)
+async def party_document(database: Database, actor: Actor, which: authorization.PartyRef | int) -> dict[str, Any]:
+    """The party (given, or by its id) as Altinn's Party, with its person's or organisation's register details."""
+    ref = await authorization.party_by_id(database, which) if isinstance(which, int) else which
     if ref is None or ref.kind not in ("person", "organization"):
-        raise NotFound(f"No party {party_id}.", code="party_not_found")
+        raise NotFound(f"No party {which if isinstance(which, int) else which.party_id}.", code="party_not_found")
     person = ref.kind == "person"
     party = _party(party_id=ref.party_id, party_uuid=ref.party_uuid, person=person, identifier=ref.identifier,
                    name=ref.name, unit_type=ref.unit_type, is_deleted=ref.is_deleted)
@@ -286,26 +287,29 @@ def _flattened(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return values
 
 
-def prefill_sources(party: dict[str, Any], profile: dict[str, Any] | None) -> PrefillSources:
+def prefill_sources(party: dict[str, Any] | None, profile: dict[str, Any] | None) -> PrefillSources:
     """The prefill sources of an instance for `party` (unmasked, with its register details), started by the
     person whose profile is given (None for an organisation or a service owner): Enhetsregisteret for an
     organisation, Folkeregisteret for a person, the profile for the user. Field names are app-lib's (`SSN`,
     `FirstName`, `AddressStreetName`, `OrgNumber`, `Email`, `Party.Person.LastName` …)."""
     return PrefillSources(
-        er=_flattened(party["organization"]) if party.get("organization") else None,
-        dsf=_flattened(party["person"]) if party.get("person") else None,
+        er=_flattened(party["organization"]) if party and party.get("organization") else None,
+        dsf=_flattened(party["person"]) if party and party.get("person") else None,
         user_profile=_flattened(profile) if profile is not None else None,
     )
 
 
-async def registers_prefill_sources(database: Database, caller: Caller, party_id: int) -> PrefillSources:
-    """The prefill sources of a form for the party `party_id`, started by `caller`: the party's Folkeregisteret
-    or Enhetsregisteret details, and a person caller's profile (KRR's e-mail and mobile, their own party)."""
+async def registers_prefill_sources(database: Database, caller: Caller, owner: authorization.PartyRef | int, *,
+                                    sources: Collection[str] = SOURCES) -> PrefillSources:
+    """The prefill sources of a form for the party `owner`, started by `caller`: the party's Folkeregisteret
+    or Enhetsregisteret details, and a person caller's profile (KRR's e-mail and mobile, their own party). Only
+    the `sources` asked for are looked up (each lookup is audited, and a few queries)."""
     actor = Actor(caller.actor)
-    party = await party_document(database, actor, party_id)
+    party = await party_document(database, actor, owner) if {"DSF", "ER"} & set(sources) else None
     profile = None
-    if caller.is_person:
-        own_id = (await authorization.party_of(database, caller.subject)).party_id
-        own = party if own_id == party_id else await party_document(database, actor, own_id)
+    if caller.is_person and "UserProfile" in sources:
+        own_ref = await authorization.party_of(database, caller.subject)
+        own = party if party is not None and own_ref.party_id == party["partyId"] else \
+            await party_document(database, actor, own_ref)
         profile = await user_profile(database, caller, own)
     return prefill_sources(party, profile)

@@ -21,6 +21,13 @@ log = structlog.get_logger("felles.apps.prefill")
 SOURCES = ("ER", "DSF", "UserProfile")
 
 
+def sources_named(*configs: dict[str, Any] | None) -> frozenset[str]:
+    """The sources the prefill configurations take values from (each a register lookup, audited: asked only
+    when a configuration maps a field of it)."""
+    return frozenset(source for config in configs if config for source in SOURCES
+                     if isinstance(config.get(source), dict) and config[source])
+
+
 @dataclass(frozen=True)
 class PrefillSources:
     """The source fields by their prefill names (`OrgNumber`, `SSN`, `Party.Person.Name` …); None where the
@@ -45,7 +52,9 @@ def apply_prefill(data: dict[str, Any], config: dict[str, Any], sources: Prefill
             continue
         values = sources.of(source)
         if values is None:
-            log.warning("prefill_source_not_available", source=source)
+            # As app-lib: Enhetsregisteret's fields are left empty for a person, Folkeregisteret's for an
+            # organisation (an app for both names both); not a fault, yet worth seeing when prefill surprises.
+            log.debug("prefill_source_not_available", source=source)
             continue
         for source_field, target in mapping.items():
             if source_field in values and isinstance(target, str):

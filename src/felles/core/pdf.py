@@ -15,7 +15,9 @@ Rendering is CPU work: the renderer's methods run it in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from fontTools import subset, ttLib
 from fontTools.varLib import instancer
 from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
-from fpdf.fonts import FontFace
+from fpdf.fonts import FontFace, SubsetMap, TTFFont
 
 from felles.core.config import Settings
 
@@ -43,10 +45,14 @@ _STYLES: dict[str, tuple[str, dict[str, float]]] = {
 }
 # The letters the static instances keep: Latin (Norwegian, Sámi and the rest of Europe's), Greek and
 # Cyrillic (names), punctuation (dashes, quotes « »), €. Other letters are left out of the PDF (and logged by
-# fpdf2). Changing it needs a new _SUBSET_VERSION, which names the cached files.
+# fpdf2). Changing it, or the tables kept, needs a new _SUBSET_VERSION, which names the cached files.
 _ALPHABETS = ((0x20, 0x7E), (0xA0, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x1E00, 0x1EFF), (0x2000, 0x206F),
               (0x20AC, 0x20AC), (0x2122, 0x2122))
-_SUBSET_VERSION = 2
+# The OpenType layout tables: fpdf2 leaves them out of every PDF it writes (the renderer does not shape text), yet
+# fontTools reads them whole each time fpdf2 cuts a font down to a document's letters (about half a document's
+# cost), so the static instances go without them.
+_LAYOUT_TABLES = ("GDEF", "GPOS", "GSUB")
+_SUBSET_VERSION = 3
 
 Language = Literal["nb", "nn", "en"]
 _PAGE = {"nb": "Side {page} av {pages}", "nn": "Side {page} av {pages}", "en": "Page {page} of {pages}"}
@@ -135,7 +141,7 @@ class _Pages(FPDF):
         self.set_margins(MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT)
         self.set_auto_page_break(auto=True, margin=MARGIN_BOTTOM)
         for style, path in fonts.items():
-            self.add_font(FONT, style, path)
+            _add_parsed_font(self, style, path)
         self.set_lang(document.language)
         self.set_title(document.title)
         self.set_author(document.author)
@@ -191,6 +197,36 @@ class _Pages(FPDF):
                     for values in rows:
                         table.row(list(values))
                 self.ln(2)
+
+
+# fpdf2 parses a font file (its metrics and character map, for the widths of text) in `add_font`: about half the
+# cost of a short document. The parsed fonts are kept per process; each document gets its own copy of one, with
+# the file opened afresh (fpdf2 cuts the font down to the letters a document uses in place, as it writes it) and
+# its own record of the letters used.
+_parsed_fonts: dict[tuple[Path, str], TTFFont] = {}
+_parsing = threading.Lock()
+
+
+def _add_parsed_font(pdf: FPDF, style: str, path: Path) -> None:
+    """What `pdf.add_font(FONT, style, path)` does, from the font parsed once per process."""
+    with _parsing:
+        if (path, style) not in _parsed_fonts:
+            parser = FPDF()
+            parser.add_font(FONT, style, path)
+            added = parser.fonts[f"{FONT.lower()}{style}"]
+            assert isinstance(added, TTFFont)
+            _parsed_fonts[(path, style)] = added
+        parsed = _parsed_fonts[(path, style)]
+    font = copy.copy(parsed)
+    font.i = len(pdf.fonts) + 1
+    # The glyphs' boxes are already right in the static fonts, and a subset does not change them: not measuring
+    # them again as the font is written saves decoding and encoding each glyph's outline.
+    font.ttfont = ttLib.TTFont(path, recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+    font.desc = copy.copy(parsed.desc)  # written to as the PDF is written (its object number, its font file)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font.subset = SubsetMap(font)
+    pdf.fonts[font.fontkey] = font
 
 
 class PdfRenderer:
@@ -266,14 +302,19 @@ def static_fonts(folder: Path) -> dict[str, Path]:
         with as_file(_FONT_FILES / source) as source_path:
             variable = ttLib.TTFont(source_path)
         options = subset.Options()
-        options.layout_features = ["*"]
         options.name_IDs = ["*"]
         options.notdef_outline = True
+        options.drop_tables += list(_LAYOUT_TABLES)
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=[code for first, last in _ALPHABETS for code in range(first, last + 1)])
         subsetter.subset(variable)
         for style in sorted(style for style in missing if _STYLES[style][0] == source):
             static = instancer.instantiateVariableFont(variable, _STYLES[style][1], static=True)
+            # The glyph names written down (post format 2): fontTools reads them back faster than it derives them
+            # from the character map, which it does for every document's subset.
+            static["post"].formatType = 2.0
+            static["post"].extraNames = []
+            static["post"].mapping = {}
             folder.mkdir(parents=True, exist_ok=True)
             temporary = folder / f".{uuid.uuid4().hex}.ttf"
             static.save(temporary)

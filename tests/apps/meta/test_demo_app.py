@@ -7,6 +7,7 @@ import json
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from felles.apps import demo, deployment, parties
 from felles.apps.access import Caller
@@ -14,9 +15,10 @@ from felles.apps.checks import check_app
 from felles.apps.expressions.context import DataModels, ExpressionContext
 from felles.apps.formdata import json_to_xml, xml_to_json
 from felles.apps.layout import FormState
-from felles.apps.prefill import SOURCES, apply_prefill
+from felles.apps.prefill import SOURCES, PrefillSources, apply_prefill, sources_named
 from felles.apps.validation import validate_expressions, validate_required, validate_xml
 from felles.authorization import service as authorization
+from felles.core.audit import AuditEntry
 from felles.core.db import Database
 from felles.registers import population
 from tests.apps.meta.conftest import INGRID, KARI
@@ -87,6 +89,29 @@ async def test_its_prefill_resolves_against_the_registers(database: Database, de
     assert validate_xml(xml, model.xsd) == []
     assert {field: value for field, value in read_back.items() if value is not None} == filled["Soker"]
     assert apply_prefill({}, config, for_company)["Soker"]["Organisasjonsnavn"] == "Fjordkraft Demo AS"
+
+
+async def test_prefill_looks_up_only_the_registers_its_configuration_names(database: Database) -> None:
+    await population.seed_demo_personas(database)
+    kari = Caller(KARI, None, 3, (await authorization.party_of(database, KARI)).user_id)
+    kari_party = await authorization.party_of(database, KARI)
+
+    async def reads() -> list[str]:
+        async with database.transaction() as session:
+            return list(await session.scalars(select(AuditEntry.resource).order_by(AuditEntry.id)))
+
+    before = len(await reads())
+    from_folkeregisteret = await parties.registers_prefill_sources(
+        database, kari, kari_party, sources=sources_named({"DSF": {"FirstName": "navn"}, "ER": {}}))
+    assert from_folkeregisteret.dsf is not None and from_folkeregisteret.dsf["FirstName"] == "Kari"
+    assert from_folkeregisteret.user_profile is None
+    # Folkeregisteret, and KRR for the person's mobile number; not the caller's profile.
+    assert (await reads())[before:] == ["folkeregisteret.person", "krr.contact_information"]
+    assert await parties.registers_prefill_sources(database, kari, kari_party, sources=()) == PrefillSources()
+    assert len(await reads()) == before + 2
+    only_the_profile = await parties.registers_prefill_sources(
+        database, kari, kari_party, sources=sources_named({"UserProfile": {"Email": "epost"}}))
+    assert only_the_profile.dsf is None and only_the_profile.user_profile is not None
 
 
 def test_the_card_number_shows_only_with_a_card_and_is_then_required(demo_app) -> None:

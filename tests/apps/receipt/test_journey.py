@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pypdf import PdfReader
 
 from felles.apps import formdata
+from felles.authorization import parties
+from felles.core import db
 from tests.apps.receipt.conftest import FORM, KARI
 
 
@@ -91,3 +93,23 @@ async def test_fill_in_sign_pay_and_submit(client, receipt_app, kari) -> None:
         digest = base64.b64encode(hashlib.sha256(content.content).digest()).decode()
         assert {"dataElementId": element["id"], "sha256Hash": digest, "signed": True} in signed_document[
             "dataElementSignatures"]
+
+
+async def test_the_pdf_task_runs_when_the_owners_details_are_no_longer_cached(client, receipt_app, kari,
+                                                                              monkeypatch) -> None:
+    """The receipt names its owner; on an embedded database, looking the owner up in the registers (an audited
+    read: a write) inside the step's own writing transaction would wait for that transaction for ever."""
+    monkeypatch.setattr(db, "GATE_TIMEOUT_SECONDS", 3.0)
+    model = receipt_app.definition.models["skjema"]
+    assert model.xsd is not None
+    created = await client.post(f"/{receipt_app.app_id}/instances", headers=kari,
+                                params={"instanceOwnerPartyId": receipt_app.kari_party},
+                                files={"skjema": ("skjema.xml", formdata.json_to_xml(FORM, model.xsd,
+                                                                                      model.root_element),
+                                                  "application/xml")})
+    assert created.status_code == 201, created.text
+    # As when the party details the step's own authorization read expire before the receipt is written.
+    monkeypatch.setattr(parties, "PARTY_CACHE_SECONDS", 0.0)
+    moved = await client.put(f"/{receipt_app.app_id}/instances/{created.json()['id']}/process/next", headers=kari)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["currentTask"]["elementId"] == "Task_Signering"
