@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from felles.apps.definition import AppDefinition, LayoutSetDefinition
-from felles.apps.forms.render import Message, PageRenderer, View, form_state
+from felles.apps.forms.component_base import form_state
+from felles.apps.forms.render import PageRenderer
+from felles.apps.forms.views import Message, View
 from felles.apps.layout import LayoutSet
 from felles.core.i18n import translate
 from felles.portal.shell import templates

@@ -11,7 +11,9 @@ import pytest
 from felles.apps.datapath import parse_path
 from felles.apps.definition import load_app
 from felles.apps.forms import values
-from felles.apps.forms.render import Message, PageRenderer, form_state, visible_pages
+from felles.apps.forms.component_base import form_state, visible_pages
+from felles.apps.forms.render import PageRenderer
+from felles.apps.forms.views import Message
 from felles.apps.validation import validate_required
 from tests.apps.forms.rendering import app_of, page, render
 

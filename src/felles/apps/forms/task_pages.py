@@ -1,0 +1,270 @@
+"""A data task's pages: drawn with the instance's data, saved as the person goes (autosave) or by a button, and
+the buttons that go to another page, run an action or move the process on (validation errors come back on the
+page, by their fields and in the error summary)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from felles.apps import access, data, instances, task_actions
+from felles.apps.definition import LayoutSetDefinition
+from felles.apps.dependencies import catalogue
+from felles.apps.deployment import RunningApp
+from felles.apps.forms.component_base import visible_pages
+from felles.apps.forms.issues import describe_issue, field_pages
+from felles.apps.forms.opening import (
+    FORM_PURPOSE,
+    AppPage,
+    InstanceArgs,
+    Opened,
+    Urls,
+    app_title,
+    caller_of,
+    checked_form,
+    error_page,
+    form_state_of,
+    no_store,
+    open_instance,
+    problem_page,
+    redirect,
+    task_type_of,
+    to_login,
+)
+from felles.apps.forms.render import PageRenderer, issue_messages
+from felles.apps.forms.saving import PageState, apply_post, editing_query, row_action, store
+from felles.apps.forms.start import instantiate_for
+from felles.apps.forms.steps import step_page
+from felles.apps.task_actions import InstanceCall
+from felles.core.errors import Conflict, Problem
+from felles.core.i18n import translate
+from felles.core.runtime import Runtime, RuntimeDep
+from felles.portal import login
+from felles.portal.shell import page_language, render_page
+
+# Process actions that are user actions first (app-lib's /actions), then move the process (/process/next).
+USER_ACTIONS = ("sign", "pay")
+
+
+async def form_page(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
+                    instance_guid: uuid.UUID, task: str, page: str) -> Response:
+    caller = await caller_of(request, runtime)
+    if caller is None:
+        return await to_login(request, runtime)
+    try:
+        opened = await open_instance(request, runtime, app, caller, party_id, instance_guid)
+    except Problem as problem:
+        return problem_page(request, app, problem)
+    if opened.task != task:  # an old link: the process has moved on
+        return redirect(request, opened.base)
+    notice = translate("forms.file.uploaded", page_language(request), name=request.query_params["uploaded"]) \
+        if request.query_params.get("uploaded") else None
+    editing = {key for key in request.query_params.get("edit", "").split(",") if key}
+    return await render_form_page(request, runtime, opened, page, notice=notice, state=PageState(editing=editing))
+
+
+async def render_form_page(request: Request, runtime: Runtime, opened: Opened, page: str, *,
+                           state: PageState | None = None, notice: str | None = None) -> Response:
+    state = state or PageState()
+    language = page_language(request)
+    task = opened.task
+    assert task is not None
+    layout_set = opened.definition.layout_set_for_task(task)
+    if layout_set is None:
+        return step_page(request, runtime, opened)
+    form = form_state_of(request, opened, layout_set)
+    pages = visible_pages(form, layout_set)
+    if page not in pages:
+        return redirect(request, opened.base)
+    may_write = await access.permits(runtime.database, opened.ref.caller, opened.opened.instance.owner_identifier,
+                                     opened.app.id, "write", task=task)
+    task_type = task_type_of(opened)
+    renderer = PageRenderer(opened.definition, layout_set, form, page, messages=state.messages, pages=pages,
+                            read_only=not may_write or task_type != "data", typed=state.typed,
+                            editing=frozenset(state.editing),
+                            form_of=lambda other: form_state_of(request, opened, other))
+    views = renderer.views()
+    urls = Urls(opened.base, task, request.scope.get("root_path", ""))
+    links = state.summary or [(f"#{target}", text) for target, text in renderer.error_links(views)]
+    response = render_page(request, "forms/page.html", {
+        "app_title": app_title(opened.app, language),
+        "page_title": renderer.resource(None, page),
+        "views": views, "error_links": links, "urls": urls, "page": page, "pages": pages,
+        "page_number": pages.index(page) + 1, "form_token": login.form_token(runtime, request, FORM_PURPOSE),
+        "editable": may_write and task_type == "data", "notice": notice,
+    }, status_code=state.status_code)
+    return no_store(response)
+
+
+async def autosave(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
+                   instance_guid: uuid.UUID, task: str, page: str) -> Response:
+    """Save what the page holds now (htmx posts it on every change) and draw the page again."""
+    return await _post(request, runtime, app, party_id, instance_guid, task, page, autosaving=True)
+
+
+async def post_page(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
+                    instance_guid: uuid.UUID, task: str, page: str) -> Response:
+    """Save the page, then do what the pressed button says: go to a page, add or delete a row or a file,
+    submit (validate, then move the process on), or run a process action (confirm, sign, pay …)."""
+    return await _post(request, runtime, app, party_id, instance_guid, task, page, autosaving=False)
+
+
+async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: int, instance_guid: uuid.UUID,
+                task: str, page: str, *, autosaving: bool) -> Response:
+    caller = await caller_of(request, runtime)
+    if caller is None:
+        return await to_login(request, runtime)
+    posted = await checked_form(request, runtime)
+    if posted is None:
+        return error_page(request, app, "forms.error.expired", 400)
+    language = page_language(request)
+    try:
+        opened = await open_instance(request, runtime, app, caller, party_id, instance_guid)
+    except Problem as problem:
+        return problem_page(request, app, problem)
+    if opened.task != task:
+        return redirect(request, opened.base)
+    action = str(posted.get("action") or "save")
+    layout_set = opened.definition.layout_set_for_task(task)
+    state = PageState()
+    editing = {key for key in posted.getlist("editing") if isinstance(key, str) and key}
+    if action.startswith(("edit:", "close:")):
+        key = action.partition(":")[2]
+        editing = editing | {key} if action.startswith("edit:") else editing - {key}
+    if layout_set is not None and task_type_of(opened) == "data":
+        form = form_state_of(request, opened, layout_set)
+        changed, state = apply_post(opened, form, layout_set, page, posted, language)
+        if action.startswith(("add:", "delete:")):
+            row_change = row_action(opened, action, form.context.data.default_data_type, editing)
+            if row_change:
+                changed.add(row_change)
+        state.editing = editing
+        try:
+            await store(opened, changed)
+            if action.startswith("delete-file:"):
+                await data.delete_data_element(opened.ref, uuid.UUID(action.removeprefix("delete-file:")))
+                opened = await open_instance(request, runtime, app, caller, party_id, instance_guid)
+        except (Problem, ValueError) as problem:
+            detail = problem.detail if isinstance(problem, Problem) else str(problem)
+            state.summary.append(("#form-page", translate("forms.process.refused", language, reason=detail)))
+            state.status_code = 409 if isinstance(problem, Problem) else 400
+            return await render_form_page(request, runtime, opened, page, state=state)
+        if autosaving or state.typed:
+            return await render_form_page(request, runtime, opened, page, state=state)
+    if action == "instantiate":  # an InstantiationButton: a new instance for the same party
+        return await instantiate_for(request, runtime, app, caller, party_id)
+    if action.startswith("server:"):  # a CustomButton's server action: runs in place, the page stays
+        call = InstanceCall(runtime, catalogue(request), app, caller, party_id, instance_guid, language)
+        try:
+            await task_actions.perform_action(call, task_actions.UserAction(action.removeprefix("server:")))
+        except Problem as problem:
+            return await _refused(request, runtime, opened, page, problem)
+        return redirect(request, f"{opened.base}/{quote(task)}/{quote(page)}{editing_query(editing)}")
+    if action in ("next", "previous") or action.startswith("page:"):
+        target = _target_page(request, opened, layout_set, page, action)
+        return redirect(request, f"{opened.base}/{quote(task)}/{quote(target)}")
+    if action == "submit" or action.startswith("process:"):
+        process_action = action.removeprefix("process:") if action.startswith("process:") else None
+        return await _submit(request, runtime, opened, page, process_action)
+    return redirect(request, f"{opened.base}/{quote(task)}/{quote(page)}{editing_query(editing)}")
+
+
+def _target_page(request: Request, opened: Opened, layout_set: LayoutSetDefinition | None, page: str,
+                 action: str) -> str:
+    if layout_set is None:
+        return page
+    pages = visible_pages(form_state_of(request, opened, layout_set), layout_set)
+    if action.startswith("page:"):
+        wanted = action.removeprefix("page:")
+        return wanted if wanted in pages else page
+    position = pages.index(page) if page in pages else 0
+    position += 1 if action == "next" else -1
+    return pages[max(0, min(position, len(pages) - 1))] if pages else page
+
+
+async def _submit(request: Request, runtime: Runtime, opened: Opened, page: str, action: str | None) -> Response:
+    """Move the process on (the process validates a data task first: its errors come back on the page). Signing
+    and paying run their action first, as app-frontend does: a payment goes on at the payment service's page."""
+    language = page_language(request)
+    if action == "submit":
+        action = None
+    if action in USER_ACTIONS:
+        call = InstanceCall(runtime, catalogue(request), opened.app, opened.ref.caller, opened.ref.party_id,
+                            opened.ref.instance_id, language)
+        try:
+            result = await task_actions.perform_action(call, task_actions.UserAction(action))
+        except Conflict as conflict:
+            if conflict.code != "payment_already_completed":  # paid already: the process may go on
+                return await _refused(request, runtime, opened, page, conflict)
+        except Problem as problem:
+            return await _refused(request, runtime, opened, page, problem)
+        else:
+            if result.get("redirectUrl"):
+                return RedirectResponse(str(result["redirectUrl"]), status_code=303,
+                                        headers={"Cache-Control": "no-store"})
+    try:
+        await instances.process_next(runtime, catalogue(request), opened.app, opened.ref.caller, opened.ref.party_id,
+                                     opened.ref.instance_id, action=action, language=language)
+    except Problem as problem:
+        issues = problem.extra.get("validationIssues")
+        if isinstance(issues, list) and issues:
+            return await _render_issues(request, runtime, opened, page, issues)
+        return await _refused(request, runtime, opened, page, problem)
+    return redirect(request, opened.base)
+
+
+async def _refused(request: Request, runtime: Runtime, opened: Opened, page: str, problem: Problem) -> Response:
+    """The page again, saying why the step was refused."""
+    reason = problem.detail or problem.title
+    if opened.definition.layout_set_for_task(opened.task or "") is None:
+        return step_page(request, runtime, opened, refusal=reason)
+    state = PageState(summary=[("#form-page", translate("forms.process.refused", page_language(request),
+                                                        reason=reason))], status_code=409)
+    return await render_form_page(request, runtime, opened, page, state=state)
+
+
+async def _render_issues(request: Request, runtime: Runtime, opened: Opened, page: str,
+                         issues: list[dict[str, Any]]) -> Response:
+    """The page again with every error: inline by its field, and in the error summary (fields on other pages
+    linked to their page)."""
+    language = page_language(request)
+    task = opened.task or ""
+    layout_set = opened.definition.layout_set_for_task(task)
+    form = form_state_of(request, opened, layout_set) if layout_set is not None else None
+    element_types = {str(element.id): element.data_type for element in opened.opened.elements}
+    default = form.context.data.default_data_type if form is not None else ""
+    messages = issue_messages(issues, default, element_types, lambda issue: describe_issue(form, language, issue))
+    where = field_pages(form) if form is not None else {}
+    summary = []
+    for name, found in messages.items():
+        for message in found:
+            if message.severity != "error":
+                continue
+            field_page, field_id = where.get(name, (page, "form-page"))
+            link = f"#{field_id}" if field_page == page else \
+                f"{request.scope.get('root_path', '')}{opened.base}/{quote(task)}/{quote(field_page)}#{field_id}"
+            summary.append((link, message.text))
+    return await render_form_page(request, runtime, opened, page, state=PageState(messages, {}, summary, 422))
+
+
+async def post_step(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
+                    instance_guid: uuid.UUID, task: str) -> Response:
+    """The button of a step without layouts: its action moves the process on (the PDP decides)."""
+    caller = await caller_of(request, runtime)
+    if caller is None:
+        return await to_login(request, runtime)
+    posted = await checked_form(request, runtime)
+    if posted is None:
+        return error_page(request, app, "forms.error.expired", 400)
+    try:
+        opened = await open_instance(request, runtime, app, caller, party_id, instance_guid)
+    except Problem as problem:
+        return problem_page(request, app, problem)
+    if opened.task != task:
+        return redirect(request, opened.base)
+    action = str(posted.get("action") or "")
+    return await _submit(request, runtime, opened, "", action.removeprefix("process:") or None)
