@@ -25,13 +25,23 @@ from felles.core.i18n import translate
 @dataclass
 class PageState:
     """What a page shows besides the data: messages by field, what was typed but not stored, the error summary,
-    the repeating-group rows open for editing."""
+    the repeating-group rows open for editing, and the fields whose messages the person sees.
+
+    A field's validation messages show once the person has changed it (``touched``, carried from post to post in
+    the page) or once a submit found it wrong: a field not yet filled in is not an error to point at while the
+    person works down the page. The error summary lists the errors shown, the page's own and those on other pages
+    (``elsewhere``); while autosaving it shows only where it was shown already (``show_summary``), so it does not
+    appear above the form as the person moves from field to field, but stays true to the fields once it has.
+    """
 
     messages: dict[str, list[Message]] = field(default_factory=dict)
     typed: dict[str, str] = field(default_factory=dict)
-    summary: list[tuple[str, str]] = field(default_factory=list)  # (link, text) for the error summary
+    summary: list[tuple[str, str]] = field(default_factory=list)  # (link, text): why a step was refused
     status_code: int = 200
     editing: set[str] = field(default_factory=set)
+    touched: set[str] = field(default_factory=set)
+    elsewhere: list[tuple[str, str]] = field(default_factory=list)  # (link, text): errors on other pages
+    show_summary: bool = True
 
 
 def editing_query(editing: set[str]) -> str:
@@ -105,10 +115,12 @@ def apply_post(opened: Opened, form: FormState, layout_set: LayoutSetDefinition,
             state.messages.setdefault(name, []).append(Message(translate(f"forms.validation.{key}", language,
                                                                          field=label)))
             state.typed[name] = text
+            state.touched.add(name)
             continue
         if lookup(model, path) != value:
             values.assign(model, path, value)
             changed.add(data_type)
+            state.touched.add(name)
     return changed, state
 
 

@@ -10,8 +10,9 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
-from felles.apps import access, data, instances, task_actions
+from felles.apps import access, data, data_validation, instances, task_actions
 from felles.apps.definition import LayoutSetDefinition
 from felles.apps.dependencies import catalogue
 from felles.apps.deployment import RunningApp
@@ -48,6 +49,8 @@ from felles.portal.shell import page_language, render_page
 
 # Process actions that are user actions first (app-lib's /actions), then move the process (/process/next).
 USER_ACTIONS = ("sign", "pay")
+# The touched fields a page may carry: more than a page could hold is not a page's post.
+MAX_TOUCHED, MAX_FIELD_NAME = 5000, 1000
 
 
 async def form_page(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
@@ -89,13 +92,15 @@ async def render_form_page(request: Request, runtime: Runtime, opened: Opened, p
                             form_of=lambda other: form_state_of(request, opened, other))
     views = renderer.views()
     urls = Urls(opened.base, task, request.scope.get("root_path", ""))
-    links = state.summary or [(f"#{target}", text) for target, text in renderer.error_links(views)]
+    links = list(state.summary)
+    if state.show_summary:
+        links += [(f"#{target}", text) for target, text in renderer.error_links(views)] + state.elsewhere
     response = render_page(request, "forms/page.html", {
         "app_title": app_title(opened.app, language),
         "page_title": renderer.resource(None, page),
         "views": views, "error_links": links, "urls": urls, "page": page, "pages": pages,
         "page_number": pages.index(page) + 1, "form_token": login.form_token(runtime, request, FORM_PURPOSE),
-        "editable": may_write and task_type == "data", "notice": notice,
+        "editable": may_write and task_type == "data", "notice": notice, "touched": sorted(state.touched),
     }, status_code=state.status_code)
     return no_store(response)
 
@@ -143,6 +148,8 @@ async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: i
             if row_change:
                 changed.add(row_change)
         state.editing = editing
+        state.touched |= _posted_touched(posted)
+        state.show_summary = not autosaving or posted.get("summary") == "shown"
         try:
             await store(opened, changed)
             if action.startswith("delete-file:"):
@@ -154,6 +161,9 @@ async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: i
             state.status_code = 409 if isinstance(problem, Problem) else 400
             return await render_form_page(request, runtime, opened, page, state=state)
         if autosaving or state.typed:
+            if state.touched:  # the fields the person has changed say what is wrong with them now
+                issues = await data_validation.validate_instance(opened.ref, language, [data_validation.DATA_TYPE])
+                _show_issues(request, opened, page, issues, state)
             return await render_form_page(request, runtime, opened, page, state=state)
     if action == "instantiate":  # an InstantiationButton: a new instance for the same party
         return await instantiate_for(request, runtime, app, caller, party_id)
@@ -230,7 +240,16 @@ async def _refused(request: Request, runtime: Runtime, opened: Opened, page: str
 async def _render_issues(request: Request, runtime: Runtime, opened: Opened, page: str,
                          issues: list[dict[str, Any]]) -> Response:
     """The page again with every error: inline by its field, and in the error summary (fields on other pages
-    linked to their page)."""
+    linked to their page). Each field with an issue goes on showing its messages as the person corrects it."""
+    state = PageState(status_code=422)
+    _show_issues(request, opened, page, issues, state, every_field=True)
+    return await render_form_page(request, runtime, opened, page, state=state)
+
+
+def _show_issues(request: Request, opened: Opened, page: str, issues: list[dict[str, Any]], state: PageState, *,
+                 every_field: bool = False) -> None:
+    """Add the issues of the fields the person has touched (or of ``every_field``) to the page's messages, and the
+    errors of such fields on other pages to the error summary's links."""
     language = page_language(request)
     task = opened.task or ""
     layout_set = opened.definition.layout_set_for_task(task)
@@ -239,16 +258,23 @@ async def _render_issues(request: Request, runtime: Runtime, opened: Opened, pag
     default = form.context.data.default_data_type if form is not None else ""
     messages = issue_messages(issues, default, element_types, lambda issue: describe_issue(form, language, issue))
     where = field_pages(form) if form is not None else {}
-    summary = []
     for name, found in messages.items():
-        for message in found:
-            if message.severity != "error":
-                continue
-            field_page, field_id = where.get(name, (page, "form-page"))
-            link = f"#{field_id}" if field_page == page else \
-                f"{request.scope.get('root_path', '')}{opened.base}/{quote(task)}/{quote(field_page)}#{field_id}"
-            summary.append((link, message.text))
-    return await render_form_page(request, runtime, opened, page, state=PageState(messages, {}, summary, 422))
+        if not every_field and name not in state.touched:
+            continue
+        state.touched.add(name)
+        state.messages.setdefault(name, []).extend(found)
+        field_page, field_id = where.get(name, (page, "form-page"))
+        if field_page == page and name in where:
+            continue  # drawn on this page: the summary links to it from the page's own views
+        link = f"#{field_id}" if field_page == page else \
+            f"{request.scope.get('root_path', '')}{opened.base}/{quote(task)}/{quote(field_page)}#{field_id}"
+        state.elsewhere.extend((link, message.text) for message in found if message.severity == "error")
+
+
+def _posted_touched(posted: FormData) -> set[str]:
+    """The fields the page says the person has touched (a field name is short: anything else is not one)."""
+    names = [name for name in posted.getlist("touched") if isinstance(name, str) and 0 < len(name) <= MAX_FIELD_NAME]
+    return set(names[:MAX_TOUCHED])
 
 
 async def post_step(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,

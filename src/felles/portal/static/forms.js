@@ -1,6 +1,7 @@
 // The form pages: autosave (the form is posted when a field is left changed, or a choice is made, and the page
-// body the server draws back replaces the old one), focus to the error summary when a page comes back with
-// errors, and the print button. No inline script: the pages' Content-Security-Policy allows our own files only.
+// body the server draws back replaces the old one, with the messages of the fields the person has changed and
+// the error summary), focus to the error summary when a page comes back with errors, the summary's links that
+// put focus in the field they name, and the print button. No inline script: the pages' Content-Security-Policy allows our own files only.
 (function () {
   "use strict";
 
@@ -15,6 +16,33 @@
     if (summary) {
       summary.focus();
     }
+    return Boolean(summary);
+  }
+
+  // Focus the field an id names: the input itself, or the first input of a group of them (radio buttons,
+  // an address, a Likert question).
+  function focusField(id) {
+    var target = id && document.getElementById(id);
+    if (!target) {
+      return false;
+    }
+    var field = target.matches("input, select, textarea, button") ? target :
+      target.querySelector("input:not([type=hidden]), select, textarea");
+    (field || target).focus();
+    if (document.activeElement !== (field || target)) {
+      return false;
+    }
+    (field || target).scrollIntoView({block: "center"});
+    return true;
+  }
+
+  function summaryLinks() {
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("#error-summary a[href^='#']") : null;
+      if (link && focusField(decodeURIComponent(link.getAttribute("href").slice(1)))) {
+        event.preventDefault();
+      }
+    });
   }
 
   function autosave(form) {
@@ -68,7 +96,7 @@
       queue = queue.then(function () {
         posted = fieldStates();
         return window.htmx.ajax("POST", url, {source: form, target: "#form-body", select: "#form-body",
-                                              swap: "outerHTML"});
+                                              selectOOB: "#error-summary-slot", swap: "outerHTML"});
       }).then(function () {
         if (status) {
           status.textContent = status.getAttribute("data-saved") || "";
@@ -148,7 +176,11 @@
       autosave(form);
     }
     printButtons();
-    focusErrorSummary();
+    summaryLinks();
+    // a page with errors starts at their summary; one opened by a summary's link on another page, at its field
+    if (!focusErrorSummary() && window.location.hash) {
+      focusField(decodeURIComponent(window.location.hash.slice(1)));
+    }
   });
   document.addEventListener("htmx:afterSettle", printButtons);
 })();
