@@ -60,7 +60,7 @@ class ComponentBase:
     def __init__(self, app: AppDefinition, layout_set: LayoutSetDefinition, form: FormState, page: str, *,
                  messages: dict[str, list[Message]] | None = None, pages: list[str] | None = None,
                  read_only: bool = False, typed: dict[str, str] | None = None,
-                 editing: frozenset[str] = frozenset(),
+                 editing: frozenset[str] = frozenset(), open_tabs: dict[str, str] | None = None,
                  form_of: Callable[[LayoutSetDefinition], FormState] | None = None) -> None:
         self.app = app
         self.layout_set = layout_set
@@ -71,6 +71,7 @@ class ComponentBase:
         self.read_only = read_only  # the whole task is read-only (the person may not write)
         self.typed = typed or {}  # text typed into fields that could not be stored (not a number …), shown again
         self.editing = editing  # the repeating-group rows open for editing, by their field name ("hunder[2]")
+        self.open_tabs = open_tabs or {}  # the tab chosen in each Tabs, by the Tabs' view id
         # another layout set filled with the instance's data (a Summary2 of another task); None: not available
         self.form_of = form_of
         self.default_data_type = form.context.data.default_data_type

@@ -1,5 +1,5 @@
-"""Components that hold others: groups, accordions, repeating groups (a table of rows, rows opened for editing),
-and grids."""
+"""Components that hold others: groups, accordions, tabs, cards, repeating groups (a table of rows, rows opened for
+editing), and grids."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from felles.apps.display import display_value
 from felles.apps.expressions.errors import ExpressionError
 from felles.apps.forms.component_base import ComponentBase
 from felles.apps.forms.values import field_name
-from felles.apps.forms.views import MAX_DEFAULT_COLUMNS, Row, View, inline
+from felles.apps.forms.views import MAX_DEFAULT_COLUMNS, Row, Section, View, inline, markdown
 from felles.apps.layout import Component, Node
 
 
 class ContainerComponents(ComponentBase):
-    """Builders of Group, Accordion, AccordionGroup, ButtonGroup, RepeatingGroup and Grid."""
+    """Builders of Group, Accordion, AccordionGroup, ButtonGroup, Tabs, Cards, RepeatingGroup and Grid."""
 
     def _group(self, node: Node) -> View:
         component = node.component
@@ -30,6 +30,51 @@ class ContainerComponents(ComponentBase):
         children = [Node(child, node.page, node.rows) for child in component.children]
         view.children = self._views_of(children)
         return view
+
+    def _tabs(self, node: Node) -> View:
+        """Tabs as app-frontend draws them: one tab shown at a time, ``defaultTab`` first, or the one the person
+        chose (the page carries it from save to save)."""
+        component = node.component
+        assert component is not None
+        view = self._base(node, "tabs")
+        tabs = [tab for tab in component.definition.get("tabs") or []
+                if isinstance(tab, dict) and isinstance(tab.get("id"), str)]
+        ids = [tab["id"] for tab in tabs]
+        chosen = self.open_tabs.get(view.id)
+        if chosen not in ids:
+            default = component.definition.get("defaultTab")
+            chosen = default if default in ids else (ids[0] if ids else None)
+        for tab in tabs:
+            title = tab.get("title")
+            view.sections.append(Section(
+                tab["id"], inline(self.resource(node, title) if isinstance(title, str) else tab["id"]),
+                self._section_views(node, tab.get("children")), selected=tab["id"] == chosen))
+        return view
+
+    def _cards(self, node: Node) -> View:
+        """Cards: each a Designsystemet card with its title, description, media and components."""
+        component = node.component
+        assert component is not None
+        view = self._base(node, "cards")
+        view.props["tinted"] = component.definition.get("color") == "subtle"
+        view.props["media_last"] = component.definition.get("mediaPosition") == "bottom"
+        for index, card in enumerate(component.definition.get("cards") or []):
+            if not isinstance(card, dict):
+                continue
+            media = self._section_views(node, [card["media"]] if isinstance(card.get("media"), str) else [])
+            texts = {key: self.resource(node, card[key]) if isinstance(card.get(key), str) and card[key] else ""
+                     for key in ("title", "description", "footer")}
+            view.sections.append(Section(
+                f"{view.id}-{index}", inline(texts["title"]), self._section_views(node, card.get("children")),
+                description=markdown(texts["description"]) or None, footer=markdown(texts["footer"]) or None,
+                media=media[0] if media else None))
+        return view
+
+    def _section_views(self, node: Node, ids: Any) -> list[View]:
+        """The views of the components a tab or card names, in its row."""
+        found = [self.form.layout.components.get(i) for i in ids if isinstance(i, str)] if isinstance(ids, list) \
+            else []
+        return self._views_of(Node(child, node.page, node.rows) for child in found if child is not None)
 
     def _repeating(self, node: Node) -> View:
         """A repeating group as Altinn shows it: a table of its rows, the rows being edited opened below their

@@ -12,36 +12,19 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from felles.apps.datapath import parse_path
-from felles.apps.definition import AppDefinition, LayoutSetDefinition
-from felles.apps.forms.component_base import visible_pages
 from felles.apps.forms.containers import ContainerComponents
 from felles.apps.forms.content import ContentComponents
 from felles.apps.forms.summaries import SummaryComponents
 from felles.apps.forms.values import field_name
 from felles.apps.forms.views import Message, View
-from felles.apps.layout import FormState, Node
+from felles.apps.layout import Node
 
 
 class PageRenderer(SummaryComponents, ContentComponents, ContainerComponents):
     """Builds the views of one page of a form (and the summaries other pages ask for)."""
 
-    def __init__(self, app: AppDefinition, layout_set: LayoutSetDefinition, form: FormState, page: str, *,
-                 messages: dict[str, list[Message]] | None = None, pages: list[str] | None = None,
-                 read_only: bool = False, typed: dict[str, str] | None = None,
-                 editing: frozenset[str] = frozenset(),
-                 form_of: Callable[[LayoutSetDefinition], FormState] | None = None) -> None:
-        self.app = app
-        self.layout_set = layout_set
-        self.form = form
-        self.page = page
-        self.messages = messages or {}
-        self.pages = pages if pages is not None else visible_pages(form, layout_set)
-        self.read_only = read_only  # the whole task is read-only (the person may not write)
-        self.typed = typed or {}  # text typed into fields that could not be stored (not a number …), shown again
-        self.editing = editing  # the repeating-group rows open for editing, by their field name ("hunder[2]")
-        # another layout set filled with the instance's data (a Summary2 of another task); None: not available
-        self.form_of = form_of
-        self.default_data_type = form.context.data.default_data_type
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._builders: dict[str, Callable[[Node], View]] = {
             "Input": self._input, "TextArea": self._textarea, "Checkboxes": self._choices,
             "RadioButtons": self._choices, "Dropdown": self._dropdown, "MultipleSelect": self._dropdown,
@@ -51,7 +34,7 @@ class PageRenderer(SummaryComponents, ContentComponents, ContainerComponents):
             "Likert": self._likert, "Address": self._address, "FileUpload": self._file_upload,
             "FileUploadWithTag": self._file_upload, "ImageUpload": self._file_upload,
             "AttachmentList": self._attachment_list, "Grid": self._grid, "Accordion": self._group,
-            "AccordionGroup": self._group, "ButtonGroup": self._group, "Tabs": self._group, "Cards": self._group,
+            "AccordionGroup": self._group, "ButtonGroup": self._group, "Tabs": self._tabs, "Cards": self._cards,
             "Summary": self._summary, "Summary2": self._summary, "NavigationButtons": self._navigation_buttons,
             "NavigationBar": self._navigation_bar, "Button": self._button, "CustomButton": self._button,
             "ActionButton": self._button, "InstantiationButton": self._button, "PrintButton": self._button,
@@ -72,6 +55,8 @@ class PageRenderer(SummaryComponents, ContentComponents, ContainerComponents):
                     continue
                 found.extend((_first_input(view) or target, m.text) for m in view.errors)
                 walk(view.children)
+                for section in view.sections:
+                    walk(section.views)
                 for row in view.rows:
                     walk(row.views)
                 for _header, cells in view.props.get("cells", []):

@@ -42,6 +42,7 @@ class PageState:
     touched: set[str] = field(default_factory=set)
     elsewhere: list[tuple[str, str]] = field(default_factory=list)  # (link, text): errors on other pages
     show_summary: bool = True
+    open_tabs: dict[str, str] = field(default_factory=dict)  # the tab chosen in each Tabs, by its view id
 
 
 def editing_query(editing: set[str]) -> str:

@@ -88,7 +88,7 @@ async def render_form_page(request: Request, runtime: Runtime, opened: Opened, p
     task_type = task_type_of(opened)
     renderer = PageRenderer(opened.definition, layout_set, form, page, messages=state.messages, pages=pages,
                             read_only=not may_write or task_type != "data", typed=state.typed,
-                            editing=frozenset(state.editing),
+                            editing=frozenset(state.editing), open_tabs=state.open_tabs,
                             form_of=lambda other: form_state_of(request, opened, other))
     views = renderer.views()
     urls = Urls(opened.base, task, request.scope.get("root_path", ""))
@@ -149,6 +149,7 @@ async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: i
                 changed.add(row_change)
         state.editing = editing
         state.touched |= _posted_touched(posted)
+        state.open_tabs = _chosen_tabs(posted, action)
         state.show_summary = not autosaving or posted.get("summary") == "shown"
         try:
             await store(opened, changed)
@@ -160,7 +161,7 @@ async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: i
             state.summary.append(("#form-page", translate("forms.process.refused", language, reason=detail)))
             state.status_code = 409 if isinstance(problem, Problem) else 400
             return await render_form_page(request, runtime, opened, page, state=state)
-        if autosaving or state.typed:
+        if autosaving or state.typed or action.startswith("tab:"):  # a tab chosen without script: drawn here
             if state.touched:  # the fields the person has changed say what is wrong with them now
                 issues = await data_validation.validate_instance(opened.ref, language, [data_validation.DATA_TYPE])
                 _show_issues(request, opened, page, issues, state)
@@ -269,6 +270,19 @@ def _show_issues(request: Request, opened: Opened, page: str, issues: list[dict[
         link = f"#{field_id}" if field_page == page else \
             f"{request.scope.get('root_path', '')}{opened.base}/{quote(task)}/{quote(field_page)}#{field_id}"
         state.elsewhere.extend((link, message.text) for message in found if message.severity == "error")
+
+
+def _chosen_tabs(posted: FormData, action: str) -> dict[str, str]:
+    """The tab shown in each Tabs (``<view id>:<tab id>``, as the page posts it), the one a tab button chose last."""
+    chosen = [item for item in posted.getlist("tab") if isinstance(item, str)][:MAX_TOUCHED]
+    if action.startswith("tab:"):
+        chosen.append(action.removeprefix("tab:"))
+    tabs: dict[str, str] = {}
+    for item in chosen:
+        view_id, _, tab = item.partition(":")
+        if view_id and tab:
+            tabs[view_id] = tab
+    return tabs
 
 
 def _posted_touched(posted: FormData) -> set[str]:

@@ -71,7 +71,7 @@ INFORMATIONAL = frozenset({"Header", "Heading", "Paragraph", "Panel", "Alert", "
                            "Number", "Date", "AttachmentList", "Summary", "Summary2", "NavigationButtons",
                            "NavigationBar", "Button", "PrintButton", "InstantiationButton", "ActionButton",
                            "CustomButton", "InstanceInformation"})
-CONTAINERS = frozenset({"Group", "ButtonGroup", "Accordion", "AccordionGroup", "Tabs", "Cards"})
+CONTAINERS = frozenset({"Group", "ButtonGroup", "Accordion", "AccordionGroup", "Tabs", "Cards", "Subform"})
 FILE_TYPES = frozenset({"FileUpload", "FileUploadWithTag", "ImageUpload"})
 MAX_DEFAULT_COLUMNS = 4
 
@@ -120,6 +120,19 @@ class Row:
 
 
 @dataclass
+class Section:
+    """A tab of Tabs or a card of Cards: its title and the views of its components."""
+
+    id: str
+    title: Markup
+    views: list[View]
+    selected: bool = False  # the tab shown
+    description: Markup | None = None  # a card's texts and its media (an image …)
+    footer: Markup | None = None
+    media: View | None = None
+
+
+@dataclass
 class View:
     """What the templates need to draw one rendered component (``kind`` picks the macro)."""
 
@@ -141,6 +154,7 @@ class View:
     rows: list[Row] = field(default_factory=list)
     columns: list[Markup] = field(default_factory=list)
     entries: list[SummaryEntry] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
     props: dict[str, Any] = field(default_factory=dict)
 
     @property

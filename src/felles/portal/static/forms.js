@@ -28,12 +28,71 @@
     }
     var field = target.matches("input, select, textarea, button") ? target :
       target.querySelector("input:not([type=hidden]), select, textarea");
+    revealTabsOf(field || target);
     (field || target).focus();
     if (document.activeElement !== (field || target)) {
       return false;
     }
     (field || target).scrollIntoView({block: "center"});
     return true;
+  }
+
+  // Tabs (WAI-ARIA's tabs pattern): a click or the arrow, Home and End keys show a tab; the hidden field keeps the
+  // choice, so the page autosave draws again shows the same tab.
+  function selectTab(box, tab, focus) {
+    tabsOf(box).forEach(function (other) {
+      var chosen = other === tab;
+      other.setAttribute("aria-selected", chosen ? "true" : "false");
+      other.tabIndex = chosen ? 0 : -1;
+      var panel = document.getElementById(other.getAttribute("aria-controls"));
+      if (panel) {
+        panel.hidden = !chosen;
+      }
+    });
+    var choice = box.querySelector("[data-tab-choice]");
+    if (choice) {
+      choice.value = box.id + ":" + tab.getAttribute("data-tab");
+    }
+    if (focus) {
+      tab.focus();
+    }
+  }
+
+  function tabsOf(box) {
+    return Array.prototype.slice.call(box.querySelectorAll(":scope > [role=tablist] > [role=tab]"));
+  }
+
+  function tabs() {
+    document.querySelectorAll("[data-tabs]:not([data-tabs-ready])").forEach(function (box) {
+      box.setAttribute("data-tabs-ready", "");
+      var list = tabsOf(box);
+      list.forEach(function (tab, index) {
+        tab.addEventListener("click", function (event) {
+          event.preventDefault(); // without script the button posts the page, which comes back on this tab
+          selectTab(box, tab, false);
+        });
+        tab.addEventListener("keydown", function (event) {
+          var next = {ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: list.length - 1}[event.key];
+          if (next !== undefined) {
+            event.preventDefault();
+            selectTab(box, list[(next + list.length) % list.length], true);
+          }
+        });
+      });
+    });
+  }
+
+  // A field in a tab not shown: its tab is shown first.
+  function revealTabsOf(element) {
+    var panel = element.closest("[role=tabpanel]");
+    while (panel) {
+      var tab = document.getElementById(panel.getAttribute("aria-labelledby"));
+      var box = panel.closest("[data-tabs]");
+      if (panel.hidden && tab && box) {
+        selectTab(box, tab, false);
+      }
+      panel = panel.parentElement ? panel.parentElement.closest("[role=tabpanel]") : null;
+    }
   }
 
   function summaryLinks() {
@@ -176,11 +235,15 @@
       autosave(form);
     }
     printButtons();
+    tabs();
     summaryLinks();
     // a page with errors starts at their summary; one opened by a summary's link on another page, at its field
     if (!focusErrorSummary() && window.location.hash) {
       focusField(decodeURIComponent(window.location.hash.slice(1)));
     }
   });
-  document.addEventListener("htmx:afterSettle", printButtons);
+  document.addEventListener("htmx:afterSettle", function () {
+    printButtons();
+    tabs();
+  });
 })();
