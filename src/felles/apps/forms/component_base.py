@@ -3,6 +3,7 @@ component's view starts from (texts, bound fields, messages)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -61,6 +62,7 @@ class ComponentBase:
                  messages: dict[str, list[Message]] | None = None, pages: list[str] | None = None,
                  read_only: bool = False, typed: dict[str, str] | None = None,
                  editing: frozenset[str] = frozenset(), open_tabs: dict[str, str] | None = None,
+                 subform_rows: dict[str, list[tuple[uuid.UUID, dict[str, Any]]]] | None = None,
                  form_of: Callable[[LayoutSetDefinition], FormState] | None = None) -> None:
         self.app = app
         self.layout_set = layout_set
@@ -72,6 +74,7 @@ class ComponentBase:
         self.typed = typed or {}  # text typed into fields that could not be stored (not a number …), shown again
         self.editing = editing  # the repeating-group rows open for editing, by their field name ("hunder[2]")
         self.open_tabs = open_tabs or {}  # the tab chosen in each Tabs, by the Tabs' view id
+        self.subform_rows = subform_rows or {}  # the data elements filled in through subforms, by data type
         # another layout set filled with the instance's data (a Summary2 of another task); None: not available
         self.form_of = form_of
         self.default_data_type = form.context.data.default_data_type

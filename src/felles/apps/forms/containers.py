@@ -1,5 +1,5 @@
 """Components that hold others: groups, accordions, tabs, cards, repeating groups (a table of rows, rows opened for
-editing), and grids."""
+editing), subforms (a table of data elements, each filled in on the subform's pages), and grids."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from felles.apps.datapath import transpose
+from felles.apps.datapath import lookup, parse_path, transpose
 from felles.apps.display import display_value
+from felles.apps.expressions.casting import to_string
 from felles.apps.expressions.errors import ExpressionError
 from felles.apps.forms.component_base import ComponentBase
 from felles.apps.forms.values import field_name
@@ -17,7 +18,7 @@ from felles.apps.layout import Component, Node
 
 
 class ContainerComponents(ComponentBase):
-    """Builders of Group, Accordion, AccordionGroup, ButtonGroup, Tabs, Cards, RepeatingGroup and Grid."""
+    """Builders of Group, Accordion, AccordionGroup, ButtonGroup, Tabs, Cards, RepeatingGroup, Subform and Grid."""
 
     def _group(self, node: Node) -> View:
         component = node.component
@@ -75,6 +76,36 @@ class ContainerComponents(ComponentBase):
         found = [self.form.layout.components.get(i) for i in ids if isinstance(i, str)] if isinstance(ids, list) \
             else []
         return self._views_of(Node(child, node.page, node.rows) for child in found if child is not None)
+
+    def _subform(self, node: Node) -> View:
+        """A Subform as app-frontend draws it: a table of the data elements of its layout set's data type (the
+        columns' ``cellContent.query`` read in each element's data, else their ``default`` text), each opened on
+        the subform's pages to change it, with buttons to add and delete elements."""
+        component = node.component
+        assert component is not None
+        definition = component.definition
+        view = self._base(node, "subform")
+        layout_set = self.app.layout_sets.get(str(definition.get("layoutSet")))
+        data_type = layout_set.data_type if layout_set is not None else None
+        columns = [column for column in definition.get("tableColumns") or [] if isinstance(column, dict)]
+        view.columns = [inline(self.resource(node, column["headerContent"]))
+                        if isinstance(column.get("headerContent"), str) else Markup("") for column in columns]
+        for index, (element_id, model) in enumerate(self.subform_rows.get(data_type or "", [])):
+            cells = []
+            for column in columns:
+                content = column.get("cellContent") if isinstance(column.get("cellContent"), dict) else {}
+                query = content.get("query")
+                text = to_string(lookup(model, parse_path(query))) or "" if isinstance(query, str) else ""
+                if not text and isinstance(content.get("default"), str):
+                    text = self.resource(node, content["default"])
+                cells.append(text)
+            view.rows.append(Row(index, [], cells=cells, key=str(element_id)))
+        view.props["first_page"] = layout_set.page_order[0] if layout_set and layout_set.page_order else None
+        view.props["can_add"] = not self.read_only and data_type is not None and \
+            definition.get("showAddButton") is not False and view.props["first_page"] is not None
+        view.props["can_delete"] = not self.read_only and definition.get("showDeleteButton") is not False
+        view.props["add_label"] = self.text(node, "addButton")
+        return view
 
     def _repeating(self, node: Node) -> View:
         """A repeating group as Altinn shows it: a table of its rows, the rows being edited opened below their

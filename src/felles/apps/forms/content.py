@@ -108,6 +108,8 @@ class ContentComponents(ComponentBase):
         view.props["secondary"] = definition.get("buttonStyle") == "secondary"
         if not view.label:
             fallback = {"PrintButton": "forms.print", "InstantiationButton": "forms.start_new"}.get(kind)
+            if view.props["action"] == "subform-done":
+                fallback = "forms.subform.done"
             view.props["label_key"] = fallback or "forms.submit"
         return view
 
@@ -118,6 +120,8 @@ def _custom_action(actions: Any) -> str | None:
             continue
         if action.get("id") == "navigateToPage" and isinstance((action.get("metadata") or {}).get("page"), str):
             return "page:" + action["metadata"]["page"]
+        if action.get("id") == "closeSubform":  # back to the task's page the subform was opened from
+            return "subform-done"
         if action.get("id") in ("nextPage", "previousPage"):
             return "next" if action["id"] == "nextPage" else "previous"
         if action.get("type") == "ServerAction" and isinstance(action.get("id"), str):

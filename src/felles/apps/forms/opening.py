@@ -20,7 +20,7 @@ from felles.apps.dependencies import catalogue, deployed_app
 from felles.apps.deployment import RunningApp
 from felles.apps.forms.component_base import form_state
 from felles.apps.layout import FormState
-from felles.core.errors import Problem
+from felles.core.errors import NotFound, Problem
 from felles.core.runtime import Runtime
 from felles.core.tokens import Principal
 from felles.portal import login
@@ -83,15 +83,50 @@ def has_token(request: Request, runtime: Runtime, form: FormData) -> bool:
 
 
 # --- an instance ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SubformScope:
+    """A subform's data element open on its own pages: the task's page and the Subform component it was opened
+    from, and the subform's layout set."""
+
+    page: str
+    component: str
+    element_id: uuid.UUID
+    layout_set: LayoutSetDefinition
+
+    @property
+    def path(self) -> str:
+        """What the subform's pages add to a task's path (app-frontend's: page, component, data element)."""
+        return f"/{quote(self.page)}/{quote(self.component)}/{self.element_id}"
+
+
 @dataclass
 class Opened:
-    """An instance opened for a page: its rows, the form data by data type, and where its pages are."""
+    """An instance opened for a page: its rows, the form data by data type, and where its pages are.
+
+    A data type filled in through subforms (``allowInSubform``) has many elements: they are kept apart, by data
+    type, as (element id, form data), for the Subform tables; the one open on a subform's pages is the model of
+    its data type then (``subform``).
+    """
 
     ref: data.InstanceRef
     opened: data.Opened
     app: RunningApp
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     elements_by_type: dict[str, uuid.UUID] = field(default_factory=dict)
+    subform_rows: dict[str, list[tuple[uuid.UUID, dict[str, Any]]]] = field(default_factory=dict)
+    subform: SubformScope | None = None
+
+    @property
+    def layout_set(self) -> LayoutSetDefinition | None:
+        """The layout set the pages draw: the subform's, else the current task's."""
+        if self.subform is not None:
+            return self.subform.layout_set
+        return self.definition.layout_set_for_task(self.task) if self.task else None
+
+    def page_path(self, page: str) -> str:
+        """The path of one of the pages drawn (a subform's pages lie under the task page it was opened from)."""
+        scope = self.subform.path if self.subform is not None else ""
+        return f"{self.base}/{quote(self.task or '')}{scope}/{quote(page)}"
 
     @property
     def definition(self) -> AppDefinition:
@@ -120,11 +155,43 @@ async def open_instance(request: Request, runtime: Runtime, app: RunningApp, cal
     opened = Opened(ref, await data.open_instance(ref, action), app)
     for element in opened.opened.elements:
         data_type = data_type_of(opened.definition, element.data_type)
-        if data_type is not None and data.is_form_data(data_type) and element.data_type not in opened.models:
+        if data_type is None or not data.is_form_data(data_type):
+            continue
+        if (data_type.get("appLogic") or {}).get("allowInSubform"):
+            model = data.model_of(opened.definition, data_type)
+            opened.subform_rows.setdefault(element.data_type, []).append(
+                (element.id, await data.read_form_data(runtime, element, model)))
+        elif element.data_type not in opened.models:
             model = data.model_of(opened.definition, data_type)
             opened.models[element.data_type] = await data.read_form_data(runtime, element, model)
             opened.elements_by_type[element.data_type] = element.id
     return opened
+
+
+def subform_layout_set(opened: Opened, page: str, component_id: str) -> LayoutSetDefinition:
+    """The layout set of the Subform component ``component_id`` on the task's ``page``."""
+    task_set = opened.definition.layout_set_for_task(opened.task or "")
+    layout = task_set.layout_set if task_set is not None else None
+    component = layout.components.get(component_id) if layout is not None else None
+    if component is None or component.page != page or component.type != "Subform":
+        raise NotFound(f"The page {page} has no subform {component_id}.", code="subform_not_found")
+    layout_set = opened.definition.layout_sets.get(str(component.definition.get("layoutSet")))
+    if layout_set is None or layout_set.layout_set is None or layout_set.data_type is None:
+        raise NotFound(f"The subform {component_id} names no layout set of this app.", code="subform_not_found")
+    return layout_set
+
+
+def open_subform(opened: Opened, page: str, component_id: str, element_id: uuid.UUID) -> None:
+    """Open one of a Subform's data elements on the subform's pages: its form data becomes its type's model."""
+    layout_set = subform_layout_set(opened, page, component_id)
+    assert layout_set.data_type is not None
+    found = next((model for row_id, model in opened.subform_rows.get(layout_set.data_type, []) if row_id == element_id),
+                 None)
+    if found is None:
+        raise NotFound(f"The subform {component_id} has no data element {element_id}.", code="subform_not_found")
+    opened.models[layout_set.data_type] = found
+    opened.elements_by_type[layout_set.data_type] = element_id
+    opened.subform = SubformScope(page, component_id, element_id, layout_set)
 
 
 def data_type_of(definition: AppDefinition, data_type_id: str) -> dict[str, Any] | None:
@@ -141,9 +208,15 @@ class Urls:
     base: str
     task: str
     root: str = ""
+    scope: str = ""  # a subform's pages: what SubformScope.path adds
 
     def page(self, page: str) -> str:
-        return f"{self.root}{self.base}/{quote(self.task)}/{quote(page)}"
+        return f"{self.root}{self.base}/{quote(self.task)}{self.scope}/{quote(page)}"
+
+    def subform(self, page: str, component: str, element_id: str, subform_page: str) -> str:
+        """A subform's data element on its first page, opened from the task's ``page``."""
+        return f"{self.root}{self.base}/{quote(self.task)}/{quote(page)}/{quote(component)}/{element_id}/" \
+            f"{quote(subform_page)}"
 
     def save(self, page: str) -> str:
         return f"{self.page(page)}/save"

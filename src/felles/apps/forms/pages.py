@@ -37,6 +37,11 @@ router.add_api_route(INSTANCE_PATH + "/{task}/{page}/save", task_pages.autosave,
                      name="forms_autosave", **_HTML)
 router.add_api_route(INSTANCE_PATH + "/{task}/{page}", task_pages.post_page, methods=["POST"], name="forms_post",
                      **_HTML)
+SUBFORM_PATH = INSTANCE_PATH + "/{task}/{page}/{component}/{element_id}/{subform_page}"
+router.add_api_route(SUBFORM_PATH, task_pages.subform_page, methods=["GET"], name="forms_subform_page", **_HTML)
+router.add_api_route(SUBFORM_PATH + "/save", task_pages.subform_autosave, methods=["POST"],
+                     name="forms_subform_autosave", **_HTML)
+router.add_api_route(SUBFORM_PATH, task_pages.subform_post, methods=["POST"], name="forms_subform_post", **_HTML)
 router.add_api_route(INSTANCE_PATH + "/{task}/" + UPLOAD_SEGMENT + "/{data_type}", uploads.upload, methods=["POST"],
                      name="forms_upload", **_HTML)
 router.add_api_route(INSTANCE_PATH + "/{task}", task_pages.post_step, methods=["POST"], name="forms_step", **_HTML)

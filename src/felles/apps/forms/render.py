@@ -35,6 +35,7 @@ class PageRenderer(SummaryComponents, ContentComponents, ContainerComponents):
             "FileUploadWithTag": self._file_upload, "ImageUpload": self._file_upload,
             "AttachmentList": self._attachment_list, "Grid": self._grid, "Accordion": self._group,
             "AccordionGroup": self._group, "ButtonGroup": self._group, "Tabs": self._tabs, "Cards": self._cards,
+            "Subform": self._subform,
             "Summary": self._summary, "Summary2": self._summary, "NavigationButtons": self._navigation_buttons,
             "NavigationBar": self._navigation_bar, "Button": self._button, "CustomButton": self._button,
             "ActionButton": self._button, "InstantiationButton": self._button, "PrintButton": self._button,

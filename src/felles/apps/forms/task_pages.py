@@ -5,6 +5,8 @@ page, by their fields and in the error summary)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -31,8 +33,10 @@ from felles.apps.forms.opening import (
     form_state_of,
     no_store,
     open_instance,
+    open_subform,
     problem_page,
     redirect,
+    subform_layout_set,
     task_type_of,
     to_login,
 )
@@ -40,8 +44,9 @@ from felles.apps.forms.render import PageRenderer, issue_messages
 from felles.apps.forms.saving import PageState, apply_post, editing_query, row_action, store
 from felles.apps.forms.start import instantiate_for
 from felles.apps.forms.steps import step_page
+from felles.apps.forms.views import View
 from felles.apps.task_actions import InstanceCall
-from felles.core.errors import Conflict, Problem
+from felles.core.errors import Conflict, NotFound, Problem
 from felles.core.i18n import translate
 from felles.core.runtime import Runtime, RuntimeDep
 from felles.portal import login
@@ -55,11 +60,35 @@ MAX_TOUCHED, MAX_FIELD_NAME = 5000, 1000
 
 async def form_page(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
                     instance_guid: uuid.UUID, task: str, page: str) -> Response:
+    return await _get(request, runtime, app, party_id, instance_guid, task, page)
+
+
+async def subform_page(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
+                       instance_guid: uuid.UUID, task: str, page: str, component: str, element_id: uuid.UUID,
+                       subform_page: str) -> Response:
+    """A page of a subform's data element, opened from the Subform ``component`` on the task's ``page``."""
+    return await _get(request, runtime, app, party_id, instance_guid, task, subform_page,
+                      Subform(page, component, element_id))
+
+
+@dataclass(frozen=True)
+class Subform:
+    """Which subform a request is for: the task's page and Subform component it is opened from, its element."""
+
+    page: str
+    component: str
+    element_id: uuid.UUID
+
+
+async def _get(request: Request, runtime: Runtime, app: RunningApp, party_id: int, instance_guid: uuid.UUID,
+               task: str, page: str, subform: Subform | None = None) -> Response:
     caller = await caller_of(request, runtime)
     if caller is None:
         return await to_login(request, runtime)
     try:
         opened = await open_instance(request, runtime, app, caller, party_id, instance_guid)
+        if opened.task == task and subform is not None:
+            open_subform(opened, subform.page, subform.component, subform.element_id)
     except Problem as problem:
         return problem_page(request, app, problem)
     if opened.task != task:  # an old link: the process has moved on
@@ -76,7 +105,7 @@ async def render_form_page(request: Request, runtime: Runtime, opened: Opened, p
     language = page_language(request)
     task = opened.task
     assert task is not None
-    layout_set = opened.definition.layout_set_for_task(task)
+    layout_set = opened.layout_set
     if layout_set is None:
         return step_page(request, runtime, opened)
     form = form_state_of(request, opened, layout_set)
@@ -89,9 +118,11 @@ async def render_form_page(request: Request, runtime: Runtime, opened: Opened, p
     renderer = PageRenderer(opened.definition, layout_set, form, page, messages=state.messages, pages=pages,
                             read_only=not may_write or task_type != "data", typed=state.typed,
                             editing=frozenset(state.editing), open_tabs=state.open_tabs,
+                            subform_rows=opened.subform_rows,
                             form_of=lambda other: form_state_of(request, opened, other))
     views = renderer.views()
-    urls = Urls(opened.base, task, request.scope.get("root_path", ""))
+    urls = Urls(opened.base, task, request.scope.get("root_path", ""),
+                opened.subform.path if opened.subform is not None else "")
     links = list(state.summary)
     if state.show_summary:
         links += [(f"#{target}", text) for target, text in renderer.error_links(views)] + state.elsewhere
@@ -101,8 +132,16 @@ async def render_form_page(request: Request, runtime: Runtime, opened: Opened, p
         "views": views, "error_links": links, "urls": urls, "page": page, "pages": pages,
         "page_number": pages.index(page) + 1, "form_token": login.form_token(runtime, request, FORM_PURPOSE),
         "editable": may_write and task_type == "data", "notice": notice, "touched": sorted(state.touched),
+        # a subform's page without a button of its own to close it gets one
+        "subform_done": opened.subform is not None and not _closes_subform(views),
     }, status_code=state.status_code)
     return no_store(response)
+
+
+def _closes_subform(views: list[View]) -> bool:
+    """Whether one of the views is a button back from a subform (a CustomButton's closeSubform)."""
+    return any(view.props.get("action") == "subform-done" or _closes_subform(view.children)
+               or any(_closes_subform(section.views) for section in view.sections) for view in views)
 
 
 async def autosave(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
@@ -118,8 +157,24 @@ async def post_page(request: Request, runtime: RuntimeDep, app: AppPage, party_i
     return await _post(request, runtime, app, party_id, instance_guid, task, page, autosaving=False)
 
 
+async def subform_autosave(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
+                           instance_guid: uuid.UUID, task: str, page: str, component: str, element_id: uuid.UUID,
+                           subform_page: str) -> Response:
+    """Save a subform's page as it changes (as ``autosave``)."""
+    return await _post(request, runtime, app, party_id, instance_guid, task, subform_page, autosaving=True,
+                       subform=Subform(page, component, element_id))
+
+
+async def subform_post(request: Request, runtime: RuntimeDep, app: AppPage, party_id: InstanceArgs,
+                       instance_guid: uuid.UUID, task: str, page: str, component: str, element_id: uuid.UUID,
+                       subform_page: str) -> Response:
+    """Save a subform's page, then go to another of its pages or back to the task's page it was opened from."""
+    return await _post(request, runtime, app, party_id, instance_guid, task, subform_page, autosaving=False,
+                       subform=Subform(page, component, element_id))
+
+
 async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: int, instance_guid: uuid.UUID,
-                task: str, page: str, *, autosaving: bool) -> Response:
+                task: str, page: str, *, autosaving: bool, subform: Subform | None = None) -> Response:
     caller = await caller_of(request, runtime)
     if caller is None:
         return await to_login(request, runtime)
@@ -129,12 +184,14 @@ async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: i
     language = page_language(request)
     try:
         opened = await open_instance(request, runtime, app, caller, party_id, instance_guid)
+        if opened.task == task and subform is not None:
+            open_subform(opened, subform.page, subform.component, subform.element_id)
     except Problem as problem:
         return problem_page(request, app, problem)
     if opened.task != task:
         return redirect(request, opened.base)
     action = str(posted.get("action") or "save")
-    layout_set = opened.definition.layout_set_for_task(task)
+    layout_set = opened.layout_set
     state = PageState()
     editing = {key for key in posted.getlist("editing") if isinstance(key, str) and key}
     if action.startswith(("edit:", "close:")):
@@ -156,6 +213,11 @@ async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: i
             if action.startswith("delete-file:"):
                 await data.delete_data_element(opened.ref, uuid.UUID(action.removeprefix("delete-file:")))
                 opened = await open_instance(request, runtime, app, caller, party_id, instance_guid)
+            if action.startswith("subform-add:") and subform is None:
+                return await _add_subform_element(request, opened, page, action.removeprefix("subform-add:"))
+            if action.startswith("subform-delete:") and subform is None:
+                await _delete_subform_element(opened, uuid.UUID(action.removeprefix("subform-delete:")))
+                return redirect(request, opened.page_path(page))
         except (Problem, ValueError) as problem:
             detail = problem.detail if isinstance(problem, Problem) else str(problem)
             state.summary.append(("#form-page", translate("forms.process.refused", language, reason=detail)))
@@ -166,6 +228,12 @@ async def _post(request: Request, runtime: Runtime, app: RunningApp, party_id: i
                 issues = await data_validation.validate_instance(opened.ref, language, [data_validation.DATA_TYPE])
                 _show_issues(request, opened, page, issues, state)
             return await render_form_page(request, runtime, opened, page, state=state)
+    if opened.subform is not None:  # a subform's pages: its own pages, or back to the task's page
+        if action in ("next", "previous") or action.startswith("page:"):
+            return redirect(request, opened.page_path(_target_page(request, opened, layout_set, page, action)))
+        if action == "subform-done":
+            return redirect(request, f"{opened.base}/{quote(task)}/{quote(opened.subform.page)}")
+        return redirect(request, opened.page_path(page))
     if action == "instantiate":  # an InstantiationButton: a new instance for the same party
         return await instantiate_for(request, runtime, app, caller, party_id)
     if action.startswith("server:"):  # a CustomButton's server action: runs in place, the page stays
@@ -195,6 +263,27 @@ def _target_page(request: Request, opened: Opened, layout_set: LayoutSetDefiniti
     position = pages.index(page) if page in pages else 0
     position += 1 if action == "next" else -1
     return pages[max(0, min(position, len(pages) - 1))] if pages else page
+
+
+async def _add_subform_element(request: Request, opened: Opened, page: str, component: str) -> Response:
+    """A new data element of a Subform's data type, opened on the subform's first page."""
+    layout_set = subform_layout_set(opened, page, component)
+    assert layout_set.data_type is not None
+
+    async def nothing() -> AsyncIterator[bytes]:  # an empty form, prefilled as the data service prefills it
+        yield b""
+
+    created = await data.create_data_element(opened.ref, layout_set.data_type, content_type="application/json",
+                                             content_disposition=None, content_length=0, body=nothing())
+    urls = Urls(opened.base, opened.task or "")
+    return redirect(request, urls.subform(page, component, str(created.element.id), layout_set.page_order[0]))
+
+
+async def _delete_subform_element(opened: Opened, element_id: uuid.UUID) -> None:
+    """Delete one of the instance's subform elements (the data service applies the data type's rules)."""
+    if not any(row_id == element_id for rows in opened.subform_rows.values() for row_id, _ in rows):
+        raise NotFound(f"The instance has no subform element {element_id}.", code="subform_not_found")
+    await data.delete_data_element(opened.ref, element_id)
 
 
 async def _submit(request: Request, runtime: Runtime, opened: Opened, page: str, action: str | None) -> Response:
@@ -231,7 +320,7 @@ async def _submit(request: Request, runtime: Runtime, opened: Opened, page: str,
 async def _refused(request: Request, runtime: Runtime, opened: Opened, page: str, problem: Problem) -> Response:
     """The page again, saying why the step was refused."""
     reason = problem.detail or problem.title
-    if opened.definition.layout_set_for_task(opened.task or "") is None:
+    if opened.layout_set is None:
         return step_page(request, runtime, opened, refusal=reason)
     state = PageState(summary=[("#form-page", translate("forms.process.refused", page_language(request),
                                                         reason=reason))], status_code=409)
@@ -252,10 +341,14 @@ def _show_issues(request: Request, opened: Opened, page: str, issues: list[dict[
     """Add the issues of the fields the person has touched (or of ``every_field``) to the page's messages, and the
     errors of such fields on other pages to the error summary's links."""
     language = page_language(request)
-    task = opened.task or ""
-    layout_set = opened.definition.layout_set_for_task(task)
+    layout_set = opened.layout_set
     form = form_state_of(request, opened, layout_set) if layout_set is not None else None
     element_types = {str(element.id): element.data_type for element in opened.opened.elements}
+    if opened.subform is not None:  # the subform's other elements have the same fields: theirs are not shown here
+        shown = str(opened.subform.element_id)
+        data_type = element_types.get(shown)
+        issues = [issue for issue in issues if str(issue.get("dataElementId")) == shown
+                  or element_types.get(str(issue.get("dataElementId"))) != data_type]
     default = form.context.data.default_data_type if form is not None else ""
     messages = issue_messages(issues, default, element_types, lambda issue: describe_issue(form, language, issue))
     where = field_pages(form) if form is not None else {}
@@ -268,7 +361,7 @@ def _show_issues(request: Request, opened: Opened, page: str, issues: list[dict[
         if field_page == page and name in where:
             continue  # drawn on this page: the summary links to it from the page's own views
         link = f"#{field_id}" if field_page == page else \
-            f"{request.scope.get('root_path', '')}{opened.base}/{quote(task)}/{quote(field_page)}#{field_id}"
+            f"{request.scope.get('root_path', '')}{opened.page_path(field_page)}#{field_id}"
         state.elsewhere.extend((link, message.text) for message in found if message.severity == "error")
 
 
