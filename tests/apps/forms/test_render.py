@@ -307,3 +307,25 @@ def test_cards_are_designsystemet_cards_with_their_media_texts_and_components() 
     assert re.search(r'<input class="ds-input" type="checkbox" id="c-kake-0" name="kake" value="J" checked', second)
     assert "Vi tar kontakt" in second
     assert html.count('id="c-bilde"') == 1  # the media is the card's, not drawn again on the page
+
+
+def test_an_error_no_view_shows_by_its_field_is_still_told() -> None:
+    # an error of a field no view draws is told in the summary still; one of a field on another page is linked
+    # to its page there, so it is left out here
+    app = app_of(page([
+        {"id": "likert", "type": "Likert", "dataModelBindings": {"questions": "q", "answer": "q.answer"},
+         "options": [{"value": "1", "label": "Ja"}], "required": True},
+        {"id": "navn", "type": "Input", "dataModelBindings": {"simpleBinding": "navn"}},
+    ]))
+    layout_set = app.layout_sets["form"]
+    messages = {"q.answer": [Message("Svar på spørsmålene")], "navn": [Message("Skriv navnet")],
+                "annet": [Message("Fyll ut det andre")], "borte": [Message("Et felt siden ikke har")],
+                "varsel": [Message("Bare et varsel", "warning")]}
+    renderer = PageRenderer(app, layout_set, form_state(app, layout_set, {"model": {"q": []}}, "nb"), "side1",
+                            messages=messages)
+    views = renderer.views()
+    # the Likert says it below its (missing) questions
+    assert renderer.error_links(views) == [("c-likert", "Svar på spørsmålene"), ("c-navn", "Skriv navnet")]
+    assert renderer.undrawn_errors({"annet"}) == ["Et felt siden ikke har"]
+    _, html = render(app, {"q": []}, messages=messages)
+    assert '<div id="c-likert-messages" class="felles-messages">' in html and "Svar på spørsmålene" in html

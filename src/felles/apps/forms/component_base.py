@@ -4,7 +4,7 @@ component's view starts from (texts, bound fields, messages)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from felles.apps.datapath import parse_path, transpose
@@ -69,6 +69,7 @@ class ComponentBase:
         self.form = form
         self.page = page
         self.messages = messages or {}
+        self.drawn_messages: set[str] = set()  # the fields whose messages a view shows (see undrawn_errors)
         self.pages = pages if pages is not None else visible_pages(form, layout_set)
         self.read_only = read_only  # the whole task is read-only (the person may not write)
         self.typed = typed or {}  # text typed into fields that could not be stored (not a number …), shown again
@@ -78,6 +79,21 @@ class ComponentBase:
         # another layout set filled with the instance's data (a Summary2 of another task); None: not available
         self.form_of = form_of
         self.default_data_type = form.context.data.default_data_type
+
+    def messages_of(self, name: str) -> list[Message]:
+        """The messages of a field, for the view that shows them by the field."""
+        found = self.messages.get(name)
+        if not found:
+            return []
+        self.drawn_messages.add(name)
+        return list(found)
+
+    def undrawn_errors(self, leave_out: Collection[str] = ()) -> list[str]:
+        """The errors no view on the page shows by its field (a field the page does not draw, a Likert without
+        questions …), so the error summary can say them still; those in ``leave_out`` are linked elsewhere."""
+        return [message.text for name, found in self.messages.items()
+                if name not in self.drawn_messages and name not in leave_out
+                for message in found if message.severity == "error"]
 
     # -- texts -----------------------------------------------------------------------------------------
     def text(self, node: Node, key: str) -> str | None:
@@ -150,7 +166,7 @@ class ComponentBase:
                     continue
                 name, value = resolved
                 view.fields[binding] = (name, value)
-                view.messages.extend(self.messages.get(name, ()))
+                view.messages.extend(self.messages_of(name))
             simple = view.fields.get("simpleBinding")
             if simple is not None:
                 view.name, view.value = simple

@@ -75,6 +75,8 @@ class FieldComponents(ComponentBase):
         component = node.component
         assert component is not None
         view = self._base(node, "likert")
+        # messages on the Likert as a whole (its questions' list), shown below its questions
+        view.props["own_messages"] = list(view.messages)
         view.props["left_header"] = inline(self.text(node, "leftColumnHeader"))
         questions = binding_target(component.bindings.get("questions"))
         answer = binding_target(component.bindings.get("answer"))
@@ -97,8 +99,9 @@ class FieldComponents(ComponentBase):
             name = field_name(data_type, field_path, self.default_data_type)
             label = self._likert_question(node, data_type, row_path)
             options = [Option(option.value, option.label, option.value == value) for option in option_source]
-            view.rows.append(Row(index, [], inline(label), name, options, list(self.messages.get(name, ()))))
-            view.messages.extend(self.messages.get(name, ()))
+            row_messages = self.messages_of(name)
+            view.rows.append(Row(index, [], inline(label), name, options, row_messages))
+            view.messages.extend(row_messages)
         return view
 
     def _likert_question(self, node: Node, data_type: str | None, row_path: Path) -> str:
@@ -138,7 +141,7 @@ class FieldComponents(ComponentBase):
         view.props["full"] = isinstance(max_count, int) and max_count > 0 and len(view.props["files"]) >= max_count
         view.props["tags"] = tags
         view.props["max_size"] = definition.get("maxFileSizeInMB")
-        view.messages.extend(self.messages.get(f"attachment::{data_type}", ()))
+        view.messages.extend(self.messages_of(f"attachment::{data_type}"))
         return view
 
     def _attachment_type(self, component: Component) -> str:

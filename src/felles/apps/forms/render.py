@@ -53,6 +53,7 @@ class PageRenderer(SummaryComponents, ContentComponents, ContainerComponents):
                 if view.kind == "likert":
                     for row in view.rows:
                         found.extend((f"{view.id}-{row.index}", m.text) for m in row.messages if m.severity == "error")
+                    found.extend((view.id, m.text) for m in view.props["own_messages"] if m.severity == "error")
                     continue
                 found.extend((_first_input(view) or target, m.text) for m in view.errors)
                 walk(view.children)

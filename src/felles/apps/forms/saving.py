@@ -41,6 +41,7 @@ class PageState:
     editing: set[str] = field(default_factory=set)
     touched: set[str] = field(default_factory=set)
     elsewhere: list[tuple[str, str]] = field(default_factory=list)  # (link, text): errors on other pages
+    linked_elsewhere: set[str] = field(default_factory=set)  # the fields of those errors
     show_summary: bool = True
     open_tabs: dict[str, str] = field(default_factory=dict)  # the tab chosen in each Tabs, by its view id
 

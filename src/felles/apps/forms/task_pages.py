@@ -125,7 +125,8 @@ async def render_form_page(request: Request, runtime: Runtime, opened: Opened, p
                 opened.subform.path if opened.subform is not None else "")
     links = list(state.summary)
     if state.show_summary:
-        links += [(f"#{target}", text) for target, text in renderer.error_links(views)] + state.elsewhere
+        links += [(f"#{target}", text) for target, text in renderer.error_links(views)]
+        links += [("#form-page", text) for text in renderer.undrawn_errors(state.linked_elsewhere)] + state.elsewhere
     response = render_page(request, "forms/page.html", {
         "app_title": app_title(opened.app, language),
         "page_title": renderer.resource(None, page),
@@ -357,12 +358,12 @@ def _show_issues(request: Request, opened: Opened, page: str, issues: list[dict[
             continue
         state.touched.add(name)
         state.messages.setdefault(name, []).extend(found)
-        field_page, field_id = where.get(name, (page, "form-page"))
-        if field_page == page and name in where:
-            continue  # drawn on this page: the summary links to it from the page's own views
-        link = f"#{field_id}" if field_page == page else \
-            f"{request.scope.get('root_path', '')}{opened.page_path(field_page)}#{field_id}"
+        if name not in where or where[name][0] == page:
+            continue  # on this page: the summary links to it from the page's own views (or to the form)
+        field_page, field_id = where[name]
+        link = f"{request.scope.get('root_path', '')}{opened.page_path(field_page)}#{field_id}"
         state.elsewhere.extend((link, message.text) for message in found if message.severity == "error")
+        state.linked_elsewhere.add(name)
 
 
 def _chosen_tabs(posted: FormData, action: str) -> dict[str, str]:
