@@ -458,3 +458,20 @@ class FormState:
                 raise ExpressionError(f"Unable to find component with identifier {target_id}")
             rows.append(row)
         return Node(target, target.page, tuple(rows))
+
+
+def likert_window(filters: Any, count: int) -> tuple[int, int]:
+    """The questions a Likert shows (its ``filter``'s start and stop), as (start, stop) of its list's rows."""
+    start, stop = 0, count
+    for item in filters if isinstance(filters, list) else []:
+        if not isinstance(item, dict):
+            continue
+        try:
+            number = int(str(item.get("value")))
+        except ValueError:
+            continue
+        if item.get("key") == "start":
+            start = max(0, number)
+        elif item.get("key") == "stop":
+            stop = min(count, number)
+    return start, max(start, stop)

@@ -13,7 +13,7 @@ from felles.apps.expressions.functions import translate
 from felles.apps.forms.component_base import ComponentBase, evaluate
 from felles.apps.forms.values import field_name
 from felles.apps.forms.views import Option, Row, View, inline
-from felles.apps.layout import Component, Node, binding_target
+from felles.apps.layout import Component, Node, binding_target, likert_window
 
 
 class FieldComponents(ComponentBase):
@@ -88,7 +88,7 @@ class FieldComponents(ComponentBase):
             rows = lookup(self.form.context.data.get(data_type), list_path)
         except ExpressionError:
             rows = None
-        start, stop = _likert_window(component.definition.get("filter"), len(rows) if isinstance(rows, list) else 0)
+        start, stop = likert_window(component.definition.get("filter"), len(rows) if isinstance(rows, list) else 0)
         answer_path = parse_path(answer[1])
         option_source = self.options(node, "", multiple=False)
         view.columns = [option.label for option in option_source]
@@ -223,19 +223,3 @@ class FieldComponents(ComponentBase):
                 text = translate(context, label)
             options.append({"value": option_value, "label": text or to_string(option_value) or ""})
         return options
-
-
-def _likert_window(filters: Any, count: int) -> tuple[int, int]:
-    start, stop = 0, count
-    for item in filters if isinstance(filters, list) else []:
-        if not isinstance(item, dict):
-            continue
-        try:
-            number = int(str(item.get("value")))
-        except ValueError:
-            continue
-        if item.get("key") == "start":
-            start = max(0, number)
-        elif item.get("key") == "stop":
-            stop = min(count, number)
-    return start, max(start, stop)
