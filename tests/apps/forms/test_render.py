@@ -329,3 +329,14 @@ def test_an_error_no_view_shows_by_its_field_is_still_told() -> None:
     assert renderer.undrawn_errors({"annet"}) == ["Et felt siden ikke har"]
     _, html = render(app, {"q": []}, messages=messages)
     assert '<div id="c-likert-messages" class="felles-messages">' in html and "Svar på spørsmålene" in html
+
+
+def test_a_field_drawn_twice_takes_what_the_person_changed_in_either() -> None:
+    from felles.apps.forms.saving import _changed_text
+
+    # the page posts both copies: the one changed wins, whichever comes last; unchanged, the value stays
+    assert _changed_text(["Nordmann", ""], "") == "Nordmann"
+    assert _changed_text(["Nordmann", "Hansen"], "Nordmann") == "Hansen"
+    assert _changed_text(["", "Nordmann"], "Nordmann") == ""
+    assert _changed_text(["Nordmann", "Nordmann"], "Nordmann") == "Nordmann"
+    assert _changed_text(["12"], 12) == "12"

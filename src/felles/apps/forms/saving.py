@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from felles.apps import data
 from felles.apps.datapath import lookup, parse_path, transpose
 from felles.apps.definition import LayoutSetDefinition
+from felles.apps.expressions.casting import to_string
 from felles.apps.expressions.errors import ExpressionError
 from felles.apps.forms import values
 from felles.apps.forms.issues import component_label
@@ -98,13 +99,13 @@ def apply_post(opened: Opened, form: FormState, layout_set: LayoutSetDefinition,
         if name not in posted:
             continue
         items = [item for item in posted.getlist(name) if isinstance(item, str)]
-        multiple = definition.get("type") in ("Checkboxes", "MultipleSelect")
-        text = ",".join(item for item in items if item) if multiple else (items[-1] if items else "")
         data_type, path = values.parse_field_name(name)
         data_type = data_type or default
         model = opened.models.get(data_type)
         if model is None:
             continue
+        multiple = definition.get("type") in ("Checkboxes", "MultipleSelect")
+        text = ",".join(item for item in items if item) if multiple else _changed_text(items, lookup(model, path))
         number = (definition.get("formatting") or {}).get("number") if isinstance(
             definition.get("formatting"), dict) else None
         if isinstance(number, dict):
@@ -124,6 +125,15 @@ def apply_post(opened: Opened, form: FormState, layout_set: LayoutSetDefinition,
             changed.add(data_type)
             state.touched.add(name)
     return changed, state
+
+
+def _changed_text(items: list[str], stored: Any) -> str:
+    """The text posted for a field. A page may draw one field twice (frontend-test repeats the new name in a
+    summary below it): what the person changed in one, not the other's copy of the value the page was drawn
+    with, is what they meant."""
+    current = to_string(stored) or ""
+    changed = [item for item in items if item != current]
+    return changed[-1] if changed else (items[-1] if items else "")
 
 
 def _likert_fields(form: FormState, page: str) -> list[str]:

@@ -1,7 +1,8 @@
 // The form pages: autosave (the form is posted when a field is left changed, or a choice is made, and the page
 // body the server draws back replaces the old one, with the messages of the fields the person has changed and
 // the error summary), focus to the error summary when a page comes back with errors, the summary's links that
-// put focus in the field they name, and the print button. No inline script: the pages' Content-Security-Policy allows our own files only.
+// put focus in the field they name, tabs, and the print button. No inline script: the pages'
+// Content-Security-Policy allows our own files only.
 (function () {
   "use strict";
 
@@ -191,7 +192,13 @@
       var now = fieldStates();
       var active = document.activeElement;
       carried = {values: {}, active: active && active.id ? active.id : null,
-                 start: active ? active.selectionStart : null, end: active ? active.selectionEnd : null};
+                 start: active ? active.selectionStart : null, end: active ? active.selectionEnd : null,
+                 tabs: {}};
+      // so is a tab chosen meanwhile
+      form.querySelectorAll("[data-tab-choice]").forEach(function (choice) {
+        var parts = choice.value.split(":");
+        carried.tabs[parts[0]] = parts.slice(1).join(":");
+      });
       Object.keys(now).forEach(function (id) {
         if (now[id] !== posted[id]) {
           carried.values[id] = now[id];
@@ -206,6 +213,15 @@
         var field = document.getElementById(id);
         if (field) {
           setState(field, carried.values[id]);
+        }
+      });
+      Object.keys(carried.tabs).forEach(function (boxId) {
+        var box = document.getElementById(boxId);
+        var tab = box && tabsOf(box).filter(function (t) {
+          return t.getAttribute("data-tab") === carried.tabs[boxId];
+        })[0];
+        if (tab && tab.getAttribute("aria-selected") !== "true") {
+          selectTab(box, tab, false);
         }
       });
       var active = carried.active && document.getElementById(carried.active);
