@@ -347,6 +347,7 @@ def test_altinns_frontend_test_change_of_name_with_tabs_by_keyboard(base: str, p
     type_in(page, textbox(page, "Nytt fornavn"), "Kåre")
     tabs = page.get_by_role("tablist")
     expect(tabs.get_by_role("tab", name="Nytt mellomnavn")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("form[aria-busy]")).to_have_count(0)  # the first name saved: the page is drawn again
     tabs.get_by_role("tab", name="Nytt mellomnavn").focus()
     page.keyboard.press("ArrowRight")
     last_name_tab = tabs.get_by_role("tab", name="Nytt etternavn")

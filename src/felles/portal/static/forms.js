@@ -63,23 +63,32 @@
     return Array.prototype.slice.call(box.querySelectorAll(":scope > [role=tablist] > [role=tab]"));
   }
 
+  // One listener for every tab list, so tabs drawn again by autosave work at once.
   function tabs() {
-    document.querySelectorAll("[data-tabs]:not([data-tabs-ready])").forEach(function (box) {
-      box.setAttribute("data-tabs-ready", "");
-      var list = tabsOf(box);
-      list.forEach(function (tab, index) {
-        tab.addEventListener("click", function (event) {
-          event.preventDefault(); // without script the button posts the page, which comes back on this tab
-          selectTab(box, tab, false);
-        });
-        tab.addEventListener("keydown", function (event) {
-          var next = {ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: list.length - 1}[event.key];
-          if (next !== undefined) {
-            event.preventDefault();
-            selectTab(box, list[(next + list.length) % list.length], true);
-          }
-        });
-      });
+    function tabOf(event) {
+      var tab = event.target.closest ? event.target.closest("[role=tab][data-tab]") : null;
+      var box = tab ? tab.closest("[data-tabs]") : null;
+      return box && tabsOf(box).indexOf(tab) >= 0 ? {tab: tab, box: box} : null;
+    }
+    document.addEventListener("click", function (event) {
+      var found = tabOf(event);
+      if (found) {
+        event.preventDefault(); // without script the button posts the page, which comes back on this tab
+        selectTab(found.box, found.tab, false);
+      }
+    });
+    document.addEventListener("keydown", function (event) {
+      var found = tabOf(event);
+      if (!found) {
+        return;
+      }
+      var list = tabsOf(found.box);
+      var index = list.indexOf(found.tab);
+      var next = {ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: list.length - 1}[event.key];
+      if (next !== undefined) {
+        event.preventDefault();
+        selectTab(found.box, list[(next + list.length) % list.length], true);
+      }
     });
   }
 
@@ -260,6 +269,5 @@
   });
   document.addEventListener("htmx:afterSettle", function () {
     printButtons();
-    tabs();
   });
 })();
