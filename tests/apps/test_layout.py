@@ -125,3 +125,19 @@ def test_state_is_recomputed_after_invalidate() -> None:
 def test_inconsistent_layouts_are_refused(layout: list[dict[str, Any]], message: str) -> None:
     with pytest.raises(LayoutError, match=message):
         LayoutSet.from_layouts({"P": {"data": {"layout": layout}}})
+
+
+def test_a_page_the_layout_settings_leave_out_is_hidden_and_its_components_not_required() -> None:
+    from felles.apps.definition import load_app
+    from felles.apps.forms.component_base import form_state
+    from felles.apps.validation import validate_required
+    from tests.conftest import REFERENCE
+
+    # frontend-test's Task_1 has a page "neverDisplayed" with a required field, not in its pages' order
+    app = load_app(REFERENCE / "altinn-apps" / "altinn-studio-frontend-test" / "App")
+    layout_set = app.layout_sets["Task_1"]
+    form = form_state(app, layout_set, {"message": {}, "PdfSettings": {}}, "nb")
+    assert form.is_page_hidden("neverDisplayed") and not form.is_page_hidden("taskChooser")
+    hidden = Node(layout_set.layout_set.components["neverValidatedInput"], "neverDisplayed")
+    assert form.is_hidden(hidden)
+    assert all(issue.field != "Reference" for issue in validate_required(form))

@@ -85,3 +85,21 @@ def test_expression_validations_run_per_row_with_the_field_as_argv() -> None:
         ("Personer[1].Alder", Severity.WARNING, "Mangler navn på rad med alder 40"),
     ]
     assert issues[0].to_json()["severity"] == 1
+
+
+def test_a_required_likert_asks_for_an_answer_to_each_question_it_shows() -> None:
+    layouts = {"P": {"data": {"layout": [
+        {"id": "likert", "type": "Likert", "required": True, "optionsId": "svar",
+         "dataModelBindings": {"questions": "Sporsmal", "answer": "Sporsmal.Svar"},
+         "filter": [{"key": "start", "value": "1"}, {"key": "stop", "value": "3"}]},
+    ]}}}
+
+    def required(data: dict) -> list[str]:
+        form = FormState(LayoutSet.from_layouts(layouts), ExpressionContext(data=DataModels({"default": data})))
+        return [issue.field for issue in validate_required(form)]
+
+    # without questions there is nothing to answer (frontend-test's Likert task before its questions are made)
+    assert required({"Sporsmal": []}) == [] and required({}) == []
+    # the first question lies outside the filter; of the two shown, the unanswered one is missing
+    questions = [{"Tekst": "a"}, {"Tekst": "b", "Svar": "1"}, {"Tekst": "c"}]
+    assert required({"Sporsmal": questions}) == ["Sporsmal[2].Svar"]

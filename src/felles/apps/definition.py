@@ -320,6 +320,7 @@ def _load_layout_folder(app: AppDefinition, folder: Path, set_id: str, data_type
 
     try:
         definition.layout_set = LayoutSet.from_layouts(definition.layouts, warn_missing_child)
+        definition.layout_set.unlisted_pages = frozenset(layouts) - frozenset(definition.page_order)
     except LayoutError as error:
         culprit = _file_for_layout_error(definition, str(error))
         app.problem(culprit[0], culprit[1], str(error))

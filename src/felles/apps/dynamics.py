@@ -526,8 +526,9 @@ class Dynamics:
         for page in form.layout.pages.values():
             emit = self.pages is None or page.name in self.pages
             page_gate = -1
-            if emit and "hidden" in page.definition:
-                page_gate = add(PAGE, Node(None, page.name), "hidden", page.definition["hidden"], -1, -1)
+            if emit and ("hidden" in page.definition or page.name in form.layout.unlisted_pages):
+                # a page the layout settings' order leaves out is hidden whatever its expression says
+                page_gate = add(PAGE, Node(None, page.name), "hidden", page.definition.get("hidden", True), -1, -1)
             for component in page.top_level:
                 expand(component, (), -1, page_gate, emit)
 

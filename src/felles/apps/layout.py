@@ -139,6 +139,9 @@ class LayoutSet:
     def __init__(self, pages: dict[str, Page], components: dict[str, Component]) -> None:
         self.pages = pages
         self.components = components
+        # pages the layout settings' order leaves out: app-frontend never shows them, so they are hidden (their
+        # components are neither required nor validated)
+        self.unlisted_pages: frozenset[str] = frozenset()
 
     @classmethod
     def from_layouts(cls, layouts: dict[str, Any], on_missing_child: Callable[[str], None] | None = None) -> LayoutSet:
@@ -371,6 +374,8 @@ class FormState:
         return to_boolean(compiled(self.context_at(node))) is True
 
     def is_page_hidden(self, page_name: str) -> bool:
+        if page_name in self.layout.unlisted_pages:
+            return True
         page = self.layout.pages.get(page_name)
         if page is None or page.hidden is None:
             return False
@@ -453,3 +458,20 @@ class FormState:
                 raise ExpressionError(f"Unable to find component with identifier {target_id}")
             rows.append(row)
         return Node(target, target.page, tuple(rows))
+
+
+def likert_window(filters: Any, count: int) -> tuple[int, int]:
+    """The questions a Likert shows (its ``filter``'s start and stop), as (start, stop) of its list's rows."""
+    start, stop = 0, count
+    for item in filters if isinstance(filters, list) else []:
+        if not isinstance(item, dict):
+            continue
+        try:
+            number = int(str(item.get("value")))
+        except ValueError:
+            continue
+        if item.get("key") == "start":
+            start = max(0, number)
+        elif item.get("key") == "stop":
+            stop = min(count, number)
+    return start, max(start, stop)

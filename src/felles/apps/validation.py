@@ -14,12 +14,12 @@ from typing import Any
 import jsonschema
 import xmlschema
 
-from felles.apps.datapath import Path, format_path, lookup, parse_path
+from felles.apps.datapath import Path, format_path, lookup, parse_path, transpose
 from felles.apps.expressions.casting import to_boolean, to_string
 from felles.apps.expressions.context import ExpressionContext
 from felles.apps.expressions.errors import ExpressionError
 from felles.apps.expressions.evaluator import compile_cached
-from felles.apps.layout import FormState, binding_target
+from felles.apps.layout import FormState, binding_target, likert_window
 
 
 class Severity(IntEnum):
@@ -114,6 +114,9 @@ def validate_required(form: FormState) -> list[ValidationIssue]:
             continue
         if not form.is_required(node) or form.is_hidden(node):
             continue
+        if component.type == "Likert":
+            issues.extend(_likert_required(form, node))
+            continue
         for binding_name, binding in component.bindings.items():
             if binding_name == "group" or binding_target(binding) is None:
                 continue
@@ -136,9 +139,32 @@ def validate_required(form: FormState) -> list[ValidationIssue]:
     return issues
 
 
-def _transposed(form: FormState, node: Any, field: str) -> Path:
-    from felles.apps.datapath import transpose
+def _likert_required(form: FormState, node: Any) -> list[ValidationIssue]:
+    """A required Likert asks for an answer to each question it shows (its list's rows within its filter); with
+    no questions there is nothing to answer."""
+    component = node.component
+    questions = binding_target(component.bindings.get("questions"))
+    answer = binding_target(component.bindings.get("answer"))
+    if questions is None or answer is None:
+        return []
+    list_path = _transposed(form, node, questions[1])
+    try:
+        model = form.context.data.get(questions[0])
+    except ExpressionError:
+        return []
+    rows = lookup(model, list_path)
+    start, stop = likert_window(component.definition.get("filter"), len(rows) if isinstance(rows, list) else 0)
+    issues = []
+    for index in range(start, stop):
+        row_path = (*list_path[:-1], (list_path[-1][0], index))
+        field = transpose(parse_path(answer[1]), row_path)
+        if lookup(model, field) in (None, ""):
+            issues.append(ValidationIssue(Severity.ERROR, format_path(field), "required", f"{component.id} is required",
+                                          "Required", custom_text_key="backend.validation_errors.required"))
+    return issues
 
+
+def _transposed(form: FormState, node: Any, field: str) -> Path:
     return transpose(parse_path(field), form.context_path(node))
 
 

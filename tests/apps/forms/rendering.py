@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from felles.apps.definition import AppDefinition, LayoutSetDefinition
-from felles.apps.forms.render import Message, PageRenderer, View, form_state
+from felles.apps.forms.component_base import form_state
+from felles.apps.forms.render import PageRenderer
+from felles.apps.forms.views import Message, View
 from felles.apps.layout import LayoutSet
 from felles.core.i18n import translate
 from felles.portal.shell import templates
@@ -33,12 +35,14 @@ def page(components: list[dict[str, Any]], name: str = "side1") -> dict[str, Any
 def render(app: AppDefinition, data: dict[str, Any], page_name: str | None = None, *, language: str = "nb",
            messages: dict[str, list[Message]] | None = None,
            data_elements: list[dict[str, Any]] | None = None,
-           editing: frozenset[str] = frozenset()) -> tuple[list[View], str]:
+           editing: frozenset[str] = frozenset(),
+           open_tabs: dict[str, str] | None = None) -> tuple[list[View], str]:
     layout_set = next(iter(app.layout_sets.values()))
     form = form_state(app, layout_set, {layout_set.data_type or "model": data}, language,
                       data_elements=data_elements or [])
     page_name = page_name or layout_set.page_order[0]
-    renderer = PageRenderer(app, layout_set, form, page_name, messages=messages, editing=editing)
+    renderer = PageRenderer(app, layout_set, form, page_name, messages=messages, editing=editing,
+                            open_tabs=open_tabs)
     views = renderer.views()
     html = _VIEWS.render(views=views, t=lambda key, **params: translate(key, language, **params), urls=None,
                          editable=True)

@@ -33,9 +33,11 @@ async def start_instance(client: httpx.AsyncClient, form_app: FormApp, person: s
 
 
 async def post(client: httpx.AsyncClient, path: str, page_html: str, **fields: str | list[str]) -> httpx.Response:
-    """Post a page's form as a browser would: its token and open rows (hidden fields) with the fields given."""
-    editing = re.findall(r'name="editing" value="([^"]+)"', page_html)
-    return await client.post(path, data={"form_token": form_token(page_html), "editing": editing, **fields})
+    """Post a page's form as a browser would: its token, open rows, touched fields and whether the error summary
+    is up (hidden fields) with the fields given."""
+    hidden = {name: re.findall(rf'name="{name}" value="([^"]+)"', page_html) for name in ("editing", "touched",
+                                                                                         "summary")}
+    return await client.post(path, data={"form_token": form_token(page_html), **hidden, **fields})
 
 
 async def test_a_person_fills_in_the_form_page_by_page_and_submits(client: httpx.AsyncClient,
@@ -197,3 +199,56 @@ async def test_the_start_page_takes_only_its_own_path_and_unknown_paths_stay_pro
     # a two-segment path no route has is not redirected to the start page's shape
     unknown = await client.get("/events/no-such-thing")
     assert unknown.status_code == 404
+
+
+def field_tag(html: str, field_id: str) -> str:
+    found = re.search(rf'<(?:input|textarea|select)[^>]*id="{field_id}"[^>]*>', html)
+    assert found is not None, html
+    return found[0]
+
+
+async def test_autosave_shows_the_messages_of_the_fields_the_person_changes(client: httpx.AsyncClient,
+                                                                          form_app: FormApp) -> None:
+    first = await start_instance(client, form_app)
+    page = await client.get(first)
+    save = first + "/save"
+    # a field left with a value the app's validation refuses: the message stands by the field, which names it
+    response = await post(client, save, page.text, harHund="ja", melding="hei")
+    assert response.status_code == 200
+    melding = field_tag(response.text, "c-melding")
+    assert 'aria-invalid="true"' in melding and 'aria-describedby="c-melding-messages"' in melding
+    assert '<div id="c-melding-messages"' in response.text and "Meldingen kan ikke bare være «hei»" in response.text
+    # a required field the person has not come to yet says nothing; nor does a summary come up while typing
+    assert "Du må fylle ut Navn" not in response.text and 'aria-invalid' not in field_tag(response.text, "c-navn")
+    assert 'id="error-summary"' not in response.text and 'name="touched" value="melding"' in response.text
+    # a required field filled in, then emptied: now it is missing
+    response = await post(client, save, response.text, navn="Kari")
+    response = await post(client, save, response.text, navn="")
+    assert "Du må fylle ut Navn." in response.text and 'aria-invalid="true"' in field_tag(response.text, "c-navn")
+    # corrected, the messages go
+    response = await post(client, save, response.text, navn="Kari", melding="Hei på deg")
+    assert "Du må fylle ut Navn" not in response.text and "«hei»" not in response.text
+    assert "aria-invalid" not in response.text
+
+
+async def test_after_a_refused_submit_the_summary_follows_the_fields_as_they_are_corrected(
+        client: httpx.AsyncClient, form_app: FormApp) -> None:
+    first = await start_instance(client, form_app)
+    page = await client.get(first)
+    response = await post(client, first, page.text, action="save", harHund="ja", melding="hei")
+    summary_path = first.replace("/personalia", "/oppsummering")
+    summary = await client.get(summary_path)
+    refused = await post(client, summary_path, summary.text, action="submit")
+    assert refused.status_code == 422
+    # on the field's own page, autosave keeps the summary and the fields' messages to what is still wrong
+    page = await client.get(first)
+    refused = await post(client, first, page.text, action="submit")
+    assert refused.status_code == 422 and 'id="error-summary"' in refused.text
+    assert '<a class="ds-link" href="#c-navn">Du må fylle ut Navn.</a>' in refused.text
+    assert "«hei»" in refused.text
+    response = await post(client, first + "/save", refused.text, navn="Kari")
+    assert response.status_code == 200 and 'id="error-summary-slot"' in response.text
+    assert "Du må fylle ut Navn" not in response.text
+    assert 'id="error-summary"' in response.text and "«hei»" in response.text  # still wrong, still listed
+    response = await post(client, first + "/save", response.text, melding="Hei på deg")
+    assert 'id="error-summary"' not in response.text and "«hei»" not in response.text

@@ -11,7 +11,9 @@ import pytest
 from felles.apps.datapath import parse_path
 from felles.apps.definition import load_app
 from felles.apps.forms import values
-from felles.apps.forms.render import Message, PageRenderer, form_state, visible_pages
+from felles.apps.forms.component_base import form_state, visible_pages
+from felles.apps.forms.render import PageRenderer
+from felles.apps.forms.views import Message
 from felles.apps.validation import validate_required
 from tests.apps.forms.rendering import app_of, page, render
 
@@ -247,3 +249,94 @@ def test_a_component_in_a_hidden_group_is_hidden_to_expressions_too() -> None:
     assert 'id="c-a"' in shown and "B-tekst" in shown
     _, hidden = render(app_of(layouts), {"a": "x", "skjul": True})
     assert 'id="c-a"' not in hidden and "B-tekst" not in hidden
+
+
+TABS = page([
+    {"id": "faner", "type": "Tabs", "defaultTab": "om",
+     "tabs": [{"id": "start", "title": "tab.start", "children": ["intro"]},
+              {"id": "om", "title": "tab.om", "children": ["navn"]}]},
+    {"id": "intro", "type": "Paragraph", "textResourceBindings": {"title": "Velkommen"}},
+    {"id": "navn", "type": "Input", "dataModelBindings": {"simpleBinding": "navn"},
+     "textResourceBindings": {"title": "Navn"}},
+])
+
+
+def test_tabs_are_a_tab_list_with_one_panel_shown_and_the_chosen_tab_kept() -> None:
+    texts = {"tab.start": {"id": "tab.start", "value": "Start"}, "tab.om": {"id": "tab.om", "value": "Om deg"}}
+    views, html = render(app_of(TABS, texts), {"navn": "Kari"})
+    assert '<div role="tablist">' in html
+    start = re.search(r'<button type="submit" role="tab"[^>]*id="c-faner-tab-start"[^>]*>Start</button>', html)
+    about = re.search(r'<button type="submit" role="tab"[^>]*id="c-faner-tab-om"[^>]*>Om deg</button>', html)
+    assert start and about
+    # the default tab is shown and reached by Tab; the other is one arrow key away
+    assert 'aria-selected="true" tabindex="0"' in about[0] and 'aria-selected="false" tabindex="-1"' in start[0]
+    assert re.search(r'role="tabpanel" id="c-faner-panel-start" aria-labelledby="c-faner-tab-start" tabindex="0"'
+                     r' hidden>\s*<div[^>]*id="c-intro"', html)
+    assert re.search(r'role="tabpanel" id="c-faner-panel-om"[^>]*tabindex="0">\s*<div[^>]*id="c-navn-field"', html)
+    assert 'name="tab" value="c-faner:om"' in html and 'value="Kari"' in html
+    # the tab chosen before (posted back by the page) is the one shown
+    _, html = render(app_of(TABS, texts), {}, open_tabs={"c-faner": "start"})
+    assert 'name="tab" value="c-faner:start"' in html
+    assert re.search(r'id="c-faner-panel-om"[^>]*hidden', html) and not re.search(
+        r'id="c-faner-panel-start"[^>]*hidden', html)
+    # a message in a tab is in the error summary, whichever tab is shown
+    app = app_of(TABS, texts)
+    views, _ = render(app, {}, messages={"navn": [Message("Skriv navnet")]}, open_tabs={"c-faner": "start"})
+    layout_set = app.layout_sets["form"]
+    renderer = PageRenderer(app, layout_set, form_state(app, layout_set, {"model": {}}, "nb"), "side1")
+    assert renderer.error_links(views) == [("c-navn", "Skriv navnet")]
+
+
+def test_cards_are_designsystemet_cards_with_their_media_texts_and_components() -> None:
+    app = app_of(page([
+        {"id": "kort", "type": "Cards", "color": "subtle", "textResourceBindings": {"title": "Velg merke"},
+         "cards": [{"title": "card.title", "description": "Et **merke**", "media": "bilde"},
+                   {"title": "Andre", "footer": "Vi tar kontakt", "children": ["kake"]}]},
+        {"id": "bilde", "type": "Image", "image": {"src": {"nb": "/static/favicon.svg"}},
+         "textResourceBindings": {"altTextImg": "Et bilde"}},
+        {"id": "kake", "type": "Checkboxes", "dataModelBindings": {"simpleBinding": "kake"},
+         "options": [{"value": "J", "label": "Jeg vil smake"}]},
+    ]), {"card.title": {"id": "card.title", "value": "Varemerke"}})
+    _, html = render(app, {"kake": "J"})
+    cards = re.findall(r'<article class="ds-card" data-variant="tinted" id="(c-kort-\d)" aria-labelledby', html)
+    assert cards == ["c-kort-0", "c-kort-1"]
+    first, second = html.split('id="c-kort-1"')
+    assert '<img src="/static/favicon.svg" alt="Et bilde"' in first
+    assert '<h3 class="ds-heading" data-size="2xs" id="c-kort-0-title">Varemerke</h3>' in first
+    assert "Et <strong>merke</strong>" in first
+    assert re.search(r'<input class="ds-input" type="checkbox" id="c-kake-0" name="kake" value="J" checked', second)
+    assert "Vi tar kontakt" in second
+    assert html.count('id="c-bilde"') == 1  # the media is the card's, not drawn again on the page
+
+
+def test_an_error_no_view_shows_by_its_field_is_still_told() -> None:
+    # an error of a field no view draws is told in the summary still; one of a field on another page is linked
+    # to its page there, so it is left out here
+    app = app_of(page([
+        {"id": "likert", "type": "Likert", "dataModelBindings": {"questions": "q", "answer": "q.answer"},
+         "options": [{"value": "1", "label": "Ja"}], "required": True},
+        {"id": "navn", "type": "Input", "dataModelBindings": {"simpleBinding": "navn"}},
+    ]))
+    layout_set = app.layout_sets["form"]
+    messages = {"q.answer": [Message("Svar på spørsmålene")], "navn": [Message("Skriv navnet")],
+                "annet": [Message("Fyll ut det andre")], "borte": [Message("Et felt siden ikke har")],
+                "varsel": [Message("Bare et varsel", "warning")]}
+    renderer = PageRenderer(app, layout_set, form_state(app, layout_set, {"model": {"q": []}}, "nb"), "side1",
+                            messages=messages)
+    views = renderer.views()
+    # the Likert says it below its (missing) questions
+    assert renderer.error_links(views) == [("c-likert", "Svar på spørsmålene"), ("c-navn", "Skriv navnet")]
+    assert renderer.undrawn_errors({"annet"}) == ["Et felt siden ikke har"]
+    _, html = render(app, {"q": []}, messages=messages)
+    assert '<div id="c-likert-messages" class="felles-messages">' in html and "Svar på spørsmålene" in html
+
+
+def test_a_field_drawn_twice_takes_what_the_person_changed_in_either() -> None:
+    from felles.apps.forms.saving import _changed_text
+
+    # the page posts both copies: the one changed wins, whichever comes last; unchanged, the value stays
+    assert _changed_text(["Nordmann", ""], "") == "Nordmann"
+    assert _changed_text(["Nordmann", "Hansen"], "Nordmann") == "Hansen"
+    assert _changed_text(["", "Nordmann"], "Nordmann") == ""
+    assert _changed_text(["Nordmann", "Nordmann"], "Nordmann") == "Nordmann"
+    assert _changed_text(["12"], 12) == "12"

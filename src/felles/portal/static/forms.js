@@ -1,6 +1,8 @@
 // The form pages: autosave (the form is posted when a field is left changed, or a choice is made, and the page
-// body the server draws back replaces the old one), focus to the error summary when a page comes back with
-// errors, and the print button. No inline script: the pages' Content-Security-Policy allows our own files only.
+// body the server draws back replaces the old one, with the messages of the fields the person has changed and
+// the error summary), focus to the error summary when a page comes back with errors, the summary's links that
+// put focus in the field they name, tabs, and the print button. No inline script: the pages'
+// Content-Security-Policy allows our own files only.
 (function () {
   "use strict";
 
@@ -15,6 +17,101 @@
     if (summary) {
       summary.focus();
     }
+    return Boolean(summary);
+  }
+
+  // Focus the field an id names: the input itself, or the first input of a group of them (radio buttons,
+  // an address, a Likert question).
+  function focusField(id) {
+    var target = id && document.getElementById(id);
+    if (!target) {
+      return false;
+    }
+    var field = target.matches("input, select, textarea, button") ? target :
+      target.querySelector("input:not([type=hidden]), select, textarea");
+    revealTabsOf(field || target);
+    (field || target).focus();
+    if (document.activeElement !== (field || target)) {
+      return false;
+    }
+    (field || target).scrollIntoView({block: "center"});
+    return true;
+  }
+
+  // Tabs (WAI-ARIA's tabs pattern): a click or the arrow, Home and End keys show a tab; the hidden field keeps the
+  // choice, so the page autosave draws again shows the same tab.
+  function selectTab(box, tab, focus) {
+    tabsOf(box).forEach(function (other) {
+      var chosen = other === tab;
+      other.setAttribute("aria-selected", chosen ? "true" : "false");
+      other.tabIndex = chosen ? 0 : -1;
+      var panel = document.getElementById(other.getAttribute("aria-controls"));
+      if (panel) {
+        panel.hidden = !chosen;
+      }
+    });
+    var choice = box.querySelector("[data-tab-choice]");
+    if (choice) {
+      choice.value = box.id + ":" + tab.getAttribute("data-tab");
+    }
+    if (focus) {
+      tab.focus();
+    }
+  }
+
+  function tabsOf(box) {
+    return Array.prototype.slice.call(box.querySelectorAll(":scope > [role=tablist] > [role=tab]"));
+  }
+
+  // One listener for every tab list, so tabs drawn again by autosave work at once.
+  function tabs() {
+    function tabOf(event) {
+      var tab = event.target.closest ? event.target.closest("[role=tab][data-tab]") : null;
+      var box = tab ? tab.closest("[data-tabs]") : null;
+      return box && tabsOf(box).indexOf(tab) >= 0 ? {tab: tab, box: box} : null;
+    }
+    document.addEventListener("click", function (event) {
+      var found = tabOf(event);
+      if (found) {
+        event.preventDefault(); // without script the button posts the page, which comes back on this tab
+        selectTab(found.box, found.tab, false);
+      }
+    });
+    document.addEventListener("keydown", function (event) {
+      var found = tabOf(event);
+      if (!found) {
+        return;
+      }
+      var list = tabsOf(found.box);
+      var index = list.indexOf(found.tab);
+      var next = {ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: list.length - 1}[event.key];
+      if (next !== undefined) {
+        event.preventDefault();
+        selectTab(found.box, list[(next + list.length) % list.length], true);
+      }
+    });
+  }
+
+  // A field in a tab not shown: its tab is shown first.
+  function revealTabsOf(element) {
+    var panel = element.closest("[role=tabpanel]");
+    while (panel) {
+      var tab = document.getElementById(panel.getAttribute("aria-labelledby"));
+      var box = panel.closest("[data-tabs]");
+      if (panel.hidden && tab && box) {
+        selectTab(box, tab, false);
+      }
+      panel = panel.parentElement ? panel.parentElement.closest("[role=tabpanel]") : null;
+    }
+  }
+
+  function summaryLinks() {
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("#error-summary a[href^='#']") : null;
+      if (link && focusField(decodeURIComponent(link.getAttribute("href").slice(1)))) {
+        event.preventDefault();
+      }
+    });
   }
 
   function autosave(form) {
@@ -68,7 +165,7 @@
       queue = queue.then(function () {
         posted = fieldStates();
         return window.htmx.ajax("POST", url, {source: form, target: "#form-body", select: "#form-body",
-                                              swap: "outerHTML"});
+                                              selectOOB: "#error-summary-slot", swap: "outerHTML"});
       }).then(function () {
         if (status) {
           status.textContent = status.getAttribute("data-saved") || "";
@@ -104,7 +201,13 @@
       var now = fieldStates();
       var active = document.activeElement;
       carried = {values: {}, active: active && active.id ? active.id : null,
-                 start: active ? active.selectionStart : null, end: active ? active.selectionEnd : null};
+                 start: active ? active.selectionStart : null, end: active ? active.selectionEnd : null,
+                 tabs: {}};
+      // so is a tab chosen meanwhile
+      form.querySelectorAll("[data-tab-choice]").forEach(function (choice) {
+        var parts = choice.value.split(":");
+        carried.tabs[parts[0]] = parts.slice(1).join(":");
+      });
       Object.keys(now).forEach(function (id) {
         if (now[id] !== posted[id]) {
           carried.values[id] = now[id];
@@ -119,6 +222,15 @@
         var field = document.getElementById(id);
         if (field) {
           setState(field, carried.values[id]);
+        }
+      });
+      Object.keys(carried.tabs).forEach(function (boxId) {
+        var box = document.getElementById(boxId);
+        var tab = box && tabsOf(box).filter(function (t) {
+          return t.getAttribute("data-tab") === carried.tabs[boxId];
+        })[0];
+        if (tab && tab.getAttribute("aria-selected") !== "true") {
+          selectTab(box, tab, false);
         }
       });
       var active = carried.active && document.getElementById(carried.active);
@@ -148,7 +260,14 @@
       autosave(form);
     }
     printButtons();
-    focusErrorSummary();
+    tabs();
+    summaryLinks();
+    // a page with errors starts at their summary; one opened by a summary's link on another page, at its field
+    if (!focusErrorSummary() && window.location.hash) {
+      focusField(decodeURIComponent(window.location.hash.slice(1)));
+    }
   });
-  document.addEventListener("htmx:afterSettle", printButtons);
+  document.addEventListener("htmx:afterSettle", function () {
+    printButtons();
+  });
 })();
