@@ -11,8 +11,8 @@ import pytest
 
 from felles.authorization import schemas as authorization_schemas
 from felles.authorization import service as authorization_service
-from felles.authorization.demo import PACKAGE, ROLE, policy_xml
 from felles.authorization.decision import ORGANIZATION_ID
+from felles.authorization.demo import PACKAGE, ROLE, policy_xml
 from felles.broker.api import rate_limits
 from felles.core.audit import Actor
 from felles.registers.population import DEMO_ACCOUNTING_FIRM, DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
