@@ -4,6 +4,7 @@ offset the server kept, and no byte before it is sent again."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
@@ -106,7 +107,7 @@ async def test_tuspy_uploads_resumably_and_the_server_survives_sigkill_at_half_w
                 **sender_headers, **TUS_HEADERS, "Upload-Offset": str(committed),
                 "Content-Type": "application/offset+octet-stream", "Content-Length": str(chunk)})))
         in_flight.start()
-        time.sleep(1.0)
+        await asyncio.sleep(1.0)
         server.send_signal(signal.SIGKILL)
         server.wait(30)
         killed.set()
@@ -119,8 +120,8 @@ async def test_tuspy_uploads_resumably_and_the_server_survives_sigkill_at_half_w
         offset_after_restart = resumed.offset
         resumed.upload()
         published = wait_for_status(url, sender_headers, transfer_id, "Published")
-        downloaded = httpx.get(f"{url}{API}/filetransfer/{transfer_id}/download", headers=recipient_headers,
-                               timeout=60)
+        downloaded = await asyncio.to_thread(httpx.get, f"{url}{API}/filetransfer/{transfer_id}/download",
+                                             headers=recipient_headers, timeout=60)
     print(f"\nSIGKILL at {committed / len(data):.0%}: the server kept offset {offset_after_restart} of {len(data)}; "
           f"{resumed_file.bytes_read} bytes sent after the restart")
     assert offset_after_restart == committed >= len(data) // 2
