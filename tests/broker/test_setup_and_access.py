@@ -89,8 +89,8 @@ async def test_only_a_recipient_downloads_and_others_see_nothing(client, databas
 
 async def test_a_recipient_the_policy_no_longer_permits_is_refused(client, database, resource, sender_headers,
                                                                   recipient_headers):
-    from felles.authorization.demo import policy_xml
     from felles.authorization.decision import ORGANIZATION_ID
+    from felles.authorization.demo import policy_xml
 
     transfer_id = await initialize(client, sender_headers)
     await upload(client, sender_headers, transfer_id, b"data")
