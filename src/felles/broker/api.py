@@ -319,7 +319,8 @@ def _header_number(value: str | None, name: str) -> int:
     return int(value)
 
 
-TusVersion = Annotated[str | None, Header(alias="Tus-Resumable")]
+# Described as the one value it takes (clients and fuzzers send it); any other is answered 412 as TUS says.
+TusVersion = Annotated[str | None, Header(alias="Tus-Resumable", json_schema_extra={"enum": [TUS_VERSION]})]
 TUS_PROBLEMS = {**PROBLEMS, 409: {"description": "Offset mismatch, or not Initialized"},
                 412: {"description": "Tus-Resumable missing"}, 413: {"description": "Too large"},
                 415: {"description": "Not application/offset+octet-stream"}}
