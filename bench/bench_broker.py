@@ -94,6 +94,12 @@ def memory_kb(pid: int, field: str) -> int:
     raise LookupError(field)
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user + system), which the machine's other load does not change."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def dd(folder: Path, megabytes: int) -> tuple[float, float]:
     """Seconds for dd to write (fsynced) and to read (from the disk, not its cache) `megabytes` in the folder."""
     target = folder / "dd.bin"
@@ -159,11 +165,13 @@ async def large_file(base: str, server_pid: int, folder: Path, megabytes: int, s
         transfer_id = (await http.post(f"{base}{API}/filetransfer", json=initialize_body(checksum),
                                        headers=bearer(sender))).json()["fileTransferId"]
     rss_before = memory_kb(server_pid, "VmRSS")
+    cpu_before = cpu_seconds(server_pid)
     up, _ = await curl("-X", "POST", "-T", str(source), f"{base}{API}/filetransfer/{transfer_id}/upload",
                        "-H", f"Authorization: Bearer {sender}", "-H", "Content-Type: application/octet-stream")
     down, _ = await curl(f"{base}{API}/filetransfer/{transfer_id}/download", "-H", f"Authorization: Bearer {recipient}",
                          "-o", str(downloaded))
     peak = memory_kb(server_pid, "VmHWM")
+    cpu = cpu_seconds(server_pid) - cpu_before
     intact = file_md5(downloaded) == checksum
     downloaded.unlink()
     source.unlink()
@@ -177,6 +185,7 @@ async def large_file(base: str, server_pid: int, folder: Path, megabytes: int, s
     print(f"  downloaded file's MD5 equals the source's: {intact}")
     print(f"  server RSS {rss_before / 1024:.0f} MB before, peak {peak / 1024:.0f} MB: "
           f"growth {(peak - rss_before) / 1024:.1f} MB (target < 100 MB)")
+    print(f"  server CPU {cpu / (megabytes / 1024):.1f} s per GiB up and down")
 
 
 class Webhook:
@@ -203,8 +212,8 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def small_transfers(base: str, count: int, concurrency: int, senders: list[str], recipients: list[str],
-                          subscriber: str) -> None:
+async def small_transfers(base: str, server_pid: int, count: int, concurrency: int, senders: list[str],
+                          recipients: list[str], subscriber: str) -> None:
     webhook = Webhook(count)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/hook", webhook.receive, methods=["POST"])]),
@@ -242,6 +251,7 @@ async def small_transfers(base: str, count: int, concurrency: int, senders: list
                 await one(queue.get_nowait())
 
         began = time.perf_counter()
+        cpu_before = cpu_seconds(server_pid)
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         api_done = time.perf_counter() - began
         try:
@@ -249,6 +259,7 @@ async def small_transfers(base: str, count: int, concurrency: int, senders: list
         except TimeoutError:
             pass  # reported below: fewer delivered than sent
         all_delivered = time.perf_counter() - began
+        cpu = cpu_seconds(server_pid) - cpu_before
     server.should_exit = True
     await serving
     lags = sorted(webhook.published[key] - started_at[key] for key in webhook.published if key in started_at)
@@ -258,6 +269,8 @@ async def small_transfers(base: str, count: int, concurrency: int, senders: list
     print(f"  {per_minute:8.0f} transfers/minute through the API   target 1000   ratio {per_minute / 1000:.2f}")
     print(f"  one transfer p50 {1000 * statistics.median(ordered):.0f} ms, "
           f"p95 {1000 * ordered[int(len(ordered) * 0.95) - 1]:.0f} ms")
+    print(f"  server CPU {1000 * cpu / count:.0f} ms per transfer (4 calls, the events' fan-out and delivery): "
+          f"{60 / (cpu / count):.0f} transfers/minute per core")
     print(f"  published events delivered to the webhook: {len(webhook.published)} of {count}, the last "
           f"{all_delivered - api_done:.1f} s after the last API call; initialize-to-delivery "
           f"p50 {1000 * lags[len(lags) // 2]:.0f} ms, p95 {1000 * lags[int(len(lags) * 0.95) - 1]:.0f} ms")
@@ -287,6 +300,9 @@ async def main() -> None:
     parser.add_argument("--transfers", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
     arguments = parser.parse_args()
+    cores, load = os.cpu_count(), os.getloadavg()
+    print(f"machine: {cores} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the start "
+          "(other work on the machine slows every figure below)")
     with tempfile.TemporaryDirectory(dir=os.environ.get("FELLES_BENCH_DIR")) as scratch:
         folder = Path(scratch)
         url = os.environ.get("FELLES_BENCH_DATABASE_URL") or f"sqlite+aiosqlite:///{folder / 'bench.db'}"
@@ -308,8 +324,8 @@ async def main() -> None:
             if arguments.gigabytes > 0:
                 await large_file(base, server.pid, folder, int(arguments.gigabytes * 1024), senders[0], recipients[0])
             if arguments.transfers > 0:
-                await small_transfers(base, arguments.transfers, arguments.concurrency, senders, recipients,
-                                      recipients[0])
+                await small_transfers(base, server.pid, arguments.transfers, arguments.concurrency, senders,
+                                      recipients, recipients[0])
         finally:
             server.terminate()
             await server.wait()
