@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from felles.broker import files, schemas, service
+from felles.broker import schemas, service, service_files
 from felles.broker.service import Caller
 from felles.core.blobs import CHUNK_SIZE
 from felles.core.body_limit import declare_body_limit
@@ -179,7 +179,7 @@ async def upload(fileTransferId: uuid.UUID, request: Request, runtime: RuntimeDe
     if media_type != "application/octet-stream":
         raise Problem("Upload the file as application/octet-stream.", status=415, code="unsupported_media_type",
                       title="Unsupported media type")
-    await files.upload(runtime.database, runtime.settings, runtime.blobs, caller, fileTransferId,
+    await service_files.upload(runtime.database, runtime.settings, runtime.blobs, caller, fileTransferId,
                        _content_length(request), request.stream())
     return schemas.FileTransferInitializeResponse(fileTransferId=fileTransferId)
 
@@ -222,7 +222,7 @@ async def initialize_and_upload(request: Request, runtime: RuntimeDep,
                 yield chunk
 
         transfer_id = await service.initialize(runtime.database, runtime.settings, caller, body)
-        await files.upload(runtime.database, runtime.settings, runtime.blobs, caller, transfer_id, file.size,
+        await service_files.upload(runtime.database, runtime.settings, runtime.blobs, caller, transfer_id, file.size,
                            chunks())
     return schemas.FileTransferInitializeResponse(fileTransferId=transfer_id)
 
@@ -270,11 +270,11 @@ async def download(fileTransferId: uuid.UUID, runtime: RuntimeDep,
                    caller: Annotated[Caller, _caller("download", 120, READ_SCOPE)],
                    range_header: Annotated[str | None, Header(alias="Range")] = None) -> StreamingResponse:
     """The file, whole or one byte range (`Range: bytes=0-9`)."""
-    found = await files.download(runtime.database, runtime.blobs, caller, fileTransferId, range_header)
+    found = await service_files.download(runtime.database, runtime.blobs, caller, fileTransferId, range_header)
     return streamed(found)
 
 
-def streamed(found: files.Download) -> StreamingResponse:
+def streamed(found: service_files.Download) -> StreamingResponse:
     """A download as its HTTP response, with the headers of a whole file or of a byte range."""
     headers = {"Content-Length": str(found.end - found.start), "Accept-Ranges": "bytes",
                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.file_name)}"}
@@ -343,7 +343,7 @@ async def tus_create(fileTransferId: uuid.UUID, request: Request, runtime: Runti
     """Create the resumable upload of an initialized transfer (`Upload-Length` bytes)."""
     _tus_version(tus_resumable)
     length = _header_number(upload_length, "Upload-Length")
-    await files.tus_create(runtime.database, runtime.settings, caller, fileTransferId, length)
+    await service_files.tus_create(runtime.database, runtime.settings, caller, fileTransferId, length)
     location = f"{str(request.base_url).rstrip('/')}{TUS_PATH}/{fileTransferId}"
     return Response(status_code=201, headers={**TUS_HEADERS, "Location": location, "Upload-Offset": "0"})
 
@@ -355,7 +355,7 @@ async def tus_offset(fileTransferId: uuid.UUID, runtime: RuntimeDep,
                      tus_resumable: TusVersion = None) -> Response:
     """How many bytes of the upload are stored (`Upload-Offset`)."""
     _tus_version(tus_resumable)
-    state = await files.tus_state(runtime.database, caller, fileTransferId)
+    state = await service_files.tus_state(runtime.database, caller, fileTransferId)
     return Response(status_code=200, headers={**TUS_HEADERS, "Upload-Offset": str(state.offset),
                                               "Upload-Length": str(state.length), "Cache-Control": "no-store"})
 
@@ -373,8 +373,8 @@ async def tus_append(fileTransferId: uuid.UUID, request: Request, runtime: Runti
         raise Problem(f"A PATCH carries {TUS_CONTENT_TYPE}.", status=415, code="unsupported_media_type",
                       title="Unsupported media type")
     offset = _header_number(upload_offset, "Upload-Offset")
-    new_offset = await files.tus_append(runtime.database, runtime.settings, runtime.blobs, caller, fileTransferId,
-                                        offset, _content_length(request), request.stream())
+    new_offset = await service_files.tus_append(runtime.database, runtime.settings, runtime.blobs, caller,
+                                                fileTransferId, offset, _content_length(request), request.stream())
     return Response(status_code=204, headers={**TUS_HEADERS, "Upload-Offset": str(new_offset)})
 
 

@@ -14,7 +14,7 @@ from felles.authorization import schemas as authorization_schemas
 from felles.authorization import service as authorization_service
 from felles.authorization.decision import ORGANIZATION_ID
 from felles.authorization.demo import PACKAGE, ROLE, policy_xml
-from felles.broker import files, schemas, service
+from felles.broker import schemas, service, service_files
 from felles.core.audit import Actor
 from felles.core.blobs import from_bytes, open_blob_store
 from felles.core.config import Settings
@@ -64,6 +64,6 @@ async def seed_demo_broker(database: Database, settings: Settings) -> uuid.UUID 
         fileName="arsregnskap-2025.txt", resourceId=DEMO_RESOURCE, sendersFileTransferReference=DEMO_REFERENCE,
         sender=f"0192:{DEMO_ACCOUNTING_FIRM}", recipients=[f"0192:{DEMO_COMPANY}"],
         propertyList={"regnskapsaar": "2025"}))
-    await files.upload(database, settings, open_blob_store(settings), sender, transfer_id, len(DEMO_FILE),
+    await service_files.upload(database, settings, open_blob_store(settings), sender, transfer_id, len(DEMO_FILE),
                        from_bytes(DEMO_FILE))
     return transfer_id

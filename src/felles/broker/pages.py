@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from felles.authorization import service as authorization_service
-from felles.broker import files, service
+from felles.broker import service, service_files
 from felles.broker.api import streamed
 from felles.broker.schemas import Role
 from felles.broker.service import Caller
@@ -117,7 +117,7 @@ async def download(request: Request, runtime: RuntimeDep, file_transfer_id: str)
     if transfer_id is None:
         return _error(request, "broker.error.not_found", 404)
     try:
-        found = await files.download(runtime.database, runtime.blobs, caller, transfer_id, None)
+        found = await service_files.download(runtime.database, runtime.blobs, caller, transfer_id, None)
     except NotFound:
         return _error(request, "broker.error.not_found", 404)
     except Forbidden:

@@ -1,6 +1,6 @@
 """Use cases of the broker (Formidlingstjenesten), as Altinn Broker runs them: service-owner setup of a resource,
 file-transfer initialize, reading (overview, details, search), confirming a download, cancelling, and the purge.
-Storing and reading the file itself (streamed and resumable uploads, processing, download) is in `files.py`.
+Storing and reading the file itself (streamed and resumable uploads, processing, download) is in `service_files.py`.
 
 Who may do what. Every caller acts for one organisation (`Caller.party`): an organisation's Maskinporten token
 for itself, or a person logged in to the portal who chose an organisation. The sender must be the party and be
@@ -225,9 +225,9 @@ def _default_resource(resource_id: str, owner: str) -> BrokerResource:
                           approved_for_disabled_virus_scan=False, updated_at=utcnow())
 
 
-async def resource_settings(session: AsyncSession, resource_id: str, owner: str) -> BrokerResource:
+async def resource_settings(session: AsyncSession, resource_id: str) -> BrokerResource:
     """The broker settings of a resource: as configured, or the defaults (unsaved) when never configured."""
-    return await session.get(BrokerResource, resource_id) or _default_resource(resource_id, owner)
+    return await session.get(BrokerResource, resource_id) or _default_resource(resource_id, "")
 
 
 def max_size(settings_row: BrokerResource) -> int:
@@ -238,7 +238,7 @@ async def get_resource_configuration(database: Database, organization_number: st
                                      resource_id: str) -> s.ResourceConfiguration:
     await _owned_resource(database, organization_number, resource_id)
     async with database.transaction() as session:
-        row = await resource_settings(session, resource_id, organization_number)
+        row = await resource_settings(session, resource_id)
     return s.ResourceConfiguration(
         maxFileTransferSize=max_size(row), fileTransferTimeToLive=row.file_transfer_time_to_live,
         purgeFileTransferAfterAllRecipientsConfirmed=row.purge_after_all_recipients_confirmed,
@@ -255,7 +255,7 @@ async def initialize(database: Database, settings: Settings, caller: Caller,
     recipients = list(dict.fromkeys(s.organization_number(value) for value in body.recipients))
     if sender != caller.party:
         raise Forbidden(f"You may only send as {caller.party}, not as {sender}.", code="not_sender")
-    resource = await _registry_resource(database, body.resourceId)
+    await _registry_resource(database, body.resourceId)
     await _require_permitted(database, caller, body.resourceId, WRITE)
     registered = await registers_service.organizations_in_bulk(database, recipients)
     unknown = [number for number in recipients if number not in registered or registered[number].is_deleted]
@@ -264,7 +264,7 @@ async def initialize(database: Database, settings: Settings, caller: Caller,
                            code="unknown_recipient", extra={"recipients": unknown})
     now = utcnow()
     async with database.transaction() as session:
-        config = await resource_settings(session, body.resourceId, resource.hasCompetentAuthority.organization)
+        config = await resource_settings(session, body.resourceId)
         if body.disableVirusScan and not config.approved_for_disabled_virus_scan:
             raise InvalidInput("This resource is not approved for file transfers without the virus scan.",
                                code="virus_scan_required")
@@ -501,7 +501,7 @@ async def confirm_download(database: Database, settings: Settings, caller: Calle
             everyone = [row.sender, *(recipient.recipient for recipient in recipients)]
             await set_status(session, settings, row, FileTransferStatus.ALL_CONFIRMED_DOWNLOADED, caller.actor,
                              now=now, notify=everyone)
-            config = await resource_settings(session, row.resource_id, "")
+            config = await resource_settings(session, row.resource_id)
             if config.purge_after_all_recipients_confirmed:
                 await enqueue(session, "broker.purge", {"fileTransferId": str(row.id), "reason": "confirmed"},
                               run_at=now + _duration(config.purge_grace_period or DEFAULT_GRACE_PERIOD),

@@ -27,6 +27,7 @@ from felles.broker import service
 from felles.broker.models import FileTransfer, FileTransferPart
 from felles.broker.schemas import FileTransferStatus, RecipientFileTransferStatus
 from felles.broker.service import Caller
+from felles.core.audit import Actor
 from felles.core.blobs import BlobStore, open_blob_store
 from felles.core.clock import utcnow
 from felles.core.config import Settings, VirusScannerKind, get_settings
@@ -39,7 +40,7 @@ from felles.core.virusscan import Infected, ScanFailed, open_virus_scanner
 BLOCK_SIZE = 1024 * 1024
 # A resumable upload's unit of durability: what a killed process may lose of the bytes it was receiving.
 PART_SIZE = 16 * 1024 * 1024
-PROCESS_ACTOR = service.Actor("system:broker-processing")
+PROCESS_ACTOR = Actor("system:broker-processing")
 
 
 class UploadNotAllowed(Conflict):
@@ -129,7 +130,7 @@ async def _start_upload(database: Database, settings: Settings, caller: Caller, 
     """Move an Initialized transfer to UploadStarted; the size limit is checked first. Returns the limit."""
     row = await service.authorized_transfer(database, caller, transfer_id, s.Role.SENDER)
     async with database.transaction() as session:
-        config = await service.resource_settings(session, row.resource_id, "")
+        config = await service.resource_settings(session, row.resource_id)
         limit = service.max_size(config)
         if length is not None and length > limit:
             raise service.problem_too_large(limit)
@@ -143,7 +144,7 @@ async def _start_upload(database: Database, settings: Settings, caller: Caller, 
 
 
 async def _fail(database: Database, settings: Settings, transfer_id: uuid.UUID, reason: str,
-                actor: service.Actor) -> None:
+                actor: Actor) -> None:
     """End the transfer Failed with `reason`, its stored bytes deleted, the sender told (`uploadfailed`)."""
     async with database.transaction() as session:
         row = await service.locked_transfer(session, transfer_id)
@@ -180,7 +181,7 @@ async def upload(database: Database, settings: Settings, blobs: BlobStore, calle
 
 
 async def _finish_upload(database: Database, settings: Settings, transfer_id: uuid.UUID, md5: str | None,
-                         actor: service.Actor) -> str | None:
+                         actor: Actor) -> str | None:
     """All bytes are stored: check the checksum if known now, then publish at once, or leave the transfer
     UploadProcessing for the processing job (checksum of a resumable upload, virus scan). Returns why it
     failed, if it did."""
@@ -206,7 +207,7 @@ async def _finish_upload(database: Database, settings: Settings, transfer_id: uu
     return reason
 
 
-async def _publish(session: Any, settings: Settings, row: FileTransfer, actor: service.Actor) -> None:
+async def _publish(session: Any, settings: Settings, row: FileTransfer, actor: Actor) -> None:
     recipients = await service.recipients_of(session, row.id)
     await service.set_status(session, settings, row, FileTransferStatus.PUBLISHED, actor,
                              notify=[row.sender, *(recipient.recipient for recipient in recipients)])
