@@ -21,8 +21,8 @@ import httpx
 import pytest
 from tusclient.client import TusClient
 
-from tests.broker.conftest import API, RECIPIENT, SENDER, initialize, md5, overview
-from tests.conftest import bearer, felles_command_environment, free_listener
+from tests.broker.conftest import API, initialize, md5, overview
+from tests.conftest import felles_command_environment, free_listener
 
 TUS = f"{API}/filetransfer/upload/tus"
 TUS_HEADERS = {"Tus-Resumable": "1.0.0"}
@@ -194,7 +194,3 @@ async def test_tus_requests_without_the_protocol_header_or_content_type_are_refu
     assert too_much.status_code == 413
     head = await client.head(url, headers={**sender_headers, **TUS_HEADERS})
     assert head.headers["upload-offset"] == "0"
-
-
-def test_recipient_and_sender_are_not_the_same(token) -> None:
-    assert bearer(token(scopes=[], org=SENDER)) != bearer(token(scopes=[], org=RECIPIENT))

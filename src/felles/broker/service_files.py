@@ -101,9 +101,10 @@ async def _store_parts(database: Database, blobs: BlobStore, transfer_id: uuid.U
     """Store the stream from `offset` on, committing a part every `part_size` bytes (None: one part), at most
     `room` bytes. Returns the new offset and, for a single part, its MD5. More than `room` bytes: 413."""
     single_md5 = None
+    limit = offset + room
     while not await blocks.at_end():
         if room <= 0:
-            raise service.problem_too_large(offset)
+            raise service.problem_too_large(limit)
         length = room if part_size is None else min(part_size, room)
         key = _part_key(transfer_id, offset)
         stored = await blobs.put(key, blocks.take(length))
@@ -358,8 +359,8 @@ async def download(database: Database, blobs: BlobStore, caller: Caller, transfe
     """The file for a recipient, whole or one byte range; the recipient's status becomes DownloadStarted."""
     row = await service.authorized_transfer(database, caller, transfer_id, s.Role.RECIPIENT)
     if row.status not in (FileTransferStatus.PUBLISHED.value, FileTransferStatus.ALL_CONFIRMED_DOWNLOADED.value):
-        raise UploadNotAllowed(f"The file transfer is {row.status}; there is no file to download.",
-                               code="not_downloadable", title="No file to download")
+        raise Conflict(f"The file transfer is {row.status}; there is no file to download.",
+                       code="not_downloadable", title="No file to download")
     wanted = byte_range(range_header, row.size)
     start, end = wanted or (0, row.size)
     async with database.transaction() as session:
