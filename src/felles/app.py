@@ -13,6 +13,8 @@ from felles.apps import api as apps_api
 from felles.apps import frontend as apps_frontend
 from felles.authorization import api as authorization_api
 from felles.authorization import pages as authorization_pages
+from felles.broker import api as broker_api
+from felles.broker import pages as broker_pages
 from felles.consent import api as consent_api
 from felles.consent import pages as consent_pages
 from felles.core import api as core_api
@@ -52,6 +54,8 @@ COMPONENT_ROUTERS = (
     consent_api.router,
     consent_pages.router,
     authorization_pages.router,
+    broker_api.router,
+    broker_pages.router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,
 )

@@ -121,6 +121,7 @@ def seed(
     import felles.app  # noqa: F401 - every router, and with them every scope the platform's APIs require
     from felles.apps.demo import seed_demo_app
     from felles.authorization.demo import seed_demo_services
+    from felles.broker.demo import seed_demo_broker
     from felles.consent.demo import seed_demo_consent_request
     from felles.core.db import Database
     from felles.core.migrations import upgrade
@@ -154,6 +155,8 @@ def seed(
                 console.print("PDF fonts: ready.")
                 consent_page = await seed_demo_consent_request(database, settings)
                 console.print(f"Demo consent request to Kari Nordmann: {consent_page}")
+                transfer = await seed_demo_broker(database, settings)
+                console.print(f"Demo file transfer to Fjordkraft Demo AS: {transfer}, in the brokerbox at /broker/ui")
                 clients = await seed_demo_clients(database, settings)
                 # What the portal would register at its first login; here so that a data folder seeded by an
                 # earlier version (a portal client with a secret) gets the portal's client back at once.

@@ -2,6 +2,7 @@
 
 from felles.apps import models as apps_models
 from felles.authorization import models as authorization_models
+from felles.broker import models as broker_models
 from felles.consent import models as consent_models
 from felles.core import audit, cache_invalidation, jobs, revocations
 from felles.core.db import Base
@@ -13,7 +14,7 @@ from felles.storage import models as storage_models
 
 metadata = Base.metadata
 __all__ = [
-    "apps_models", "audit", "authorization_models", "cache_invalidation", "consent_models", "events_models",
-    "identity_models", "jobs", "metadata", "notifications_models", "registers_models", "revocations",
+    "apps_models", "audit", "authorization_models", "broker_models", "cache_invalidation", "consent_models",
+    "events_models", "identity_models", "jobs", "metadata", "notifications_models", "registers_models", "revocations",
     "storage_models",
 ]

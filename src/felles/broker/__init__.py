@@ -1,0 +1,1 @@
+"""Formidlingstjenesten (Altinn Broker): large files between organisations, resumable, in constant memory."""
