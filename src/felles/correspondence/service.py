@@ -45,6 +45,7 @@ from felles.correspondence.schemas import AttachmentStatus, CorrespondenceStatus
 from felles.correspondence.service_access import Sending, authorize_sender
 from felles.correspondence.service_attachments import add_new, add_uploaded, attachment_row, store_bytes
 from felles.correspondence.service_history import (
+    PUBLISH_JOB,
     SYSTEM,
     add_status_rows,
     attachment_event,
@@ -57,10 +58,7 @@ from felles.correspondence.service_history import (
 )
 from felles.registers import service as registers_service
 
-PUBLISH_JOB = "correspondence.publish"
 SYSTEM_DELETE_JOB = "correspondence.system_delete"
-# While an attachment is still being scanned, the publish job looks again this much later.
-PUBLISH_RETRY = timedelta(seconds=5)
 KRR_ACTOR = Actor("system:felles-correspondence")
 KRR_BATCH = 1000
 SYSTEM_DELETE_BATCH = 500
@@ -311,9 +309,9 @@ def _correspondence(sending: Sending, request: s.CorrespondenceCreate, key: uuid
 # --- publishing -----------------------------------------------------------------------------------------------
 @job_handler(PUBLISH_JOB, max_attempts=20, backoff_base=timedelta(seconds=5))
 async def publish(payload: dict[str, Any], context: JobContext) -> None:
-    """Publish the request's correspondences whose attachments are all published; fail those with a failed
-    attachment; look again later for those still waiting. Already handled ones are left as they are, so the job
-    may run twice."""
+    """Publish the request's correspondences whose attachments are all published, and fail those with a failed
+    attachment. Those still waiting for a scan are left Initialized: the scan queues this job again when it
+    settles. Already handled ones are left as they are, so the job may run twice."""
     session = context.session
     ids = [uuid.UUID(value) for value in payload["ids"]]
     rows = list(await session.scalars(select(Correspondence).where(
@@ -347,8 +345,6 @@ async def publish(payload: dict[str, Any], context: JobContext) -> None:
     for row in publishable:
         if row.notification is not None:
             await enqueue(session, service_notifications.ORDER_JOB, {"correspondenceId": str(row.id)})
-    if waiting:
-        await enqueue(session, PUBLISH_JOB, {"ids": [str(row.id) for row in waiting]}, run_at=now + PUBLISH_RETRY)
 
 
 @job_handler(SYSTEM_DELETE_JOB, every=timedelta(hours=1))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -39,6 +39,7 @@ from felles.correspondence.models import (
 from felles.correspondence.schemas import AttachmentStatus, CorrespondenceStatus
 from felles.correspondence.service_access import authorize_sender, sender_of
 from felles.correspondence.service_history import (
+    PUBLISH_JOB,
     attachment_event,
     publish_events,
     sender_urn,
@@ -246,7 +247,21 @@ async def scan_attachment(payload: dict[str, Any], context: JobContext) -> None:
         set_attachment_status(context.session, attachment, AttachmentStatus.FAILED, now,
                               f"Malware was found: {result.signature}")
         await publish_events(context.session, [attachment_event("AttachmentUploadFailed", attachment)])
-        return
-    text = "Published" if isinstance(result, Clean) else "Published (no virus scanner is configured)"
-    set_attachment_status(context.session, attachment, AttachmentStatus.PUBLISHED, now, text)
-    await publish_events(context.session, [attachment_event("AttachmentPublished", attachment)])
+    else:
+        text = "Published" if isinstance(result, Clean) else "Published (no virus scanner is configured)"
+        set_attachment_status(context.session, attachment, AttachmentStatus.PUBLISHED, now, text)
+        await publish_events(context.session, [attachment_event("AttachmentPublished", attachment)])
+    await _publish_waiting(context.session, attachment.id)
+
+
+async def _publish_waiting(session: AsyncSession, attachment_id: uuid.UUID) -> None:
+    """Queue the publishing of the correspondences that waited for this attachment, each at its publish time."""
+    waiting: dict[datetime, list[str]] = {}
+    for correspondence_id, publish_at in await session.execute(
+            select(Correspondence.id, Correspondence.requested_publish_time).join(
+                CorrespondenceAttachmentLink, CorrespondenceAttachmentLink.correspondence_id == Correspondence.id)
+            .where(CorrespondenceAttachmentLink.attachment_id == attachment_id,
+                   Correspondence.status == CorrespondenceStatus.INITIALIZED.value)):
+        waiting.setdefault(publish_at, []).append(str(correspondence_id))
+    for publish_at, ids in waiting.items():
+        await enqueue(session, PUBLISH_JOB, {"ids": ids}, run_at=publish_at)

@@ -4,7 +4,6 @@ transaction."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +28,8 @@ EVENT_PUBLISHER = "/system/felles-correspondence"
 EVENT_TYPE_PREFIX = "no.altinn.correspondence."
 SENDER_PREFIX = "0192:"
 SYSTEM = "urn:altinn:system:felles-correspondence"
+# Publishing (`service.publish`): queued at initialize, and again when a scan settles an attachment it waits for.
+PUBLISH_JOB = "correspondence.publish"
 # Statuses kept in the history only: a fetch or a download does not change where the message stands.
 HISTORY_ONLY = frozenset({CorrespondenceStatus.FETCHED, CorrespondenceStatus.ATTACHMENTS_DOWNLOADED})
 
@@ -136,5 +137,3 @@ async def publish_events(session: AsyncSession, events: list[dict[str, Any]]) ->
     await events_service.publish_many_in_transaction(session, events, publisher=EVENT_PUBLISHER)
 
 
-def ids_of(rows: list[Correspondence]) -> list[uuid.UUID]:
-    return [row.id for row in rows]
