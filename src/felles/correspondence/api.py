@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
@@ -212,11 +211,8 @@ async def purge(correspondenceId: uuid.UUID, principal: SenderOrRecipient, runti
 
 
 def _download(attachment: CorrespondenceAttachment, stream: BlobStream) -> StreamingResponse:
-    name = attachment.file_name
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "'")
-    return StreamingResponse(stream, media_type="application/octet-stream", headers={
-        "Content-Length": str(stream.end - stream.start),
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"})
+    return StreamingResponse(stream, media_type="application/octet-stream",
+                             headers=service_attachments.download_headers(attachment.file_name, stream))
 
 
 @router.get(CORRESPONDENCE + "/{correspondenceId}/attachment/{attachmentId}/download",

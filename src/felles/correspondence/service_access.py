@@ -113,9 +113,7 @@ class ReadDecisions:
         """The parties for which the subject holds the package for confidential post."""
         if self._confidential is None:
             parties = await authorization_service.authorized_parties(
-                self.database, Actor(f"person:{self.subject}" if len(self.subject) == 11
-                                     else f"organization:{self.subject}"),
-                self.subject, include_roles=False, include_resources=False)
+                self.database, _actor(self.subject), self.subject, include_roles=False, include_resources=False)
             found = set()
             for party in parties:
                 for unit in (party, *party.subunits):
@@ -124,14 +122,17 @@ class ReadDecisions:
             self._confidential = found
         return self._confidential
 
-    async def parties(self) -> list[str]:
-        """Every party the subject may act for (itself first), for listing its post."""
-        actor = Actor(f"person:{self.subject}" if len(self.subject) == 11 else f"organization:{self.subject}")
-        found = [self.subject]
-        for party in await authorization_service.authorized_parties(self.database, actor, self.subject,
-                                                                    include_roles=False, include_resources=False):
+    async def parties(self) -> list[tuple[str, str]]:
+        """Every party the subject may act for (itself first), with its name, for listing its post."""
+        found: dict[str, str] = {self.subject: self.subject}
+        for party in await authorization_service.authorized_parties(
+                self.database, _actor(self.subject), self.subject, include_roles=False, include_resources=False):
             for unit in (party, *party.subunits):
                 identifier = unit.organizationNumber or unit.personId
-                if identifier and identifier not in found:
-                    found.append(identifier)
-        return found
+                if identifier:
+                    found[identifier] = unit.name
+        return list(found.items())
+
+
+def _actor(subject: str) -> Actor:
+    return Actor(f"person:{subject}" if len(subject) == 11 else f"organization:{subject}")

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from sqlalchemy import select
@@ -226,6 +227,13 @@ async def open_for_sender(database: Database, blobs: BlobStore, principal: Princ
     if attachment.blob_key is None or attachment.status == AttachmentStatus.PURGED:
         raise NotFound(f"Attachment {attachment_id} has no bytes.", code="attachment_data_not_found")
     return attachment, await blobs.get(attachment.blob_key)
+
+
+def download_headers(file_name: str, stream: BlobStream) -> dict[str, str]:
+    """The headers of an attachment's download: its length and its name (RFC 6266, with a plain-ASCII fallback)."""
+    ascii_name = file_name.encode("ascii", "replace").decode().replace('"', "'")
+    return {"Content-Length": str(stream.end - stream.start),
+            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"}
 
 
 # --- the scan -------------------------------------------------------------------------------------------------

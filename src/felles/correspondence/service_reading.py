@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from felles.core import audit
 from felles.core.blobs import BlobStore, BlobStream
 from felles.core.clock import utcnow
+from felles.core.config import get_settings
 from felles.core.db import Database
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from felles.core.tokens import Principal
@@ -46,6 +47,7 @@ from felles.correspondence.service_history import (
     sender_urn,
     set_status,
 )
+from felles.registers import service as registers_service
 
 AUDIT_RESOURCE = "correspondence"
 LIST_LIMIT = 1000
@@ -193,6 +195,21 @@ async def content(database: Database, principal: Principal, correspondence_id: u
     return access.row.message_body
 
 
+async def open_message(database: Database, principal: Principal, correspondence_id: uuid.UUID
+                       ) -> tuple[s.CorrespondenceOverview, str]:
+    """The recipient opens the message on its page: Fetched, and Read the first time; the overview and whom it is
+    from."""
+    access = await _access(database, principal, correspondence_id, recipient_only=True)
+    who = performer(principal)
+    async with database.transaction() as session:
+        row = await _row(session, correspondence_id)
+        await set_status(session, row, CorrespondenceStatus.FETCHED, utcnow(), performed_by=who)
+        await mark_read_in_transaction(session, row.id, performed_by=who)
+        await _audit_read(session, principal, row, "message page")
+        view = s.CorrespondenceOverview.model_validate(await _overview_fields(session, row))
+    return view, (await sender_names(database, [access.row]))[access.row.id]
+
+
 @dataclass(frozen=True)
 class ListQuery:
     resource_id: str | None = None
@@ -255,6 +272,58 @@ def _filtered(statement: object, query: ListQuery) -> object:
     if query.idempotent_key is not None:
         conditions.append(Correspondence.idempotent_key == query.idempotent_key)
     return statement.where(*conditions) if conditions else statement  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One line of a party's post on the message list."""
+
+    id: uuid.UUID
+    title: str
+    summary: str | None
+    sender: str
+    status: str
+    published: datetime | None
+    read: bool
+
+
+@dataclass(frozen=True)
+class PartyPost:
+    party: str
+    name: str
+    items: list[InboxItem]
+
+
+async def sender_names(database: Database, rows: list[Correspondence]) -> dict[uuid.UUID, str]:
+    """Whom each correspondence is from, as the recipient sees it: its messageSender, else the sender's name in
+    Enhetsregisteret (else its number)."""
+    names: dict[str, str] = {}
+    for organization in {row.sender for row in rows if not row.message_sender}:
+        try:
+            names[organization] = (await registers_service.get_organization(
+                database, organization, base_url=get_settings().base_url)).navn
+        except NotFound:
+            names[organization] = organization
+    return {row.id: row.message_sender or names[row.sender] for row in rows}
+
+
+async def inbox(database: Database, person: str) -> list[PartyPost]:
+    """The post a person may read: their own, then each party's they may read for, newest first."""
+    decisions = ReadDecisions(database, person)
+    parties = await decisions.parties()
+    async with database.transaction() as session:
+        rows = list(await session.scalars(select(Correspondence).where(
+            Correspondence.recipient.in_([party for party, _ in parties]),
+            Correspondence.status.in_(VISIBLE_TO_RECIPIENT)).order_by(Correspondence.id.desc()).limit(LIST_LIMIT)))
+        read = set(await session.scalars(select(CorrespondenceStatusEvent.correspondence_id).where(
+            CorrespondenceStatusEvent.correspondence_id.in_([row.id for row in rows]),
+            CorrespondenceStatusEvent.status == CorrespondenceStatus.READ.value)))
+    visible = [row for row in rows if await decisions.may_read(row.resource_id, row.recipient,
+                                                               confidential=row.is_confidential)]
+    names = await sender_names(database, visible)
+    return [PartyPost(party, name, [
+        InboxItem(row.id, row.message_title, row.message_summary, names[row.id], row.status, row.published_at,
+                  row.id in read) for row in visible if row.recipient == party]) for party, name in parties]
 
 
 # --- the recipient's actions ----------------------------------------------------------------------------------
