@@ -32,9 +32,9 @@ from felles.core.tokens import Principal
 from felles.correspondence.models import Correspondence, CorrespondenceNotification, CorrespondenceStatusEvent
 from felles.correspondence.schemas import CorrespondenceStatus
 from felles.correspondence.service_history import API_PATH
+from felles.correspondence.service_reading import sender_names
 from felles.notifications import schemas as notification_schemas
 from felles.notifications import service as notifications_service
-from felles.registers import service as registers_service
 
 ORDER_JOB = "correspondence.order_notification"
 ORDER_BATCH = 20
@@ -165,18 +165,6 @@ def order_request(settings: Settings, row: Correspondence, senders_name: str
         recipient=_recipient(row, channel, texts, ""), reminders=reminders)
 
 
-async def _senders_name(database: Database, settings: Settings, row: Correspondence, names: dict[str, str]) -> str:
-    if row.message_sender:
-        return row.message_sender
-    if row.sender not in names:
-        try:
-            names[row.sender] = (await registers_service.get_organization(
-                database, row.sender, base_url=settings.base_url)).navn
-        except NotFound:
-            names[row.sender] = row.sender
-    return names[row.sender]
-
-
 @batch_job_handler(ORDER_JOB, batch=ORDER_BATCH, max_attempts=10, backoff_base=timedelta(seconds=10))
 async def order_notifications(payloads: list[dict[str, Any]], context: JobContext) -> None:
     """Place the notification order of each correspondence that has none yet."""
@@ -188,9 +176,9 @@ async def order_notifications(payloads: list[dict[str, Any]], context: JobContex
     rows = [row for row in await session.scalars(select(Correspondence).where(
         Correspondence.id.in_([identifier for identifier in ids if identifier not in ordered])))
         if row.notification is not None]
-    names: dict[str, str] = {}
+    names = await sender_names(context.database, rows)
     for row in rows:
-        request = order_request(settings, row, await _senders_name(context.database, settings, row, names))
+        request = order_request(settings, row, names[row.id])
         sender = Principal("organization", organization_number=row.sender)
         answer, _ = await notifications_service.create_order_chain(context.database, settings, sender, request)
         reminders = answer.notification.reminders

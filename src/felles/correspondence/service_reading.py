@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from felles.authorization import service as authorization_service
 from felles.core import audit
 from felles.core.blobs import BlobStore, BlobStream
 from felles.core.clock import utcnow
@@ -296,14 +297,18 @@ class PartyPost:
 
 async def sender_names(database: Database, rows: list[Correspondence]) -> dict[uuid.UUID, str]:
     """Whom each correspondence is from, as the recipient sees it: its messageSender, else the sender's name in
-    Enhetsregisteret (else its number)."""
+    Enhetsregisteret, else in the registry of service owners, else its number."""
     names: dict[str, str] = {}
+    owners: dict[str, str] | None = None
     for organization in {row.sender for row in rows if not row.message_sender}:
         try:
             names[organization] = (await registers_service.get_organization(
                 database, organization, base_url=get_settings().base_url)).navn
         except NotFound:
-            names[organization] = organization
+            if owners is None:
+                owners = {owner.organization: owner.name.get("nb") or owner.orgcode
+                          for owner in await authorization_service.list_service_owners(database)}
+            names[organization] = owners.get(organization, organization)
     return {row.id: row.message_sender or names[row.sender] for row in rows}
 
 
