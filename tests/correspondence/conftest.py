@@ -4,7 +4,7 @@ to send and to run the jobs, for the correspondence tests."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from felles.authorization.demo import PACKAGE, ROLE, policy_xml
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.jobs import Worker
+from felles.registers.identifiers import make_person_identifier
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
 from tests.conftest import bearer
 
@@ -108,3 +109,16 @@ async def send_published(client, database, headers, *recipients: str, **correspo
     answer = await send(client, headers, *recipients, **correspondence)
     await run_jobs(database)
     return [item["correspondenceId"] for item in answer["correspondences"]]
+
+
+def synthetic_persons(count: int) -> list[str]:
+    """`count` distinct valid synthetic fødselsnummer (most not in the registers: KRR knows no reservation)."""
+    found: list[str] = []
+    day = date(1990, 1, 1)
+    while len(found) < count:
+        for individual in range(100, 500, 7):
+            identifier = make_person_identifier(day, individual, synthetic=True)
+            if identifier is not None and len(found) < count:
+                found.append(identifier)
+        day += timedelta(days=1)
+    return found
