@@ -1,6 +1,6 @@
 """Large requests and crashes: 500 recipients with 10 attachments in one request, and a worker killed with
-SIGKILL while it places the notification orders of 500 published correspondences: after another worker takes
-over, every recipient has exactly one correspondence and one notification order."""
+SIGKILL while it publishes 500 correspondences to each of several requests' recipients with their notification
+orders: after another worker takes over, every recipient has exactly one correspondence and one order."""
 
 from __future__ import annotations
 
@@ -20,12 +20,13 @@ from felles.correspondence.models import (
     CorrespondenceAttachmentLink,
     CorrespondenceNotification,
 )
-from felles.notifications.models import NotificationOrderChain
+from felles.notifications.models import NotificationOrder, NotificationOrderChain
 from tests.conftest import felles_command_environment
 from tests.correspondence.conftest import API, RESOURCE, run_jobs, synthetic_persons
 
 RECIPIENTS = 500
 ATTACHMENTS = 10
+REQUESTS = 4
 
 
 async def count(database, table, *where) -> int:
@@ -54,36 +55,44 @@ async def test_500_recipients_with_10_attachments_in_one_request(client, databas
     assert await count(database, CorrespondenceAttachmentLink) == RECIPIENTS * ATTACHMENTS
 
 
-async def test_a_worker_killed_during_the_notification_fan_out_leaves_one_of_each_per_recipient(
+async def test_a_worker_killed_during_the_fan_out_leaves_one_correspondence_and_one_order_per_recipient(
         client, database, resource, sender, settings, job_settings):
-    persons = synthetic_persons(RECIPIENTS)
-    body = {"correspondence": {
-        "resourceId": RESOURCE, "sendersReference": "varslet-utsending",
-        "content": {"language": "nb", "messageTitle": "Til alle", "messageBody": "Hei $recipientName$."},
-        "notification": {"notificationTemplate": "GenericAltinnMessage", "notificationChannel": "Email"}},
-        "recipients": [f"urn:altinn:person:identifier-no:{pid}" for pid in persons]}
-    response = await client.post(f"{API}/correspondence", json=body, headers=sender)
-    assert response.status_code == 200, response.text
+    persons = synthetic_persons(RECIPIENTS * REQUESTS)
+    for start in range(0, len(persons), RECIPIENTS):
+        body = {"correspondence": {
+            "resourceId": RESOURCE, "sendersReference": f"varslet-utsending-{start}",
+            "content": {"language": "nb", "messageTitle": "Til alle", "messageBody": "Hei $recipientName$."},
+            "notification": {"notificationTemplate": "GenericAltinnMessage", "notificationChannel": "Email",
+                             "sendReminder": True}},
+            "recipients": [f"urn:altinn:person:identifier-no:{pid}" for pid in persons[start:start + RECIPIENTS]]}
+        response = await client.post(f"{API}/correspondence", json=body, headers=sender)
+        assert response.status_code == 200, response.text
 
     environment = felles_command_environment(settings.data_dir, DATABASE_URL=settings.database_url,
                                              SECRET_KEY=settings.secret_key, ENVIRONMENT="test")
     worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "felles.cli", "worker", "--concurrency", "4", env=environment,
+        sys.executable, "-m", "felles.cli", "worker", "--concurrency", "1", env=environment,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while (ordered := await count(database, CorrespondenceNotification)) < 25:
-            assert worker.returncode is None and time.monotonic() < deadline, "the worker did not start ordering"
-            await asyncio.sleep(0.02)
+        while (ordered := await count(database, CorrespondenceNotification)) == 0:
+            assert worker.returncode is None and time.monotonic() < deadline, "the worker did not start publishing"
+            await asyncio.sleep(0.01)
         os.kill(worker.pid, signal.SIGKILL)
     finally:
         await asyncio.wait_for(worker.wait(), 30)
-    assert ordered < RECIPIENTS, "the fan-out finished before the kill; nothing was shown"
+    total = RECIPIENTS * REQUESTS
+    assert ordered < total, "the fan-out finished before the kill; nothing was shown"
+    # Each request's publishing is one transaction: all of its recipients or none.
+    assert ordered % RECIPIENTS == 0
+    assert await count(database, Correspondence, Correspondence.status == "Published") == ordered
 
     # The killed worker's leases run out; another worker takes the jobs over.
     clock.advance(timedelta(minutes=10))
     await run_jobs(database)
-    assert await count(database, Correspondence) == RECIPIENTS
-    assert await count(database, CorrespondenceNotification) == RECIPIENTS
+    assert await count(database, Correspondence) == total
+    assert await count(database, Correspondence, Correspondence.status == "Published") == total
+    assert await count(database, CorrespondenceNotification) == total
     assert await count(database, NotificationOrderChain,
-                       NotificationOrderChain.idempotency_id.like("correspondence-%")) == RECIPIENTS
+                       NotificationOrderChain.idempotency_id.like("correspondence-%")) == total
+    assert await count(database, NotificationOrder) == 2 * total  # the notice and its reminder

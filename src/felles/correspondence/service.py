@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from felles.core.audit import Actor
 from felles.core.blobs import BlobStore
 from felles.core.clock import utcnow
+from felles.core.config import get_settings
 from felles.core.db import Database
 from felles.core.errors import Conflict, Forbidden, InvalidInput
 from felles.core.ids import uuid7
@@ -56,6 +57,7 @@ from felles.correspondence.service_history import (
     publish_events,
     status_rows,
 )
+from felles.correspondence.service_reading import sender_names
 from felles.registers import service as registers_service
 
 SYSTEM_DELETE_JOB = "correspondence.system_delete"
@@ -309,9 +311,10 @@ def _correspondence(sending: Sending, request: s.CorrespondenceCreate, key: uuid
 # --- publishing -----------------------------------------------------------------------------------------------
 @job_handler(PUBLISH_JOB, max_attempts=20, backoff_base=timedelta(seconds=5))
 async def publish(payload: dict[str, Any], context: JobContext) -> None:
-    """Publish the request's correspondences whose attachments are all published, and fail those with a failed
-    attachment. Those still waiting for a scan are left Initialized: the scan queues this job again when it
-    settles. Already handled ones are left as they are, so the job may run twice."""
+    """Publish the request's correspondences whose attachments are all published, each with its notification
+    order (in this transaction), and fail those with a failed attachment. Those still waiting for a scan are
+    left Initialized: the scan queues this job again when it settles. Already handled ones are left as they are,
+    so the job may run twice."""
     session = context.session
     ids = [uuid.UUID(value) for value in payload["ids"]]
     rows = list(await session.scalars(select(Correspondence).where(
@@ -326,12 +329,14 @@ async def publish(payload: dict[str, Any], context: JobContext) -> None:
             .join(CorrespondenceAttachment, CorrespondenceAttachment.id == CorrespondenceAttachmentLink.attachment_id)
             .where(CorrespondenceAttachmentLink.correspondence_id.in_(list(statuses)))):
         statuses[correspondence_id].append(status)
-    now = utcnow()
     failed = [row for row in rows if any(status != AttachmentStatus.PUBLISHED and status not in (
         AttachmentStatus.UPLOAD_PROCESSING, AttachmentStatus.INITIALIZED) for status in statuses[row.id])]
     waiting = [row for row in rows if row not in failed and any(
         status != AttachmentStatus.PUBLISHED for status in statuses[row.id])]
     publishable = [row for row in rows if row not in failed and row not in waiting]
+    # Read before this transaction writes (the names come from other components, in transactions of their own).
+    senders = await sender_names(context.database, [row for row in publishable if row.notification is not None])
+    now = utcnow()
     history = status_rows(failed, CorrespondenceStatus.FAILED, now,
                           text="An attachment failed its upload or virus scan, or was purged")
     history += status_rows([row for row in publishable if row.status == CorrespondenceStatus.INITIALIZED],
@@ -342,9 +347,7 @@ async def publish(payload: dict[str, Any], context: JobContext) -> None:
         row.published_at = now
     await publish_events(session, [correspondence_event("CorrespondencePublishFailed", row) for row in failed] +
                          [correspondence_event("CorrespondencePublished", row) for row in publishable])
-    for row in publishable:
-        if row.notification is not None:
-            await enqueue(session, service_notifications.ORDER_JOB, {"correspondenceId": str(row.id)})
+    await service_notifications.order_in_transaction(session, get_settings(), publishable, senders)
 
 
 @job_handler(SYSTEM_DELETE_JOB, every=timedelta(hours=1))

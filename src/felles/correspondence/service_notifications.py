@@ -1,11 +1,11 @@
 """Notifications of correspondences, through Altinn Notifications (`felles.notifications.service`).
 
-When a correspondence with a `notification` is published, a job (written in the publishing transaction) places
-one order chain per correspondence: the notice, and a reminder when the sender asked for one (7 days later in
-production, 1 day elsewhere, as Altinn). Texts are the sender's (CustomMessage) or Altinn's standard notice
-(GenericAltinnMessage) in the correspondence's language; `$sendersName$` is filled in here, `$recipientName$` and
-`$recipientNumber$` by Notifications. The order's idempotency id is the correspondence's, so a job that runs
-again after a crash gets the same order back instead of a second one, and the order is recorded once.
+The transaction that publishes a correspondence with a `notification` places its order chain with Notifications:
+the notice, and a reminder when the sender asked for one (7 days later in production, 1 day elsewhere, as Altinn).
+A publish job killed half-way leaves neither correspondences published nor orders; its rerun places each once.
+Texts are the sender's (CustomMessage) or Altinn's standard notice (GenericAltinnMessage) in the correspondence's
+language; `$sendersName$` is filled in here, `$recipientName$` and `$recipientNumber$` by Notifications. The
+order's idempotency id is the correspondence's, and the order is recorded with it (one per correspondence).
 
 Each order asks a condition endpoint before it sends, as Altinn's do: the notice goes unless the correspondence was
 purged; the reminder only while it is unread. Notifications calls the endpoint without a token, so its URL carries
@@ -17,27 +17,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.core.clock import utcnow
-from felles.core.config import Settings, get_settings
+from felles.core.config import Settings
 from felles.core.db import Database
 from felles.core.errors import Forbidden, NotFound
-from felles.core.jobs import JobContext, batch_job_handler
 from felles.core.tokens import Principal
 from felles.correspondence.models import Correspondence, CorrespondenceNotification, CorrespondenceStatusEvent
 from felles.correspondence.schemas import CorrespondenceStatus
 from felles.correspondence.service_history import API_PATH
-from felles.correspondence.service_reading import sender_names
 from felles.notifications import schemas as notification_schemas
 from felles.notifications import service as notifications_service
 
-ORDER_JOB = "correspondence.order_notification"
-ORDER_BATCH = 20
 SENDERS_NAME = "$sendersName$"
 # The statuses after which no notice about the correspondence goes out, and those that end its reminder.
 NO_NOTICE = frozenset({CorrespondenceStatus.PURGED_BY_RECIPIENT.value, CorrespondenceStatus.PURGED_BY_ALTINN.value,
@@ -165,25 +160,28 @@ def order_request(settings: Settings, row: Correspondence, senders_name: str
         recipient=_recipient(row, channel, texts, ""), reminders=reminders)
 
 
-@batch_job_handler(ORDER_JOB, batch=ORDER_BATCH, max_attempts=10, backoff_base=timedelta(seconds=10))
-async def order_notifications(payloads: list[dict[str, Any]], context: JobContext) -> None:
-    """Place the notification order of each correspondence that has none yet."""
-    settings = get_settings()
-    session: AsyncSession = context.session
-    ids = [uuid.UUID(payload["correspondenceId"]) for payload in payloads]
+async def order_in_transaction(session: AsyncSession, settings: Settings, rows: list[Correspondence],
+                               senders: dict[uuid.UUID, str]) -> None:
+    """Place the notification order of each correspondence that asks for one and has none yet, in the caller's
+    (publishing) transaction; `senders` names whom each is from (see `service_reading.sender_names`)."""
+    wanted = [row for row in rows if row.notification is not None]
+    if not wanted:
+        return
     ordered = set(await session.scalars(select(CorrespondenceNotification.correspondence_id).where(
-        CorrespondenceNotification.correspondence_id.in_(ids))))
-    rows = [row for row in await session.scalars(select(Correspondence).where(
-        Correspondence.id.in_([identifier for identifier in ids if identifier not in ordered])))
-        if row.notification is not None]
-    names = await sender_names(context.database, rows)
-    for row in rows:
-        request = order_request(settings, row, names[row.id])
-        sender = Principal("organization", organization_number=row.sender)
-        answer, _ = await notifications_service.create_order_chain(context.database, settings, sender, request)
-        reminders = answer.notification.reminders
-        session.add(CorrespondenceNotification(
-            correspondence_id=row.id, order_chain_id=answer.notificationOrderId,
-            shipment_id=answer.notification.shipmentId,
-            reminder_shipment_id=reminders[0].shipmentId if reminders else None,
-            requested_send_time=request.requestedSendTime or utcnow(), created_at=utcnow()))
+        CorrespondenceNotification.correspondence_id.in_([row.id for row in wanted]))))
+    now = utcnow()
+    by_sender: dict[str, list[tuple[Correspondence, notification_schemas.OrderChainCreate]]] = {}
+    for row in wanted:
+        if row.id not in ordered:
+            by_sender.setdefault(row.sender, []).append((row, order_request(settings, row, senders[row.id])))
+    for sender, pairs in by_sender.items():
+        creator = notifications_service.creator_of(Principal("organization", organization_number=sender))
+        answers = await notifications_service.create_order_chains_in_transaction(
+            session, settings, creator, [request for _, request in pairs])
+        for (row, request), answer in zip(pairs, answers, strict=True):
+            reminders = answer.notification.reminders
+            session.add(CorrespondenceNotification(
+                correspondence_id=row.id, order_chain_id=answer.notificationOrderId,
+                shipment_id=answer.notification.shipmentId,
+                reminder_shipment_id=reminders[0].shipmentId if reminders else None,
+                requested_send_time=request.requestedSendTime or now, created_at=now))
