@@ -39,7 +39,7 @@ from felles.core.db import Database
 from felles.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from felles.core.health import CheckResult, component_check
 from felles.core.ids import uuid7
-from felles.core.jobs import JobContext, batch_job_handler, enqueue, job_handler
+from felles.core.jobs import JobContext, batch_job_handler, enqueue, enqueue_many, job_handler
 from felles.core.tokens import Principal
 from felles.events import service as events_service
 from felles.notifications import channels, schemas
@@ -301,12 +301,12 @@ async def create_order_chains_in_transaction(
     if chains:
         session.add_all(chains)
         await session.flush()
+        for order in orders:  # before the insert, so that the status goes in with it
+            await _set_status(session, order, OrderStatus.REGISTERED)
         session.add_all(orders)
         await session.flush()
-        for order in orders:
-            await _set_status(session, order, OrderStatus.REGISTERED)
-            await enqueue(session, "notifications.process_order", {"order": str(order.id)},
-                          run_at=order.requested_send_time)
+        await enqueue_many(session, "notifications.process_order",
+                           [({"order": str(order.id)}, order.requested_send_time) for order in orders])
         await _publish_events(session)
     return answers
 
