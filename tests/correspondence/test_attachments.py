@@ -4,7 +4,9 @@ overview, details, download, purge) and existing attachments shared by correspon
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
+import zipfile
 
 from sqlalchemy import func, select
 
@@ -112,3 +114,24 @@ async def test_a_wrong_checksum_or_a_missing_file_is_refused_and_nothing_is_crea
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Correspondence)) == 0
         assert await session.scalar(select(func.count()).select_from(CorrespondenceAttachment)) == 0
+
+
+async def test_download_all_gives_every_attachment_in_one_zip(client, database, resource, sender, reader,
+                                                               job_settings):
+    fields = form(files=2)
+    fields["correspondence.content.attachments[1].fileName"] = "vedlegg-0.txt"  # the same name twice
+    response = await client.post(f"{API}/correspondence/upload", headers=sender, data=fields, files=[
+        ("Attachments", ("vedlegg-0.txt", FILE)), ("Attachments", ("vedlegg-0.txt", b"andre vedlegg"))])
+    assert response.status_code == 200, response.text
+    await run_jobs(database)
+    identifier = response.json()["correspondences"][0]["correspondenceId"]
+    kari = reader(KARI.identifier)
+    download = await client.get(f"{API}/correspondence/{identifier}/attachments/downloadall", headers=kari)
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(download.content))
+    contents = sorted(archive.read(name) for name in archive.namelist())
+    assert contents == sorted([FILE, b"andre vedlegg"])
+    assert len(set(archive.namelist())) == 2
+    history = (await client.get(f"{API}/correspondence/{identifier}/details", headers=kari)).json()["statusHistory"]
+    assert history[-1]["status"] == "AttachmentsDownloaded"

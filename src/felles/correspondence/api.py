@@ -225,6 +225,18 @@ async def download_correspondence_attachment(correspondenceId: uuid.UUID, attach
     return _download(attachment, stream)
 
 
+@router.get(CORRESPONDENCE + "/{correspondenceId}/attachments/downloadall",
+            operation_id="correspondence_attachments_download_all", response_class=StreamingResponse,
+            responses={200: {"content": {"application/zip": {}}}})
+async def download_all_attachments(correspondenceId: uuid.UUID, principal: SenderOrRecipient,
+                                   runtime: RuntimeDep) -> StreamingResponse:
+    """Every published attachment in one zip archive, streamed."""
+    archive = await service_reading.open_all_attachments(runtime.database, runtime.blobs, principal,
+                                                         correspondenceId)
+    return StreamingResponse(archive, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{correspondenceId}.zip"'})
+
+
 async def _condition(request: Request, correspondence_id: uuid.UUID, *, reminder: bool) -> dict[str, bool]:
     runtime = request.app.state.runtime
     decision = await service_notifications.should_notify(

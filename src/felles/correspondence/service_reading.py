@@ -11,6 +11,8 @@ are already done (a second markasread, confirm or archive) change nothing and an
 from __future__ import annotations
 
 import uuid
+import zipfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -467,3 +469,61 @@ async def open_attachment(database: Database, blobs: BlobStore, principal: Princ
                                             "data": {"attachmentId": str(attachment_id)}}])
             await _audit_read(session, principal, row, f"attachment {attachment_id}")
     return attachment, stream
+
+
+async def open_all_attachments(database: Database, blobs: BlobStore, principal: Principal,
+                               correspondence_id: uuid.UUID) -> AsyncIterator[bytes]:
+    """Every published attachment of the correspondence in one zip archive (Altinn's download-all), built while it
+    streams, in constant memory; a recipient's download is recorded (AttachmentsDownloaded) with Altinn's event."""
+    access = await _access(database, principal, correspondence_id)
+    async with database.transaction() as session:
+        attachments = [item for item in await _attachments(session, correspondence_id)
+                       if item.status == AttachmentStatus.PUBLISHED and item.blob_key is not None]
+        if not attachments:
+            raise NotFound(f"Correspondence {correspondence_id} has no attachments to download.",
+                           code="attachment_not_found")
+        if not access.as_sender:
+            row = await _row(session, correspondence_id)
+            await set_status(session, row, CorrespondenceStatus.ATTACHMENTS_DOWNLOADED, utcnow(),
+                             performed_by=performer(principal), text="All attachments downloaded")
+            await publish_events(session, [correspondence_event("AttachmentDownloaded", row)])
+            await _audit_read(session, principal, row, "all attachments")
+    return _zipped(blobs, attachments)
+
+
+class _Spool:
+    """Where the zip archive is written: bytes taken away as soon as they are written (zipfile needs only
+    `write`; without `seek` it writes each entry's sizes after its data)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+async def _zipped(blobs: BlobStore, attachments: list[CorrespondenceAttachment]) -> AsyncIterator[bytes]:
+    spool = _Spool()
+    names: set[str] = set()
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+        for attachment in attachments:
+            name = attachment.file_name
+            if name in names:  # two attachments with one name both go in
+                name = f"{attachment.id.hex[-12:]}-{name}"
+            names.add(name)
+            assert attachment.blob_key is not None
+            with archive.open(zipfile.ZipInfo(name, attachment.created_at.timetuple()[:6]), "w",
+                              force_zip64=True) as entry:
+                async for chunk in await blobs.get(attachment.blob_key):
+                    entry.write(chunk)
+                    yield spool.take()
+            yield spool.take()
+    yield spool.take()
