@@ -167,3 +167,17 @@ async def test_reading_needs_a_recipients_token(client, database, resource, send
     assert (await client.get(f"{API}/correspondence/{identifier}")).status_code == 401
     other_sender = bearer(token(scopes=["altinn:correspondence.write", "altinn:serviceowner"], org="991825827"))
     assert (await client.get(f"{API}/correspondence/{identifier}", headers=other_sender)).status_code == 403
+
+
+async def test_at_the_due_date_the_sender_hears_of_what_was_never_read_or_confirmed(
+        client, database, resource, sender, reader, job_settings):
+    read_id, unread_id = await send_published(client, database, sender, person(KARI.identifier),
+                                              person(OLA.identifier), isConfirmationNeeded=True)
+    assert (await client.post(f"{API}/correspondence/{read_id}/confirm",
+                              headers=reader(KARI.identifier))).status_code == 200
+    clock.advance(timedelta(days=15))
+    await run_jobs(database)
+    assert "no.altinn.correspondence.correspondencereceiverneverread" not in await event_types(database, read_id)
+    assert (await event_types(database, unread_id))[-2:] == [
+        "no.altinn.correspondence.correspondencereceiverneverread",
+        "no.altinn.correspondence.correspondencereceiverneverconfirmed"]

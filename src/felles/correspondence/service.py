@@ -41,6 +41,7 @@ from felles.correspondence.models import (
     CorrespondenceAttachment,
     CorrespondenceAttachmentLink,
     CorrespondenceRequest,
+    CorrespondenceStatusEvent,
 )
 from felles.correspondence.schemas import AttachmentStatus, CorrespondenceStatus
 from felles.correspondence.service_access import Sending, authorize_sender
@@ -61,6 +62,7 @@ from felles.correspondence.service_reading import sender_names
 from felles.registers import service as registers_service
 
 SYSTEM_DELETE_JOB = "correspondence.system_delete"
+DUE_DATE_JOB = "correspondence.due_date"
 KRR_ACTOR = Actor("system:felles-correspondence")
 KRR_BATCH = 1000
 SYSTEM_DELETE_BATCH = 500
@@ -272,6 +274,9 @@ async def _create(database: Database, sending: Sending, body: s.CorrespondencesC
             await publish_events(session, events)
             if ready:
                 await enqueue(session, PUBLISH_JOB, {"ids": [str(row.id) for row in ready]}, run_at=publish_at)
+                if request.dueDateTime is not None:
+                    await enqueue(session, DUE_DATE_JOB, {"ids": [str(row.id) for row in ready]},
+                                  run_at=request.dueDateTime)
             answer = s.CorrespondencesInitialized(
                 correspondences=[s.InitializedCorrespondence(correspondenceId=row.id,
                                                              status=CorrespondenceStatus(row.status),
@@ -348,6 +353,30 @@ async def publish(payload: dict[str, Any], context: JobContext) -> None:
     await publish_events(session, [correspondence_event("CorrespondencePublishFailed", row) for row in failed] +
                          [correspondence_event("CorrespondencePublished", row) for row in publishable])
     await service_notifications.order_in_transaction(session, get_settings(), publishable, senders)
+
+
+@job_handler(DUE_DATE_JOB, max_attempts=20, backoff_base=timedelta(seconds=30))
+async def due_date_passed(payload: dict[str, Any], context: JobContext) -> None:
+    """At the due date, tell the sender (Altinn's events) of each published correspondence its recipient never
+    read, and of each that asked for confirmation and never got it."""
+    session = context.session
+    rows = list(await session.scalars(select(Correspondence).where(
+        Correspondence.id.in_([uuid.UUID(value) for value in payload["ids"]]),
+        Correspondence.published_at.is_not(None),
+        Correspondence.status.not_in([CorrespondenceStatus.PURGED_BY_ALTINN.value,
+                                      CorrespondenceStatus.PURGED_BY_RECIPIENT.value]))))
+    reached: dict[uuid.UUID, set[str]] = {row.id: set() for row in rows}
+    for correspondence_id, status in await session.execute(
+            select(CorrespondenceStatusEvent.correspondence_id, CorrespondenceStatusEvent.status).where(
+                CorrespondenceStatusEvent.correspondence_id.in_(list(reached)),
+                CorrespondenceStatusEvent.status.in_([CorrespondenceStatus.READ.value,
+                                                      CorrespondenceStatus.CONFIRMED.value]))):
+        reached[correspondence_id].add(status)
+    events = [correspondence_event("CorrespondenceReceiverNeverRead", row) for row in rows
+              if CorrespondenceStatus.READ.value not in reached[row.id]]
+    events += [correspondence_event("CorrespondenceReceiverNeverConfirmed", row) for row in rows
+               if row.is_confirmation_needed and CorrespondenceStatus.CONFIRMED.value not in reached[row.id]]
+    await publish_events(session, events)
 
 
 @job_handler(SYSTEM_DELETE_JOB, every=timedelta(hours=1))
