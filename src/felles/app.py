@@ -29,6 +29,8 @@ from felles.core.routing import include_component_router
 from felles.core.runtime import Runtime
 from felles.core.security_documentation import install_security_documentation
 from felles.core.tokens import PlatformKeys
+from felles.correspondence import api as correspondence_api
+from felles.correspondence import pages as correspondence_pages
 from felles.events import api as events_api
 from felles.identity import api as identity_api
 from felles.notifications import api as notifications_api
@@ -56,6 +58,8 @@ COMPONENT_ROUTERS = (
     authorization_pages.router,
     broker_api.router,
     broker_pages.router,
+    correspondence_api.router,
+    correspondence_pages.router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,
 )

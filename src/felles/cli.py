@@ -123,10 +123,12 @@ def seed(
     from felles.authorization.demo import seed_demo_services
     from felles.broker.demo import seed_demo_broker
     from felles.consent.demo import seed_demo_consent_request
+    from felles.core.blobs import open_blob_store
     from felles.core.db import Database
     from felles.core.migrations import upgrade
     from felles.core.pdf import static_fonts
     from felles.core.tokens import required_scopes
+    from felles.correspondence.demo import seed_demo_correspondence
     from felles.identity.cli import seed_demo_clients, seed_platform_scopes
     from felles.portal.login import LOGIN_CLIENT_ID, ensure_login_client
     from felles.registers import population
@@ -153,6 +155,9 @@ def seed(
                 # folder (seconds): done here, so the newcomer's first receipt is not the one that waits.
                 await asyncio.to_thread(static_fonts, settings.data_dir / "fonts")
                 console.print("PDF fonts: ready.")
+                sent = await seed_demo_correspondence(database, open_blob_store(settings))
+                console.print(f"Demo correspondence: {sent} new message request(s) from Fjordvik kommune, at "
+                              "/correspondence/ui.")
                 consent_page = await seed_demo_consent_request(database, settings)
                 console.print(f"Demo consent request to Kari Nordmann: {consent_page}")
                 transfer = await seed_demo_broker(database, settings)

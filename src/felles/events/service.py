@@ -175,17 +175,22 @@ def _document(event: schemas.CloudEvent, event_id: str, time: datetime) -> dict[
 
 async def _store(session: AsyncSession, documents: list[dict[str, Any]],
                  publisher: str) -> list[tuple[int, str, str]]:
-    """Insert the events, each once per source, in one statement; (sequence, source, event id) of those that
-    were new."""
+    """Insert the events, each once per source, in one statement (executed for many rows at once: a multi-row
+    VALUES clause would be built and compiled again for every number of rows); (sequence, source, event id) of
+    those that were new."""
+    if not documents:
+        return []
     now = utcnow()
-    statement = insert_for(session, CloudEventRecord).values([dict(
+    statement = insert_for(session, CloudEventRecord).on_conflict_do_nothing(
+        index_elements=["source", "event_id"]).returning(
+        CloudEventRecord.sequence, CloudEventRecord.source, CloudEventRecord.event_id)
+    rows = [dict(
         event_id=document["id"], source=document["source"], type=document["type"],
         subject=document.get("subject"), alternative_subject=document.get("alternativesubject"),
         resource=document.get("resource"), resource_instance=document.get("resourceinstance"),
         time=datetime.fromisoformat(document["time"]), registered_at=now, publisher=publisher, document=document,
-    ) for document in documents]).on_conflict_do_nothing(index_elements=["source", "event_id"]).returning(
-        CloudEventRecord.sequence, CloudEventRecord.source, CloudEventRecord.event_id)
-    return [(sequence, source, event_id) for sequence, source, event_id in (await session.execute(statement)).all()]
+    ) for document in documents]
+    return [(sequence, source, event_id) for sequence, source, event_id in await session.execute(statement, rows)]
 
 
 def _app_resource(source: str) -> str:

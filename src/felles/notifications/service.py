@@ -39,7 +39,7 @@ from felles.core.db import Database
 from felles.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from felles.core.health import CheckResult, component_check
 from felles.core.ids import uuid7
-from felles.core.jobs import JobContext, batch_job_handler, enqueue, job_handler
+from felles.core.jobs import JobContext, batch_job_handler, enqueue, enqueue_many, job_handler
 from felles.core.tokens import Principal
 from felles.events import service as events_service
 from felles.notifications import channels, schemas
@@ -250,6 +250,65 @@ async def _existing_chain(database: Database, creator: str, idempotency_id: str)
         chain = await session.scalar(select(NotificationOrderChain).where(
             NotificationOrderChain.creator == creator, NotificationOrderChain.idempotency_id == idempotency_id))
     return None if chain is None else schemas.OrderChainResponse.model_validate(chain.response)
+
+
+async def create_order_chains_in_transaction(
+    session: AsyncSession, settings: Settings, creator: str, requests: list[schemas.OrderChainCreate]
+) -> list[schemas.OrderChainResponse]:
+    """Register order chains in the caller's transaction: how another component notifies as part of its own
+    change (Correspondence orders each correspondence's notice as it publishes it), so that the orders exist
+    exactly when the change commits. An `idempotencyId` the creator used before gets that chain's answer and
+    creates nothing; the answers come in the order of the requests."""
+    ids = [request.idempotencyId for request in requests]
+    existing = {chain.idempotency_id: schemas.OrderChainResponse.model_validate(chain.response)
+                for chain in await session.scalars(select(NotificationOrderChain).where(
+                    NotificationOrderChain.creator == creator, NotificationOrderChain.idempotency_id.in_(ids)))}
+    now = utcnow()
+    chains, orders, answers = [], [], []
+    for request in requests:
+        if request.idempotencyId in existing:
+            answers.append(existing[request.idempotencyId])
+            continue
+        send_time = _aware(request.requestedSendTime)
+        _check_condition_endpoint(settings, request.conditionEndpoint)
+        chain_id, main_id = uuid7(), uuid7()
+        order_rows = [NotificationOrder(
+            id=main_id, chain_id=chain_id, creator=creator, type="Notification",
+            senders_reference=request.sendersReference, requested_send_time=send_time,
+            condition_endpoint=request.conditionEndpoint, created_at=now, updated_at=now,
+            status=OrderStatus.REGISTERED, **_order_fields(request.recipient))]
+        for reminder in request.reminders:
+            _check_condition_endpoint(settings, reminder.conditionEndpoint)
+            when = (_aware(reminder.requestedSendTime) if reminder.requestedSendTime is not None
+                    else send_time + timedelta(days=reminder.delayDays or 0))
+            if when <= send_time:
+                raise InvalidInput("A reminder must be sent after the notification.", code="reminder_before_order")
+            order_rows.append(NotificationOrder(
+                id=uuid7(), chain_id=chain_id, creator=creator, type="Reminder",
+                senders_reference=reminder.sendersReference, requested_send_time=when,
+                condition_endpoint=reminder.conditionEndpoint, created_at=now, updated_at=now,
+                status=OrderStatus.REGISTERED, **_order_fields(reminder.recipient or request.recipient)))
+        answer = schemas.OrderChainResponse(
+            notificationOrderId=chain_id,
+            notification=schemas.ShipmentWithReminders(
+                shipmentId=main_id, sendersReference=request.sendersReference,
+                reminders=[schemas.ShipmentReference(shipmentId=order.id, sendersReference=order.senders_reference)
+                           for order in order_rows[1:]]))
+        chains.append(NotificationOrderChain(id=chain_id, creator=creator, idempotency_id=request.idempotencyId,
+                                             created_at=now, response=answer.model_dump(mode="json")))
+        orders += order_rows
+        answers.append(answer)
+    if chains:
+        session.add_all(chains)
+        await session.flush()
+        for order in orders:  # before the insert, so that the status goes in with it
+            await _set_status(session, order, OrderStatus.REGISTERED)
+        session.add_all(orders)
+        await session.flush()
+        await enqueue_many(session, "notifications.process_order",
+                           [({"order": str(order.id)}, order.requested_send_time) for order in orders])
+        await _publish_events(session)
+    return answers
 
 
 async def create_email_order(

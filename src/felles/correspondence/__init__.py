@@ -1,0 +1,2 @@
+"""Correspondence (Meldingstjenesten, DPV): messages with attachments from service owners to persons and
+organisations."""
