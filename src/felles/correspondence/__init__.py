@@ -1,0 +1,2 @@
+"""Correspondence: messages to persons and organisations (DPV), digital post to citizens (DPI), print, and the
+eFormidling-style message API for case systems."""
