@@ -165,10 +165,9 @@ async def correspondence_read_in_altinn_in_transaction(session: AsyncSession, *,
 
 @job_handler(PAPER_IF_UNREAD_JOB, max_attempts=20, backoff_base=timedelta(seconds=30))
 async def paper_if_unread(payload: dict[str, Any], context: JobContext) -> None:
-    letter = await context.session.get(Letter, uuid.UUID(payload["letterId"]), with_for_update=True)
-    if letter is None or letter.opened_at or letter.read_at or letter.print_requested_at:
-        return  # opened, read, or on paper already
-    await printing.queue_for_print_in_transaction(context.session, letter, PrintReason.UNREAD)
+    letter = await context.session.get(Letter, uuid.UUID(payload["letterId"]))
+    if letter is not None:  # nothing happens if it was opened, read, or put on paper meanwhile
+        await printing.queue_for_print_in_transaction(context.session, letter, PrintReason.UNREAD, unless_read=True)
 
 
 # --- mailbox providers --------------------------------------------------------------------------------------

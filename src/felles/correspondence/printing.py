@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from felles.core import pdf
 from felles.core.audit import Actor
@@ -55,38 +56,61 @@ PRINT_ACTOR = Actor("system:correspondence.printing")
 OUTBOX_FOLDER = "print-outbox"
 
 
-async def queue_for_print_in_transaction(session: AsyncSession, letter: Letter, reason: PrintReason) -> None:
-    """Put the letter on paper, once: it joins the next print batch after the transaction commits."""
-    if letter.print_requested_at is not None:
-        return
-    letter.print_reason = reason
-    letter.print_requested_at = utcnow()
+async def queue_for_print_in_transaction(session: AsyncSession, letter: Letter, reason: PrintReason, *,
+                                        unless_read: bool = False) -> bool:
+    """Put the letter on paper, once: it joins the next print batch after the transaction commits. With
+    `unless_read`, not if it has been opened or read by now. True when this call queued it.
+
+    The check and the change are one guarded UPDATE, so a reading, or another queueing, committed meanwhile by
+    another process wins cleanly on SQLite as on PostgreSQL."""
+    guards = [Letter.id == letter.id, Letter.print_requested_at.is_(None)]
+    if unless_read:
+        guards += [Letter.opened_at.is_(None), Letter.read_at.is_(None)]
+    now = utcnow()
+    queued = await session.execute(
+        update(Letter).where(*guards).values(print_reason=reason, print_requested_at=now)
+        .execution_options(synchronize_session=False))
+    if queued.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(letter, "print_reason", reason)
+    set_committed_value(letter, "print_requested_at", now)
     await enqueue(session, COLLECT_JOB, {}, dedupe_key=COLLECT_JOB)
+    return True
 
 
 @job_handler(COLLECT_JOB, every=timedelta(minutes=1))
 async def collect_print_batches(payload: dict[str, Any], context: JobContext) -> None:
-    """Every queued letter into a batch of up to BATCH_LIMIT letters, each batch's submission enqueued with it."""
+    """Every queued letter into a batch of up to BATCH_LIMIT letters, each batch's submission enqueued with it.
+
+    A letter joins a batch by a guarded UPDATE (no batch yet), so collectors racing each other (two workers,
+    the sweep and a trigger) never put one letter in two batches."""
     session = context.session
     provider = get_settings().print_provider
     while True:
-        letters = list(await session.scalars(
-            select(Letter)
+        candidates = list(await session.scalars(
+            select(Letter.id)
             .where(Letter.print_batch_id.is_(None), Letter.print_requested_at.is_not(None))
             .order_by(Letter.print_requested_at, Letter.id)
             .limit(BATCH_LIMIT)
             .with_for_update(skip_locked=True)
         ))
-        if not letters:
+        if not candidates:
             return
-        batch = PrintBatch(id=uuid7(), provider=provider, letter_count=len(letters), created_at=utcnow())
+        batch = PrintBatch(id=uuid7(), provider=provider, letter_count=0, created_at=utcnow())
         session.add(batch)
         await session.flush()
-        for letter in letters:
-            letter.print_batch_id = batch.id
+        claimed = list(await session.scalars(
+            update(Letter).where(Letter.id.in_(candidates), Letter.print_batch_id.is_(None))
+            .values(print_batch_id=batch.id).returning(Letter.id)
+            .execution_options(synchronize_session=False)))
+        if not claimed:  # another collector took them all meanwhile
+            await session.delete(batch)
+            continue
+        batch.letter_count = len(claimed)
+        for letter in await session.scalars(select(Letter).where(Letter.id.in_(claimed))):
             record_status(session, letter, MessageStatus.SENDT, "Sendt til utskrift")
         await enqueue(session, SUBMIT_JOB, {"batchId": str(batch.id)})
-        if len(letters) < BATCH_LIMIT:
+        if len(candidates) < BATCH_LIMIT:
             return
 
 
