@@ -57,6 +57,7 @@ def upgrade() -> None:
     sa.Column('printed_at', felles.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('print_address', JSON_DOCUMENT, nullable=True),
     sa.Column('return_address', JSON_DOCUMENT, nullable=True),
+    sa.Column('business_document', JSON_DOCUMENT, nullable=True),
     sa.Column('created_at', felles.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', felles.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['print_batch_id'], ['letter_print_batches.id'],

@@ -45,6 +45,7 @@ class Channel(StrEnum):
     DIGITAL_POST = "digitalpost"  # the digital mailbox KRR names (Digipost, e-Boks)
     ALTINN = "altinn"  # read in Altinn (a correspondence), on paper if unread
     PRINT = "print"  # on paper only
+    UNSENT = "unsent"  # a next-move message created, its files being uploaded, not sent yet
 
 
 class PrintReason(StrEnum):

@@ -54,6 +54,7 @@ class Letter(Base):
     process_identifier: Mapped[str] = mapped_column(String(100))
     document_type: Mapped[str] = mapped_column(String(20))  # digital | print | digital_dpv | arkivmelding
     # How the letter reaches the recipient: digitalpost (Digipost/e-Boks), altinn (read in Altinn) or print.
+    # (unsent: a next-move message created and not sent yet.)
     channel: Mapped[str] = mapped_column(String(12))
     mailbox_provider: Mapped[str | None] = mapped_column(String(9))  # postkasseleverandør's organisasjonsnummer
     mailbox_address: Mapped[str | None] = mapped_column(String(100))
@@ -73,6 +74,8 @@ class Letter(Base):
     # A next-move print message names the address and the return address itself ({"navn", "adresselinje1" ...}).
     print_address: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     return_address: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # The StandardBusinessDocument a case system sent through the next-move API, handed back as sent.
+    business_document: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
