@@ -31,6 +31,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     403: {"description": "Missing scope, or not the message's sender"}, 404: {"description": "Not found"}}
 Page = Annotated[int, Query(ge=0, le=nextmove.MAX_PAGE, description="The page, from 0")]
 Size = Annotated[int, Query(ge=1, le=nextmove.MAX_PAGE_SIZE)]
+FromId = Annotated[int | None, Query(ge=0, le=nextmove.MAX_STATUS_ID, description="The first status id wanted")]
 _FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?"?([^";]+)"?""", re.IGNORECASE)
 
 declare_body_limit(MESSAGES_PATH, nextmove.MAX_FILE_BYTES)
@@ -157,8 +158,7 @@ async def conversation(id: str, runtime: RuntimeDep, principal: Sender) -> schem
 async def statuses(runtime: RuntimeDep, principal: Sender, page: Page = 0, size: Size = nextmove.DEFAULT_PAGE_SIZE,
                    messageId: str | None = None, conversationId: str | None = None,
                    status: str | None = None,
-                   fromId: Annotated[int | None, Query(ge=0, le=nextmove.MAX_STATUS_ID, description="The first status id wanted")] = None,
-                   ) -> schemas.MessageStatusPage:
+                   fromId: FromId = None) -> schemas.MessageStatusPage:
     """The status feed of the caller's messages, oldest first: read on from the last id seen with `fromId`."""
     return await nextmove.statuses(runtime.database, principal, page=page, size=size, message_id=messageId,
                                    conversation_id=conversationId, status=status, from_id=fromId)
