@@ -27,6 +27,7 @@ from felles.core.routing import include_component_router
 from felles.core.runtime import Runtime
 from felles.core.security_documentation import install_security_documentation
 from felles.core.tokens import PlatformKeys
+from felles.correspondence import letters_pages as correspondence_letters_pages
 from felles.correspondence import nextmove_api as correspondence_nextmove_api
 from felles.events import api as events_api
 from felles.identity import api as identity_api
@@ -54,6 +55,8 @@ COMPONENT_ROUTERS = (
     consent_pages.router,
     authorization_pages.router,
     correspondence_nextmove_api.router,
+    correspondence_letters_pages.router,
+    correspondence_letters_pages.outbox_router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,
 )

@@ -50,6 +50,7 @@ from felles.correspondence.letters import (
 )
 from felles.correspondence.letters_models import Letter
 from felles.registers import service as registers
+from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS
 
 log = structlog.get_logger("felles.correspondence.digitalpost")
 
@@ -122,6 +123,23 @@ async def route_person_correspondence_in_transaction(
             record_status(session, letter, MessageStatus.LEVERT, "Publisert i Altinn")
             letter.delivered_at = letter.updated_at
         await schedule_paper_if_unread_in_transaction(session, letter, unread_days)
+    return _route_of(letter)
+
+
+async def send_person_letter_in_transaction(session: AsyncSession, letter: Letter, *,
+                                            unread_days: int | None) -> LetterRoute:
+    """Send a letter that carries no Altinn correspondence (a next-move message, the demo's) to its person:
+    to the digital mailbox KRR names (on paper if unopened after `unread_days`), else on paper now, as there
+    is nothing to read in Altinn."""
+    actor = Actor(f"organization:{letter.sender}")
+    krr = (await registers.digital_post_channels_in_transaction(session, actor, [letter.recipient]))[letter.recipient]
+    if krr.mailbox_provider is not None and not krr.reserved:
+        await send_to_mailbox_in_transaction(session, letter, krr.mailbox_provider, krr.mailbox_address)
+        await schedule_paper_if_unread_in_transaction(session, letter, unread_days)
+    else:
+        letter.channel = Channel.PRINT
+        reason = PrintReason.RESERVED if krr.reserved else PrintReason.NO_DIGITAL_CHANNEL
+        await printing.queue_for_print_in_transaction(session, letter, reason)
     return _route_of(letter)
 
 
@@ -299,6 +317,7 @@ class MailboxLetter:
     mailbox_provider: str
     delivered_at: datetime
     opened_at: datetime | None
+    documents: list[dict[str, Any]]  # the files it encloses: name, contentType, title, size
 
 
 async def _mailbox_letters(session: AsyncSession, person: str, letter_id: uuid.UUID | None) -> list[Letter]:
@@ -315,7 +334,7 @@ async def _as_mailbox_letters(session: AsyncSession, letters: list[Letter]) -> l
     return [MailboxLetter(
         letter.id, letter.sender, senders[letter.sender].name if letter.sender in senders else letter.sender,
         letter.title, letter.body_markdown, MAILBOX_PROVIDER_NAMES.get(letter.mailbox_provider or "", "Digipost"),
-        letter.delivered_at or letter.created_at, letter.opened_at,
+        letter.delivered_at or letter.created_at, letter.opened_at, letter.documents,
     ) for letter in letters]
 
 
@@ -344,3 +363,45 @@ async def development_mailbox_document(database: Database, settings: Settings, p
         if not letters:
             raise NotFound("No such letter in your mailbox.", code="letter_not_found")
         return await render_mailbox_document(session, settings, letters[0])
+
+
+async def development_mailbox_enclosure(database: Database, person: str, letter_id: uuid.UUID,
+                                        number: int) -> dict[str, Any]:
+    """The `number`th file (from 0) one of the person's letters encloses: its name, type and blob key."""
+    async with database.transaction() as session:
+        letters = await _mailbox_letters(session, person, letter_id)
+    if not letters or not 0 <= number < len(letters[0].documents):
+        raise NotFound("No such document in your mailbox.", code="document_not_found")
+    document: dict[str, Any] = letters[0].documents[number]
+    return document
+
+
+# --- demo data ----------------------------------------------------------------------------------------------
+DEMO_LETTERS = (
+    (0, "Strømavtalen din er fornyet",
+     "# Strømavtalen din er fornyet\n\nHei Kari,\n\nAvtalen din om **fastpris** gjelder nå til 31. desember "
+     "2027.\n\n- Pris: 1,20 kr per kWh\n- Ingen oppsigelsestid\n\nVennlig hilsen Fjordkraft Demo AS"),
+    (8, "Strømavtalen din er fornyet",
+     "# Strømavtalen din er fornyet\n\nHei Reidun,\n\nAvtalen din om **fastpris** gjelder nå til 31. "
+     "desember 2027.\n\nVennlig hilsen Fjordkraft Demo AS"),
+)
+
+
+async def seed_demo_letters(database: Database) -> list[LetterRoute]:
+    """The demo's digital post (idempotent: nothing when the demo company has sent letters before): Kari gets a
+    Digipost mailbox in KRR and a letter there; Reidun, reserved against digital post, gets hers on paper."""
+    kari = DEMO_PERSONS[0]
+    async with database.transaction() as session:
+        if await session.scalar(select(Letter.id).where(Letter.sender == DEMO_COMPANY).limit(1)) is not None:
+            return []
+    await registers.register_digital_mailbox(database, Actor("organization:984661185"), kari.identifier,
+                                             provider="984661185", address=f"kari.nordmann#{kari.identifier[-4:]}")
+    routes = []
+    async with database.transaction() as session:
+        for persona, title, body in DEMO_LETTERS:
+            letter = new_letter(sender=DEMO_COMPANY, recipient=DEMO_PERSONS[persona].identifier, title=title,
+                                body_markdown=body, channel=Channel.DIGITAL_POST, document_type="digital")
+            session.add(letter)
+            record_status(session, letter, MessageStatus.OPPRETTET)
+            routes.append(await send_person_letter_in_transaction(session, letter, unread_days=DEFAULT_UNREAD_DAYS))
+    return routes

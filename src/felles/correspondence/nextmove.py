@@ -207,15 +207,7 @@ async def _send(session: AsyncSession, letter: Letter) -> None:
         letter.channel = Channel.PRINT
         await printing.queue_for_print_in_transaction(session, letter, PrintReason.REQUESTED)
         return
-    krr = (await registers.digital_post_channels_in_transaction(
-        session, Actor(f"organization:{letter.sender}"), [letter.recipient]))[letter.recipient]
-    if krr.mailbox_provider is not None and not krr.reserved:
-        await digitalpost.send_to_mailbox_in_transaction(session, letter, krr.mailbox_provider,
-                                                         krr.mailbox_address)
-        return
-    letter.channel = Channel.PRINT
-    reason = PrintReason.RESERVED if krr.reserved else PrintReason.NO_DIGITAL_CHANNEL
-    await printing.queue_for_print_in_transaction(session, letter, reason)
+    await digitalpost.send_person_letter_in_transaction(session, letter, unread_days=None)
 
 
 async def send_message(database: Database, principal: Principal, message_id: str) -> None:

@@ -99,6 +99,7 @@ START_PAGES: tuple[Link, ...] = (
     Link("portal.start.consent", "/accessmanagement/ui/consent"),
     Link("portal.start.email_outbox", "/notifications/email-outbox"),
     Link("portal.start.sms_outbox", "/notifications/sms-outbox"),
+    Link("portal.start.digital_mailbox", "/digitalpost/postkasse"),
     Link("portal.start.api_docs", "/docs"),
 )
 
