@@ -32,6 +32,15 @@ OUTBOX_PATH = "/print/outbox"
 _markdown = MarkdownIt("commonmark", {"html": False}).disable(["image"])
 
 
+def _letter_body(markdown: str) -> Markup:
+    """The letter's Markdown as HTML under the page's own heading: its headings start at level 2."""
+    tokens = _markdown.parse(markdown)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+    return Markup(_markdown.renderer.render(tokens, _markdown.options, {}))  # noqa: S704 - no HTML passes
+
+
 def _mailbox_served(runtime: RuntimeDep) -> None:
     if runtime.settings.mailbox_provider != digitalpost.DevelopmentMailboxProvider.name:
         raise NotFound("The development mailbox is not in use.", code="not_found")
@@ -69,7 +78,7 @@ async def letter(request: Request, runtime: RuntimeDep, letter_id: str) -> Respo
         return await login.start_login(request, runtime, f"{MAILBOX_PATH}/{wanted}")
     opened = await digitalpost.open_in_development_mailbox(runtime.database, person, wanted)
     response = render_page(request, "correspondence/letters_letter.html", {
-        "letter": opened, "body": Markup(_markdown.render(opened.body_markdown)),  # noqa: S704 - no HTML passes
+        "letter": opened, "body": _letter_body(opened.body_markdown),
         "mailbox_path": MAILBOX_PATH})
     response.headers["Cache-Control"] = "no-store"
     return response
