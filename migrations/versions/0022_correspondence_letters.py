@@ -69,6 +69,7 @@ def upgrade() -> None:
     with op.batch_alter_table('letters', schema=None) as batch_op:
         batch_op.create_index('ix_letters_print_batch_id_print_requested_at',
                               ['print_batch_id', 'print_requested_at'], unique=False)
+        batch_op.create_index('ix_letters_paper_due_at', ['paper_due_at'], unique=False)
         batch_op.create_index('ix_letters_recipient', ['recipient'], unique=False)
         batch_op.create_index('ix_letters_sender_updated_at', ['sender', 'updated_at'], unique=False)
 
@@ -94,6 +95,7 @@ def downgrade() -> None:
     with op.batch_alter_table('letters', schema=None) as batch_op:
         batch_op.drop_index('ix_letters_sender_updated_at')
         batch_op.drop_index('ix_letters_recipient')
+        batch_op.drop_index('ix_letters_paper_due_at')
         batch_op.drop_index('ix_letters_print_batch_id_print_requested_at')
 
     op.drop_table('letters')

@@ -11,7 +11,8 @@ correspondence to a person, in that transaction) asks KRR:
 
 "After N days" is a job due then, written in the same transaction; it does nothing if the letter was opened in
 the mailbox (the provider's opening receipt) or read in Altinn (`correspondence_read_in_altinn_in_transaction`)
-by then, so opening or reading is what cancels it.
+by then, so opening or reading is what cancels it. The job is a sweep over the letters due (one per minute of
+due times, and every minute while a worker runs), so a fan-out to many persons writes one job, not one each.
 
 Mailbox providers are plugins registered by name (`@mailbox_providers.register("name")`) and chosen with
 `FELLES_MAILBOX_PROVIDER`. The built-in `development` provider keeps the letters for a page per person
@@ -22,9 +23,10 @@ provider delivers the PDF with its metadata and reports receipts through `record
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 import structlog
@@ -55,7 +57,7 @@ from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS
 log = structlog.get_logger("felles.correspondence.digitalpost")
 
 DELIVER_JOB = "letters.deliver_to_mailbox"
-PAPER_IF_UNREAD_JOB = "letters.paper_if_unread"
+PAPER_WHEN_DUE_JOB = "letters.paper_when_due"
 # The seeds' scenario: a letter still unopened after 10 days goes on paper.
 DEFAULT_UNREAD_DAYS = 10
 ROUTING_ACTOR = Actor("system:correspondence.digitalpost")
@@ -78,6 +80,19 @@ def _route_of(letter: Letter) -> LetterRoute:
                        PrintReason(letter.print_reason) if letter.print_reason else None)
 
 
+@dataclass(frozen=True)
+class PersonLetter:
+    """One correspondence to one person, to route (`route_person_correspondences_in_transaction`)."""
+
+    correspondence_id: uuid.UUID
+    recipient_ssn: str
+    sender_org: str
+    title: str
+    body_markdown: str
+    unread_days: int | None = DEFAULT_UNREAD_DAYS
+    ignore_reservation: bool = False
+
+
 async def route_person_correspondence_in_transaction(
     session: AsyncSession,
     *,
@@ -96,34 +111,68 @@ async def route_person_correspondence_in_transaction(
     it before it goes on paper (None: never on paper for being unread). `ignore_reservation` (Altinn's, for the
     senders allowed it): a reserved person's letter is published in Altinn all the same, with the paper
     fallback. Called again for the same correspondence (a retried publish), it answers the route taken the
-    first time and changes nothing."""
-    existing = await session.scalar(select(Letter).where(Letter.correspondence_id == correspondence_id))
-    if existing is not None:
-        return _route_of(existing)
-    channels = await registers.digital_post_channels_in_transaction(session, ROUTING_ACTOR, [recipient_ssn])
-    krr = channels[recipient_ssn]
-    if krr.reserved and not ignore_reservation:
-        channel, reason = Channel.PRINT, PrintReason.RESERVED
-    elif krr.mailbox_provider is not None and not krr.reserved:
-        channel, reason = Channel.DIGITAL_POST, None
-    elif not krr.notifiable and not krr.reserved:
-        channel, reason = Channel.PRINT, PrintReason.NO_DIGITAL_CHANNEL
-    else:
-        channel, reason = Channel.ALTINN, None
-    letter = new_letter(sender=sender_org, recipient=recipient_ssn, title=title, body_markdown=body_markdown,
-                        channel=channel, document_type="digital", correspondence_id=correspondence_id)
-    session.add(letter)
-    record_status(session, letter, MessageStatus.OPPRETTET)
-    if channel is Channel.DIGITAL_POST:
-        await send_to_mailbox_in_transaction(session, letter, krr.mailbox_provider, krr.mailbox_address)
-    if reason is not None:
-        await printing.queue_for_print_in_transaction(session, letter, reason)
-    else:
+    first time and changes nothing. For many recipients at once, `route_person_correspondences_in_transaction`
+    does the same in a few statements."""
+    (route,) = await route_person_correspondences_in_transaction(session, [PersonLetter(
+        correspondence_id, recipient_ssn, sender_org, title, body_markdown, unread_days, ignore_reservation)])
+    return route
+
+
+async def route_person_correspondences_in_transaction(session: AsyncSession,
+                                                      letters: Sequence[PersonLetter]) -> list[LetterRoute]:
+    """`route_person_correspondence_in_transaction` for many correspondences (a fan-out to many persons), with
+    one KRR read, one delivery job and one paper sweep for all of them; the routes in the order given."""
+    if any(item.unread_days is not None and item.unread_days < 0 for item in letters):
+        raise InvalidInput("The days before paper cannot be negative.", code="invalid_unread_days")
+    wanted = [item.correspondence_id for item in letters]
+    routed = {letter.correspondence_id: letter for letter in await session.scalars(
+        select(Letter).where(Letter.correspondence_id.in_(wanted)))} if wanted else {}
+    new = [item for item in {item.correspondence_id: item for item in letters}.values()
+           if item.correspondence_id not in routed]
+    channels = await registers.digital_post_channels_in_transaction(
+        session, ROUTING_ACTOR, list(dict.fromkeys(item.recipient_ssn for item in new))) if new else {}
+    now = utcnow()
+    to_deliver: list[Letter] = []
+    dues: set[datetime] = set()
+    printed = False
+    for item in new:
+        krr = channels[item.recipient_ssn]
+        if krr.reserved and not item.ignore_reservation:
+            channel, reason = Channel.PRINT, PrintReason.RESERVED
+        elif krr.mailbox_provider is not None and not krr.reserved:
+            channel, reason = Channel.DIGITAL_POST, None
+        elif not krr.notifiable and not krr.reserved:
+            channel, reason = Channel.PRINT, PrintReason.NO_DIGITAL_CHANNEL
+        else:
+            channel, reason = Channel.ALTINN, None
+        letter = new_letter(sender=item.sender_org, recipient=item.recipient_ssn, title=item.title,
+                            body_markdown=item.body_markdown, channel=channel, document_type="digital",
+                            correspondence_id=item.correspondence_id)
+        session.add(letter)
+        record_status(session, letter, MessageStatus.OPPRETTET, at=now)
+        routed[item.correspondence_id] = letter
+        if channel is Channel.DIGITAL_POST:
+            letter.mailbox_provider, letter.mailbox_address = krr.mailbox_provider, krr.mailbox_address
+            to_deliver.append(letter)
+        if reason is not None:
+            # A new letter: nothing can have read or queued it, so it is queued without the guarded update.
+            letter.print_reason, letter.print_requested_at = reason, now
+            printed = True
+            continue
         if channel is Channel.ALTINN:
-            record_status(session, letter, MessageStatus.LEVERT, "Publisert i Altinn")
-            letter.delivered_at = letter.updated_at
-        await schedule_paper_if_unread_in_transaction(session, letter, unread_days)
-    return _route_of(letter)
+            record_status(session, letter, MessageStatus.LEVERT, "Publisert i Altinn", at=now)
+            letter.delivered_at = now
+        if item.unread_days is not None:
+            letter.unread_days = item.unread_days
+            letter.paper_due_at = now + timedelta(days=item.unread_days)
+            dues.add(letter.paper_due_at)
+    if to_deliver:
+        await enqueue(session, DELIVER_JOB, {"letterIds": [str(letter.id) for letter in to_deliver]})
+    if printed:
+        await printing.trigger_print_batches_in_transaction(session)
+    for due in dues:
+        await _sweep_when_due(session, due)
+    return [_route_of(routed[item.correspondence_id]) for item in letters]
 
 
 async def send_person_letter_in_transaction(session: AsyncSession, letter: Letter, *,
@@ -149,7 +198,7 @@ async def send_to_mailbox_in_transaction(
     """Deliver the letter to the person's digital mailbox once the transaction commits."""
     letter.channel = Channel.DIGITAL_POST
     letter.mailbox_provider, letter.mailbox_address = mailbox_provider, mailbox_address
-    await enqueue(session, DELIVER_JOB, {"letterId": str(letter.id)})
+    await enqueue(session, DELIVER_JOB, {"letterIds": [str(letter.id)]})
 
 
 async def schedule_paper_if_unread_in_transaction(session: AsyncSession, letter: Letter,
@@ -161,8 +210,15 @@ async def schedule_paper_if_unread_in_transaction(session: AsyncSession, letter:
         raise InvalidInput("The days before paper cannot be negative.", code="invalid_unread_days")
     letter.unread_days = unread_days
     letter.paper_due_at = utcnow() + timedelta(days=unread_days)
-    await enqueue(session, PAPER_IF_UNREAD_JOB, {"letterId": str(letter.id)}, run_at=letter.paper_due_at,
-                  dedupe_key=f"{PAPER_IF_UNREAD_JOB}:{letter.id}")
+    await _sweep_when_due(session, letter.paper_due_at)
+
+
+async def _sweep_when_due(session: AsyncSession, due: datetime) -> None:
+    """Have the paper sweep run when `due` has passed: one job per minute of due times (the letters of one
+    fan-out share it), besides the sweep every minute that a running worker schedules."""
+    minute = due.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    await enqueue(session, PAPER_WHEN_DUE_JOB, {}, run_at=minute,
+                  dedupe_key=f"{PAPER_WHEN_DUE_JOB}:{minute:%Y%m%d%H%M}")
 
 
 async def correspondence_read_in_altinn_in_transaction(session: AsyncSession, *,
@@ -181,11 +237,10 @@ async def correspondence_read_in_altinn_in_transaction(session: AsyncSession, *,
     return True
 
 
-@job_handler(PAPER_IF_UNREAD_JOB, max_attempts=20, backoff_base=timedelta(seconds=30))
-async def paper_if_unread(payload: dict[str, Any], context: JobContext) -> None:
-    letter = await context.session.get(Letter, uuid.UUID(payload["letterId"]))
-    if letter is not None:  # nothing happens if it was opened, read, or put on paper meanwhile
-        await printing.queue_for_print_in_transaction(context.session, letter, PrintReason.UNREAD, unless_read=True)
+@job_handler(PAPER_WHEN_DUE_JOB, every=timedelta(minutes=1), max_attempts=20, backoff_base=timedelta(seconds=30))
+async def paper_when_due(payload: dict[str, Any], context: JobContext) -> None:
+    """Every letter whose days to be opened or read have run out, unopened and unread, goes on paper."""
+    await printing.queue_due_for_print_in_transaction(context.session, utcnow(), PrintReason.UNREAD)
 
 
 # --- mailbox providers --------------------------------------------------------------------------------------
@@ -251,18 +306,22 @@ async def render_mailbox_document(session: AsyncSession, settings: Settings, let
 
 @job_handler(DELIVER_JOB, max_attempts=20, backoff_base=timedelta(seconds=30), lease=timedelta(minutes=5))
 async def deliver_to_mailbox(payload: dict[str, Any], context: JobContext) -> None:
-    letter = await context.session.get(Letter, uuid.UUID(payload["letterId"]), with_for_update=True)
-    if letter is None or letter.delivered_at is not None or letter.print_requested_at is not None:
-        return
+    """Deliver the letters of one routing to their mailboxes; a retry skips those delivered before."""
     settings = get_settings()
     provider = mailbox_providers.configured(settings)
-    delivery = MailboxDelivery(letter.id, letter.message_id, letter.sender, letter.recipient,
-                               letter.mailbox_provider, letter.mailbox_address, letter.title, letter.documents)
-    if letter.status == MessageStatus.OPPRETTET:
-        record_status(context.session, letter, MessageStatus.SENDT,
-                      f"Sendt til {MAILBOX_PROVIDER_NAMES.get(letter.mailbox_provider or '', 'postkassen')}")
-    await provider.deliver(context.session, delivery,
-                           lambda: render_mailbox_document(context.session, settings, letter))
+    ids = [uuid.UUID(value) for value in payload["letterIds"]]
+    letters = await context.session.scalars(
+        select(Letter).where(Letter.id.in_(ids)).order_by(Letter.id).with_for_update())
+    for letter in letters:
+        if letter.delivered_at is not None or letter.print_requested_at is not None:
+            continue
+        delivery = MailboxDelivery(letter.id, letter.message_id, letter.sender, letter.recipient,
+                                   letter.mailbox_provider, letter.mailbox_address, letter.title, letter.documents)
+        if letter.status == MessageStatus.OPPRETTET:
+            record_status(context.session, letter, MessageStatus.SENDT,
+                          f"Sendt til {MAILBOX_PROVIDER_NAMES.get(letter.mailbox_provider or '', 'postkassen')}")
+        await provider.deliver(context.session, delivery,
+                               partial(render_mailbox_document, context.session, settings, letter))
 
 
 # --- receipts -----------------------------------------------------------------------------------------------

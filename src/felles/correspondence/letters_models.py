@@ -84,6 +84,8 @@ class Letter(Base):
         Index("ix_letters_sender_updated_at", "sender", "updated_at"),
         # The print queue: letters asked for on paper that no batch holds yet.
         Index("ix_letters_print_batch_id_print_requested_at", "print_batch_id", "print_requested_at"),
+        # The paper sweep: letters whose days to be opened or read have run out.
+        Index("ix_letters_paper_due_at", "paper_due_at"),
     )
 
 

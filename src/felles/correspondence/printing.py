@@ -56,26 +56,50 @@ PRINT_ACTOR = Actor("system:correspondence.printing")
 OUTBOX_FOLDER = "print-outbox"
 
 
-async def queue_for_print_in_transaction(session: AsyncSession, letter: Letter, reason: PrintReason, *,
-                                        unless_read: bool = False) -> bool:
-    """Put the letter on paper, once: it joins the next print batch after the transaction commits. With
-    `unless_read`, not if it has been opened or read by now. True when this call queued it.
+async def queue_for_print_in_transaction(session: AsyncSession, letter: Letter, reason: PrintReason) -> bool:
+    """Put the letter on paper, once: it joins the next print batch after the transaction commits. True when
+    this call queued it.
 
-    The check and the change are one guarded UPDATE, so a reading, or another queueing, committed meanwhile by
-    another process wins cleanly on SQLite as on PostgreSQL."""
-    guards = [Letter.id == letter.id, Letter.print_requested_at.is_(None)]
-    if unless_read:
-        guards += [Letter.opened_at.is_(None), Letter.read_at.is_(None)]
+    The check and the change are one guarded UPDATE, so another queueing committed meanwhile by another
+    process wins cleanly on SQLite as on PostgreSQL."""
     now = utcnow()
     queued = await session.execute(
-        update(Letter).where(*guards).values(print_reason=reason, print_requested_at=now)
-        .execution_options(synchronize_session=False))
+        update(Letter).where(Letter.id == letter.id, Letter.print_requested_at.is_(None))
+        .values(print_reason=reason, print_requested_at=now).execution_options(synchronize_session=False))
     if queued.rowcount != 1:  # type: ignore[attr-defined]
         return False
     set_committed_value(letter, "print_reason", reason)
     set_committed_value(letter, "print_requested_at", now)
-    await enqueue(session, COLLECT_JOB, {}, dedupe_key=COLLECT_JOB)
+    await trigger_print_batches_in_transaction(session)
     return True
+
+
+async def queue_due_for_print_in_transaction(session: AsyncSession, now: datetime, reason: PrintReason) -> int:
+    """Put on paper every letter due by `now` (`paper_due_at`) not opened, read or queued yet; how many.
+
+    The same guards are in the UPDATE itself, so an opening or a reading committed meanwhile wins."""
+    unread = (Letter.paper_due_at <= now, Letter.print_requested_at.is_(None), Letter.opened_at.is_(None),
+              Letter.read_at.is_(None))
+    total = 0
+    while True:
+        due = list(await session.scalars(
+            select(Letter.id).where(*unread).order_by(Letter.paper_due_at).limit(BATCH_LIMIT)))
+        if not due:
+            break
+        queued = await session.execute(
+            update(Letter).where(Letter.id.in_(due), *unread).values(print_reason=reason, print_requested_at=now)
+            .execution_options(synchronize_session=False))
+        total += queued.rowcount  # type: ignore[attr-defined]
+        if len(due) < BATCH_LIMIT:
+            break
+    if total:
+        await trigger_print_batches_in_transaction(session)
+    return total
+
+
+async def trigger_print_batches_in_transaction(session: AsyncSession) -> None:
+    """Collect the queued letters into batches once the transaction commits (one pending collection at most)."""
+    await enqueue(session, COLLECT_JOB, {}, dedupe_key=COLLECT_JOB)
 
 
 @job_handler(COLLECT_JOB, every=timedelta(minutes=1))
