@@ -7,9 +7,10 @@ the name must contain "bench": it is emptied), over a synthetic population (`--l
 generator makes it: about 35 % with a digital mailbox, 4 % reserved). The service functions are called directly
 (no HTTP); the job queue runs in this process (`Worker.run_until_idle`).
 
-- "route": `route_person_correspondence_in_transaction` per letter, 100 letters per transaction as a
-  correspondence's fan-out publishes them (KRR read and audit, the letter, its status, its jobs); baseline: a bare
-  insert of the same letter and status rows in the same transactions. p50/p95 are of single-letter transactions.
+- "route": 100 letters per transaction as a correspondence's fan-out publishes them (KRR read and audit, the
+  letter, its statuses, its jobs), by `route_person_correspondence_in_transaction` per letter and by one
+  `route_person_correspondences_in_transaction` per transaction; baseline: a bare insert of the same letter and
+  status rows in the same transactions. p50/p95 are of single-letter transactions.
 - "queued work": the jobs routing left (deliveries to the development mailbox, and the paper of the reserved
   and unreachable, PDFs included), per delivery.
 - "print": collecting `--printed` queued letters into batches and submitting them: an A4 PDF per letter with its
@@ -91,6 +92,14 @@ async def route_all(database: Database, persons: list[str]) -> None:
                     title="Vedtak", body_markdown=BODY)
 
 
+async def route_fan_out(database: Database, persons: list[str]) -> None:
+    for start in range(0, len(persons), PER_TRANSACTION):
+        async with database.transaction() as session:
+            await digitalpost.route_person_correspondences_in_transaction(session, [
+                digitalpost.PersonLetter(uuid7(), person, DEMO_COMPANY, "Vedtak", BODY)
+                for person in persons[start:start + PER_TRANSACTION]])
+
+
 async def insert_all(database: Database, persons: list[str]) -> None:
     for start in range(0, len(persons), PER_TRANSACTION):
         async with database.transaction() as session:
@@ -145,8 +154,11 @@ async def bench(args: argparse.Namespace) -> None:
               f"{count} persons, load average {os.getloadavg()[0]:.2f}")
         baseline = await measured("baseline: bare insert of letter + status", count,
                                   lambda: insert_all(database, persons))
-        routed = await measured("route by KRR (mailbox / Altinn / paper)", count, lambda: route_all(database, persons))
-        print(f"  route / bare insert: {routed / baseline:.2f}")
+        routed = await measured("route by KRR, one call per letter", count, lambda: route_all(database, persons))
+        print(f"  route one by one / bare insert: {routed / baseline:.2f}")
+        fanned = await measured("route by KRR, a fan-out call per transaction", count,
+                                lambda: route_fan_out(database, persons))
+        print(f"  route as a fan-out / bare insert: {fanned / baseline:.2f}")
         async with database.transaction() as session:
             channels = (await session.execute(text(
                 "SELECT channel, count(*) FROM letters WHERE paper_due_at IS NOT NULL OR print_reason IS NOT NULL "

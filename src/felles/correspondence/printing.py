@@ -251,18 +251,25 @@ async def _enclosures(settings: Settings, letter: Letter) -> list[tuple[str, byt
 
 @job_handler(SUBMIT_JOB, max_attempts=20, backoff_base=timedelta(seconds=30), lease=timedelta(minutes=15))
 async def submit_print_batch(payload: dict[str, Any], context: JobContext) -> None:
-    session = context.session
-    batch = await session.get(PrintBatch, uuid.UUID(payload["batchId"]), with_for_update=True)
-    if batch is None or batch.submitted_at is not None:
-        return
+    """Render the batch's letters and hand them to the print provider, then record them printed.
+
+    Rendering takes long (tens of milliseconds a letter): it happens between two short transactions, the first
+    reading the letters and their addresses, the job's own recording the result, so that no write lock (SQLite
+    has one for the whole database) is held while PDFs are made."""
+    batch_id = uuid.UUID(payload["batchId"])
     settings = get_settings()
-    letters = list(await session.scalars(
-        select(Letter).where(Letter.print_batch_id == batch.id).order_by(Letter.print_requested_at, Letter.id)))
-    wanted = [letter.sender for letter in letters]
-    wanted += [letter.recipient for letter in letters if letter.print_address is None]
-    registered = await registers.postal_addresses_in_transaction(session, PRINT_ACTOR, wanted)
+    async with context.database.transaction() as reading:
+        batch = await reading.get(PrintBatch, batch_id)
+        if batch is None or batch.submitted_at is not None:
+            return
+        letters = list(await reading.scalars(
+            select(Letter).where(Letter.print_batch_id == batch_id).order_by(Letter.print_requested_at, Letter.id)))
+        wanted = [letter.sender for letter in letters]
+        wanted += [letter.recipient for letter in letters if letter.print_address is None]
+        registered = await registers.postal_addresses_in_transaction(reading, PRINT_ACTOR, wanted)
     renderer = pdf.open_pdf_renderer(settings)
-    printed: list[tuple[Letter, PrintedLetter]] = []
+    printed: list[PrintedLetter] = []
+    unaddressed: list[uuid.UUID] = []
     for letter in letters:
         if letter.print_address is not None:
             recipient = _given_address(letter.print_address)
@@ -270,8 +277,7 @@ async def submit_print_batch(payload: dict[str, Any], context: JobContext) -> No
             found = registered.get(letter.recipient)
             recipient = _address(*found) if found else None
         if recipient is None:
-            record_status(session, letter, MessageStatus.FEIL,
-                          "Mottakeren har ingen postadresse i Folkeregisteret eller Enhetsregisteret")
+            unaddressed.append(letter.id)
             continue
         sender_facts = registered.get(letter.sender)
         sender_name = sender_facts.name if sender_facts else letter.sender
@@ -280,16 +286,25 @@ async def submit_print_batch(payload: dict[str, Any], context: JobContext) -> No
         document = await renderer.letter(pdf.Letter(
             sender=sender, recipient=recipient, document=letter_document(letter, sender_name=sender_name),
             dated=letter.created_at.date(), reference=letter.message_id))
-        printed.append((letter, PrintedLetter(letter.id, letter.message_id, recipient, document,
-                                              await _enclosures(settings, letter))))
+        printed.append(PrintedLetter(letter.id, letter.message_id, recipient, document,
+                                     await _enclosures(settings, letter)))
     if printed:
-        await print_providers.configured(settings).submit(PrintOrder(batch.id, [item for _, item in printed]))
+        await print_providers.configured(settings).submit(PrintOrder(batch_id, printed))
+    session = context.session
+    batch = await session.get(PrintBatch, batch_id, with_for_update=True)
+    if batch is None or batch.submitted_at is not None:
+        return
     now = utcnow()
     batch.submitted_at = now
-    for letter, _ in printed:
-        letter.printed_at = now
-        record_status(session, letter, MessageStatus.LEVERT, "Skrevet ut og lagt i posten", at=now)
-    log.info("print_batch_submitted", batch_id=str(batch.id), letters=len(printed), failed=len(letters) - len(printed))
+    outcome = {item.letter_id: True for item in printed} | {letter_id: False for letter_id in unaddressed}
+    for letter in await session.scalars(select(Letter).where(Letter.id.in_(list(outcome)))):
+        if outcome[letter.id]:
+            letter.printed_at = now
+            record_status(session, letter, MessageStatus.LEVERT, "Skrevet ut og lagt i posten", at=now)
+        else:
+            record_status(session, letter, MessageStatus.FEIL,
+                          "Mottakeren har ingen postadresse i Folkeregisteret eller Enhetsregisteret", at=now)
+    log.info("print_batch_submitted", batch_id=str(batch_id), letters=len(printed), failed=len(unaddressed))
 
 
 # --- the development outbox ---------------------------------------------------------------------------------
