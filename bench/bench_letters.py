@@ -12,7 +12,7 @@ generator makes it: about 35 % with a digital mailbox, 4 % reserved). The servic
   `route_person_correspondences_in_transaction` per transaction; baseline: a bare insert of the same letter and
   status rows in the same transactions. p50/p95 are of single-letter transactions.
 - "queued work": the jobs routing left (deliveries to the development mailbox, and the paper of the reserved
-  and unreachable, PDFs included), per delivery.
+  and unreachable, PDFs included), per letter delivered or printed.
 - "print": collecting `--printed` queued letters into batches and submitting them: an A4 PDF per letter with its
   address block, written to the outbox folder; baseline: rendering the same letters as plain PDF documents
   (`PdfRenderer.document`), the part no print path can skip.
@@ -169,9 +169,10 @@ async def bench(args: argparse.Namespace) -> None:
               f"p95 {statistics.quantiles(single, n=20)[18]:.2f} ms")
         # What routing left to the queue: deliveries and the paper of the reserved and unreachable (timed apart).
         async with database.transaction() as session:
-            deliveries = int(await session.scalar(text(
-                "SELECT count(*) FROM jobs WHERE kind = 'letters.deliver_to_mailbox' AND status = 'pending'")) or 0)
-        await measured("queued work: deliveries and their paper", max(deliveries, 1),
+            queued = int(await session.scalar(text(
+                "SELECT count(*) FROM letters WHERE (mailbox_provider IS NOT NULL AND delivered_at IS NULL) "
+                "OR (print_requested_at IS NOT NULL AND print_batch_id IS NULL)")) or 0)
+        await measured("queued work: deliveries and paper (PDFs)", max(queued, 1),
                        lambda: Worker(database, concurrency=8).run_until_idle())
 
         printed = persons[: args.printed]

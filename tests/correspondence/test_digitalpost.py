@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from felles.core.clock import clock
+from felles.core.config import Environment
 from felles.core.errors import NotFound
 from felles.core.ids import uuid7
 from felles.correspondence import digitalpost
@@ -168,3 +169,12 @@ async def test_a_failed_mailbox_delivery_goes_on_paper(database, job_settings) -
     state = await letter_state(database, taken.letter_id)
     assert state.print_reason == PrintReason.NO_DIGITAL_CHANNEL and state.printed_at is not None
     assert "FEIL" in state.history
+
+
+async def test_the_providers_check_themselves(job_settings) -> None:
+    checks = await digitalpost.provider_health(job_settings)
+    assert [(check.name, check.ok) for check in checks] == [("mailbox provider", True), ("print provider", True)]
+    production = job_settings.model_copy(update={"environment": Environment.PRODUCTION})
+    assert not any(check.ok for check in await digitalpost.provider_health(production))
+    unknown = job_settings.model_copy(update={"print_provider": "nowhere"})
+    assert "no print provider is registered as 'nowhere'" in (await digitalpost.provider_health(unknown))[1].detail

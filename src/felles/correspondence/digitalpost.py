@@ -38,6 +38,7 @@ from felles.core.clock import utcnow
 from felles.core.config import Environment, Settings, get_settings
 from felles.core.db import Database
 from felles.core.errors import InvalidInput, NotFound
+from felles.core.health import CheckResult, component_check
 from felles.core.jobs import JobContext, enqueue, job_handler
 from felles.core.pdf import open_pdf_renderer
 from felles.correspondence import printing
@@ -464,3 +465,18 @@ async def seed_demo_letters(database: Database) -> list[LetterRoute]:
             record_status(session, letter, MessageStatus.OPPRETTET)
             routes.append(await send_person_letter_in_transaction(session, letter, unread_days=DEFAULT_UNREAD_DAYS))
     return routes
+
+
+@component_check("digital post and print")
+async def provider_health(settings: Settings) -> list[CheckResult]:
+    """Self-checks of the mailbox and print providers, for `felles check`."""
+    results = []
+    registries: tuple[tuple[str, ProviderRegistry[Any]], ...] = (
+        ("mailbox", mailbox_providers), ("print", printing.print_providers))
+    for kind, registry in registries:
+        try:
+            ok, detail = await registry.configured(settings).check()
+        except LookupError as exc:
+            ok, detail = False, str(exc)
+        results.append(CheckResult(f"{kind} provider", ok, detail))
+    return results
