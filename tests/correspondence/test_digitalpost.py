@@ -10,7 +10,7 @@ import pytest
 
 from felles.core.clock import clock
 from felles.core.config import Environment
-from felles.core.errors import NotFound
+from felles.core.errors import InvalidInput, NotFound
 from felles.core.ids import uuid7
 from felles.correspondence import digitalpost
 from felles.correspondence.letters import Channel, MessageStatus, PrintReason
@@ -178,3 +178,31 @@ async def test_the_providers_check_themselves(job_settings) -> None:
     assert not any(check.ok for check in await digitalpost.provider_health(production))
     unknown = job_settings.model_copy(update={"print_provider": "nowhere"})
     assert "no print provider is registered as 'nowhere'" in (await digitalpost.provider_health(unknown))[1].detail
+
+
+async def test_a_fan_out_routes_each_person_as_one_by_one_would(database, job_settings) -> None:
+    earlier = uuid7()
+    first = await route(database, OLA.identifier, correspondence_id=earlier)
+    wanted = [digitalpost.PersonLetter(uuid7(), person, SENDER, "Vedtak", BODY)
+              for person in (KARI.identifier, REIDUN.identifier, SOFIE.identifier, OLA.identifier)]
+    wanted.append(digitalpost.PersonLetter(earlier, OLA.identifier, SENDER, "Vedtak", BODY))  # routed before
+    async with database.transaction() as session:
+        routes = await digitalpost.route_person_correspondences_in_transaction(session, wanted)
+    assert [(taken.channel, taken.print_reason) for taken in routes] == [
+        (Channel.DIGITAL_POST, None), (Channel.PRINT, PrintReason.RESERVED),
+        (Channel.PRINT, PrintReason.NO_DIGITAL_CHANNEL), (Channel.ALTINN, None), (Channel.ALTINN, None)]
+    assert routes[-1] == first
+    clock.advance(timedelta(days=11))
+    await run_jobs(database)
+    states = [await letter_state(database, taken.letter_id) for taken in routes]
+    # Kari's unopened and Ola's unread letters went on paper after 10 days, each once.
+    assert [state.print_reason for state in states] == [
+        PrintReason.UNREAD, PrintReason.RESERVED, PrintReason.NO_DIGITAL_CHANNEL, PrintReason.UNREAD,
+        PrintReason.UNREAD]
+    assert all(state.printed_at is not None for state in states)
+    assert sum(len(printed_files(job_settings, taken.letter_id)) for taken in routes[:4]) == 4
+
+
+async def test_negative_days_before_paper_are_refused(database, job_settings) -> None:
+    with pytest.raises(InvalidInput):
+        await route(database, OLA.identifier, unread_days=-1)

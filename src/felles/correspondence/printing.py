@@ -98,8 +98,12 @@ async def queue_due_for_print_in_transaction(session: AsyncSession, now: datetim
 
 
 async def trigger_print_batches_in_transaction(session: AsyncSession) -> None:
-    """Collect the queued letters into batches once the transaction commits (one pending collection at most)."""
-    await enqueue(session, COLLECT_JOB, {}, dedupe_key=COLLECT_JOB)
+    """Collect the queued letters into batches once the transaction commits.
+
+    One collection per queueing transaction, not one pending at most: a collection already running when this
+    transaction commits would not see its letters, and a deduplicated trigger would then be lost until the
+    minute's sweep. A collection that finds nothing left costs one query."""
+    await enqueue(session, COLLECT_JOB, {})
 
 
 @job_handler(COLLECT_JOB, every=timedelta(minutes=1))
