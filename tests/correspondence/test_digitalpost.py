@@ -4,6 +4,8 @@ the sender set, it is printed exactly once. Real job queue, real development pro
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -15,6 +17,7 @@ from felles.core.ids import uuid7
 from felles.correspondence import digitalpost
 from felles.correspondence.letters import Channel, MessageStatus, PrintReason
 from felles.correspondence.printing import OUTBOX_FOLDER
+from felles.registers.population import DEMO_ACCOUNTING_FIRM
 from tests.correspondence.letters_support import (  # noqa: F401 - personas is a fixture
     KARI,
     OLA,
@@ -206,3 +209,21 @@ async def test_a_fan_out_routes_each_person_as_one_by_one_would(database, job_se
 async def test_negative_days_before_paper_are_refused(database, job_settings) -> None:
     with pytest.raises(InvalidInput):
         await route(database, OLA.identifier, unread_days=-1)
+
+
+async def test_published_correspondences_to_persons_are_routed_and_organisations_left_in_altinn(
+        database, job_settings) -> None:
+    @dataclass
+    class Published:  # the correspondence model's columns routing reads
+        id: uuid.UUID
+        sender: str
+        recipient: str
+        message_title: str
+        message_body: str
+        ignore_reservation: bool = False
+
+    rows = [Published(uuid7(), SENDER, REIDUN.identifier, "Vedtak", BODY),
+            Published(uuid7(), SENDER, DEMO_ACCOUNTING_FIRM, "Vedtak", BODY)]
+    async with database.transaction() as session:
+        (routed,) = await digitalpost.route_published_in_transaction(session, rows)
+    assert (routed.channel, routed.print_reason) == (Channel.PRINT, PrintReason.RESERVED)

@@ -176,6 +176,27 @@ async def route_person_correspondences_in_transaction(session: AsyncSession,
     return [_route_of(routed[item.correspondence_id]) for item in letters]
 
 
+class PublishedCorrespondence(Protocol):
+    """What routing reads of a published correspondence (the correspondence model's columns)."""
+
+    id: uuid.UUID
+    sender: str
+    recipient: str
+    message_title: str
+    message_body: str
+    ignore_reservation: bool
+
+
+async def route_published_in_transaction(session: AsyncSession, published: Sequence[PublishedCorrespondence], *,
+                                         unread_days: int | None = DEFAULT_UNREAD_DAYS) -> list[LetterRoute]:
+    """Route the letters of the correspondences just published, in the publishing transaction: those to
+    persons (an organisation's post stays in Altinn). The one call the correspondence service's publish makes."""
+    return await route_person_correspondences_in_transaction(session, [
+        PersonLetter(row.id, row.recipient, row.sender, row.message_title, row.message_body, unread_days,
+                     row.ignore_reservation)
+        for row in published if len(row.recipient) == 11])
+
+
 async def send_person_letter_in_transaction(session: AsyncSession, letter: Letter, *,
                                             unread_days: int | None) -> LetterRoute:
     """Send a letter that carries no Altinn correspondence (a next-move message, the demo's) to its person:
