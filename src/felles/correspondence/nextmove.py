@@ -23,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from felles.core.audit import Actor
 from felles.core.blobs import BlobStore
 from felles.core.db import Database
-from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
 from felles.core.tokens import Principal
+from felles.core.virusscan import Infected, ScanFailed, VirusScanner
 from felles.correspondence import digitalpost, printing
 from felles.correspondence import nextmove_schemas as schemas
 from felles.correspondence.letters import (
@@ -160,8 +161,9 @@ def _unsent(letter: Letter) -> None:
         raise Conflict("The message is sent; it can no longer change.", code="message_sent")
 
 
-async def store_file(blobs: BlobStore, chunks: AsyncIterable[bytes]) -> tuple[str, int]:
-    """A file's bytes into the blob store (before the transaction that names it). Too large: InvalidInput."""
+async def store_file(blobs: BlobStore, scanner: VirusScanner, chunks: AsyncIterable[bytes]) -> tuple[str, int]:
+    """A file's bytes into the blob store (before the transaction that names it), scanned for viruses as they
+    are read back: a file too large, infected, or that the scanner could not judge is refused and removed."""
 
     async def limited() -> AsyncIterable[bytes]:
         size = 0
@@ -173,6 +175,13 @@ async def store_file(blobs: BlobStore, chunks: AsyncIterable[bytes]) -> tuple[st
 
     key = f"letters/{uuid7()}"
     stored = await blobs.put(key, limited())
+    verdict = await scanner.scan(await blobs.get(key))
+    if isinstance(verdict, Infected | ScanFailed):
+        await blobs.delete(key)
+        if isinstance(verdict, Infected):
+            raise InvalidInput(f"The file is infected ({verdict.signature}).", code="file_infected")
+        raise Problem("The virus scan could not judge the file; send it again later.", code="scan_failed",
+                      status=503, title="Service unavailable")
     return key, stored.size
 
 
@@ -185,13 +194,14 @@ def _add_file(letter: Letter, *, name: str, content_type: str, title: str | None
     letter.documents = documents
 
 
-async def upload_file(database: Database, blobs: BlobStore, principal: Principal, message_id: str, *,
-                      name: str, content_type: str, title: str | None, chunks: AsyncIterable[bytes]) -> None:
+async def upload_file(database: Database, blobs: BlobStore, scanner: VirusScanner, principal: Principal,
+                      message_id: str, *, name: str, content_type: str, title: str | None,
+                      chunks: AsyncIterable[bytes]) -> None:
     """Add a file to a message not sent yet (a file of the same name is replaced)."""
     sender = _sender_of(principal)
     async with database.transaction() as session:
         _unsent(await _own_letter(session, sender, message_id))
-    key, size = await store_file(blobs, chunks)
+    key, size = await store_file(blobs, scanner, chunks)
     async with database.transaction() as session:
         letter = await _own_letter(session, sender, message_id, lock=True)
         _unsent(letter)
@@ -219,7 +229,7 @@ async def send_message(database: Database, principal: Principal, message_id: str
         await _send(session, letter)
 
 
-async def create_and_send(database: Database, blobs: BlobStore, principal: Principal,
+async def create_and_send(database: Database, blobs: BlobStore, scanner: VirusScanner, principal: Principal,
                           document: schemas.StandardBusinessDocument,
                           files: list[tuple[str, str, AsyncIterable[bytes]]]) -> dict[str, Any]:
     """The one-step strategy: the document and its files (name, content type, bytes) in one request; nothing
@@ -227,14 +237,21 @@ async def create_and_send(database: Database, blobs: BlobStore, principal: Princ
     sender = _sender_of(principal)
     if len(files) > MAX_FILES:
         raise InvalidInput(f"A message holds at most {MAX_FILES} files.", code="too_many_files")
-    stored = [(name, content_type, *await store_file(blobs, chunks)) for name, content_type, chunks in files]
-    async with database.transaction() as session:
-        letter = await _create(session, sender, document)
-        for name, content_type, key, size in stored:
-            _add_file(letter, name=name, content_type=content_type, title=None, key=key, size=size)
-        await _send(session, letter)
-        assert letter.business_document is not None
-        return letter.business_document
+    stored: list[tuple[str, str, str, int]] = []
+    try:
+        for name, content_type, chunks in files:
+            stored.append((name, content_type, *await store_file(blobs, scanner, chunks)))
+        async with database.transaction() as session:
+            letter = await _create(session, sender, document)
+            for name, content_type, key, size in stored:
+                _add_file(letter, name=name, content_type=content_type, title=None, key=key, size=size)
+            await _send(session, letter)
+    except BaseException:
+        for _, _, key, _ in stored:  # nothing was created: the bytes go too
+            await blobs.delete(key)
+        raise
+    assert letter.business_document is not None
+    return letter.business_document
 
 
 async def get_message(database: Database, principal: Principal, message_id: str) -> dict[str, Any]:

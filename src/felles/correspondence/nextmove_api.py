@@ -17,6 +17,7 @@ from felles.core.body_limit import declare_body_limit
 from felles.core.errors import InvalidInput
 from felles.core.runtime import RuntimeDep
 from felles.core.tokens import ALTINN_API_ISSUERS, AcceptedTokens, AuthenticatedRoute, Principal, require_scope
+from felles.core.virusscan import open_virus_scanner
 from felles.correspondence import nextmove
 from felles.correspondence import nextmove_schemas as schemas
 
@@ -77,7 +78,8 @@ async def create_and_send(request: Request, runtime: RuntimeDep, principal: Send
         document = _document(parsed)
         files = [(value.filename or name, value.content_type or "application/octet-stream", _chunks(value))
                  for name, value in form.multi_items() if isinstance(value, UploadFile)]
-        return await nextmove.create_and_send(runtime.database, runtime.blobs, principal, document, files)
+        return await nextmove.create_and_send(runtime.database, runtime.blobs,
+                                              open_virus_scanner(runtime.settings), principal, document, files)
 
 
 async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -110,7 +112,8 @@ async def upload_file(messageId: str, request: Request, runtime: RuntimeDep, pri
                       content_type: Annotated[str, Header()] = "application/octet-stream",
                       title: str | None = None) -> None:
     """Upload one file of a message (streamed), named by Content-Disposition."""
-    await nextmove.upload_file(runtime.database, runtime.blobs, principal, messageId,
+    await nextmove.upload_file(runtime.database, runtime.blobs, open_virus_scanner(runtime.settings), principal,
+                               messageId,
                                name=_filename(content_disposition), content_type=content_type, title=title,
                                chunks=request.stream())
 
