@@ -79,6 +79,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('description', sa.String(length=500), nullable=True),
     sa.Column('occurred_at', felles.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('taken_at', felles.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['letter_id'], ['letters.id'], name=op.f('fk_letter_statuses_letter_id_letters'),
                             ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_letter_statuses'))

@@ -223,3 +223,21 @@ async def test_the_status_feed_reads_on_from_the_last_id_seen(client, agency, da
         (first, "LEVERT"), (second, "OPPRETTET"), (second, "SENDT"), (second, "LEVERT")]
     sent = (await client.get("/api/conversations", params={"finished": True}, headers=agency)).json()
     assert [item["messageId"] for item in sent["content"]] == [second]
+
+
+async def test_the_status_queue_is_peeked_and_taken_until_empty(client, agency, database, token) -> None:
+    message_id = await send_in_steps(client, agency, sbd(receiver=REIDUN.identifier))
+    await run_jobs(database)
+    other = bearer(token(scopes=[SEND_SCOPE], org=OTHER_AGENCY))
+    assert (await client.get("/api/statuses/peek", headers=other)).status_code == 204
+    seen = []
+    while (peeked := await client.get("/api/statuses/peek", headers=agency)).status_code == 200:
+        status = peeked.json()
+        assert status["messageId"] == message_id
+        assert (await client.delete(f"/api/statuses/{status['id']}", headers=other)).status_code == 404
+        assert (await client.delete(f"/api/statuses/{status['id']}", headers=agency)).status_code == 200
+        seen.append(status["status"])
+    assert peeked.status_code == 204 and seen == ["OPPRETTET", "SENDT", "LEVERT"]
+    # Taken off the queue, a status stays in the feed.
+    feed = (await client.get(f"/api/statuses/{message_id}", headers=agency)).json()
+    assert [status["status"] for status in feed["content"]] == seen

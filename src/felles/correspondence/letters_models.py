@@ -99,5 +99,7 @@ class LetterStatus(Base):
     status: Mapped[str] = mapped_column(String(20))
     description: Mapped[str | None] = mapped_column(String(500))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the sender took it off its status queue (eFormidling's `DELETE /api/statuses/{id}` after a peek).
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_letter_statuses_letter_id", "letter_id"),)

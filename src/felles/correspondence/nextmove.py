@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.core.audit import Actor
 from felles.core.blobs import BlobStore
+from felles.core.clock import utcnow
 from felles.core.db import Database
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
@@ -427,3 +428,31 @@ async def statuses(database: Database, principal: Principal, *, page: int, size:
                                      conversationId=conversation)
                for row, message, conversation in rows]
     return schemas.MessageStatusPage.of(content, page=page, size=size, total=total)  # type: ignore[return-value]
+
+
+async def peek_status(database: Database, principal: Principal) -> schemas.MessageStatus | None:
+    """The oldest status of the caller's messages not taken off its queue yet (None: the queue is empty)."""
+    async with database.transaction() as session:
+        row = (await session.execute(
+            select(LetterStatus, Letter.message_id, Letter.conversation_id)
+            .join(Letter, Letter.id == LetterStatus.letter_id)
+            .where(Letter.sender == _sender_of(principal), LetterStatus.taken_at.is_(None))
+            .order_by(LetterStatus.id).limit(1))).first()
+    if row is None:
+        return None
+    status, message, conversation = row
+    return schemas.MessageStatus(id=status.id, lastUpdate=status.occurred_at, status=status.status,
+                                 description=status.description, convId=str(status.letter_id), messageId=message,
+                                 conversationId=conversation)
+
+
+async def take_status(database: Database, principal: Principal, status_id: int) -> None:
+    """Take a status off the caller's queue (after `peek_status`); NotFound if it is not the caller's."""
+    sender = _sender_of(principal)
+    async with database.transaction() as session:
+        status = await session.scalar(
+            select(LetterStatus).join(Letter, Letter.id == LetterStatus.letter_id)
+            .where(LetterStatus.id == status_id, Letter.sender == sender).with_for_update())
+        if status is None or status.taken_at is not None:
+            raise NotFound(f"No status {status_id} on your queue.", code="status_not_found")
+        status.taken_at = utcnow()

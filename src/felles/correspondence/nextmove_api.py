@@ -9,7 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -165,6 +165,21 @@ async def statuses(runtime: RuntimeDep, principal: Sender, page: Page = 0, size:
     """The status feed of the caller's messages, oldest first: read on from the last id seen with `fromId`."""
     return await nextmove.statuses(runtime.database, principal, page=page, size=size, message_id=messageId,
                                    conversation_id=conversationId, status=status, from_id=fromId)
+
+
+@router.get("/statuses/peek", operation_id="nextmove_peek_status", responses={
+    **PROBLEMS, 204: {"description": "The queue is empty"}}, response_model=schemas.MessageStatus)
+async def peek_status(runtime: RuntimeDep, principal: Sender) -> Any:
+    """The oldest status not taken off the caller's queue; take it with DELETE /api/statuses/{id}, then peek
+    again, until the queue is empty (204)."""
+    status = await nextmove.peek_status(runtime.database, principal)
+    return status if status is not None else Response(status_code=204)
+
+
+@router.delete("/statuses/{id}", operation_id="nextmove_take_status", responses=PROBLEMS)
+async def take_status(id: Annotated[int, Path(ge=0, le=nextmove.MAX_STATUS_ID)], runtime: RuntimeDep,
+                      principal: Sender) -> None:
+    await nextmove.take_status(runtime.database, principal, id)
 
 
 @router.get("/statuses/{messageId}", operation_id="nextmove_statuses_of_message", responses=PROBLEMS)
