@@ -126,7 +126,7 @@ def seed(
     from felles.core.migrations import upgrade
     from felles.core.pdf import static_fonts
     from felles.core.tokens import required_scopes
-    from felles.correspondence.digitalpost import seed_demo_letters
+    from felles.correspondence.letters_demo import seed_demo_letters
     from felles.identity.cli import seed_demo_clients, seed_platform_scopes
     from felles.portal.login import LOGIN_CLIENT_ID, ensure_login_client
     from felles.registers import population
