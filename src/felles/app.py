@@ -31,6 +31,8 @@ from felles.core.security_documentation import install_security_documentation
 from felles.core.tokens import PlatformKeys
 from felles.correspondence import api as correspondence_api
 from felles.correspondence import pages as correspondence_pages
+from felles.correspondence import letters_pages as correspondence_letters_pages
+from felles.correspondence import nextmove_api as correspondence_nextmove_api
 from felles.events import api as events_api
 from felles.identity import api as identity_api
 from felles.notifications import api as notifications_api
@@ -60,6 +62,9 @@ COMPONENT_ROUTERS = (
     broker_pages.router,
     correspondence_api.router,
     correspondence_pages.router,
+    correspondence_nextmove_api.router,
+    correspondence_letters_pages.router,
+    correspondence_letters_pages.outbox_router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,
 )

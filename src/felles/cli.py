@@ -129,6 +129,7 @@ def seed(
     from felles.core.pdf import static_fonts
     from felles.core.tokens import required_scopes
     from felles.correspondence.demo import seed_demo_correspondence
+    from felles.correspondence.letters_demo import seed_demo_letters
     from felles.identity.cli import seed_demo_clients, seed_platform_scopes
     from felles.portal.login import LOGIN_CLIENT_ID, ensure_login_client
     from felles.registers import population
@@ -162,6 +163,9 @@ def seed(
                 console.print(f"Demo consent request to Kari Nordmann: {consent_page}")
                 transfer = await seed_demo_broker(database, settings)
                 console.print(f"Demo file transfer to Fjordkraft Demo AS: {transfer}, in the brokerbox at /broker/ui")
+                letters = await seed_demo_letters(database)
+                console.print(f"Demo letters: {len(letters) or 'already there'} (Kari's in her Digipost mailbox at "
+                              f"/digitalpost/postkasse, Reidun's on paper at /print/outbox).")
                 clients = await seed_demo_clients(database, settings)
                 # What the portal would register at its first login; here so that a data folder seeded by an
                 # earlier version (a portal client with a secret) gets the portal's client back at once.

@@ -31,15 +31,15 @@ def _component_of(router: APIRouter) -> str | None:
 
 
 def component_descriptions() -> dict[str, dict[str, Any]]:
-    descriptions = {}
+    """One description per component, of all its routers (correspondence has the Altinn API and next-move's)."""
+    apps: dict[str, FastAPI] = {}
     for router in COMPONENT_ROUTERS:
         component = _component_of(router)
         if component is None:
             continue
-        app = FastAPI(title=f"Felles {component}", version=__version__)
+        app = apps.setdefault(component, FastAPI(title=f"Felles {component}", version=__version__))
         app.include_router(router)
-        descriptions[component] = document_problems(document_security(app, app.openapi()))
-    return descriptions
+    return {component: document_problems(document_security(app, app.openapi())) for component, app in apps.items()}
 
 
 def render(description: dict[str, Any]) -> str:

@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     # Per-channel send rate of one process (messages per second; 0 means unlimited).
     email_rate_per_second: float = Field(default=1000.0, ge=0)
     sms_rate_per_second: float = Field(default=50.0, ge=0)
+    # Digital post to citizens (`felles.correspondence.digitalpost`): the mailbox-provider plugin by name that
+    # delivers letters to the Digipost or e-Boks mailbox KRR names ("development": a page per person at
+    # /digitalpost/postkasse), and the print-provider plugin that prints paper letters ("outbox": PDF files
+    # under the data folder's print-outbox, listed at /print/outbox).
+    mailbox_provider: str = "development"
+    print_provider: str = "outbox"
     identity_trust_anchors: FilePath | None = Field(
         default=None,
         description=(

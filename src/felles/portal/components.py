@@ -101,6 +101,7 @@ START_PAGES: tuple[Link, ...] = (
     Link("correspondence.start", "/correspondence/ui"),
     Link("portal.start.email_outbox", "/notifications/email-outbox"),
     Link("portal.start.sms_outbox", "/notifications/sms-outbox"),
+    Link("portal.start.digital_mailbox", "/digitalpost/postkasse"),
     Link("portal.start.api_docs", "/docs"),
 )
 

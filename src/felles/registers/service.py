@@ -236,6 +236,27 @@ async def update_own_contact_information(
     return _krr_person(person_identifier, KrrValues.of(entry), now, contact=True, digital_post=True)
 
 
+async def register_digital_mailbox(
+    database: Database, actor: Actor, person_identifier: str, *, provider: str, address: str | None
+) -> None:
+    """A postkasseleverandør (Digipost, e-Boks) reports the person's digital mailbox to KRR, or (`address`
+    None) that the person closed it. The change enters the feed."""
+    (person,) = valid_person_identifiers([person_identifier])
+    parse_organization_number(provider)
+    async with database.transaction() as session:
+        entry = await session.get(ContactInformation, person, with_for_update=True)
+        if entry is None:
+            if await session.get(Person, person) is None:
+                raise _person_not_found(person)
+            entry = ContactInformation(national_identity_number=person, status="AKTIV", reserved=False)
+            session.add(entry)
+        entry.mailbox_provider = provider if address else None
+        entry.mailbox_address = address
+        await _record_change(session, KRR, "digitalPostkasseEndret", person, {"postkasseleverandoer": provider})
+        await audit.record(session, actor, action="update", resource="krr.contact_information", subjects=[person],
+                           detail={"fields": ["digital_post"]})
+
+
 # --- Folkeregisteret ------------------------------------------------------------------------------------------
 async def _folkeregister_persons(session: AsyncSession, identifiers: list[str]) -> list[schemas.FolkeregisterPerson]:
     persons = list(await session.scalars(
@@ -764,3 +785,77 @@ async def organization_notification_addresses(
             .where(Organization.organization_number.in_(wanted), Organization.deleted_on.is_(None))
         )
         return {number: {"name": name, "email": email, "mobile": mobile} for number, name, email, mobile in rows}
+
+
+# --- Digital post and print (the correspondence component's routing and print batches) ------------------------
+class DigitalPostChannel(NamedTuple):
+    """What KRR says about reaching one person with a letter: reserved against digital post, the digital mailbox
+    they chose (Digipost or e-Boks: the provider's organisation number and the mailbox address), and whether
+    they can be notified (varslingsstatus KAN_VARSLES: current e-mail or mobile, not reserved)."""
+
+    reserved: bool
+    mailbox_provider: str | None
+    mailbox_address: str | None
+    notifiable: bool
+
+
+async def digital_post_channels_in_transaction(
+    session: AsyncSession, actor: Actor, identifiers: Sequence[str]
+) -> dict[str, DigitalPostChannel]:
+    """KRR's answer for each person, read in the caller's transaction (a sender routing its letters decides in
+    the transaction that stores them); a person KRR does not know is not reserved, has no mailbox and cannot be
+    notified. Audited as a KRR read."""
+    wanted = valid_person_identifiers(identifiers)
+    now = utcnow()
+    rows = await session.execute(_KRR_LOOKUP, {"identifiers": wanted})
+    found = {row[0]: KrrValues._make(row[1:]) for row in rows}
+    await audit.record(session, actor, action="read", resource="krr.contact_information", subjects=wanted)
+    channels = {}
+    for identifier in wanted:
+        entry = found.get(identifier)
+        active = entry is not None and entry.status == "AKTIV"
+        has_mailbox = active and entry is not None and bool(entry.mailbox_address and entry.mailbox_provider)
+        channels[identifier] = DigitalPostChannel(
+            reserved=active and entry is not None and entry.reserved,
+            mailbox_provider=entry.mailbox_provider if has_mailbox and entry is not None else None,
+            mailbox_address=entry.mailbox_address if has_mailbox and entry is not None else None,
+            notifiable=entry is not None and _notification_status(entry, now) == "KAN_VARSLES",
+        )
+    return channels
+
+
+class PostalAddressFacts(NamedTuple):
+    """Where paper to a party goes: a person's bostedsadresse in Folkeregisteret, an organisation's
+    forretningsadresse in Enhetsregisteret."""
+
+    name: str
+    street_address: str | None
+    postal_code: str | None
+    postal_place: str | None
+
+
+async def postal_addresses_in_transaction(
+    session: AsyncSession, actor: Actor, parties: Sequence[str]
+) -> dict[str, PostalAddressFacts]:
+    """The postal address of each party (11 digits: a person; 9: an organisation), read in the caller's
+    transaction; parties not registered are left out. Reading persons' addresses is audited."""
+    persons = [party for party in dict.fromkeys(parties) if len(party) == 11]
+    organizations = [party for party in dict.fromkeys(parties) if len(party) == 9]
+    found: dict[str, PostalAddressFacts] = {}
+    if persons:
+        rows = await session.execute(
+            select(Person.national_identity_number, Person.given_name, Person.middle_name, Person.family_name,
+                   Person.street_address, Person.postal_code, Person.postal_place)
+            .where(Person.national_identity_number.in_(persons)))
+        for number, given, middle, family, street, code, place in rows:
+            name = " ".join(part for part in (given, middle, family) if part)
+            found[number] = PostalAddressFacts(name, street, code, place)
+        await audit.record(session, actor, action="read", resource="folkeregisteret.person", subjects=persons)
+    if organizations:
+        rows = await session.execute(
+            select(Organization.organization_number, Organization.name, Organization.street_address,
+                   Organization.postal_code, Organization.postal_place)
+            .where(Organization.organization_number.in_(organizations)))
+        for number, name, street, code, place in rows:
+            found[number] = PostalAddressFacts(name, street, code, place)
+    return found
