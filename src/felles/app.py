@@ -30,9 +30,9 @@ from felles.core.runtime import Runtime
 from felles.core.security_documentation import install_security_documentation
 from felles.core.tokens import PlatformKeys
 from felles.correspondence import api as correspondence_api
-from felles.correspondence import pages as correspondence_pages
 from felles.correspondence import letters_pages as correspondence_letters_pages
 from felles.correspondence import nextmove_api as correspondence_nextmove_api
+from felles.correspondence import pages as correspondence_pages
 from felles.events import api as events_api
 from felles.identity import api as identity_api
 from felles.notifications import api as notifications_api
