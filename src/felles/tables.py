@@ -5,6 +5,7 @@ from felles.authorization import models as authorization_models
 from felles.consent import models as consent_models
 from felles.core import audit, cache_invalidation, jobs, revocations
 from felles.core.db import Base
+from felles.dialogporten import models as dialogporten_models
 from felles.events import models as events_models
 from felles.identity import models as identity_models
 from felles.notifications import models as notifications_models
@@ -13,7 +14,7 @@ from felles.storage import models as storage_models
 
 metadata = Base.metadata
 __all__ = [
-    "apps_models", "audit", "authorization_models", "cache_invalidation", "consent_models", "events_models",
-    "identity_models", "jobs", "metadata", "notifications_models", "registers_models", "revocations",
+    "apps_models", "audit", "authorization_models", "cache_invalidation", "consent_models", "dialogporten_models",
+    "events_models", "identity_models", "jobs", "metadata", "notifications_models", "registers_models", "revocations",
     "storage_models",
 ]

@@ -1,0 +1,267 @@
+"""HTTP API of Dialogporten at its paths under `/dialogporten`: the service owners' `api/v1/serviceowner/...`
+(Maskinporten token with `digdir:dialogporten.serviceprovider`), the end users' `api/v1/enduser/...` (ID-porten or
+Altinn token with `digdir:dialogporten`) and the open `api/v1/metadata/...`.
+
+As Dialogporten does, a body that breaks the models answers 400 with every field's messages under `errors`
+(`DialogportenRoute`), and a write answers the dialog's new revision in `ETag`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+
+from felles.core.paging import ContinuationTokens
+from felles.core.runtime import DatabaseDep, RuntimeDep
+from felles.core.tokens import ALTINN_API_ISSUERS, AcceptedTokens, AuthenticatedRoute, Principal, require_scope
+from felles.dialogporten import schemas, search, service
+from felles.dialogporten.models import Dialog
+
+
+class DialogportenRoute(AuthenticatedRoute):
+    """A route whose invalid request answers Dialogporten's 400 (`errors` by field), not FastAPI's 422."""
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                errors: dict[str, list[str]] = {}
+                for item in exc.errors():
+                    location = [part for part in item.get("loc", ()) if part != "body"]
+                    where = item.get("loc", ("body",))[0]
+                    path = ("dto" if where == "body" else str(where)) + "".join(
+                        f"[{part}]" if isinstance(part, int) else f".{part}"
+                        for part in (location if where == "body" else location[1:]))
+                    errors.setdefault(path, []).append(item.get("msg", ""))
+                raise service.validation_failed(errors) from None
+
+        return handle
+
+
+router = APIRouter(prefix="/dialogporten", tags=["dialogporten"], route_class=DialogportenRoute)
+
+SERVICE_OWNER_TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/dialogporten",))
+ServiceProvider = Annotated[Principal, require_scope(SERVICE_OWNER_TOKENS, service.SERVICE_PROVIDER_SCOPE)]
+ServiceProviderSearch = Annotated[Principal, require_scope(SERVICE_OWNER_TOKENS, service.SERVICE_PROVIDER_SCOPE,
+                                                           service.SEARCH_SCOPE)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="The revision (ETag) the change is based on")]
+DIALOGS = "/api/v1/serviceowner/dialogs"
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Validation error"}, 401: {"description": "No valid token"},
+    403: {"description": "Not the service resource's owner, or a missing scope"},
+    404: {"description": "No such dialog"}}
+WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    **PROBLEMS, 409: {"description": "Idempotent key or id used already"}, 410: {"description": "Deleted"},
+    412: {"description": "Stale If-Match"}, 422: {"description": "Domain error"}}
+
+
+def _tokens(runtime: Any) -> ContinuationTokens:
+    return ContinuationTokens(runtime.settings.secret_key)
+
+
+def _revised(row: Dialog, status_code: int = status.HTTP_204_NO_CONTENT) -> Response:
+    return Response(status_code=status_code, headers={"ETag": str(row.revision)})
+
+
+@router.post(DIALOGS, operation_id="dialogporten_create_dialog", status_code=status.HTTP_201_CREATED,
+             responses=WRITE_PROBLEMS, response_model=str)
+async def create_dialog(runtime: RuntimeDep, principal: ServiceProvider, body: schemas.DialogCreate) -> Response:
+    """Create a dialog; answers its id (a JSON string), with `Location` and the revision in `ETag`."""
+    row = await service.create_dialog(runtime.database, principal, body, base_url=runtime.settings.base_url)
+    return Response(f'"{row.id}"', status_code=status.HTTP_201_CREATED, media_type="application/json",
+                    headers={"ETag": str(row.revision), "Location": f"/dialogporten{DIALOGS}/{row.id}"})
+
+
+@router.get(DIALOGS, operation_id="dialogporten_search_dialogs", responses=PROBLEMS, response_model=dict[str, Any])
+async def search_dialogs(
+    runtime: RuntimeDep, principal: ServiceProviderSearch,
+    serviceResource: Annotated[list[str] | None, Query()] = None,
+    party: Annotated[list[str] | None, Query()] = None,
+    extendedStatus: Annotated[list[str] | None, Query()] = None,
+    externalReference: str | None = None,
+    status: Annotated[list[schemas.DialogStatus] | None, Query()] = None,
+    deleted: schemas.DeletedFilter = schemas.DeletedFilter.EXCLUDE,
+    createdAfter: datetime | None = None, createdBefore: datetime | None = None,
+    updatedAfter: datetime | None = None, updatedBefore: datetime | None = None,
+    contentUpdatedAfter: datetime | None = None, contentUpdatedBefore: datetime | None = None,
+    dueAfter: datetime | None = None, dueBefore: datetime | None = None,
+    visibleAfter: datetime | None = None, visibleBefore: datetime | None = None,
+    process: str | None = None,
+    systemLabel: Annotated[list[schemas.SystemLabel] | None, Query()] = None,
+    excludeApiOnly: bool = False,
+    search_text: Annotated[str | None, Query(alias="search", max_length=255)] = None,
+    serviceOwnerLabels: Annotated[list[str] | None, Query()] = None,
+    orderBy: str | None = None,
+    continuationToken: Annotated[str | None, Query(max_length=1000)] = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """The service owner's dialogs, filtered, a page at a time (`continuationToken`, `hasNextPage`)."""
+    filters = search.DialogFilters(
+        party=party or [], service_resource=serviceResource or [], extended_status=extendedStatus or [],
+        status=[value.value for value in status or []], system_label=[value.value for value in systemLabel or []],
+        service_owner_labels=serviceOwnerLabels or [], external_reference=externalReference, process=process,
+        search=search_text, deleted=deleted, exclude_api_only=excludeApiOnly,
+        created_after=createdAfter, created_before=createdBefore, updated_after=updatedAfter,
+        updated_before=updatedBefore, content_updated_after=contentUpdatedAfter,
+        content_updated_before=contentUpdatedBefore, due_after=dueAfter, due_before=dueBefore,
+        visible_after=visibleAfter, visible_before=visibleBefore, order_by=orderBy,
+        continuation_token=continuationToken, limit=limit)
+    return await service.search_dialogs(runtime.database, principal, filters, tokens=_tokens(runtime))
+
+
+@router.get(DIALOGS + "/{dialogId}", operation_id="dialogporten_get_dialog", responses=PROBLEMS,
+            response_model=dict[str, Any])
+async def get_dialog(database: DatabaseDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                     response: Response) -> dict[str, Any]:
+    """One of the service owner's dialogs, with its revision in `ETag`."""
+    document = await service.get_dialog(database, principal, dialogId)
+    response.headers["ETag"] = document["revision"]
+    return document
+
+
+@router.put(DIALOGS + "/{dialogId}", operation_id="dialogporten_replace_dialog",
+            status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_PROBLEMS)
+async def replace_dialog(runtime: RuntimeDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                         body: schemas.DialogUpdate, if_match: IfMatch = None) -> Response:
+    """Replace the dialog; activities and transmissions in the body are appended."""
+    row = await service.update_dialog(runtime.database, principal, dialogId, body, if_match=if_match,
+                                      base_url=runtime.settings.base_url)
+    return _revised(row)
+
+
+@router.patch(DIALOGS + "/{dialogId}", operation_id="dialogporten_patch_dialog",
+              status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_PROBLEMS,
+              openapi_extra={"requestBody": {"content": {"application/json-patch+json": {"schema": {
+                  "type": "array", "items": schemas.JsonPatchOperation.model_json_schema()}}}}})
+async def patch_dialog(runtime: RuntimeDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                       body: Annotated[list[dict[str, Any]], Body()], if_match: IfMatch = None) -> Response:
+    """Apply a JSON Patch (RFC 6902) to the dialog."""
+    row = await service.patch_dialog(runtime.database, principal, dialogId, body, if_match=if_match,
+                                     base_url=runtime.settings.base_url)
+    return _revised(row)
+
+
+@router.delete(DIALOGS + "/{dialogId}", operation_id="dialogporten_delete_dialog",
+               status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_PROBLEMS)
+async def delete_dialog(runtime: RuntimeDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                        if_match: IfMatch = None) -> Response:
+    """Soft delete: hidden from end users; the service owner may restore it."""
+    row = await service.delete_dialog(runtime.database, principal, dialogId, if_match=if_match,
+                                      base_url=runtime.settings.base_url)
+    return _revised(row)
+
+
+@router.post(DIALOGS + "/{dialogId}/actions/restore", operation_id="dialogporten_restore_dialog",
+             status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_PROBLEMS)
+async def restore_dialog(runtime: RuntimeDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                         if_match: IfMatch = None) -> Response:
+    """Undo a soft delete."""
+    row = await service.restore_dialog(runtime.database, principal, dialogId, if_match=if_match,
+                                       base_url=runtime.settings.base_url)
+    return _revised(row)
+
+
+@router.post(DIALOGS + "/{dialogId}/actions/purge", operation_id="dialogporten_purge_dialog",
+             status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_PROBLEMS)
+async def purge_dialog(runtime: RuntimeDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                       if_match: IfMatch = None) -> Response:
+    """Delete the dialog and all it holds for good."""
+    await service.purge_dialog(runtime.database, principal, dialogId, if_match=if_match,
+                               base_url=runtime.settings.base_url)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(DIALOGS + "/{dialogId}/actions/freeze", operation_id="dialogporten_freeze_dialog",
+             status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_PROBLEMS)
+async def freeze_dialog(database: DatabaseDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                        if_match: IfMatch = None) -> Response:
+    """Freeze the dialog: only Dialogporten's administrators may change it afterwards."""
+    return _revised(await service.freeze_dialog(database, principal, dialogId, if_match=if_match))
+
+
+@router.get(DIALOGS + "/{dialogId}/activities", operation_id="dialogporten_list_activities", responses=PROBLEMS,
+            response_model=list[dict[str, Any]])
+async def list_activities(database: DatabaseDep, principal: ServiceProvider,
+                          dialogId: uuid.UUID) -> list[dict[str, Any]]:
+    """The dialog's activity history, oldest first."""
+    return await service.list_activities(database, principal, dialogId)
+
+
+@router.post(DIALOGS + "/{dialogId}/activities", operation_id="dialogporten_add_activity",
+             status_code=status.HTTP_201_CREATED, responses=WRITE_PROBLEMS, response_model=str)
+async def add_activity(runtime: RuntimeDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                       body: schemas.ActivityCreate, if_match: IfMatch = None) -> Response:
+    """Append an activity; answers its id."""
+    row, activity = await service.add_activity(runtime.database, principal, dialogId, body, if_match=if_match,
+                                               base_url=runtime.settings.base_url)
+    return Response(f'"{activity.id}"', status_code=status.HTTP_201_CREATED, media_type="application/json",
+                    headers={"ETag": str(row.revision),
+                             "Location": f"/dialogporten{DIALOGS}/{row.id}/activities/{activity.id}"})
+
+
+@router.get(DIALOGS + "/{dialogId}/transmissions", operation_id="dialogporten_list_transmissions",
+            responses=PROBLEMS, response_model=list[dict[str, Any]])
+async def list_transmissions(database: DatabaseDep, principal: ServiceProvider,
+                             dialogId: uuid.UUID) -> list[dict[str, Any]]:
+    """The dialog's transmissions, oldest first."""
+    return await service.list_transmissions(database, principal, dialogId)
+
+
+@router.post(DIALOGS + "/{dialogId}/transmissions", operation_id="dialogporten_add_transmission",
+             status_code=status.HTTP_201_CREATED, responses=WRITE_PROBLEMS, response_model=str)
+async def add_transmission(runtime: RuntimeDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                           body: schemas.TransmissionCreate, if_match: IfMatch = None) -> Response:
+    """Append a transmission; answers its id."""
+    row, transmission = await service.add_transmission(runtime.database, principal, dialogId, body,
+                                                       if_match=if_match, base_url=runtime.settings.base_url)
+    return Response(f'"{transmission.id}"', status_code=status.HTTP_201_CREATED, media_type="application/json",
+                    headers={"ETag": str(row.revision),
+                             "Location": f"/dialogporten{DIALOGS}/{row.id}/transmissions/{transmission.id}"})
+
+
+@router.get(DIALOGS + "/{dialogId}/seenlog", operation_id="dialogporten_list_seen_log", responses=PROBLEMS,
+            response_model=list[dict[str, Any]])
+async def list_seen_log(database: DatabaseDep, principal: ServiceProvider,
+                        dialogId: uuid.UUID) -> list[dict[str, Any]]:
+    """Who has seen the dialog, and when."""
+    return await service.list_seen_log(database, principal, dialogId)
+
+
+@router.get(DIALOGS + "/{dialogId}/context/labels", operation_id="dialogporten_list_service_owner_labels",
+            responses=PROBLEMS, response_model=dict[str, Any])
+async def list_service_owner_labels(database: DatabaseDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                                    response: Response) -> dict[str, Any]:
+    """The service owner's own labels on the dialog."""
+    document = await service.service_owner_labels(database, principal, dialogId)
+    response.headers["ETag"] = document["revision"]
+    return document
+
+
+@router.post(DIALOGS + "/{dialogId}/context/labels", operation_id="dialogporten_add_service_owner_label",
+             status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_PROBLEMS)
+async def add_service_owner_label(database: DatabaseDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                                  body: schemas.Label, if_match: IfMatch = None) -> Response:
+    """Add a label only the service owner sees."""
+    row = await service.add_service_owner_label(database, principal, dialogId, body.value, if_match=if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": str(row.service_owner_context_revision)})
+
+
+@router.delete(DIALOGS + "/{dialogId}/context/labels/{label}", operation_id="dialogporten_remove_service_owner_label",
+               status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_PROBLEMS)
+async def remove_service_owner_label(database: DatabaseDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                                     label: str, if_match: IfMatch = None) -> Response:
+    """Remove one of the service owner's labels."""
+    row = await service.remove_service_owner_label(database, principal, dialogId, label, if_match=if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": str(row.service_owner_context_revision)})
+
+
+@router.get("/api/v1/metadata/limits", operation_id="dialogporten_limits", response_model=dict[str, Any])
+async def get_limits() -> dict[str, Any]:
+    """The limits Dialogporten enforces on searches (how many values each filter may list)."""
+    return search.limits()
