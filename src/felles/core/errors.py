@@ -265,8 +265,9 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "code": {"type": "string"},
         "requestId": {"type": "string"},
         # A list of failures, or (Dialogporten's ProblemDetails, which its clients read) messages by field.
-        "errors": {"anyOf": [{"type": "array", "items": {"type": "object"}},
-                             {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}]},
+        "errors": {"anyOf": [
+            {"type": "array", "items": {"type": "object"}},
+            {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}]},
     },
     "additionalProperties": True,
 }
