@@ -32,7 +32,7 @@ COMPANY_URN = f"urn:altinn:organization:identifier-no:{COMPANY}"
 
 async def register_resource(database: Any, owner: str, orgcode: str, identifier: str) -> None:
     """A generic resource whose policy lets the person themself (priv) and the company's leaders read and write,
-    and only the daglig leder `sign`; holders of the package `post-til-virksomheten` may read."""
+    and only the daglig leder `sign`; holders of the package `ordinaer-post-til-virksomheten` may read."""
     actor = Actor(f"organization:{owner}")
     await authorization_service.create_resource(database, actor, owner, authorization_schemas.ServiceResource(
         identifier=identifier, title={"nb": "Dialogporten-test", "en": "Dialogporten test"},
@@ -41,7 +41,7 @@ async def register_resource(database: Any, owner: str, orgcode: str, identifier:
     await authorization_service.put_policy(database, actor, owner, identifier, policy_xml(identifier, [
         ([(ROLE, "priv"), (ROLE, "dagl"), (ROLE, "lede")], ["read", "write"]),
         ([(ROLE, "dagl")], ["sign"]),
-        ([(PACKAGE, "post-til-virksomheten")], ["read"]),
+        ([(PACKAGE, "ordinaer-post-til-virksomheten")], ["read"]),
     ]))
 
 

@@ -11,13 +11,20 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from felles.core.paging import ContinuationTokens
 from felles.core.runtime import DatabaseDep, RuntimeDep
-from felles.core.tokens import ALTINN_API_ISSUERS, AcceptedTokens, AuthenticatedRoute, Principal, require_scope
-from felles.dialogporten import schemas, search, service
+from felles.core.tokens import (
+    ALTINN_API_ISSUERS,
+    AcceptedTokens,
+    AuthenticatedRoute,
+    Issuer,
+    Principal,
+    require_person,
+    require_scope,
+)
+from felles.dialogporten import enduser, schemas, search, service
 from felles.dialogporten.models import Dialog
 
 
@@ -50,8 +57,12 @@ SERVICE_OWNER_TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/d
 ServiceProvider = Annotated[Principal, require_scope(SERVICE_OWNER_TOKENS, service.SERVICE_PROVIDER_SCOPE)]
 ServiceProviderSearch = Annotated[Principal, require_scope(SERVICE_OWNER_TOKENS, service.SERVICE_PROVIDER_SCOPE,
                                                            service.SEARCH_SCOPE)]
+# Persons, with an ID-porten token or an Altinn token exchanged from one.
+END_USER_TOKENS = AcceptedTokens(issuers=frozenset({Issuer.IDPORTEN, Issuer.ALTINN}), audiences=("/dialogporten",))
+EndUser = Annotated[Principal, require_person(END_USER_TOKENS, enduser.END_USER_SCOPE)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The revision (ETag) the change is based on")]
 DIALOGS = "/api/v1/serviceowner/dialogs"
+ENDUSER = "/api/v1/enduser"
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Validation error"}, 401: {"description": "No valid token"},
     403: {"description": "Not the service resource's owner, or a missing scope"},
@@ -59,10 +70,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     **PROBLEMS, 409: {"description": "Idempotent key or id used already"}, 410: {"description": "Deleted"},
     412: {"description": "Stale If-Match"}, 422: {"description": "Domain error"}}
-
-
-def _tokens(runtime: Any) -> ContinuationTokens:
-    return ContinuationTokens(runtime.settings.secret_key)
 
 
 def _revised(row: Dialog, status_code: int = status.HTTP_204_NO_CONTENT) -> Response:
@@ -78,41 +85,49 @@ async def create_dialog(runtime: RuntimeDep, principal: ServiceProvider, body: s
                     headers={"ETag": str(row.revision), "Location": f"/dialogporten{DIALOGS}/{row.id}"})
 
 
-@router.get(DIALOGS, operation_id="dialogporten_search_dialogs", responses=PROBLEMS, response_model=dict[str, Any])
-async def search_dialogs(
-    runtime: RuntimeDep, principal: ServiceProviderSearch,
+async def _filters(
     serviceResource: Annotated[list[str] | None, Query()] = None,
     party: Annotated[list[str] | None, Query()] = None,
     extendedStatus: Annotated[list[str] | None, Query()] = None,
     externalReference: str | None = None,
     status: Annotated[list[schemas.DialogStatus] | None, Query()] = None,
-    deleted: schemas.DeletedFilter = schemas.DeletedFilter.EXCLUDE,
     createdAfter: datetime | None = None, createdBefore: datetime | None = None,
     updatedAfter: datetime | None = None, updatedBefore: datetime | None = None,
     contentUpdatedAfter: datetime | None = None, contentUpdatedBefore: datetime | None = None,
     dueAfter: datetime | None = None, dueBefore: datetime | None = None,
-    visibleAfter: datetime | None = None, visibleBefore: datetime | None = None,
     process: str | None = None,
     systemLabel: Annotated[list[schemas.SystemLabel] | None, Query()] = None,
     excludeApiOnly: bool = False,
     search_text: Annotated[str | None, Query(alias="search", max_length=255)] = None,
-    serviceOwnerLabels: Annotated[list[str] | None, Query()] = None,
     orderBy: str | None = None,
     continuationToken: Annotated[str | None, Query(max_length=1000)] = None,
     limit: int | None = None,
-) -> dict[str, Any]:
-    """The service owner's dialogs, filtered, a page at a time (`continuationToken`, `hasNextPage`)."""
-    filters = search.DialogFilters(
+) -> search.DialogFilters:
+    """The search parameters both Dialogporten's searches take."""
+    return search.DialogFilters(
         party=party or [], service_resource=serviceResource or [], extended_status=extendedStatus or [],
         status=[value.value for value in status or []], system_label=[value.value for value in systemLabel or []],
-        service_owner_labels=serviceOwnerLabels or [], external_reference=externalReference, process=process,
-        search=search_text, deleted=deleted, exclude_api_only=excludeApiOnly,
+        external_reference=externalReference, process=process, search=search_text, exclude_api_only=excludeApiOnly,
         created_after=createdAfter, created_before=createdBefore, updated_after=updatedAfter,
         updated_before=updatedBefore, content_updated_after=contentUpdatedAfter,
-        content_updated_before=contentUpdatedBefore, due_after=dueAfter, due_before=dueBefore,
-        visible_after=visibleAfter, visible_before=visibleBefore, order_by=orderBy,
+        content_updated_before=contentUpdatedBefore, due_after=dueAfter, due_before=dueBefore, order_by=orderBy,
         continuation_token=continuationToken, limit=limit)
-    return await service.search_dialogs(runtime.database, principal, filters, tokens=_tokens(runtime))
+
+
+Filters = Annotated[search.DialogFilters, Depends(_filters)]
+
+
+@router.get(DIALOGS, operation_id="dialogporten_search_dialogs", responses=PROBLEMS, response_model=dict[str, Any])
+async def search_dialogs(
+    runtime: RuntimeDep, principal: ServiceProviderSearch, filters: Filters,
+    deleted: schemas.DeletedFilter = schemas.DeletedFilter.EXCLUDE,
+    visibleAfter: datetime | None = None, visibleBefore: datetime | None = None,
+    serviceOwnerLabels: Annotated[list[str] | None, Query()] = None,
+) -> dict[str, Any]:
+    """The service owner's dialogs, filtered, a page at a time (`continuationToken`, `hasNextPage`)."""
+    filters.deleted, filters.visible_after, filters.visible_before = deleted, visibleAfter, visibleBefore
+    filters.service_owner_labels = serviceOwnerLabels or []
+    return await service.search_dialogs(runtime.database, principal, filters, tokens=runtime.continuation_tokens)
 
 
 @router.get(DIALOGS + "/{dialogId}", operation_id="dialogporten_get_dialog", responses=PROBLEMS,
@@ -265,3 +280,87 @@ async def remove_service_owner_label(database: DatabaseDep, principal: ServicePr
 async def get_limits() -> dict[str, Any]:
     """The limits Dialogporten enforces on searches (how many values each filter may list)."""
     return search.limits()
+
+
+@router.get(ENDUSER + "/dialogs", operation_id="dialogporten_enduser_search_dialogs", responses=PROBLEMS,
+            response_model=dict[str, Any])
+async def enduser_search_dialogs(runtime: RuntimeDep, principal: EndUser, filters: Filters,
+                                 org: Annotated[list[str] | None, Query()] = None) -> dict[str, Any]:
+    """The dialogs of the parties the person can act for (or the `party` values named, at most 100), newest
+    content first, a page at a time."""
+    filters.org = org or []
+    return await enduser.search_dialogs(runtime.database, principal, filters, tokens=runtime.continuation_tokens)
+
+
+@router.get(ENDUSER + "/dialogs/{dialogId}", operation_id="dialogporten_enduser_get_dialog", responses=PROBLEMS,
+            response_model=dict[str, Any])
+async def enduser_get_dialog(runtime: RuntimeDep, principal: EndUser, dialogId: uuid.UUID,
+                             response: Response) -> dict[str, Any]:
+    """A dialog with what the person may do in it and a dialog token; reading it is written to its seen log."""
+    document = await enduser.get_dialog(runtime.database, principal, dialogId, keys=runtime.keys,
+                                        base_url=runtime.settings.base_url)
+    response.headers["ETag"] = document["revision"]
+    return document
+
+
+@router.get(ENDUSER + "/dialogs/{dialogId}/activities", operation_id="dialogporten_enduser_list_activities",
+            responses=PROBLEMS, response_model=list[dict[str, Any]])
+async def enduser_list_activities(database: DatabaseDep, principal: EndUser,
+                                  dialogId: uuid.UUID) -> list[dict[str, Any]]:
+    """The dialog's activity history."""
+    return await enduser.list_activities(database, principal, dialogId)
+
+
+@router.get(ENDUSER + "/dialogs/{dialogId}/transmissions", operation_id="dialogporten_enduser_list_transmissions",
+            responses=PROBLEMS, response_model=list[dict[str, Any]])
+async def enduser_list_transmissions(database: DatabaseDep, principal: EndUser,
+                                     dialogId: uuid.UUID) -> list[dict[str, Any]]:
+    """The dialog's transmissions; one the person may not read shows no attachments."""
+    return await enduser.list_transmissions(database, principal, dialogId)
+
+
+@router.get(ENDUSER + "/dialogs/{dialogId}/seenlog", operation_id="dialogporten_enduser_list_seen_log",
+            responses=PROBLEMS, response_model=list[dict[str, Any]])
+async def enduser_list_seen_log(database: DatabaseDep, principal: EndUser,
+                                dialogId: uuid.UUID) -> list[dict[str, Any]]:
+    """Who has seen the dialog, and when."""
+    return await enduser.list_seen_log(database, principal, dialogId)
+
+
+@router.get(ENDUSER + "/dialogs/{dialogId}/context/labellog", operation_id="dialogporten_enduser_label_log",
+            responses=PROBLEMS, response_model=list[dict[str, Any]])
+async def enduser_label_log(database: DatabaseDep, principal: EndUser, dialogId: uuid.UUID) -> list[dict[str, Any]]:
+    """Every change of the dialog's system labels."""
+    return await enduser.label_log(database, principal, dialogId)
+
+
+@router.put(ENDUSER + "/dialogs/{dialogId}/context/systemlabels", operation_id="dialogporten_enduser_set_labels",
+            status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_PROBLEMS)
+async def enduser_set_system_labels(database: DatabaseDep, principal: EndUser, dialogId: uuid.UUID,
+                                    body: schemas.SystemLabelsSet, if_match: IfMatch = None) -> Response:
+    """File the dialog (Default, Archive, Bin) or mark it unopened; `ETag` is the end-user context's revision."""
+    row = await enduser.set_system_labels(database, principal, dialogId, body, if_match=if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": str(row.end_user_context_revision)})
+
+
+@router.post(ENDUSER + "/dialogs/context/systemlabels/actions/bulkset",
+             operation_id="dialogporten_enduser_bulk_set_labels", status_code=status.HTTP_204_NO_CONTENT,
+             responses=WRITE_PROBLEMS)
+async def enduser_bulk_set_system_labels(database: DatabaseDep, principal: EndUser,
+                                         body: schemas.SystemLabelsBulkSet) -> Response:
+    """The same label change on up to 100 dialogs, all or none."""
+    await enduser.bulk_set_system_labels(database, principal, body)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(ENDUSER + "/parties", operation_id="dialogporten_enduser_parties", responses=PROBLEMS,
+            response_model=dict[str, Any])
+async def enduser_parties(database: DatabaseDep, principal: EndUser) -> dict[str, Any]:
+    """The parties the person can act for."""
+    return await enduser.parties(database, principal)
+
+
+@router.get("/api/v1/.well-known/jwks.json", operation_id="dialogporten_jwks", response_model=dict[str, Any])
+async def dialog_token_keys(runtime: RuntimeDep) -> dict[str, Any]:
+    """The public keys that verify Dialogporten's dialog tokens."""
+    return runtime.keys.jwks()

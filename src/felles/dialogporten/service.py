@@ -321,7 +321,7 @@ async def _check_appended(session: AsyncSession, dialog_id: uuid.UUID, activitie
                        extra={"errors": {"IdempotentKey": [f"'{key}' already exists." for key in repeated]}})
 
 
-async def _publish(session: AsyncSession, row: Dialog, kind: str, base_url: str, **data: Any) -> None:
+async def publish(session: AsyncSession, row: Dialog, kind: str, base_url: str, **data: Any) -> None:
     """Dialogporten's CloudEvent `dialogporten.dialog.<kind>.v1` about `row`, in the caller's transaction."""
     await events_service.publish_in_transaction(
         session, source=f"{base_url.rstrip('/')}{SOURCE_PATH}/{row.id}", type=f"dialogporten.dialog.{kind}.v1",
@@ -334,9 +334,9 @@ async def _publish(session: AsyncSession, row: Dialog, kind: str, base_url: str,
 async def _publish_appended(session: AsyncSession, row: Dialog, base_url: str, activities: list[DialogActivity],
                             transmissions: list[DialogTransmission]) -> None:
     for activity in activities:
-        await _publish(session, row, f"activity.{_kebab(activity.type)}", base_url, activityId=str(activity.id))
+        await publish(session, row, f"activity.{_kebab(activity.type)}", base_url, activityId=str(activity.id))
     for transmission in transmissions:
-        await _publish(session, row, "transmission.created", base_url, transmissionId=str(transmission.id))
+        await publish(session, row, "transmission.created", base_url, transmissionId=str(transmission.id))
 
 
 def _kebab(name: str) -> str:
@@ -388,7 +388,7 @@ async def create_dialog(database: Database, principal: Principal, body: s.Dialog
         session.add_all([*transmissions, *activities])
         await audit.record(session, owner.actor, action="create", resource=AUDIT_RESOURCE,
                            subjects=[party_identifier(row.party) or row.party], detail={"dialogId": str(row.id)})
-        await _publish(session, row, "created", base_url)
+        await publish(session, row, "created", base_url)
         await _publish_appended(session, row, base_url, activities, transmissions)
     return row
 
@@ -482,7 +482,7 @@ async def update_dialog(database: Database, principal: Principal, dialog_id: uui
         session.add_all([*transmissions, *activities])
         await audit.record(session, owner.actor, action="update", resource=AUDIT_RESOURCE,
                            subjects=[party_identifier(row.party) or row.party], detail={"dialogId": str(row.id)})
-        await _publish(session, row, "updated", base_url)
+        await publish(session, row, "updated", base_url)
         await _publish_appended(session, row, base_url, activities, transmissions)
     return row
 
@@ -540,7 +540,7 @@ async def delete_dialog(database: Database, principal: Principal, dialog_id: uui
         _check_revision(row, if_match)
         row.deleted_at = row.updated_at = utcnow()
         row.revision = uuid7()
-        await _publish(session, row, "deleted", base_url)
+        await publish(session, row, "deleted", base_url)
     return row
 
 
@@ -554,7 +554,7 @@ async def restore_dialog(database: Database, principal: Principal, dialog_id: uu
         if row.deleted_at is not None:
             row.deleted_at = None
             row.revision, row.updated_at = uuid7(), utcnow()
-            await _publish(session, row, "restored", base_url)
+            await publish(session, row, "restored", base_url)
     return row
 
 
@@ -565,7 +565,7 @@ async def purge_dialog(database: Database, principal: Principal, dialog_id: uuid
     async with database.transaction() as session:
         row = await _own_dialog(session, owner, dialog_id, for_update=True)
         _check_revision(row, if_match)
-        await _publish(session, row, "deleted", base_url)
+        await publish(session, row, "deleted", base_url)
         for table in (DialogActivity, DialogTransmission, DialogSeenLog, DialogLabelAssignment):
             await session.execute(delete(table).where(table.dialog_id == row.id))
         await session.delete(row)
@@ -692,7 +692,7 @@ async def list_transmissions(database: Database, principal: Principal,
     async with database.transaction() as session:
         row = await _own_dialog(session, owner, dialog_id)
         parts = (await parts_of(session, [row.id]))[row.id]
-    opened = {item.transmission_id for item in parts.activities if item.type == s.ActivityType.TRANSMISSION_OPENED}
+    opened = views.opened_transmissions(parts.activities)
     return [views.transmission(item, opened, None) for item in parts.transmissions]
 
 

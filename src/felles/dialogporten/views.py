@@ -145,7 +145,7 @@ def _transmission_counts(transmissions: list[DialogTransmission]) -> tuple[int, 
     return len(transmissions) - from_party, from_party
 
 
-def _opened(activities: list[DialogActivity]) -> set[Any]:
+def opened_transmissions(activities: list[DialogActivity]) -> set[Any]:
     return {item.transmission_id for item in activities
             if item.type == ActivityType.TRANSMISSION_OPENED and item.transmission_id is not None}
 
@@ -160,7 +160,7 @@ def unopened_content(row: Dialog, parts: DialogParts) -> bool:
 def dialog(row: Dialog, parts: DialogParts, viewer: Viewer | None, *, service_owner: bool) -> dict[str, Any]:
     """The whole dialog (service owner's `Dialog` or end user's `Dialog`)."""
     from_owner, from_party = _transmission_counts(parts.transmissions)
-    opened = _opened(parts.activities)
+    opened = opened_transmissions(parts.activities)
     document: dict[str, Any] = {
         "id": str(row.id), "revision": str(row.revision), "org": row.org,
         "serviceResource": row.service_resource, "serviceResourceType": row.service_resource_type,
