@@ -71,15 +71,15 @@ async def test_each_person_sees_exactly_the_dialogs_of_the_parties_they_may_read
     assert await listed(client, person(INGRID), party=[COMPANY_URN]) == [companys]
 
 
-async def test_reading_a_dialog_writes_the_seen_log_and_clears_the_unread_marker(client, owner_headers, person,
+async def test_reading_a_dialog_writes_the_seen_log_and_marks_its_content_seen(client, owner_headers, person,
                                                                                  settings):
     dialog_id = await create_dialog(client, owner_headers)
     item = (await client.get(ENDUSER_DIALOGS, headers=person(KARI))).json()["items"][0]
-    assert item["hasUnopenedContent"] is True and item["isContentSeen"] is False
+    assert item["isContentSeen"] is False and item["hasUnopenedContent"] is True
     response = await client.get(f"{ENDUSER_DIALOGS}/{dialog_id}", headers=person(KARI))
     assert response.status_code == 200
     dialog = response.json()
-    assert dialog["hasUnopenedContent"] is False and "idempotentKey" not in dialog
+    assert dialog["isContentSeen"] is True and "idempotentKey" not in dialog
     assert dialog["seenSinceLastUpdate"][0]["seenBy"]["actorId"] == KARI_URN
     assert dialog["seenSinceLastUpdate"][0]["isCurrentEndUser"] is True
     assert dialog["content"]["mainContentReference"] is None
@@ -90,14 +90,21 @@ async def test_reading_a_dialog_writes_the_seen_log_and_clears_the_unread_marker
     by_owner = (await client.get(f"{DIALOGS}/{dialog_id}/seenlog", headers=owner_headers)).json()
     assert by_owner[0]["seenBy"]["actorId"] == KARI_URN and by_owner[0]["isCurrentEndUser"] is False
 
-    # A save that does not change the content leaves the marker; a new transmission sets it again.
+    # A save that does not change the content leaves it seen; a new transmission is unseen content again, and
+    # stays unopened until the service owner reports it opened.
     await client.post(f"{DIALOGS}/{dialog_id}/activities", headers=owner_headers,
                       json={"type": "FormSaved", "performedBy": {"actorType": "ServiceOwner"}})
-    assert (await client.get(ENDUSER_DIALOGS, headers=person(KARI))).json()["items"][0]["hasUnopenedContent"] is False
-    await client.post(f"{DIALOGS}/{dialog_id}/transmissions", headers=owner_headers, json={
+    assert await listed(client, person(KARI), isContentSeen="true") == [dialog_id]
+    sent = await client.post(f"{DIALOGS}/{dialog_id}/transmissions", headers=owner_headers, json={
         "type": "Information", "sender": {"actorType": "ServiceOwner"},
         "content": {"title": {"value": [{"value": "Nytt brev", "languageCode": "nb"}]}}})
-    assert (await client.get(ENDUSER_DIALOGS, headers=person(KARI))).json()["items"][0]["hasUnopenedContent"] is True
+    assert await listed(client, person(KARI), isContentSeen="false") == [dialog_id]
+    for transmission in (dialog["transmissions"][0]["id"], sent.json()):
+        await client.post(f"{DIALOGS}/{dialog_id}/activities", headers=owner_headers, json={
+            "type": "TransmissionOpened", "transmissionId": transmission,
+            "performedBy": {"actorType": "PartyRepresentative", "actorId": KARI_URN}})
+    item = (await client.get(ENDUSER_DIALOGS, headers=person(KARI))).json()["items"][0]
+    assert item["hasUnopenedContent"] is False and item["isContentSeen"] is False
 
     # The dialog token names Kari, the party, the dialog and what she may do, signed with the published keys.
     keys = KeySet.import_key_set((await client.get("/dialogporten/api/v1/.well-known/jwks.json")).json())

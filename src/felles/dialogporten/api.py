@@ -13,7 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
 
+from felles.core.errors import Forbidden, InvalidInput, Unauthorized
 from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import (
     ALTINN_API_ISSUERS,
@@ -21,10 +23,11 @@ from felles.core.tokens import (
     AuthenticatedRoute,
     Issuer,
     Principal,
-    require_person,
+    ScopeRequirement,
+    authenticate,
     require_scope,
 )
-from felles.dialogporten import enduser, schemas, search, service
+from felles.dialogporten import enduser, graphql, schemas, search, service
 from felles.dialogporten.models import Dialog
 
 
@@ -59,7 +62,8 @@ ServiceProviderSearch = Annotated[Principal, require_scope(SERVICE_OWNER_TOKENS,
                                                            service.SEARCH_SCOPE)]
 # Persons, with an ID-porten token or an Altinn token exchanged from one.
 END_USER_TOKENS = AcceptedTokens(issuers=frozenset({Issuer.IDPORTEN, Issuer.ALTINN}), audiences=("/dialogporten",))
-EndUser = Annotated[Principal, require_person(END_USER_TOKENS, enduser.END_USER_SCOPE)]
+END_USER_REQUIREMENT = ScopeRequirement(END_USER_TOKENS, enduser.END_USER_SCOPE, person=True)
+EndUser = Annotated[Principal, Depends(END_USER_REQUIREMENT)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The revision (ETag) the change is based on")]
 DIALOGS = "/api/v1/serviceowner/dialogs"
 ENDUSER = "/api/v1/enduser"
@@ -98,6 +102,7 @@ async def _filters(
     process: str | None = None,
     systemLabel: Annotated[list[schemas.SystemLabel] | None, Query()] = None,
     excludeApiOnly: bool = False,
+    isContentSeen: bool | None = None,
     search_text: Annotated[str | None, Query(alias="search", max_length=255)] = None,
     orderBy: str | None = None,
     continuationToken: Annotated[str | None, Query(max_length=1000)] = None,
@@ -108,6 +113,7 @@ async def _filters(
         party=party or [], service_resource=serviceResource or [], extended_status=extendedStatus or [],
         status=[value.value for value in status or []], system_label=[value.value for value in systemLabel or []],
         external_reference=externalReference, process=process, search=search_text, exclude_api_only=excludeApiOnly,
+        is_content_seen=isContentSeen,
         created_after=createdAfter, created_before=createdBefore, updated_after=updatedAfter,
         updated_before=updatedBefore, content_updated_after=contentUpdatedAfter,
         content_updated_before=contentUpdatedBefore, due_after=dueAfter, due_before=dueBefore, order_by=orderBy,
@@ -364,3 +370,39 @@ async def enduser_parties(database: DatabaseDep, principal: EndUser) -> dict[str
 async def dialog_token_keys(runtime: RuntimeDep) -> dict[str, Any]:
     """The public keys that verify Dialogporten's dialog tokens."""
     return runtime.keys.jwks()
+
+
+@router.post("/graphql", operation_id="dialogporten_graphql", response_model=dict[str, Any],
+             responses={400: {"description": "The document does not parse or validate"},
+                        401: {"description": "No valid token"}, 403: {"description": "Missing scope"}},
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["query"], "properties": {
+                     "query": {"type": "string"}, "operationName": {"type": "string"},
+                     "variables": {"type": "object"}}}}}}})
+async def graphql_endpoint(request: Request, runtime: RuntimeDep) -> Response:
+    """Dialogporten's GraphQL API (schema: Dialogporten's published SDL). Queries and mutations take the
+    person's access token with `digdir:dialogporten`; the `dialogEvents` subscription (with
+    `Accept: text/event-stream`) takes the dialog's dialog token and answers server-sent events."""
+    if "authorization" not in request.headers:
+        raise Unauthorized("This endpoint needs a Bearer token.", code="missing_token",
+                           headers={"WWW-Authenticate": "Bearer"})
+    try:
+        data = await request.json()
+    except ValueError:
+        raise InvalidInput("The body is not JSON.", code="invalid_json") from None
+    context: dict[str, Any] = {"database": runtime.database, "tokens": runtime.continuation_tokens,
+                               "keys": runtime.keys, "base_url": runtime.settings.base_url,
+                               "poll_seconds": runtime.settings.worker_poll_seconds}
+    if "text/event-stream" in request.headers.get("accept", ""):
+        dialog_id = graphql.subscription_dialog_id(data)
+        if dialog_id is None:
+            raise InvalidInput("Server-sent events serve the dialogEvents subscription.", code="not_a_subscription")
+        _scheme, _, token = request.headers["authorization"].partition(" ")
+        claims = enduser.verify_dialog_token(runtime.keys, runtime.settings.base_url, token.strip())
+        if claims.get("i") != str(dialog_id):
+            raise Forbidden("The dialog token is for another dialog.", code="dialog_token_mismatch")
+        return StreamingResponse(graphql.events(data, context), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store"})
+    context["principal"] = await END_USER_REQUIREMENT(request, await authenticate(request, None))
+    status_code, result = await graphql.execute(data, context)
+    return JSONResponse(result, status_code=status_code)

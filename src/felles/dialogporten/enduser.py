@@ -9,6 +9,7 @@ found, so that nobody learns it exists."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import defaultdict
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from joserfc import jwt
+from joserfc.errors import JoseError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +26,7 @@ from felles.core import audit
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.db import Database
-from felles.core.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
+from felles.core.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed, Unauthorized
 from felles.core.ids import uuid7
 from felles.core.paging import ContinuationTokens
 from felles.core.tokens import SIGNING_ALGORITHM, PlatformKeys, Principal
@@ -289,3 +291,88 @@ async def parties(database: Database, principal: Principal) -> dict[str, Any]:
               if party.type != "SystemUser"]
     listed.sort(key=lambda item: not item["isCurrentEndUser"])
     return {"authorizedParties": listed}
+
+
+def _localized(texts: dict[str, str]) -> list[dict[str, str]]:
+    return [{"value": value, "languageCode": language} for language, value in texts.items()]
+
+
+async def _resource_metadata(database: Database, service_resource: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A service resource and its owner as Dialogporten describes them (from the resource registry)."""
+    identifier = service_resource.removeprefix(access.RESOURCE_PREFIX)
+    resource = await authorization_service.get_resource(database, identifier)
+    owner = resource.hasCompetentAuthority
+    return ({"id": service_resource, "resourceType": str(resource.resourceType.value),
+             "status": resource.status or "Completed", "isDelegable": resource.delegable,
+             "minimumAuthenticationLevel": 3, "name": _localized(resource.title),
+             "links": {"metadata": f"/resourceregistry/api/v1/resource/{identifier}"}},
+            {"orgNumber": owner.organization, "code": owner.orgcode, "name": _localized(owner.name or {})})
+
+
+async def lookup(database: Database, principal: Principal, dialog_id: uuid.UUID, *,
+                 instance_ref: str) -> dict[str, Any]:
+    """A readable dialog's reference data (Dialogporten's dialog lookup): its service, owner and title."""
+    person = access.person_of(principal)
+    async with database.transaction() as session:
+        row = await _readable_dialog(session, access.Decisions(database, person), dialog_id, utcnow())
+    resource, owner = await _resource_metadata(database, row.service_resource)
+    return {
+        "dialogId": str(row.id), "instanceRef": instance_ref, "party": row.party,
+        "title": (row.content.get("title") or {}).get("value", []),
+        "serviceResource": {key: resource[key] for key in ("id", "isDelegable", "minimumAuthenticationLevel",
+                                                           "name")},
+        "serviceOwner": owner,
+        # Which role, package or delegation gave access is the decision point's, which answers only Permit.
+        "authorizationEvidence": {"currentAuthenticationLevel": principal.authentication_level, "viaRole": False,
+                                  "viaAccessPackage": False, "viaResourceDelegation": False,
+                                  "viaInstanceDelegation": False, "evidence": []},
+    }
+
+
+async def service_resources(database: Database, principal: Principal, parties: list[str]) -> dict[str, Any]:
+    """The service resources of the dialogs the person may read for `parties` (all their parties if none)."""
+    person = access.person_of(principal)
+    authorized = access.flattened(await access.authorized_parties(database, principal))
+    _check_parties(parties, authorized)
+    decisions = access.Decisions(database, person)
+    async with database.transaction() as session:
+        pairs = (await session.execute(select(Dialog.party, Dialog.service_resource).where(
+            Dialog.party.in_(parties or list(authorized)), _visible(utcnow())).distinct())).all()
+    readable = sorted({resource for party, resource in pairs
+                       if await decisions.permits(party, access.resource_of(resource, None), access.READ)})
+    items = []
+    for service_resource in readable:
+        resource, owner = await _resource_metadata(database, service_resource)
+        items.append({"serviceResource": resource, "roles": [], "accessPackages": [], "serviceOwner": owner})
+    return {"isFullCatalogueFallback": False, "items": items}
+
+
+async def dialog_events(database: Database, dialog_id: uuid.UUID, *, poll_seconds: float) -> Any:
+    """`DialogUpdated` each time the dialog gets a new revision, and `DialogDeleted` (the last) when it is
+    deleted: what Dialogporten's `dialogEvents` subscription sends."""
+    async with database.transaction() as session:
+        row = await session.get(Dialog, dialog_id)
+        revision = row.revision if row is not None else None
+    while revision is not None:
+        await asyncio.sleep(poll_seconds)
+        async with database.transaction() as session:
+            current = (await session.execute(select(Dialog.revision, Dialog.deleted_at)
+                                             .where(Dialog.id == dialog_id))).first()
+        if current is None or current.deleted_at is not None:
+            yield {"id": str(dialog_id), "type": "DialogDeleted"}
+            return
+        if current.revision != revision:
+            revision = current.revision
+            yield {"id": str(dialog_id), "type": "DialogUpdated"}
+
+
+def verify_dialog_token(keys: PlatformKeys, base_url: str, token: str) -> dict[str, Any]:
+    """The claims of a dialog token this Dialogporten issued and that is valid now, or 401."""
+    try:
+        claims = jwt.decode(token, keys.public_set, algorithms=[SIGNING_ALGORITHM]).claims
+        jwt.JWTClaimsRegistry(iss={"essential": True, "value": base_url.rstrip("/") + ISSUER_PATH},
+                              exp={"essential": True}).validate(claims)
+    except (JoseError, ValueError) as exc:
+        raise Unauthorized("A valid dialog token is needed (Authorization: Bearer <dialog token>).",
+                           code="invalid_dialog_token", headers={"WWW-Authenticate": "Bearer"}) from exc
+    return dict(claims)

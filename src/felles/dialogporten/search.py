@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, or_, select
+from sqlalchemy import Select, String, and_, cast, exists, or_, select
 
 from felles.core.errors import InvalidInput
 from felles.core.paging import ContinuationTokens, page_size
-from felles.dialogporten.models import Dialog
+from felles.dialogporten.models import Dialog, DialogSeenLog
 from felles.dialogporten.schemas import FOLDER_LABELS, DeletedFilter
 
 # Dialogporten's application-level query limits (GET /api/v1/metadata/limits).
@@ -48,6 +48,7 @@ class DialogFilters:
     search: str | None = None
     deleted: DeletedFilter = DeletedFilter.EXCLUDE
     exclude_api_only: bool = False
+    is_content_seen: bool | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
     updated_after: datetime | None = None
@@ -129,6 +130,10 @@ def filtered(query: Select[Any], filters: DialogFilters) -> Select[Any]:
         conditions.append(Dialog.deleted_at.is_not(None))
     if filters.exclude_api_only:
         conditions.append(Dialog.is_api_only.is_(False))
+    if filters.is_content_seen is not None:
+        seen = exists().where(DialogSeenLog.dialog_id == Dialog.id, DialogSeenLog.seen_at >= Dialog.content_updated_at)
+        unopened = cast(Dialog.system_labels, String).contains('"MarkedAsUnopened"')
+        conditions.append(and_(seen, ~unopened) if filters.is_content_seen else or_(~seen, unopened))
     if filters.search:
         for word in filters.search.lower().split():
             conditions.append(Dialog.search_text.contains(word, autoescape=True))

@@ -16,6 +16,7 @@ CONTENT_FIELDS = ("title", "nonSensitiveTitle", "summary", "nonSensitiveSummary"
                   "extendedStatus", "mainContentReference")
 SUMMARY_FIELDS = ("title", "nonSensitiveTitle", "summary", "nonSensitiveSummary", "senderName", "extendedStatus")
 TRANSMISSION_CONTENT_FIELDS = ("title", "summary", "contentReference")
+CORRESPONDENCE_RESOURCE_TYPE = "correspondenceservice"
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -150,11 +151,20 @@ def opened_transmissions(activities: list[DialogActivity]) -> set[Any]:
             if item.type == ActivityType.TRANSMISSION_OPENED and item.transmission_id is not None}
 
 
+def content_seen(row: Dialog, parts: DialogParts) -> bool:
+    """Whether someone has seen the dialog since its content last changed, and nobody marked it unopened."""
+    return (SystemLabel.MARKED_AS_UNOPENED not in row.system_labels
+            and any(entry.seen_at >= row.content_updated_at for entry in parts.seen))
+
+
 def unopened_content(row: Dialog, parts: DialogParts) -> bool:
-    """Whether the dialog has content nobody has seen since it last changed (the unread marker)."""
-    if SystemLabel.MARKED_AS_UNOPENED in row.system_labels:
+    """Dialogporten's `hasUnopenedContent`: a transmission from the service owner that no `TransmissionOpened`
+    activity reports opened (for a correspondence, also no `CorrespondenceOpened` activity yet)."""
+    opened = opened_transmissions(parts.activities)
+    if any(item.type not in FROM_PARTY_TRANSMISSIONS and item.id not in opened for item in parts.transmissions):
         return True
-    return not any(entry.seen_at >= row.content_updated_at for entry in parts.seen)
+    return row.service_resource_type == CORRESPONDENCE_RESOURCE_TYPE and not any(
+        item.type == ActivityType.CORRESPONDENCE_OPENED and item.transmission_id is None for item in parts.activities)
 
 
 def dialog(row: Dialog, parts: DialogParts, viewer: Viewer | None, *, service_owner: bool) -> dict[str, Any]:
@@ -181,7 +191,7 @@ def dialog(row: Dialog, parts: DialogParts, viewer: Viewer | None, *, service_ow
         "activities": [activity(item) for item in parts.activities],
         "seenSinceLastUpdate": _seen_since(row, parts.seen, row.updated_at, viewer),
         "seenSinceLastContentUpdate": _seen_since(row, parts.seen, row.content_updated_at, viewer),
-        "isContentSeen": any(entry.seen_at >= row.content_updated_at for entry in parts.seen),
+        "isContentSeen": content_seen(row, parts),
         "endUserContext": {"revision": str(row.end_user_context_revision), "systemLabels": row.system_labels},
     }
     if service_owner:
@@ -216,7 +226,7 @@ def list_item(row: Dialog, parts: DialogParts, viewer: Viewer | None, *, service
         "content": content(row.content, SUMMARY_FIELDS),
         "seenSinceLastUpdate": _seen_since(row, parts.seen, row.updated_at, viewer),
         "seenSinceLastContentUpdate": _seen_since(row, parts.seen, row.content_updated_at, viewer),
-        "isContentSeen": any(entry.seen_at >= row.content_updated_at for entry in parts.seen),
+        "isContentSeen": content_seen(row, parts),
         "endUserContext": {"revision": str(row.end_user_context_revision), "systemLabels": row.system_labels},
     }
     if service_owner:
