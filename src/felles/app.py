@@ -28,6 +28,7 @@ from felles.core.runtime import Runtime
 from felles.core.security_documentation import install_security_documentation
 from felles.core.tokens import PlatformKeys
 from felles.dialogporten import api as dialogporten_api
+from felles.dialogporten import pages as dialogporten_pages
 from felles.events import api as events_api
 from felles.identity import api as identity_api
 from felles.notifications import api as notifications_api
@@ -54,6 +55,7 @@ COMPONENT_ROUTERS = (
     consent_pages.router,
     authorization_pages.router,
     dialogporten_api.router,
+    dialogporten_pages.router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,
 )

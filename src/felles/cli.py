@@ -126,6 +126,7 @@ def seed(
     from felles.core.migrations import upgrade
     from felles.core.pdf import static_fonts
     from felles.core.tokens import required_scopes
+    from felles.dialogporten.demo import seed_demo_dialogs
     from felles.identity.cli import seed_demo_clients, seed_platform_scopes
     from felles.portal.login import LOGIN_CLIENT_ID, ensure_login_client
     from felles.registers import population
@@ -154,6 +155,8 @@ def seed(
                 console.print("PDF fonts: ready.")
                 consent_page = await seed_demo_consent_request(database, settings)
                 console.print(f"Demo consent request to Kari Nordmann: {consent_page}")
+                written = await seed_demo_dialogs(database, settings)
+                console.print(f"Demo dialogs from Fjordvik kommune: {written} written (at /dialogporten/ui).")
                 clients = await seed_demo_clients(database, settings)
                 # What the portal would register at its first login; here so that a data folder seeded by an
                 # earlier version (a portal client with a secret) gets the portal's client back at once.
