@@ -82,20 +82,25 @@ async def search_dialogs(database: Database, principal: Principal, filters: sear
     filters.check_limits(search.END_USER_LIMITS)
     parties = access.flattened(await access.authorized_parties(database, principal))
     _check_parties(filters.party, parties)
-    wanted = filters.party or list(parties)
+    return await search_parties(database, access.Decisions(database, person), access.end_user_urn(principal),
+                                filters.party or list(parties), filters, tokens=tokens)
+
+
+async def search_parties(database: Database, decisions: access.Decisions, end_user: str, parties: list[str],
+                         filters: search.DialogFilters, *, tokens: ContinuationTokens) -> dict[str, Any]:
+    """The visible dialogs of `parties` that `decisions` let the end user read, filtered, a page at a time."""
     filters.deleted = s.DeletedFilter.EXCLUDE
     now = utcnow()
-    decisions = access.Decisions(database, person)
     page = search.DialogPage([], None, search.parse_order(filters.order_by, "contentUpdatedAt_desc"))
     parts: dict[uuid.UUID, views.DialogParts] = {}
     async with database.transaction() as session:
-        readable = await _readable(session, decisions, wanted, now)
+        readable = await _readable(session, decisions, parties, now)
         if readable is not None:
             query, order, size = search.page_query(filters, tokens, "contentUpdatedAt_desc",
                                                    select(Dialog).where(readable, _visible(now)))
             page = search.paged(list(await session.scalars(query)), order, size, tokens)
             parts = await parts_of(session, [row.id for row in page.rows])
-    viewer = views.Viewer(end_user=access.end_user_urn(principal))
+    viewer = views.Viewer(end_user=end_user)
     return page.document([views.list_item(row, parts[row.id], viewer, service_owner=False) for row in page.rows])
 
 
