@@ -27,7 +27,7 @@ from felles.core.tokens import (
     authenticate,
     require_scope,
 )
-from felles.dialogporten import enduser, graphql, schemas, search, service
+from felles.dialogporten import enduser, graphql, schemas, search, service, views
 from felles.dialogporten.models import Dialog
 
 
@@ -255,13 +255,13 @@ async def list_seen_log(database: DatabaseDep, principal: ServiceProvider,
 
 
 @router.get(DIALOGS + "/{dialogId}/context/labels", operation_id="dialogporten_list_service_owner_labels",
-            responses=PROBLEMS, response_model=dict[str, Any])
+            responses=PROBLEMS, response_model=list[dict[str, str]])
 async def list_service_owner_labels(database: DatabaseDep, principal: ServiceProvider, dialogId: uuid.UUID,
-                                    response: Response) -> dict[str, Any]:
-    """The service owner's own labels on the dialog."""
-    document = await service.service_owner_labels(database, principal, dialogId)
-    response.headers["ETag"] = document["revision"]
-    return document
+                                    response: Response) -> list[dict[str, str]]:
+    """The service owner's own labels on the dialog; `ETag` is the service-owner context's revision."""
+    labels, revision = await service.service_owner_labels(database, principal, dialogId)
+    response.headers["ETag"] = str(revision)
+    return labels
 
 
 @router.post(DIALOGS + "/{dialogId}/context/labels", operation_id="dialogporten_add_service_owner_label",
@@ -406,3 +406,55 @@ async def graphql_endpoint(request: Request, runtime: RuntimeDep) -> Response:
     context["principal"] = await END_USER_REQUIREMENT(request, await authenticate(request, None))
     status_code, result = await graphql.execute(data, context)
     return JSONResponse(result, status_code=status_code)
+
+
+@router.get(DIALOGS + "/{dialogId}/activities/{activityId}", operation_id="dialogporten_get_activity",
+            responses=PROBLEMS, response_model=dict[str, Any])
+async def get_activity(database: DatabaseDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                       activityId: uuid.UUID) -> dict[str, Any]:
+    """One activity of the dialog."""
+    return views.one(await service.list_activities(database, principal, dialogId, full=True), activityId,
+                     "DialogActivity")
+
+
+@router.get(DIALOGS + "/{dialogId}/transmissions/{transmissionId}", operation_id="dialogporten_get_transmission",
+            responses=PROBLEMS, response_model=dict[str, Any])
+async def get_transmission(database: DatabaseDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                           transmissionId: uuid.UUID) -> dict[str, Any]:
+    """One transmission of the dialog."""
+    return views.one(await service.list_transmissions(database, principal, dialogId), transmissionId,
+                     "DialogTransmission")
+
+
+@router.get(DIALOGS + "/{dialogId}/seenlog/{seenLogId}", operation_id="dialogporten_get_seen_log_entry",
+            responses=PROBLEMS, response_model=dict[str, Any])
+async def get_seen_log_entry(database: DatabaseDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                             seenLogId: uuid.UUID) -> dict[str, Any]:
+    """One entry of the dialog's seen log."""
+    return views.one(await service.list_seen_log(database, principal, dialogId), seenLogId, "DialogSeenLog")
+
+
+@router.get(ENDUSER + "/dialogs/{dialogId}/activities/{activityId}", operation_id="dialogporten_enduser_get_activity",
+            responses=PROBLEMS, response_model=dict[str, Any])
+async def enduser_get_activity(database: DatabaseDep, principal: EndUser, dialogId: uuid.UUID,
+                               activityId: uuid.UUID) -> dict[str, Any]:
+    """One activity of the dialog."""
+    return views.one(await enduser.list_activities(database, principal, dialogId, full=True), activityId,
+                     "DialogActivity")
+
+
+@router.get(ENDUSER + "/dialogs/{dialogId}/transmissions/{transmissionId}",
+            operation_id="dialogporten_enduser_get_transmission", responses=PROBLEMS, response_model=dict[str, Any])
+async def enduser_get_transmission(database: DatabaseDep, principal: EndUser, dialogId: uuid.UUID,
+                                   transmissionId: uuid.UUID) -> dict[str, Any]:
+    """One transmission of the dialog."""
+    return views.one(await enduser.list_transmissions(database, principal, dialogId), transmissionId,
+                     "DialogTransmission")
+
+
+@router.get(ENDUSER + "/dialogs/{dialogId}/seenlog/{seenLogId}", operation_id="dialogporten_enduser_get_seen_log_entry",
+            responses=PROBLEMS, response_model=dict[str, Any])
+async def enduser_get_seen_log_entry(database: DatabaseDep, principal: EndUser, dialogId: uuid.UUID,
+                                     seenLogId: uuid.UUID) -> dict[str, Any]:
+    """One entry of the dialog's seen log."""
+    return views.one(await enduser.list_seen_log(database, principal, dialogId), seenLogId, "DialogSeenLog")

@@ -38,7 +38,7 @@ from felles.dialogporten.service import AUDIT_RESOURCE, parts_of, party_identifi
 END_USER_SCOPE = "digdir:dialogporten"
 ISSUER_PATH = "/dialogporten/api/v1"  # the dialog token's issuer, under the platform's base URL
 DIALOG_TOKEN_SECONDS = 600
-LABEL_PREFIX = "system:"
+LABEL_PREFIX = "systemlabel:"
 
 
 def _visible(now: datetime) -> Any:
@@ -173,18 +173,19 @@ async def _dialog_parts(database: Database, principal: Principal, dialog_id: uui
     return parts, views.Viewer(end_user=access.end_user_urn(principal), permitted=permitted)
 
 
-async def list_activities(database: Database, principal: Principal, dialog_id: uuid.UUID) -> list[dict[str, Any]]:
-    """A readable dialog's activity history."""
+async def list_activities(database: Database, principal: Principal, dialog_id: uuid.UUID, *,
+                          full: bool = False) -> list[dict[str, Any]]:
+    """A readable dialog's activity history, as a list shows it (or `full`, as one is got by id)."""
     parts, _viewer = await _dialog_parts(database, principal, dialog_id)
-    return [views.activity(item) for item in parts.activities]
+    return [views.activity(item) if full else views.activity_list_item(item, end_user=True)
+            for item in parts.activities]
 
 
 async def list_transmissions(database: Database, principal: Principal,
                              dialog_id: uuid.UUID) -> list[dict[str, Any]]:
     """A readable dialog's transmissions; one the person may not read shows no attachments."""
     parts, viewer = await _dialog_parts(database, principal, dialog_id)
-    opened = views.opened_transmissions(parts.activities)
-    return [views.transmission(item, opened, viewer) for item in parts.transmissions]
+    return [views.transmission_item(item, viewer) for item in parts.transmissions]
 
 
 async def list_seen_log(database: Database, principal: Principal, dialog_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -224,7 +225,7 @@ def relabel(session: AsyncSession, row: Dialog, change: s.SystemLabelsSet, perfo
     for name, action in [*((label, "set") for label in labels if label not in row.system_labels),
                          *((label, "remove") for label in row.system_labels if label not in labels)]:
         session.add(DialogLabelAssignment(id=uuid7(), dialog_id=row.id, created_at=now,
-                                          name=LABEL_PREFIX + name.lower(), action=action, performed_by=performed_by))
+                                          name=LABEL_PREFIX + name, action=action, performed_by=performed_by))
     row.system_labels = labels
     row.system_label = next(label for label in labels if label in s.FOLDER_LABELS)
     row.end_user_context_revision = uuid7()

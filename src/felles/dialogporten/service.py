@@ -629,12 +629,13 @@ async def remove_service_owner_label(database: Database, principal: Principal, d
     return row
 
 
-async def service_owner_labels(database: Database, principal: Principal, dialog_id: uuid.UUID) -> dict[str, Any]:
+async def service_owner_labels(database: Database, principal: Principal,
+                               dialog_id: uuid.UUID) -> tuple[list[dict[str, str]], uuid.UUID]:
+    """The service owner's labels on a dialog, and the revision of its service-owner context."""
     owner = await service_owner(database, principal)
     async with database.transaction() as session:
         row = await _own_dialog(session, owner, dialog_id)
-    return {"serviceOwnerLabels": [{"value": label} for label in row.service_owner_labels],
-            "revision": str(row.service_owner_context_revision)}
+    return [{"value": label} for label in row.service_owner_labels], row.service_owner_context_revision
 
 
 def _check_context_revision(revision: uuid.UUID, if_match: str | None) -> None:
@@ -678,12 +679,15 @@ async def add_transmission(database: Database, principal: Principal, dialog_id: 
     return row, transmission
 
 
-async def list_activities(database: Database, principal: Principal, dialog_id: uuid.UUID) -> list[dict[str, Any]]:
+async def list_activities(database: Database, principal: Principal, dialog_id: uuid.UUID, *,
+                          full: bool = False) -> list[dict[str, Any]]:
+    """The dialog's activities, as a list shows them (or `full`, as one is got by id)."""
     owner = await service_owner(database, principal)
     async with database.transaction() as session:
         row = await _own_dialog(session, owner, dialog_id)
         parts = (await parts_of(session, [row.id]))[row.id]
-    return [views.activity(item) for item in parts.activities]
+    return [views.activity(item) if full else views.activity_list_item(item, end_user=False)
+            for item in parts.activities]
 
 
 async def list_transmissions(database: Database, principal: Principal,
@@ -692,8 +696,7 @@ async def list_transmissions(database: Database, principal: Principal,
     async with database.transaction() as session:
         row = await _own_dialog(session, owner, dialog_id)
         parts = (await parts_of(session, [row.id]))[row.id]
-    opened = views.opened_transmissions(parts.activities)
-    return [views.transmission(item, opened, None) for item in parts.transmissions]
+    return [views.transmission_item(item, None) for item in parts.transmissions]
 
 
 async def list_seen_log(database: Database, principal: Principal, dialog_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from felles.core.errors import NotFound
 from felles.dialogporten.models import Dialog, DialogActivity, DialogSeenLog, DialogTransmission
 from felles.dialogporten.schemas import FROM_PARTY_TRANSMISSIONS, ActivityType, SystemLabel
 
@@ -56,12 +57,15 @@ def actor(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def seen_entry(row: DialogSeenLog, viewer: Viewer | None) -> dict[str, Any]:
-    return {
+    """A seen-log entry; `isCurrentEndUser` only for an end user's view (the service owner's list has none)."""
+    entry: dict[str, Any] = {
         "id": str(row.id), "seenAt": timestamp(row.seen_at),
         "seenBy": {"actorType": "PartyRepresentative", "actorName": row.end_user_name, "actorId": row.end_user_id},
         "isViaServiceOwner": row.is_via_service_owner,
-        "isCurrentEndUser": viewer is not None and viewer.end_user == row.end_user_id,
     }
+    if viewer is not None:
+        entry["isCurrentEndUser"] = viewer.end_user == row.end_user_id
+    return entry
 
 
 def activity(row: DialogActivity) -> dict[str, Any]:
@@ -70,6 +74,15 @@ def activity(row: DialogActivity) -> dict[str, Any]:
         "type": row.type, "transmissionId": str(row.transmission_id) if row.transmission_id else None,
         "performedBy": actor(row.performed_by), "description": row.description,
     }
+
+
+def activity_list_item(row: DialogActivity, *, end_user: bool) -> dict[str, Any]:
+    """An activity in a list: without who did it (and, for the service owner, without its description)."""
+    item = activity(row)
+    del item["performedBy"]
+    if not end_user:
+        del item["description"]
+    return item
 
 
 def attachment(document: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +110,19 @@ def transmission(row: DialogTransmission, opened: set[Any], viewer: Viewer | Non
             {"title": item["title"], "url": item["url"], "expiresAt": item.get("expiresAt")}
             for item in row.navigational_actions] if authorized is not False else [],
     }
+
+
+def transmission_item(row: DialogTransmission, viewer: Viewer | None) -> dict[str, Any]:
+    """A transmission on its own (listed, or got by id): the service owner's has its idempotent key, the end
+    user's whether they may read it; neither says whether it is opened."""
+    item = transmission(row, set(), viewer)
+    del item["isOpened"]
+    if viewer is None:
+        del item["isAuthorized"]
+    else:
+        del item["idempotentKey"]
+        item["deletedAt"] = None
+    return item
 
 
 def gui_action(document: dict[str, Any], viewer: Viewer | None) -> dict[str, Any]:
@@ -138,7 +164,7 @@ def _seen_since(row: Dialog, seen: list[DialogSeenLog], since: datetime, viewer:
         if entry.seen_at >= since and (entry.end_user_id not in latest
                                        or entry.seen_at > latest[entry.end_user_id].seen_at):
             latest[entry.end_user_id] = entry
-    return [seen_entry(entry, viewer) for entry in sorted(latest.values(), key=lambda item: item.seen_at)]
+    return [seen_entry(entry, viewer or Viewer()) for entry in sorted(latest.values(), key=lambda item: item.seen_at)]
 
 
 def _transmission_counts(transmissions: list[DialogTransmission]) -> tuple[int, int]:
@@ -203,6 +229,10 @@ def dialog(row: Dialog, parts: DialogParts, viewer: Viewer | None, *, service_ow
             "revision": str(row.service_owner_context_revision)}
     else:
         del document["visibleFrom"]
+        document["content"] = {name: value for name, value in document["content"].items()
+                               if not name.startswith("nonSensitive")}
+        for item in document["transmissions"]:
+            del item["idempotentKey"]
     return document
 
 
@@ -237,3 +267,12 @@ def list_item(row: Dialog, parts: DialogParts, viewer: Viewer | None, *, service
             "serviceOwnerLabels": [{"value": label} for label in row.service_owner_labels],
             "revision": str(row.service_owner_context_revision)}
     return item
+
+
+def one(items: list[dict[str, Any]], item_id: Any, kind: str) -> dict[str, Any]:
+    """The item of a dialog's list with `item_id`, or 404 (Dialogporten's `Entity '<kind>' with key ... not
+    found`)."""
+    for item in items:
+        if item["id"] == str(item_id):
+            return item
+    raise NotFound(f"Entity '{kind}' with key '{item_id}' not found.", code="not_found", title="Not found.")
