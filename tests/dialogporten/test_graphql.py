@@ -15,6 +15,7 @@ import httpx
 import pytest
 from graphql import build_schema, parse, print_schema, validate
 
+from felles.app import create_app
 from felles.dialogporten.graphql import SDL, schema
 from tests.conftest import REFERENCE, bearer, serve_app
 from tests.dialogporten.conftest import (
@@ -160,10 +161,12 @@ async def test_refusals_are_the_payloads_typed_errors(client, owner_headers, kar
 
 
 @pytest.mark.usefixtures("resources")
-def test_dialog_events_arrive_over_server_sent_events(app, token, settings):
+def test_dialog_events_arrive_over_server_sent_events(token, settings):
     owner = bearer(token(scopes=["digdir:dialogporten.serviceprovider"], org="405003309"))
     kari = bearer(token(scopes=[END_USER], person=KARI.identifier))
-    with serve_app(app) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
+    # Its own app: the server's loop runs in another thread, where the test's database connections cannot go.
+    served = serve_app(create_app(settings, run_worker=False))
+    with served as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
         created = http.post(DIALOGS, json=dialog_body(), headers=owner)
         assert created.status_code == 201, created.text
         dialog_id = created.json()
