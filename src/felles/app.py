@@ -33,6 +33,8 @@ from felles.correspondence import api as correspondence_api
 from felles.correspondence import letters_pages as correspondence_letters_pages
 from felles.correspondence import nextmove_api as correspondence_nextmove_api
 from felles.correspondence import pages as correspondence_pages
+from felles.dialogporten import api as dialogporten_api
+from felles.dialogporten import pages as dialogporten_pages
 from felles.events import api as events_api
 from felles.identity import api as identity_api
 from felles.notifications import api as notifications_api
@@ -65,6 +67,8 @@ COMPONENT_ROUTERS = (
     correspondence_nextmove_api.router,
     correspondence_letters_pages.router,
     correspondence_letters_pages.outbox_router,
+    dialogporten_api.router,
+    dialogporten_pages.router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,
 )

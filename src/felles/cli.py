@@ -130,6 +130,7 @@ def seed(
     from felles.core.tokens import required_scopes
     from felles.correspondence.demo import seed_demo_correspondence
     from felles.correspondence.letters_demo import seed_demo_letters
+    from felles.dialogporten.demo import seed_demo_dialogs
     from felles.identity.cli import seed_demo_clients, seed_platform_scopes
     from felles.portal.login import LOGIN_CLIENT_ID, ensure_login_client
     from felles.registers import population
@@ -166,6 +167,8 @@ def seed(
                 letters = await seed_demo_letters(database)
                 console.print(f"Demo letters: {len(letters) or 'already there'} (Kari's in her Digipost mailbox at "
                               f"/digitalpost/postkasse, Reidun's on paper at /print/outbox).")
+                written = await seed_demo_dialogs(database, settings)
+                console.print(f"Demo dialogs from Fjordvik kommune: {written} written (at /dialogporten/ui).")
                 clients = await seed_demo_clients(database, settings)
                 # What the portal would register at its first login; here so that a data folder seeded by an
                 # earlier version (a portal client with a secret) gets the portal's client back at once.

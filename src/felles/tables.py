@@ -8,6 +8,7 @@ from felles.core import audit, cache_invalidation, jobs, revocations
 from felles.core.db import Base
 from felles.correspondence import letters_models
 from felles.correspondence import models as correspondence_models
+from felles.dialogporten import models as dialogporten_models
 from felles.events import models as events_models
 from felles.identity import models as identity_models
 from felles.notifications import models as notifications_models
@@ -17,6 +18,6 @@ from felles.storage import models as storage_models
 metadata = Base.metadata
 __all__ = [
     "apps_models", "audit", "authorization_models", "broker_models", "cache_invalidation", "consent_models",
-    "correspondence_models", "events_models", "identity_models", "jobs", "letters_models", "metadata",
-    "notifications_models", "registers_models", "revocations", "storage_models",
+    "correspondence_models", "dialogporten_models", "events_models", "identity_models", "jobs", "letters_models",
+    "metadata", "notifications_models", "registers_models", "revocations", "storage_models",
 ]

@@ -264,7 +264,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "instance": {"type": "string"},
         "code": {"type": "string"},
         "requestId": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
+        # A list of failures, or (Dialogporten's ProblemDetails, which its clients read) messages by field.
+        "errors": {"anyOf": [
+            {"type": "array", "items": {"type": "object"}},
+            {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}]},
     },
     "additionalProperties": True,
 }

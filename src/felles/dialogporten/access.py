@@ -1,0 +1,107 @@
+"""What an end user may see and do in Dialogporten: the parties they can act for (Altinn's authorized parties)
+and, per dialog, the decision point's answer for each action on the dialog's service resource.
+
+A dialog is listed to a person when the decision point lets them `read` its service resource for its party. A
+GUI or API action, a transmission or the main content is authorized when the decision point permits its
+`action` on the resource its `authorizationAttribute` names: another service (`urn:altinn:resource:...`), or the
+dialog's own service resource for a sub-resource or task attribute (whose rules the policy states with the
+resource's own)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from felles.authorization import schemas as authorization_schemas
+from felles.authorization import service as authorization_service
+from felles.core.audit import Actor
+from felles.core.db import Database
+from felles.core.errors import Forbidden
+from felles.core.tokens import Principal
+
+READ = "read"
+RESOURCE_PREFIX = "urn:altinn:resource:"
+PERSON_PREFIX = "urn:altinn:person:identifier-no:"
+ORGANIZATION_PREFIX = "urn:altinn:organization:identifier-no:"
+AuthorizedParty = authorization_schemas.AuthorizedParty
+
+
+def party_urn(party: AuthorizedParty) -> str:
+    if party.type == "Organization" and party.organizationNumber:
+        return ORGANIZATION_PREFIX + party.organizationNumber
+    return PERSON_PREFIX + (party.personId or "")
+
+
+def end_user_urn(principal: Principal) -> str:
+    return PERSON_PREFIX + (principal.person_identifier or "")
+
+
+def person_of(principal: Principal) -> str:
+    """The person calling, or 403: Dialogporten's end-user API is for persons."""
+    if principal.kind != "person" or principal.person_identifier is None:
+        raise Forbidden("Only a person may use Dialogporten's end-user API.", code="person_required")
+    return principal.person_identifier
+
+
+async def authorized_parties(database: Database, principal: Principal) -> list[AuthorizedParty]:
+    """The parties the person can act for, with their sub-units, as Altinn's authorized parties lists them."""
+    person = person_of(principal)
+    return await authorization_service.authorized_parties(database, Actor(f"person:{person}"), person,
+                                                          include_access_packages=False, include_roles=False,
+                                                          include_resources=False)
+
+
+def flattened(parties: Iterable[AuthorizedParty]) -> dict[str, AuthorizedParty]:
+    """Every party and sub-unit by its urn."""
+    found: dict[str, AuthorizedParty] = {}
+    for party in parties:
+        if party.type != "SystemUser":
+            found[party_urn(party)] = party
+        found.update(flattened(party.subunits))
+    return found
+
+
+def resource_of(service_resource: str, attribute: str | None) -> str:
+    """The resource registry identifier an action is decided on."""
+    if attribute and attribute.startswith(RESOURCE_PREFIX):
+        return attribute.removeprefix(RESOURCE_PREFIX)
+    return service_resource.removeprefix(RESOURCE_PREFIX)
+
+
+def identifier_of(party: str) -> str:
+    return party.removeprefix(PERSON_PREFIX).removeprefix(ORGANIZATION_PREFIX)
+
+
+@dataclass
+class Decisions:
+    """The decision point's answers for one person, asked once each within a request."""
+
+    database: Database
+    person: str
+    _answers: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+
+    async def permits(self, party: str, resource: str, action: str) -> bool:
+        key = (party, resource, action)
+        if key not in self._answers:
+            self._answers[key] = await authorization_service.is_permitted(
+                self.database, self.person, identifier_of(party), resource, action)
+        return self._answers[key]
+
+    async def permitted_actions(self, party: str, service_resource: str,
+                                pairs: Iterable[tuple[str, str | None]]) -> frozenset[tuple[str, str | None]]:
+        """Which `(action, authorizationAttribute)` pairs the person may do for `party`."""
+        permitted = set()
+        for action, attribute in set(pairs):
+            if await self.permits(party, resource_of(service_resource, attribute), action):
+                permitted.add((action, attribute))
+        return frozenset(permitted)
+
+
+def action_pairs(gui_actions: list[dict[str, Any]], api_actions: list[dict[str, Any]],
+                 transmission_attributes: Iterable[str | None]) -> list[tuple[str, str | None]]:
+    """Every decision a dialog's view needs: its actions, `read` on each transmission's attribute and on the
+    main content."""
+    return [(READ, None), *((item["action"], item.get("authorizationAttribute")) for item in gui_actions),
+            *((item["action"], item.get("authorizationAttribute")) for item in api_actions),
+            *((READ, attribute) for attribute in transmission_attributes)]

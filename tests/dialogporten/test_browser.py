@@ -1,0 +1,70 @@
+"""The dialog page in Debian's Chromium, from an empty data folder as `make run` starts it (`felles db upgrade`,
+`felles seed --demo`, `felles serve`): Ingrid, daglig leder of Fjordkraft, follows the welcome page's link, logs
+in with TestID, sees her company's dialogs from Fjordvik kommune, narrows to the company, opens a dialog (now
+seen) and files another in the archive folder through the API; axe-core finds no accessibility violation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from felles.registers.population import DEMO_PERSONS
+from tests.conftest import felles_command_environment, felles_serve, run_felles
+from tests.portal.test_browser import chromium_page, load_axe
+
+INGRID = DEMO_PERSONS[4]
+
+
+def accessibility_violations(page: Page) -> list[str]:
+    load_axe(page)
+    results: dict[str, Any] = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [f"{violation['id']}: {violation['help']}" for violation in results["violations"]]
+
+
+@pytest.mark.browser
+def test_a_person_with_several_parties_finds_and_opens_their_dialogs(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    environment = felles_command_environment(data)
+    run_felles(environment, "db", "upgrade")
+    run_felles(environment, "seed", "--demo")
+    with felles_serve(environment) as port, chromium_page() as page:
+        base = f"http://localhost:{port}"
+        page.goto(f"{base}/")
+        page.get_by_role("link", name="Dialoger: saker og meldinger til deg").click()
+        page.get_by_role("link", name="TestID", exact=True).click()
+        page.get_by_label("Søk etter testperson").fill(INGRID.identifier)
+        page.get_by_role("button", name="Søk").click()
+        page.get_by_label(f"Ingrid Bakken ({INGRID.identifier})").check()
+        page.get_by_role("button", name="Logg inn").click()
+        page.wait_for_url(f"{base}/dialogporten/ui")
+        assert page.locator("h1").inner_text() == "Dialoger"
+        rows = page.locator("#dialogs tbody tr")
+        titles = [text.split("\n")[0].removesuffix(" Ny").strip() for text in
+                  page.locator("#dialogs tbody tr td:first-child a").all_inner_texts()]
+        assert sorted(titles) == ["Byggesak 2026/114: tilbygg", "Feiing og tilsyn av fyringsanlegg"]
+        assert rows.first.get_attribute("data-unseen") == "true"
+        assert accessibility_violations(page) == []
+
+        # The party picker lists Ingrid herself and the company; choosing the company keeps both dialogs.
+        options = page.locator("#party option").all_inner_texts()
+        assert "Alle mine aktører" in options and any("Fjordkraft" in option for option in options)
+        page.select_option("#party", label=next(option for option in options if "Fjordkraft" in option))
+        page.get_by_role("button", name="Vis").click()
+        assert page.locator("#dialogs tbody tr").count() == 2
+
+        page.get_by_role("link", name="Byggesak 2026/114: tilbygg").click()
+        assert page.locator("h1").inner_text() == "Byggesak 2026/114: tilbygg"
+        assert page.locator("#dialog-summary").inner_text() == "Saken er under behandling."
+        assert page.locator("#seen-by li").first.inner_text().startswith("Deg")
+        assert accessibility_violations(page) == []
+        page.get_by_role("link", name="Tilbake til dialogene").click()
+        seen = page.locator("#dialogs tbody tr", has_text="Byggesak 2026/114")
+        assert seen.get_attribute("data-unseen") is None
+
+        # In English, and the archive folder is empty.
+        page.goto(f"{base}/dialogporten/ui?lang=en&folder=Archive")
+        assert page.locator("h1").inner_text() == "Dialogs"
+        assert page.locator("#dialogs-empty").inner_text() == "You have no dialogs here."
