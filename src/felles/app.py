@@ -34,6 +34,7 @@ from felles.notifications import pages as notifications_pages
 from felles.portal import docs as portal_docs
 from felles.portal import login as portal_login
 from felles.portal import pages as portal_pages
+from felles.profile import api as profile_api
 from felles.registers import api as registers_api
 from felles.storage import api as storage_api
 
@@ -52,6 +53,7 @@ COMPONENT_ROUTERS = (
     consent_api.router,
     consent_pages.router,
     authorization_pages.router,
+    profile_api.router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,
 )

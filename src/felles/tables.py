@@ -8,12 +8,13 @@ from felles.core.db import Base
 from felles.events import models as events_models
 from felles.identity import models as identity_models
 from felles.notifications import models as notifications_models
+from felles.profile import models as profile_models
 from felles.registers import models as registers_models
 from felles.storage import models as storage_models
 
 metadata = Base.metadata
 __all__ = [
     "apps_models", "audit", "authorization_models", "cache_invalidation", "consent_models", "events_models",
-    "identity_models", "jobs", "metadata", "notifications_models", "registers_models", "revocations",
+    "identity_models", "jobs", "metadata", "notifications_models", "profile_models", "registers_models", "revocations",
     "storage_models",
 ]
