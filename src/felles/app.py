@@ -29,6 +29,7 @@ from felles.core.security_documentation import install_security_documentation
 from felles.core.tokens import PlatformKeys
 from felles.events import api as events_api
 from felles.identity import api as identity_api
+from felles.inbox import api as inbox_api
 from felles.notifications import api as notifications_api
 from felles.notifications import pages as notifications_pages
 from felles.portal import docs as portal_docs
@@ -54,6 +55,7 @@ COMPONENT_ROUTERS = (
     consent_pages.router,
     authorization_pages.router,
     profile_api.router,
+    inbox_api.router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,
 )

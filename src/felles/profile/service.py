@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -165,6 +166,12 @@ async def patch_settings(database: Database, person: str,
         await audit.record(session, actor_of(person), action="update", resource=PROFILE_AUDIT, subjects=[person],
                            detail={"fields": sorted(changes)})
         return _preferences(row)
+
+
+async def settings_updated_at(database: Database, person: str) -> datetime | None:
+    """When the person last changed a setting (None: never)."""
+    async with database.transaction() as session:
+        return await session.scalar(select(ProfileSettings.updated_at).where(ProfileSettings.person == person))
 
 
 async def language_of(database: Database, person: str) -> str | None:
