@@ -22,7 +22,7 @@ QUERIES = REFERENCE / "api-specs/dialogporten/arbeidsflate-queries"
 DIALOGPORTEN_FILES = {"dialogs", "dialog", "dialogLookup", "parties", "systemLabel", "serviceResources",
                       "dpServiceResources", "dialog.fragment", "parties.fragment"}
 GRAPHQL = "/inbox/api/graphql"
-pytestmark = pytest.mark.usefixtures("people", "job_settings")
+pytestmark = pytest.mark.usefixtures("people", "varsling_outbox")
 
 
 def _files() -> dict[str, str]:

@@ -13,7 +13,7 @@ from tests.profile.conftest import COMPANY, INGRID, KARI, OLA
 
 GRAPHQL = "/inbox/api/graphql"
 PROFILE = "query { profile { language user { party { ssn } } groups { name parties } } }"
-pytestmark = pytest.mark.usefixtures("people", "job_settings")
+pytestmark = pytest.mark.usefixtures("people", "varsling_outbox")
 
 
 async def test_without_a_login_the_endpoint_answers_401_with_a_problem(client, token):

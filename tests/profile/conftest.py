@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
+from felles.core.config import get_settings
 from felles.core.db import Database
 from felles.core.jobs import Worker
 from felles.notifications.models import Notification
@@ -48,3 +49,12 @@ async def code_sent_to(database: Database, address: str) -> str:
     match = re.search(r"\b(\d{6})\b", bodies[-1] or "")
     assert match, bodies[-1]
     return match.group(1)
+
+
+@pytest.fixture
+def varsling_outbox(job_settings, monkeypatch):
+    """The job handlers' settings, with e-mail kept in Varsling's development outbox (no SMTP server needed)."""
+    monkeypatch.setenv("FELLES_EMAIL_PROVIDER", "outbox")
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()

@@ -12,7 +12,7 @@ from felles.core.clock import clock
 from tests.conftest import bearer
 from tests.profile.conftest import COMPANY, CURRENT, INGRID, KARI, OLA, SETTINGS, VERIFICATION, code_sent_to
 
-pytestmark = pytest.mark.usefixtures("people", "job_settings")
+pytestmark = pytest.mark.usefixtures("people", "varsling_outbox")
 FAVORITES = CURRENT + "/party-groups/favorites"
 
 
