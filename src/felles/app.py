@@ -36,6 +36,7 @@ from felles.portal import docs as portal_docs
 from felles.portal import login as portal_login
 from felles.portal import pages as portal_pages
 from felles.profile import api as profile_api
+from felles.profile import pages as profile_pages
 from felles.registers import api as registers_api
 from felles.storage import api as storage_api
 
@@ -55,6 +56,7 @@ COMPONENT_ROUTERS = (
     consent_pages.router,
     authorization_pages.router,
     profile_api.router,
+    profile_pages.router,
     inbox_api.router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,

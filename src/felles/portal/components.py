@@ -97,6 +97,7 @@ START_PAGES: tuple[Link, ...] = (
     Link("portal.start.log_in", "/accessmanagement/ui"),
     Link("portal.start.demo_app", "/fjordvik/parkering/"),  # felles.apps.demo's app, once its form page is served
     Link("portal.start.consent", "/accessmanagement/ui/consent"),
+    Link("profile.start", "/profile/ui"),
     Link("portal.start.email_outbox", "/notifications/email-outbox"),
     Link("portal.start.sms_outbox", "/notifications/sms-outbox"),
     Link("portal.start.api_docs", "/docs"),
