@@ -21,10 +21,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import tempfile
 import time
-import resource
 from pathlib import Path
 
 import httpx
