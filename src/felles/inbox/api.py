@@ -9,14 +9,16 @@ this platform does not grant), and the session cookie is SameSite=Lax besides.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Collection
 from typing import Any
 
 import structlog
 from ariadne import graphql
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from graphql import GraphQLError
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, TypeInfo, parse, validate
 
 from felles.core.errors import InvalidInput, Problem, Unauthorized
 from felles.core.runtime import Runtime, RuntimeDep
@@ -38,6 +40,31 @@ INBOX_TOKENS = AcceptedTokens(issuers=ALTINN_END_USER_ISSUERS, audiences=("/inbo
 _person_token = ScopeRequirement(INBOX_TOKENS, PORTAL_END_USER_SCOPE, person=True)
 MAX_QUERY_CHARACTERS = 20_000
 SCHEMA = build_schema()
+# Arbeidsflate sends the same few documents over and over: each is parsed and validated once per process (the
+# validation costs more than answering the profile query). Bounded, so varied documents only churn the cache.
+DOCUMENT_CACHE_SIZE = 256
+
+
+@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _parsed(query: str) -> DocumentNode:
+    return parse(query)
+
+
+@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _validation_errors(query: str) -> tuple[GraphQLError, ...]:
+    return tuple(validate(SCHEMA, _parsed(query)))
+
+
+def _parse(_context: Any, data: dict[str, Any]) -> DocumentNode:
+    return _parsed(data["query"])
+
+
+def _validate(schema: GraphQLSchema, document_ast: DocumentNode,
+              rules: Collection[type[ASTValidationRule]] | None = None, max_errors: int | None = None,
+              type_info: TypeInfo | None = None) -> list[GraphQLError]:
+    """The spec's rules (ariadne passes those, as no others are configured), remembered per document text."""
+    assert schema is SCHEMA and document_ast.loc is not None
+    return list(_validation_errors(document_ast.loc.source.body))
 
 
 async def _person(request: Request, runtime: Runtime) -> str:
@@ -92,5 +119,5 @@ async def graphql_endpoint(request: Request, runtime: RuntimeDep) -> JSONRespons
     person = await _person(request, runtime)
     body = await _body(request)
     ok, result = await graphql(SCHEMA, body, context_value=Context(runtime.database, runtime.settings, person),
-                               error_formatter=_error, debug=False)
+                               error_formatter=_error, debug=False, query_parser=_parse, query_validator=_validate)
     return JSONResponse(result, status_code=200 if ok else 400, headers={"Cache-Control": "no-store"})
