@@ -7,6 +7,7 @@ the name must contain "bench": it is emptied), the whole app over ASGI (httpx's 
 one at a time as Ingrid, daglig leder of the demo company, with a few favourites, saved searches, a verified address
 and a notification address. Each call goes through the middleware, the token check and the handler:
 - "bare route": `GET /health/live` (no token, no database), the baseline;
+- "GraphQL { __typename }": the token check and GraphQL's own work, with nothing to look up;
 - "GraphQL profile": Arbeidsflate's `profile` query (its query file) at `/inbox/api/graphql`: Folkeregisteret,
   KRR, the settings and the party groups, with the audit entry;
 - "GraphQL savedSearches", "GraphQL notification settings": Arbeidsflate's own query files;
@@ -128,6 +129,7 @@ async def bench(args: argparse.Namespace) -> None:
                       f"load average {os.getloadavg()[0]:.2f}; {args.calls} calls each, one at a time")
                 base = await timed(client, "bare route (/health/live)", args.calls,
                                    lambda: client.get("/health/live"), None)
+                await timed(client, "GraphQL { __typename }", args.calls, graphql("{ __typename }"), base)
                 await timed(client, "GraphQL profile", args.calls, graphql(query_file("profile")), base)
                 await timed(client, "GraphQL savedSearches", args.calls,
                             graphql(query_file("savedSearches", "savedSearchesFields.fragment")), base)
