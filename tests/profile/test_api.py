@@ -178,3 +178,17 @@ async def test_only_the_persons_altinn_token_with_the_portal_scope_opens_the_pro
     other_scope = bearer(token(scopes=["altinn:instances.read"], person=KARI.identifier))
     no_scope = await client.get(CURRENT, headers=other_scope)
     assert no_scope.status_code == 403
+
+
+async def test_a_person_cannot_have_codes_sent_to_a_long_list_of_addresses(client, database, as_person):
+    kari = as_person(KARI.identifier)
+    for number in range(10):
+        sent = await client.post(VERIFICATION + "/send", headers=kari,
+                                 json={"value": f"kari{number}@eksempel.no", "type": "Email"})
+        assert sent.status_code == 204
+    refused = await client.post(VERIFICATION + "/send", headers=kari, json={"value": "kari10@eksempel.no",
+                                                                            "type": "Email"})
+    assert refused.status_code == 429 and 840 < int(refused.headers["retry-after"]) <= 900
+    clock.advance(timedelta(minutes=16))  # the codes expire: new ones may go out
+    assert (await client.post(VERIFICATION + "/send", headers=kari, json={"value": "kari10@eksempel.no",
+                                                                          "type": "Email"})).status_code == 204

@@ -3,8 +3,8 @@ addresses they proved to hold with a code, and the lookup Varsling makes of them
 
 Verification follows Altinn Profile: a six-digit code goes to the address (e-mail or SMS, through Varsling); only
 its keyed hash is stored; it lives `CODE_LIFETIME`, allows `MAX_FAILED_ATTEMPTS` wrong tries, and a new one is
-sent no sooner than `RESEND_COOLDOWN` after the last. An address must be verified before it can be a party's
-notification address.
+sent no sooner than `RESEND_COOLDOWN` after the last; a person has at most `MAX_LIVE_CODES` live codes at once. An
+address must be verified before it can be a party's notification address.
 
 The code goes out as a Varsling order that this component places in its own transaction, as a job of Varsling's
 kind `notifications.order` (a name, not an import: Varsling asks this component for addresses, and an import
@@ -41,6 +41,9 @@ from felles.registers import service as registers
 CODE_LIFETIME = timedelta(minutes=15)
 RESEND_COOLDOWN = timedelta(seconds=60)
 MAX_FAILED_ATTEMPTS = 5
+# Live codes one person may have at once, across addresses: each sends a message to someone, so a person cannot
+# make Varsling send to a long list of addresses.
+MAX_LIVE_CODES = 10
 NOTIFICATION_ORDER_JOB = "notifications.order"  # Varsling's job kind for orders placed by other components
 ORDER_CREATOR = "felles-profile"
 ADDRESSES_AUDIT = "profile.notification_addresses"
@@ -103,6 +106,11 @@ async def send_verification_code(database: Database, settings: Settings, person:
                 return CodeSent("cooldown", max(1, int((RESEND_COOLDOWN - waited).total_seconds())))
             await session.delete(existing)
             await session.flush()
+        live = list(await session.scalars(select(VerificationCode.expires_at).where(
+            VerificationCode.person == person, VerificationCode.expires_at > now)
+            .order_by(VerificationCode.expires_at)))
+        if len(live) >= MAX_LIVE_CODES:
+            return CodeSent("cooldown", max(1, int((live[0] - now).total_seconds())))
         session.add(VerificationCode(id=code_id, person=person, address_type=address_type, address=address,
                                      code_hash=_code_hash(settings, code_id, code), failed_attempts=0,
                                      created_at=now, expires_at=now + CODE_LIFETIME))
