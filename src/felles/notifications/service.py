@@ -51,7 +51,7 @@ from felles.notifications.models import (
     OrderStatusChange,
     SmsOutboxMessage,
 )
-from felles.profile import addresses as profile_addresses
+from felles.profile import service as profile
 from felles.registers import service as registers
 
 log = structlog.get_logger("felles.notifications")
@@ -391,7 +391,7 @@ def _uses_names(order: NotificationOrder) -> bool:
 
 
 async def _personal_addresses(database: Database, recipients: list[dict[str, str]]
-                              ) -> dict[tuple[str, str], list[profile_addresses.UserContactPoint]]:
+                              ) -> dict[tuple[str, str], list[profile.UserContactPoint]]:
     """The addresses persons registered in their profile for the organisations an order names with a resource
     (Altinn's user-registered contact points): `{(orgnr, resource): [...]}`. Only those the resource's policy
     lets read for the organisation get it, as in Altinn."""
@@ -399,9 +399,9 @@ async def _personal_addresses(database: Database, recipients: list[dict[str, str
     for target in recipients:
         if "organization" in target and target.get("resource"):
             by_resource[target["resource"]].append(target["organization"])
-    found: dict[tuple[str, str], list[profile_addresses.UserContactPoint]] = {}
+    found: dict[tuple[str, str], list[profile.UserContactPoint]] = {}
     for resource, numbers in by_resource.items():
-        for number, points in (await profile_addresses.user_contact_points(database, numbers, resource)).items():
+        for number, points in (await profile.user_contact_points(database, numbers, resource)).items():
             found[(number, resource)] = points
     return found
 

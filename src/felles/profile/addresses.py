@@ -1,5 +1,5 @@
 """Notification addresses: the e-mail address and mobile number a person wants notices for a party at, the
-addresses they proved to hold with a code, and the lookup Varsling makes of them.
+addresses they proved to hold with a code. (The lookup Varsling makes of them is `service.user_contact_points`.)
 
 Verification follows Altinn Profile: a six-digit code goes to the address (e-mail or SMS, through Varsling); only
 its keyed hash is stored; it lives `CODE_LIFETIME`, allows `MAX_FAILED_ATTEMPTS` wrong tries, and a new one is
@@ -47,7 +47,6 @@ MAX_LIVE_CODES = 10
 NOTIFICATION_ORDER_JOB = "notifications.order"  # Varsling's job kind for orders placed by other components
 ORDER_CREATOR = "felles-profile"
 ADDRESSES_AUDIT = "profile.notification_addresses"
-RESOURCE_PREFIX = "urn:altinn:resource:"
 
 
 def normalized(address: str) -> str:
@@ -262,33 +261,3 @@ async def organization_addresses(database: Database, person: str,
             addresses.append(schemas.NotificationAddressResponse(notificationAddressId=2, countryCode=country,
                                                                  phone=phone))
     return schemas.OrganizationResponse(organizationNumber=organization_number, notificationAddresses=addresses)
-
-
-# --- the lookup Varsling makes ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class UserContactPoint:
-    """A person's own notification address for an organisation (Altinn's user-registered contact point)."""
-
-    person: str
-    email: str | None
-    mobile: str | None
-
-
-async def user_contact_points(database: Database, organization_numbers: list[str],
-                              resource: str) -> dict[str, list[UserContactPoint]]:
-    """For Varsling: per organisation, the notification addresses persons registered for it, of those who did
-    not limit theirs to other resources and whom the resource's policy lets read for the organisation (as Altinn
-    Notifications asks Profile, then the PDP). `resource` is `urn:altinn:resource:<id>` or the bare id."""
-    identifier = resource.removeprefix(RESOURCE_PREFIX)
-    urn = RESOURCE_PREFIX + identifier
-    async with database.transaction() as session:
-        rows = list(await session.scalars(select(PartyNotificationSetting).where(
-            PartyNotificationSetting.party.in_(list(dict.fromkeys(organization_numbers))))))
-    found: dict[str, list[UserContactPoint]] = {}
-    for row in rows:
-        if row.resources and urn not in row.resources:
-            continue
-        if not await authorization.is_permitted(database, row.person, row.party, identifier, "read"):
-            continue
-        found.setdefault(row.party, []).append(UserContactPoint(row.person, row.email, row.phone))
-    return found

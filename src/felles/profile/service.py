@@ -1,6 +1,7 @@
 """Use cases of the user profile: who the person is (`users/current`), their settings, their party groups and
-favourites, and the inbox's saved searches. Notification addresses per party and address verification are in
-`felles.profile.addresses`; both modules make up this component's service.
+favourites, the inbox's saved searches, and the persons' own notification addresses Varsling asks for
+(`user_contact_points`). Setting those addresses and verifying them is in `felles.profile.addresses`; both modules
+make up this component's service.
 
 A person reads and changes only their own profile: every function takes the person's fødselsnummer from their
 login. A party enters a favourite group, the pre-selected party or a notification setting only if the person may
@@ -25,9 +26,10 @@ from felles.core.clock import utcnow
 from felles.core.db import Database
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from felles.profile import schemas
-from felles.profile.models import PartyGroup, PartyGroupMember, ProfileSettings, SavedSearch
+from felles.profile.models import PartyGroup, PartyGroupMember, PartyNotificationSetting, ProfileSettings, SavedSearch
 from felles.registers import service as registers
 
+RESOURCE_PREFIX = "urn:altinn:resource:"
 FAVORITES_NAME = "__favoritter__"  # Altinn Profile's name of the favourites group
 MAX_SAVED_SEARCHES = 100
 MAX_GROUPS = 50
@@ -342,3 +344,33 @@ async def delete_saved_search(database: Database, person: str, search_id: int) -
                                                                  SavedSearch.person == person))
         if not int(getattr(result, "rowcount", 0) or 0):
             raise NotFound("No such saved search.", code="saved_search_not_found")
+
+
+# --- the lookup Varsling makes ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UserContactPoint:
+    """A person's own notification address for an organisation (Altinn's user-registered contact point)."""
+
+    person: str
+    email: str | None
+    mobile: str | None
+
+
+async def user_contact_points(database: Database, organization_numbers: list[str],
+                              resource: str) -> dict[str, list[UserContactPoint]]:
+    """For Varsling: per organisation, the notification addresses persons registered for it, of those who did
+    not limit theirs to other resources and whom the resource's policy lets read for the organisation (as Altinn
+    Notifications asks Profile, then the PDP). `resource` is `urn:altinn:resource:<id>` or the bare id."""
+    identifier = resource.removeprefix(RESOURCE_PREFIX)
+    urn = RESOURCE_PREFIX + identifier
+    async with database.transaction() as session:
+        rows = list(await session.scalars(select(PartyNotificationSetting).where(
+            PartyNotificationSetting.party.in_(list(dict.fromkeys(organization_numbers))))))
+    found: dict[str, list[UserContactPoint]] = {}
+    for row in rows:
+        if row.resources and urn not in row.resources:
+            continue
+        if not await authorization.is_permitted(database, row.person, row.party, identifier, "read"):
+            continue
+        found.setdefault(row.party, []).append(UserContactPoint(row.person, row.email, row.phone))
+    return found
