@@ -192,3 +192,14 @@ async def test_a_person_cannot_have_codes_sent_to_a_long_list_of_addresses(clien
     clock.advance(timedelta(minutes=16))  # the codes expire: new ones may go out
     assert (await client.post(VERIFICATION + "/send", headers=kari, json={"value": "kari10@eksempel.no",
                                                                           "type": "Email"})).status_code == 204
+
+
+async def test_put_sets_every_setting_and_wants_them_all(client, as_person):
+    kari = as_person(KARI.identifier)
+    whole = {"language": "nn", "doNotPromptForParty": True, "preselectedPartyUuid": None, "showClientUnits": True,
+             "shouldShowSubEntities": True, "shouldShowDeletedEntities": False}
+    response = await client.put(CURRENT + "/profilesettings", headers=kari, json=whole)
+    assert response.status_code == 200 and response.json() == {**whole, "preSelectedPartyId": 0}
+    partial = await client.put(CURRENT + "/profilesettings", headers=kari, json={"language": "en"})
+    assert partial.status_code in (400, 422)
+    assert (await client.get(CURRENT, headers=kari)).json()["profileSettingPreference"]["language"] == "nn"

@@ -49,6 +49,14 @@ async def patch_settings(body: schemas.ProfileSettingsPatch, person: Person,
     return await service.patch_settings(runtime.database, _pid(person), body)
 
 
+@router.put(CURRENT + "/profilesettings", operation_id="profile_put_settings")
+async def put_settings(body: schemas.ProfileSettingsPut, person: Person,
+                       runtime: RuntimeDep) -> schemas.ProfileSettingPreference:
+    """Set every setting at once (a null pre-selected party clears it)."""
+    whole = schemas.ProfileSettingsPatch.model_validate(body.model_dump())
+    return await service.patch_settings(runtime.database, _pid(person), whole)
+
+
 @router.get(CURRENT + "/party-groups/favorites", operation_id="profile_get_favorites")
 async def favorites(person: Person, runtime: RuntimeDep) -> schemas.GroupResponse:
     return await service.favorites(runtime.database, _pid(person))

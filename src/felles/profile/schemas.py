@@ -123,6 +123,17 @@ class ProfileSettingsPatch(BaseModel):
         return value.lower() if isinstance(value, str) else value
 
 
+class ProfileSettingsPut(ProfileSettingsPatch):
+    """`ProfileSettingPutRequest`: every setting given (the pre-selected party may be null)."""
+
+    language: Language
+    doNotPromptForParty: bool
+    preselectedPartyUuid: uuid.UUID | None = None
+    showClientUnits: bool
+    shouldShowSubEntities: bool
+    shouldShowDeletedEntities: bool
+
+
 # --- party groups -----------------------------------------------------------------------------------------------
 class GroupResponse(BaseModel):
     groupId: int
