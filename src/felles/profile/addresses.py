@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.authorization import service as authorization
@@ -35,7 +36,7 @@ from felles.core.ids import uuid7
 from felles.core.jobs import enqueue
 from felles.profile import schemas
 from felles.profile.models import PartyNotificationSetting, ProfileSettings, VerificationCode, VerifiedAddress
-from felles.profile.service import acting_parties, acting_party, actor_of
+from felles.profile.service import acting_parties, acting_party, actor_of, once_more_on_conflict
 from felles.registers import service as registers
 
 CODE_LIFETIME = timedelta(minutes=15)
@@ -93,31 +94,36 @@ async def send_verification_code(database: Database, settings: Settings, person:
     address, address_type = normalized(request.value), request.type.value
     now = utcnow()
     code, code_id = f"{secrets.randbelow(1_000_000):06d}", uuid7()
-    async with database.transaction() as session:
-        if await _is_verified(session, person, address_type, address):
-            return CodeSent("already_verified")
-        existing = await session.scalar(select(VerificationCode).where(
-            VerificationCode.person == person, VerificationCode.address_type == address_type,
-            VerificationCode.address == address).with_for_update())
-        if existing is not None:
-            waited = now - existing.created_at
-            if waited < RESEND_COOLDOWN:
-                return CodeSent("cooldown", max(1, int((RESEND_COOLDOWN - waited).total_seconds())))
-            await session.delete(existing)
-            await session.flush()
-        live = list(await session.scalars(select(VerificationCode.expires_at).where(
-            VerificationCode.person == person, VerificationCode.expires_at > now)
-            .order_by(VerificationCode.expires_at)))
-        if len(live) >= MAX_LIVE_CODES:
-            return CodeSent("cooldown", max(1, int((live[0] - now).total_seconds())))
-        session.add(VerificationCode(id=code_id, person=person, address_type=address_type, address=address,
-                                     code_hash=_code_hash(settings, code_id, code), failed_attempts=0,
-                                     created_at=now, expires_at=now + CODE_LIFETIME))
-        language = await session.scalar(select(ProfileSettings.language).where(ProfileSettings.person == person))
-        await enqueue(session, NOTIFICATION_ORDER_JOB, {
-            "creator": ORDER_CREATOR, "order": _order(language or "nb", request.type, address, code, code_id)})
-        await audit.record(session, actor_of(person), action="create", resource=ADDRESSES_AUDIT, subjects=[person],
-                           detail={"verification_code_for": address_type})
+    try:
+        async with database.transaction() as session:
+            if await _is_verified(session, person, address_type, address):
+                return CodeSent("already_verified")
+            existing = await session.scalar(select(VerificationCode).where(
+                VerificationCode.person == person, VerificationCode.address_type == address_type,
+                VerificationCode.address == address).with_for_update())
+            if existing is not None:
+                waited = now - existing.created_at
+                if waited < RESEND_COOLDOWN:
+                    return CodeSent("cooldown", max(1, int((RESEND_COOLDOWN - waited).total_seconds())))
+                await session.delete(existing)
+                await session.flush()
+            live = list(await session.scalars(select(VerificationCode.expires_at).where(
+                VerificationCode.person == person, VerificationCode.expires_at > now)
+                .order_by(VerificationCode.expires_at)))
+            if len(live) >= MAX_LIVE_CODES:
+                return CodeSent("cooldown", max(1, int((live[0] - now).total_seconds())))
+            session.add(VerificationCode(id=code_id, person=person, address_type=address_type, address=address,
+                                         code_hash=_code_hash(settings, code_id, code), failed_attempts=0,
+                                         created_at=now, expires_at=now + CODE_LIFETIME))
+            language = await session.scalar(select(ProfileSettings.language)
+                                            .where(ProfileSettings.person == person))
+            await enqueue(session, NOTIFICATION_ORDER_JOB, {
+                "creator": ORDER_CREATOR, "order": _order(language or "nb", request.type, address, code, code_id)})
+            await audit.record(session, actor_of(person), action="create", resource=ADDRESSES_AUDIT,
+                               subjects=[person], detail={"verification_code_for": address_type})
+    except IntegrityError:
+        # Another request for the same address stored its code at the same moment: that one goes out.
+        return CodeSent("cooldown", int(RESEND_COOLDOWN.total_seconds()))
     return CodeSent("sent")
 
 
@@ -205,32 +211,35 @@ async def save_notification_setting(database: Database, person: str, party_uuid:
     only the fields given. Each address must be verified. True when the setting is new."""
     party = await acting_party(database, person, party_uuid)
     given = request.model_dump(exclude_unset=True) if not replace else request.model_dump()
-    now = utcnow()
-    async with database.transaction() as session:
-        for field, address_type in (("emailAddress", schemas.AddressType.EMAIL),
-                                    ("phoneNumber", schemas.AddressType.SMS)):
-            if given.get(field) and not await _is_verified(session, person, address_type.value, given[field]):
-                raise InvalidInput(f"Provided {'email address' if field == 'emailAddress' else 'phone number'} "
-                                   "is not verified.", code="address_not_verified", status=422)
-        row = await session.get(PartyNotificationSetting, (person, party_uuid), with_for_update=True)
-        created = row is None
-        if row is None:
-            row = PartyNotificationSetting(person=person, party_uuid=party_uuid, party=party.identifier, resources=[],
-                                           created_at=now)
-            session.add(row)
-        if "emailAddress" in given:
-            row.email = normalized(given["emailAddress"]) if given["emailAddress"] else None
-        if "phoneNumber" in given:
-            row.phone = given["phoneNumber"] or None
-        if "resourceIncludeList" in given:
-            row.resources = list(given["resourceIncludeList"] or [])
-        if not row.email and not row.phone:
-            raise InvalidInput("The notification setting for a party must include either emailAddress, phoneNumber, "
-                               "or both.", code="address_required")
-        row.party, row.updated_at = party.identifier, now
-        await audit.record(session, actor_of(person), action="update", resource=ADDRESSES_AUDIT,
-                           subjects=[person, party.identifier])
-    return created
+    async def write() -> bool:
+        now = utcnow()
+        async with database.transaction() as session:
+            for field, address_type in (("emailAddress", schemas.AddressType.EMAIL),
+                                        ("phoneNumber", schemas.AddressType.SMS)):
+                if given.get(field) and not await _is_verified(session, person, address_type.value, given[field]):
+                    raise InvalidInput(f"Provided {'email address' if field == 'emailAddress' else 'phone number'} "
+                                       "is not verified.", code="address_not_verified", status=422)
+            row = await session.get(PartyNotificationSetting, (person, party_uuid), with_for_update=True)
+            created = row is None
+            if row is None:
+                row = PartyNotificationSetting(person=person, party_uuid=party_uuid, party=party.identifier,
+                                               resources=[], created_at=now)
+                session.add(row)
+            if "emailAddress" in given:
+                row.email = normalized(given["emailAddress"]) if given["emailAddress"] else None
+            if "phoneNumber" in given:
+                row.phone = given["phoneNumber"] or None
+            if "resourceIncludeList" in given:
+                row.resources = list(given["resourceIncludeList"] or [])
+            if not row.email and not row.phone:
+                raise InvalidInput("The notification setting for a party must include either emailAddress, "
+                                   "phoneNumber, or both.", code="address_required")
+            row.party, row.updated_at = party.identifier, now
+            await audit.record(session, actor_of(person), action="update", resource=ADDRESSES_AUDIT,
+                               subjects=[person, party.identifier])
+        return created
+
+    return await once_more_on_conflict(write)
 
 
 async def delete_notification_setting(database: Database, person: str, party_uuid: uuid.UUID) -> None:

@@ -11,9 +11,10 @@ act for it (`felles.authorization`'s authorized parties, sub-units included).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,7 @@ from felles.profile import schemas
 from felles.profile.models import PartyGroup, PartyGroupMember, PartyNotificationSetting, ProfileSettings, SavedSearch
 from felles.registers import service as registers
 
+T = TypeVar("T")
 RESOURCE_PREFIX = "urn:altinn:resource:"
 FAVORITES_NAME = "__favoritter__"  # Altinn Profile's name of the favourites group
 MAX_SAVED_SEARCHES = 100
@@ -40,6 +42,15 @@ PROFILE_AUDIT = "profile.user"
 
 def actor_of(person: str) -> Actor:
     return Actor(f"person:{person}")
+
+
+async def once_more_on_conflict(write: Callable[[], Awaitable[T]]) -> T:
+    """Run a write that first creates a row; if another request created the same row at the same moment (a key
+    conflict), run it again, now as an update of that row."""
+    try:
+        return await write()
+    except IntegrityError:
+        return await write()
 
 
 # --- the parties a person may act for ----------------------------------------------------------------------------
@@ -153,21 +164,24 @@ async def patch_settings(database: Database, person: str,
                "preselectedPartyUuid": "preselected_party_uuid", "showClientUnits": "show_client_units",
                "shouldShowSubEntities": "should_show_sub_entities",
                "shouldShowDeletedEntities": "should_show_deleted_entities"}
-    async with database.transaction() as session:
-        row = await _settings_row(session, person, for_update=True)
-        if row is None:
-            row = _new_settings(person)
-            session.add(row)
-        for field, value in changes.items():
-            if value is None and field != "preselectedPartyUuid":
-                raise InvalidInput(f"{field} cannot be null.", code="invalid_setting")
-            setattr(row, columns[field], value.value if isinstance(value, schemas.Language) else value)
-        if "preselectedPartyUuid" in changes:
-            row.preselected_party_id = preselected.party_id if preselected is not None else None
-        row.updated_at = utcnow()
-        await audit.record(session, actor_of(person), action="update", resource=PROFILE_AUDIT, subjects=[person],
-                           detail={"fields": sorted(changes)})
-        return _preferences(row)
+    async def write() -> schemas.ProfileSettingPreference:
+        async with database.transaction() as session:
+            row = await _settings_row(session, person, for_update=True)
+            if row is None:
+                row = _new_settings(person)
+                session.add(row)
+            for field, value in changes.items():
+                if value is None and field != "preselectedPartyUuid":
+                    raise InvalidInput(f"{field} cannot be null.", code="invalid_setting")
+                setattr(row, columns[field], value.value if isinstance(value, schemas.Language) else value)
+            if "preselectedPartyUuid" in changes:
+                row.preselected_party_id = preselected.party_id if preselected is not None else None
+            row.updated_at = utcnow()
+            await audit.record(session, actor_of(person), action="update", resource=PROFILE_AUDIT,
+                               subjects=[person], detail={"fields": sorted(changes)})
+            return _preferences(row)
+
+    return await once_more_on_conflict(write)
 
 
 async def settings_updated_at(database: Database, person: str) -> datetime | None:
@@ -268,14 +282,17 @@ async def add_to_group(database: Database, person: str, party_uuid: uuid.UUID,
     if not group_name or len(group_name) > 100:
         raise InvalidInput("A group name has 1-100 characters.", code="invalid_group_name")
     await acting_party(database, person, party_uuid)
-    async with database.transaction() as session:
-        group = await _group(session, person, group_name, favorite=group_name == FAVORITES_NAME, create=True)
-        assert group is not None
-        if await session.get(PartyGroupMember, (group.id, party_uuid)) is not None:
-            return False
-        session.add(PartyGroupMember(group_id=group.id, party_uuid=party_uuid, created_at=utcnow()))
-        await audit.record(session, actor_of(person), action="update", resource=PROFILE_AUDIT, subjects=[person],
-                           detail={"group": group_name, "added": str(party_uuid)})
+    try:
+        async with database.transaction() as session:
+            group = await _group(session, person, group_name, favorite=group_name == FAVORITES_NAME, create=True)
+            assert group is not None
+            if await session.get(PartyGroupMember, (group.id, party_uuid)) is not None:
+                return False
+            session.add(PartyGroupMember(group_id=group.id, party_uuid=party_uuid, created_at=utcnow()))
+            await audit.record(session, actor_of(person), action="update", resource=PROFILE_AUDIT,
+                               subjects=[person], detail={"group": group_name, "added": str(party_uuid)})
+    except IntegrityError:
+        return False  # the same addition, made at the same moment by another request, came first
     return True
 
 
