@@ -29,8 +29,8 @@ def code_in_outbox(page: Page, base: str, address: str) -> str:
         page.goto(f"{base}/notifications/email-outbox")
         row = page.locator("#email-outbox tbody tr", has_text=address).first
         if row.count():
-            row.locator("summary").click()
-            match = re.search(r"\b(\d{6})\b", row.locator("pre").inner_text())
+            row.locator("summary").click()  # open the message, as a person reads it
+            match = re.search(r"\b(\d{6})\b", row.locator("pre").text_content() or "")
             assert match, row.inner_text()
             return match.group(1)
         time.sleep(0.5)
