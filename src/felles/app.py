@@ -37,11 +37,14 @@ from felles.dialogporten import api as dialogporten_api
 from felles.dialogporten import pages as dialogporten_pages
 from felles.events import api as events_api
 from felles.identity import api as identity_api
+from felles.inbox import api as inbox_api
 from felles.notifications import api as notifications_api
 from felles.notifications import pages as notifications_pages
 from felles.portal import docs as portal_docs
 from felles.portal import login as portal_login
 from felles.portal import pages as portal_pages
+from felles.profile import api as profile_api
+from felles.profile import pages as profile_pages
 from felles.registers import api as registers_api
 from felles.storage import api as storage_api
 
@@ -69,6 +72,9 @@ COMPONENT_ROUTERS = (
     correspondence_letters_pages.outbox_router,
     dialogporten_api.router,
     dialogporten_pages.router,
+    profile_api.router,
+    profile_pages.router,
+    inbox_api.router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,
 )

@@ -51,6 +51,7 @@ from felles.notifications.models import (
     OrderStatusChange,
     SmsOutboxMessage,
 )
+from felles.profile import service as profile
 from felles.registers import service as registers
 
 log = structlog.get_logger("felles.notifications")
@@ -167,7 +168,10 @@ def _order_fields(recipient: schemas.Recipient) -> dict[str, Any]:
                 "texts": _settings_for(person.channelSchema.value, person.emailSettings, person.smsSettings)}
     organization = recipient.recipientOrganization
     assert organization is not None  # the schema admits exactly one recipient
-    return {"recipients": [{"organization": organization.orgNumber}],
+    target = {"organization": organization.orgNumber}
+    if organization.resourceId:
+        target["resource"] = organization.resourceId  # whose persons' own addresses also get it (Profile)
+    return {"recipients": [target],
             "channel_scheme": organization.channelSchema.value,
             "texts": _settings_for(organization.channelSchema.value, organization.emailSettings,
                                    organization.smsSettings)}
@@ -445,6 +449,22 @@ def _uses_names(order: NotificationOrder) -> bool:
     return "$recipientName$" in str(order.texts)
 
 
+async def _personal_addresses(database: Database, recipients: list[dict[str, str]]
+                              ) -> dict[tuple[str, str], list[profile.UserContactPoint]]:
+    """The addresses persons registered in their profile for the organisations an order names with a resource
+    (Altinn's user-registered contact points): `{(orgnr, resource): [...]}`. Only those the resource's policy
+    lets read for the organisation get it, as in Altinn."""
+    by_resource: dict[str, list[str]] = defaultdict(list)
+    for target in recipients:
+        if "organization" in target and target.get("resource"):
+            by_resource[target["resource"]].append(target["organization"])
+    found: dict[tuple[str, str], list[profile.UserContactPoint]] = {}
+    for resource, numbers in by_resource.items():
+        for number, points in (await profile.user_contact_points(database, numbers, resource)).items():
+            found[(number, resource)] = points
+    return found
+
+
 async def _resolve(database: Database, order: NotificationOrder) -> list[Draft]:
     scheme = order.channel_scheme
     drafts: list[Draft] = []
@@ -461,6 +481,7 @@ async def _resolve(database: Database, order: NotificationOrder) -> list[Draft]:
             found = await registers.get_persons(database, SERVICE_ACTOR, chunk)
             names.update({person.identifikasjonsnummer: _full_name(person) for person in found.personer})
     addresses = await registers.organization_notification_addresses(database, organizations) if organizations else {}
+    personal = await _personal_addresses(database, order.recipients)
     for target in order.recipients:
         if "email" in target:
             drafts += _choose(scheme, target["email"], None, None)
@@ -474,6 +495,9 @@ async def _resolve(database: Database, order: NotificationOrder) -> list[Draft]:
             else:
                 drafts += _choose(scheme, found_org["email"], found_org["mobile"], number,
                                   name=found_org["name"] or "", number=number)
+            for point in personal.get((number, target.get("resource", "")), []):
+                drafts += _choose(scheme, point.email, point.mobile, number, name=found_org["name"] if found_org
+                                  else "", number=number)
         else:
             nin = target["person"]
             entry = krr.get(nin, {})
@@ -562,6 +586,21 @@ async def _process_order(payload: dict[str, Any], context: JobContext) -> None:
     if not batches:
         await _set_status(session, order, OrderStatus.COMPLETED)
     await _publish_events(session)
+
+
+ORDER_JOB = "notifications.order"
+COMPONENT_ORDER_CREATOR_PREFIX = "felles-"
+
+
+@job_handler(ORDER_JOB, max_attempts=10, backoff_base=timedelta(seconds=10))
+async def _order_from_component(payload: dict[str, Any], context: JobContext) -> None:
+    """An order another component placed in its own transaction (Profile's verification codes): `{"creator":
+    "felles-<component>", "order": OrderChainCreate}`. A rerun creates nothing twice (the order's idempotencyId)."""
+    creator = str(payload["creator"])
+    if not creator.startswith(COMPONENT_ORDER_CREATOR_PREFIX):
+        raise ValueError(f"not a component of this platform: {creator}")
+    request = schemas.OrderChainCreate.model_validate(payload["order"])
+    await create_order_chain(context.database, get_settings(), Principal("system", client_id=creator), request)
 
 
 # --- sending ------------------------------------------------------------------------------------------------

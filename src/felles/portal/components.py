@@ -100,6 +100,7 @@ START_PAGES: tuple[Link, ...] = (
     Link("broker.welcome_link", "/broker/ui"),
     Link("correspondence.start", "/correspondence/ui"),
     Link("portal.start.dialogs", "/dialogporten/ui"),
+    Link("profile.start", "/profile/ui"),
     Link("portal.start.email_outbox", "/notifications/email-outbox"),
     Link("portal.start.sms_outbox", "/notifications/sms-outbox"),
     Link("portal.start.digital_mailbox", "/digitalpost/postkasse"),
