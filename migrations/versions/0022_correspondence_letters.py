@@ -1,7 +1,7 @@
 """correspondence: letters (digital post to citizens and paper), their print batches and status history
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-05 12:03:37
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import felles.core.db
 
 revision: str = '0022'
-down_revision: str | None = '0018'
+down_revision: str | None = '0020'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """broker: file transfers, their parts, recipients and status history; service owners and resources
 
 Revision ID: 0024
-Revises: 0018
+Revises: 0022
 Create Date: 2026-12-05 12:02:48
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import felles.core.db
 
 revision: str = '0024'
-down_revision: str | None = '0018'
+down_revision: str | None = '0022'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """dialogporten: dialogs, activities, transmissions, seen log and label assignments
 
 Revision ID: 0026
-Revises: 0018
+Revises: 0024
 Create Date: 2026-12-05 12:01:48.386832
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import felles.core.db
 
 revision: str = '0026'
-down_revision: str | None = '0018'
+down_revision: str | None = '0024'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

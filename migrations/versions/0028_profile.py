@@ -2,7 +2,7 @@
 addresses and verification codes
 
 Revision ID: 0028
-Revises: 0018
+Revises: 0026
 Create Date: 2026-12-05 12:06:48
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import felles.core.db
 
 revision: str = '0028'
-down_revision: str | None = '0018'
+down_revision: str | None = '0026'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
