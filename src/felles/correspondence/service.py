@@ -34,8 +34,8 @@ from felles.core.errors import Conflict, Forbidden, InvalidInput
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, enqueue, job_handler
 from felles.core.tokens import Principal
+from felles.correspondence import digitalpost, service_notifications
 from felles.correspondence import schemas as s
-from felles.correspondence import service_notifications
 from felles.correspondence.models import (
     Correspondence,
     CorrespondenceAttachment,
@@ -272,6 +272,8 @@ async def _create(database: Database, sending: Sending, body: s.CorrespondencesC
             events += [correspondence_event("CorrespondenceInitialized", row) for row in rows]
             events += [correspondence_event("CorrespondenceReceiverReserved", row) for row in blocked]
             await publish_events(session, events)
+            # A reserved person gets the letter on paper (their KRR reservation decides the route).
+            await digitalpost.route_published_in_transaction(session, blocked)
             if ready:
                 await enqueue(session, PUBLISH_JOB, {"ids": [str(row.id) for row in ready]}, run_at=publish_at)
                 if request.dueDateTime is not None:
@@ -353,6 +355,8 @@ async def publish(payload: dict[str, Any], context: JobContext) -> None:
     await publish_events(session, [correspondence_event("CorrespondencePublishFailed", row) for row in failed] +
                          [correspondence_event("CorrespondencePublished", row) for row in publishable])
     await service_notifications.order_in_transaction(session, get_settings(), publishable, senders)
+    # A person's letter also goes to their digital mailbox, or on paper if it stays unread (KRR decides).
+    await digitalpost.route_published_in_transaction(session, publishable)
 
 
 @job_handler(DUE_DATE_JOB, max_attempts=20, backoff_base=timedelta(seconds=30))

@@ -27,6 +27,7 @@ from felles.core.config import get_settings
 from felles.core.db import Database
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from felles.core.tokens import Principal
+from felles.correspondence import digitalpost
 from felles.correspondence import schemas as s
 from felles.correspondence.models import (
     Correspondence,
@@ -351,6 +352,7 @@ async def mark_read_in_transaction(session: AsyncSession, correspondence_id: uui
     now = utcnow()
     await set_status(session, row, CorrespondenceStatus.READ, now, performed_by=performed_by)
     await publish_events(session, [correspondence_event("CorrespondenceReceiverRead", row)])
+    await digitalpost.correspondence_read_in_altinn_in_transaction(session, correspondence_id=row.id)
     return True
 
 
