@@ -13,32 +13,22 @@ from playwright.sync_api import Page, expect
 
 from felles.broker.demo import DEMO_FILE
 from felles.registers.population import DEMO_ACCOUNTING_FIRM, DEMO_COMPANY, DEMO_PERSONS
-from tests.conftest import felles_command_environment, felles_serve, run_felles
-from tests.portal.test_browser import chromium_page, serious_accessibility_violations, watch_policy_violations
+from tests.browser import choose_testid_person, demo_platform, watched_page
+from tests.portal.test_browser import serious_accessibility_violations
 
 INGRID = DEMO_PERSONS[4]
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("broker-browser")
-    environment = felles_command_environment(folder / "var")
-    run_felles(environment, "db", "upgrade")
-    run_felles(environment, "seed", "--demo")
-    with felles_serve(environment) as port:
-        yield f"http://localhost:{port}"
-    assert "Traceback" not in (folder / "var" / "serve.log").read_text()
+    with demo_platform(tmp_path_factory.mktemp("broker-browser")) as base:
+        yield base
 
 
 @pytest.fixture
 def page(base: str) -> Iterator[Page]:
-    with chromium_page() as page:
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        refused = watch_policy_violations(page)
+    with watched_page() as page:
         yield page
-        assert errors == [], errors
-        assert refused == [], refused
 
 
 def accessible(page: Page, where: str) -> None:
@@ -51,11 +41,7 @@ def test_a_daglig_leder_downloads_and_confirms_a_received_file(base: str, page: 
     page.goto(base + "/")
     page.get_by_role("link", name=re.compile("Formidlingsboks")).click()
     page.wait_for_url(f"{base}/idporten/login/**")
-    page.get_by_role("link", name="TestID", exact=True).click()
-    page.get_by_label("Søk etter testperson").fill(INGRID.identifier)
-    page.get_by_role("button", name="Søk").click()
-    page.get_by_label(re.compile(rf"\({INGRID.identifier}\)")).check()
-    page.get_by_role("button", name="Logg inn").click()
+    choose_testid_person(page, INGRID.identifier)
     page.wait_for_url(f"{base}/broker/ui")
     accessible(page, "party choice")
 

@@ -14,32 +14,22 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from felles.correspondence.demo import DECISION
-from tests.apps.forms.test_browser import log_in, press
-from tests.conftest import felles_command_environment, felles_serve, run_felles
+from tests.apps.forms.test_browser import press
+from tests.browser import demo_platform, log_in, watched_page
 from tests.correspondence.conftest import KARI
-from tests.portal.test_browser import chromium_page, serious_accessibility_violations, watch_policy_violations
+from tests.portal.test_browser import serious_accessibility_violations
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("correspondence-browser")
-    environment = felles_command_environment(folder / "var")
-    run_felles(environment, "db", "upgrade")
-    run_felles(environment, "seed", "--demo")
-    with felles_serve(environment) as port:
-        yield f"http://localhost:{port}"
-    assert "Traceback" not in (folder / "var" / "serve.log").read_text()
+    with demo_platform(tmp_path_factory.mktemp("correspondence-browser")) as base:
+        yield base
 
 
 @pytest.fixture
 def page(base: str) -> Iterator[Page]:
-    with chromium_page() as page:
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        refused = watch_policy_violations(page)
+    with watched_page() as page:
         yield page
-        assert errors == [], errors
-        assert refused == [], refused
 
 
 def accessible(page: Page, where: str) -> None:

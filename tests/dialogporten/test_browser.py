@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Page
 
 from felles.registers.population import DEMO_PERSONS
-from tests.conftest import felles_command_environment, felles_serve, run_felles
-from tests.portal.test_browser import chromium_page, load_axe
+from tests.browser import choose_testid_person, demo_platform, watched_page
+from tests.portal.test_browser import load_axe
 
 INGRID = DEMO_PERSONS[4]
 
@@ -26,19 +26,10 @@ def accessibility_violations(page: Page) -> list[str]:
 
 @pytest.mark.browser
 def test_a_person_with_several_parties_finds_and_opens_their_dialogs(tmp_path: Path) -> None:
-    data = tmp_path / "var"
-    environment = felles_command_environment(data)
-    run_felles(environment, "db", "upgrade")
-    run_felles(environment, "seed", "--demo")
-    with felles_serve(environment) as port, chromium_page() as page:
-        base = f"http://localhost:{port}"
+    with demo_platform(tmp_path) as base, watched_page() as page:
         page.goto(f"{base}/")
         page.get_by_role("link", name="Dialoger: saker og meldinger til deg").click()
-        page.get_by_role("link", name="TestID", exact=True).click()
-        page.get_by_label("Søk etter testperson").fill(INGRID.identifier)
-        page.get_by_role("button", name="Søk").click()
-        page.get_by_label(f"Ingrid Bakken ({INGRID.identifier})").check()
-        page.get_by_role("button", name="Logg inn").click()
+        choose_testid_person(page, INGRID.identifier)
         page.wait_for_url(f"{base}/dialogporten/ui")
         assert page.locator("h1").inner_text() == "Dialoger"
         rows = page.locator("#dialogs tbody tr")

@@ -13,9 +13,8 @@ import pytest
 from playwright.sync_api import Page
 
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS
-from tests.conftest import felles_command_environment, felles_serve, run_felles
+from tests.browser import SMALL_DEMO, choose_testid_person, demo_platform, watched_page
 from tests.consent.test_browser import accessibility_violations
-from tests.portal.test_browser import chromium_page
 
 INGRID = DEMO_PERSONS[4]
 ADDRESS = "ingrid.haugen@fjordkraft.eksempel.no"
@@ -40,18 +39,10 @@ def code_in_outbox(page: Page, base: str, address: str) -> str:
 @pytest.mark.browser
 def test_ingrid_confirms_her_address_and_is_notified_at_it_for_fjordkraft(tmp_path: Path) -> None:
     data = tmp_path / "var"
-    environment = felles_command_environment(data)
-    run_felles(environment, "db", "upgrade")
-    run_felles(environment, "seed", "--demo", "--persons", "50", "--orgs", "10", "--seed", "1")
-    with felles_serve(environment) as port, chromium_page() as page:
-        base = f"http://localhost:{port}"
+    with demo_platform(tmp_path, *SMALL_DEMO) as base, watched_page() as page:
         page.goto(f"{base}/")
         page.get_by_role("link", name="Min profil: språk, favoritter og varslingsadresser").click()
-        page.get_by_role("link", name="TestID", exact=True).click()
-        page.get_by_label("Søk etter testperson").fill(INGRID.identifier)
-        page.get_by_role("button", name="Søk").click()
-        page.get_by_label(re.compile(re.escape(f"({INGRID.identifier})"))).check()
-        page.get_by_role("button", name="Logg inn").click()
+        choose_testid_person(page, INGRID.identifier)
         page.wait_for_url(f"{base}/profile/ui")
         assert page.locator("h1").inner_text() == "Min profil"
         assert accessibility_violations(page) == []

@@ -19,21 +19,11 @@ from pypdf import PdfReader
 from felles.registers.population import DEMO_PERSONS
 from tests.apps.conftest import REFERENCE_APPS
 from tests.apps.forms.conftest import SKJEMA
+from tests.browser import SMALL_DEMO, log_in, watched_page
 from tests.conftest import felles_command_environment, felles_serve, run_felles
-from tests.portal.test_browser import chromium_page, serious_accessibility_violations, watch_policy_violations
+from tests.portal.test_browser import serious_accessibility_violations
 
 KARI = DEMO_PERSONS[0]
-
-
-def log_in(page: Page, base: str, path: str, person: str) -> None:
-    page.goto(f"{base}{path}")
-    page.wait_for_url(f"{base}/idporten/login/**")
-    page.get_by_role("link", name="TestID", exact=True).click()
-    page.get_by_label("Søk etter testperson").fill(person)
-    page.get_by_role("button", name="Søk").click()
-    page.get_by_label(re.compile(rf"\({person}\)")).check()
-    page.get_by_role("button", name="Logg inn").click()
-    page.wait_for_url(f"{base}{path}**")
 
 
 def press(page: Page, name: str) -> None:
@@ -92,7 +82,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("forms-browser")
     environment = felles_command_environment(folder / "var")
     run_felles(environment, "db", "upgrade")
-    run_felles(environment, "seed", "--demo", "--persons", "50", "--orgs", "10", "--seed", "1")
+    run_felles(environment, "seed", "--demo", *SMALL_DEMO)
     shutil.copytree(SKJEMA, folder / "skjema")
     run_felles(environment, "app", "deploy", str(folder / "skjema"), "--name", "ttd/hundelufting")
     run_felles(environment, "app", "deploy", str(frontend_test(folder / "frontend-test")))
@@ -104,13 +94,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def page(base: str) -> Iterator[Page]:
     """A browser page that fails the test on any uncaught script error or refused file."""
-    with chromium_page() as page:
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        refused = watch_policy_violations(page)
+    with watched_page() as page:
         yield page
-        assert errors == [], errors
-        assert refused == [], refused
 
 
 def start_as_self(page: Page, base: str, app: str) -> None:
