@@ -10,25 +10,15 @@ import pytest
 from sqlalchemy import update
 
 from felles.broker.models import BrokerResource
-from felles.core.config import Environment, Settings, VirusScannerKind, get_settings
+from felles.core.config import Settings
 from felles.core.jobs import Worker
 from tests.broker.conftest import API, RESOURCE, SENDER, events_of, initialize, overview, upload
-from tests.core.test_virusscan import EICAR, SIGNATURE, clamd  # noqa: F401 - the real clamd fixture
+from tests.core.test_virusscan import EICAR, SIGNATURE, clamd, settings_scanning_with_clamd  # noqa: F401 - the real clamd fixture
 
 
 @pytest.fixture
 def settings(data_dir, database_url, clamd, monkeypatch) -> Iterator[Settings]:  # noqa: F811 - clamd is a fixture
-    """The test settings with clamd as the virus scanner, for the app and for the job handlers alike."""
-    values = {"ENVIRONMENT": "test", "DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
-              "SECRET_KEY": "test-secret-key-not-for-production", "VIRUS_SCANNER": "clamd",
-              "CLAMD_ADDRESS": clamd["unix"]}
-    for name, value in values.items():
-        monkeypatch.setenv(f"FELLES_{name}", value)
-    get_settings.cache_clear()
-    yield Settings(environment=Environment.TEST, data_dir=data_dir, database_url=database_url,
-                   secret_key=values["SECRET_KEY"], log_json=False, log_level="WARNING",
-                   virus_scanner=VirusScannerKind.CLAMD, clamd_address=clamd["unix"])
-    get_settings.cache_clear()
+    yield from settings_scanning_with_clamd(clamd, data_dir, database_url, monkeypatch)
 
 
 async def test_a_clean_file_is_published_after_the_scan_and_an_infected_one_fails(

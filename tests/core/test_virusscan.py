@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from felles.core.blobs import from_bytes
-from felles.core.config import Environment, Settings, VirusScannerKind
+from felles.core.config import Environment, Settings, VirusScannerKind, get_settings
 from felles.core.health import run_checks, virus_scanner_health
 from felles.core.virusscan import (
     CHUNK_LIMIT,
@@ -65,6 +65,22 @@ def clamd(tmp_path_factory) -> Iterator[dict[str, str]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def settings_scanning_with_clamd(clamd: dict[str, str], data_dir: Path, database_url: str,
+                                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """The test settings with this clamd as the virus scanner, for the app and (through the environment) for the
+    job handlers alike: a test module's `settings` fixture yields from it."""
+    values = {"ENVIRONMENT": "test", "DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
+              "SECRET_KEY": "test-secret-key-not-for-production", "VIRUS_SCANNER": "clamd",
+              "CLAMD_ADDRESS": clamd["unix"]}
+    for name, value in values.items():
+        monkeypatch.setenv(f"FELLES_{name}", value)
+    get_settings.cache_clear()
+    yield Settings(environment=Environment.TEST, data_dir=data_dir, database_url=database_url,
+                   secret_key=values["SECRET_KEY"], log_json=False, log_level="WARNING",
+                   virus_scanner=VirusScannerKind.CLAMD, clamd_address=clamd["unix"])
+    get_settings.cache_clear()
 
 
 @pytest.fixture(params=["unix", "tcp"])

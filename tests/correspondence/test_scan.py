@@ -7,23 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from felles.core.config import Environment, Settings, VirusScannerKind, get_settings
-from tests.core.test_virusscan import EICAR, clamd  # noqa: F401 - the real clamd fixture
+from felles.core.config import Settings
+from tests.core.test_virusscan import EICAR, clamd, settings_scanning_with_clamd  # noqa: F401 - the real clamd fixture
 from tests.correspondence.conftest import API, KARI, RESOURCE, person, run_jobs
 
 
 @pytest.fixture
 def settings(data_dir, database_url, clamd, monkeypatch) -> Iterator[Settings]:  # noqa: F811 - clamd is a fixture
-    values = {"ENVIRONMENT": "test", "DATA_DIR": str(data_dir), "DATABASE_URL": database_url,
-              "SECRET_KEY": "test-secret-key-not-for-production", "VIRUS_SCANNER": "clamd",
-              "CLAMD_ADDRESS": clamd["unix"]}
-    for name, value in values.items():
-        monkeypatch.setenv(f"FELLES_{name}", value)
-    get_settings.cache_clear()
-    yield Settings(environment=Environment.TEST, data_dir=data_dir, database_url=database_url,
-                   secret_key=values["SECRET_KEY"], log_json=False, log_level="WARNING",
-                   virus_scanner=VirusScannerKind.CLAMD, clamd_address=clamd["unix"])
-    get_settings.cache_clear()
+    yield from settings_scanning_with_clamd(clamd, data_dir, database_url, monkeypatch)
 
 
 def form(index: int) -> dict[str, str]:
