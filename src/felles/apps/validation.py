@@ -117,6 +117,9 @@ def validate_required(form: FormState) -> list[ValidationIssue]:
         if component.type == "Likert":
             issues.extend(_likert_required(form, node))
             continue
+        if "group" in component.bindings:
+            issues.extend(_group_selection_required(form, node))
+            continue
         for binding_name, binding in component.bindings.items():
             if binding_name == "group" or binding_target(binding) is None:
                 continue
@@ -137,6 +140,26 @@ def validate_required(form: FormState) -> list[ValidationIssue]:
                     )
                 )
     return issues
+
+
+def _group_selection_required(form: FormState, node: Any) -> list[ValidationIssue]:
+    """Checkboxes or a MultipleSelect that store their choices as rows of a group (one row per chosen option, with
+    a `checked` field where choices are deleted softly): required means at least one row is chosen. The row's own
+    fields are not required by themselves: an option not chosen has no row."""
+    component = node.component
+    group = binding_target(component.bindings["group"])
+    if group is None:
+        return []
+    rows = form.binding_value(node, "group")
+    checked = binding_target(component.bindings.get("checked"))
+    checked_in_row = parse_path(checked[1].removeprefix(group[1] + ".")) if checked is not None else None
+    chosen = [row for row in rows if checked_in_row is None or lookup(row, checked_in_row)] \
+        if isinstance(rows, list) else []
+    if chosen:
+        return []
+    return [ValidationIssue(Severity.ERROR, format_path(_transposed(form, node, group[1])), "required",
+                            f"{component.id} is required", "Required",
+                            custom_text_key="backend.validation_errors.required", data_type=group[0])]
 
 
 def _likert_required(form: FormState, node: Any) -> list[ValidationIssue]:
