@@ -41,6 +41,8 @@ def labelled(page: Page, label: str) -> Locator:
 
 
 def type_into(page: Page, label: str, text: str) -> None:
+    # A person types slower than a script: let the last field's autosave draw the page before typing on, as they would
+    expect(page.locator("form[aria-busy]")).to_have_count(0)
     field = labelled(page, label)
     field.focus()
     page.keyboard.type(text)
