@@ -320,11 +320,11 @@ class Opened:
 
 
 async def _load(ref: InstanceRef, session: AsyncSession, *, lock: bool = False) -> Opened:
-    instance = await storage.instance_row(session, ref.instance_id, party_id=ref.party_id, lock=lock)
+    instance, elements = await storage.instance_with_elements(session, ref.instance_id, party_id=ref.party_id,
+                                                              lock=lock)
     if instance.app_id != ref.app_id:
         raise NotFound("No such instance.", code="instance_not_found")
     definition, _ = await ref.catalogue.get(instance.app_id, instance.app_version)
-    elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
     return Opened(instance, definition, elements)
 
 

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from felles.apps import data, tasks
+from felles.apps import data, instances, tasks
 from felles.apps.definition import AppDefinition
 from felles.apps.expressions.context import DataModels, ExpressionContext
 from felles.apps.layout import FormState
@@ -29,7 +29,6 @@ from felles.apps.validation import (
 )
 from felles.core.errors import Conflict
 from felles.core.runtime import Runtime
-from felles.storage import service as storage
 from felles.storage.models import DataElement, Instance
 
 # The validators (Altinn's "sources"), in the order they report.
@@ -210,6 +209,6 @@ async def incremental_issues(ref: data.InstanceRef, opened: data.Opened, element
 async def task_issues(ctx: tasks.TaskContext) -> list[dict[str, Any]]:
     """The current task's issues, for the process: errors block leaving a data task."""
     instance = ctx.instance
-    elements = (await storage.data_elements_of(ctx.session, [instance.id]))[instance.id]
+    elements = list(await instances.instance_elements(ctx))  # the step's, read once
     issues = await instance_issues(ctx.runtime, ctx.app.definition, instance, elements, ctx.language)
     return [public_issue(issue) for issue in issues]

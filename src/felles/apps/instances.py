@@ -490,9 +490,21 @@ async def _instance(session: AsyncSession, app: RunningApp, party_id: int, insta
                     deleted_too: bool = False) -> Instance:
     """The app's instance of the party; a soft-deleted one (in the owner's bin) only to read or delete again."""
     instance = await storage.instance_row(session, instance_id, party_id=party_id)
+    _check_instance(app, instance, deleted_too=deleted_too)
+    return instance
+
+
+async def _instance_with_elements(session: AsyncSession, app: RunningApp, party_id: int,
+                                  instance_id: uuid.UUID) -> tuple[Instance, list[DataElement]]:
+    """`_instance` (not deleted) and its data elements, in one statement."""
+    instance, elements = await storage.instance_with_elements(session, instance_id, party_id=party_id)
+    _check_instance(app, instance, deleted_too=False)
+    return instance, elements
+
+
+def _check_instance(app: RunningApp, instance: Instance, *, deleted_too: bool) -> None:
     if instance.app_id != app.id or (instance.soft_deleted_at is not None and not deleted_too):
         raise NotFound("No such instance.", code="instance_not_found")
-    return instance
 
 
 async def _app_of(catalogue: AppCatalogue, app: RunningApp, instance: Instance) -> RunningApp:
@@ -698,7 +710,7 @@ async def process_next(runtime: Runtime, catalogue: AppCatalogue, app: RunningAp
     end. Returns the new process state, or (`return_instance`) the instance as it is after the step with it
     (app-lib's EnrichedInstanceResponse)."""
     async with runtime.database.transaction() as session:
-        instance = await _instance(session, app, party_id, instance_id)
+        instance, elements = await _instance_with_elements(session, app, party_id, instance_id)
         running = await _app_of(catalogue, app, instance)
         engine = _engine(running)
         current = (instance.process or {}).get("currentTask")
@@ -714,7 +726,6 @@ async def process_next(runtime: Runtime, catalogue: AppCatalogue, app: RunningAp
             raise Conflict(f'The action "{action}" does not belong to task {task.id}.', code="invalid_action")
         await _may_move_on(runtime, caller, instance, task, action)
         handler = tasks.handler_for(task)
-        elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
         scratch = await _prepare(runtime, running, caller, instance.party_id,
                                  existing={element.data_type for element in elements})
         scratch[ELEMENTS], scratch[ON_BEHALF_OF] = elements, on_behalf_of

@@ -440,11 +440,15 @@ async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, 
                                        instance: Instance, *, generated_by: str, task_ids: Sequence[str],
                                        language: str, actor: str, filename_text_key: str | None = None,
                                        is_read: bool = True,
-                                       owner: authorization.PartyRef | None = None) -> DataElement:
+                                       owner: authorization.PartyRef | None = None,
+                                       elements: list[DataElement] | None = None) -> DataElement:
     """Render the receipt of `task_ids`' forms and keep it as the instance's `ref-data-as-pdf` data element,
     marked as made by task `generated_by`: a later run of the same task replaces it, another task's stays.
-    `is_read`: whether the instance owner's side made it (their step), not the app's service owner."""
-    elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
+    `is_read`: whether the instance owner's side made it (their step), not the app's service owner. `elements`:
+    the instance's data elements when the caller has them (a process step's), a new receipt appended to them;
+    else they are read."""
+    if elements is None:
+        elements = (await storage.data_elements_of(session, [instance.id]))[instance.id]
     language = receipt_language(app.definition, language)
     pdf = await _instance_receipt(runtime, app, instance, elements, task_ids=task_ids, language=language,
                                   owner=owner)
@@ -460,6 +464,7 @@ async def store_receipt_in_transaction(session: AsyncSession, runtime: Runtime, 
         session, instance, element_id, stored, data_type=RECEIPT_DATA_TYPE, content_type="application/pdf",
         actor=actor, filename=pdf_filename(app.definition, language, filename_text_key), is_read=is_read)
     element.metadata_items = [{"key": GENERATED_BY_TASK, "value": generated_by}]
+    elements.append(element)
     return element
 
 
@@ -520,7 +525,7 @@ class PdfTask:
             ctx.session, ctx.runtime, ctx.app, ctx.instance, generated_by=ctx.task.id,
             task_ids=pdf_tasks(ctx.app.definition, ctx.task), language=ctx.language,
             actor=instances.actor_of(ctx.caller), is_read=instances.seen_by_owner_side(ctx.caller, ctx.instance),
-            owner=instances.step_owner(ctx),
+            owner=instances.step_owner(ctx), elements=await instances.instance_elements(ctx),
             filename_text_key=config.get("filenameTextResourceKey") if isinstance(config, dict) else None)
 
     async def before_leave(self, ctx: TaskContext, action: str) -> list[dict[str, Any]]:
@@ -537,8 +542,7 @@ class PdfIfRequestedTask(PdfTask):
     task_type = "pdfIfRequested"
 
     async def on_enter(self, ctx: TaskContext) -> None:
-        elements = (await storage.data_elements_of(ctx.session, [ctx.instance.id]))[ctx.instance.id]
-        models = await form_data_of(ctx.runtime.blobs, ctx.app, elements)
+        models = await form_data_of(ctx.runtime.blobs, ctx.app, await instances.instance_elements(ctx))
         if any(asks_for_pdf(model) for model in models.values()):
             await super().on_enter(ctx)
 
@@ -576,7 +580,8 @@ class DataTaskWithLegacyPdf:
                                                generated_by=ctx.task.id, task_ids=[ctx.task.id],
                                                language=ctx.language, actor=instances.actor_of(ctx.caller),
                                                is_read=instances.seen_by_owner_side(ctx.caller, ctx.instance),
-                                               owner=instances.step_owner(ctx))
+                                               owner=instances.step_owner(ctx),
+                                               elements=await instances.instance_elements(ctx))
 
 
 tasks.register_task_type(PdfTask())

@@ -256,6 +256,23 @@ async def instance_row(session: AsyncSession, instance_id: uuid.UUID, *, party_i
     return instance
 
 
+async def instance_with_elements(session: AsyncSession, instance_id: uuid.UUID, *, party_id: int | None = None,
+                                 org: str | None = None, lock: bool = False) -> tuple[Instance, list[DataElement]]:
+    """`instance_row` and its `data_elements_of` in one statement (an outer join; `lock` locks the instance's row
+    only)."""
+    statement = (select(Instance, DataElement).outerjoin(DataElement, DataElement.instance_id == Instance.id)
+                 .where(Instance.id == instance_id).order_by(DataElement.created_at, DataElement.id))
+    if lock:
+        statement = statement.with_for_update(of=Instance)
+    rows = (await session.execute(statement)).all()
+    instance = rows[0][0] if rows else None
+    if (instance is None or instance.hard_deleted_at is not None
+            or (party_id is not None and instance.party_id != party_id)
+            or (org is not None and instance.org != org)):
+        raise NotFound("No such instance.", code="instance_not_found")
+    return instance, [element for _, element in rows if element is not None]
+
+
 async def data_elements_of(session: AsyncSession, instance_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[DataElement]]:
     grouped: dict[uuid.UUID, list[DataElement]] = {instance_id: [] for instance_id in instance_ids}
     if instance_ids:

@@ -54,7 +54,7 @@ async def test_the_process_validator_sees_the_tasks_issues(app, client, database
     async with database.transaction() as session:
         instance = await storage.instance_row(session, instance_id)
         context = SimpleNamespace(session=session, runtime=app.state.runtime, instance=instance, language="nb",
-                                  app=SimpleNamespace(definition=definition, version=version))
+                                  app=SimpleNamespace(definition=definition, version=version), scratch={})
         issues = await data_validation.task_issues(context)
     assert _fields(issues, "Required") == [("property1", "required"), ("property2", "required")]
 
