@@ -9,6 +9,9 @@ gives. An `arkivmelding` (a Noark 5 `arkivmelding.xml` and the documents it name
 waits on the receiver's incoming queue (`/api/messages/in`, as the receiver's own integrasjonspunkt would hold it,
 eFormidling's DPO) until the receiver's case system peeks (locks), pops (downloads) and deletes it (archived).
 Its sender follows it: OPPRETTET, SENDT, MOTTATT (on the receiver's queue), LEVERT (taken by the case system).
+A `digital_dpv` message to an organisation becomes an Altinn correspondence (DPV) through a CorrespondenceService
+resource (`DPV_RESOURCE`, or the one `digital_dpv.dpv.resourceId` names) that the resource registry and the PDP
+let the sender send through: SENDT, LEVERT when published in Altinn, LEST when read there (FEIL if it cannot be).
 
 Every message belongs to its sender (the token's organisation): a sender sees and changes only its own; an
 incoming message is seen only by its receiver.
@@ -26,15 +29,19 @@ from sqlalchemy import Select, and_, false, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.core.audit import Actor
-from felles.core.blobs import BlobStore
+from felles.core.blobs import BlobStore, open_blob_store
 from felles.core.clock import utcnow
+from felles.core.config import get_settings
 from felles.core.db import Database
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
+from felles.core.jobs import JobContext, enqueue, job_handler
 from felles.core.tokens import Principal
 from felles.core.virusscan import Infected, ScanFailed, VirusScanner
-from felles.correspondence import digitalpost, printing
+from felles.correspondence import digitalpost, printing, service_access
 from felles.correspondence import nextmove_schemas as schemas
+from felles.correspondence import schemas as correspondence_schemas
+from felles.correspondence import service as correspondence_service
 from felles.correspondence.letters import (
     ARKIVMELDING_PROCESS,
     DIGITAL_POST_DECISION_PROCESS,
@@ -46,6 +53,8 @@ from felles.correspondence.letters import (
     record_status,
 )
 from felles.correspondence.letters_models import Letter, LetterStatus
+from felles.correspondence.models import Correspondence
+from felles.correspondence.schemas import CorrespondenceStatus
 from felles.correspondence.service_reading import zipped_blobs
 from felles.registers import service as registers
 from felles.registers.identifiers import InvalidIdentifier, parse_organization_number, parse_person_identifier
@@ -77,9 +86,9 @@ DPV_SCOPE = "move/dpv.read"
 SCOPE_OF_TYPE = {"digital": DPI_SCOPE, "print": DPI_SCOPE, "arkivmelding": DPO_SCOPE, "digital_dpv": DPV_SCOPE}
 
 
-def dpv_available() -> bool:
-    """Whether `digital_dpv` can be sent on (to Altinn correspondence): not yet."""
-    return False
+# The CorrespondenceService resource DPV messages go through unless the message names another.
+DPV_RESOURCE = "eformidling-dpv-meldingstjeneste"
+DPV_JOB = "nextmove.deliver_dpv"
 
 
 # --- parties ------------------------------------------------------------------------------------------------
@@ -116,25 +125,19 @@ def _letter_text(document: schemas.StandardBusinessDocument) -> tuple[str, str]:
     return "Arkivmelding", ""
 
 
-async def _create(session: AsyncSession, sender: str, scopes: frozenset[str] | tuple[str, ...],
-                  document: schemas.StandardBusinessDocument) -> Letter:
+async def _create(session: AsyncSession, sender: str, document: schemas.StandardBusinessDocument) -> Letter:
     header = document.standardBusinessDocumentHeader
     claimed_sender = parse_party(header.sender[0].identifier.value)
     if claimed_sender != sender:
         raise Forbidden("The message's sender is not the organisation of the token.", code="sender_not_caller")
     receiver = parse_party(header.receiver[0].identifier.value)
     kind = document.message_type
-    if SCOPE_OF_TYPE[kind] not in scopes:
-        raise Forbidden(f"A {kind!r} message needs the scope {SCOPE_OF_TYPE[kind]}.", code="insufficient_scope")
     if kind in ("digital", "print") and len(receiver) != 11:
         raise InvalidInput(f"A {kind!r} message goes to a person (a fødselsnummer).", code="receiver_not_person")
     if kind in ("digital_dpv", "arkivmelding") and len(receiver) != 9:
         raise InvalidInput(f"A {kind!r} message goes to an organisation (0192: and its organisasjonsnummer).",
                            code="receiver_not_organization")
-    if kind == "digital_dpv" and not dpv_available():
-        raise InvalidInput(f"Felles does not send {kind!r} messages yet; ask the receiver's capabilities.",
-                           code="message_type_not_available")
-    if kind == "arkivmelding" and receiver not in await registers.postal_addresses_in_transaction(
+    if kind in ("digital_dpv", "arkivmelding") and receiver not in await registers.postal_addresses_in_transaction(
             session, Actor(f"organization:{sender}"), [receiver]):
         raise InvalidInput(f"Organisation {receiver} is not in Enhetsregisteret.", code="receiver_not_found")
     identification = header.documentIdentification
@@ -167,13 +170,30 @@ def dump(document: schemas.StandardBusinessDocument) -> dict[str, Any]:
     return dumped
 
 
+def dpv_resource(document: schemas.StandardBusinessDocument) -> str:
+    settings = document.digital_dpv.dpv if document.digital_dpv is not None else None
+    return str((settings or {}).get("resourceId") or DPV_RESOURCE)
+
+
+async def _authorize(database: Database, principal: Principal, document: schemas.StandardBusinessDocument) -> str:
+    """The sender (the token's organisation), once its token has the scope the message type needs and, for DPV,
+    the resource registry and the PDP let it send through the message's correspondence resource."""
+    sender = _sender_of(principal)
+    kind = document.message_type
+    if SCOPE_OF_TYPE[kind] not in principal.scopes:
+        raise Forbidden(f"A {kind!r} message needs the scope {SCOPE_OF_TYPE[kind]}.", code="insufficient_scope")
+    if kind == "digital_dpv":
+        await service_access.permitted_sending(database, sender, dpv_resource(document))
+    return sender
+
+
 async def create_message(database: Database, principal: Principal,
                          document: schemas.StandardBusinessDocument) -> dict[str, Any]:
     """Create a message (multi-step strategy): it waits for its files, then `send_message`. Answers the document
     with its messageId and conversationId filled in."""
-    sender = _sender_of(principal)
+    sender = await _authorize(database, principal, document)
     async with database.transaction() as session:
-        letter = await _create(session, sender, principal.scopes, document)
+        letter = await _create(session, sender, document)
         assert letter.business_document is not None
         return letter.business_document
 
@@ -286,6 +306,11 @@ async def _send(session: AsyncSession, letter: Letter) -> None:
         record_status(session, letter, MessageStatus.SENDT)
         record_status(session, letter, MessageStatus.MOTTATT, "On the receiver's incoming queue")
         return
+    if document.message_type == "digital_dpv":
+        letter.channel = Channel.ALTINN
+        record_status(session, letter, MessageStatus.SENDT)
+        await enqueue(session, DPV_JOB, {"letterId": str(letter.id)})
+        return
     await digitalpost.send_person_letter_in_transaction(session, letter, unread_days=None)
 
 
@@ -315,7 +340,7 @@ async def create_and_send(database: Database, blobs: BlobStore, scanner: VirusSc
                           files: list[tuple[str, str, AsyncIterable[bytes]]]) -> dict[str, Any]:
     """The one-step strategy: the document and its files (name, content type, bytes) in one request; nothing
     is created unless all of it is right."""
-    sender = _sender_of(principal)
+    sender = await _authorize(database, principal, document)
     if len(files) > MAX_FILES:
         raise InvalidInput(f"A message holds at most {MAX_FILES} files.", code="too_many_files")
     stored: list[tuple[str, str, str, int, list[str] | None]] = []
@@ -326,7 +351,7 @@ async def create_and_send(database: Database, blobs: BlobStore, scanner: VirusSc
             keys.append(key)
             stored.append((name, content_type, key, size, await _references(blobs, name, key, size)))
         async with database.transaction() as session:
-            letter = await _create(session, sender, principal.scopes, document)
+            letter = await _create(session, sender, document)
             for name, content_type, key, size, references in stored:
                 _add_file(letter, name=name, content_type=content_type, title=None, key=key, size=size,
                           references=references)
@@ -376,7 +401,8 @@ def _postal(facts: registers.PostalAddressFacts | None) -> schemas.PostalAddress
 async def capabilities(database: Database, principal: Principal, receiver_identifier: str, *,
                        process: str | None, security_level: int | None) -> schemas.Capabilities:
     """How Felles reaches the receiver: for a person, DPI (digital and print, with the mailbox KRR names and the
-    address in Folkeregisteret); for an organisation, DPO (an arkivmelding to its incoming queue)."""
+    address in Folkeregisteret); for an organisation, DPO (an arkivmelding to its incoming queue) and DPV
+    (a `digital_dpv` message read in Altinn)."""
     sender = _sender_of(principal)
     receiver = parse_party(receiver_identifier)
     actor = Actor(f"organization:{sender}")
@@ -397,8 +423,11 @@ async def capabilities(database: Database, principal: Principal, receiver_identi
             ) for name in (DIGITAL_POST_INFO_PROCESS, DIGITAL_POST_DECISION_PROCESS)]
         else:
             found = [schemas.Capability(
-                process=ARKIVMELDING_PROCESS, serviceIdentifier="DPO", postAddress=_postal(addresses.get(receiver)),
-                documentTypes=[schemas.DocumentType(type="arkivmelding", standard=schemas.STANDARDS["arkivmelding"])])]
+                process=name, serviceIdentifier=service, postAddress=_postal(addresses.get(receiver)),
+                documentTypes=[schemas.DocumentType(type=kind, standard=schemas.STANDARDS[kind])])
+                for name, service, kind in ((ARKIVMELDING_PROCESS, "DPO", "arkivmelding"),
+                                            (DIGITAL_POST_INFO_PROCESS, "DPV", "digital_dpv"),
+                                            (DIGITAL_POST_DECISION_PROCESS, "DPV", "digital_dpv"))]
     del security_level  # every channel Felles offers takes level 3 and 4
     return schemas.Capabilities(capabilities=[item for item in found if process in (None, item.process)])
 
@@ -641,3 +670,61 @@ async def delete_incoming(database: Database, principal: Principal, message_id: 
         record_status(session, letter, MessageStatus.LEVERT, "Taken by the receiver's case system")
         assert letter.business_document is not None
         return letter.business_document
+
+
+# --- DPV: a message to an organisation as an Altinn correspondence ------------------------------------------
+def _dpv_request(letter: Letter, document: schemas.StandardBusinessDocument,
+                 resource_id: str) -> correspondence_schemas.CorrespondencesCreate:
+    message = document.digital_dpv
+    assert message is not None
+    return correspondence_schemas.CorrespondencesCreate.model_validate({
+        "correspondence": {
+            "resourceId": resource_id, "sendersReference": letter.conversation_id,
+            "content": {"language": "nb", "messageTitle": message.tittel, "messageSummary": message.sammendrag,
+                        "messageBody": message.innhold,
+                        "attachments": [{"fileName": file["name"], "displayName": file["title"],
+                                         "sendersReference": letter.message_id} for file in letter.documents]},
+            "propertyList": {"eFormidlingMessageId": letter.message_id,
+                             "eFormidlingConversationId": letter.conversation_id}},
+        "recipients": [f"urn:altinn:organization:identifier-no:{letter.recipient}"],
+        # The letter's id: a retried delivery gets the correspondence the first attempt made.
+        "idempotentKey": str(letter.id)})
+
+
+@job_handler(DPV_JOB, max_attempts=20, backoff_base=timedelta(seconds=5))
+async def deliver_dpv(payload: dict[str, Any], context: JobContext) -> None:
+    """Send a DPV message on as an Altinn correspondence to its organisation (its files as attachments, scanned
+    again as every attachment is). A sender the registry or the PDP no longer lets send gets FEIL."""
+    letter_id = uuid.UUID(payload["letterId"])
+    async with context.database.transaction() as reading:
+        letter = await reading.get(Letter, letter_id)
+    if letter is None or letter.correspondence_id is not None or letter.status != MessageStatus.SENDT:
+        return
+    document = schemas.StandardBusinessDocument.model_validate(letter.business_document)
+    blobs = open_blob_store(get_settings())
+    try:
+        sending = await service_access.permitted_sending(context.database, letter.sender, dpv_resource(document))
+        files = [correspondence_service.UploadedFile(file["name"], await blobs.get(file["blobKey"]))
+                 for file in letter.documents]
+        answer, _ = await correspondence_service.initialize(context.database, blobs, sending,
+                                                            _dpv_request(letter, document, sending.resource.identifier),
+                                                            files)
+    except (Forbidden, InvalidInput) as exc:
+        failed = await context.session.get(Letter, letter_id, with_for_update=True)
+        if failed is not None and failed.status == MessageStatus.SENDT:
+            record_status(context.session, failed, MessageStatus.FEIL, exc.detail)
+        return
+    (created,) = answer.correspondences
+    letter = await context.session.get(Letter, letter_id, with_for_update=True)
+    assert letter is not None
+    letter.correspondence_id = created.correspondenceId
+    # Published before this transaction linked it (the publish job may run first): LEVERT now. Locking the
+    # correspondence waits for a publish under way.
+    status = await context.session.scalar(select(Correspondence.status).where(
+        Correspondence.id == created.correspondenceId).with_for_update())
+    if status not in (CorrespondenceStatus.INITIALIZED, CorrespondenceStatus.READY_FOR_PUBLISH,
+                      CorrespondenceStatus.RESERVED, CorrespondenceStatus.FAILED):
+        letter.delivered_at = utcnow()
+        record_status(context.session, letter, MessageStatus.LEVERT, "Publisert i Altinn")
+    elif status == CorrespondenceStatus.FAILED:
+        record_status(context.session, letter, MessageStatus.FEIL, "The correspondence failed")
