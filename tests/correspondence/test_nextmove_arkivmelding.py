@@ -220,3 +220,16 @@ async def test_the_incoming_queue_needs_the_dpo_scope(client, token) -> None:
     assert (await client.get("/api/messages/in/peek", headers=dpi_only)).status_code == 403
     person = bearer(token(scopes=[nextmove.DPO_SCOPE], person=KARI.identifier))
     assert (await client.get("/api/messages/in", headers=person)).status_code == 403
+
+
+async def test_the_sender_is_the_tokens_consumer_not_its_supplier(client, token) -> None:
+    supplier = "991825827"
+    through_supplier = bearer(token(scopes=[nextmove.DPO_SCOPE], org=SENDER, supplier=supplier))
+    document = sbd()
+    assert (await client.post("/api/messages/out", json=document, headers=through_supplier)).status_code == 200
+    claimed = sbd()
+    claimed["standardBusinessDocumentHeader"]["sender"][0]["identifier"]["value"] = f"0192:{supplier}"
+    refused = await client.post("/api/messages/out", json=claimed, headers=through_supplier)
+    assert refused.status_code == 403 and refused.json()["code"] == "sender_not_caller"
+    listed = (await client.get("/api/messages/out", headers=through_supplier)).json()
+    assert listed["totalElements"] == 1
