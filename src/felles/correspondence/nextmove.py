@@ -28,6 +28,7 @@ from defusedxml import ElementTree
 from sqlalchemy import Select, and_, false, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from felles.authorization import service as authorization_service
 from felles.core.audit import Actor
 from felles.core.blobs import BlobStore, open_blob_store
 from felles.core.clock import utcnow
@@ -83,6 +84,7 @@ ASIC_CONTENT_TYPE = "application/vnd.etsi.asic-e+zip"
 DPI_SCOPE = "digitalpostinnbygger:send"
 DPO_SCOPE = "move/dpo.read"
 DPV_SCOPE = "move/dpv.read"
+ORGANIZATION_TYPES = ("digital_dpv", "arkivmelding")
 SCOPE_OF_TYPE = {"digital": DPI_SCOPE, "print": DPI_SCOPE, "arkivmelding": DPO_SCOPE, "digital_dpv": DPV_SCOPE}
 
 
@@ -134,12 +136,9 @@ async def _create(session: AsyncSession, sender: str, document: schemas.Standard
     kind = document.message_type
     if kind in ("digital", "print") and len(receiver) != 11:
         raise InvalidInput(f"A {kind!r} message goes to a person (a fødselsnummer).", code="receiver_not_person")
-    if kind in ("digital_dpv", "arkivmelding") and len(receiver) != 9:
+    if kind in ORGANIZATION_TYPES and len(receiver) != 9:
         raise InvalidInput(f"A {kind!r} message goes to an organisation (0192: and its organisasjonsnummer).",
                            code="receiver_not_organization")
-    if kind in ("digital_dpv", "arkivmelding") and receiver not in await registers.postal_addresses_in_transaction(
-            session, Actor(f"organization:{sender}"), [receiver]):
-        raise InvalidInput(f"Organisation {receiver} is not in Enhetsregisteret.", code="receiver_not_found")
     identification = header.documentIdentification
     message_id = identification.instanceIdentifier or str(uuid7())
     if await session.scalar(select(Letter.id).where(Letter.message_id == message_id)) is not None:
@@ -182,9 +181,22 @@ async def _authorize(database: Database, principal: Principal, document: schemas
     kind = document.message_type
     if SCOPE_OF_TYPE[kind] not in principal.scopes:
         raise Forbidden(f"A {kind!r} message needs the scope {SCOPE_OF_TYPE[kind]}.", code="insufficient_scope")
+    receiver = parse_party(document.standardBusinessDocumentHeader.receiver[0].identifier.value)
+    if kind in ORGANIZATION_TYPES and len(receiver) == 9 and not await _organization_known(database, sender,
+                                                                                          receiver):
+        raise InvalidInput(f"Organisation {receiver} is neither in Enhetsregisteret nor a service owner.",
+                           code="receiver_not_found")
     if kind == "digital_dpv":
         await service_access.permitted_sending(database, sender, dpv_resource(document))
     return sender
+
+
+async def _organization_known(database: Database, sender: str, organization: str) -> bool:
+    """In Enhetsregisteret, or a service owner of the platform (a municipality receiving in its own archive)."""
+    async with database.transaction() as session:
+        if await registers.postal_addresses_in_transaction(session, Actor(f"organization:{sender}"), [organization]):
+            return True
+    return organization in {owner.organization for owner in await authorization_service.list_service_owners(database)}
 
 
 async def create_message(database: Database, principal: Principal,
@@ -407,9 +419,10 @@ async def capabilities(database: Database, principal: Principal, receiver_identi
     receiver = parse_party(receiver_identifier)
     actor = Actor(f"organization:{sender}")
     found: list[schemas.Capability] = []
+    known = len(receiver) == 9 and await _organization_known(database, sender, receiver)
     async with database.transaction() as session:
         addresses = await registers.postal_addresses_in_transaction(session, actor, [receiver, sender])
-        if receiver not in addresses:
+        if receiver not in addresses and (len(receiver) == 11 or not known):
             raise NotFound(f"{receiver_identifier} is not in Folkeregisteret or Enhetsregisteret.",
                            code="receiver_not_found")
         if len(receiver) == 11:
