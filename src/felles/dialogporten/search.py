@@ -15,6 +15,7 @@ from sqlalchemy import Select, String, and_, cast, exists, or_, select
 
 from felles.core.errors import InvalidInput
 from felles.core.paging import ContinuationTokens, page_size
+from felles.dialogporten import fulltext
 from felles.dialogporten.models import Dialog, DialogSeenLog
 from felles.dialogporten.schemas import FOLDER_LABELS, DeletedFilter
 
@@ -135,8 +136,7 @@ def filtered(query: Select[Any], filters: DialogFilters) -> Select[Any]:
         unopened = cast(Dialog.system_labels, String).contains('"MarkedAsUnopened"')
         conditions.append(and_(seen, ~unopened) if filters.is_content_seen else or_(~seen, unopened))
     if filters.search:
-        for word in filters.search.lower().split():
-            conditions.append(Dialog.search_text.contains(word, autoescape=True))
+        conditions.append(fulltext.matches(filters.search))
     return query.where(*conditions)
 
 
