@@ -16,8 +16,9 @@ POSTGRESQL_UPGRADE = [
     f"CREATE INDEX {GIN_INDEX} ON dialogporten_dialogs USING gin (to_tsvector('simple'::regconfig, search_text))",
 ]
 POSTGRESQL_DOWNGRADE = [f"DROP INDEX IF EXISTS {GIN_INDEX}"]
-_DELETE = f"DELETE FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH 'dialog_id : \"' || old.id || '\"';"
-_INSERT = f"INSERT INTO {FTS_TABLE} (dialog_id, text) VALUES (new.id, new.search_text);"
+_DELETE = ("DELETE FROM dialogporten_dialogs_fts WHERE dialogporten_dialogs_fts MATCH "
+           "'dialog_id : \"' || old.id || '\"';")
+_INSERT = "INSERT INTO dialogporten_dialogs_fts (dialog_id, text) VALUES (new.id, new.search_text);"
 SQLITE_UPGRADE = [
     # `dialog_id` is indexed too, so that a trigger finds a dialog's row through the index (`dialog_id : "…"`);
     # searches name the `text` column, so an id never matches a search.
@@ -26,7 +27,7 @@ SQLITE_UPGRADE = [
     f"CREATE TRIGGER {FTS_TABLE}_update AFTER UPDATE OF id, search_text ON dialogporten_dialogs "
     f"WHEN old.search_text IS NOT new.search_text OR old.id IS NOT new.id BEGIN {_DELETE} {_INSERT} END",
     f"CREATE TRIGGER {FTS_TABLE}_delete AFTER DELETE ON dialogporten_dialogs BEGIN {_DELETE} END",
-    f"INSERT INTO {FTS_TABLE} (dialog_id, text) SELECT id, search_text FROM dialogporten_dialogs",
+    "INSERT INTO dialogporten_dialogs_fts (dialog_id, text) SELECT id, search_text FROM dialogporten_dialogs",
 ]
 SQLITE_DOWNGRADE = [f"DROP TRIGGER IF EXISTS {FTS_TABLE}_{event}" for event in ("insert", "update", "delete")] + [
     f"DROP TABLE IF EXISTS {FTS_TABLE}"]

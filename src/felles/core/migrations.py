@@ -52,7 +52,8 @@ async def differences(database_url: str, metadata: MetaData) -> list[Any]:
     try:
         async with engine.connect() as connection:
             return await connection.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"include_name": modelled(metadata)}), metadata)
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"include_name": modelled(metadata)}), metadata)
             )
     finally:
         await engine.dispose()
