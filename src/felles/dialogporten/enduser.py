@@ -91,6 +91,8 @@ async def search_parties(database: Database, decisions: access.Decisions, end_us
                          filters: search.DialogFilters, *, tokens: ContinuationTokens) -> dict[str, Any]:
     """The visible dialogs of `parties` that `decisions` let the end user read, filtered, a page at a time."""
     filters.deleted = s.DeletedFilter.EXCLUDE
+    # The parties' dialogs are read once already (which resources they hold): words are checked on those rows.
+    filters.search_through_index = False
     now = utcnow()
     page = search.DialogPage([], None, search.parse_order(filters.order_by, "contentUpdatedAt_desc"))
     parts: dict[uuid.UUID, views.DialogParts] = {}

@@ -60,6 +60,8 @@ class DialogFilters:
     due_before: datetime | None = None
     visible_after: datetime | None = None
     visible_before: datetime | None = None
+    # False where other conditions already narrow the rows to few (an end user's parties); see `fulltext.matches`.
+    search_through_index: bool = True
     order_by: str | None = None
     continuation_token: str | None = None
     limit: int | None = None
@@ -136,7 +138,7 @@ def filtered(query: Select[Any], filters: DialogFilters) -> Select[Any]:
         unopened = cast(Dialog.system_labels, String).contains('"MarkedAsUnopened"')
         conditions.append(and_(seen, ~unopened) if filters.is_content_seen else or_(~seen, unopened))
     if filters.search:
-        conditions.append(fulltext.matches(filters.search))
+        conditions.append(fulltext.matches(filters.search, through_index=filters.search_through_index))
     return query.where(*conditions)
 
 
