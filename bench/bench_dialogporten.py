@@ -4,9 +4,11 @@ user's search over 100 parties in a large store, against a bare route in the sam
     .venv/bin/python bench/bench_dialogporten.py [--database URL] [--dialogs 100000] [--parties 10000]
 
 On a fresh SQLite file by default (`--database postgresql+asyncpg://…/x_bench` for PostgreSQL; the name must
-contain "bench": it is emptied). The issue's scale is `--dialogs 1000000 --parties 100000`.
-- "ingestion": the dialogs written as a stream (batches of 2,000 rows, with a progress bar, in constant memory),
-  each party getting dialogs/parties of them, 1 in 4 with an activity; dialogs/s;
+contain "bench": it is emptied). The issue's scale is `--dialogs 1000000 --parties 100000`; `--reuse` measures
+a database an earlier run seeded with the same numbers, without seeding it again.
+- "ingestion": the dialogs written as a stream with a progress bar, in constant memory (batches of 2,000 rows;
+  on PostgreSQL through `COPY`, into the tables with all their indexes, the full-text GIN index included), each
+  party getting dialogs/parties of them, 1 in 4 with an activity; dialogs/s;
 - "create": `service.create_dialog` (validation, the resource registry's owner check, the rows, the audit entry and
   the CloudEvent in one transaction), p50/p95 over 200 creates;
 - "search, 100 parties": `enduser.search_parties` for a person acting for 100 parties (the first page of 100, newest
@@ -14,13 +16,15 @@ contain "bench": it is emptied). The issue's scale is `--dialogs 1000000 --parti
   with a free-text term. The decision point is replaced by one that permits every read, so that the figure is
   the search's own (the PDP has its own bench, `bench_pdp.py`, and caches its answers per person);
 - "bare route": `GET /dialogporten/api/v1/metadata/limits` through the ASGI app, the baseline of the ratios.
-Latencies are wall-clock; the load average is printed beside them.
+Latencies are wall-clock; the load average is printed beside them. On PostgreSQL the plans of the searches'
+statements are printed (`EXPLAIN ANALYZE`), with a warning for a sequential scan of the dialogs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import resource
@@ -34,7 +38,8 @@ from typing import Any
 
 import httpx
 from rich.progress import Progress
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
+from sqlalchemy.dialects.postgresql import JSONB
 
 from felles.app import create_app
 from felles.authorization import schemas as authorization_schemas
@@ -54,7 +59,7 @@ from felles.registers.identifiers import make_organization_number
 
 OWNER, ORGCODE, RESOURCE = "405003309", "ttd", "ttd-bench-dialogs"
 RESOURCE_URN = service.RESOURCE_PREFIX + RESOURCE
-BATCH = 2_000
+BATCH = 2_000  # rows a transaction
 WORDS = ("byggesak", "skatt", "parkering", "renovasjon", "vedtak", "søknad", "feiing", "tilskudd", "faktura")
 
 
@@ -66,8 +71,11 @@ class PermitAll(access.Decisions):
 
 
 def parties(count: int) -> list[str]:
-    return [service.ORGANIZATION_PREFIX + (make_organization_number(31_000_000 + index) or "") for index in
-            range(count)]
+    """`count` distinct organisations (numbers whose check digit would be 10 are skipped)."""
+    numbers = (make_organization_number(31_000_000 + index) for index in range(count * 2))
+    found = [service.ORGANIZATION_PREFIX + number for number in numbers if number is not None][:count]
+    assert len(found) == count
+    return found
 
 
 def dialog_row(number: int, party: str, now: Any) -> dict[str, Any]:
@@ -90,39 +98,98 @@ def dialog_row(number: int, party: str, now: Any) -> dict[str, Any]:
     }
 
 
+def activity_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"id": uuid7(), "dialog_id": row["id"], "created_at": row["created_at"], "type": "DialogCreated",
+             "extended_type": None, "transmission_id": None, "performed_by": {"actorType": "ServiceOwner"},
+             "description": None} for row in rows[::4]]
+
+
+async def copy_rows(database: Database, table: Any, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL's `COPY` of `rows` into `table` (JSON documents as their text), in one transaction."""
+    columns = [column.name for column in table.columns]
+    documents = {column.name for column in table.columns if isinstance(column.type.dialect_impl(
+        database.engine.dialect), JSONB)}
+    records = [tuple(json.dumps(row[name]) if name in documents and row[name] is not None else row[name]
+                     for name in columns) for row in rows]
+    async with database.engine.begin() as connection:
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.copy_records_to_table(table.name, records=records, columns=columns)
+
+
 async def ingest(database: Database, dialogs: int, all_parties: list[str]) -> float:
-    """Write `dialogs` dialogs in batches; dialogs/s."""
+    """Write `dialogs` dialogs in batches (COPY on PostgreSQL, multi-row INSERT on SQLite); dialogs/s."""
     now, started = utcnow(), time.perf_counter()
+    postgresql = database.engine.dialect.name == "postgresql"
     with Progress() as progress:
         task = progress.add_task("dialogs", total=dialogs)
         for first in range(0, dialogs, BATCH):
             rows = [dialog_row(number, all_parties[number % len(all_parties)], now)
                     for number in range(first, min(first + BATCH, dialogs))]
-            activities = [{"id": uuid7(), "dialog_id": row["id"], "created_at": row["created_at"],
-                           "type": "DialogCreated", "extended_type": None, "transmission_id": None,
-                           "performed_by": {"actorType": "ServiceOwner"}, "description": None}
-                          for row in rows[::4]]
-            async with database.transaction() as session:
-                await session.execute(insert(Dialog), rows)
-                await session.execute(insert(DialogActivity), activities)
+            activities = activity_rows(rows)
+            if postgresql:
+                await copy_rows(database, Dialog.__table__, rows)
+                await copy_rows(database, DialogActivity.__table__, activities)
+            else:
+                async with database.transaction() as session:
+                    await session.execute(insert(Dialog), rows)
+                    await session.execute(insert(DialogActivity), activities)
             progress.advance(task, len(rows))
     return dialogs / (time.perf_counter() - started)
 
 
-async def latencies(calls: int, operation: Callable[[int], Awaitable[object]]) -> list[float]:
-    measured = []
+async def explain(database: Database, label: str, operation: Callable[[], Awaitable[object]]) -> None:
+    """Run `operation` once, then `EXPLAIN ANALYZE` each statement it made over the dialogs (PostgreSQL)."""
+    if database.engine.dialect.name != "postgresql":
+        return
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_connection: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM dialogporten_dialogs" in statement and not statement.lstrip().startswith("EXPLAIN"):
+            statements.append((statement, parameters))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await operation()
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    async with database.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        for statement, parameters in statements:
+            driver: Any = raw.driver_connection
+            plan = [row[0] for row in await driver.fetch(
+                "EXPLAIN (ANALYZE, BUFFERS) " + statement, *(parameters or ()))]
+            scans = [line.strip() for line in plan if "Seq Scan on dialogporten_dialogs" in line]
+            print(f"    plan of {label} ({statement.split()[1][:40]} …): {plan[-1].strip()}"
+                  + (f"  WARNING {scans[0]}" if scans else ""))
+            for line in plan:
+                if "Index" in line or "Scan" in line or "Sort" in line:
+                    print(f"      {line.strip()[:150]}")
+
+
+class Measured(list[float]):
+    """Wall-clock milliseconds of each call, and the CPU milliseconds this process spent on them all (on a loaded
+    machine the wall clock includes waiting for a core; the CPU time does not, nor the database server's)."""
+
+    cpu_ms: float = 0.0
+
+
+async def latencies(calls: int, operation: Callable[[int], Awaitable[object]]) -> Measured:
+    measured = Measured()
+    cpu = time.process_time()
     for index in range(calls):
         started = time.perf_counter()
         await operation(index)
         measured.append((time.perf_counter() - started) * 1e3)
+    measured.cpu_ms = (time.process_time() - cpu) * 1e3 / calls
     return measured
 
 
-def report(label: str, measured: list[float], baseline: float | None = None) -> float:
+def report(label: str, measured: Measured, baseline: float | None = None) -> float:
     p50 = statistics.median(measured)
     p95 = statistics.quantiles(measured, n=20)[18]
     ratio = f"  {p50 / baseline:6.1f}× the bare route" if baseline else ""
-    print(f"  {label:<38} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms{ratio}")
+    print(f"  {label:<38} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  (CPU here {measured.cpu_ms:6.2f} ms/call){ratio}")
     return p50
 
 
@@ -142,20 +209,24 @@ async def fresh(url: str | None, data_dir: Path) -> str:
 
 
 async def main(arguments: argparse.Namespace, data_dir: Path) -> None:
-    url = await fresh(arguments.database, data_dir)
+    url = arguments.database if arguments.reuse else await fresh(arguments.database, data_dir)
     settings = Settings(environment=Environment.TEST, data_dir=data_dir, database_url=url,
                         secret_key="bench-secret-key", log_json=False, log_level="WARNING")
     database = Database(url)
     actor = Actor(f"organization:{OWNER}")
-    await authorization_service.create_resource(database, actor, OWNER, authorization_schemas.ServiceResource(
-        identifier=RESOURCE, title={"nb": "Benk"}, resourceType="GenericAccessResource",
-        hasCompetentAuthority=authorization_schemas.CompetentAuthority(organization=OWNER, orgcode=ORGCODE)))
     all_parties = parties(arguments.parties)
     print(f"Dialogporten bench: {arguments.dialogs:,} dialogs across {arguments.parties:,} parties on "
           f"{'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}; load {os.getloadavg()[0]:.1f}")
-    rate = await ingest(database, arguments.dialogs, all_parties)
-    print(f"  {'ingestion (streamed, batches of 2,000)':<38} {rate:,.0f} dialogs/s; peak memory "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if arguments.reuse:  # the dialogs an earlier run with the same numbers wrote
+        print("  (measuring the dialogs an earlier run seeded: no ingestion)")
+    else:
+        await authorization_service.create_resource(database, actor, OWNER, authorization_schemas.ServiceResource(
+            identifier=RESOURCE, title={"nb": "Benk"}, resourceType="GenericAccessResource",
+            hasCompetentAuthority=authorization_schemas.CompetentAuthority(organization=OWNER, orgcode=ORGCODE)))
+        rate = await ingest(database, arguments.dialogs, all_parties)
+        print(f"  {'ingestion (streamed, batches of 2,000)':<38} {rate:,.0f} dialogs/s "
+              f"({'COPY' if url.startswith('postgresql') else 'INSERT'}); peak memory "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; load {os.getloadavg()[0]:.1f}")
     if url.startswith("postgresql"):
         async with database.engine.begin() as connection:
             await connection.execute(text("ANALYZE"))
@@ -188,6 +259,18 @@ async def main(arguments: argparse.Namespace, data_dir: Path) -> None:
     report("search, 100 parties, free text", await latencies(100, lambda index: enduser.search_parties(
         database, permit, "end-user", inbox, search.DialogFilters(search=WORDS[index % len(WORDS)]),
         tokens=tokens)), baseline)
+    report("search, 100 parties, rare free text", await latencies(100, lambda index: enduser.search_parties(
+        database, permit, "end-user", inbox, search.DialogFilters(search=f"nummer {index * 7919 % arguments.dialogs}"),
+        tokens=tokens)), baseline)
+    await explain(database, "search, 100 parties", lambda: enduser.search_parties(
+        database, permit, "end-user", inbox, search.DialogFilters(), tokens=tokens))
+    await explain(database, "search, 100 parties, free text", lambda: enduser.search_parties(
+        database, permit, "end-user", inbox, search.DialogFilters(search="skatt"), tokens=tokens))
+    owner_filters = search.DialogFilters(search="parkering", limit=100)
+    report("service owner search, free text", await latencies(50, lambda _: service.search_dialogs(
+        database, owner, owner_filters, tokens=tokens)), baseline)
+    await explain(database, "service owner search, free text", lambda: service.search_dialogs(
+        database, owner, search.DialogFilters(search="parkering", limit=100), tokens=tokens))
     one = all_parties[:1]
     report("search, 1 party", await latencies(200, lambda _: enduser.search_parties(
         database, permit, "end-user", one, search.DialogFilters(), tokens=tokens)), baseline)
@@ -199,5 +282,6 @@ if __name__ == "__main__":
     parser.add_argument("--database", default=os.environ.get("FELLES_BENCH_DATABASE_URL"))
     parser.add_argument("--dialogs", type=int, default=100_000)
     parser.add_argument("--parties", type=int, default=10_000)
+    parser.add_argument("--reuse", action="store_true", help="measure a PostgreSQL bench database seeded before")
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(main(parser.parse_args(), Path(folder)))

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from felles.core.migrations import modelled
 from felles.tables import metadata
 
 
@@ -15,6 +16,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=modelled(metadata),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -114,13 +114,16 @@ async def test_reading_a_dialog_writes_the_seen_log_and_marks_its_content_seen(c
     assert set(claims["a"].split(";")) == {"read", "write"}
 
 
-async def test_hidden_dialogs_are_not_found(client, owner_headers, person):
+async def test_hidden_dialogs_are_not_found_and_deleted_ones_gone(client, owner_headers, person):
     later = await create_dialog(client, owner_headers, visibleFrom=(utcnow() + timedelta(days=1)).isoformat())
     deleted = await create_dialog(client, owner_headers)
     await client.delete(f"{DIALOGS}/{deleted}", headers=owner_headers)
     assert await listed(client, person(KARI)) == []
-    for dialog_id in (later, deleted, str(uuid.uuid4())):
+    for dialog_id in (later, str(uuid.uuid4())):
         assert (await client.get(f"{ENDUSER_DIALOGS}/{dialog_id}", headers=person(KARI))).status_code == 404
+    # A deleted dialog is gone (410) for one who may read it, as in Dialogporten; to anyone else it is not found.
+    assert (await client.get(f"{ENDUSER_DIALOGS}/{deleted}", headers=person(KARI))).status_code == 410
+    assert (await client.get(f"{ENDUSER_DIALOGS}/{deleted}", headers=person(OLA))).status_code == 404
 
 
 async def test_system_labels_file_dialogs_one_at_a_time_and_in_bulk(client, owner_headers, person):

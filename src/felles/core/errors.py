@@ -127,6 +127,15 @@ class ProblemPage:
 
 
 HtmlProblemRenderer = Callable[[Request, ProblemPage], Response]
+# An API that mirrors a real one answers its problems in that API's own format, for the paths under a prefix.
+ProblemFormat = Callable[[Request, int, str, str, str, dict[str, Any], dict[str, str] | None], Response]
+_problem_formats: dict[str, ProblemFormat] = {}
+
+
+def register_problem_format(path_prefix: str, render: ProblemFormat) -> None:
+    """Answer every problem under `path_prefix` (the handlers' and the middleware's) with `render(request,
+    status, code, title, detail, extra, headers)` instead of Felles's own document."""
+    _problem_formats[path_prefix] = render
 
 
 def register_html_problem_renderer(app: FastAPI, renderer: HtmlProblemRenderer) -> None:
@@ -181,6 +190,9 @@ def problem_response(
         page.headers.update(headers or {})
         page.headers.add_vary_header("Accept")
         return page
+    for prefix, render in _problem_formats.items():
+        if request.url.path.startswith(prefix):
+            return render(request, status, code, title, detail, extra or {}, headers)
     body: dict[str, Any] = {
         "type": f"urn:felles:problem:{code}",
         "title": title,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +39,21 @@ async def upgrade_async(database_url: str, revision: str = "head") -> None:
     await asyncio.to_thread(command.upgrade, alembic_config(database_url), revision)
 
 
+def modelled(metadata: MetaData) -> Callable[[str | None, str, Any], bool]:
+    """Alembic's `include_name`: leave out what a component's migration makes outside the models (the names in
+    `metadata.info["unmodelled"]`, such as full-text indexes), which the models cannot declare."""
+    unmodelled = metadata.info.get("unmodelled", ())
+    return lambda name, type_, parent_names: name not in unmodelled
+
+
 async def differences(database_url: str, metadata: MetaData) -> list[Any]:
     """What the models declare that the migrated database lacks (or has in excess); empty when they agree."""
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as connection:
             return await connection.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"include_name": modelled(metadata)}), metadata)
             )
     finally:
         await engine.dispose()

@@ -3,10 +3,14 @@
 Altinn token with `digdir:dialogporten`) and the open `api/v1/metadata/...`.
 
 As Dialogporten does, a body that breaks the models answers 400 with every field's messages under `errors`
-(`DialogportenRoute`), and a write answers the dialog's new revision in `ETag`."""
+(`DialogportenRoute`), a write answers the dialog's new revision in `ETag`, and every problem under `/api/` is
+Dialogporten's own ProblemDetails (`problem_details`): `type`, `title`, `status`, `instance`, a W3C `traceId` and
+the messages under `errors` by entity or field."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -14,8 +18,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.responses import Response as StarletteResponse
 
-from felles.core.errors import Forbidden, InvalidInput, Unauthorized
+from felles.core.body_limit import body_limit_for
+from felles.core.errors import PROBLEM_MEDIA_TYPE, Forbidden, InvalidInput, Unauthorized, register_problem_format
 from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import (
     ALTINN_API_ISSUERS,
@@ -27,8 +33,60 @@ from felles.core.tokens import (
     authenticate,
     require_scope,
 )
-from felles.dialogporten import enduser, graphql, schemas, search, service, views
+from felles.dialogporten import enduser, graphql, schemas, search, service, transmissions, views
 from felles.dialogporten.models import Dialog
+
+# Dialogporten's ProblemDetails: the RFC section as `type`, and its titles, by status.
+PROBLEM_TYPES = {
+    400: ("https://datatracker.ietf.org/doc/html/rfc7231#section-6.5.1", "One or more validation errors occurred."),
+    401: ("https://datatracker.ietf.org/doc/html/rfc7235#section-3.1", "Unauthorized."),
+    403: ("https://datatracker.ietf.org/doc/html/rfc7231#section-6.5.3", "Forbidden."),
+    404: ("https://datatracker.ietf.org/doc/html/rfc7231#section-6.5.4", "Resource not found."),
+    405: ("https://datatracker.ietf.org/doc/html/rfc7231#section-6.5.5", "Method not allowed."),
+    409: ("https://datatracker.ietf.org/doc/html/rfc7231#section-6.5.8", "Conflict."),
+    410: ("https://datatracker.ietf.org/doc/html/rfc7231#section-6.5.9", "Resource no longer available."),
+    412: ("https://datatracker.ietf.org/doc/html/rfc7232#section-4.2", "Precondition failed."),
+    413: ("https://datatracker.ietf.org/doc/html/rfc7231#section-6.5.11", "Payload too large."),
+    422: ("https://datatracker.ietf.org/doc/html/rfc4918#section-11.2", "Unprocessable request."),
+    500: ("https://datatracker.ietf.org/doc/html/rfc7231#section-6.6.1", "An error occurred while processing the "
+                                                                           "request."),
+}
+# The entity a problem is about, where the message does not name it (Dialogporten keys `errors` by it).
+PROBLEM_ENTITIES = {"dialog_not_found": "DialogEntity", "dialog_deleted": "DialogEntity"}
+# Dialogporten answers these bare: the status says it all.
+BARE_PROBLEMS = {412, 413}
+_NAMED_ENTITY = re.compile(r"Entity '(\w+)'")
+
+
+def trace_id(request_id: str | None) -> str:
+    """A W3C `traceparent` made from the request id, so a client's report leads to our log lines."""
+    digest = hashlib.sha256((request_id or uuid.uuid4().hex).encode()).hexdigest()
+    trace = request_id if request_id and re.fullmatch(r"[0-9a-f]{32}", request_id) else digest[:32]
+    return f"00-{trace}-{digest[32:48]}-00"
+
+
+def problem_details(request: Request, status_code: int, code: str, title: str, detail: str, extra: dict[str, Any],
+                    headers: dict[str, str] | None) -> StarletteResponse:
+    """A problem as Dialogporten answers it (its recorded error responses): the messages go under `errors`, keyed
+    by field (validation), by entity (`DialogEntity`, `DialogActivity` ...) or by what went wrong."""
+    kind, dialogporten_title = PROBLEM_TYPES.get(status_code, (f"urn:felles:problem:{code}", title))
+    if status_code == 413:
+        dialogporten_title = f"Payload too large. The maximum allowed size is {body_limit_for(request.url.path)} bytes."
+    body: dict[str, Any] = {"type": kind, "title": dialogporten_title, "status": status_code,
+                            "instance": request.url.path,
+                            "traceId": trace_id(getattr(request.state, "request_id", None))}
+    errors = extra.get("errors")
+    if isinstance(errors, dict) and errors:
+        body["errors"] = errors
+    elif status_code not in BARE_PROBLEMS:
+        named = _NAMED_ENTITY.search(detail)
+        key = PROBLEM_ENTITIES.get(code) or (named.group(1) if named else "".join(
+            part.capitalize() for part in code.split("_")))
+        body["errors"] = {key: [detail]}
+    return JSONResponse(body, status_code=status_code, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+register_problem_format("/dialogporten/api/", problem_details)
 
 
 class DialogportenRoute(AuthenticatedRoute):
@@ -48,6 +106,8 @@ class DialogportenRoute(AuthenticatedRoute):
                     path = ("dto" if where == "body" else str(where)) + "".join(
                         f"[{part}]" if isinstance(part, int) else f".{part}"
                         for part in (location if where == "body" else location[1:]))
+                    if path.endswith(".content.title") and item.get("type") == "missing":
+                        path, item = path.removesuffix(".title"), {"msg": "Title must not be empty."}
                     errors.setdefault(path, []).append(item.get("msg", ""))
                 raise service.validation_failed(errors) from None
 
@@ -244,6 +304,17 @@ async def add_transmission(runtime: RuntimeDep, principal: ServiceProvider, dial
     return Response(f'"{transmission.id}"', status_code=status.HTTP_201_CREATED, media_type="application/json",
                     headers={"ETag": str(row.revision),
                              "Location": f"/dialogporten{DIALOGS}/{row.id}/transmissions/{transmission.id}"})
+
+
+@router.put(DIALOGS + "/{dialogId}/transmissions/{transmissionId}", operation_id="dialogporten_update_transmission",
+            status_code=status.HTTP_204_NO_CONTENT, responses=WRITE_PROBLEMS)
+async def update_transmission(runtime: RuntimeDep, principal: ServiceProvider, dialogId: uuid.UUID,
+                              transmissionId: uuid.UUID, body: schemas.TransmissionUpdate,
+                              if_match: IfMatch = None) -> Response:
+    """Replace a transmission (needs `digdir:dialogporten.serviceprovider.changetransmissions` too)."""
+    row = await transmissions.update_transmission(runtime.database, principal, dialogId, transmissionId, body,
+                                                  if_match=if_match, base_url=runtime.settings.base_url)
+    return _revised(row)
 
 
 @router.get(DIALOGS + "/{dialogId}/seenlog", operation_id="dialogporten_list_seen_log", responses=PROBLEMS,

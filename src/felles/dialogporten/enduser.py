@@ -26,7 +26,7 @@ from felles.core import audit
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.db import Database
-from felles.core.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed, Unauthorized
+from felles.core.errors import Forbidden, Gone, InvalidInput, NotFound, PreconditionFailed, Unauthorized
 from felles.core.ids import uuid7
 from felles.core.paging import ContinuationTokens
 from felles.core.tokens import SIGNING_ALGORITHM, PlatformKeys, Principal
@@ -41,9 +41,10 @@ DIALOG_TOKEN_SECONDS = 600
 LABEL_PREFIX = "systemlabel:"
 
 
-def _visible(now: datetime) -> Any:
-    return and_(Dialog.deleted_at.is_(None), or_(Dialog.visible_from.is_(None), Dialog.visible_from <= now),
-                or_(Dialog.expires_at.is_(None), Dialog.expires_at > now))
+def _visible(now: datetime, *, deleted_too: bool = False) -> Any:
+    shown = and_(or_(Dialog.visible_from.is_(None), Dialog.visible_from <= now),
+                 or_(Dialog.expires_at.is_(None), Dialog.expires_at > now))
+    return shown if deleted_too else and_(Dialog.deleted_at.is_(None), shown)
 
 
 def _check_parties(requested: list[str], authorized: dict[str, Any]) -> None:
@@ -90,6 +91,8 @@ async def search_parties(database: Database, decisions: access.Decisions, end_us
                          filters: search.DialogFilters, *, tokens: ContinuationTokens) -> dict[str, Any]:
     """The visible dialogs of `parties` that `decisions` let the end user read, filtered, a page at a time."""
     filters.deleted = s.DeletedFilter.EXCLUDE
+    # The parties' dialogs are read once already (which resources they hold): words are checked on those rows.
+    filters.search_through_index = False
     now = utcnow()
     page = search.DialogPage([], None, search.parse_order(filters.order_by, "contentUpdatedAt_desc"))
     parts: dict[uuid.UUID, views.DialogParts] = {}
@@ -106,10 +109,16 @@ async def search_parties(database: Database, decisions: access.Decisions, end_us
 
 async def _readable_dialog(session: AsyncSession, decisions: access.Decisions, dialog_id: uuid.UUID,
                            now: datetime) -> Dialog:
-    row = await session.scalar(select(Dialog).where(Dialog.id == dialog_id, _visible(now)))
+    """The dialog if the person may read it; 410 when it is deleted (as Dialogporten answers), but only to one who
+    may read it: to anyone else it is not found."""
+    row = await session.scalar(select(Dialog).where(Dialog.id == dialog_id, _visible(now, deleted_too=True)))
     if row is None or not await decisions.permits(row.party, access.resource_of(row.service_resource, None),
                                                   access.READ):
         raise NotFound(f"Dialog with key '{dialog_id}' not found.", code="dialog_not_found", title="Not found.")
+    if row.deleted_at is not None:
+        raise Gone(f"Entity 'DialogEntity' with the following key(s) is removed: ({dialog_id}).",
+                   code="dialog_deleted", extra={"errors": {"DialogEntity": [
+                       f"Entity 'DialogEntity' with the following key(s) is removed: ({dialog_id})."]}})
     return row
 
 

@@ -4,7 +4,8 @@ log of system-label changes.
 
 A dialog's search columns (party, service resource, org, status, dates, labels, the free-text `search_text`) are
 plain columns so that an inbox over many parties is one indexed query; the nested parts a list never filters on
-stay documents, shaped as the API shows them."""
+stay documents, shaped as the API shows them. Free text is searched through the database's own full-text index
+over `search_text` (`fulltext`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from felles.core.db import Base, JSONDocument, UTCDateTime
+from felles.dialogporten.fulltext import UNMODELLED
+
+# The full-text structures (an expression index, an FTS5 table) are made by the migration, not declared here.
+Base.metadata.info.setdefault("unmodelled", set()).update(UNMODELLED)
 
 
 class Dialog(Base):

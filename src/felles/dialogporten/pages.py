@@ -56,7 +56,9 @@ async def dialogs_page(request: Request, runtime: RuntimeDep) -> Response:
     parties = (await enduser.parties(runtime.database, principal))["authorizedParties"]
     choices = [(item["party"], item["name"]) for parent in parties for item in [parent, *parent["subParties"]]]
     names = dict(choices)
-    filters = search.DialogFilters(party=[party] if party in names else [], system_label=[folder])
+    search_text = request.query_params.get("search", "").strip()[:255]
+    filters = search.DialogFilters(party=[party] if party in names else [], system_label=[folder],
+                                   search=search_text if len(search_text) >= search.MIN_SEARCH_LENGTH else None)
     try:
         page = await enduser.search_dialogs(runtime.database, principal, filters, tokens=runtime.continuation_tokens)
     except (Forbidden, InvalidInput):
@@ -71,7 +73,8 @@ async def dialogs_page(request: Request, runtime: RuntimeDep) -> Response:
         "unseen": not item["isContentSeen"],
     } for item in page["items"]]
     return render_page(request, "dialogporten/dialogs.html", {
-        "items": items, "parties": choices, "party": party, "folders": FOLDERS, "folder": folder})
+        "items": items, "parties": choices, "party": party, "folders": FOLDERS, "folder": folder,
+        "search_text": search_text})
 
 
 @router.get(LIST_PATH + "/{dialog_id}", response_class=HTMLResponse, name="dialogporten_dialog_page",

@@ -12,6 +12,12 @@ from typing import Any
 
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, field_validator
 
+from felles.registers.identifiers import is_valid_organization_number, is_valid_person_identifier
+
+RESOURCE_PREFIX = "urn:altinn:resource:"
+PERSON_PREFIX = "urn:altinn:person:identifier-no:"
+ORGANIZATION_PREFIX = "urn:altinn:organization:identifier-no:"
+
 SHORT_TEXT = 255
 LONG_TEXT = 1023
 # The languages Dialogporten takes (ISO 639 codes its localization validator knows); the platform's three first.
@@ -193,7 +199,7 @@ class AttachmentCreate(Strict):
     id: uuid.UUID | None = None
     displayName: list[Localization] | None = None
     name: str | None = Field(default=None, max_length=SHORT_TEXT)
-    urls: list[AttachmentUrlCreate] = Field(default_factory=list)
+    urls: list[AttachmentUrlCreate] = Field(default_factory=list, min_length=1)
     expiresAt: datetime | None = None
 
 
@@ -245,8 +251,9 @@ class NavigationalActionCreate(Strict):
     expiresAt: datetime | None = None
 
 
-class TransmissionCreate(Strict):
-    id: uuid.UUID | None = None
+class TransmissionFields(Strict):
+    """What a transmission is made of, as created and as replaced."""
+
     idempotentKey: str | None = Field(default=None, min_length=1, max_length=36)
     createdAt: datetime | None = None
     authorizationAttribute: str | None = Field(default=None, max_length=SHORT_TEXT)
@@ -258,6 +265,17 @@ class TransmissionCreate(Strict):
     content: TransmissionContentCreate
     attachments: list[AttachmentCreate] = Field(default_factory=list)
     navigationalActions: list[NavigationalActionCreate] = Field(default_factory=list)
+
+
+class TransmissionCreate(TransmissionFields):
+    id: uuid.UUID | None = None
+
+
+class TransmissionUpdate(TransmissionFields):
+    """UpdateTransmissionRequest: the transmission as it should be; a silent update is no news for the end user
+    (the dialog's content-updated time and the events stay as they were)."""
+
+    isSilentUpdate: bool = False
 
 
 class Label(Strict):
@@ -302,6 +320,24 @@ class DialogCreate(DialogUpdate):
     updatedAt: datetime | None = None
     systemLabel: SystemLabel | None = None
     serviceOwnerContext: ServiceOwnerContextCreate | None = None
+
+    # Checked here too (not only in the service) so that one answer lists every broken rule, as Dialogporten's.
+    @field_validator("serviceResource")
+    @classmethod
+    def _resource_urn(cls, value: str) -> str:
+        if not value.startswith(RESOURCE_PREFIX):
+            raise ValueError(f"'ServiceResource' must start with '{RESOURCE_PREFIX}'.")
+        return value
+
+    @field_validator("party")
+    @classmethod
+    def _party_urn(cls, value: str) -> str:
+        for prefix, valid in ((PERSON_PREFIX, is_valid_person_identifier),
+                              (ORGANIZATION_PREFIX, is_valid_organization_number)):
+            if value.startswith(prefix) and valid(value.removeprefix(prefix)):
+                return value
+        raise ValueError(f"'Party' must be on format '{ORGANIZATION_PREFIX}{{norwegian org-nr}}' or "
+                         f"'{PERSON_PREFIX}{{norwegian f-nr/d-nr}}' with valid values, respectively.")
 
 
 class SystemLabelsSet(Strict):

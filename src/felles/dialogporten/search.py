@@ -15,6 +15,7 @@ from sqlalchemy import Select, String, and_, cast, exists, or_, select
 
 from felles.core.errors import InvalidInput
 from felles.core.paging import ContinuationTokens, page_size
+from felles.dialogporten import fulltext
 from felles.dialogporten.models import Dialog, DialogSeenLog
 from felles.dialogporten.schemas import FOLDER_LABELS, DeletedFilter
 
@@ -59,6 +60,8 @@ class DialogFilters:
     due_before: datetime | None = None
     visible_after: datetime | None = None
     visible_before: datetime | None = None
+    # False where other conditions already narrow the rows to few (an end user's parties); see `fulltext.matches`.
+    search_through_index: bool = True
     order_by: str | None = None
     continuation_token: str | None = None
     limit: int | None = None
@@ -135,8 +138,7 @@ def filtered(query: Select[Any], filters: DialogFilters) -> Select[Any]:
         unopened = cast(Dialog.system_labels, String).contains('"MarkedAsUnopened"')
         conditions.append(and_(seen, ~unopened) if filters.is_content_seen else or_(~seen, unopened))
     if filters.search:
-        for word in filters.search.lower().split():
-            conditions.append(Dialog.search_text.contains(word, autoescape=True))
+        conditions.append(fulltext.matches(filters.search, through_index=filters.search_through_index))
     return query.where(*conditions)
 
 
