@@ -8,6 +8,9 @@ import re
 import uuid
 
 import pytest
+from fastapi import FastAPI, Request, Response
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 from felles.apps.demo import DEMO_SERVICE_OWNER_NUMBER
 from felles.core.tokens import Principal
@@ -15,6 +18,7 @@ from felles.dialogporten import schemas as s
 from felles.dialogporten import service
 from felles.dialogporten.demo import DEMO_RESOURCE_URN, seed_demo_dialogs
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
+from tests.conftest import serve_app
 from tests.portal.login import form_token, local, log_in
 
 KARI, OLA, INGRID = DEMO_PERSONS[0], DEMO_PERSONS[1], DEMO_PERSONS[4]
@@ -219,3 +223,53 @@ async def test_the_unread_marker_changes_only_when_the_content_changes(client, d
                                [{"op": "replace", "path": "/status", "value": "Awaiting"}], if_match=None,
                                base_url=settings.base_url)
     assert unread((await client.get(HOME)).text)
+
+
+async def test_a_writing_gui_action_is_a_form_the_platform_calls_with_the_dialog_token(client, database, settings):
+    calls: list[tuple[str, str]] = []
+    service_app = FastAPI()
+
+    @service_app.post("/confirm")
+    async def confirm(request: Request) -> Response:
+        calls.append(("POST", request.headers.get("authorization", "")))
+        return Response(status_code=204)
+
+    @service_app.delete("/withdraw")
+    async def withdraw() -> Response:
+        return Response(status_code=500)
+
+    fjordvik = Principal("organization", organization_number=DEMO_SERVICE_OWNER_NUMBER,
+                         scopes=frozenset({service.SERVICE_PROVIDER_SCOPE}))
+
+    def action(name: str, method: str, url: str, priority: str) -> dict[str, object]:
+        return {"action": name, "httpMethod": method, "url": url, "priority": priority,
+                "title": [{"value": f"{name} {method}", "languageCode": "nb"}]}
+
+    with serve_app(service_app) as target:
+        row = await service.create_dialog(database, fjordvik, s.DialogCreate.model_validate({
+            "serviceResource": DEMO_RESOURCE_URN, "party": INGRID_URN, "status": "InProgress",
+            "content": {"title": {"value": [{"value": "Bekreft timen", "languageCode": "nb"}]},
+                        "summary": {"value": [{"value": "Bekreft eller trekk deg.", "languageCode": "nb"}]}},
+            "guiActions": [action("write", "POST", f"{target}/confirm", "Primary"),
+                           action("write", "DELETE", f"{target}/withdraw", "Secondary"),
+                           action("sign", "POST", f"{target}/confirm", "Tertiary")]}), base_url=settings.base_url)
+        await log_in(client, HOME, INGRID.identifier)
+        page = (await client.get(HOME + f"dialog/{row.id}")).text
+        token = form_token(page)
+        forms = re.findall(rf'action="/inbox/dialog/{row.id}/actions/([0-9a-f-]+)"', page)
+        assert len(forms) == 2 and "sign POST: Du har ikke tilgang" in page  # sign is the daglig leder's only
+        ids = {item["httpMethod"]: item["id"] for item in row.gui_actions if item["action"] == "write"}
+        sign_id = next(item["id"] for item in row.gui_actions if item["action"] == "sign")
+
+        done = await client.post(HOME + f"dialog/{row.id}/actions/{ids['POST']}", data={"form_token": token})
+        assert done.status_code == 303 and "done=action" in done.headers["location"]
+        assert len(calls) == 1 and calls[0][1].startswith("Bearer ey")
+        keys = KeySet.import_key_set((await client.get("/dialogporten/api/v1/.well-known/jwks.json")).json())
+        claims = jwt.decode(calls[0][1].removeprefix("Bearer "), keys, algorithms=["RS256"]).claims
+        assert claims["i"] == str(row.id) and claims["p"] == INGRID_URN and "write" in claims["a"].split(";")
+        failed = await client.post(HOME + f"dialog/{row.id}/actions/{ids['DELETE']}", data={"form_token": token})
+        assert failed.status_code == 502 and "Tjenesten svarte ikke som ventet." in failed.text
+        refused = await client.post(HOME + f"dialog/{row.id}/actions/{sign_id}", data={"form_token": token})
+        assert refused.status_code == 403 and len(calls) == 1
+        unknown = await client.post(HOME + f"dialog/{row.id}/actions/{uuid.uuid4()}", data={"form_token": token})
+        assert unknown.status_code == 404

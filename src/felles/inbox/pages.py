@@ -179,9 +179,10 @@ async def _dialog_page(request: Request, runtime: Runtime, principal: Principal,
     names = {item["party"]: item["name"] for item in await _parties(runtime, principal)}
     done = request.query_params.get("done")
     back = request.query_params.get("back", "")
+    back = back if _is_inbox_path(back) else HOME
+    here = HOME + f"dialog/{dialog['id']}" + ("?" + urlencode({"back": back}) if back != HOME else "")
     response = render_page(request, "inbox/dialog.html", {
-        "dialog": views.dialog_view(dialog, language, names), "here": HOME + f"dialog/{dialog['id']}",
-        "back": back if _is_inbox_path(back) else HOME,
+        "dialog": views.dialog_view(dialog, language, names), "here": here, "back": back,
         "form_token": login.form_token(runtime, request, FORM_PURPOSE),
         "done": done if done in DONE_MESSAGES else None, "notice": notice,
     }, status_code=status_code)
