@@ -57,6 +57,36 @@ def _days_ago(days: int) -> str:
     return (utcnow() - timedelta(days=days)).isoformat()
 
 
+def _dialog(key: str, party: str, status: str, title: tuple[str, str, str], summary: tuple[str, str, str],
+            sender: dict[str, Any], *, days_ago: int, **fields: Any) -> dict[str, Any]:
+    """A demo dialog's body: its key, party, status and texts, written `days_ago` days ago, with `fields`."""
+    more = fields.pop("content", {})
+    return {"idempotentKey": key, "party": party, "status": status, "createdAt": _days_ago(days_ago),
+            "content": {"title": _text(*title), "summary": _text(*summary), "senderName": sender, **more}, **fields}
+
+
+def _message(kind: str, sender: dict[str, Any], title: tuple[str, str, str], *, days_ago: int,
+             **fields: Any) -> dict[str, Any]:
+    """A transmission: its type, sender and title, sent `days_ago` days ago."""
+    return {"type": kind, "sender": sender, "createdAt": _days_ago(days_ago),
+            "content": {"title": _text(*title), **fields.pop("content", {})}, **fields}
+
+
+def _go_to(url: str, nb: str, nn: str, en: str) -> dict[str, Any]:
+    """The primary GUI action: into the service, to write."""
+    return {"action": "write", "url": url, "priority": "Primary",
+            "title": [{"value": value, "languageCode": code} for code, value in (("nb", nb), ("nn", nn), ("en", en))]}
+
+
+def _pdf(name: str, address: str) -> dict[str, Any]:
+    return {"displayName": [{"value": name, "languageCode": "nb"}],
+            "urls": [{"url": address, "mediaType": "application/pdf", "consumerType": "Gui"}]}
+
+
+def _markdown(nb: str, nn: str, en: str) -> dict[str, Any]:
+    return {**_text(nb, nn, en), "mediaType": "text/markdown"}
+
+
 def _inbox_dialogs(base_url: str, kari: str, company: str, sender: dict[str, Any],
                    owner: dict[str, Any]) -> list[dict[str, Any]]:
     """The dialogs that fill the inbox's folders: a draft, sent ones (`_sent`), archived ones, formatted info."""
@@ -64,120 +94,81 @@ def _inbox_dialogs(base_url: str, kari: str, company: str, sender: dict[str, Any
     app = f"{base_url.rstrip('/')}/fjordvik/parkering/"
     kari_actor = {"actorType": "PartyRepresentative", "actorName": "Kari Nordmann"}
     ingrid_actor = {"actorType": "PartyRepresentative", "actorName": "Ingrid Bakken"}
-
-    def pdf(name: str, address: str) -> dict[str, Any]:
-        return {"displayName": [{"value": name, "languageCode": "nb"}],
-                "urls": [{"url": address, "mediaType": "application/pdf", "consumerType": "Gui"}]}
-
-    def markdown(nb: str, nn: str, en: str) -> dict[str, Any]:
-        return {**_text(nb, nn, en), "mediaType": "text/markdown"}
-
     return [
-        {"idempotentKey": "demo-barnehage-kari", "party": kari, "status": "Draft",
-         "createdAt": _days_ago(2), "updatedAt": _days_ago(1),
-         "content": {"title": _text("Søknad om barnehageplass", "Søknad om barnehageplass",
-                                    "Application for a kindergarten place"),
-                     "summary": _text("Utkast: du har ikke sendt søknaden ennå.", "Utkast: du har ikkje sendt "
-                                      "søknaden enno.", "Draft: you have not sent the application yet."),
-                     "senderName": sender},
-         "guiActions": [{"action": "write", "url": app, "priority": "Primary",
-                         "title": [{"value": "Fortsett utfyllingen", "languageCode": "nb"},
-                                   {"value": "Hald fram med utfyllinga", "languageCode": "nn"},
-                                   {"value": "Continue filling in", "languageCode": "en"}]}]},
-        {"idempotentKey": "demo-flytting-kari", "party": kari, "status": "Completed", "_sent": True,
-         "createdAt": _days_ago(12), "updatedAt": _days_ago(10),
-         "content": {"title": _text("Melding om flytting", "Melding om flytting", "Notice of moving"),
-                     "summary": _text("Kommunen har registrert den nye adressen din.",
-                                      "Kommunen har registrert den nye adressa di.",
-                                      "The municipality has registered your new address."),
-                     "senderName": sender},
-         "transmissions": [
-             {"type": "Submission", "sender": kari_actor, "createdAt": _days_ago(12),
-              "content": {"title": _text("Flyttemelding sendt", "Flyttemelding sendt", "Notice of moving sent")}},
-             {"type": "Acceptance", "sender": owner, "createdAt": _days_ago(10),
-              "content": {"title": _text("Flyttingen er registrert", "Flyttinga er registrert",
-                                         "The move is registered"),
-                          "summary": _text("Renovasjon og eiendomsskatt følger den nye adressen fra neste måned.",
-                                           "Renovasjon og eigedomsskatt følgjer den nye adressa frå neste månad.",
-                                           "Waste collection and property tax follow the new address from next "
-                                           "month.")}}]},
-        {"idempotentKey": "demo-eiendomsskatt-2025-kari", "party": kari, "status": "Completed",
-         "serviceResource": PROPERTY_RESOURCE_URN, "systemLabel": "Archive",
-         "createdAt": _days_ago(300), "updatedAt": _days_ago(290),
-         "content": {"title": _text("Eiendomsskatt 2025: kvittering", "Eigedomsskatt 2025: kvittering",
-                                    "Property tax 2025: receipt"),
-                     "summary": _text("Eiendomsskatten for 2025 er betalt.", "Eigedomsskatten for 2025 er betalt.",
-                                      "The property tax for 2025 is paid."),
-                     "senderName": sender},
-         "attachments": [pdf("Kvittering 2025", "https://fjordvik.example/kvittering-2025.pdf")]},
-        {"idempotentKey": "demo-regulering-kari", "party": kari, "status": "NotApplicable",
-         "serviceResource": PROPERTY_RESOURCE_URN, "createdAt": _days_ago(3),
-         "content": {"title": _text("Varsel om oppstart av reguleringsplan for Fjordvik sentrum",
-                                    "Varsel om oppstart av reguleringsplan for Fjordvik sentrum",
-                                    "Notice: zoning plan for Fjordvik centre begins"),
-                     "summary": _text("Du eier en eiendom i planområdet og kan gi innspill.",
-                                      "Du eig ein eigedom i planområdet og kan gje innspel.",
-                                      "You own a property in the plan area and may comment."),
-                     "additionalInfo": markdown(
-                         "## Slik gir du innspill\n\n- Les planbeskrivelsen i vedlegget\n- Send innspill innen "
-                         "**1. mars**\n\nLes mer på [fjordvik.example](https://fjordvik.example/plan).",
-                         "## Slik gjev du innspel\n\n- Les planskildringa i vedlegget\n- Send innspel innan "
-                         "**1. mars**\n\nLes meir på [fjordvik.example](https://fjordvik.example/plan).",
-                         "## How to comment\n\n- Read the plan description attached\n- Send comments by "
-                         "**1 March**\n\nRead more at [fjordvik.example](https://fjordvik.example/plan)."),
-                     "senderName": sender},
-         "attachments": [pdf("Planbeskrivelse", "https://fjordvik.example/planbeskrivelse.pdf")]},
-        {"idempotentKey": "demo-bostedsparkering-ingrid", "party": ingrid, "status": "Completed",
-         "createdAt": _days_ago(6), "updatedAt": _days_ago(5),
-         "content": {"title": _text("Bostedsparkering: svar på søknaden", "Bustadparkering: svar på søknaden",
-                                    "Resident parking: answer to your application"),
-                     "summary": _text("Du har fått bostedsparkering i sone 2.", "Du har fått bustadparkering i "
-                                      "sone 2.", "You have been granted resident parking in zone 2."),
-                     "senderName": sender},
-         "transmissions": [{"type": "Decision", "sender": owner, "createdAt": _days_ago(5),
-                            "content": {"title": _text("Vedtak om bostedsparkering", "Vedtak om bustadparkering",
-                                                       "Resident parking decision")},
-                            "attachments": [pdf("Parkeringsbevis", "https://fjordvik.example/parkeringsbevis.pdf")]}]},
-        {"idempotentKey": "demo-tilsyn-fjordkraft", "party": company, "status": "RequiresAttention",
-         "serviceResource": PROPERTY_RESOURCE_URN, "createdAt": _days_ago(4),
-         "dueAt": (utcnow() + timedelta(days=21)).isoformat(),
-         "content": {"title": _text("Tilsyn med brannsikring i næringsbygg", "Tilsyn med brannsikring i næringsbygg",
-                                    "Fire safety inspection of commercial building"),
-                     "summary": _text("Vi ber dere svare på avvikene innen fristen.",
-                                      "Vi ber dykk svare på avvika innan fristen.",
-                                      "Please answer the deviations by the due date."),
-                     "additionalInfo": markdown(
-                         "Tilsynet fant **to avvik**:\n\n1. Manglende rømningsskilt i 2. etasje\n"
-                         "2. Brannslukker ikke kontrollert",
-                         "Tilsynet fann **to avvik**:\n\n1. Manglande rømmingsskilt i 2. etasje\n"
-                         "2. Brannsløkkjar ikkje kontrollert",
-                         "The inspection found **two deviations**:\n\n1. Missing exit signs on the 2nd floor\n"
-                         "2. Fire extinguisher not checked"),
-                     "senderName": sender},
-         "attachments": [pdf("Tilsynsrapport", "https://fjordvik.example/tilsynsrapport.pdf")],
-         "guiActions": [{"action": "write", "url": app, "priority": "Primary",
-                         "title": [{"value": "Svar på tilsynet", "languageCode": "nb"},
-                                   {"value": "Svar på tilsynet", "languageCode": "nn"},
-                                   {"value": "Answer the inspection", "languageCode": "en"}]}],
-         "transmissions": [{"type": "Request", "sender": owner, "createdAt": _days_ago(4),
-                            "content": {"title": _text("Varsel om avvik", "Varsel om avvik",
-                                                       "Notice of deviations")}}]},
-        {"idempotentKey": "demo-graving-fjordkraft", "party": company, "status": "Awaiting", "_sent": True,
-         "serviceResource": PROPERTY_RESOURCE_URN, "createdAt": _days_ago(8), "updatedAt": _days_ago(8),
-         "content": {"title": _text("Søknad om gravetillatelse i Strandgata", "Søknad om graveløyve i Strandgata",
-                                    "Application for a digging permit in Strandgata"),
-                     "summary": _text("Søknaden er sendt og venter på behandling.",
-                                      "Søknaden er sendt og ventar på handsaming.",
-                                      "The application is sent and awaits processing."),
-                     "senderName": sender},
-         "transmissions": [{"type": "Submission", "sender": ingrid_actor, "createdAt": _days_ago(8),
-                            "content": {"title": _text("Søknad sendt", "Søknad sendt", "Application sent")}}]},
-        {"idempotentKey": "demo-feiefaktura-fjordkraft", "party": company, "status": "Completed",
-         "systemLabel": "Archive", "createdAt": _days_ago(200), "updatedAt": _days_ago(180),
-         "content": {"title": _text("Faktura for feiing 2025", "Faktura for feiing 2025",
-                                    "Invoice for chimney sweeping 2025"),
-                     "summary": _text("Fakturaen er betalt.", "Fakturaen er betalt.", "The invoice is paid."),
-                     "senderName": sender}},
+        _dialog("demo-barnehage-kari", kari, "Draft", (
+            "Søknad om barnehageplass", "Søknad om barnehageplass", "Application for a kindergarten place"), (
+            "Utkast: du har ikke sendt søknaden ennå.", "Utkast: du har ikkje sendt søknaden enno.",
+            "Draft: you have not sent the application yet."), sender, days_ago=2, updatedAt=_days_ago(1),
+            guiActions=[_go_to(app, "Fortsett utfyllingen", "Hald fram med utfyllinga", "Continue filling in")]),
+        _dialog("demo-flytting-kari", kari, "Completed", (
+            "Melding om flytting", "Melding om flytting", "Notice of moving"), (
+            "Kommunen har registrert den nye adressen din.", "Kommunen har registrert den nye adressa di.",
+            "The municipality has registered your new address."), sender, days_ago=12, updatedAt=_days_ago(10),
+            _sent=True, transmissions=[
+                _message("Submission", kari_actor, ("Flyttemelding sendt", "Flyttemelding sendt",
+                                                    "Notice of moving sent"), days_ago=12),
+                _message("Acceptance", owner, ("Flyttingen er registrert", "Flyttinga er registrert",
+                                               "The move is registered"), days_ago=10, content={"summary": _text(
+                    "Renovasjon og eiendomsskatt følger den nye adressen fra neste måned.",
+                    "Renovasjon og eigedomsskatt følgjer den nye adressa frå neste månad.",
+                    "Waste collection and property tax follow the new address from next month.")})]),
+        _dialog("demo-eiendomsskatt-2025-kari", kari, "Completed", (
+            "Eiendomsskatt 2025: kvittering", "Eigedomsskatt 2025: kvittering", "Property tax 2025: receipt"), (
+            "Eiendomsskatten for 2025 er betalt.", "Eigedomsskatten for 2025 er betalt.",
+            "The property tax for 2025 is paid."), sender, days_ago=300, updatedAt=_days_ago(290),
+            serviceResource=PROPERTY_RESOURCE_URN, systemLabel="Archive",
+            attachments=[_pdf("Kvittering 2025", "https://fjordvik.example/kvittering-2025.pdf")]),
+        _dialog("demo-regulering-kari", kari, "NotApplicable", (
+            "Varsel om oppstart av reguleringsplan for Fjordvik sentrum",
+            "Varsel om oppstart av reguleringsplan for Fjordvik sentrum",
+            "Notice: zoning plan for Fjordvik centre begins"), (
+            "Du eier en eiendom i planområdet og kan gi innspill.",
+            "Du eig ein eigedom i planområdet og kan gje innspel.",
+            "You own a property in the plan area and may comment."), sender, days_ago=3,
+            serviceResource=PROPERTY_RESOURCE_URN, content={"additionalInfo": _markdown(
+                "## Slik gir du innspill\n\n- Les planbeskrivelsen i vedlegget\n- Send innspill innen "
+                "**1. mars**\n\nLes mer på [fjordvik.example](https://fjordvik.example/plan).",
+                "## Slik gjev du innspel\n\n- Les planskildringa i vedlegget\n- Send innspel innan "
+                "**1. mars**\n\nLes meir på [fjordvik.example](https://fjordvik.example/plan).",
+                "## How to comment\n\n- Read the plan description attached\n- Send comments by "
+                "**1 March**\n\nRead more at [fjordvik.example](https://fjordvik.example/plan).")},
+            attachments=[_pdf("Planbeskrivelse", "https://fjordvik.example/planbeskrivelse.pdf")]),
+        _dialog("demo-bostedsparkering-ingrid", ingrid, "Completed", (
+            "Bostedsparkering: svar på søknaden", "Bustadparkering: svar på søknaden",
+            "Resident parking: answer to your application"), (
+            "Du har fått bostedsparkering i sone 2.", "Du har fått bustadparkering i sone 2.",
+            "You have been granted resident parking in zone 2."), sender, days_ago=6, updatedAt=_days_ago(5),
+            transmissions=[_message("Decision", owner, (
+                "Vedtak om bostedsparkering", "Vedtak om bustadparkering", "Resident parking decision"), days_ago=5,
+                attachments=[_pdf("Parkeringsbevis", "https://fjordvik.example/parkeringsbevis.pdf")])]),
+        _dialog("demo-tilsyn-fjordkraft", company, "RequiresAttention", (
+            "Tilsyn med brannsikring i næringsbygg", "Tilsyn med brannsikring i næringsbygg",
+            "Fire safety inspection of commercial building"), (
+            "Vi ber dere svare på avvikene innen fristen.", "Vi ber dykk svare på avvika innan fristen.",
+            "Please answer the deviations by the due date."), sender, days_ago=4,
+            serviceResource=PROPERTY_RESOURCE_URN, dueAt=(utcnow() + timedelta(days=21)).isoformat(),
+            content={"additionalInfo": _markdown(
+                "Tilsynet fant **to avvik**:\n\n1. Manglende rømningsskilt i 2. etasje\n"
+                "2. Brannslukker ikke kontrollert",
+                "Tilsynet fann **to avvik**:\n\n1. Manglande rømmingsskilt i 2. etasje\n"
+                "2. Brannsløkkjar ikkje kontrollert",
+                "The inspection found **two deviations**:\n\n1. Missing exit signs on the 2nd floor\n"
+                "2. Fire extinguisher not checked")},
+            attachments=[_pdf("Tilsynsrapport", "https://fjordvik.example/tilsynsrapport.pdf")],
+            guiActions=[_go_to(app, "Svar på tilsynet", "Svar på tilsynet", "Answer the inspection")],
+            transmissions=[_message("Request", owner, ("Varsel om avvik", "Varsel om avvik",
+                                                       "Notice of deviations"), days_ago=4)]),
+        _dialog("demo-graving-fjordkraft", company, "Awaiting", (
+            "Søknad om gravetillatelse i Strandgata", "Søknad om graveløyve i Strandgata",
+            "Application for a digging permit in Strandgata"), (
+            "Søknaden er sendt og venter på behandling.", "Søknaden er sendt og ventar på handsaming.",
+            "The application is sent and awaits processing."), sender, days_ago=8, _sent=True,
+            serviceResource=PROPERTY_RESOURCE_URN, transmissions=[_message(
+                "Submission", ingrid_actor, ("Søknad sendt", "Søknad sendt", "Application sent"), days_ago=8)]),
+        _dialog("demo-feiefaktura-fjordkraft", company, "Completed", (
+            "Faktura for feiing 2025", "Faktura for feiing 2025", "Invoice for chimney sweeping 2025"), (
+            "Fakturaen er betalt.", "Fakturaen er betalt.", "The invoice is paid."), sender, days_ago=200,
+            updatedAt=_days_ago(180), systemLabel="Archive"),
     ]
 
 

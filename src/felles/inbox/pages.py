@@ -58,9 +58,22 @@ def _text(request: Request, key: str, **params: str) -> str:
     return translate(key, page_language(request), **params)
 
 
-async def _person(request: Request, runtime: Runtime) -> Principal | None:
+async def _signed_in(request: Request, runtime: Runtime, return_to: str) -> Principal | Response:
+    """The person of the portal session, else the way to the login (and back to `return_to`)."""
     claims = await login.signed_in_claims(request, runtime)
-    return None if claims is None else Principal.from_claims(claims, Issuer.IDPORTEN)
+    if claims is None:
+        return await login.start_login(request, runtime, return_to)
+    return Principal.from_claims(claims, Issuer.IDPORTEN)
+
+
+async def _poster(request: Request, runtime: Runtime, form_token: str, return_to: str) -> Principal | Response:
+    """The person posting one of the inbox's forms, when its form token is this session's; else what to answer."""
+    principal = await _signed_in(request, runtime, return_to)
+    if isinstance(principal, Principal) and not login.form_token_is_valid(runtime, request, FORM_PURPOSE,
+                                                                          form_token):
+        return _problem_page(request, InvalidInput(_text(request, "inbox.problem.form_expired"),
+                                                   code="form_expired"))
+    return principal
 
 
 def _root(request: Request) -> str:
@@ -115,9 +128,9 @@ def _saved_link(data: profile_schemas.SavedSearchData) -> str:
 @router.get(HOME, response_class=HTMLResponse, name="inbox_page", response_model=None)
 async def inbox_page(request: Request, runtime: RuntimeDep) -> Response:
     """Innboks: the dialogs of the chosen party (or all), in a folder, searched and filtered."""
-    principal = await _person(request, runtime)
-    if principal is None:
-        return await login.start_login(request, runtime, login.local_path(HOME, **request.query_params))
+    principal = await _signed_in(request, runtime, login.local_path(HOME, **request.query_params))
+    if not isinstance(principal, Principal):
+        return principal
     language = page_language(request)
     query = {name: request.query_params.get(name, "").strip()[:500] for name in (*SEARCH_PARAMETERS, "next")}
     folder = folders.folder_of(query["folder"])
@@ -148,7 +161,9 @@ async def inbox_page(request: Request, runtime: RuntimeDep) -> Response:
         "items": [views.list_row(item, language, names) for item in page["items"]],
         "next": _search_link(query) + "&" + urlencode({"next": page["continuationToken"]})
         if page["hasNextPage"] else None,
-        "senders": senders, "services": services, "statuses": list(views.STATUS_COLOURS),
+        "senders": senders, "services": services,
+        "statuses": [(status, translate(f"dialogporten.status.{status.lower()}", language))
+                     for status in views.STATUS_COLOURS],
         "saved": saved, "searching": any(query[name] for name in ("q", "org", "resource", "status", "after", "before")),
         "here": _search_link(query), "form_token": login.form_token(runtime, request, FORM_PURPOSE),
         "done": done if done in DONE_MESSAGES else None, "problem": problem.detail if problem else None,
@@ -193,9 +208,9 @@ async def _dialog_page(request: Request, runtime: Runtime, principal: Principal,
 @router.get(HOME + "dialog/{dialog_id}", response_class=HTMLResponse, name="inbox_dialog_page", response_model=None)
 async def dialog_page(request: Request, runtime: RuntimeDep, dialog_id: str) -> Response:
     """One dialog; opening it marks it seen (in Dialogporten's seen log)."""
-    principal = await _person(request, runtime)
-    if principal is None:
-        return await login.start_login(request, runtime, login.local_path(HOME + f"dialog/{dialog_id}"))
+    principal = await _signed_in(request, runtime, login.local_path(HOME + f"dialog/{dialog_id}"))
+    if not isinstance(principal, Principal):
+        return principal
     return await _dialog_page(request, runtime, principal, dialog_id)
 
 
@@ -218,12 +233,9 @@ async def move(request: Request, runtime: RuntimeDep, form_token: Annotated[str,
                to: Annotated[str, Form()] = "", dialog: Annotated[list[str] | None, Form()] = None,
                back: Annotated[str, Form()] = HOME) -> Response:
     """Archive, bin, restore or mark unread the chosen dialogs, all of them or none."""
-    principal = await _person(request, runtime)
-    if principal is None:
-        return await login.start_login(request, runtime, HOME)
-    if not login.form_token_is_valid(runtime, request, FORM_PURPOSE, form_token):
-        return _problem_page(request, InvalidInput(_text(request, "inbox.problem.form_expired"),
-                                                   code="form_expired"))
+    principal = await _poster(request, runtime, form_token, HOME)
+    if not isinstance(principal, Principal):
+        return principal
     change = MOVES.get(to)
     if change is None:
         return _problem_page(request, InvalidInput(_text(request, "inbox.problem.no_move"), code="invalid_move"))
@@ -258,12 +270,9 @@ async def save_search(request: Request, runtime: RuntimeDep, form_token: Annotat
                       status: Annotated[str, Form()] = "", after: Annotated[str, Form()] = "",
                       before: Annotated[str, Form()] = "") -> Response:
     """Save the search on the page (in the person's profile, as Arbeidsflate's saved searches)."""
-    principal = await _person(request, runtime)
-    if principal is None:
-        return await login.start_login(request, runtime, HOME)
-    if not login.form_token_is_valid(runtime, request, FORM_PURPOSE, form_token):
-        return _problem_page(request, InvalidInput(_text(request, "inbox.problem.form_expired"),
-                                                   code="form_expired"))
+    principal = await _poster(request, runtime, form_token, HOME)
+    if not isinstance(principal, Principal):
+        return principal
     query = {"party": party, "folder": folders.folder_of(folder).key, "q": q, "org": org, "resource": resource,
              "status": status, "after": after, "before": before}
     try:
@@ -281,12 +290,9 @@ async def save_search(request: Request, runtime: RuntimeDep, form_token: Annotat
              response_model=None)
 async def delete_search(request: Request, runtime: RuntimeDep, search_id: int,
                         form_token: Annotated[str, Form()]) -> Response:
-    principal = await _person(request, runtime)
-    if principal is None:
-        return await login.start_login(request, runtime, HOME)
-    if not login.form_token_is_valid(runtime, request, FORM_PURPOSE, form_token):
-        return _problem_page(request, InvalidInput(_text(request, "inbox.problem.form_expired"),
-                                                   code="form_expired"))
+    principal = await _poster(request, runtime, form_token, HOME)
+    if not isinstance(principal, Principal):
+        return principal
     try:
         await profile.delete_saved_search(runtime.database, access_person(principal), search_id)
     except NotFound as error:
@@ -300,12 +306,9 @@ async def gui_action(request: Request, runtime: RuntimeDep, dialog_id: str, acti
                      form_token: Annotated[str, Form()]) -> Response:
     """A GUI action that writes (POST or DELETE): the platform calls the service's address with the dialog token,
     as Arbeidsflate's browser code does, and shows the dialog again with the outcome."""
-    principal = await _person(request, runtime)
-    if principal is None:
-        return await login.start_login(request, runtime, HOME + f"dialog/{dialog_id}")
-    if not login.form_token_is_valid(runtime, request, FORM_PURPOSE, form_token):
-        return _problem_page(request, InvalidInput(_text(request, "inbox.problem.form_expired"),
-                                                   code="form_expired"))
+    principal = await _poster(request, runtime, form_token, HOME + f"dialog/{dialog_id}")
+    if not isinstance(principal, Principal):
+        return principal
     try:
         dialog = await enduser.get_dialog(runtime.database, principal, _dialog_id(dialog_id), keys=runtime.keys,
                                           base_url=runtime.settings.base_url)
