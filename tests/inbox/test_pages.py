@@ -17,6 +17,7 @@ from felles.core.tokens import Principal
 from felles.dialogporten import schemas as s
 from felles.dialogporten import service
 from felles.dialogporten.demo import DEMO_RESOURCE_URN, seed_demo_dialogs
+from felles.inbox.pages import PAGE_SIZE
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
 from tests.conftest import serve_app
 from tests.portal.login import form_token, local, log_in
@@ -273,3 +274,23 @@ async def test_a_writing_gui_action_is_a_form_the_platform_calls_with_the_dialog
         assert refused.status_code == 403 and len(calls) == 1
         unknown = await client.post(HOME + f"dialog/{row.id}/actions/{uuid.uuid4()}", data={"form_token": token})
         assert unknown.status_code == 404
+
+
+async def test_a_long_inbox_comes_a_page_at_a_time(client, database, settings):
+    fjordvik = Principal("organization", organization_number=DEMO_SERVICE_OWNER_NUMBER,
+                         scopes=frozenset({service.SERVICE_PROVIDER_SCOPE}))
+    for number in range(PAGE_SIZE):
+        await service.create_dialog(database, fjordvik, s.DialogCreate.model_validate({
+            "serviceResource": DEMO_RESOURCE_URN, "party": INGRID_URN, "status": "InProgress",
+            "content": {"title": {"value": [{"value": f"Brev nummer {number}", "languageCode": "nb"}]},
+                        "summary": {"value": [{"value": "Et av mange.", "languageCode": "nb"}]}}}),
+            base_url=settings.base_url)
+    first = await log_in(client, HOME, INGRID.identifier)
+    assert len(titles(first.text)) == PAGE_SIZE
+    link = re.search(r'<a class="ds-link" href="([^"]+)" id="next-page">', first.text)
+    assert link is not None
+    second = await client.get(link.group(1).replace("&amp;", "&"))
+    assert len(titles(second.text)) == 4 and not set(titles(second.text)) & set(titles(first.text))
+    assert 'id="next-page"' not in second.text
+    forged = await client.get(HOME, params={"next": "forged"})
+    assert forged.status_code == 400 and 'role="alert"' in forged.text

@@ -151,7 +151,7 @@ async def inbox_page(request: Request, runtime: RuntimeDep) -> Response:
                        or item["serviceOwner"]["code"]) for item in resources}, key=lambda pair: pair[1])
     services = sorted(((item["serviceResource"]["id"], views.localised(item["serviceResource"]["name"], language))
                        for item in resources), key=lambda pair: pair[1])
-    person = access_person(principal)
+    person = _person_of(principal)
     saved = [{"id": item.id, "name": item.name, "href": _saved_link(item.data)}
              for item in await profile.saved_searches(database, person)]
     done = request.query_params.get("done")
@@ -172,7 +172,7 @@ async def inbox_page(request: Request, runtime: RuntimeDep) -> Response:
     return response
 
 
-def access_person(principal: Principal) -> str:
+def _person_of(principal: Principal) -> str:
     return principal.person_identifier or ""
 
 
@@ -278,7 +278,7 @@ async def save_search(request: Request, runtime: RuntimeDep, form_token: Annotat
     try:
         _day(after, end=False), _day(before, end=True)
         data = _saved_data(query)
-        await profile.create_saved_search(runtime.database, access_person(principal), name, data)
+        await profile.create_saved_search(runtime.database, _person_of(principal), name, data)
     except ValidationError:
         return _problem_page(request, InvalidInput(_text(request, "inbox.problem.bad_search"), code="bad_search"))
     except InvalidInput as error:
@@ -294,7 +294,7 @@ async def delete_search(request: Request, runtime: RuntimeDep, search_id: int,
     if not isinstance(principal, Principal):
         return principal
     try:
-        await profile.delete_saved_search(runtime.database, access_person(principal), search_id)
+        await profile.delete_saved_search(runtime.database, _person_of(principal), search_id)
     except NotFound as error:
         return _problem_page(request, error)
     return _back(request, HOME, "deleted")
