@@ -38,6 +38,7 @@ from felles.dialogporten import pages as dialogporten_pages
 from felles.events import api as events_api
 from felles.identity import api as identity_api
 from felles.inbox import api as inbox_api
+from felles.inbox import pages as inbox_pages
 from felles.notifications import api as notifications_api
 from felles.notifications import pages as notifications_pages
 from felles.portal import docs as portal_docs
@@ -75,6 +76,7 @@ COMPONENT_ROUTERS = (
     profile_api.router,
     profile_pages.router,
     inbox_api.router,
+    inbox_pages.router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,
 )

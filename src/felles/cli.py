@@ -168,7 +168,7 @@ def seed(
                 console.print(f"Demo letters: {len(letters) or 'already there'} (Kari's in her Digipost mailbox at "
                               f"/digitalpost/postkasse, Reidun's on paper at /print/outbox).")
                 written = await seed_demo_dialogs(database, settings)
-                console.print(f"Demo dialogs from Fjordvik kommune: {written} written (at /dialogporten/ui).")
+                console.print(f"Demo dialogs from Fjordvik kommune: {written} written (in the inbox at /inbox/).")
                 clients = await seed_demo_clients(database, settings)
                 # What the portal would register at its first login; here so that a data folder seeded by an
                 # earlier version (a portal client with a secret) gets the portal's client back at once.

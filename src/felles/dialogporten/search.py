@@ -44,6 +44,8 @@ class DialogFilters:
     status: list[str] = field(default_factory=list)
     system_label: list[str] = field(default_factory=list)
     service_owner_labels: list[str] = field(default_factory=list)
+    # Labels a dialog must not carry (the inbox keeps sent dialogs out of Innboks).
+    without_system_label: list[str] = field(default_factory=list)
     external_reference: str | None = None
     process: str | None = None
     search: str | None = None
@@ -114,6 +116,8 @@ def filtered(query: Select[Any], filters: DialogFilters) -> Select[Any]:
     for label in filters.system_label:
         if label not in FOLDER_LABELS:  # MarkedAsUnopened, Sent: kept in the JSON list beside the folder
             conditions.append(cast(Dialog.system_labels, String).contains(f'"{label}"'))
+    for label in filters.without_system_label:
+        conditions.append(~cast(Dialog.system_labels, String).contains(f'"{label}"'))
     for column, value in ((Dialog.external_reference, filters.external_reference), (Dialog.process, filters.process)):
         if value is not None:
             conditions.append(column == value)

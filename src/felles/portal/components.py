@@ -99,6 +99,7 @@ START_PAGES: tuple[Link, ...] = (
     Link("portal.start.consent", "/accessmanagement/ui/consent"),
     Link("broker.welcome_link", "/broker/ui"),
     Link("correspondence.start", "/correspondence/ui"),
+    Link("inbox.start", "/inbox/"),
     Link("portal.start.dialogs", "/dialogporten/ui"),
     Link("profile.start", "/profile/ui"),
     Link("portal.start.email_outbox", "/notifications/email-outbox"),
