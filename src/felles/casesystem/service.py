@@ -98,6 +98,7 @@ class CaseSystem:
         if case.kind == "leave":
             assessment = assess_leave(_date(case.details.get("FraDato")), _date(case.details.get("TilDato")))
             case.details["schoolDays"] = assessment.school_days
+            self.store.save(case)
             if assessment.outcome is Outcome.GRANTED:
                 return self.record_decision(case.number, Outcome.GRANTED, "regelmotor", list(assessment.reasons))
             case.reasons = list(assessment.reasons)
