@@ -189,11 +189,25 @@ class PublishedCorrespondence(Protocol):
 async def route_published_in_transaction(session: AsyncSession, published: Sequence[PublishedCorrespondence], *,
                                          unread_days: int | None = DEFAULT_UNREAD_DAYS) -> list[LetterRoute]:
     """Route the letters of the correspondences just published, in the publishing transaction: those to
-    persons (an organisation's post stays in Altinn). The one call the correspondence service's publish makes."""
+    persons (an organisation's post stays in Altinn, where a next-move DPV message is thereby LEVERT). The one
+    call the correspondence service's publish makes."""
+    await delivered_in_altinn_in_transaction(session, [row.id for row in published if len(row.recipient) == 9])
     return await route_person_correspondences_in_transaction(session, [
         PersonLetter(row.id, row.recipient, row.sender, row.message_title, row.message_body, unread_days,
                      row.ignore_reservation)
         for row in published if len(row.recipient) == 11])
+
+
+async def delivered_in_altinn_in_transaction(session: AsyncSession, correspondence_ids: Sequence[uuid.UUID]) -> None:
+    """The correspondences are published to their organisations: the letters that carry them (next-move DPV
+    messages) are LEVERT."""
+    if not correspondence_ids:
+        return
+    for letter in await session.scalars(select(Letter).where(
+            Letter.correspondence_id.in_(list(correspondence_ids)), Letter.status == MessageStatus.SENDT)
+            .with_for_update()):
+        letter.delivered_at = utcnow()
+        record_status(session, letter, MessageStatus.LEVERT, "Publisert i Altinn")
 
 
 async def send_person_letter_in_transaction(session: AsyncSession, letter: Letter, *,

@@ -22,9 +22,11 @@ from felles.core.config import Settings
 from felles.core.ids import uuid7
 from felles.correspondence.letters_models import Letter, LetterStatus
 
-# eFormidling's processes for letters to citizens (information and decisions).
+# eFormidling's processes for letters to citizens (information and decisions), and for archive messages
+# between organisations' case systems.
 DIGITAL_POST_INFO_PROCESS = "urn:no:difi:profile:digitalpost:info:ver1.0"
 DIGITAL_POST_DECISION_PROCESS = "urn:no:difi:profile:digitalpost:vedtak:ver1.0"
+ARKIVMELDING_PROCESS = "urn:no:difi:profile:arkivmelding:administrasjon:ver1.0"
 
 
 class MessageStatus(StrEnum):
@@ -45,6 +47,8 @@ class Channel(StrEnum):
     DIGITAL_POST = "digitalpost"  # the digital mailbox KRR names (Digipost, e-Boks)
     ALTINN = "altinn"  # read in Altinn (a correspondence), on paper if unread
     PRINT = "print"  # on paper only
+    # To an organisation's incoming queue, fetched by its case system (eFormidling's DPO, an arkivmelding).
+    ORGANIZATION_QUEUE = "dpo"
     UNSENT = "unsent"  # a next-move message created, its files being uploaded, not sent yet
 
 

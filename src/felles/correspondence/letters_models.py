@@ -74,6 +74,8 @@ class Letter(Base):
     # A next-move print message names the address and the return address itself ({"navn", "adresselinje1" ...}).
     print_address: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     return_address: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # An arkivmelding on the receiver's incoming queue: locked (peeked) by its case system until then.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The StandardBusinessDocument a case system sent through the next-move API, handed back as sent.
     business_document: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

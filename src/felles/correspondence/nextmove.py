@@ -5,32 +5,45 @@ them; the system follows it through its conversation and the status feed, and as
 Two ways to send, as eFormidling's: in steps (create the message, upload each file, send) or in one multipart
 request. A `digital` message to a person goes to the digital mailbox KRR names, or on paper when the person is
 reserved or has no mailbox (the sender need not know which); a `print` message goes on paper to the address it
-gives. `digital_dpv` and `arkivmelding` (to Altinn, DPV) are accepted in the capabilities only when the
-correspondence API can take them (see `dpv_available`).
+gives. An `arkivmelding` (a Noark 5 `arkivmelding.xml` and the documents it names) goes to an organisation: it
+waits on the receiver's incoming queue (`/api/messages/in`, as the receiver's own integrasjonspunkt would hold it,
+eFormidling's DPO) until the receiver's case system peeks (locks), pops (downloads) and deletes it (archived).
+Its sender follows it: OPPRETTET, SENDT, MOTTATT (on the receiver's queue), LEVERT (taken by the case system).
+A `digital_dpv` message to an organisation becomes an Altinn correspondence (DPV) through a CorrespondenceService
+resource (`DPV_RESOURCE`, or the one `digital_dpv.dpv.resourceId` names) that the resource registry and the PDP
+let the sender send through: SENDT, LEVERT when published in Altinn, LEST when read there (FEIL if it cannot be).
 
-Every message belongs to its sender (the token's organisation): a sender sees and changes only its own.
+Every message belongs to its sender (the token's organisation): a sender sees and changes only its own; an
+incoming message is seen only by its receiver.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, false, func, not_, or_, select
+from defusedxml import ElementTree
+from sqlalchemy import Select, and_, false, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.core.audit import Actor
-from felles.core.blobs import BlobStore
+from felles.core.blobs import BlobStore, open_blob_store
 from felles.core.clock import utcnow
+from felles.core.config import get_settings
 from felles.core.db import Database
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
+from felles.core.jobs import JobContext, enqueue, job_handler
 from felles.core.tokens import Principal
 from felles.core.virusscan import Infected, ScanFailed, VirusScanner
-from felles.correspondence import digitalpost, printing
+from felles.correspondence import digitalpost, printing, service_access
 from felles.correspondence import nextmove_schemas as schemas
+from felles.correspondence import schemas as correspondence_schemas
+from felles.correspondence import service as correspondence_service
 from felles.correspondence.letters import (
+    ARKIVMELDING_PROCESS,
     DIGITAL_POST_DECISION_PROCESS,
     DIGITAL_POST_INFO_PROCESS,
     Channel,
@@ -40,10 +53,12 @@ from felles.correspondence.letters import (
     record_status,
 )
 from felles.correspondence.letters_models import Letter, LetterStatus
+from felles.correspondence.models import Correspondence
+from felles.correspondence.schemas import CorrespondenceStatus
+from felles.correspondence.service_reading import zipped_blobs
 from felles.registers import service as registers
 from felles.registers.identifiers import InvalidIdentifier, parse_organization_number, parse_person_identifier
 
-ARKIVMELDING_PROCESS = "urn:no:difi:profile:arkivmelding:administrasjon:ver1.0"
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
 MAX_PAGE = 1_000_000
@@ -56,11 +71,24 @@ FINISHED = frozenset({MessageStatus.LEST, MessageStatus.FEIL})
 # The person's document types: Felles reaches a person on the channel that works, so both are always offered.
 PERSON_DOCUMENT_TYPES = [schemas.DocumentType(type=name, standard=schemas.STANDARDS[name])
                          for name in ("digital", "print")]
+# The Noark 5 archive message: the file every arkivmelding holds, its XML namespace, and how large it may be.
+ARKIVMELDING_FILE = "arkivmelding.xml"
+ARKIVMELDING_NAMESPACE = "http://www.arkivverket.no/standarder/noark5/arkivmelding"
+MAX_ARKIVMELDING_BYTES = 10_000_000
+# How long a peek locks an incoming message for the receiver's case system (eFormidling's default lock).
+LOCK_DURATION = timedelta(minutes=5)
+ASIC_CONTENT_TYPE = "application/vnd.etsi.asic-e+zip"
+# The scope each message type needs besides the API's own (DPI's for letters to persons, eFormidling's
+# Maskinporten scopes for DPO and DPV).
+DPI_SCOPE = "digitalpostinnbygger:send"
+DPO_SCOPE = "move/dpo.read"
+DPV_SCOPE = "move/dpv.read"
+SCOPE_OF_TYPE = {"digital": DPI_SCOPE, "print": DPI_SCOPE, "arkivmelding": DPO_SCOPE, "digital_dpv": DPV_SCOPE}
 
 
-def dpv_available() -> bool:
-    """Whether `digital_dpv` and `arkivmelding` can be sent on (to Altinn correspondence): not yet."""
-    return False
+# The CorrespondenceService resource DPV messages go through unless the message names another.
+DPV_RESOURCE = "eformidling-dpv-meldingstjeneste"
+DPV_JOB = "nextmove.deliver_dpv"
 
 
 # --- parties ------------------------------------------------------------------------------------------------
@@ -106,19 +134,23 @@ async def _create(session: AsyncSession, sender: str, document: schemas.Standard
     kind = document.message_type
     if kind in ("digital", "print") and len(receiver) != 11:
         raise InvalidInput(f"A {kind!r} message goes to a person (a fødselsnummer).", code="receiver_not_person")
-    if kind in ("digital_dpv", "arkivmelding") and not dpv_available():
-        raise InvalidInput(f"Felles does not send {kind!r} messages yet; ask the receiver's capabilities.",
-                           code="message_type_not_available")
+    if kind in ("digital_dpv", "arkivmelding") and len(receiver) != 9:
+        raise InvalidInput(f"A {kind!r} message goes to an organisation (0192: and its organisasjonsnummer).",
+                           code="receiver_not_organization")
+    if kind in ("digital_dpv", "arkivmelding") and receiver not in await registers.postal_addresses_in_transaction(
+            session, Actor(f"organization:{sender}"), [receiver]):
+        raise InvalidInput(f"Organisation {receiver} is not in Enhetsregisteret.", code="receiver_not_found")
     identification = header.documentIdentification
     message_id = identification.instanceIdentifier or str(uuid7())
     if await session.scalar(select(Letter.id).where(Letter.message_id == message_id)) is not None:
         raise Conflict(f"A message with messageId {message_id} exists.", code="message_exists")
+    default_process = ARKIVMELDING_PROCESS if kind == "arkivmelding" else DIGITAL_POST_INFO_PROCESS
     scope = document.conversation_scope
     if scope is None:
-        scope = schemas.Scope(type="ConversationId", identifier=DIGITAL_POST_INFO_PROCESS)
+        scope = schemas.Scope(type="ConversationId", identifier=default_process)
         header.businessScope.scope.append(scope)
     scope.instanceIdentifier = scope.instanceIdentifier or str(uuid7())
-    scope.identifier = scope.identifier or DIGITAL_POST_INFO_PROCESS
+    scope.identifier = scope.identifier or default_process
     identification.instanceIdentifier = message_id
     title, body = _letter_text(document)
     letter = new_letter(sender=sender, recipient=receiver, title=title, body_markdown=body, channel=Channel.UNSENT,
@@ -138,11 +170,28 @@ def dump(document: schemas.StandardBusinessDocument) -> dict[str, Any]:
     return dumped
 
 
+def dpv_resource(document: schemas.StandardBusinessDocument) -> str:
+    settings = document.digital_dpv.dpv if document.digital_dpv is not None else None
+    return str((settings or {}).get("resourceId") or DPV_RESOURCE)
+
+
+async def _authorize(database: Database, principal: Principal, document: schemas.StandardBusinessDocument) -> str:
+    """The sender (the token's organisation), once its token has the scope the message type needs and, for DPV,
+    the resource registry and the PDP let it send through the message's correspondence resource."""
+    sender = _sender_of(principal)
+    kind = document.message_type
+    if SCOPE_OF_TYPE[kind] not in principal.scopes:
+        raise Forbidden(f"A {kind!r} message needs the scope {SCOPE_OF_TYPE[kind]}.", code="insufficient_scope")
+    if kind == "digital_dpv":
+        await service_access.permitted_sending(database, sender, dpv_resource(document))
+    return sender
+
+
 async def create_message(database: Database, principal: Principal,
                          document: schemas.StandardBusinessDocument) -> dict[str, Any]:
     """Create a message (multi-step strategy): it waits for its files, then `send_message`. Answers the document
     with its messageId and conversationId filled in."""
-    sender = _sender_of(principal)
+    sender = await _authorize(database, principal, document)
     async with database.transaction() as session:
         letter = await _create(session, sender, document)
         assert letter.business_document is not None
@@ -186,12 +235,36 @@ async def store_file(blobs: BlobStore, scanner: VirusScanner, chunks: AsyncItera
     return key, stored.size
 
 
-def _add_file(letter: Letter, *, name: str, content_type: str, title: str | None, key: str, size: int) -> None:
+async def _references(blobs: BlobStore, name: str, key: str, size: int) -> list[str] | None:
+    """For `arkivmelding.xml`: the files it names (each dokumentobjekt's referanseDokumentfil), once it is read as
+    a Noark 5 arkivmelding; None for any other file. A file that is no arkivmelding is refused."""
+    if name != ARKIVMELDING_FILE:
+        return None
+    if size > MAX_ARKIVMELDING_BYTES:
+        raise InvalidInput(f"{ARKIVMELDING_FILE} may hold at most {MAX_ARKIVMELDING_BYTES} bytes.",
+                           code="invalid_arkivmelding")
+    content = b"".join([chunk async for chunk in await blobs.get(key)])
+    try:
+        root = ElementTree.fromstring(content)
+    except Exception as exc:  # defusedxml's refusals and expat's parse errors alike
+        raise InvalidInput(f"{ARKIVMELDING_FILE} is not well-formed XML: {exc}", code="invalid_arkivmelding") from exc
+    if root.tag != f"{{{ARKIVMELDING_NAMESPACE}}}arkivmelding":
+        raise InvalidInput(f"{ARKIVMELDING_FILE} must be a Noark 5 arkivmelding (root element arkivmelding in "
+                           f"{ARKIVMELDING_NAMESPACE}).", code="invalid_arkivmelding")
+    found = [(element.text or "").strip() for element in root.iter(f"{{{ARKIVMELDING_NAMESPACE}}}referanseDokumentfil")]
+    return list(dict.fromkeys(name for name in found if name))
+
+
+def _add_file(letter: Letter, *, name: str, content_type: str, title: str | None, key: str, size: int,
+              references: list[str] | None = None) -> None:
     documents = [document for document in letter.documents if document["name"] != name]
     if len(documents) >= MAX_FILES:
         raise InvalidInput(f"A message holds at most {MAX_FILES} files.", code="too_many_files")
-    documents.append({"name": name, "contentType": content_type, "title": title or name, "blobKey": key,
-                      "size": size})
+    document: dict[str, Any] = {"name": name, "contentType": content_type, "title": title or name, "blobKey": key,
+                                "size": size}
+    if references is not None:
+        document["references"] = references
+    documents.append(document)
     letter.documents = documents
 
 
@@ -203,10 +276,19 @@ async def upload_file(database: Database, blobs: BlobStore, scanner: VirusScanne
     async with database.transaction() as session:
         _unsent(await _own_letter(session, sender, message_id))
     key, size = await store_file(blobs, scanner, chunks)
-    async with database.transaction() as session:
-        letter = await _own_letter(session, sender, message_id, lock=True)
-        _unsent(letter)
-        _add_file(letter, name=name, content_type=content_type, title=title, key=key, size=size)
+    try:
+        references = await _references(blobs, name, key, size)
+        async with database.transaction() as session:
+            letter = await _own_letter(session, sender, message_id, lock=True)
+            _unsent(letter)
+            replaced = [file["blobKey"] for file in letter.documents if file["name"] == name]
+            _add_file(letter, name=name, content_type=content_type, title=title, key=key, size=size,
+                      references=references)
+    except BaseException:
+        await blobs.delete(key)
+        raise
+    for old_key in replaced:  # the file it replaced
+        await blobs.delete(old_key)
 
 
 async def _send(session: AsyncSession, letter: Letter) -> None:
@@ -218,7 +300,30 @@ async def _send(session: AsyncSession, letter: Letter) -> None:
         letter.channel = Channel.PRINT
         await printing.queue_for_print_in_transaction(session, letter, PrintReason.REQUESTED)
         return
+    if document.message_type == "arkivmelding":
+        _check_arkivmelding_files(letter)
+        letter.channel = Channel.ORGANIZATION_QUEUE
+        record_status(session, letter, MessageStatus.SENDT)
+        record_status(session, letter, MessageStatus.MOTTATT, "On the receiver's incoming queue")
+        return
+    if document.message_type == "digital_dpv":
+        letter.channel = Channel.ALTINN
+        record_status(session, letter, MessageStatus.SENDT)
+        await enqueue(session, DPV_JOB, {"letterId": str(letter.id)})
+        return
     await digitalpost.send_person_letter_in_transaction(session, letter, unread_days=None)
+
+
+def _check_arkivmelding_files(letter: Letter) -> None:
+    names = {file["name"] for file in letter.documents}
+    manifest = next((file for file in letter.documents if file["name"] == ARKIVMELDING_FILE), None)
+    if manifest is None:
+        raise InvalidInput(f"An arkivmelding holds the file {ARKIVMELDING_FILE}; it is not uploaded.",
+                           code="arkivmelding_missing")
+    missing = [name for name in manifest.get("references", []) if name not in names]
+    if missing:
+        raise InvalidInput(f"{ARKIVMELDING_FILE} names files not uploaded: {', '.join(missing)}.",
+                           code="document_missing", extra={"missing": missing})
 
 
 async def send_message(database: Database, principal: Principal, message_id: str) -> None:
@@ -235,20 +340,24 @@ async def create_and_send(database: Database, blobs: BlobStore, scanner: VirusSc
                           files: list[tuple[str, str, AsyncIterable[bytes]]]) -> dict[str, Any]:
     """The one-step strategy: the document and its files (name, content type, bytes) in one request; nothing
     is created unless all of it is right."""
-    sender = _sender_of(principal)
+    sender = await _authorize(database, principal, document)
     if len(files) > MAX_FILES:
         raise InvalidInput(f"A message holds at most {MAX_FILES} files.", code="too_many_files")
-    stored: list[tuple[str, str, str, int]] = []
+    stored: list[tuple[str, str, str, int, list[str] | None]] = []
+    keys: list[str] = []
     try:
         for name, content_type, chunks in files:
-            stored.append((name, content_type, *await store_file(blobs, scanner, chunks)))
+            key, size = await store_file(blobs, scanner, chunks)
+            keys.append(key)
+            stored.append((name, content_type, key, size, await _references(blobs, name, key, size)))
         async with database.transaction() as session:
             letter = await _create(session, sender, document)
-            for name, content_type, key, size in stored:
-                _add_file(letter, name=name, content_type=content_type, title=None, key=key, size=size)
+            for name, content_type, key, size, references in stored:
+                _add_file(letter, name=name, content_type=content_type, title=None, key=key, size=size,
+                          references=references)
             await _send(session, letter)
     except BaseException:
-        for _, _, key, _ in stored:  # nothing was created: the bytes go too
+        for key in keys:  # nothing was created: the bytes go too
             await blobs.delete(key)
         raise
     assert letter.business_document is not None
@@ -292,7 +401,8 @@ def _postal(facts: registers.PostalAddressFacts | None) -> schemas.PostalAddress
 async def capabilities(database: Database, principal: Principal, receiver_identifier: str, *,
                        process: str | None, security_level: int | None) -> schemas.Capabilities:
     """How Felles reaches the receiver: for a person, DPI (digital and print, with the mailbox KRR names and the
-    address in Folkeregisteret); for an organisation, DPV where it is available."""
+    address in Folkeregisteret); for an organisation, DPO (an arkivmelding to its incoming queue) and DPV
+    (a `digital_dpv` message read in Altinn)."""
     sender = _sender_of(principal)
     receiver = parse_party(receiver_identifier)
     actor = Actor(f"organization:{sender}")
@@ -311,9 +421,13 @@ async def capabilities(database: Database, principal: Principal, receiver_identi
                 returnAddress=_postal(addresses.get(sender)), documentTypes=PERSON_DOCUMENT_TYPES,
                 digitalPostAddress=mailbox,
             ) for name in (DIGITAL_POST_INFO_PROCESS, DIGITAL_POST_DECISION_PROCESS)]
-        elif dpv_available():
-            found = [schemas.Capability(process=ARKIVMELDING_PROCESS, serviceIdentifier="DPV", documentTypes=[
-                schemas.DocumentType(type="arkivmelding", standard=schemas.STANDARDS["arkivmelding"])])]
+        else:
+            found = [schemas.Capability(
+                process=name, serviceIdentifier=service, postAddress=_postal(addresses.get(receiver)),
+                documentTypes=[schemas.DocumentType(type=kind, standard=schemas.STANDARDS[kind])])
+                for name, service, kind in ((ARKIVMELDING_PROCESS, "DPO", "arkivmelding"),
+                                            (DIGITAL_POST_INFO_PROCESS, "DPV", "digital_dpv"),
+                                            (DIGITAL_POST_DECISION_PROCESS, "DPV", "digital_dpv"))]
     del security_level  # every channel Felles offers takes level 3 and 4
     return schemas.Capabilities(capabilities=[item for item in found if process in (None, item.process)])
 
@@ -331,14 +445,24 @@ async def _page(session: AsyncSession, query: Select[Any], page: int, size: int)
     return rows, int(total or 0)
 
 
-DPV_DOCUMENT_TYPES = ("digital_dpv", "arkivmelding")
 # The same rules in SQL, for the conversations' filters.
-_IS_DPV = or_(Letter.channel == Channel.ALTINN, Letter.document_type.in_(DPV_DOCUMENT_TYPES))
-_IS_FINISHED = or_(Letter.status.in_(list(FINISHED)), Letter.printed_at.is_not(None))
+_IS_DPO = Letter.channel == Channel.ORGANIZATION_QUEUE
+_IS_DPV = or_(Letter.channel == Channel.ALTINN, Letter.document_type == "digital_dpv")
+_IS_FINISHED = or_(Letter.status.in_(list(FINISHED)), Letter.printed_at.is_not(None),
+                   and_(_IS_DPO, Letter.status == MessageStatus.LEVERT))
+_SERVICE_FILTERS = {"DPO": _IS_DPO, "DPV": _IS_DPV, "DPI": and_(not_(_IS_DPO), not_(_IS_DPV))}
 
 
 def _service_identifier(letter: Letter) -> str:
-    return "DPV" if letter.channel == Channel.ALTINN or letter.document_type in DPV_DOCUMENT_TYPES else "DPI"
+    if letter.channel == Channel.ORGANIZATION_QUEUE:
+        return "DPO"
+    return "DPV" if letter.channel == Channel.ALTINN or letter.document_type == "digital_dpv" else "DPI"
+
+
+def _finished(letter: Letter) -> bool:
+    """Read, failed or printed; an arkivmelding once the receiver's case system took it."""
+    return letter.status in FINISHED or letter.printed_at is not None or (
+        letter.channel == Channel.ORGANIZATION_QUEUE and letter.status == MessageStatus.LEVERT)
 
 
 def _conversation(letter: Letter, statuses: list[LetterStatus]) -> schemas.Conversation:
@@ -348,7 +472,7 @@ def _conversation(letter: Letter, statuses: list[LetterStatus]) -> schemas.Conve
         receiverIdentifier=letter.recipient, processIdentifier=letter.process_identifier,
         documentIdentifier=schemas.STANDARDS.get(letter.document_type, letter.document_type),
         messageReference=letter.conversation_id, messageTitle=letter.title, lastUpdate=letter.updated_at,
-        finished=letter.status in FINISHED or letter.printed_at is not None,
+        finished=_finished(letter),
         serviceIdentifier=_service_identifier(letter),  # type: ignore[arg-type]
         messageStatuses=[schemas.ConversationStatus(id=status.id, lastUpdate=status.occurred_at,
                                                     status=status.status, description=status.description)
@@ -375,8 +499,7 @@ async def conversations(database: Database, principal: Principal, *, page: int, 
         if value is not None and name in columns:
             query = query.where(columns[name] == value)
     if filters.get("serviceIdentifier") is not None:
-        query = query.where(_IS_DPV if filters["serviceIdentifier"] == "DPV" else not_(_IS_DPV)
-                            if filters["serviceIdentifier"] == "DPI" else false())
+        query = query.where(_SERVICE_FILTERS.get(filters["serviceIdentifier"], false()))
     if filters.get("finished") is not None:
         query = query.where(_IS_FINISHED if filters["finished"] else not_(_IS_FINISHED))
     async with database.transaction() as session:
@@ -456,3 +579,152 @@ async def take_status(database: Database, principal: Principal, status_id: int) 
         if status is None or status.taken_at is not None:
             raise NotFound(f"No status {status_id} on your queue.", code="status_not_found")
         status.taken_at = utcnow()
+
+
+# --- the receiver's incoming queue (arkivmelding) ------------------------------------------------------------
+def _receiver_of(principal: Principal) -> str:
+    if principal.kind != "organization" or principal.organization_number is None:
+        raise Forbidden("Only an organisation (a Maskinporten token) receives through the message API.",
+                        code="organization_required")
+    if DPO_SCOPE not in principal.scopes:
+        raise Forbidden(f"Receiving arkivmeldinger needs the scope {DPO_SCOPE}.", code="insufficient_scope")
+    return principal.organization_number
+
+
+def _incoming(receiver: str) -> Select[tuple[Letter]]:
+    """The receiver's messages waiting on its queue, oldest first."""
+    return (select(Letter).where(Letter.recipient == receiver, Letter.channel == Channel.ORGANIZATION_QUEUE,
+                                 Letter.status == MessageStatus.MOTTATT)
+            .order_by(Letter.created_at, Letter.id))
+
+
+def _incoming_filters(query: Select[tuple[Letter]], *, process: str | None, conversation_id: str | None,
+                      service_identifier: str | None) -> Select[tuple[Letter]]:
+    if service_identifier not in (None, "DPO"):
+        return query.where(false())
+    if process is not None:
+        query = query.where(Letter.process_identifier == process)
+    if conversation_id is not None:
+        query = query.where(Letter.conversation_id == conversation_id)
+    return query
+
+
+async def incoming_messages(database: Database, principal: Principal, *, page: int, size: int,
+                            process: str | None = None, conversation_id: str | None = None,
+                            service_identifier: str | None = None) -> schemas.Page:
+    """The messages on the caller's incoming queue (locked or not), oldest first, as their senders sent them."""
+    query = _incoming_filters(_incoming(_receiver_of(principal)), process=process, conversation_id=conversation_id,
+                              service_identifier=service_identifier)
+    async with database.transaction() as session:
+        letters, total = await _page(session, query, page, size)
+    return schemas.Page.of([letter.business_document for letter in letters], page=page, size=size, total=total)
+
+
+async def peek_incoming(database: Database, principal: Principal, *, process: str | None = None,
+                        conversation_id: str | None = None,
+                        service_identifier: str | None = None) -> dict[str, Any] | None:
+    """Lock the oldest message on the caller's queue that no one holds locked, for `LOCK_DURATION`, and answer its
+    StandardBusinessDocument (None: nothing waits). While locked, no other peek takes it; pop and delete it then."""
+    receiver = _receiver_of(principal)
+    now = utcnow()
+    query = _incoming_filters(_incoming(receiver), process=process, conversation_id=conversation_id,
+                              service_identifier=service_identifier)
+    query = query.where(or_(Letter.locked_until.is_(None), Letter.locked_until <= now))
+    async with database.transaction() as session:
+        letter = await session.scalar(query.limit(1).with_for_update(skip_locked=True))
+        if letter is None:
+            return None
+        letter.locked_until = now + LOCK_DURATION
+        return letter.business_document
+
+
+async def _locked_incoming(session: AsyncSession, receiver: str, message_id: str, *,
+                           lock: bool = False) -> Letter:
+    query = _incoming(receiver).where(Letter.message_id == message_id)
+    letter = await session.scalar(query.with_for_update() if lock else query)
+    if letter is None:
+        raise NotFound(f"No message {message_id} on your incoming queue.", code="message_not_found")
+    if letter.locked_until is None or letter.locked_until <= utcnow():
+        raise Conflict(f"Message {message_id} is not locked: peek it first.", code="message_not_locked")
+    return letter
+
+
+async def pop_incoming(database: Database, blobs: BlobStore, principal: Principal,
+                       message_id: str) -> AsyncIterator[bytes]:
+    """The files of a locked message on the caller's queue (the arkivmelding.xml and its documents), as a zip
+    archive streamed from the blob store (the layout of eFormidling's ASiC-E, without its signature)."""
+    receiver = _receiver_of(principal)
+    async with database.transaction() as session:
+        letter = await _locked_incoming(session, receiver, message_id)
+    return zipped_blobs(blobs, [(file["name"], file["blobKey"], letter.created_at) for file in letter.documents])
+
+
+async def delete_incoming(database: Database, principal: Principal, message_id: str) -> dict[str, Any]:
+    """The receiver's case system took the locked message (archived it): off the queue, and LEVERT for its
+    sender. Answers the StandardBusinessDocument."""
+    receiver = _receiver_of(principal)
+    async with database.transaction() as session:
+        letter = await _locked_incoming(session, receiver, message_id, lock=True)
+        letter.locked_until = None
+        letter.delivered_at = utcnow()
+        record_status(session, letter, MessageStatus.LEVERT, "Taken by the receiver's case system")
+        assert letter.business_document is not None
+        return letter.business_document
+
+
+# --- DPV: a message to an organisation as an Altinn correspondence ------------------------------------------
+def _dpv_request(letter: Letter, document: schemas.StandardBusinessDocument,
+                 resource_id: str) -> correspondence_schemas.CorrespondencesCreate:
+    message = document.digital_dpv
+    assert message is not None
+    return correspondence_schemas.CorrespondencesCreate.model_validate({
+        "correspondence": {
+            "resourceId": resource_id, "sendersReference": letter.conversation_id,
+            "content": {"language": "nb", "messageTitle": message.tittel, "messageSummary": message.sammendrag,
+                        "messageBody": message.innhold,
+                        "attachments": [{"fileName": file["name"], "displayName": file["title"],
+                                         "sendersReference": letter.message_id} for file in letter.documents]},
+            "propertyList": {"eFormidlingMessageId": letter.message_id,
+                             "eFormidlingConversationId": letter.conversation_id}},
+        "recipients": [f"urn:altinn:organization:identifier-no:{letter.recipient}"],
+        # The letter's id: a retried delivery gets the correspondence the first attempt made.
+        "idempotentKey": str(letter.id)})
+
+
+@job_handler(DPV_JOB, max_attempts=20, backoff_base=timedelta(seconds=5))
+async def deliver_dpv(payload: dict[str, Any], context: JobContext) -> None:
+    """Send a DPV message on as an Altinn correspondence to its organisation (its files as attachments, scanned
+    again as every attachment is). A sender the registry or the PDP no longer lets send gets FEIL."""
+    letter_id = uuid.UUID(payload["letterId"])
+    async with context.database.transaction() as reading:
+        letter = await reading.get(Letter, letter_id)
+    if letter is None or letter.correspondence_id is not None or letter.status != MessageStatus.SENDT:
+        return
+    document = schemas.StandardBusinessDocument.model_validate(letter.business_document)
+    blobs = open_blob_store(get_settings())
+    try:
+        sending = await service_access.permitted_sending(context.database, letter.sender, dpv_resource(document))
+        files = [correspondence_service.UploadedFile(file["name"], await blobs.get(file["blobKey"]))
+                 for file in letter.documents]
+        answer, _ = await correspondence_service.initialize(context.database, blobs, sending,
+                                                            _dpv_request(letter, document, sending.resource.identifier),
+                                                            files)
+    except (Forbidden, InvalidInput) as exc:
+        failed = await context.session.get(Letter, letter_id, with_for_update=True)
+        if failed is not None and failed.status == MessageStatus.SENDT:
+            record_status(context.session, failed, MessageStatus.FEIL, exc.detail)
+        return
+    (created,) = answer.correspondences
+    letter = await context.session.get(Letter, letter_id, with_for_update=True)
+    assert letter is not None
+    letter.correspondence_id = created.correspondenceId
+    # Published before this transaction linked it (the publish job may run first): LEVERT now. Locking the
+    # correspondence waits for a publish under way.
+    status = await context.session.scalar(select(Correspondence.status).where(
+        Correspondence.id == created.correspondenceId).with_for_update())
+    if status not in (CorrespondenceStatus.INITIALIZED, CorrespondenceStatus.READY_FOR_PUBLISH,
+                      CorrespondenceStatus.RESERVED, CorrespondenceStatus.FAILED):
+        letter.delivered_at = utcnow()
+        record_status(context.session, letter, MessageStatus.LEVERT, "Publisert i Altinn")
+    elif status == CorrespondenceStatus.FAILED:
+        record_status(context.session, letter, MessageStatus.FEIL, "The correspondence failed")

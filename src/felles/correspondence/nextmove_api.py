@@ -1,6 +1,7 @@
 """HTTP API of the next-move messages at eFormidling's integrasjonspunkt paths (`/api/messages/out`,
-`/api/capabilities/{receiverIdentifier}`, `/api/conversations`, `/api/statuses`), for an organisation's
-Maskinporten token with DPI's scope `digitalpostinnbygger:send`."""
+`/api/messages/in`, `/api/capabilities/{receiverIdentifier}`, `/api/conversations`, `/api/statuses`), for an
+organisation's Maskinporten token. Sending needs the scope of the message type (DPI's `digitalpostinnbygger:send`
+for `digital` and `print`, `move/dpo.read` for `arkivmelding`); the incoming queue needs `move/dpo.read`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -23,10 +25,11 @@ from felles.correspondence import nextmove_schemas as schemas
 
 router = APIRouter(prefix="/api", tags=["nextmove"], route_class=AuthenticatedRoute)
 
-SEND_SCOPE = "digitalpostinnbygger:send"
+SEND_SCOPE = nextmove.DPI_SCOPE
 MESSAGES_PATH = "/api/messages/out"
 TOKENS = AcceptedTokens(issuers=ALTINN_API_ISSUERS, audiences=("/api",))
-Sender = Annotated[Principal, require_scope(TOKENS, SEND_SCOPE)]
+Sender = Annotated[Principal, require_scope(TOKENS, nextmove.DPI_SCOPE, nextmove.DPO_SCOPE, nextmove.DPV_SCOPE)]
+Receiver = Annotated[Principal, require_scope(TOKENS, nextmove.DPO_SCOPE)]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Invalid input"}, 401: {"description": "No valid token"},
     403: {"description": "Missing scope, or not the message's sender"}, 404: {"description": "Not found"}}
@@ -186,3 +189,41 @@ async def take_status(id: Annotated[int, Path(ge=0, le=nextmove.MAX_STATUS_ID)],
 async def statuses_of_message(messageId: str, runtime: RuntimeDep, principal: Sender, page: Page = 0,
                               size: Size = nextmove.DEFAULT_PAGE_SIZE) -> schemas.MessageStatusPage:
     return await nextmove.statuses(runtime.database, principal, page=page, size=size, message_id=messageId)
+
+
+# --- the receiver's incoming queue ---------------------------------------------------------------------------
+@router.get("/messages/in", operation_id="nextmove_incoming_messages", responses=PROBLEMS)
+async def incoming_messages(runtime: RuntimeDep, principal: Receiver, page: Page = 0,
+                            size: Size = nextmove.DEFAULT_PAGE_SIZE, serviceIdentifier: str | None = None,
+                            process: str | None = None, conversationId: str | None = None) -> schemas.Page:
+    """The messages waiting on the caller's incoming queue, oldest first (their StandardBusinessDocuments)."""
+    return await nextmove.incoming_messages(runtime.database, principal, page=page, size=size, process=process,
+                                            conversation_id=conversationId, service_identifier=serviceIdentifier)
+
+
+@router.get("/messages/in/peek", operation_id="nextmove_peek_incoming", responses={
+    **PROBLEMS, 204: {"description": "Nothing waits"}})
+async def peek_incoming(runtime: RuntimeDep, principal: Receiver, serviceIdentifier: str | None = None,
+                        process: str | None = None, conversationId: str | None = None) -> Any:
+    """Lock the oldest waiting message (for 5 minutes) and answer its StandardBusinessDocument; then pop its files
+    and delete it. 204 when nothing waits."""
+    document = await nextmove.peek_incoming(runtime.database, principal, process=process,
+                                            conversation_id=conversationId, service_identifier=serviceIdentifier)
+    return document if document is not None else Response(status_code=204)
+
+
+@router.get("/messages/in/pop/{messageId}", operation_id="nextmove_pop_incoming", response_class=StreamingResponse,
+            responses={**PROBLEMS, 409: {"description": "The message is not locked"},
+                       200: {"content": {nextmove.ASIC_CONTENT_TYPE: {}}}})
+async def pop_incoming(messageId: str, runtime: RuntimeDep, principal: Receiver) -> StreamingResponse:
+    """The files of a locked message (arkivmelding.xml and its documents) as one zip archive."""
+    chunks = await nextmove.pop_incoming(runtime.database, runtime.blobs, principal, messageId)
+    return StreamingResponse(chunks, media_type=nextmove.ASIC_CONTENT_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{messageId}.asice"'})
+
+
+@router.delete("/messages/in/{messageId}", operation_id="nextmove_delete_incoming",
+               responses={**PROBLEMS, 409: {"description": "The message is not locked"}})
+async def delete_incoming(messageId: str, runtime: RuntimeDep, principal: Receiver) -> dict[str, Any]:
+    """The case system took the locked message: off the queue, LEVERT for its sender."""
+    return await nextmove.delete_incoming(runtime.database, principal, messageId)

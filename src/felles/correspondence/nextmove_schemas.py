@@ -133,7 +133,8 @@ class DigitalDpvMessage(_Open):
 
 
 class ArkivmeldingMessage(_Open):
-    """arkivmelding: a Noark 5 archive message to an organisation's case system."""
+    """arkivmelding: a Noark 5 archive message to an organisation's case system. Its files hold the Noark 5
+    `arkivmelding.xml` and the documents that file names."""
 
     hoveddokument: str | None = Field(default=None, max_length=255)
     sikkerhetsnivaa: int | None = Field(default=None, ge=3, le=4)
@@ -203,9 +204,12 @@ class DigitalPostAddress(BaseModel):
     address: str
 
 
+ServiceIdentifier = Literal["DPI", "DPV", "DPO"]
+
+
 class Capability(BaseModel):
     process: str
-    serviceIdentifier: Literal["DPI", "DPV"]
+    serviceIdentifier: ServiceIdentifier
     postAddress: PostalAddress | None = None
     returnAddress: PostalAddress | None = None
     documentTypes: list[DocumentType]
@@ -240,7 +244,7 @@ class Conversation(BaseModel):
     finished: bool
     expiry: datetime | None = None
     direction: Literal["OUTGOING", "INCOMING"] = "OUTGOING"
-    serviceIdentifier: Literal["DPI", "DPV"]
+    serviceIdentifier: ServiceIdentifier
     messageStatuses: list[ConversationStatus]
 
 

@@ -191,15 +191,18 @@ async def _stored_answer(database: Database, sender: str, key: uuid.UUID) -> s.C
 
 
 # --- initializing ---------------------------------------------------------------------------------------------
-async def initialize(database: Database, blobs: BlobStore, principal: Principal, body: s.CorrespondencesCreate,
+async def initialize(database: Database, blobs: BlobStore, principal: Principal | Sending,
+                     body: s.CorrespondencesCreate,
                      files: list[UploadedFile] | None = None) -> tuple[s.CorrespondencesInitialized, bool]:
     """Send one correspondence to each recipient; `(answer, created)`. With an `idempotentKey` the sender used
-    before, nothing is created and the first answer is given again."""
+    before, nothing is created and the first answer is given again. (A `Sending` instead of the caller's
+    principal: the next-move API authorized the sender itself.)"""
     files = files or []
     now = utcnow()
     recipients, publish_at = check_request(body, len(files), now)
     correspondence = body.correspondence
-    sending = await authorize_sender(database, principal, correspondence.resourceId)
+    sending = principal if isinstance(principal, Sending) else \
+        await authorize_sender(database, principal, correspondence.resourceId)
     if correspondence.ignoreReservation and not sending.is_owner:
         raise Forbidden("Only the resource's owner may send with ignoreReservation.",
                         code="ignore_reservation_not_permitted")

@@ -66,11 +66,18 @@ async def authorize_sender(database: Database, principal: Principal, resource_id
     sender = sender_of(principal)
     if WRITE_SCOPE not in principal.scopes:
         raise Forbidden(f"Sending needs the scope {WRITE_SCOPE}.", code="insufficient_scope")
+    sending = await permitted_sending(database, sender, resource_id)
+    if sending.is_owner and SERVICE_OWNER_SCOPE not in principal.scopes:
+        raise Forbidden(f"A service owner sends with the scope {SERVICE_OWNER_SCOPE} besides {WRITE_SCOPE}.",
+                        code="insufficient_scope")
+    return sending
+
+
+async def permitted_sending(database: Database, sender: str, resource_id: str) -> Sending:
+    """Whether the organisation may send through the resource, by the registry and the PDP (its token's scopes
+    checked by the caller: the correspondence API's, or the next-move API's for DPV)."""
     resource = await correspondence_resource(database, resource_id)
     if sender == resource.hasCompetentAuthority.organization:
-        if SERVICE_OWNER_SCOPE not in principal.scopes:
-            raise Forbidden(f"A service owner sends with the scope {SERVICE_OWNER_SCOPE} besides {WRITE_SCOPE}.",
-                            code="insufficient_scope")
         return Sending(sender, resource, is_owner=True)
     if not await authorization_service.is_permitted(database, sender, None, resource_id, WRITE_ACTION):
         raise Forbidden(f"Organisation {sender} may not send through resource {resource_id}: it is not its owner "

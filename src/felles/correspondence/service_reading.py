@@ -513,18 +513,26 @@ class _Spool:
 
 
 async def _zipped(blobs: BlobStore, attachments: list[CorrespondenceAttachment]) -> AsyncIterator[bytes]:
-    spool = _Spool()
     names: set[str] = set()
+    files: list[tuple[str, str, datetime]] = []
+    for attachment in attachments:
+        name = attachment.file_name
+        if name in names:  # two attachments with one name both go in
+            name = f"{attachment.id.hex[-12:]}-{name}"
+        names.add(name)
+        assert attachment.blob_key is not None
+        files.append((name, attachment.blob_key, attachment.created_at))
+    async for part in zipped_blobs(blobs, files):
+        yield part
+
+
+async def zipped_blobs(blobs: BlobStore, files: list[tuple[str, str, datetime]]) -> AsyncIterator[bytes]:
+    """Files of the blob store (name, key, time) as one zip archive, streamed in constant memory."""
+    spool = _Spool()
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
-        for attachment in attachments:
-            name = attachment.file_name
-            if name in names:  # two attachments with one name both go in
-                name = f"{attachment.id.hex[-12:]}-{name}"
-            names.add(name)
-            assert attachment.blob_key is not None
-            with archive.open(zipfile.ZipInfo(name, attachment.created_at.timetuple()[:6]), "w",
-                              force_zip64=True) as entry:
-                async for chunk in await blobs.get(attachment.blob_key):
+        for name, key, moment in files:
+            with archive.open(zipfile.ZipInfo(name, moment.timetuple()[:6]), "w", force_zip64=True) as entry:
+                async for chunk in await blobs.get(key):
                     entry.write(chunk)
                     yield spool.take()
             yield spool.take()

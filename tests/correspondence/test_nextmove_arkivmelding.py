@@ -1,0 +1,222 @@
+"""An arkivmelding through the next-move API, as two case systems use it: the sender asks the receiving
+organisation's capabilities, sends a Noark 5 arkivmelding.xml with the document it names, and follows the statuses;
+the receiver peeks (locks), pops (downloads) and deletes it from its incoming queue, and its sender sees LEVERT."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from felles.core.clock import clock
+from felles.core.ids import uuid7
+from felles.correspondence import nextmove
+from felles.registers.population import DEMO_ACCOUNTING_FIRM
+from tests.conftest import bearer
+from tests.correspondence.letters_support import KARI, SENDER, personas  # noqa: F401 - personas is a fixture
+
+pytestmark = pytest.mark.usefixtures("personas")
+RECEIVER = DEMO_ACCOUNTING_FIRM  # Regnskap Demo AS, in Enhetsregisteret
+PDF = b"%PDF-1.4\n% vedtaket\n%%EOF\n"
+STANDARD = "urn:no:difi:arkivmelding:xsd::arkivmelding"
+
+
+def arkivmelding_xml(*files: str) -> bytes:
+    """A Noark 5 arkivmelding with one registry entry whose documents are `files`."""
+    documents = "".join(
+        f"<dokumentbeskrivelse><dokumenttype>Brev</dokumenttype><dokumentstatus>Dokumentet er ferdigstilt"
+        f"</dokumentstatus><tittel>Vedtak</tittel><tilknyttetRegistreringSom>Hoveddokument</tilknyttetRegistreringSom>"
+        f"<dokumentnummer>{number}</dokumentnummer><dokumentobjekt><versjonsnummer>1</versjonsnummer>"
+        f"<variantformat>Produksjonsformat</variantformat><format>PDF</format>"
+        f"<referanseDokumentfil>{name}</referanseDokumentfil></dokumentobjekt></dokumentbeskrivelse>"
+        for number, name in enumerate(files, start=1))
+    return (f'<?xml version="1.0" encoding="utf-8"?>'
+            f'<arkivmelding xmlns="{nextmove.ARKIVMELDING_NAMESPACE}"><system>Sak</system>'
+            f"<meldingId>{uuid7()}</meldingId><tidspunkt>2026-12-05T12:00:00+01:00</tidspunkt>"
+            f"<antallFiler>{len(files)}</antallFiler><mappe><tittel>Byggesak Fjordveien 12</tittel>"
+            f"<registrering><tittel>Vedtak</tittel>{documents}</registrering></mappe></arkivmelding>").encode()
+
+
+def sbd(*, receiver: str = f"0192:{RECEIVER}", process: str | None = nextmove.ARKIVMELDING_PROCESS) -> dict[str, Any]:
+    scope: dict[str, Any] = {"type": "ConversationId", "instanceIdentifier": str(uuid7())}
+    if process is not None:
+        scope["identifier"] = process
+    return {
+        "standardBusinessDocumentHeader": {
+            "headerVersion": "1.0",
+            "sender": [{"identifier": {"authority": "iso6523-actorid-upis", "value": f"0192:{SENDER}"}}],
+            "receiver": [{"identifier": {"authority": "iso6523-actorid-upis", "value": receiver}}],
+            "documentIdentification": {"standard": STANDARD, "typeVersion": "2.0", "type": "arkivmelding",
+                                       "instanceIdentifier": str(uuid7()),
+                                       "creationDateAndTime": "2026-12-05T12:00:00+01:00"},
+            "businessScope": {"scope": [scope]},
+        },
+        "arkivmelding": {"sikkerhetsnivaa": 3, "hoveddokument": "vedtak.pdf"},
+    }
+
+
+@pytest.fixture
+def sender(token) -> dict[str, str]:
+    return bearer(token(scopes=[nextmove.DPO_SCOPE], org=SENDER))
+
+
+@pytest.fixture
+def receiver(token) -> dict[str, str]:
+    return bearer(token(scopes=[nextmove.DPO_SCOPE], org=RECEIVER))
+
+
+async def upload(client, headers, message_id: str, name: str, content: bytes, content_type: str) -> Any:
+    return await client.put(f"/api/messages/out/{message_id}", content=content, headers={
+        **headers, "Content-Type": content_type, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def send_in_steps(client, headers, document: dict[str, Any], files: dict[str, bytes]) -> Any:
+    created = await client.post("/api/messages/out", json=document, headers=headers)
+    assert created.status_code == 200, created.text
+    message_id = created.json()["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"]
+    for name, content in files.items():
+        uploaded = await upload(client, headers, message_id, name, content,
+                                "application/xml" if name.endswith(".xml") else "application/pdf")
+        assert uploaded.status_code == 200, uploaded.text
+    return message_id, await client.post(f"/api/messages/out/{message_id}", headers=headers)
+
+
+async def statuses(client, headers, message_id: str) -> list[str]:
+    feed = (await client.get(f"/api/statuses/{message_id}", headers=headers)).json()
+    return [status["status"] for status in feed["content"]]
+
+
+async def test_an_organisation_can_take_an_arkivmelding(client, sender) -> None:
+    answer = await client.get(f"/api/capabilities/0192:{RECEIVER}", headers=sender)
+    assert answer.status_code == 200, answer.text
+    capability = answer.json()["capabilities"][0]
+    assert capability["process"] == nextmove.ARKIVMELDING_PROCESS and capability["serviceIdentifier"] == "DPO"
+    assert capability["documentTypes"] == [{"type": "arkivmelding", "standard": STANDARD}]
+    assert capability["postAddress"]["name"] == "Regnskap Demo AS"
+    only = await client.get(f"/api/capabilities/0192:{RECEIVER}", headers=sender,
+                            params={"process": nextmove.ARKIVMELDING_PROCESS})
+    assert only.json()["capabilities"] == [capability]
+
+
+async def test_an_arkivmelding_is_peeked_popped_and_deleted_by_the_receiver(client, sender, receiver,
+                                                                           token) -> None:
+    xml = arkivmelding_xml("vedtak.pdf")
+    message_id, sent = await send_in_steps(client, sender, sbd(), {"arkivmelding.xml": xml, "vedtak.pdf": PDF})
+    assert sent.status_code == 200, sent.text
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "MOTTATT"]
+    conversation = (await client.get(f"/api/conversations/messageId/{message_id}", headers=sender)).json()
+    assert conversation["serviceIdentifier"] == "DPO" and conversation["receiverIdentifier"] == RECEIVER
+    assert conversation["processIdentifier"] == nextmove.ARKIVMELDING_PROCESS and not conversation["finished"]
+
+    # Another organisation's queue holds nothing of it; the sender cannot read the receiver's queue.
+    stranger = bearer(token(scopes=[nextmove.DPO_SCOPE], org=SENDER))
+    assert (await client.get("/api/messages/in/peek", headers=stranger)).status_code == 204
+    waiting = (await client.get("/api/messages/in", headers=receiver)).json()
+    assert waiting["totalElements"] == 1
+    # Popping or deleting before the peek locks it is refused.
+    assert (await client.get(f"/api/messages/in/pop/{message_id}", headers=receiver)).status_code == 409
+    assert (await client.delete(f"/api/messages/in/{message_id}", headers=receiver)).status_code == 409
+
+    peeked = await client.get("/api/messages/in/peek", headers=receiver)
+    assert peeked.status_code == 200, peeked.text
+    header = peeked.json()["standardBusinessDocumentHeader"]
+    assert header["documentIdentification"]["instanceIdentifier"] == message_id
+    assert header["sender"][0]["identifier"]["value"] == f"0192:{SENDER}"
+    assert peeked.json()["arkivmelding"]["hoveddokument"] == "vedtak.pdf"
+    # Locked: a second peek finds nothing more.
+    assert (await client.get("/api/messages/in/peek", headers=receiver)).status_code == 204
+    assert (await client.get(f"/api/messages/in/pop/{message_id}", headers=stranger)).status_code == 404
+
+    popped = await client.get(f"/api/messages/in/pop/{message_id}", headers=receiver)
+    assert popped.status_code == 200 and popped.headers["content-type"] == nextmove.ASIC_CONTENT_TYPE
+    with zipfile.ZipFile(io.BytesIO(popped.content)) as archive:
+        assert {name: archive.read(name) for name in archive.namelist()} == {"arkivmelding.xml": xml,
+                                                                             "vedtak.pdf": PDF}
+    deleted = await client.delete(f"/api/messages/in/{message_id}", headers=receiver)
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"] == \
+        message_id
+    assert (await client.get("/api/messages/in", headers=receiver)).json()["totalElements"] == 0
+    assert (await client.get(f"/api/messages/in/pop/{message_id}", headers=receiver)).status_code == 404
+
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "MOTTATT", "LEVERT"]
+    finished = (await client.get("/api/conversations", params={"finished": True, "serviceIdentifier": "DPO"},
+                                 headers=sender)).json()
+    assert [item["messageId"] for item in finished["content"]] == [message_id]
+
+
+async def test_a_lock_not_followed_by_a_delete_runs_out(client, sender, receiver) -> None:
+    message_id, sent = await send_in_steps(client, sender, sbd(), {"arkivmelding.xml": arkivmelding_xml("vedtak.pdf"),
+                                                                   "vedtak.pdf": PDF})
+    assert sent.status_code == 200, sent.text
+    assert (await client.get("/api/messages/in/peek", headers=receiver)).status_code == 200
+    clock.advance(nextmove.LOCK_DURATION + timedelta(seconds=1))
+    try:
+        assert (await client.delete(f"/api/messages/in/{message_id}", headers=receiver)).status_code == 409
+        again = await client.get("/api/messages/in/peek", headers=receiver)
+        assert again.status_code == 200
+        assert again.json()["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"] == \
+            message_id
+    finally:
+        clock.reset()
+
+
+async def test_one_multipart_request_sends_an_arkivmelding(client, sender, receiver) -> None:
+    document = sbd(process=None)  # the arkivmelding process is the default
+    answer = await client.post("/api/messages/out/multipart", headers=sender, data={"sbd": json.dumps(document)},
+                               files=[("arkivmelding.xml", ("arkivmelding.xml", arkivmelding_xml("vedtak.pdf"),
+                                                            "application/xml")),
+                                      ("vedtak.pdf", ("vedtak.pdf", PDF, "application/pdf"))])
+    assert answer.status_code == 200, answer.text
+    scope = answer.json()["standardBusinessDocumentHeader"]["businessScope"]["scope"][0]
+    assert scope["identifier"] == nextmove.ARKIVMELDING_PROCESS
+    peeked = (await client.get("/api/messages/in/peek", headers=receiver,
+                               params={"process": nextmove.ARKIVMELDING_PROCESS})).json()
+    assert peeked["standardBusinessDocumentHeader"]["businessScope"]["scope"][0]["instanceIdentifier"] == \
+        scope["instanceIdentifier"]
+
+
+@pytest.mark.parametrize(("files", "code"), [
+    ({"vedtak.pdf": PDF}, "arkivmelding_missing"),
+    ({"arkivmelding.xml": arkivmelding_xml("vedtak.pdf", "vedlegg.pdf"), "vedtak.pdf": PDF}, "document_missing"),
+])
+async def test_an_arkivmelding_without_its_files_is_not_sent(client, sender, receiver, files, code) -> None:
+    message_id, refused = await send_in_steps(client, sender, sbd(), files)
+    assert refused.status_code == 400 and refused.json()["code"] == code
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert await statuses(client, sender, message_id) == ["OPPRETTET"]
+    assert (await client.get("/api/messages/in", headers=receiver)).json()["totalElements"] == 0
+
+
+@pytest.mark.parametrize("content", [b"<arkivmelding", b"<arkivmelding xmlns='urn:other'/>",
+                                     b'<!DOCTYPE a [<!ENTITY e "x">]><arkivmelding/>'])
+async def test_an_arkivmelding_xml_that_is_no_arkivmelding_is_refused(client, sender, content) -> None:
+    created = (await client.post("/api/messages/out", json=sbd(), headers=sender)).json()
+    message_id = created["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"]
+    refused = await upload(client, sender, message_id, "arkivmelding.xml", content, "application/xml")
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_arkivmelding"
+
+
+@pytest.mark.parametrize(("scopes", "receiver_id", "status", "code"), [
+    ([nextmove.DPI_SCOPE], f"0192:{RECEIVER}", 403, "insufficient_scope"),
+    ([nextmove.DPO_SCOPE], KARI.identifier, 400, "receiver_not_organization"),
+    ([nextmove.DPO_SCOPE], "0192:910753614", 400, "receiver_not_found"),
+])
+async def test_an_arkivmelding_goes_to_a_known_organisation_with_the_dpo_scope(client, token, scopes, receiver_id,
+                                                                               status, code) -> None:
+    headers = bearer(token(scopes=scopes, org=SENDER))
+    refused = await client.post("/api/messages/out", json=sbd(receiver=receiver_id), headers=headers)
+    assert refused.status_code == status and refused.json()["code"] == code, refused.text
+    assert (await client.get("/api/messages/out", headers=headers)).json()["totalElements"] == 0
+
+
+async def test_the_incoming_queue_needs_the_dpo_scope(client, token) -> None:
+    assert (await client.get("/api/messages/in/peek")).status_code == 401
+    dpi_only = bearer(token(scopes=[nextmove.DPI_SCOPE], org=RECEIVER))
+    assert (await client.get("/api/messages/in/peek", headers=dpi_only)).status_code == 403
+    person = bearer(token(scopes=[nextmove.DPO_SCOPE], person=KARI.identifier))
+    assert (await client.get("/api/messages/in", headers=person)).status_code == 403

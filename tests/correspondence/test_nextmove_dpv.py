@@ -1,0 +1,133 @@
+"""A `digital_dpv` message through the next-move API becomes an Altinn correspondence to the organisation (DPV):
+the sender is let through by the resource registry and the PDP (the correspondence resource's policy), the
+organisation reads it in Altinn with the file as an attachment, and its sender sees SENDT, LEVERT and LEST."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from felles.authorization import service as authorization_service
+from felles.authorization.decision import ORGANIZATION_ID
+from felles.authorization.demo import policy_xml
+from felles.core.audit import Actor
+from felles.core.ids import uuid7
+from felles.correspondence import nextmove
+from felles.correspondence.letters_models import Letter
+from felles.registers.population import DEMO_ACCOUNTING_FIRM
+from tests.conftest import bearer
+from tests.correspondence.conftest import API, correspondence_resource
+from tests.correspondence.letters_support import SENDER, personas, run_jobs  # noqa: F401 - personas is a fixture
+
+pytestmark = pytest.mark.usefixtures("personas")
+RECEIVER = DEMO_ACCOUNTING_FIRM
+DIGDIR = "991825827"  # owns the DPV resource
+NOT_PERMITTED = "974761076"
+PDF = b"%PDF-1.4\n% vedlegg\n%%EOF\n"
+
+
+@pytest.fixture
+async def dpv_resource(database) -> str:
+    """The DPV correspondence resource, whose policy lets Fjordkraft (the sender) send."""
+    actor = Actor(f"organization:{DIGDIR}")
+    resource = correspondence_resource(nextmove.DPV_RESOURCE).model_dump(exclude_none=True)
+    resource["hasCompetentAuthority"] = {"organization": DIGDIR, "orgcode": "digdir"}
+    await authorization_service.create_resource(database, actor, DIGDIR,
+                                                type(correspondence_resource()).model_validate(resource))
+    await authorization_service.put_policy(database, actor, DIGDIR, nextmove.DPV_RESOURCE, policy_xml(
+        nextmove.DPV_RESOURCE, [([(ORGANIZATION_ID, SENDER)], ["write"])]))
+    return nextmove.DPV_RESOURCE
+
+
+def sbd(*, sender: str = SENDER, dpv: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "standardBusinessDocumentHeader": {
+            "headerVersion": "1.0",
+            "sender": [{"identifier": {"authority": "iso6523-actorid-upis", "value": f"0192:{sender}"}}],
+            "receiver": [{"identifier": {"authority": "iso6523-actorid-upis", "value": f"0192:{RECEIVER}"}}],
+            "documentIdentification": {"standard": "urn:no:difi:digitalpost:xsd:digital::digital_dpv",
+                                       "typeVersion": "2.0", "type": "digital_dpv",
+                                       "instanceIdentifier": str(uuid7())},
+            "businessScope": {"scope": [{"type": "ConversationId", "instanceIdentifier": str(uuid7()),
+                                         "identifier": "urn:no:difi:profile:digitalpost:info:ver1.0"}]},
+        },
+        "digital_dpv": {"tittel": "Varsel om tilsyn", "sammendrag": "Vi kommer på tilsyn 12. januar.",
+                        "innhold": "Vi kommer på **tilsyn** 12. januar.", "hoveddokument": "varsel.pdf",
+                        **({"dpv": dpv} if dpv is not None else {})},
+    }
+
+
+def headers(token, org: str = SENDER, scopes: tuple[str, ...] = (nextmove.DPV_SCOPE,)) -> dict[str, str]:
+    return bearer(token(scopes=list(scopes), org=org))
+
+
+async def statuses(client, sender, message_id: str) -> list[str]:
+    feed = (await client.get(f"/api/statuses/{message_id}", headers=sender)).json()
+    return [status["status"] for status in feed["content"]]
+
+
+async def test_capabilities_of_an_organisation_offer_dpv_and_arkivmelding(client, token) -> None:
+    found = (await client.get(f"/api/capabilities/0192:{RECEIVER}", headers=headers(token))).json()["capabilities"]
+    assert [(item["serviceIdentifier"], item["documentTypes"][0]["type"]) for item in found] == [
+        ("DPO", "arkivmelding"), ("DPV", "digital_dpv"), ("DPV", "digital_dpv")]
+
+
+async def test_a_dpv_message_is_read_in_altinn_and_its_statuses_follow(client, database, token, dpv_resource,
+                                                                       job_settings) -> None:
+    sender = headers(token)
+    document = sbd()
+    message_id = document["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"]
+    assert (await client.post("/api/messages/out", json=document, headers=sender)).status_code == 200
+    uploaded = await client.put(f"/api/messages/out/{message_id}", content=PDF, headers={
+        **sender, "Content-Type": "application/pdf", "Content-Disposition": 'attachment; filename="varsel.pdf"'})
+    assert uploaded.status_code == 200, uploaded.text
+    sent = await client.post(f"/api/messages/out/{message_id}", headers=sender)
+    assert sent.status_code == 200, sent.text
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT"]
+    await run_jobs(database)
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "LEVERT"]
+    conversation = (await client.get(f"/api/conversations/messageId/{message_id}", headers=sender)).json()
+    assert conversation["serviceIdentifier"] == "DPV" and not conversation["finished"]
+
+    async with database.transaction() as session:
+        correspondence_id = await session.scalar(select(Letter.correspondence_id)
+                                                 .where(Letter.message_id == message_id))
+    assert correspondence_id is not None
+    receiver = bearer(token(scopes=["altinn:correspondence.read"], org=RECEIVER))
+    details = (await client.get(f"{API}/correspondence/{correspondence_id}/details", headers=receiver)).json()
+    assert details["status"] == "Published" and details["resourceId"] == nextmove.DPV_RESOURCE
+    assert details["content"]["messageTitle"] == "Varsel om tilsyn"
+    assert details["recipient"].endswith(RECEIVER)
+    (attachment,) = details["content"]["attachments"]
+    downloaded = await client.get(f"{API}/correspondence/{correspondence_id}/attachment/{attachment['id']}/download",
+                                  headers=receiver)
+    assert downloaded.status_code == 200 and downloaded.content == PDF
+    assert (await client.post(f"{API}/correspondence/{correspondence_id}/markasread",
+                              headers=receiver)).status_code == 200
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "LEVERT", "LEST"]
+    assert (await client.get(f"/api/conversations/messageId/{message_id}", headers=sender)).json()["finished"]
+    # Running the jobs again makes no second correspondence.
+    await run_jobs(database)
+    async with database.transaction() as session:
+        assert len(list(await session.scalars(select(Letter).where(Letter.message_id == message_id)))) == 1
+
+
+async def test_a_sender_the_policy_does_not_permit_sends_no_dpv(client, token, dpv_resource) -> None:
+    other = headers(token, org=NOT_PERMITTED)
+    refused = await client.post("/api/messages/out", json=sbd(sender=NOT_PERMITTED), headers=other)
+    assert refused.status_code == 403 and refused.json()["code"] == "sender_not_permitted", refused.text
+    assert (await client.get("/api/messages/out", headers=other)).json()["totalElements"] == 0
+
+
+@pytest.mark.parametrize(("dpv", "scopes", "status", "code"), [
+    ({"resourceId": "no-such-resource"}, (nextmove.DPV_SCOPE,), 400, "unknown_resource"),
+    (None, (nextmove.DPI_SCOPE, nextmove.DPO_SCOPE), 403, "insufficient_scope"),
+])
+async def test_a_dpv_message_needs_a_known_resource_and_the_dpv_scope(client, token, dpv_resource, dpv, scopes,
+                                                                      status, code) -> None:
+    sender = headers(token, scopes=scopes)
+    refused = await client.post("/api/messages/out", json=sbd(dpv=dpv), headers=sender)
+    assert refused.status_code == status and refused.json()["code"] == code, refused.text
+    assert (await client.get("/api/messages/out", headers=sender)).json()["totalElements"] == 0
