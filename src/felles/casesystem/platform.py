@@ -26,6 +26,8 @@ PERSON_URN = "urn:altinn:person:identifier-no:"
 STORAGE = "/storage/api/v1"
 CORRESPONDENCE = "/correspondence/api/v1"
 EVENTS = "/events/api/v1"
+ARKIVMELDING_STANDARD = "urn:no:difi:arkivmelding:xsd::arkivmelding"
+ARKIVMELDING_PROCESS = "urn:no:difi:profile:arkivmelding:administrasjon:ver1.0"
 
 
 class PlatformError(Exception):
@@ -80,6 +82,10 @@ class Platform:
         claims = {"aud": audience, "iss": self.credentials.client_id, "scope": " ".join(self.credentials.scopes),
                   "iat": now, "exp": now + 60, "jti": str(uuid.uuid4())}
         return jwt.encode({"alg": "RS256", "kid": self.credentials.key.kid}, claims, self.credentials.key)
+
+    def use_token(self, token: str, seconds: float) -> None:
+        """Call with a token got elsewhere (an Altinn token exchanged from Maskinporten's) until it expires."""
+        self._token, self._token_expires = token, time.monotonic() + seconds
 
     async def access_token(self) -> str:
         """A Maskinporten access token for the client's scopes (the JWT-bearer grant, RFC 7523)."""
@@ -141,6 +147,32 @@ class Platform:
         files = [("Attachments", (attachment.name, attachment.content, attachment.content_type))]
         return dict((await self._call("POST", f"{CORRESPONDENCE}/correspondence/upload", "send correspondence",
                                       data=fields, files=files)).json())
+
+    # --- eFormidling's next-move API ----------------------------------------------------------------------------
+    async def send_arkivmelding(self, *, sender: str, receiver: str, arkivmelding: bytes,
+                                documents: list[Attachment], message_id: str, conversation_id: uuid.UUID
+                                ) -> dict[str, Any]:
+        """A Noark 5 arkivmelding (DPO) with its documents, in one request (`/api/messages/out/multipart`)."""
+        header = {
+            "headerVersion": "1.0",
+            "sender": [{"identifier": {"authority": "iso6523-actorid-upis", "value": f"0192:{sender}"}}],
+            "receiver": [{"identifier": {"authority": "iso6523-actorid-upis", "value": f"0192:{receiver}"}}],
+            "documentIdentification": {"standard": ARKIVMELDING_STANDARD, "typeVersion": "2.0",
+                                       "type": "arkivmelding", "instanceIdentifier": message_id,
+                                       "creationDateAndTime": utcnow().isoformat()},
+            "businessScope": {"scope": [{"type": "ConversationId", "instanceIdentifier": str(conversation_id),
+                                         "identifier": ARKIVMELDING_PROCESS}]},
+        }
+        document = {"standardBusinessDocumentHeader": header,
+                    "arkivmelding": {"sikkerhetsnivaa": 3, "hoveddokument": documents[0].name}}
+        files = [("arkivmelding", ("arkivmelding.xml", arkivmelding, "application/xml")),
+                 *((f"dokument{n}", (d.name, d.content, d.content_type)) for n, d in enumerate(documents))]
+        return dict((await self._call("POST", "/api/messages/out/multipart", "send arkivmelding",
+                                      data={"sbd": json.dumps(document)}, files=files)).json())
+
+    async def message_statuses(self, message_id: str) -> list[str]:
+        feed = (await self._call("GET", f"/api/statuses/{message_id}", "message statuses")).json()
+        return [str(status["status"]) for status in feed["content"]]
 
     async def correspondence(self, correspondence_id: str) -> dict[str, Any]:
         """The sender's view of a correspondence: its status and notifications."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from lxml import etree
 
+from felles.casesystem.archive import arkivmelding
 from felles.casesystem.platform import Attachment, Platform
 from felles.casesystem.rules import Outcome, assess_leave
 from felles.casesystem.store import Case, CaseState, CaseStore
@@ -34,7 +35,8 @@ class Settings:
 
     app_ids: tuple[str, ...]
     answer_resource: str
-    unread_days_before_paper: int = 10
+    organization: str  # the agency's organisasjonsnummer, the sender of its arkivmeldinger
+    archive: str | None = None  # the organisation whose archive takes each case (None: no archiving)
 
 
 def _form_values(xml: bytes) -> dict[str, Any]:
@@ -132,10 +134,27 @@ class CaseSystem:
                 + "".join(f"- {reason}\n" for reason in case.reasons)
                 + f"\nVedtaket ligger som vedlegg. Saksnummer {case.reference}.")
         pdf = await self.renderer.letter(self._letter(case, title, verdict))
+        letter = Attachment(f"vedtak-{case.number}.pdf", pdf)
+        if case.correspondence_id is None:
+            await self._send(case, title, verdict, body, letter)
+        if self.settings.archive is not None and case.archive_message_id is None:
+            message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"skedsmo-archive/{case.instance_id}"))
+            sent = await self.platform.send_arkivmelding(
+                sender=self.settings.organization, receiver=self.settings.archive,
+                arkivmelding=arkivmelding(case, title, letter.name, utcnow(), message_id), documents=[letter],
+                message_id=message_id,
+                conversation_id=uuid.uuid5(uuid.NAMESPACE_URL, f"skedsmo-case/{case.instance_id}"))
+            case.archive_message_id = str(
+                sent["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"])
+        case.state = CaseState.ANSWERED
+        self.store.save(case)
+        return case
+
+    async def _send(self, case: Case, title: str, verdict: str, body: str, letter: Attachment) -> None:
         sent = await self.platform.send_correspondence(
             resource=self.settings.answer_resource, recipient=case.applicant_id, title=title,
             summary=f"Søknaden for {case.child_name} er {verdict}.", body=body, reference=f"sak-{case.reference}",
-            attachment=Attachment(f"vedtak-{case.number}.pdf", pdf),
+            attachment=letter,
             notification={"notificationTemplate": "CustomMessage", "notificationChannel": "EmailAndSms",
                           "emailSubject": f"{title} fra Skedsmo kommune",
                           "emailBody": "Du har fått svar på søknaden din. Logg inn i Altinn for å lese det.",
@@ -143,9 +162,7 @@ class CaseSystem:
                                      "svaret."},
             idempotency_key=uuid.uuid5(uuid.NAMESPACE_URL, f"skedsmo-answer/{case.instance_id}"))
         case.correspondence_id = sent["correspondences"][0]["correspondenceId"]
-        case.state = CaseState.ANSWERED
         self.store.save(case)
-        return case
 
     def _letter(self, case: Case, title: str, verdict: str) -> Letter:
         street, postal_code, city = [*(case.details.get("address") or []), "", "", ""][:3]

@@ -17,7 +17,7 @@ class CaseState(StrEnum):
     IMPORTED = "imported"        # downloaded, the receipt confirmed to the platform (complete)
     WITH_CASE_WORKER = "with_case_worker"
     DECIDED = "decided"
-    ANSWERED = "answered"        # the decision letter sent as a correspondence
+    ANSWERED = "answered"        # the decision letter sent as a correspondence (and the case archived)
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Case:
     reasons: list[str] = field(default_factory=list)
     decided_by: str | None = None
     correspondence_id: str | None = None
+    archive_message_id: str | None = None  # the arkivmelding's next-move message
     number: int = 0  # the case number, given when stored
 
     @property

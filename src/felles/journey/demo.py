@@ -34,7 +34,8 @@ APP_FOLDERS = {LEAVE_APP: APPS_FOLDER / "soknad-om-fri", KINDERGARTEN_APP: APPS_
 ANSWER_RESOURCE = "skedsmo-svar"
 CLIENT_ID = "skedsmo-saksbehandling"
 # What the case system asks Maskinporten for: read and complete its instances, subscribe to their events, send
-# the answers as correspondence.
+# the answers as correspondence. (Archiving through eFormidling needs `move/dpo.read`, which Maskinporten's
+# self-service cannot register yet: its names must be prefix:subscope.)
 CLIENT_SCOPES = ("altinn:serviceowner/instances.read", "altinn:serviceowner/instances.write",
                  "altinn:events.subscribe", "altinn:correspondence.write", "altinn:serviceowner")
 SEED_ACTOR = "felles seed"
@@ -65,24 +66,27 @@ def _answer_resource() -> authorization_schemas.ServiceResource:
 
 
 async def _client(database: Database, settings: Settings) -> Path:
-    """The case system's Maskinporten client with a fresh key pair when its key file is missing."""
+    """The case system's Maskinporten client, with a fresh key pair when the client is new or its key file is
+    missing."""
     for scope in CLIENT_SCOPES:
         owner = PREFIX_OWNERS.get(scope.partition(":")[0], DIGDIR)
         await selfservice.set_scope_access(database, OPERATOR, owner, scope, SKEDSMO, approved=True)
+    created = True
     try:
         await selfservice.create_client(database, OPERATOR, SKEDSMO, identity_schemas.ClientCreate(
             integration_type="maskinporten", client_name="Skedsmo kommune saksbehandling", client_id=CLIENT_ID,
             client_orgno=SKEDSMO, scopes=list(CLIENT_SCOPES)), administrator=True,
             allow_local_http=not settings.is_production)
     except Conflict:
-        pass  # registered by an earlier run
+        created = False  # registered by an earlier run
     path = key_file(settings)
-    if not path.exists():
+    if created or not path.exists():
         key = RSAKey.generate_key(2048, parameters={"kid": f"{CLIENT_ID}-{uuid.uuid4().hex[:8]}", "alg": "RS256",
                                                     "use": "sig"})
         await selfservice.set_client_keys(database, OPERATOR, None, CLIENT_ID,
                                           identity_schemas.JwkSet(keys=[key.as_dict(private=False)]))
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
         path.touch(mode=0o600)
         path.write_text(json.dumps(key.as_dict(private=True), indent=2) + "\n")
     return path

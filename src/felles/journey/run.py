@@ -29,7 +29,7 @@ from felles.core.clock import utcnow
 from felles.core.config import Settings
 from felles.core.tokens import PlatformKeys, mint_development_token
 from felles.journey.demo import ANSWER_RESOURCE, CLIENT_ID, CLIENT_SCOPES, KINDERGARTEN_APP, LEAVE_APP, key_file
-from felles.registers.population import JOURNEY_FAMILY
+from felles.registers.population import JOURNEY_FAMILY, SKEDSMO
 
 CITIZEN_SCOPES = ["altinn:instances.read", "altinn:instances.write", "altinn:correspondence.read"]
 Say = Callable[[str], None]
@@ -53,7 +53,8 @@ def case_system_options(settings: Settings, base_url: str, *, port: int = 0) -> 
     """Skedsmo kommune's case system as `make run` seeds it (its Maskinporten key in the data folder)."""
     return Options(platform_url=base_url,
                    credentials=Credentials.from_key_file(CLIENT_ID, key_file(settings), CLIENT_SCOPES),
-                   settings=CaseSettings(app_ids=(LEAVE_APP, KINDERGARTEN_APP), answer_resource=ANSWER_RESOURCE),
+                   settings=CaseSettings(app_ids=(LEAVE_APP, KINDERGARTEN_APP), answer_resource=ANSWER_RESOURCE,
+                                         organization=SKEDSMO),
                    store=None, fonts=settings.data_dir / "fonts", port=port, temporary=True)
 
 
