@@ -12,8 +12,10 @@ from rich.table import Table
 
 from felles.apps.cli import app_cli, expr_cli
 from felles.authorization.cli import service_owner_cli, xacml_cli
+from felles.casesystem.cli import casesystem
 from felles.core.config import get_settings
 from felles.identity.cli import identity_cli
+from felles.journey.cli import demo_cli
 
 cli = typer.Typer(help="Felles: Norway's digital-government platform.", no_args_is_help=True)
 db_cli = typer.Typer(help="The database.", no_args_is_help=True)
@@ -25,6 +27,8 @@ cli.add_typer(expr_cli, name="expr", help="Altinn's expression language.")
 cli.add_typer(xacml_cli, name="xacml", help="XACML 3.0 policies.")
 cli.add_typer(service_owner_cli, name="service-owner", help="Service owners (tjenesteeiere): who may own resources.")
 cli.add_typer(identity_cli, name="identity", help="ID-porten, Maskinporten and Ansattporten clients and scopes.")
+cli.add_typer(demo_cli, name="demo", help="Demonstrations against a running platform.")
+cli.command("casesystem")(casesystem)
 console = Console()
 
 
@@ -132,6 +136,7 @@ def seed(
     from felles.correspondence.letters_demo import seed_demo_letters
     from felles.dialogporten.demo import seed_demo_dialogs
     from felles.identity.cli import seed_demo_clients, seed_platform_scopes
+    from felles.journey.demo import seed_skedsmo
     from felles.portal.login import LOGIN_CLIENT_ID, ensure_login_client
     from felles.registers import population
 
@@ -157,6 +162,9 @@ def seed(
                 # folder (seconds): done here, so the newcomer's first receipt is not the one that waits.
                 await asyncio.to_thread(static_fonts, settings.data_dir / "fonts")
                 console.print("PDF fonts: ready.")
+                skedsmo = await seed_skedsmo(database, settings)
+                console.print(f"Skedsmo kommune: {', '.join(f'/{app.app_id}/' for app in skedsmo.apps)}; its case "
+                              f"system's key in {skedsmo.key_file} (run `felles casesystem`).")
                 sent = await seed_demo_correspondence(database, open_blob_store(settings))
                 console.print(f"Demo correspondence: {sent} new message request(s) from Fjordvik kommune, at "
                               "/correspondence/ui.")

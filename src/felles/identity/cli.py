@@ -138,6 +138,8 @@ async def seed_platform_scopes(database: Database, scopes: Iterable[str], consum
     scopes it created."""
     created = []
     for name in sorted(scopes):
+        if ":" not in name:
+            continue  # eFormidling's legacy names (move/dpo.read) are not prefix:subscope, so not registrable here
         prefix, _, subscope = name.partition(":")
         owner = PREFIX_OWNERS.get(prefix, DIGDIR)
         await selfservice.assign_prefix(database, OPERATOR, prefix, owner)

@@ -96,6 +96,8 @@ PLATFORM_COMPONENTS: tuple[PlatformComponent, ...] = (
 START_PAGES: tuple[Link, ...] = (
     Link("portal.start.log_in", "/accessmanagement/ui"),
     Link("portal.start.demo_app", "/fjordvik/parkering/"),  # felles.apps.demo's app, once its form page is served
+    Link("portal.start.skedsmo_leave", "/skedsmo/soknad-om-fri/"),  # felles.journey.demo's apps
+    Link("portal.start.skedsmo_kindergarten", "/skedsmo/barnehageplass/"),
     Link("portal.start.consent", "/accessmanagement/ui/consent"),
     Link("broker.welcome_link", "/broker/ui"),
     Link("correspondence.start", "/correspondence/ui"),

@@ -15,7 +15,7 @@ import asyncio
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -402,7 +402,7 @@ async def seed_population(
     every time."""
     async with database.transaction() as session:
         existing = await session.scalar(select(func.count()).select_from(Person)) or 0
-    if existing > len(DEMO_PERSONS):
+    if existing > len(DEMO_PERSONS) + len(astuple(JOURNEY_FAMILY)):  # more than the named personas
         if console:
             console.print(f"The registers already hold {existing} persons; seeding skipped.")
         return False
@@ -524,4 +524,60 @@ async def seed_demo_personas(database: Database) -> bool:
                          registered_on=date(2019, 1, 1), resigned=False))
         session.add(Role(id=uuid7(), organization_number=DEMO_ACCOUNTING_FIRM, role_code="DAGL",
                          person=lars.identifier, position=0, registered_on=date(2015, 1, 1), resigned=False))
+    return True
+
+
+# --- The 2017 Skedsmo workshop's family (seed 003), for the journey demo -------------------------------------
+@dataclass(frozen=True)
+class JourneyFamily:
+    """Heidi (36) and Dag Arne (39) moved to Kjeller with Line (6, first grade) and Isak (3, no kindergarten place
+    yet, a chronic illness). Synthetic fødselsnumre (month + 80), checked by `is_valid_person_identifier`."""
+
+    heidi: DemoPerson = DemoPerson("17849008129", "Heidi", "Kjeller", date(1990, 4, 17), "kvinne",
+                                   "heidi.kjeller@eksempel.no", "+4793456781")
+    dag_arne: DemoPerson = DemoPerson("23898709248", "Dag Arne", "Kjeller", date(1987, 9, 23), "mann",
+                                      "dag.arne.kjeller@eksempel.no", "+4794567812")
+    line: DemoPerson = DemoPerson("11822058584", "Line", "Kjeller", date(2020, 2, 11), "kvinne", None, None)
+    isak: DemoPerson = DemoPerson("08852359545", "Isak", "Kjeller", date(2023, 5, 8), "mann", None, None)
+
+
+JOURNEY_FAMILY = JourneyFamily()
+SKEDSMO = "309999827"  # Skedsmo kommune in the demo data (Lillestrøm since 2020; the workshop's name)
+KJELLER_ADDRESS = ("Kjellerveien 24", "2007", "KJELLER", "3205")
+
+
+async def seed_journey_family(database: Database) -> bool:
+    """Add the workshop's family (parents with their children, KRR entries for the parents) and Skedsmo kommune
+    in Enhetsregisteret; idempotent (False when they are there). Parents act for their minor children through
+    Folkeregisteret's parent-child relations, as the authorization's information point reads them."""
+    family = JOURNEY_FAMILY
+    async with database.transaction() as session:
+        if await session.get(Person, family.heidi.identifier) is not None:
+            return False
+        for persona in (family.heidi, family.dag_arne, family.line, family.isak):
+            session.add(Person(
+                national_identity_number=persona.identifier, given_name=persona.given, middle_name=None,
+                family_name=persona.family, birth_date=persona.birth, gender=persona.gender, status="bosatt",
+                street_address=KJELLER_ADDRESS[0], postal_code=KJELLER_ADDRESS[1], postal_place=KJELLER_ADDRESS[2],
+                municipality_number=KJELLER_ADDRESS[3], updated_at=SEED_TIME,
+            ))
+        for parent in (family.heidi, family.dag_arne):
+            session.add(ContactInformation(
+                national_identity_number=parent.identifier, status="AKTIV", reserved=False, reserved_at=None,
+                reservation_updated_at=SEED_TIME, email=parent.email, email_updated_at=SEED_TIME,
+                email_verified_at=SEED_TIME, mobile=parent.mobile, mobile_updated_at=SEED_TIME,
+                mobile_verified_at=SEED_TIME, language="nb", language_updated_at=SEED_TIME,
+            ))
+        if await session.get(Organization, SKEDSMO) is None:
+            session.add(Organization(
+                organization_number=SKEDSMO, name="Skedsmo kommune", organization_form="KOMM",
+                street_address="Jonas Lies gate 18", postal_code="2000", postal_place="LILLESTRØM",
+                municipality_number="3205", industry_code="84.110", employees=5200,
+                notification_email="postmottak@skedsmo.kommune.eksempel.no", notification_mobile="+4766938000",
+                registered_on=date(1995, 2, 1), bankrupt=False, updated_at=SEED_TIME,
+            ))
+        await session.flush()
+        for child in (family.line, family.isak):
+            session.add(ParentChild(parent=family.heidi.identifier, child=child.identifier, parent_role="mor"))
+            session.add(ParentChild(parent=family.dag_arne.identifier, child=child.identifier, parent_role="far"))
     return True
