@@ -37,6 +37,7 @@ from felles.core.audit import Actor
 from felles.core.blobs import open_blob_store
 from felles.core.db import Database
 from felles.core.jobs import Worker, enqueue_many
+from felles.core.logging import configure_logging
 from felles.core.tokens import Principal
 from felles.correspondence import schemas as correspondence_schemas
 from felles.correspondence import service as correspondence_service
@@ -96,6 +97,7 @@ async def run(url: str | None, count: int, concurrency: int) -> None:
         data_dir = Path(folder)
         url = await fresh_database(url, data_dir)
         settings = bench_settings(data_dir, url)
+        configure_logging(settings.log_level, json=False)
         os.environ["FELLES_DATABASE_URL"] = url
         database = Database(url)
         try:
@@ -141,8 +143,10 @@ async def run(url: str | None, count: int, concurrency: int) -> None:
                     await enqueue_many(session, mirrors.MIRROR_CORRESPONDENCE_JOB,
                                        [({"correspondence": key}, None) for key in ids])
                 timings.append(await _timed_jobs(database, concurrency))
-            mirrored = sum(1 for key in ids if await mirrors.mirrored_dialog_id(
-                database, mirrors.CORRESPONDENCE, uuid.UUID(key)) is not None)
+            mirrored = 0
+            for key in ids:
+                mirrored += await mirrors.mirrored_dialog_id(database, mirrors.CORRESPONDENCE,
+                                                             uuid.UUID(key)) is not None
         finally:
             await database.dispose()
     (first, first_seconds), (second, second_seconds) = timings
