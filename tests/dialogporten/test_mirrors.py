@@ -7,10 +7,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from felles.authorization import service as authorization
 from felles.core.jobs import Job, Worker, enqueue
+from felles.core.tokens import Principal
 from felles.dialogporten import mirrors
 from felles.dialogporten.models import Dialog, DialogMirror
 from felles.events.models import CloudEventRecord
@@ -202,3 +203,20 @@ async def test_a_correspondence_dialog_is_seen_only_by_its_recipients(client, da
     before = await dialog_events(database, str(dialog_id))
     await run_jobs(database)
     assert await dialog_events(database, str(dialog_id)) == before
+
+
+async def test_correspondence_sent_before_the_mirrors_existed_is_mirrored_when_asked(client, database, resource,
+                                                                                    sender) -> None:
+    (correspondence_id,) = await send_published(client, database, sender, person(KARI))
+    await run_jobs(database)
+    async with database.transaction() as session:  # as in a data folder filled before this version
+        await session.execute(delete(DialogMirror))
+    assert await mirrors.mirrored_dialog_id(database, "correspondence", uuid.UUID(correspondence_id)) is None
+
+    owner = Principal("organization", organization_number=correspondence_fixtures.SERVICE_OWNER,
+                      scopes=frozenset(correspondence_fixtures.WRITE))
+    assert await mirrors.mirror_sent_correspondences(database, owner) == 1
+    await run_jobs(database)
+    dialog_id = await mirrors.mirrored_dialog_id(database, "correspondence", uuid.UUID(correspondence_id))
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Dialog).where(Dialog.id == dialog_id)) == 1

@@ -37,7 +37,8 @@ from felles.core.clock import utcnow
 from felles.core.config import get_settings
 from felles.core.db import Database, insert_for
 from felles.core.errors import NotFound
-from felles.core.jobs import JobContext, job_handler
+from felles.core.jobs import JobContext, enqueue_many, job_handler
+from felles.core.tokens import Principal
 from felles.correspondence import service_reading as correspondence_reading
 from felles.dialogporten import schemas as s
 from felles.dialogporten import service
@@ -382,3 +383,13 @@ async def mirrored_dialog_id(database: Database, source_type: str, source_id: uu
     async with database.transaction() as session:
         return await session.scalar(select(DialogMirror.dialog_id).where(DialogMirror.source_type == source_type,
                                                                          DialogMirror.source_id == source_id))
+
+
+async def mirror_sent_correspondences(database: Database, sender: Principal) -> int:
+    """Queue a mirror job for each correspondence `sender` has sent (the newest 1,000): what brings a data folder
+    filled before the mirrors existed in step. Published ones become dialogs; the rest change nothing."""
+    found = await correspondence_reading.list_ids(database, sender, correspondence_reading.ListQuery(role="Sender"))
+    async with database.transaction() as session:
+        await enqueue_many(session, MIRROR_CORRESPONDENCE_JOB,
+                           [({"correspondence": str(key)}, None) for key in found.ids])
+    return len(found.ids)
