@@ -34,6 +34,7 @@ from felles.correspondence import letters_pages as correspondence_letters_pages
 from felles.correspondence import nextmove_api as correspondence_nextmove_api
 from felles.correspondence import pages as correspondence_pages
 from felles.dialogporten import api as dialogporten_api
+from felles.dialogporten import mirrors as dialogporten_mirrors  # noqa: F401 - registers the mirror jobs
 from felles.dialogporten import pages as dialogporten_pages
 from felles.events import api as events_api
 from felles.identity import api as identity_api

@@ -1,7 +1,8 @@
 """The dialog page in Debian's Chromium, from an empty data folder as `make run` starts it (`felles db upgrade`,
 `felles seed --demo`, `felles serve`): Ingrid, daglig leder of Fjordkraft, follows the welcome page's link, logs
 in with TestID, sees her company's dialogs from Fjordvik kommune, narrows to the company, opens a dialog (now
-seen) and files another in the archive folder through the API; axe-core finds no accessibility violation."""
+seen), opens the notice Fjordvik sent the company by Correspondence (mirrored as a dialog) and from it the
+message, and files another in the archive folder through the API; axe-core finds no accessibility violation."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.browser import choose_testid_person, demo_platform, watched_page
 from tests.portal.test_browser import load_axe
 
 INGRID = DEMO_PERSONS[4]
+MIRRORED = "Varsel om gravearbeid i Storgata"
 
 
 def accessibility_violations(page: Page) -> list[str]:
@@ -33,18 +35,25 @@ def test_a_person_with_several_parties_finds_and_opens_their_dialogs(tmp_path: P
         page.wait_for_url(f"{base}/dialogporten/ui")
         assert page.locator("h1").inner_text() == "Dialoger"
         rows = page.locator("#dialogs tbody tr")
+        # Fjordvik's notice to the company by Correspondence is mirrored as a dialog once the server's worker
+        # has published it (moments after the start).
+        for _ in range(40):
+            if page.locator("#dialogs tbody tr", has_text=MIRRORED).count():
+                break
+            page.wait_for_timeout(500)
+            page.reload()
         titles = [text.split("\n")[0].removesuffix(" Ny").strip() for text in
                   page.locator("#dialogs tbody tr td:first-child a").all_inner_texts()]
-        assert sorted(titles) == ["Byggesak 2026/114: tilbygg", "Feiing og tilsyn av fyringsanlegg"]
+        assert sorted(titles) == ["Byggesak 2026/114: tilbygg", "Feiing og tilsyn av fyringsanlegg", MIRRORED]
         assert rows.first.get_attribute("data-unseen") == "true"
         assert accessibility_violations(page) == []
 
-        # The party picker lists Ingrid herself and the company; choosing the company keeps both dialogs.
+        # The party picker lists Ingrid herself and the company; choosing the company keeps all three dialogs.
         options = page.locator("#party option").all_inner_texts()
         assert "Alle mine aktører" in options and any("Fjordkraft" in option for option in options)
         page.select_option("#party", label=next(option for option in options if "Fjordkraft" in option))
         page.get_by_role("button", name="Vis").click()
-        assert page.locator("#dialogs tbody tr").count() == 2
+        assert page.locator("#dialogs tbody tr").count() == 3
 
         page.get_by_role("link", name="Byggesak 2026/114: tilbygg").click()
         assert page.locator("h1").inner_text() == "Byggesak 2026/114: tilbygg"
@@ -54,6 +63,14 @@ def test_a_person_with_several_parties_finds_and_opens_their_dialogs(tmp_path: P
         page.get_by_role("link", name="Tilbake til dialogene").click()
         seen = page.locator("#dialogs tbody tr", has_text="Byggesak 2026/114")
         assert seen.get_attribute("data-unseen") is None
+
+        # The mirrored notice: its message is a transmission, and its action opens the message in Correspondence.
+        page.get_by_role("link", name=MIRRORED).click()
+        assert page.locator("h1").inner_text() == MIRRORED
+        assert MIRRORED in page.locator("#transmissions").inner_text()
+        page.get_by_role("link", name="Åpne meldingen").click()
+        page.wait_for_url(f"{base}/correspondence/ui/message/**")
+        assert MIRRORED in page.locator("h1").inner_text()
 
         # In English, and the archive folder is empty.
         page.goto(f"{base}/dialogporten/ui?lang=en&folder=Archive")

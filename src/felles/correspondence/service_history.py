@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from felles.core.config import get_settings
 from felles.core.errors import InvalidInput
 from felles.core.ids import uuid7
+from felles.core.jobs import enqueue_many
 from felles.correspondence.models import (
     AttachmentStatusEvent,
     Correspondence,
@@ -32,6 +33,12 @@ SYSTEM = "urn:altinn:system:felles-correspondence"
 PUBLISH_JOB = "correspondence.publish"
 # Statuses kept in the history only: a fetch or a download does not change where the message stands.
 HISTORY_ONLY = frozenset({CorrespondenceStatus.FETCHED, CorrespondenceStatus.ATTACHMENTS_DOWNLOADED})
+# Dialogporten mirrors each published correspondence as a dialog (Altinn's integration) after these steps.
+DIALOG_MIRROR_JOB = "dialogporten.mirror_correspondence"
+DIALOG_MIRRORED_STATUSES = frozenset(status.value for status in (
+    CorrespondenceStatus.PUBLISHED, CorrespondenceStatus.READ, CorrespondenceStatus.REPLIED,
+    CorrespondenceStatus.CONFIRMED, CorrespondenceStatus.ARCHIVED, CorrespondenceStatus.PURGED_BY_RECIPIENT,
+    CorrespondenceStatus.PURGED_BY_ALTINN))
 
 STATUS_TEXTS = {
     CorrespondenceStatus.INITIALIZED: "Initialized",
@@ -96,6 +103,8 @@ def status_rows(correspondences: list[Correspondence], status: CorrespondenceSta
 async def add_status_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(CorrespondenceStatusEvent), rows)
+        mirrored = {str(row["correspondence_id"]) for row in rows if row["status"] in DIALOG_MIRRORED_STATUSES}
+        await enqueue_many(session, DIALOG_MIRROR_JOB, [({"correspondence": key}, None) for key in sorted(mirrored)])
 
 
 async def set_status(session: AsyncSession, correspondence: Correspondence, status: CorrespondenceStatus,

@@ -537,3 +537,34 @@ async def zipped_blobs(blobs: BlobStore, files: list[tuple[str, str, datetime]])
                     yield spool.take()
             yield spool.take()
     yield spool.take()
+
+
+# --- the platform's own read ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StatusStep:
+    status: str
+    changed: datetime
+    performed_by: str  # a party urn, a client id or "system"
+
+
+@dataclass(frozen=True)
+class PlatformView:
+    """A correspondence as the platform itself reads it to mirror it as a dialog (Dialogporten's adapter): every
+    field, whom it is from as the recipient sees it, and each step of its history with who took it."""
+
+    details: s.CorrespondenceDetails
+    sender_name: str
+    history: list[StatusStep]
+
+
+async def platform_view(database: Database, correspondence_id: uuid.UUID) -> PlatformView:
+    """For Dialogporten's mirror only: no caller, so nothing is shown to anyone and nothing is audited."""
+    async with database.transaction() as session:
+        row = await _row(session, correspondence_id)
+        history = await _history(session, row.id)
+        steps = [StatusStep(event.status, event.status_changed, event.performed_by)
+                 for event in await session.scalars(select(CorrespondenceStatusEvent).where(
+                     CorrespondenceStatusEvent.correspondence_id == row.id).order_by(CorrespondenceStatusEvent.id))]
+        details = s.CorrespondenceDetails.model_validate({**await _overview_fields(session, row),
+                                                          "statusHistory": history})
+    return PlatformView(details, (await sender_names(database, [row]))[row.id], steps)

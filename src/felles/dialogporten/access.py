@@ -24,6 +24,7 @@ READ = "read"
 RESOURCE_PREFIX = "urn:altinn:resource:"
 PERSON_PREFIX = "urn:altinn:person:identifier-no:"
 ORGANIZATION_PREFIX = "urn:altinn:organization:identifier-no:"
+APP_RESOURCE_PREFIX = "app_"
 AuthorizedParty = authorization_schemas.AuthorizedParty
 
 
@@ -69,6 +70,14 @@ def resource_of(service_resource: str, attribute: str | None) -> str:
     return service_resource.removeprefix(RESOURCE_PREFIX)
 
 
+def app_of(resource: str) -> tuple[str, str] | None:
+    """The org and app of an app's resource `app_{org}_{app}` (org codes have no underscore), else None."""
+    if not resource.startswith(APP_RESOURCE_PREFIX):
+        return None
+    org, _, app = resource.removeprefix(APP_RESOURCE_PREFIX).partition("_")
+    return (org, app) if org and app else None
+
+
 def identifier_of(party: str) -> str:
     return party.removeprefix(PERSON_PREFIX).removeprefix(ORGANIZATION_PREFIX)
 
@@ -84,8 +93,15 @@ class Decisions:
     async def permits(self, party: str, resource: str, action: str) -> bool:
         key = (party, resource, action)
         if key not in self._answers:
-            self._answers[key] = await authorization_service.is_permitted(
-                self.database, self.person, identifier_of(party), resource, action)
+            app = app_of(resource)
+            if app is not None:
+                # An app's policy states its rules on org and app (as app instances are decided), not on its
+                # registry id: a mirrored instance's dialog is decided as its instance would be.
+                self._answers[key] = await authorization_service.may_use_app(
+                    self.database, self.person, identifier_of(party), app[0], app[1], action)
+            else:
+                self._answers[key] = await authorization_service.is_permitted(
+                    self.database, self.person, identifier_of(party), resource, action)
         return self._answers[key]
 
     async def permitted_actions(self, party: str, service_resource: str,

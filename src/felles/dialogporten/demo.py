@@ -21,8 +21,8 @@ from felles.core.config import Settings
 from felles.core.db import Database
 from felles.core.errors import Conflict
 from felles.core.tokens import Principal
+from felles.dialogporten import mirrors, service
 from felles.dialogporten import schemas as s
-from felles.dialogporten import service
 from felles.dialogporten.sent import mark_sent
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS
 
@@ -257,4 +257,9 @@ async def seed_demo_dialogs(database: Database, settings: Settings) -> int:
         if sent:
             await mark_sent(database, fjordvik, row.id)
         written += 1
+    # Fjordvik's correspondence (felles.correspondence.demo) is mirrored as dialogs when it is published; a data
+    # folder seeded before the mirrors existed gets them too.
+    await mirrors.mirror_sent_correspondences(database, Principal(
+        "organization", organization_number=DEMO_SERVICE_OWNER_NUMBER,
+        scopes=frozenset({"altinn:correspondence.write", "altinn:serviceowner"})))
     return written

@@ -148,3 +148,18 @@ class DialogLabelAssignment(Base):
     performed_by: Mapped[dict[str, Any]] = mapped_column(JSONDocument)  # Actor
 
     __table_args__ = (Index("ix_dialogporten_label_assignments_dialog_id", "dialog_id", "created_at"),)
+
+
+class DialogMirror(Base):
+    """Which dialog mirrors a record of another component (an app instance, a correspondence), and the fingerprint
+    of what was last written to it, so that a replayed mirror job changes nothing."""
+
+    __tablename__ = "dialogporten_mirrors"
+
+    source_type: Mapped[str] = mapped_column(String(20), primary_key=True)  # instance | correspondence
+    source_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    dialog_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # How far the source had come when it was read (ordered as text): a job that read it earlier writes nothing.
+    source_version: Mapped[str] = mapped_column(String(100))
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -23,7 +23,7 @@ from felles.core.config import get_settings
 from felles.core.db import Database
 from felles.core.errors import Conflict, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
-from felles.core.jobs import JobContext, job_handler
+from felles.core.jobs import JobContext, enqueue, job_handler
 from felles.core.paging import ContinuationTokens
 from felles.storage import schemas as s
 from felles.storage.models import Application, DataElement, Instance, InstanceEvent
@@ -37,6 +37,8 @@ MAX_QUERY_SIZE = 1000
 DATA_BLOB_PREFIX = "instances/"
 # Altinn's read statuses of an instance (its owner's side has seen it, or not, or not since a change).
 UNREAD, READ, UPDATED_SINCE_LAST_REVIEW = "Unread", "Read", "UpdatedSinceLastReview"
+# Dialogporten mirrors each instance as a dialog (Altinn's storage adapter), after each event but a save.
+DIALOG_MIRROR_JOB = "dialogporten.mirror_instance"
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,8 @@ async def record_event_in_transaction(
         additional_info=extra or None,
     )
     session.add(event)
+    if event_type != "Saved":
+        await enqueue(session, DIALOG_MIRROR_JOB, {"instance": str(instance.id), "org": instance.org})
     return event
 
 

@@ -1,0 +1,222 @@
+"""Mirrors: an app instance and a correspondence each appear as a dialog and stay in step with it, through the
+jobs Storage and Correspondence queue with their changes; replays change nothing; only the parties that may
+read the source see the dialog."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from felles.authorization import service as authorization
+from felles.core.jobs import Job, Worker, enqueue
+from felles.core.tokens import Principal
+from felles.dialogporten import mirrors
+from felles.dialogporten.models import Dialog, DialogMirror
+from felles.events.models import CloudEventRecord
+from tests.apps.runtime import conftest as runtime_fixtures
+from tests.apps.runtime.conftest import APP_ID, KARI, OLA
+from tests.conftest import bearer
+from tests.correspondence import conftest as correspondence_fixtures
+from tests.correspondence.conftest import person, send_published
+
+# The app runtime's and Correspondence's fixtures, used here as they are there.
+soknad, kari, ttd = runtime_fixtures.soknad, runtime_fixtures.kari, runtime_fixtures.ttd
+resource, sender = correspondence_fixtures.resource, correspondence_fixtures.sender
+reader = correspondence_fixtures.reader
+
+INSTANCES = f"/{APP_ID}/instances"
+ENDUSER_DIALOGS = "/dialogporten/api/v1/enduser/dialogs"
+CORRESPONDENCE = "/correspondence/api/v1/correspondence"
+
+
+async def run_jobs(database) -> int:
+    return await Worker(database, concurrency=4).run_until_idle()
+
+
+def end_user(token, identifier: str) -> dict[str, str]:
+    return bearer(token(scopes=["digdir:dialogporten"], person=identifier))
+
+
+async def dialog_of(client, token, database, source_type: str, source_id: str, who: str = KARI
+                    ) -> dict[str, Any]:
+    dialog_id = await mirrors.mirrored_dialog_id(database, source_type, uuid.UUID(source_id))
+    assert dialog_id is not None, f"no dialog mirrors {source_type} {source_id}"
+    response = await client.get(f"{ENDUSER_DIALOGS}/{dialog_id}", headers=end_user(token, who))
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def dialog_events(database, dialog_id: str) -> list[str]:
+    async with database.transaction() as session:
+        rows = await session.scalars(select(CloudEventRecord.type).where(
+            CloudEventRecord.resource_instance == dialog_id).order_by(CloudEventRecord.sequence))
+        return list(rows)
+
+
+async def test_an_instance_is_mirrored_through_create_submit_complete_and_delete(client, database, soknad, kari,
+                                                                                 ttd, token) -> None:
+    kari_party = (await authorization.party_of(database, KARI)).party_id
+    instance = (await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=kari)).json()
+    guid = instance["id"].split("/")[1]
+    await run_jobs(database)
+
+    dialog = await dialog_of(client, token, database, "instance", guid)
+    assert dialog["status"] == "Draft"  # the party is filling in the form
+    assert dialog["serviceResource"] == "urn:altinn:resource:app_ttd_runtime-soknad"
+    assert dialog["party"] == f"urn:altinn:person:identifier-no:{KARI}"
+    primary = next(action for action in dialog["guiActions"] if action["priority"] == "Primary")
+    assert primary["url"].endswith(f"/{APP_ID}/instance/{kari_party}/{guid}")
+    assert any(action["isDeleteDialogAction"] for action in dialog["guiActions"])
+    assert [item["type"] for item in dialog["activities"]] == ["DialogCreated"]
+    (attachment,) = dialog["attachments"]  # the form's data element
+    assert attachment["urls"][0]["url"].endswith(f"/data/{instance['data'][0]['id']}")
+
+    form = instance["data"][0]
+    saved = await client.put(f"{INSTANCES}/{instance['id']}/data/{form['id']}", headers=kari,
+                             json={"navn": "Kari", "belop": 10})
+    assert saved.status_code in (200, 201), saved.text
+    submitted = await client.put(f"{INSTANCES}/{instance['id']}/process/next", headers=kari)
+    assert submitted.status_code == 200, submitted.text
+    await run_jobs(database)
+    dialog = await dialog_of(client, token, database, "instance", guid)
+    assert dialog["status"] == "Awaiting"  # submitted, not yet confirmed by the service owner
+    assert not any(action["isDeleteDialogAction"] for action in dialog["guiActions"])
+    (transmission,) = dialog["transmissions"]
+    assert transmission["type"] == "Submission" and transmission["attachments"]
+    assert "FormSubmitted" in [item["type"] for item in dialog["activities"]]
+
+    completed = await client.post(f"{INSTANCES}/{instance['id']}/complete", headers=ttd)
+    assert completed.status_code == 200, completed.text
+    await run_jobs(database)
+    assert (await dialog_of(client, token, database, "instance", guid))["status"] == "Completed"
+
+    deleted = await client.delete(f"{INSTANCES}/{instance['id']}", headers=kari)
+    assert deleted.status_code == 200, deleted.text
+    await run_jobs(database)
+    dialog_id = str(await mirrors.mirrored_dialog_id(database, "instance", uuid.UUID(guid)))
+    gone = await client.get(f"{ENDUSER_DIALOGS}/{dialog_id}", headers=end_user(token, KARI))
+    assert gone.status_code in (404, 410)
+    events = await dialog_events(database, dialog_id)
+    assert events[0] == "dialogporten.dialog.created.v1"
+    assert events.count("dialogporten.dialog.updated.v1") >= 2  # submitted, completed
+    assert "dialogporten.dialog.transmission.created.v1" in events
+    assert events[-1] == "dialogporten.dialog.deleted.v1"
+
+
+async def test_a_replayed_mirror_job_writes_one_dialog_and_publishes_nothing_more(client, database, soknad, kari,
+                                                                                  token) -> None:
+    kari_party = (await authorization.party_of(database, KARI)).party_id
+    instance = (await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=kari)).json()
+    guid = instance["id"].split("/")[1]
+    await run_jobs(database)
+    dialog_id = str(await mirrors.mirrored_dialog_id(database, "instance", uuid.UUID(guid)))
+    revision = (await dialog_of(client, token, database, "instance", guid))["revision"]  # (Kari has seen it)
+    before = await dialog_events(database, dialog_id)
+
+    async with database.transaction() as session:
+        for _ in range(2):
+            await enqueue(session, mirrors.MIRROR_INSTANCE_JOB, {"instance": guid, "org": "ttd"})
+    assert await run_jobs(database) == 2
+    async with database.transaction() as session:
+        dialogs = await session.scalar(select(func.count()).select_from(Dialog).where(
+            Dialog.id == uuid.UUID(dialog_id)))
+        records = await session.scalar(select(func.count()).select_from(DialogMirror).where(
+            DialogMirror.source_id == uuid.UUID(guid)))
+        dead = await session.scalar(select(func.count()).select_from(Job).where(Job.status == "dead"))
+    assert (dialogs, records, dead) == (1, 1, 0)
+    assert await dialog_events(database, dialog_id) == before
+    assert (await dialog_of(client, token, database, "instance", guid))["revision"] == revision
+
+
+async def test_another_party_cannot_see_a_mirrored_instance(client, database, soknad, kari, token) -> None:
+    kari_party = (await authorization.party_of(database, KARI)).party_id
+    instance = (await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=kari)).json()
+    guid = instance["id"].split("/")[1]
+    await run_jobs(database)
+    dialog_id = await mirrors.mirrored_dialog_id(database, "instance", uuid.UUID(guid))
+
+    karis = (await client.get(ENDUSER_DIALOGS, headers=end_user(token, KARI))).json()["items"]
+    assert str(dialog_id) in [item["id"] for item in karis]
+    olas = (await client.get(ENDUSER_DIALOGS, headers=end_user(token, OLA))).json()["items"]
+    assert str(dialog_id) not in [item["id"] for item in olas]
+    assert (await client.get(f"{ENDUSER_DIALOGS}/{dialog_id}", headers=end_user(token, OLA))).status_code == 404
+    asked = await client.get(ENDUSER_DIALOGS, params={"party": f"urn:altinn:person:identifier-no:{KARI}"},
+                             headers=end_user(token, OLA))
+    assert asked.status_code in (200, 403) and str(dialog_id) not in [
+        item["id"] for item in asked.json().get("items", [])]
+
+
+async def test_a_correspondence_is_mirrored_through_publish_read_confirm_and_archive(client, database, resource,
+                                                                                      sender, reader,
+                                                                                      token) -> None:
+    kari = correspondence_fixtures.KARI.identifier
+    (correspondence_id,) = await send_published(client, database, sender, person(kari), isConfirmationNeeded=True)
+    await run_jobs(database)
+
+    dialog = await dialog_of(client, token, database, "correspondence", correspondence_id, kari)
+    assert dialog["status"] == "RequiresAttention"  # it waits for Kari's confirmation
+    assert dialog["serviceResource"] == f"urn:altinn:resource:{resource}"
+    (transmission,) = dialog["transmissions"]
+    assert transmission["type"] == "Information"
+    assert transmission["content"]["title"]["value"][0]["value"] == "Vedtak i saken din"
+    assert dialog["content"]["senderName"]["value"][0]["value"]
+    dialog_id = dialog["id"]
+
+    read = await client.post(f"{CORRESPONDENCE}/{correspondence_id}/markasread", headers=reader(kari))
+    assert read.status_code == 200, read.text
+    await run_jobs(database)
+    dialog = await dialog_of(client, token, database, "correspondence", correspondence_id, kari)
+    seen_log = (await client.get(f"{ENDUSER_DIALOGS}/{dialog_id}/seenlog", headers=end_user(token, kari))).json()
+    # Besides Kari's own looks at the dialog, her read of the message, as Correspondence recorded it.
+    assert [entry["seenBy"]["actorId"] for entry in seen_log if entry["isViaServiceOwner"]] == [
+        f"urn:altinn:person:identifier-no:{kari}"]
+    assert "CorrespondenceOpened" in [item["type"] for item in dialog["activities"]]
+    assert "dialogporten.dialog.seen.v1" in await dialog_events(database, dialog_id)
+
+    confirmed = await client.post(f"{CORRESPONDENCE}/{correspondence_id}/confirm", headers=reader(kari))
+    assert confirmed.status_code == 200, confirmed.text
+    await run_jobs(database)
+    dialog = await dialog_of(client, token, database, "correspondence", correspondence_id, kari)
+    assert dialog["status"] == "NotApplicable"
+    assert "CorrespondenceConfirmed" in [item["type"] for item in dialog["activities"]]
+
+    archived = await client.post(f"{CORRESPONDENCE}/{correspondence_id}/archive", headers=reader(kari))
+    assert archived.status_code == 200, archived.text
+    await run_jobs(database)
+    dialog = await dialog_of(client, token, database, "correspondence", correspondence_id, kari)
+    assert "Archive" in dialog["endUserContext"]["systemLabels"]
+
+
+async def test_a_correspondence_dialog_is_seen_only_by_its_recipients(client, database, resource, sender,
+                                                                       token) -> None:
+    (correspondence_id,) = await send_published(client, database, sender, person(KARI))
+    await run_jobs(database)
+    dialog_id = await mirrors.mirrored_dialog_id(database, "correspondence", uuid.UUID(correspondence_id))
+    assert dialog_id is not None
+    hidden = await client.get(f"{ENDUSER_DIALOGS}/{dialog_id}", headers=end_user(token, OLA))
+    assert hidden.status_code == 404
+    # A replayed job for it changes nothing.
+    async with database.transaction() as session:
+        await enqueue(session, mirrors.MIRROR_CORRESPONDENCE_JOB, {"correspondence": correspondence_id})
+    before = await dialog_events(database, str(dialog_id))
+    await run_jobs(database)
+    assert await dialog_events(database, str(dialog_id)) == before
+
+
+async def test_correspondence_sent_before_the_mirrors_existed_is_mirrored_when_asked(client, database, resource,
+                                                                                    sender) -> None:
+    (correspondence_id,) = await send_published(client, database, sender, person(KARI))
+    await run_jobs(database)
+    async with database.transaction() as session:  # as in a data folder filled before this version
+        await session.execute(delete(DialogMirror))
+    assert await mirrors.mirrored_dialog_id(database, "correspondence", uuid.UUID(correspondence_id)) is None
+
+    owner = Principal("organization", organization_number=correspondence_fixtures.SERVICE_OWNER,
+                      scopes=frozenset(correspondence_fixtures.WRITE))
+    assert await mirrors.mirror_sent_correspondences(database, owner) == 1
+    await run_jobs(database)
+    dialog_id = await mirrors.mirrored_dialog_id(database, "correspondence", uuid.UUID(correspondence_id))
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Dialog).where(Dialog.id == dialog_id)) == 1
