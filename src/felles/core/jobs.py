@@ -454,3 +454,15 @@ async def retry_dead(session: AsyncSession, job_ids: list[uuid.UUID] | None) -> 
         statement = statement.where(Job.id.in_(job_ids))
     result = await session.execute(statement)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_jobs_of_process(session: AsyncSession, hostname: str, pid: int) -> int:
+    """Make the jobs leased by a process that died (its workers are named `host:pid:…`) due again now, instead of
+    when their leases run out. The attempt the dead process started still counts."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.status == JobStatus.RUNNING, Job.locked_by.startswith(f"{hostname}:{pid}:", autoescape=True))
+        .values(status=JobStatus.PENDING, locked_by=None, run_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
