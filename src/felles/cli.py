@@ -14,6 +14,7 @@ from felles.apps.cli import app_cli, expr_cli
 from felles.authorization.cli import service_owner_cli, xacml_cli
 from felles.core.config import get_settings
 from felles.identity.cli import identity_cli
+from felles.operations.cli import incident_cli
 
 cli = typer.Typer(help="Felles: Norway's digital-government platform.", no_args_is_help=True)
 db_cli = typer.Typer(help="The database.", no_args_is_help=True)
@@ -25,6 +26,7 @@ cli.add_typer(expr_cli, name="expr", help="Altinn's expression language.")
 cli.add_typer(xacml_cli, name="xacml", help="XACML 3.0 policies.")
 cli.add_typer(service_owner_cli, name="service-owner", help="Service owners (tjenesteeiere): who may own resources.")
 cli.add_typer(identity_cli, name="identity", help="ID-porten, Maskinporten and Ansattporten clients and scopes.")
+cli.add_typer(incident_cli, name="incident")
 console = Console()
 
 

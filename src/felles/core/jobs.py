@@ -39,7 +39,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from felles.core.clock import utcnow
 from felles.core.db import Base, Database, JSONDocument, UTCDateTime, insert_for
 from felles.core.ids import uuid7
-from felles.core.metrics import JOBS_FINISHED
+from felles.core.metrics import JOBS_FINISHED, component_of_job
 
 log = structlog.get_logger("felles.jobs")
 # The PostgreSQL channel on which enqueuing transactions wake the workers of every process.
@@ -376,12 +376,12 @@ class Worker:
                         session, first.kind, {}, run_at=utcnow() + spec.every, dedupe_key=f"recurring:{first.kind}"
                     )
             bound.info("job_succeeded")
-            JOBS_FINISHED.labels(first.kind, "succeeded").inc(len(jobs))
+            JOBS_FINISHED.labels(component_of_job(first.kind), first.kind, "succeeded").inc(len(jobs))
         except LeaseLost:
             bound.warning("job_lease_lost")
         except Exception as exc:  # noqa: BLE001 - a failing handler must never stop the worker
             bound.warning("job_failed", error=repr(exc))
-            JOBS_FINISHED.labels(first.kind, "failed").inc(len(jobs))
+            JOBS_FINISHED.labels(component_of_job(first.kind), first.kind, "failed").inc(len(jobs))
             error = "".join(traceback.format_exception(exc))[-4000:]
             for job in jobs:
                 await self._record_failure(job, spec, error)
@@ -406,7 +406,7 @@ class Worker:
         job.finished_at = utcnow()
         job.dedupe_key = None
         log.error("job_dead", job_id=str(job.id), kind=job.kind, attempts=job.attempts)
-        JOBS_FINISHED.labels(job.kind, "dead").inc()
+        JOBS_FINISHED.labels(component_of_job(job.kind), job.kind, "dead").inc()
 
 
 def _units(claimed: list[Job]) -> list[list[Job]]:

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from felles.core.errors import nul_character_problem, unexpected_error_response
 from felles.core.ids import uuid7
 from felles.core.logging import set_request_id
-from felles.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from felles.core.metrics import HTTP_LATENCY, HTTP_REQUESTS, RESPONSE_TIMES, component_of_route
 
 REQUEST_ID_HEADER = b"x-request-id"
 # A client may pass its own id for tracing across systems, if it is a sane token.
@@ -86,6 +86,8 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
-            HTTP_LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+            component, seconds = component_of_route(template), time.perf_counter() - started
+            HTTP_REQUESTS.labels(component, scope["method"], template, str(status)).inc()
+            HTTP_LATENCY.labels(component, scope["method"], template).observe(seconds)
+            RESPONSE_TIMES.observe(component, seconds, error=status >= 500)
             set_request_id(None)

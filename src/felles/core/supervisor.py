@@ -6,7 +6,7 @@ a process dies (a crash, the OOM killer, `kill -9`), the supervisor
 
 - releases the jobs that process had leased (they run again at once on another process instead of after their
   lease runs out: nothing is lost, and nothing waits two minutes),
-- forgets its Prometheus samples of live gauges (multi-process metrics), and
+- forgets its Prometheus samples of live gauges (its counters stay in the shared metrics folder), and
 - starts a new process in its place.
 
 On SIGTERM or SIGINT the supervisor passes SIGTERM to every process, which stops accepting, lets the requests in
@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from multiprocessing.context import SpawnProcess
 from typing import Any
 
 import structlog
+from prometheus_client import multiprocess
 
 log = structlog.get_logger("felles.supervisor")
 RESTART_PAUSE_SECONDS = 0.5  # between two restarts of a process that dies at once, so a crash loop does not spin
@@ -68,6 +70,9 @@ class Supervisor:
         return process
 
     def run(self) -> None:
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # The processes' metrics, summed by `/metrics` on any of them (core/metrics.py).
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="felles-metrics-")
         previous = {signum: signal.signal(signum, self.stop) for signum in (signal.SIGTERM, signal.SIGINT)}
         try:
             self.processes = [self._start() for _ in range(self.workers)]
@@ -86,6 +91,7 @@ class Supervisor:
             log.warning("server_process_died", pid=pid, exitcode=process.exitcode)
             process.close()
             try:
+                multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
                 self.on_death(pid)
             except Exception as exc:  # noqa: BLE001 - a failed clean-up must not stop the other processes
                 log.error("server_process_cleanup_failed", pid=pid, error=repr(exc))
