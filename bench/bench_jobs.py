@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,9 +34,9 @@ async def noop(_payload: dict[str, Any], _context: JobContext) -> None:
 
 
 async def main(arguments: argparse.Namespace) -> None:
-    import harness
     from sqlalchemy import func, select
 
+    import harness
     from felles.core.db import Database
     from felles.core.jobs import Job, JobStatus, enqueue, enqueue_many
 
@@ -63,9 +62,9 @@ async def main(arguments: argparse.Namespace) -> None:
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")]))}
     unfinished = select(func.count()).select_from(Job).where(Job.kind == "bench.noop",
                                                              Job.status != JobStatus.SUCCEEDED)
-    workers = [subprocess.Popen([sys.executable, "-m", "felles.cli", "worker", "--concurrency",
-                                 str(arguments.concurrency)], env=environment, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for _ in range(arguments.workers)]
+    workers = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "felles.cli", "worker", "--concurrency", str(arguments.concurrency), env=environment,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL) for _ in range(arguments.workers)]
     try:
         # Time from the first job claimed (the workers import the platform first) to the last one done.
         first_claim = None
@@ -82,7 +81,7 @@ async def main(arguments: argparse.Namespace) -> None:
         for worker in workers:
             worker.terminate()
         for worker in workers:
-            worker.wait(60)
+            await worker.wait()
         await database.dispose()
     print(f"job queue on {harness.database_name(url)}, {arguments.jobs} jobs ({harness.load_average()}, "
           f"{os.cpu_count()} cores)")

@@ -26,9 +26,9 @@ import httpx
 
 
 async def main(arguments: argparse.Namespace) -> None:
-    import harness
     from sqlalchemy import func, select
 
+    import harness
     from felles.core.db import Database
     from felles.core.tokens import PlatformKeys, mint_development_token
     from felles.events.models import CloudEventRecord
