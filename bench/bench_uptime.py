@@ -2,7 +2,7 @@
 is killed (SIGKILL) every `--every` seconds, under a steady stream of event submissions.
 
     .venv/bin/python bench/bench_uptime.py [--seconds 300] [--every 30] [--workers 2] [--clients 4]
-        [--database-url postgresql+asyncpg://…/felles_bench]
+        [--keep-alive] [--database-url postgresql+asyncpg://…/felles_bench]
 
 Each client submits CloudEvents one after another. An attempt is *served* when it gets its 200; a connection
 reset or a 5xx is *not served*, and the client retries the same event (same id, stored once). Printed: attempts,
@@ -20,6 +20,7 @@ import random
 import signal
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -42,13 +43,18 @@ async def main(arguments: argparse.Namespace) -> None:
     longest = 0.0
     submitted: list[int] = []
     kills = 0
+    reasons: Counter[str] = Counter()
     async with harness.served(settings, "--workers", str(arguments.workers), "--no-migrate") as (pid, base):
         deadline = time.monotonic() + arguments.seconds
 
         async def client(first: int) -> None:
             nonlocal served, failed, longest
-            async with httpx.AsyncClient(base_url=base, timeout=30,
-                                         headers={"Authorization": f"Bearer {token}"}) as http:
+            headers = {"Authorization": f"Bearer {token}"}
+            if not arguments.keep_alive:
+                # Each request on a new connection, as many different clients behind a load balancer: the kernel
+                # spreads them over the processes (kept-alive connections stick to one, which may not be killed).
+                headers["Connection"] = "close"
+            async with httpx.AsyncClient(base_url=base, timeout=30, headers=headers) as http:
                 number = first
                 while time.monotonic() < deadline:
                     event = {"id": f"e-{number}", "specversion": "1.0", "source": "https://bench.example/",
@@ -60,8 +66,9 @@ async def main(arguments: argparse.Namespace) -> None:
                             if response.status_code == 200:
                                 served += 1
                                 break
-                        except httpx.TransportError:
-                            pass
+                            reasons[str(response.status_code)] += 1
+                        except httpx.TransportError as exc:
+                            reasons[type(exc).__name__] += 1
                         failed += 1
                         await asyncio.sleep(0.05)
                     longest = max(longest, time.monotonic() - began)
@@ -86,10 +93,11 @@ async def main(arguments: argparse.Namespace) -> None:
     await database.dispose()
     attempts = served + failed
     print(f"uptime on {harness.database_name(url)}: {arguments.seconds} s, {arguments.workers} server processes, "
-          f"one killed every {arguments.every} s ({kills} kills), {arguments.clients} clients "
+          f"one killed every {arguments.every} s ({kills} kills), {arguments.clients} clients, "
+          f"{'kept-alive connections' if arguments.keep_alive else 'a new connection per request'} "
           f"({harness.load_average()}, {os.cpu_count()} cores)")
     print(f"  attempts {attempts}, served {served} ({100 * served / max(attempts, 1):.3f} %), "
-          f"not served (retried) {failed}")
+          f"not served (retried) {failed}: {dict(reasons)}")
     print(f"  submissions {len(submitted)} ({len(submitted) / arguments.seconds:.0f}/s), stored {stored} "
           f"({'each exactly once' if stored == len(set(submitted)) == len(submitted) else 'MISMATCH'}); "
           f"longest wait for one submission {longest:.2f} s")
@@ -108,5 +116,6 @@ if __name__ == "__main__":
     parser.add_argument("--every", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--keep-alive", action="store_true", help="reuse each client's connection")
     parser.add_argument("--database-url")
     asyncio.run(main(parser.parse_args()))

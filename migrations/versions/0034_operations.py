@@ -1,4 +1,4 @@
-"""operations: incidents on the status page, health samples (availability), response-time and usage counts
+"""operations: incidents on the status page, health samples (availability), response-time and usage counts; the jobs' traceparent
 
 Revision ID: 0034
 Revises: 0028
@@ -67,8 +67,13 @@ def upgrade() -> None:
     with op.batch_alter_table('usage_counts', schema=None) as batch_op:
         batch_op.create_index('ix_usage_counts_component_metric_hour', ['component', 'metric', 'hour'], unique=False)
 
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('traceparent', sa.String(length=55), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_column('traceparent')
     with op.batch_alter_table('usage_counts', schema=None) as batch_op:
         batch_op.drop_index('ix_usage_counts_component_metric_hour')
     op.drop_table('usage_counts')
