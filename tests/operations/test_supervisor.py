@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from felles.core.jobs import Job, JobStatus, enqueue
 from felles.events.models import CloudEventRecord
 from felles.events.service import PUBLISH_ADMIN_SCOPE
-from tests.conftest import POSTGRES_URL, bearer, felles_command_environment, free_listener
+from tests.conftest import POSTGRES_URL, bearer, felles_command_environment, free_listener, wait_until_ready
 from tests.operations.job_handlers_for_supervisor import PLUGIN_MODULE
 
 EVENTS = "/events/api/v1/events"
@@ -47,16 +47,7 @@ def felles_serve(settings, log: Path, *arguments: str) -> Iterator[tuple[subproc
                                    *arguments], env=environment, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"felles serve did not start:\n{log.read_text()}")
-            time.sleep(0.2)
+        wait_until_ready(url, server, log)
         yield server, url
     finally:
         if server.poll() is None:
