@@ -188,6 +188,21 @@ def run_felles(environment: dict[str, str], *arguments: str) -> None:
     assert done.returncode == 0, f"felles {' '.join(arguments)}:\n{done.stdout}\n{done.stderr}"
 
 
+def wait_until_ready(url: str, server: subprocess.Popen, log: Path) -> None:
+    """Until the `felles serve` process at `url` says it is ready; the test fails with its log if it stops or
+    takes more than two minutes."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/health/ready").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"felles serve did not start serving:\n{log.read_text()}")
+        time.sleep(0.2)
+
+
 @contextmanager
 def felles_serve(environment: dict[str, str], *arguments: str) -> Iterator[str]:
     """`felles serve --port <free port> ARGUMENTS` in its own process, as `make run` starts it; yields the port
@@ -200,16 +215,7 @@ def felles_serve(environment: dict[str, str], *arguments: str) -> Iterator[str]:
         server = subprocess.Popen([sys.executable, "-m", "felles.cli", "serve", "--port", str(port), *arguments],
                                   env=environment, stdout=output, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"felles serve did not start serving:\n{log.read_text()}")
-            time.sleep(0.2)
+        wait_until_ready(f"http://127.0.0.1:{port}", server, log)
         yield str(port)
     finally:
         server.terminate()

@@ -42,6 +42,8 @@ from felles.inbox import api as inbox_api
 from felles.inbox import pages as inbox_pages
 from felles.notifications import api as notifications_api
 from felles.notifications import pages as notifications_pages
+from felles.operations import api as operations_api
+from felles.operations import pages as operations_pages
 from felles.portal import docs as portal_docs
 from felles.portal import login as portal_login
 from felles.portal import pages as portal_pages
@@ -78,6 +80,8 @@ COMPONENT_ROUTERS = (
     profile_pages.router,
     inbox_api.router,
     inbox_pages.router,
+    operations_api.router,
+    operations_pages.router,
     # Last: app routes start with a path parameter (`/{org}/{app}/...`), so every fixed path must win first.
     apps_api.router,
 )

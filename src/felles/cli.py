@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +16,7 @@ from felles.casesystem.cli import casesystem
 from felles.core.config import get_settings
 from felles.identity.cli import identity_cli
 from felles.journey.cli import demo_cli
+from felles.operations.cli import incident_cli
 
 cli = typer.Typer(help="Felles: Norway's digital-government platform.", no_args_is_help=True)
 db_cli = typer.Typer(help="The database.", no_args_is_help=True)
@@ -29,6 +30,7 @@ cli.add_typer(service_owner_cli, name="service-owner", help="Service owners (tje
 cli.add_typer(identity_cli, name="identity", help="ID-porten, Maskinporten and Ansattporten clients and scopes.")
 cli.add_typer(demo_cli, name="demo", help="Demonstrations against a running platform.")
 cli.command("casesystem")(casesystem)
+cli.add_typer(incident_cli, name="incident")
 console = Console()
 
 
@@ -49,6 +51,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="HTTP worker processes (each runs an in-process job worker).")] = 1,
     job_worker: Annotated[bool, typer.Option(help="Run the job worker inside the server process.")] = True,
     migrate: Annotated[bool, typer.Option(help="Migrate the database before serving.")] = True,
+    graceful_seconds: Annotated[int, typer.Option(help="On SIGTERM, how long requests in flight may take.")] = 30,
 ) -> None:
     """Serve the API, the web pages and (by default) an in-process job worker."""
     import os
@@ -67,11 +70,16 @@ def serve(
     for channel, destination in delivery_destinations(settings).items():
         console.print(f"{channel}: {destination}")
     os.environ["FELLES_RUN_WORKER"] = "1" if job_worker else "0"
-    # A spawned worker process imports the whole platform before it answers uvicorn's health check; on a busy
-    # machine that takes longer than uvicorn's 5 s default, and the supervisor would kill it over and over.
-    uvicorn.run("felles.app:create_app_from_environment", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True,
-                timeout_worker_healthcheck=120)
+    options: dict[str, Any] = dict(log_level=settings.log_level.lower(), access_log=False, proxy_headers=True,
+                   timeout_graceful_shutdown=graceful_seconds)
+    if workers > 1:
+        # Our supervisor: restarts a process that dies and releases the jobs it had leased (core/supervisor.py).
+        from felles.core.supervisor import Supervisor, bind, release_jobs_of
+
+        Supervisor(bind(host, port), workers, options, graceful_seconds=graceful_seconds + 5,
+                   on_death=lambda pid: release_jobs_of(settings.database_url, pid)).run()
+        return
+    uvicorn.run("felles.app:create_app_from_environment", factory=True, host=host, port=port, **options)
 
 
 @cli.command()

@@ -232,8 +232,8 @@ async def test_job_outcomes_are_counted_in_the_metrics(database: Database, clien
     clock.advance(timedelta(minutes=5))
     await worker.run_until_idle()
     metrics = (await client.get("/metrics")).text
-    assert 'felles_jobs_finished_total{kind="test.fail_times",outcome="failed"}' in metrics
-    assert 'felles_jobs_finished_total{kind="test.fail_times",outcome="succeeded"}' in metrics
+    assert 'felles_jobs_finished_total{component="test",kind="test.fail_times",outcome="failed"}' in metrics
+    assert 'felles_jobs_finished_total{component="test",kind="test.fail_times",outcome="succeeded"}' in metrics
 
 
 @pytest.mark.skipif(not os.environ.get("FELLES_TEST_DATABASE_URL"), reason="LISTEN/NOTIFY is PostgreSQL's")

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from felles.core import audit
 from felles.core.errors import InvalidInput
 from felles.core.health import database_is_ready
+from felles.core.metrics import registry
 from felles.core.paging import Page, page_size
 from felles.core.revocations import listen_while_serving
 from felles.core.runtime import DatabaseDep, RuntimeDep
@@ -56,8 +57,8 @@ async def ready(database: DatabaseDep, response: Response) -> dict[str, Any]:
 @router.get("/metrics", tags=["health"], operation_id="metrics", response_class=Response,
             dependencies=[OperatorInProduction])
 async def metrics() -> Response:
-    """The process's Prometheus metrics (in production for operators only)."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    """The Prometheus metrics of the server processes (in production for operators only)."""
+    return Response(generate_latest(registry()), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/.well-known/felles/jwks.json", tags=["keys"], operation_id="platform_jwks")

@@ -36,10 +36,11 @@ from sqlalchemy import Index, Integer, String, Text, Uuid, case, func, insert, l
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from felles.core import tracing
 from felles.core.clock import utcnow
 from felles.core.db import Base, Database, JSONDocument, UTCDateTime, insert_for
 from felles.core.ids import uuid7
-from felles.core.metrics import JOBS_FINISHED
+from felles.core.metrics import JOBS_FINISHED, component_of_job
 
 log = structlog.get_logger("felles.jobs")
 # The PostgreSQL channel on which enqueuing transactions wake the workers of every process.
@@ -71,6 +72,8 @@ class Job(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The W3C traceparent of the span that enqueued the job: its run is a child span of it (core/tracing.py).
+    traceparent: Mapped[str | None] = mapped_column(String(55))
 
     __table_args__ = (Index("ix_jobs_status_run_at", "status", "run_at"),)
 
@@ -170,6 +173,7 @@ async def enqueue(
     statement = insert_for(session, Job).values(
         id=uuid7(), kind=kind, payload=payload, status=JobStatus.PENDING, run_at=run_at or now,
         attempts=0, max_attempts=spec.max_attempts, created_at=now, dedupe_key=dedupe_key,
+        traceparent=tracing.current_traceparent(),
     )
     if dedupe_key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -192,7 +196,8 @@ async def enqueue_many(session: AsyncSession, kind: str, jobs: list[tuple[dict[s
     now = utcnow()
     await session.execute(insert(Job), [
         dict(id=uuid7(), kind=kind, payload=payload, status=JobStatus.PENDING, run_at=run_at or now, attempts=0,
-             max_attempts=spec.max_attempts, created_at=now, dedupe_key=None) for payload, run_at in jobs])
+             max_attempts=spec.max_attempts, created_at=now, dedupe_key=None,
+             traceparent=tracing.current_traceparent()) for payload, run_at in jobs])
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await session.execute(text(f"SELECT pg_notify('{JOBS_CHANNEL}', '')"))
     _wake_local_workers()
@@ -353,6 +358,10 @@ class Worker:
             for job in jobs:
                 await self._record_failure(job, None, f"no handler is registered for job kind {first.kind!r}")
             return
+        job_span, span_token = tracing.start_span(f"job {first.kind}", parent=first.traceparent,
+                                                  kind=tracing.CONSUMER, attributes={
+                                                      "felles.job.kind": first.kind,
+                                                      "felles.job.attempt": first.attempts})
         try:
             async with self.database.transaction() as session:
                 context = JobContext(first.id, max(job.attempts for job in jobs), session, self.database)
@@ -376,15 +385,18 @@ class Worker:
                         session, first.kind, {}, run_at=utcnow() + spec.every, dedupe_key=f"recurring:{first.kind}"
                     )
             bound.info("job_succeeded")
-            JOBS_FINISHED.labels(first.kind, "succeeded").inc(len(jobs))
+            JOBS_FINISHED.labels(component_of_job(first.kind), first.kind, "succeeded").inc(len(jobs))
         except LeaseLost:
             bound.warning("job_lease_lost")
         except Exception as exc:  # noqa: BLE001 - a failing handler must never stop the worker
             bound.warning("job_failed", error=repr(exc))
-            JOBS_FINISHED.labels(first.kind, "failed").inc(len(jobs))
+            JOBS_FINISHED.labels(component_of_job(first.kind), first.kind, "failed").inc(len(jobs))
             error = "".join(traceback.format_exception(exc))[-4000:]
             for job in jobs:
                 await self._record_failure(job, spec, error)
+            job_span.error = True
+        finally:
+            tracing.finish_span(job_span, span_token, attributes={"felles.job.count": len(jobs)})
 
     async def _record_failure(self, job: Job, spec: HandlerSpec | None, error: str) -> None:
         async with self.database.transaction() as session:
@@ -406,7 +418,7 @@ class Worker:
         job.finished_at = utcnow()
         job.dedupe_key = None
         log.error("job_dead", job_id=str(job.id), kind=job.kind, attempts=job.attempts)
-        JOBS_FINISHED.labels(job.kind, "dead").inc()
+        JOBS_FINISHED.labels(component_of_job(job.kind), job.kind, "dead").inc()
 
 
 def _units(claimed: list[Job]) -> list[list[Job]]:
@@ -453,4 +465,16 @@ async def retry_dead(session: AsyncSession, job_ids: list[uuid.UUID] | None) -> 
     if job_ids is not None:
         statement = statement.where(Job.id.in_(job_ids))
     result = await session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_jobs_of_process(session: AsyncSession, hostname: str, pid: int) -> int:
+    """Make the jobs leased by a process that died (its workers are named `host:pid:…`) due again now, instead of
+    when their leases run out. The attempt the dead process started still counts."""
+    result = await session.execute(
+        update(Job)
+        .where(Job.status == JobStatus.RUNNING, Job.locked_by.startswith(f"{hostname}:{pid}:", autoescape=True))
+        .values(status=JobStatus.PENDING, locked_by=None, run_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -8,10 +8,11 @@ import time
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from felles.core import tracing
 from felles.core.errors import nul_character_problem, unexpected_error_response
 from felles.core.ids import uuid7
 from felles.core.logging import set_request_id
-from felles.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from felles.core.metrics import HTTP_LATENCY, HTTP_REQUESTS, RESPONSE_TIMES, component_of_route
 
 REQUEST_ID_HEADER = b"x-request-id"
 # A client may pass its own id for tracing across systems, if it is a sane token.
@@ -54,11 +55,16 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER, b"")
+        headers = dict(scope["headers"])
+        incoming = headers.get(REQUEST_ID_HEADER, b"")
         request_id = incoming.decode() if _ACCEPTABLE_REQUEST_ID.match(incoming) else uuid7().hex
         scope.setdefault("state", {})["request_id"] = request_id
         set_request_id(request_id)
         started = time.perf_counter()
+        # The caller's trace continues here (W3C traceparent); jobs enqueued by this request carry it on.
+        server_span, span_token = tracing.start_span(
+            "HTTP", parent=headers.get(b"traceparent", b"").decode("latin-1"), kind=tracing.SERVER,
+            attributes={"http.request.method": scope["method"], "felles.request_id": request_id})
         status = 500
         response_started = False
 
@@ -86,6 +92,11 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
-            HTTP_LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+            component, seconds = component_of_route(template), time.perf_counter() - started
+            HTTP_REQUESTS.labels(component, scope["method"], template, str(status)).inc()
+            HTTP_LATENCY.labels(component, scope["method"], template).observe(seconds)
+            RESPONSE_TIMES.observe(component, seconds, error=status >= 500)
+            tracing.finish_span(server_span, span_token, name=f"{scope['method']} {template}", error=status >= 500,
+                                attributes={"http.route": template, "http.response.status_code": status,
+                                            "felles.component": component})
             set_request_id(None)

@@ -48,6 +48,7 @@ from felles.core.tokens import (
     token_issuer,
     verify_access_token,
 )
+from felles.core.usage import count_usage
 from felles.identity import ansattporten
 from felles.identity.cache import IdentityCache, cache_for
 from felles.identity.certificates import CertificateRejected, public_key_pem, trust_anchors
@@ -77,6 +78,7 @@ from felles.identity.models import (
     UsedAssertion,
 )
 from felles.identity.replay import replay_guard_for
+from felles.identity.statistics import LOGINS_PER_EID, TOKENS_PER_CLIENT
 
 PAR_LIFETIME = timedelta(seconds=120)
 LOGIN_LIFETIME = timedelta(minutes=30)
@@ -403,6 +405,7 @@ async def issue_machine_token(
         token["aud"] = _resource_audience(resource, "invalid_target")
     if consents is not None:
         token["authorization_details"] = consents
+    count_usage("identity", TOKENS_PER_CLIENT, client_id)
     return {"access_token": signer_for(keys).sign(token), "token_type": "Bearer", "expires_in": lifetime,
             "scope": token["scope"]}
 
@@ -802,6 +805,7 @@ async def complete_login(
             last_active_at=now, expires_at=now + SSO_MAX, clients=[],
         )
         session.add(sso)
+        count_usage("identity", LOGINS_PER_EID, f"{issuer.name} {person.amr[0] if person.amr else '-'}")
         outcome = await _after_login(session, settings, issuer, client, validated, sso, now)
     _forget_login_view(database, login_id)
     return replace(outcome, browser_id=browser_id)

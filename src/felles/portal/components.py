@@ -108,6 +108,8 @@ START_PAGES: tuple[Link, ...] = (
     Link("portal.start.sms_outbox", "/notifications/sms-outbox"),
     Link("portal.start.digital_mailbox", "/digitalpost/postkasse"),
     Link("portal.start.api_docs", "/docs"),
+    Link("operations.start.status", "/status"),
+    Link("operations.start.statistics", "/statistics"),
 )
 
 

@@ -1,0 +1,1 @@
+"""Operations: the status page with incidents, the monthly statistics, and the samples behind them."""
