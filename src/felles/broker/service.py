@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.authorization import schemas as authorization_schemas
 from felles.authorization import service as authorization_service
 from felles.broker import schemas as s
 from felles.broker.models import (
+    BrokerRateLimitWindow,
     BrokerResource,
     BrokerServiceOwner,
     FileTransfer,
@@ -39,7 +40,7 @@ from felles.core.audit import Actor
 from felles.core.blobs import open_blob_store
 from felles.core.clock import utcnow
 from felles.core.config import Settings, get_settings
-from felles.core.db import Database
+from felles.core.db import Database, insert_for
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, enqueue, job_handler
@@ -134,6 +135,34 @@ async def access_of(database: Database, caller: Caller, row: FileTransfer, recip
             and await is_permitted(database, caller, row.resource_id, READ)):
         sides.add(s.Role.RECIPIENT.value)
     return sides
+
+
+# --- rate limits ----------------------------------------------------------------------------------------------
+class TooManyRequests(Problem):
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests"
+
+
+async def count_call(database: Database, client: str, endpoint: str, per_minute: int) -> None:
+    """Count one call of `client` to `endpoint` in the current minute, or refuse it (429 with `Retry-After`, the
+    seconds until the next minute) when it is over `per_minute`. One upsert in the database, so that every
+    server process counts in the same window; a window behind the clock of another process is never reopened."""
+    now = utcnow().timestamp()
+    minute = int(now // 60)
+    async with database.transaction() as session:
+        insert = insert_for(session, BrokerRateLimitWindow).values(client=client, endpoint=endpoint, minute=minute,
+                                                                   calls=1)
+        newer = insert.excluded.minute > BrokerRateLimitWindow.minute
+        statement = insert.on_conflict_do_update(index_elements=["client", "endpoint"], set_={
+            "calls": case((newer, 1), else_=BrokerRateLimitWindow.calls + 1),
+            "minute": case((newer, insert.excluded.minute), else_=BrokerRateLimitWindow.minute),
+        }).returning(BrokerRateLimitWindow.calls, BrokerRateLimitWindow.minute)
+        calls, window = (await session.execute(statement)).one()
+    if calls > per_minute:
+        retry_after = max(1, int((window + 1) * 60 - now + 0.999))
+        raise TooManyRequests(f"At most {per_minute} calls a minute to this endpoint; try again in {retry_after} s.",
+                              headers={"Retry-After": str(retry_after)})
 
 
 # --- service owners and resources -----------------------------------------------------------------------------
