@@ -13,6 +13,8 @@ shared cache makes them do; a call over the limit gets a 429 problem with `Retry
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -164,6 +166,25 @@ async def configure_resource(resourceId: str, body: schemas.ResourceConfiguratio
 async def get_resource(resourceId: str, principal: ServiceOwner, runtime: RuntimeDep) -> schemas.ResourceConfiguration:
     assert principal.organization_number is not None
     return await service.get_resource_configuration(runtime.database, principal.organization_number, resourceId)
+
+
+@router.get(f"{API}/statistics/monthly", operation_id="broker_statistics_monthly", response_class=Response,
+            responses={**PROBLEMS, 200: {"description": "CSV, one line per resource, sender and recipient",
+                                         "content": {"text/csv": {"schema": {"type": "string"}}}}})
+async def monthly_statistics(principal: ServiceOwner, runtime: RuntimeDep,
+                             year: Annotated[int, Query(ge=2000, le=9999)], month: Annotated[int, Query(ge=1, le=12)],
+                             resourceId: str | None = None) -> Response:
+    """The month's file transfers on the calling service owner's broker resources (or the one named), as CSV:
+    per resource, sender and recipient, the transfers, their bytes and the confirmed downloads."""
+    assert principal.organization_number is not None
+    rows = await service.monthly_statistics(runtime.database, principal.organization_number, year, month, resourceId)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(service.STATISTICS_COLUMNS)
+    writer.writerows(rows)
+    name = f"broker-statistics-{year:04d}-{month:02d}.csv"
+    return Response(text.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # --- file transfers -------------------------------------------------------------------------------------------
