@@ -276,6 +276,13 @@ async def get_resource_configuration(database: Database, organization_number: st
         externalServiceEditionCodeLegacy=row.external_service_edition_code_legacy, requiredParty=row.required_party)
 
 
+async def sendable_resources(database: Database, caller: Caller) -> list[authorization_schemas.ServiceResource]:
+    """The broker resources whose policy lets the caller's party send (for the brokerbox's send form)."""
+    resources = [resource for resource in await authorization_service.list_resources(database)
+                 if resource.resourceType == authorization_schemas.ResourceType.BROKER_SERVICE]
+    return [resource for resource in resources if await is_permitted(database, caller, resource.identifier, WRITE)]
+
+
 # --- statistics -----------------------------------------------------------------------------------------------
 STATISTICS_COLUMNS = ("resourceId", "sender", "recipient", "fileTransfers", "bytes", "confirmedDownloads")
 
