@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.authorization import schemas as authorization_schemas
@@ -40,7 +41,7 @@ from felles.core.audit import Actor
 from felles.core.blobs import open_blob_store
 from felles.core.clock import utcnow
 from felles.core.config import Settings, get_settings
-from felles.core.db import Database, insert_for
+from felles.core.db import Database
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, enqueue, job_handler
@@ -150,15 +151,16 @@ async def count_call(database: Database, client: str, endpoint: str, per_minute:
     server process counts in the same window; a window behind the clock of another process is never reopened."""
     now = utcnow().timestamp()
     minute = int(now // 60)
-    async with database.transaction() as session:
-        insert = insert_for(session, BrokerRateLimitWindow).values(client=client, endpoint=endpoint, minute=minute,
-                                                                   calls=1)
-        newer = insert.excluded.minute > BrokerRateLimitWindow.minute
-        statement = insert.on_conflict_do_update(index_elements=["client", "endpoint"], set_={
-            "calls": case((newer, 1), else_=BrokerRateLimitWindow.calls + 1),
-            "minute": case((newer, insert.excluded.minute), else_=BrokerRateLimitWindow.minute),
-        }).returning(BrokerRateLimitWindow.calls, BrokerRateLimitWindow.minute)
-        calls, window = (await session.execute(statement)).one()
+    # A Core statement on a connection, not a session: this runs on every API call.
+    dialect = postgresql if database.engine.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(BrokerRateLimitWindow).values(client=client, endpoint=endpoint, minute=minute, calls=1)
+    newer = insert.excluded.minute > BrokerRateLimitWindow.minute
+    statement = insert.on_conflict_do_update(index_elements=["client", "endpoint"], set_={
+        "calls": case((newer, 1), else_=BrokerRateLimitWindow.calls + 1),
+        "minute": case((newer, insert.excluded.minute), else_=BrokerRateLimitWindow.minute),
+    }).returning(BrokerRateLimitWindow.calls, BrokerRateLimitWindow.minute)
+    async with database.engine.begin() as connection:
+        calls, window = (await connection.execute(statement)).one()
     if calls > per_minute:
         retry_after = max(1, int((window + 1) * 60 - now + 0.999))
         raise TooManyRequests(f"At most {per_minute} calls a minute to this endpoint; try again in {retry_after} s.",
