@@ -1,6 +1,7 @@
 """The brokerbox in Debian's Chromium, from an empty data folder as `make run` starts it: Ingrid Bakken, daglig
 leder of Fjordkraft Demo AS, logs in with TestID from the welcome page's link, chooses Fjordkraft, finds the demo
-file Regnskap Demo AS sent, downloads it and confirms the download; the sender then sees everyone confirmed."""
+file Regnskap Demo AS sent, downloads it and confirms the download; the sender then sees everyone confirmed. She
+then sends a file for Fjordkraft to Regnskap Demo AS from the same page."""
 
 from __future__ import annotations
 
@@ -63,6 +64,20 @@ def test_a_daglig_leder_downloads_and_confirms_a_received_file(base: str, page: 
     expect(row).to_have_attribute("data-recipient-status", "DownloadConfirmed")
     expect(row).to_have_attribute("data-status", "AllConfirmedDownloaded")
     expect(row.get_by_role("button", name="Bekreft nedlasting")).to_have_count(0)
+
+    # She sends a file for Fjordkraft to Regnskap Demo AS, as Fjordkraft's system could through the API.
+    answer = tmp_path / "svar-2025.txt"
+    answer.write_bytes(b"Svar fra Fjordkraft Demo AS\n")
+    send = page.locator("#broker-send")
+    send.get_by_label("Mottakers organisasjonsnummer").fill(DEMO_ACCOUNTING_FIRM)
+    send.get_by_label("Din referanse (valgfri)").fill("svar-2025")
+    send.get_by_label("Fil", exact=True).set_input_files(answer)
+    with page.expect_navigation():
+        send.get_by_role("button", name="Send", exact=True).click()
+    sent = page.locator("#broker-sent tr", has_text="svar-2025.txt")
+    expect(sent).to_have_attribute("data-status", "Published")
+    expect(sent).to_contain_text("Regnskap Demo AS")
+    accessible(page, "brokerbox after sending")
     page.screenshot(path=tmp_path / "brokerbox.png", full_page=True)
 
     # Ingrid does not act for the sender: its box is closed to her.

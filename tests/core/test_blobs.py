@@ -220,3 +220,25 @@ async def test_an_empty_blob_is_stored_and_read(store):
     assert stored.size == 0 and stored.sha256 == hashlib.sha256(b"").hexdigest()
     stream = await store.get("empty/1", start=0, end=10)
     assert stream.size == 0 and (await read_all(stream))[0] == b""
+
+
+async def test_a_caller_may_ask_for_the_md5_only(store):
+    stored = await store.put("broker/transfer-1/part-0", twenty_megabytes(), sha256=False)
+    expected = b"".join(pattern(index) for index in range(20))
+    assert stored.sha256 is None and stored.size == 20 * MEGABYTE
+    assert stored.md5 == hashlib.md5(expected, usedforsecurity=False).hexdigest()
+    data, sizes = await read_all(await store.get("broker/transfer-1/part-0", chunk_size=4 * MEGABYTE))
+    assert data == expected and len(sizes) >= 5 and max(sizes) <= 8 * MEGABYTE  # larger chunks, still streamed
+
+
+async def test_a_reader_that_stops_early_leaves_the_blob_readable_and_deletable(store):
+    await store.put("broker/transfer-2/part-0", twenty_megabytes())
+    stream = await store.get("broker/transfer-2/part-0")
+    chunks = aiter(stream)
+    first = await anext(chunks)
+    assert first.startswith(pattern(0)[:len(first)])
+    await chunks.aclose()  # while the next chunk is being read ahead
+    assert (await read_all(await store.get("broker/transfer-2/part-0", start=MEGABYTE, end=MEGABYTE + 5)))[0] == \
+        pattern(1)[:5]
+    await store.delete("broker/transfer-2/part-0")
+    assert not await store.exists("broker/transfer-2/part-0")

@@ -2,14 +2,19 @@
 for the sender, `altinn:broker.read` for recipients, `altinn:serviceowner` for the service owner's setup. The
 resumable upload speaks TUS 1.0 (core, creation, termination) at `/broker/api/v1/filetransfer/upload/tus/{id}`.
 
+An organisation's system calls with its Maskinporten token. A person (an Altinn token with the same scopes) calls
+with `onBehalfOf=0192:<orgnr>` and gets what the resource's policy gives them for that organisation, through the
+PDP: the same rights as the organisation's system when a role or an access package (own or delegated) says so.
+
 Altinn's per-endpoint rate limits apply per Maskinporten integration (client): 120 calls a minute, and 10 for
-the search and the details. They are counted per process (Altinn counts in a shared cache); a call over the
-limit gets a 429 problem with `Retry-After`.
+the search and the details. They are counted in the database, so they hold across server processes as Altinn's
+shared cache makes them do; a call over the limit gets a 429 problem with `Retry-After`.
 """
 
 from __future__ import annotations
 
-import time
+import csv
+import io
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -23,6 +28,7 @@ from felles.broker import schemas, service, service_files
 from felles.broker.service import Caller
 from felles.core.blobs import CHUNK_SIZE
 from felles.core.body_limit import declare_body_limit
+from felles.core.db import Database
 from felles.core.errors import Forbidden, InvalidInput, Problem
 from felles.core.runtime import RuntimeDep
 from felles.core.tokens import ALTINN_API_ISSUERS, AcceptedTokens, AuthenticatedRoute, Principal, require_scope
@@ -46,48 +52,63 @@ router = APIRouter(tags=["broker"], route_class=AuthenticatedRoute)
 
 
 class RateLimits:
-    """Calls per client and endpoint in the current minute (fixed windows), per process."""
-
-    MAX_KEYS = 100_000
+    """Altinn's per-endpoint limits, counted in the database (`service.count_call`) so that they hold across
+    server processes. `enabled` may be turned off for a load test that is to measure the handlers, not the limits
+    (Schemathesis, which would otherwise meet mostly 429s)."""
 
     def __init__(self) -> None:
-        self._windows: dict[tuple[str, str], tuple[int, int]] = {}
+        self.enabled = True
 
-    def count(self, client: str, endpoint: str, per_minute: int) -> None:
-        now = time.time()
-        minute = int(now // 60)
-        window, calls = self._windows.get((client, endpoint), (minute, 0))
-        if window != minute:
-            calls = 0
-        if calls >= per_minute:
-            retry_after = max(1, int(60 - now % 60))
-            raise Problem(f"At most {per_minute} calls a minute to this endpoint; try again in {retry_after} s.",
-                          status=429, code="too_many_requests", title="Too many requests",
-                          headers={"Retry-After": str(retry_after)})
-        if len(self._windows) >= self.MAX_KEYS:
-            self._windows = {key: value for key, value in self._windows.items() if value[0] == minute}
-        self._windows[client, endpoint] = (minute, calls + 1)
-
-    def clear(self) -> None:
-        self._windows.clear()
+    async def count(self, database: Database, client: str, endpoint: str, per_minute: int) -> None:
+        if self.enabled:
+            await service.count_call(database, client, endpoint, per_minute)
 
 
 rate_limits = RateLimits()
 
 
+OnBehalfOf = Annotated[str | None, Query(
+    max_length=100, description="The organisation a person acts for (`0192:<orgnr>`, the organisation URN or the "
+    "bare number); required with a person's token, and the resource's policy decides what the person may do for "
+    "it (a role, or an access package of their own or delegated). An organisation's token acts for itself.")]
+
+
+def _party(principal: Principal, on_behalf_of: str | None) -> Caller:
+    """Whom the call acts for: an organisation's token for that organisation, a person's for `onBehalfOf`."""
+    if on_behalf_of is not None:
+        value = on_behalf_of.strip()
+        try:
+            party = value if len(value) == 9 and value.isdigit() else schemas.organization_number(value)
+        except ValueError:
+            raise InvalidInput(f"onBehalfOf {on_behalf_of!r} is not an organisation (0192:<orgnr>).",
+                               code="invalid_on_behalf_of") from None
+    if principal.kind == "person" and principal.person_identifier is not None:
+        if on_behalf_of is None:
+            raise InvalidInput("A person's token acts for an organisation: say which with onBehalfOf=0192:<orgnr>.",
+                               code="on_behalf_of_required")
+        return Caller.person(principal.person_identifier, party)
+    if principal.kind != "organization" or principal.organization_number is None:
+        raise Forbidden("The broker API takes an organisation's token (Maskinporten) or a person's acting for an "
+                        "organisation.", code="organization_required")
+    if on_behalf_of is not None and party != principal.organization_number:
+        raise Forbidden(f"An organisation's token acts for {principal.organization_number} only.",
+                        code="not_your_party")
+    return Caller.organization(principal.organization_number, principal.audit_actor)
+
+
 def _caller(endpoint: str, per_minute: int | None, *scopes: str) -> Any:
-    """An organisation's token with one of `scopes`, as the `Caller` acting for it, within the rate limit (if
-    the endpoint has one)."""
+    """The `Caller` a token with one of `scopes` acts as (an organisation, or a person for `onBehalfOf`), within
+    the rate limit (if the endpoint has one)."""
 
     scoped = require_scope(BROKER_TOKENS, *scopes)
 
-    async def check(principal: Principal = scoped) -> Caller:
-        if principal.kind != "organization" or principal.organization_number is None:
-            raise Forbidden("The broker API takes an organisation's token (Maskinporten); persons use the "
-                            "brokerbox pages.", code="organization_required")
+    async def check(runtime: RuntimeDep, principal: Principal = scoped, onBehalfOf: OnBehalfOf = None) -> Caller:
+        caller = _party(principal, onBehalfOf)
         if per_minute is not None:
-            rate_limits.count(principal.client_id or principal.organization_number, endpoint, per_minute)
-        return Caller.organization(principal.organization_number, principal.audit_actor)
+            # Per integration and whom it acts for (a supplier's one client serves many organisations).
+            client = f"{caller.subject}:{principal.client_id or ''}"
+            await rate_limits.count(runtime.database, client, endpoint, per_minute)
+        return caller
 
     return Depends(check)
 
@@ -145,6 +166,25 @@ async def configure_resource(resourceId: str, body: schemas.ResourceConfiguratio
 async def get_resource(resourceId: str, principal: ServiceOwner, runtime: RuntimeDep) -> schemas.ResourceConfiguration:
     assert principal.organization_number is not None
     return await service.get_resource_configuration(runtime.database, principal.organization_number, resourceId)
+
+
+@router.get(f"{API}/statistics/monthly", operation_id="broker_statistics_monthly", response_class=Response,
+            responses={**PROBLEMS, 200: {"description": "CSV, one line per resource, sender and recipient",
+                                         "content": {"text/csv": {"schema": {"type": "string"}}}}})
+async def monthly_statistics(principal: ServiceOwner, runtime: RuntimeDep,
+                             year: Annotated[int, Query(ge=2000, le=9999)], month: Annotated[int, Query(ge=1, le=12)],
+                             resourceId: str | None = None) -> Response:
+    """The month's file transfers on the calling service owner's broker resources (or the one named), as CSV:
+    per resource, sender and recipient, the transfers, their bytes and the confirmed downloads."""
+    assert principal.organization_number is not None
+    rows = await service.monthly_statistics(runtime.database, principal.organization_number, year, month, resourceId)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(service.STATISTICS_COLUMNS)
+    writer.writerows(rows)
+    name = f"broker-statistics-{year:04d}-{month:02d}.csv"
+    return Response(text.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # --- file transfers -------------------------------------------------------------------------------------------
@@ -345,6 +385,8 @@ async def tus_create(fileTransferId: uuid.UUID, request: Request, runtime: Runti
     length = _header_number(upload_length, "Upload-Length")
     await service_files.tus_create(runtime.database, runtime.settings, caller, fileTransferId, length)
     location = f"{str(request.base_url).rstrip('/')}{TUS_PATH}/{fileTransferId}"
+    if caller.subject != caller.party:  # a person: the upload's further requests act for the same organisation
+        location += f"?onBehalfOf={caller.party}"
     return Response(status_code=201, headers={**TUS_HEADERS, "Location": location, "Upload-Offset": "0"})
 
 

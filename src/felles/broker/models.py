@@ -116,3 +116,15 @@ class FileTransferStatusEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_broker_file_transfer_status_events_file_transfer_id", "file_transfer_id"),)
+
+
+class BrokerRateLimitWindow(Base):
+    """Calls of one client to one endpoint in the current minute (a fixed window), shared by every server process
+    as Altinn's limits are (Altinn counts in a shared cache)."""
+
+    __tablename__ = "broker_rate_limit_windows"
+
+    client: Mapped[str] = mapped_column(String(255), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(50), primary_key=True)
+    minute: Mapped[int] = mapped_column(BigInteger)  # minutes since the epoch
+    calls: Mapped[int] = mapped_column(Integer)

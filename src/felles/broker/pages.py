@@ -1,5 +1,6 @@
 """Brokerbox (formidlingsboksen): a person logged in to the portal chooses an organisation they can act for, sees
-the file transfers it sent and received, downloads a received file and confirms the download.
+the file transfers it sent and received, downloads a received file and confirms the download, and sends a file
+for the organisation (initialize and streamed upload, as its system would through the API).
 
 What the person may do is what the resource's policy lets them do for the organisation (a role such as daglig
 leder, or an access package, their own or delegated): the pages call the same service functions as the API,
@@ -9,18 +10,22 @@ with the person as the subject acting for the organisation.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from felles.authorization import service as authorization_service
 from felles.broker import service, service_files
-from felles.broker.api import streamed
-from felles.broker.schemas import Role
+from felles.broker.api import FORM_UPLOAD_LIMIT, streamed
+from felles.broker.schemas import FileTransferInitialize, Role
 from felles.broker.service import Caller
 from felles.core.audit import Actor
-from felles.core.errors import Conflict, Forbidden, NotFound
+from felles.core.blobs import CHUNK_SIZE
+from felles.core.body_limit import declare_body_limit
+from felles.core.errors import Conflict, Forbidden, NotFound, Problem
 from felles.core.runtime import Runtime, RuntimeDep
 from felles.portal import login
 from felles.portal.shell import norwegian_time, render_page
@@ -29,12 +34,14 @@ router = APIRouter(include_in_schema=False)
 
 BOX_PATH = "/broker/ui"
 FORM_PURPOSE = "brokerbox"
+declare_body_limit(BOX_PATH + "/send", FORM_UPLOAD_LIMIT)
 STATUS_COLOURS = {"Published": "info", "AllConfirmedDownloaded": "success", "Purged": "neutral",
                   "Failed": "danger", "Cancelled": "warning"}
 
 
-def _error(request: Request, message_key: str, status_code: int) -> HTMLResponse:
-    return render_page(request, "broker/error.html", {"message_key": message_key}, status_code=status_code)
+def _error(request: Request, message_key: str, status_code: int, detail: str | None = None) -> HTMLResponse:
+    return render_page(request, "broker/error.html", {"message_key": message_key, "detail": detail},
+                       status_code=status_code)
 
 
 def _no_store(response: Response) -> Response:
@@ -92,8 +99,10 @@ async def brokerbox(request: Request, runtime: RuntimeDep) -> Response:
     organisations = {row.sender for row, _ in received + sent} | {
         recipient.recipient for _, recipients in received + sent for recipient in recipients} | {caller.party}
     names = await service.organization_names(runtime.database, sorted(organisations))
+    resources = [{"id": resource.identifier, "title": resource.title} for resource in
+                 await service.sendable_resources(runtime.database, caller)]
     return _no_store(render_page(request, "broker/box.html", {
-        "party": caller.party, "party_name": names.get(caller.party, caller.party),
+        "party": caller.party, "party_name": names.get(caller.party, caller.party), "resources": resources,
         "received": [_line(row, recipients, names, Role.RECIPIENT) for row, recipients in received],
         "sent": [_line(row, recipients, names, Role.SENDER) for row, recipients in sent],
         "form_token": login.form_token(runtime, request, FORM_PURPOSE),
@@ -105,6 +114,45 @@ def _transfer_id(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+@router.post(BOX_PATH + "/send", name="brokerbox_send", response_model=None)
+async def send(request: Request, runtime: RuntimeDep) -> Response:
+    """Send a file for the person's organisation, as its system would through the API (initialize, then the
+    streamed upload, whose MD5 the server computes); then back to the box, where it is listed as sent."""
+    caller = await _caller(request, runtime, BOX_PATH)
+    if isinstance(caller, Response):
+        return caller
+    async with request.form(max_files=1, max_fields=10) as form:
+        token = form.get("form_token")
+        if not isinstance(token, str) or not login.form_token_is_valid(runtime, request, FORM_PURPOSE, token):
+            return _error(request, "broker.error.form_expired", 400)
+        file = form.get("file")
+        fields = {name: str(form.get(name) or "").strip() for name in ("resource", "recipient", "reference")}
+        if file is None or isinstance(file, str) or not file.filename:
+            return _error(request, "broker.error.no_file_chosen", 400)
+        try:
+            body = FileTransferInitialize(
+                fileName=file.filename, resourceId=fields["resource"], sender=f"0192:{caller.party}",
+                recipients=[f"0192:{fields['recipient']}"],
+                sendersFileTransferReference=fields["reference"] or None)
+        except ValidationError:
+            return _error(request, "broker.error.bad_recipient", 400)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while chunk := await file.read(CHUNK_SIZE):
+                yield chunk
+
+        try:
+            transfer_id = await service.initialize(runtime.database, runtime.settings, caller, body)
+            await service_files.upload(runtime.database, runtime.settings, runtime.blobs, caller, transfer_id,
+                                       file.size, chunks())
+        except Forbidden:
+            return _error(request, "broker.error.not_permitted_to_send", 403)
+        except Problem as problem:
+            return _error(request, "broker.error.send_failed", problem.status, detail=problem.detail)
+    return RedirectResponse(request.scope.get("root_path", "") + login.local_path(BOX_PATH, party=caller.party),
+                            status_code=303, headers={"Cache-Control": "no-store"})
 
 
 @router.get(BOX_PATH + "/filetransfer/{file_transfer_id}/download", name="brokerbox_download", response_model=None)

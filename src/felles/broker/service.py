@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.authorization import schemas as authorization_schemas
 from felles.authorization import service as authorization_service
 from felles.broker import schemas as s
 from felles.broker.models import (
+    BrokerRateLimitWindow,
     BrokerResource,
     BrokerServiceOwner,
     FileTransfer,
@@ -134,6 +136,35 @@ async def access_of(database: Database, caller: Caller, row: FileTransfer, recip
             and await is_permitted(database, caller, row.resource_id, READ)):
         sides.add(s.Role.RECIPIENT.value)
     return sides
+
+
+# --- rate limits ----------------------------------------------------------------------------------------------
+class TooManyRequests(Problem):
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests"
+
+
+async def count_call(database: Database, client: str, endpoint: str, per_minute: int) -> None:
+    """Count one call of `client` to `endpoint` in the current minute, or refuse it (429 with `Retry-After`, the
+    seconds until the next minute) when it is over `per_minute`. One upsert in the database, so that every
+    server process counts in the same window; a window behind the clock of another process is never reopened."""
+    now = utcnow().timestamp()
+    minute = int(now // 60)
+    # A Core statement on a connection, not a session: this runs on every API call.
+    dialect = postgresql if database.engine.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(BrokerRateLimitWindow).values(client=client, endpoint=endpoint, minute=minute, calls=1)
+    newer = insert.excluded.minute > BrokerRateLimitWindow.minute
+    statement = insert.on_conflict_do_update(index_elements=["client", "endpoint"], set_={
+        "calls": case((newer, 1), else_=BrokerRateLimitWindow.calls + 1),
+        "minute": case((newer, insert.excluded.minute), else_=BrokerRateLimitWindow.minute),
+    }).returning(BrokerRateLimitWindow.calls, BrokerRateLimitWindow.minute)
+    async with database.engine.begin() as connection:
+        calls, window = (await connection.execute(statement)).one()
+    if calls > per_minute:
+        retry_after = max(1, int((window + 1) * 60 - now + 0.999))
+        raise TooManyRequests(f"At most {per_minute} calls a minute to this endpoint; try again in {retry_after} s.",
+                              headers={"Retry-After": str(retry_after)})
 
 
 # --- service owners and resources -----------------------------------------------------------------------------
@@ -245,6 +276,47 @@ async def get_resource_configuration(database: Database, organization_number: st
         purgeFileTransferGracePeriod=row.purge_grace_period, useManifestFileShim=row.use_manifest_file_shim,
         externalServiceCodeLegacy=row.external_service_code_legacy,
         externalServiceEditionCodeLegacy=row.external_service_edition_code_legacy, requiredParty=row.required_party)
+
+
+async def sendable_resources(database: Database, caller: Caller) -> list[authorization_schemas.ServiceResource]:
+    """The broker resources whose policy lets the caller's party send (for the brokerbox's send form)."""
+    resources = [resource for resource in await authorization_service.list_resources(database)
+                 if resource.resourceType == authorization_schemas.ResourceType.BROKER_SERVICE]
+    return [resource for resource in resources if await is_permitted(database, caller, resource.identifier, WRITE)]
+
+
+# --- statistics -----------------------------------------------------------------------------------------------
+STATISTICS_COLUMNS = ("resourceId", "sender", "recipient", "fileTransfers", "bytes", "confirmedDownloads")
+
+
+async def monthly_statistics(database: Database, organization_number: str, year: int, month: int,
+                             resource_id: str | None = None) -> list[tuple[str, str, str, int, int, int]]:
+    """The file transfers initialized in one month (UTC) on the service owner's broker resources (or the one
+    named), counted per resource, sender and recipient: transfers, bytes, confirmed downloads. Felles's columns
+    (`STATISTICS_COLUMNS`): the reference does not describe Altinn's."""
+    if not 1 <= month <= 12 or not 2000 <= year <= 9999:
+        raise InvalidInput("year and month must name a month (month 1-12).", code="invalid_month")
+    if resource_id is not None:
+        resources = [(await _owned_resource(database, organization_number, resource_id)).identifier]
+    else:
+        resources = [resource.identifier for resource in await authorization_service.list_resources(
+            database, include_hidden=True) if resource.resourceType == authorization_schemas.ResourceType
+            .BROKER_SERVICE and resource.hasCompetentAuthority.organization == organization_number]
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=start.tzinfo)
+    confirmed = RecipientFileTransferStatus.DOWNLOAD_CONFIRMED.value
+    query = (select(FileTransfer.resource_id, FileTransfer.sender, FileTransferRecipient.recipient,
+                    func.count(), func.coalesce(func.sum(FileTransfer.size), 0),
+                    func.sum(case((FileTransferRecipient.status == confirmed, 1), else_=0)))
+             .join(FileTransferRecipient, FileTransferRecipient.file_transfer_id == FileTransfer.id)
+             .where(FileTransfer.resource_id.in_(resources), FileTransfer.created_at >= start,
+                    FileTransfer.created_at < end)
+             .group_by(FileTransfer.resource_id, FileTransfer.sender, FileTransferRecipient.recipient)
+             .order_by(FileTransfer.resource_id, FileTransfer.sender, FileTransferRecipient.recipient))
+    async with database.transaction() as session:
+        rows = (await session.execute(query)).all()
+    return [(resource, _legacy(sender), _legacy(recipient), int(count), int(size), int(downloads))
+            for resource, sender, recipient, count, size, downloads in rows]
 
 
 # --- initialize -----------------------------------------------------------------------------------------------

@@ -51,11 +51,12 @@ class BlobNotFound(NotFound):
 
 @dataclass(frozen=True)
 class StoredBlob:
-    """What `put` stored: its size and checksums (hex), computed while it streamed through."""
+    """What `put` stored: its size and checksums (hex), computed while it streamed through (`sha256` is None
+    when the caller asked for the MD5 only)."""
 
     key: str
     size: int
-    sha256: str
+    sha256: str | None
     md5: str
 
 
@@ -83,11 +84,15 @@ class BlobStream:
 
 
 class BlobStore(Protocol):
-    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredBlob:
-        """Store the bytes under `key` (replacing a blob there); the blob exists only once all arrived."""
+    async def put(self, key: str, chunks: AsyncIterable[bytes], *, sha256: bool = True) -> StoredBlob:
+        """Store the bytes under `key` (replacing a blob there); the blob exists only once all arrived. Its MD5
+        is always computed; its SHA-256 unless `sha256=False` (one hash less per byte for a caller that needs
+        only the MD5, such as the broker with its large files)."""
 
-    async def get(self, key: str, *, start: int = 0, end: int | None = None) -> BlobStream:
-        """Open bytes `start` to `end` (exclusive; None: to the end, clamped to the size); `BlobNotFound`."""
+    async def get(self, key: str, *, start: int = 0, end: int | None = None,
+                  chunk_size: int = CHUNK_SIZE) -> BlobStream:
+        """Open bytes `start` to `end` (exclusive; None: to the end, clamped to the size); `BlobNotFound`. The
+        stream yields chunks of about `chunk_size` bytes (larger: fewer hops per byte, more memory per reader)."""
 
     async def delete(self, key: str) -> None:
         """Remove the blob; a key that holds none is no error (a sweep may run twice)."""
@@ -110,28 +115,37 @@ def check_key(key: str) -> str:
 
 
 class _Checksums:
-    """Size, SHA-256 and MD5 (S3's ETag of a simple upload; Altinn Storage reports it) of bytes passing by."""
+    """Size, MD5 (S3's ETag of a simple upload; Altinn Storage reports it) and, if asked for, SHA-256 of bytes
+    passing by."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, sha256: bool = True) -> None:
         self.size = 0
-        self._sha256 = hashlib.sha256()
+        self._sha256 = hashlib.sha256() if sha256 else None
         self._md5 = hashlib.md5(usedforsecurity=False)
 
     async def add(self, chunk: bytes, *, also: Callable[[bytes], object] | None = None) -> None:
-        """Hash `chunk` (and hand it to `also`, e.g. a file's write) off the event loop. hashlib lets go of the GIL
-        on large buffers, so the two digests (and the write) run side by side on two threads rather than one after
-        the other: a single thread doing all three is what bounded an upload's speed."""
+        """Hash `chunk` (and hand it to `also`, e.g. a file's write) off the event loop. hashlib and a file's
+        write let go of the GIL on large buffers, so the digests and the write run side by side on two threads
+        rather than one after the other: a single thread doing all three is what bounded an upload's speed."""
         self.size += len(chunk)
-
-        def md5_then_also() -> None:
-            self._md5.update(chunk)
-            if also is not None:
-                also(chunk)
-
-        await asyncio.gather(asyncio.to_thread(self._sha256.update, chunk), asyncio.to_thread(md5_then_also))
+        together: list[Callable[[bytes], object]] = [self._md5.update]
+        alone: Callable[[bytes], object] | None = also
+        if self._sha256 is not None:  # SHA-256 on one thread, MD5 and the write on the other
+            alone = self._sha256.update
+            together += [also] if also is not None else []
+        if alone is None:
+            await asyncio.to_thread(_each, together, chunk)
+        else:
+            await asyncio.gather(asyncio.to_thread(_each, together, chunk), asyncio.to_thread(_each, [alone], chunk))
 
     def stored(self, key: str) -> StoredBlob:
-        return StoredBlob(key, self.size, self._sha256.hexdigest(), self._md5.hexdigest())
+        return StoredBlob(key, self.size, self._sha256.hexdigest() if self._sha256 is not None else None,
+                          self._md5.hexdigest())
+
+
+def _each(steps: list[Callable[[bytes], object]], chunk: bytes) -> None:
+    for step in steps:
+        step(chunk)
 
 
 def _clamp(size: int, start: int, end: int | None) -> tuple[int, int]:
@@ -149,11 +163,11 @@ class LocalBlobStore:
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredBlob:
+    async def put(self, key: str, chunks: AsyncIterable[bytes], *, sha256: bool = True) -> StoredBlob:
         final = self._path(key)
         temporary = self.root / _TEMPORARY / f"{uuid.uuid4().hex}.part"
         await asyncio.to_thread(temporary.parent.mkdir, parents=True, exist_ok=True)
-        checksums = _Checksums()
+        checksums = _Checksums(sha256=sha256)
         file: IO[bytes] = await asyncio.to_thread(temporary.open, "wb")
         try:
             async for chunk in chunks:
@@ -167,7 +181,8 @@ class LocalBlobStore:
             raise
         return checksums.stored(key)
 
-    async def get(self, key: str, *, start: int = 0, end: int | None = None) -> BlobStream:
+    async def get(self, key: str, *, start: int = 0, end: int | None = None,
+                  chunk_size: int = CHUNK_SIZE) -> BlobStream:
         path = self._path(key)
         _clamp(0, start, end)
         try:
@@ -176,7 +191,7 @@ class LocalBlobStore:
             raise BlobNotFound(f"No file {key}.") from exc
         first, last = _clamp(size, start, end)
         # The file is opened when the stream is read, so that a stream never read holds no file open.
-        return BlobStream(size, first, last, _read(path, key, first, last))
+        return BlobStream(size, first, last, _read(path, key, first, last, chunk_size))
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
@@ -246,21 +261,33 @@ def _entries(directory: Path) -> list[_Entry]:
         return []
 
 
-async def _read(path: Path, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+async def _read(path: Path, key: str, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
+    """The bytes from `start` to `end`, reading ahead: the next chunk is read from the disk while the caller sends
+    the one before, so that the disk and the network overlap."""
     try:
         file: IO[bytes] = await asyncio.to_thread(path.open, "rb")
     except FileNotFoundError as exc:  # deleted since it was opened for reading
         raise BlobNotFound(f"No file {key}.") from exc
+    ahead: asyncio.Future[bytes] | None = None
     try:
         await asyncio.to_thread(file.seek, start)
         remaining = end - start
-        while remaining > 0:
-            chunk = await asyncio.to_thread(file.read, min(CHUNK_SIZE, remaining))
+        if remaining > 0:
+            ahead = asyncio.ensure_future(asyncio.to_thread(file.read, min(chunk_size, remaining)))
+        while ahead is not None:
+            chunk = await ahead
+            ahead = None
             if not chunk:
                 break
             remaining -= len(chunk)
+            if remaining > 0:
+                ahead = asyncio.ensure_future(asyncio.to_thread(file.read, min(chunk_size, remaining)))
             yield chunk
     finally:
+        if ahead is not None:  # the reader stopped early: the thread still reading finishes before the close
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved, so that an error of an unwanted read is not reported as lost
         file.close()
 
 
@@ -270,8 +297,8 @@ class S3BlobStore:
         self.store = store
         self.description = description
 
-    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredBlob:
-        checksums = _Checksums()
+    async def put(self, key: str, chunks: AsyncIterable[bytes], *, sha256: bool = True) -> StoredBlob:
+        checksums = _Checksums(sha256=sha256)
 
         async def counted() -> AsyncIterator[bytes]:
             async for chunk in chunks:
@@ -281,7 +308,8 @@ class S3BlobStore:
         await obstore.put_async(self.store, check_key(key), counted())
         return checksums.stored(key)
 
-    async def get(self, key: str, *, start: int = 0, end: int | None = None) -> BlobStream:
+    async def get(self, key: str, *, start: int = 0, end: int | None = None,
+                  chunk_size: int = CHUNK_SIZE) -> BlobStream:
         check_key(key)
         _clamp(0, start, end)  # refuses a negative or reversed range before any request
         try:
@@ -297,7 +325,7 @@ class S3BlobStore:
         except (NotFoundError, FileNotFoundError) as exc:
             raise BlobNotFound(f"No file {key}.") from exc
         first, last = result.range
-        stream = result.stream(min_chunk_size=CHUNK_SIZE)
+        stream = result.stream(min_chunk_size=chunk_size)
         return BlobStream(result.meta["size"], first, last, (bytes(chunk) async for chunk in stream))
 
     async def delete(self, key: str) -> None:
