@@ -1,7 +1,7 @@
 """dialogporten: the mirrors of app instances and correspondences as dialogs
 
 Revision ID: 0032
-Revises: 0028
+Revises: 0030
 Create Date: 2026-12-05 20:55:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import felles.core.db
 
 revision: str = '0032'
-down_revision: str | None = '0028'
+down_revision: str | None = '0030'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

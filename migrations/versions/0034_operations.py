@@ -1,7 +1,7 @@
 """operations: incidents on the status page, health samples (availability), response-time and usage counts; the jobs' traceparent
 
 Revision ID: 0034
-Revises: 0028
+Revises: 0032
 Create Date: 2026-12-05 21:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import felles.core.db
 
 revision: str = '0034'
-down_revision: str | None = '0028'
+down_revision: str | None = '0032'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

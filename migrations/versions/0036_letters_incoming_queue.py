@@ -1,7 +1,7 @@
 """letters: the lock of an arkivmelding on the receiving organisation's incoming queue (next-move `/api/messages/in`)
 
 Revision ID: 0036
-Revises: 0028
+Revises: 0034
 Create Date: 2026-12-05 20:55:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import felles.core.db
 
 revision: str = '0036'
-down_revision: str | None = '0028'
+down_revision: str | None = '0034'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

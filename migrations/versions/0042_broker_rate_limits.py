@@ -1,7 +1,7 @@
 """broker: rate-limit windows in the database, shared by every server process
 
 Revision ID: 0042
-Revises: 0028
+Revises: 0036
 Create Date: 2026-12-05 21:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0042'
-down_revision: str | None = '0028'
+down_revision: str | None = '0036'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
