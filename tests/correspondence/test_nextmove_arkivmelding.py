@@ -220,3 +220,28 @@ async def test_the_incoming_queue_needs_the_dpo_scope(client, token) -> None:
     assert (await client.get("/api/messages/in/peek", headers=dpi_only)).status_code == 403
     person = bearer(token(scopes=[nextmove.DPO_SCOPE], person=KARI.identifier))
     assert (await client.get("/api/messages/in", headers=person)).status_code == 403
+
+
+async def test_the_sender_is_the_tokens_consumer_not_its_supplier(client, token) -> None:
+    supplier = "991825827"
+    through_supplier = bearer(token(scopes=[nextmove.DPO_SCOPE], org=SENDER, supplier=supplier))
+    document = sbd()
+    assert (await client.post("/api/messages/out", json=document, headers=through_supplier)).status_code == 200
+    claimed = sbd()
+    claimed["standardBusinessDocumentHeader"]["sender"][0]["identifier"]["value"] = f"0192:{supplier}"
+    refused = await client.post("/api/messages/out", json=claimed, headers=through_supplier)
+    assert refused.status_code == 403 and refused.json()["code"] == "sender_not_caller"
+    listed = (await client.get("/api/messages/out", headers=through_supplier)).json()
+    assert listed["totalElements"] == 1
+
+
+async def test_a_service_owner_not_in_enhetsregisteret_receives_an_arkivmelding(client, sender, token) -> None:
+    tax_office = "974761076"  # Skatteetaten: a service owner of the platform, not in the demo Enhetsregisteret
+    found = (await client.get(f"/api/capabilities/0192:{tax_office}", headers=sender)).json()["capabilities"]
+    assert found[0]["serviceIdentifier"] == "DPO"
+    message_id, sent = await send_in_steps(client, sender, sbd(receiver=f"0192:{tax_office}"),
+                                           {"arkivmelding.xml": arkivmelding_xml("vedtak.pdf"), "vedtak.pdf": PDF})
+    assert sent.status_code == 200, sent.text
+    archive = bearer(token(scopes=[nextmove.DPO_SCOPE], org=tax_office))
+    peeked = (await client.get("/api/messages/in/peek", headers=archive)).json()
+    assert peeked["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"] == message_id

@@ -17,7 +17,7 @@ from felles.core.ids import uuid7
 from felles.correspondence import nextmove
 from felles.correspondence.letters_models import Letter
 from felles.registers.population import DEMO_ACCOUNTING_FIRM
-from tests.conftest import bearer
+from tests.conftest import bearer, forget_cached_authorization
 from tests.correspondence.conftest import API, correspondence_resource
 from tests.correspondence.letters_support import SENDER, personas, run_jobs  # noqa: F401 - personas is a fixture
 
@@ -131,3 +131,23 @@ async def test_a_dpv_message_needs_a_known_resource_and_the_dpv_scope(client, to
     refused = await client.post("/api/messages/out", json=sbd(dpv=dpv), headers=sender)
     assert refused.status_code == status and refused.json()["code"] == code, refused.text
     assert (await client.get("/api/messages/out", headers=sender)).json()["totalElements"] == 0
+
+
+async def test_a_sender_no_longer_permitted_when_it_is_delivered_gets_feil(client, database, token, dpv_resource,
+                                                                          job_settings) -> None:
+    sender = headers(token)
+    document = sbd()
+    document["digital_dpv"].pop("hoveddokument")
+    message_id = document["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"]
+    assert (await client.post("/api/messages/out", json=document, headers=sender)).status_code == 200
+    assert (await client.post(f"/api/messages/out/{message_id}", headers=sender)).status_code == 200
+    # The owner takes the right to send away before the delivery runs.
+    await authorization_service.put_policy(database, Actor(f"organization:{DIGDIR}"), DIGDIR, nextmove.DPV_RESOURCE,
+                                           policy_xml(nextmove.DPV_RESOURCE, [([(ORGANIZATION_ID, DIGDIR)],
+                                                                               ["write"])]))
+    forget_cached_authorization()
+    await run_jobs(database)
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "FEIL"]
+    async with database.transaction() as session:
+        assert await session.scalar(select(Letter.correspondence_id).where(Letter.message_id == message_id)) is None
+    assert (await client.get(f"/api/conversations/messageId/{message_id}", headers=sender)).json()["finished"]
