@@ -53,9 +53,12 @@ def test_heidi_applies_for_isak_and_reads_the_answer(tmp_path: Path) -> None:
     with demo_platform(tmp_path, *SMALL_DEMO) as base, case_system(tmp_path / "var", base) as cases, \
             watched_page() as page:
         page.goto(f"{base}/")
+        # Whom to log in as is on the welcome page, with the way in.
+        heidi = page.locator("tr[data-persona=heidi] code").inner_text()
+        assert heidi == HEIDI.identifier
         page.get_by_role("link", name="Skedsmo kommune: søke barnehageplass (demo)").click()
         page.wait_for_url(f"{base}/idporten/login/**")
-        choose_testid_person(page, HEIDI.identifier)
+        choose_testid_person(page, heidi)
         page.wait_for_url(f"{base}/skedsmo/barnehageplass/**")
         # The party picker: Heidi acts for her son.
         page.get_by_role("link", name="Isak Kjeller").click()

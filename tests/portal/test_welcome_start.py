@@ -15,6 +15,9 @@ from felles.app import create_app
 from felles.apps.demo import seed_demo_app
 from felles.core.config import Environment, Settings
 from felles.core.migrations import upgrade_async
+from felles.core.tokens import required_scopes
+from felles.identity.cli import seed_platform_scopes
+from felles.journey.demo import seed_skedsmo
 from felles.registers.population import DEMO_PERSONS, seed_demo_personas
 
 
@@ -48,6 +51,8 @@ async def test_the_start_section_links_to_every_page_a_person_uses(
     browser: httpx.AsyncClient, migrated_app: FastAPI
 ) -> None:
     await seed_demo_app(migrated_app.state.runtime.database)  # as `make run` does: the card's form is there
+    await seed_platform_scopes(migrated_app.state.runtime.database, required_scopes(), [])
+    await seed_skedsmo(migrated_app.state.runtime.database, migrated_app.state.runtime.settings)  # its two apps
     document = welcome(await browser.get("/", params={"lang": "en"}))
     start = document.xpath("//section[@aria-labelledby='start-heading']")[0]
     links = {anchor.text_content().strip(): anchor.get("href") for anchor in start.xpath(".//a")}

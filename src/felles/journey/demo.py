@@ -53,16 +53,20 @@ def key_file(settings: Settings) -> Path:
     return settings.data_dir / "casesystem" / f"{CLIENT_ID}.jwk.json"
 
 
+ANSWER_TEXTS = {
+    "title": {"nb": "Svar fra Skedsmo kommune", "nn": "Svar frå Skedsmo kommune",
+              "en": "Answers from Skedsmo municipality"},
+    "description": {"nb": "Vedtak på søknader om fri fra skolen og barnehageplass (demo).",
+                    "nn": "Vedtak på søknader om fri frå skulen og barnehageplass (demo).",
+                    "en": "Decisions on applications for leave from school and kindergarten places (demo)."},
+}
+
+
 def _answer_resource() -> authorization_schemas.ServiceResource:
-    return authorization_schemas.ServiceResource.model_validate({
-        "identifier": ANSWER_RESOURCE, "resourceType": "CorrespondenceService", "status": "Completed",
-        "title": {"nb": "Svar fra Skedsmo kommune", "nn": "Svar frå Skedsmo kommune",
-                  "en": "Answers from Skedsmo municipality"},
-        "description": {"nb": "Vedtak på søknader om fri fra skolen og barnehageplass (demo).",
-                        "nn": "Vedtak på søknader om fri frå skulen og barnehageplass (demo).",
-                        "en": "Decisions on applications for leave from school and kindergarten places (demo)."},
-        "hasCompetentAuthority": {"organization": SKEDSMO, "orgcode": OWNER},
-        "availableForType": ["PrivatePerson"], "delegable": True})
+    """The CorrespondenceService resource the answers are sent through; the recipient reads them."""
+    return authorization_schemas.ServiceResource.model_validate(ANSWER_TEXTS | dict(
+        identifier=ANSWER_RESOURCE, resourceType="CorrespondenceService", status="Completed", delegable=True,
+        hasCompetentAuthority={"organization": SKEDSMO, "orgcode": OWNER}, availableForType=["PrivatePerson"]))
 
 
 async def _client(database: Database, settings: Settings) -> Path:

@@ -39,7 +39,7 @@ from felles.registers.models import (
     RegisterChange,
     Role,
 )
-from felles.registers.population import DEMO_PERSONS
+from felles.registers.population import DEMO_PERSONS, JOURNEY_FAMILY
 
 FOLKEREGISTERET = "folkeregisteret"
 ENHETSREGISTERET = "enhetsregisteret"
@@ -53,13 +53,14 @@ async def seeded_demo_personas(database: Database) -> list[tuple[str, str, str]]
     """The named demo personas this database holds, as (key, fødselsnummer, full name), in the seed's order.
 
     Empty where the demo data was not seeded (production): the welcome page lists them only where they exist."""
-    identifiers = [persona.identifier for persona in DEMO_PERSONS]
+    personas = (*DEMO_PERSONS, JOURNEY_FAMILY.heidi, JOURNEY_FAMILY.dag_arne)
+    identifiers = [persona.identifier for persona in personas]
     async with database.transaction() as session:
         present = set((await session.scalars(
             select(Person.national_identity_number).where(Person.national_identity_number.in_(identifiers))
         )).all())
-    return [(persona.given.lower(), persona.identifier, f"{persona.given} {persona.family}")
-            for persona in DEMO_PERSONS if persona.identifier in present]
+    return [(persona.given.lower().replace(" ", "-"), persona.identifier, f"{persona.given} {persona.family}")
+            for persona in personas if persona.identifier in present]
 
 
 def valid_person_identifiers(values: Iterable[str]) -> list[str]:
