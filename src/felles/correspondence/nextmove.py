@@ -82,10 +82,10 @@ _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 LOCK_DURATION = timedelta(minutes=5)
 ASIC_CONTENT_TYPE = "application/vnd.etsi.asic-e+zip"
 # The scope each message type needs besides the API's own (DPI's for letters to persons, eFormidling's
-# Maskinporten scopes for DPO and DPV).
+# scopes for DPO and DPV, in Maskinporten's prefix:subscope form).
 DPI_SCOPE = "digitalpostinnbygger:send"
-DPO_SCOPE = "move/dpo.read"
-DPV_SCOPE = "move/dpv.read"
+DPO_SCOPE = "eformidling:dpo"
+DPV_SCOPE = "eformidling:dpv"
 ORGANIZATION_TYPES = ("digital_dpv", "arkivmelding")
 SCOPE_OF_TYPE = {"digital": DPI_SCOPE, "print": DPI_SCOPE, "arkivmelding": DPO_SCOPE, "digital_dpv": DPV_SCOPE}
 

@@ -1,7 +1,8 @@
 """HTTP API of the next-move messages at eFormidling's integrasjonspunkt paths (`/api/messages/out`,
 `/api/messages/in`, `/api/capabilities/{receiverIdentifier}`, `/api/conversations`, `/api/statuses`), for an
 organisation's Maskinporten token. Sending needs the scope of the message type (DPI's `digitalpostinnbygger:send`
-for `digital` and `print`, `move/dpo.read` for `arkivmelding`); the incoming queue needs `move/dpo.read`."""
+for `digital` and `print`, `eformidling:dpo` for `arkivmelding`, `eformidling:dpv` for `digital_dpv`); the
+incoming queue needs `eformidling:dpo`."""
 
 from __future__ import annotations
 
