@@ -1,6 +1,5 @@
 """The case system archives an answered case as a Noark 5 arkivmelding through the next-move API: the message is
-received in the archive's incoming queue with the decision letter it names. (Maskinporten cannot yet issue the
-DPO scope, whose name is not prefix:subscope, so the case system calls with a test token for it here.)"""
+received in the archive's incoming queue with the decision letter it names."""
 
 from __future__ import annotations
 

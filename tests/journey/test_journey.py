@@ -23,6 +23,7 @@ from felles.core.jobs import Worker
 from felles.core.outbound import close_pooled_clients
 from felles.core.tokens import PlatformKeys, mint_development_token, required_scopes
 from felles.correspondence.letters_models import Letter
+from felles.correspondence.nextmove import DPO_SCOPE
 from felles.identity.cli import seed_platform_scopes
 from felles.journey.demo import KINDERGARTEN_APP, LEAVE_APP, OWNER, seed_skedsmo
 from felles.journey.run import run_journey
@@ -108,6 +109,13 @@ async def test_the_whole_journey_from_application_to_answer_and_paper(platform, 
                                       headers=sender)).json()
             assert details["recipient"].endswith(JOURNEY_FAMILY.heidi.identifier)
             assert details["content"]["attachments"][0]["fileName"] == f"vedtak-{case.number}.pdf"
+
+        # Each case is in Skedsmo's archive as a Noark 5 arkivmelding, received through the next-move API.
+        archive = token(DPO_SCOPE)
+        for case in (leave, place):
+            assert case.archive_message_id is not None
+            feed = (await http.get(f"/api/statuses/{case.archive_message_id}", headers=archive)).json()
+            assert [status["status"] for status in feed["content"]] == ["OPPRETTET", "SENDT", "MOTTATT"]
 
     # The notices: e-mails to Heidi's KRR address at once, SMS to her mobile (held until daytime, as Altinn's are).
     async def notices() -> list[tuple[str, str, str]]:

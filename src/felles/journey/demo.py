@@ -20,6 +20,7 @@ from felles.core.audit import Actor
 from felles.core.config import Settings
 from felles.core.db import Database
 from felles.core.errors import Conflict
+from felles.correspondence.nextmove import DPO_SCOPE
 from felles.identity import schemas as identity_schemas
 from felles.identity import selfservice
 from felles.identity.cli import DIGDIR, OPERATOR, PREFIX_OWNERS
@@ -34,10 +35,9 @@ APP_FOLDERS = {LEAVE_APP: APPS_FOLDER / "soknad-om-fri", KINDERGARTEN_APP: APPS_
 ANSWER_RESOURCE = "skedsmo-svar"
 CLIENT_ID = "skedsmo-saksbehandling"
 # What the case system asks Maskinporten for: read and complete its instances, subscribe to their events, send
-# the answers as correspondence. (Archiving through eFormidling needs `move/dpo.read`, which Maskinporten's
-# self-service cannot register yet: its names must be prefix:subscope.)
+# the answers as correspondence, archive each case through eFormidling's next-move API.
 CLIENT_SCOPES = ("altinn:serviceowner/instances.read", "altinn:serviceowner/instances.write",
-                 "altinn:events.subscribe", "altinn:correspondence.write", "altinn:serviceowner")
+                 "altinn:events.subscribe", "altinn:correspondence.write", "altinn:serviceowner", DPO_SCOPE)
 SEED_ACTOR = "felles seed"
 
 

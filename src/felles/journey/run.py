@@ -54,7 +54,7 @@ def case_system_options(settings: Settings, base_url: str, *, port: int = 0) -> 
     return Options(platform_url=base_url,
                    credentials=Credentials.from_key_file(CLIENT_ID, key_file(settings), CLIENT_SCOPES),
                    settings=CaseSettings(app_ids=(LEAVE_APP, KINDERGARTEN_APP), answer_resource=ANSWER_RESOURCE,
-                                         organization=SKEDSMO),
+                                         organization=SKEDSMO, archive=SKEDSMO),
                    store=None, fonts=settings.data_dir / "fonts", port=port, temporary=True)
 
 
