@@ -4,12 +4,6 @@ tokens, and helpers that run a transfer the way a client does."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +15,7 @@ from felles.authorization.decision import ORGANIZATION_ID
 from felles.authorization.demo import PACKAGE, ROLE, policy_xml
 from felles.core.audit import Actor
 from felles.registers.population import DEMO_ACCOUNTING_FIRM, DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
-from tests.conftest import bearer, felles_command_environment, free_listener
+from tests.conftest import bearer
 
 API = "/broker/api/v1"
 SERVICE_OWNER = "405003309"  # ttd, Testdepartementet
@@ -112,34 +106,3 @@ async def events_of(database, transfer_id: str) -> list[tuple[str, str]]:
         rows = await session.scalars(select(CloudEventRecord).where(
             CloudEventRecord.resource_instance == transfer_id).order_by(CloudEventRecord.sequence))
         return [(row.type.removeprefix("no.altinn.broker."), (row.subject or "").rsplit(":", 1)[-1]) for row in rows]
-
-
-@contextmanager
-def felles_server(settings, log: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    """`felles serve` on the test's database and data folder (so the test's tokens hold); killed at the end
-    unless the test killed it first."""
-    listener = free_listener()
-    port = listener.getsockname()[1]
-    listener.close()
-    environment = felles_command_environment(settings.data_dir, DATABASE_URL=settings.database_url,
-                                             BASE_URL=settings.base_url, SECRET_KEY=settings.secret_key)
-    with log.open("a") as output:
-        server = subprocess.Popen([sys.executable, "-m", "felles.cli", "serve", "--port", str(port), "--no-migrate"],
-                                  env=environment, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"felles serve did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield server, url
-    finally:
-        if server.poll() is None:
-            server.terminate()
-            server.wait(30)

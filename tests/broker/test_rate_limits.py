@@ -13,14 +13,17 @@ import pytest
 from felles.broker import service
 from felles.core.clock import clock
 from felles.core.db import Database
-from tests.broker.conftest import API, READ, RECIPIENT, SENDER, WRITE, felles_server
-from tests.conftest import bearer
+from tests.broker.conftest import API, READ, RECIPIENT, SENDER, WRITE
+from tests.conftest import bearer, felles_command_environment, felles_serve
 
 
-async def test_two_server_processes_share_one_count(resource, settings, token, tmp_path):
+async def test_two_server_processes_share_one_count(resource, settings, token):
     recipient = bearer(token(scopes=[READ], org=RECIPIENT))
-    log = tmp_path / "serve.log"
-    with felles_server(settings, log) as (_, first), felles_server(settings, log) as (_, second):
+    environment = felles_command_environment(settings.data_dir, DATABASE_URL=settings.database_url,
+                                             BASE_URL=settings.base_url, SECRET_KEY=settings.secret_key)
+    with felles_serve(environment, "--no-migrate") as first_port, felles_serve(environment, "--no-migrate") as \
+            second_port:
+        first, second = f"http://127.0.0.1:{first_port}", f"http://127.0.0.1:{second_port}"
         async with httpx.AsyncClient(timeout=30) as http:
             statuses = [(await http.get(f"{url}{API}/filetransfer", headers=recipient)).status_code
                         for url in [first, second] * 5]

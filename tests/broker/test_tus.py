@@ -9,17 +9,54 @@ import hashlib
 import io
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+import pytest
 from tusclient.client import TusClient
 
-from tests.broker.conftest import API, felles_server, initialize, md5, overview
+from tests.broker.conftest import API, initialize, md5, overview
+from tests.conftest import felles_command_environment, free_listener
 
 TUS = f"{API}/filetransfer/upload/tus"
 TUS_HEADERS = {"Tus-Resumable": "1.0.0"}
+
+
+@contextmanager
+def felles_server(settings, log: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`felles serve` on the test's database and data folder (so the test's tokens hold); killed at the end
+    unless the test killed it first."""
+    listener = free_listener()
+    port = listener.getsockname()[1]
+    listener.close()
+    environment = felles_command_environment(settings.data_dir, DATABASE_URL=settings.database_url,
+                                             BASE_URL=settings.base_url, SECRET_KEY=settings.secret_key)
+    with log.open("a") as output:
+        server = subprocess.Popen([sys.executable, "-m", "felles.cli", "serve", "--port", str(port), "--no-migrate"],
+                                  env=environment, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"felles serve did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield server, url
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(30)
 
 
 class CountingFile(io.BytesIO):
