@@ -86,7 +86,16 @@ def problem_details(request: Request, status_code: int, code: str, title: str, d
     return JSONResponse(body, status_code=status_code, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-register_problem_format("/dialogporten/api/", problem_details)
+# Dialogporten's `ProblemDetails`, as its OpenAPI documents it.
+PROBLEM_DETAILS_SCHEMA: dict[str, Any] = {
+    "title": "ProblemDetails", "type": "object", "required": ["type", "title", "status", "instance", "traceId"],
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                   "instance": {"type": "string"}, "traceId": {"type": "string"},
+                   "errors": {"type": "object", "additionalProperties": {"type": "array",
+                                                                        "items": {"type": "string"}}}},
+    "additionalProperties": False,
+}
+register_problem_format("/dialogporten/api/", problem_details, "DialogportenProblemDetails", PROBLEM_DETAILS_SCHEMA)
 
 
 class DialogportenRoute(AuthenticatedRoute):
