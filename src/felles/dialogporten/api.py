@@ -115,9 +115,12 @@ class DialogportenRoute(AuthenticatedRoute):
                     path = ("dto" if where == "body" else str(where)) + "".join(
                         f"[{part}]" if isinstance(part, int) else f".{part}"
                         for part in (location if where == "body" else location[1:]))
+                    message = item.get("msg", "")
+                    if item.get("type") == "value_error":  # our own rule's message, without pydantic's prefix
+                        message = str(item.get("ctx", {}).get("error", message))
                     if path.endswith(".content.title") and item.get("type") == "missing":
-                        path, item = path.removesuffix(".title"), {"msg": "Title must not be empty."}
-                    errors.setdefault(path, []).append(item.get("msg", ""))
+                        path, message = path.removesuffix(".title"), "Title must not be empty."
+                    errors.setdefault(path, []).append(message)
                 raise service.validation_failed(errors) from None
 
         return handle
