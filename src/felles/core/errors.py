@@ -130,12 +130,16 @@ HtmlProblemRenderer = Callable[[Request, ProblemPage], Response]
 # An API that mirrors a real one answers its problems in that API's own format, for the paths under a prefix.
 ProblemFormat = Callable[[Request, int, str, str, str, dict[str, Any], dict[str, str] | None], Response]
 _problem_formats: dict[str, ProblemFormat] = {}
+_problem_schemas: dict[str, tuple[str, dict[str, Any]]] = {}
 
 
-def register_problem_format(path_prefix: str, render: ProblemFormat) -> None:
+def register_problem_format(path_prefix: str, render: ProblemFormat, schema_name: str,
+                            schema: dict[str, Any]) -> None:
     """Answer every problem under `path_prefix` (the handlers' and the middleware's) with `render(request,
-    status, code, title, detail, extra, headers)` instead of Felles's own document."""
+    status, code, title, detail, extra, headers)` instead of Felles's own document; the OpenAPI document
+    describes those error responses with `schema` (as `schema_name`)."""
     _problem_formats[path_prefix] = render
+    _problem_schemas[path_prefix] = (schema_name, schema)
 
 
 def register_html_problem_renderer(app: FastAPI, renderer: HtmlProblemRenderer) -> None:
@@ -292,12 +296,16 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     schemas["Problem"] = PROBLEM_SCHEMA
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
-    for operations in openapi.get("paths", {}).values():
+    for path, operations in openapi.get("paths", {}).items():
+        name = "Problem"
+        for prefix, (schema_name, schema) in _problem_schemas.items():
+            if path.startswith(prefix):
+                name, schemas[schema_name] = schema_name, schema
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
                 if status[0] in "45" or status == "default":
                     response["content"] = {
-                        PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                        PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{name}"}}
                     }
     return openapi
 

@@ -86,7 +86,16 @@ def problem_details(request: Request, status_code: int, code: str, title: str, d
     return JSONResponse(body, status_code=status_code, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-register_problem_format("/dialogporten/api/", problem_details)
+# Dialogporten's `ProblemDetails`, as its OpenAPI documents it.
+PROBLEM_DETAILS_SCHEMA: dict[str, Any] = {
+    "title": "ProblemDetails", "type": "object", "required": ["type", "title", "status", "instance", "traceId"],
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                   "instance": {"type": "string"}, "traceId": {"type": "string"},
+                   "errors": {"type": "object", "additionalProperties": {"type": "array",
+                                                                        "items": {"type": "string"}}}},
+    "additionalProperties": False,
+}
+register_problem_format("/dialogporten/api/", problem_details, "DialogportenProblemDetails", PROBLEM_DETAILS_SCHEMA)
 
 
 class DialogportenRoute(AuthenticatedRoute):
@@ -106,9 +115,12 @@ class DialogportenRoute(AuthenticatedRoute):
                     path = ("dto" if where == "body" else str(where)) + "".join(
                         f"[{part}]" if isinstance(part, int) else f".{part}"
                         for part in (location if where == "body" else location[1:]))
+                    message = item.get("msg", "")
+                    if item.get("type") == "value_error":  # our own rule's message, without pydantic's prefix
+                        message = str(item.get("ctx", {}).get("error", message))
                     if path.endswith(".content.title") and item.get("type") == "missing":
-                        path, item = path.removesuffix(".title"), {"msg": "Title must not be empty."}
-                    errors.setdefault(path, []).append(item.get("msg", ""))
+                        path, message = path.removesuffix(".title"), "Title must not be empty."
+                    errors.setdefault(path, []).append(message)
                 raise service.validation_failed(errors) from None
 
         return handle
