@@ -51,7 +51,8 @@ async def test_health_and_metrics(client):
     ready = await client.get("/health/ready")
     assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
     metrics = await client.get("/metrics")
-    assert 'felles_http_requests_total{method="GET",route="/health/ready",status="200"}' in metrics.text
+    assert ('felles_http_requests_total{component="health",method="GET",route="/health/ready",status="200"}'
+            in metrics.text)
 
 
 def test_uuid7_is_time_ordered_and_versioned():

@@ -26,7 +26,7 @@ def test_a_person_finds_a_dialog_by_the_words_of_its_title(tmp_path: Path) -> No
         search_field = page.get_by_label("Søk i titler, sammendrag og avsendere")
         search_field.fill("fyring")
         titles = page.locator("#dialogs tbody tr td:first-child a")
-        assert titles.count() == 2  # before the search
+        assert titles.count() > 1  # before the search: all her dialogs
         page.get_by_role("button", name="Vis").click()
         assert [text.split("\n")[0].removesuffix(" Ny").strip() for text in titles.all_inner_texts()] == [
             "Feiing og tilsyn av fyringsanlegg"]
