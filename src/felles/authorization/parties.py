@@ -27,6 +27,7 @@ from felles.core import cache_invalidation
 from felles.core.audit import Actor
 from felles.core.db import Database, insert_for
 from felles.core.errors import InvalidInput
+from felles.core.params import MAX_DATABASE_BIG_INTEGER
 from felles.registers import service as registers
 
 AUTHORIZATION_ACTOR = Actor("system:authorization")
@@ -103,6 +104,9 @@ async def register_party(session: AsyncSession, identifier: str, *, party_id: in
 
 async def party_by(session: AsyncSession, *, party_id: int | None = None, party_uuid: uuid.UUID | None = None,
                    user_id: int | None = None) -> PartyRef | None:
+    # a number larger than the id columns hold (64 bits) names no party; the database would refuse to compare it
+    if any(number is not None and abs(number) > MAX_DATABASE_BIG_INTEGER for number in (party_id, user_id)):
+        return None
     if party_id is not None:
         query = select(Party).where(Party.party_id == party_id)
     elif party_uuid is not None:

@@ -40,9 +40,13 @@ def labelled(page: Page, label: str) -> Locator:
     return page.get_by_label(re.compile(rf"^{re.escape(label)}(\W|$)"))
 
 
-def type_into(page: Page, label: str, text: str) -> None:
-    # A person types slower than a script: let the last field's autosave draw the page before typing on, as they would
+def settled(page: Page) -> None:
+    """A person works slower than a script: let the last field's autosave draw the page before going on."""
     expect(page.locator("form[aria-busy]")).to_have_count(0)
+
+
+def type_into(page: Page, label: str, text: str) -> None:
+    settled(page)
     field = labelled(page, label)
     field.focus()
     page.keyboard.type(text)
@@ -54,6 +58,7 @@ def on_page(page: Page, title: str) -> None:
 
 
 def choose(page: Page, label: str) -> None:
+    settled(page)
     option = page.get_by_label(label, exact=True)
     option.focus()
     page.keyboard.press("Space")
@@ -204,6 +209,7 @@ def test_the_demo_app_by_keyboard_from_prefill_to_the_receipt(base: str, page: P
     type_into(page, "Gyldig fra", "01.01.2027")
     type_into(page, "Antall måneder", "13")  # more than the app's validation allows
     radios = page.get_by_role("radiogroup", name=re.compile("^Har du parkeringskort"))
+    settled(page)
     radios.get_by_label("Nei", exact=True).focus()
     page.keyboard.press("Space")
     accessible(page, "demo: permit")
