@@ -80,8 +80,10 @@ def test_heidi_applies_for_isak_and_reads_the_answer(tmp_path: Path) -> None:
         # The case system imported it through its webhook; the case worker grants the place.
         page.goto(cases)
         row = page.locator("tr", has_text="Isak Kjeller")
+        waiting = page.locator("tr", has_text="Isak Kjeller").filter(has_text="Til saksbehandler")
         deadline = time.monotonic() + 60
-        while row.count() == 0 and time.monotonic() < deadline:  # the case worker reloads until it has come
+        # the case worker reloads until it has come and the rules have handed it on (received first: "Mottatt")
+        while waiting.count() == 0 and time.monotonic() < deadline:
             time.sleep(0.5)
             page.reload()
         expect(row).to_contain_text("Til saksbehandler")
