@@ -2,11 +2,13 @@
 `felles seed --demo`, `felles serve`): Ingrid, daglig leder of Fjordkraft, follows the welcome page's link, logs
 in with TestID, sees her company's dialogs from Fjordvik kommune, narrows to the company, opens a dialog (now
 seen), opens the notice Fjordvik sent the company by Correspondence (mirrored as a dialog) and from it the
-message, and files another in the archive folder through the API; axe-core finds no accessibility violation."""
+message, and files another in the archive folder through the API; before that, she searches her dialogs by words of
+their titles (each word the beginning of a word, all of them required), in Norwegian and in English, and a search
+with no match says so. axe-core finds no accessibility violation. Both tests use one platform, as one `make run`."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,9 +28,44 @@ def accessibility_violations(page: Page) -> list[str]:
     return [f"{violation['id']}: {violation['help']}" for violation in results["violations"]]
 
 
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The platform as `make run` starts it on an empty data folder, for both tests (the search only reads)."""
+    with demo_platform(tmp_path_factory.mktemp("dialogporten-browser")) as address:
+        yield address
+
+
 @pytest.mark.browser
-def test_a_person_with_several_parties_finds_and_opens_their_dialogs(tmp_path: Path) -> None:
-    with demo_platform(tmp_path) as base, watched_page() as page:
+def test_a_person_finds_a_dialog_by_the_words_of_its_title(base: str) -> None:
+    with watched_page() as page:
+        page.goto(f"{base}/")
+        welcome_link = page.get_by_role("link", name="Dialoger: saker og meldinger til deg")
+        assert welcome_link.get_attribute("href", timeout=30_000) is not None
+        welcome_link.click()
+        choose_testid_person(page, INGRID.identifier)
+        search_field = page.get_by_label("Søk i titler, sammendrag og avsendere")
+        search_field.fill("fyring")
+        titles = page.locator("#dialogs tbody tr td:first-child a")
+        assert titles.count() > 1  # before the search: all her dialogs
+        page.get_by_role("button", name="Vis").click()
+        assert [text.split("\n")[0].removesuffix(" Ny").strip() for text in titles.all_inner_texts()] == [
+            "Feiing og tilsyn av fyringsanlegg"]
+        assert page.locator("#search").input_value() == "fyring"
+        assert accessibility_violations(page) == []
+
+        page.locator("#search").fill("tilbygg byggesak")
+        page.get_by_role("button", name="Vis").click()
+        assert [text.split("\n")[0].removesuffix(" Ny").strip() for text in titles.all_inner_texts()] == [
+            "Byggesak 2026/114: tilbygg"]
+
+        page.goto(f"{base}/dialogporten/ui?lang=en&search=tilbygg+feiing")
+        assert page.get_by_label("Search titles, summaries and senders").input_value() == "tilbygg feiing"
+        assert page.locator("#dialogs-empty").inner_text() == "You have no dialogs here."
+
+
+@pytest.mark.browser
+def test_a_person_with_several_parties_finds_and_opens_their_dialogs(base: str) -> None:
+    with watched_page() as page:
         page.goto(f"{base}/")
         page.get_by_role("link", name="Dialoger: saker og meldinger til deg").click()
         choose_testid_person(page, INGRID.identifier)
