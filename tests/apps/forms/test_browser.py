@@ -26,9 +26,14 @@ from tests.portal.test_browser import serious_accessibility_violations
 KARI = DEMO_PERSONS[0]
 
 
+def settled(page: Page) -> None:
+    """A person works slower than a script: let the last field's autosave draw the page before going on."""
+    expect(page.locator("form[aria-busy]")).to_have_count(0)
+
+
 def press(page: Page, name: str) -> None:
     """Reach a button by keyboard (focus, then Enter) and wait for the page it leads to."""
-    expect(page.locator("form[aria-busy]")).to_have_count(0)  # autosave done
+    settled(page)
     button = page.get_by_role("button", name=name, exact=True)
     button.focus()
     with page.expect_navigation():
@@ -38,11 +43,6 @@ def press(page: Page, name: str) -> None:
 def labelled(page: Page, label: str) -> Locator:
     """The field labelled ``label`` (a required field's label goes on with a mark and "(påkrevd)")."""
     return page.get_by_label(re.compile(rf"^{re.escape(label)}(\W|$)"))
-
-
-def settled(page: Page) -> None:
-    """A person works slower than a script: let the last field's autosave draw the page before going on."""
-    expect(page.locator("form[aria-busy]")).to_have_count(0)
 
 
 def type_into(page: Page, label: str, text: str) -> None:
@@ -262,7 +262,7 @@ def textbox(page: Page, label: str) -> Locator:
 
 def type_in(page: Page, field: Locator, text: str) -> None:
     """Type into a field and leave it, once the last save is done (as the other helpers, at a person's pace)."""
-    expect(page.locator("form[aria-busy]")).to_have_count(0)
+    settled(page)
     field.focus()
     page.keyboard.type(text)
     page.keyboard.press("Tab")
@@ -340,7 +340,7 @@ def test_altinns_frontend_test_change_of_name_with_tabs_by_keyboard(base: str, p
     type_in(page, textbox(page, "Nytt fornavn"), "Kåre")
     tabs = page.get_by_role("tablist")
     expect(tabs.get_by_role("tab", name="Nytt mellomnavn")).to_have_attribute("aria-selected", "true")
-    expect(page.locator("form[aria-busy]")).to_have_count(0)  # the first name saved: the page is drawn again
+    settled(page)  # the first name saved: the page is drawn again
     tabs.get_by_role("tab", name="Nytt mellomnavn").focus()
     page.keyboard.press("ArrowRight")
     last_name_tab = tabs.get_by_role("tab", name="Nytt etternavn")
