@@ -26,7 +26,7 @@ from tests.correspondence.conftest import API, RESOURCE, run_jobs, synthetic_per
 
 RECIPIENTS = 500
 ATTACHMENTS = 10
-REQUESTS = 4
+REQUESTS = 2
 
 
 async def count(database, table, *where) -> int:
