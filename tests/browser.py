@@ -1,5 +1,6 @@
 """What the Chromium tests share: the platform as `make run` starts it on an empty data folder, a page that fails
-the test on any script error or refused file, and the TestID login a person goes through."""
+the test on any script error or refused file, the TestID login a person goes through, and a wait for a form's
+autosave."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.conftest import felles_command_environment, felles_serve, run_felles
 from tests.portal.test_browser import chromium_page, watch_policy_violations
@@ -40,6 +41,11 @@ def watched_page() -> Iterator[Page]:
         yield page
         assert errors == [], errors
         assert refused == [], refused
+
+
+def settled(page: Page) -> None:
+    """A person works slower than a script: let the last field's autosave draw the page before going on."""
+    expect(page.locator("form[aria-busy]")).to_have_count(0)
 
 
 def choose_testid_person(page: Page, person: str) -> None:

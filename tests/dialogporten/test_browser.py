@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from felles.registers.population import DEMO_PERSONS
 from tests.browser import choose_testid_person, demo_platform, watched_page
@@ -26,6 +26,11 @@ def accessibility_violations(page: Page) -> list[str]:
     load_axe(page)
     results: dict[str, Any] = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     return [f"{violation['id']}: {violation['help']}" for violation in results["violations"]]
+
+
+def shown_titles(titles: Locator) -> list[str]:
+    """The dialogs' titles as listed, without the "Ny" marker of an unseen one."""
+    return [text.split("\n")[0].removesuffix(" Ny").strip() for text in titles.all_inner_texts()]
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +53,14 @@ def test_a_person_finds_a_dialog_by_the_words_of_its_title(base: str) -> None:
         titles = page.locator("#dialogs tbody tr td:first-child a")
         assert titles.count() > 1  # before the search: all her dialogs
         page.get_by_role("button", name="Vis").click()
-        assert [text.split("\n")[0].removesuffix(" Ny").strip() for text in titles.all_inner_texts()] == [
+        assert shown_titles(titles) == [
             "Feiing og tilsyn av fyringsanlegg"]
         assert page.locator("#search").input_value() == "fyring"
         assert accessibility_violations(page) == []
 
         page.locator("#search").fill("tilbygg byggesak")
         page.get_by_role("button", name="Vis").click()
-        assert [text.split("\n")[0].removesuffix(" Ny").strip() for text in titles.all_inner_texts()] == [
+        assert shown_titles(titles) == [
             "Byggesak 2026/114: tilbygg"]
 
         page.goto(f"{base}/dialogporten/ui?lang=en&search=tilbygg+feiing")
@@ -79,8 +84,7 @@ def test_a_person_with_several_parties_finds_and_opens_their_dialogs(base: str) 
                 break
             page.wait_for_timeout(500)
             page.reload()
-        titles = [text.split("\n")[0].removesuffix(" Ny").strip() for text in
-                  page.locator("#dialogs tbody tr td:first-child a").all_inner_texts()]
+        titles = shown_titles(page.locator("#dialogs tbody tr td:first-child a"))
         # among the inbox's demo dialogs: the company's case, its chimney inspection and the mirrored notice
         assert {"Byggesak 2026/114: tilbygg", "Feiing og tilsyn av fyringsanlegg", MIRRORED} <= set(titles)
         assert rows.first.get_attribute("data-unseen") == "true"

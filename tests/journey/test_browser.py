@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from felles.registers.population import JOURNEY_FAMILY
-from tests.browser import SMALL_DEMO, choose_testid_person, demo_platform, watched_page
+from tests.browser import SMALL_DEMO, choose_testid_person, demo_platform, settled, watched_page
 from tests.conftest import felles_command_environment, free_listener
 
 HEIDI = JOURNEY_FAMILY.heidi
@@ -73,14 +73,14 @@ def test_heidi_applies_for_isak_and_reads_the_answer(tmp_path: Path) -> None:
         page.get_by_label("Ønsket oppstart").press("Tab")
         page.get_by_label("Særlige behov (for eksempel kronisk sykdom)").fill("Kronisk sykdom")
         page.get_by_label("Særlige behov (for eksempel kronisk sykdom)").press("Tab")
-        expect(page.locator("form[aria-busy]")).to_have_count(0)
+        settled(page)
         page.get_by_role("button", name="Send inn", exact=True).click()
         expect(page.locator("h1")).to_have_text("Kvittering")
 
         # The case system imported it through its webhook; the case worker grants the place.
         page.goto(cases)
         row = page.locator("tr", has_text="Isak Kjeller")
-        waiting = page.locator("tr", has_text="Isak Kjeller").filter(has_text="Til saksbehandler")
+        waiting = row.filter(has_text="Til saksbehandler")
         deadline = time.monotonic() + 60
         # the case worker reloads until it has come and the rules have handed it on (received first: "Mottatt")
         while waiting.count() == 0 and time.monotonic() < deadline:

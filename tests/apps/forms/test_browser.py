@@ -19,16 +19,11 @@ from pypdf import PdfReader
 from felles.registers.population import DEMO_PERSONS
 from tests.apps.conftest import REFERENCE_APPS
 from tests.apps.forms.conftest import SKJEMA
-from tests.browser import SMALL_DEMO, log_in, watched_page
+from tests.browser import SMALL_DEMO, log_in, settled, watched_page
 from tests.conftest import felles_command_environment, felles_serve, run_felles
 from tests.portal.test_browser import serious_accessibility_violations
 
 KARI = DEMO_PERSONS[0]
-
-
-def settled(page: Page) -> None:
-    """A person works slower than a script: let the last field's autosave draw the page before going on."""
-    expect(page.locator("form[aria-busy]")).to_have_count(0)
 
 
 def press(page: Page, name: str) -> None:
