@@ -17,7 +17,7 @@ $(UV):
 	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --break-system-packages --user uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 src/felles/portal/static/vendor/.built: package.json package-lock.json src/felles/portal/build-assets.mjs
@@ -26,6 +26,9 @@ src/felles/portal/static/vendor/.built: package.json package-lock.json src/felle
 	@touch $@
 
 setup: .venv/.synced assets ## Install Python and front-end dependencies (uv, npm)
+	@# Compiled once here: where Python may not write bytecode (PYTHONDONTWRITEBYTECODE), each `felles` process
+	@# would otherwise compile all of Felles again, seconds at every start.
+	@.venv/bin/python -m compileall -q -j0 src
 
 assets: src/felles/portal/static/vendor/.built ## Build Designsystemet, htmx, Swagger UI and Redoc into the portal's static folder
 

@@ -9,11 +9,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from felles.cli import served_base_url
 from tests.conftest import felles_command_environment, felles_serve, free_listener
 
 
+@pytest.mark.embedded_platform
 def test_every_address_the_platform_gives_out_follows_the_port_it_serves_on(tmp_path: Path):
     with felles_serve(felles_command_environment(tmp_path), "--workers", "2") as port:
         base = f"http://localhost:{port}"
@@ -29,6 +31,7 @@ def test_every_address_the_platform_gives_out_follows_the_port_it_serves_on(tmp_
     assert parse_qs(urlsplit(login.headers["location"]).query)["redirect_uri"] == [f"{base}/portal/login/callback"]
 
 
+@pytest.mark.embedded_platform
 def test_felles_base_url_names_the_address_whatever_the_port(tmp_path: Path):
     environment = felles_command_environment(tmp_path, BASE_URL="https://felles.example.no")
     with felles_serve(environment, "--no-job-worker") as port:
@@ -43,6 +46,7 @@ def test_the_default_address_is_the_one_a_browser_on_this_machine_uses():
     assert served_base_url("fd00::1", 9000) == "http://[fd00::1]:9000"
 
 
+@pytest.mark.embedded_platform
 def test_serve_says_where_e_mail_and_sms_go(tmp_path):
     with free_listener() as probe:
         port = probe.getsockname()[1]

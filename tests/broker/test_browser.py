@@ -17,6 +17,8 @@ from felles.registers.population import DEMO_ACCOUNTING_FIRM, DEMO_COMPANY, DEMO
 from tests.browser import choose_testid_person, demo_platform, watched_page
 from tests.portal.test_browser import serious_accessibility_violations
 
+pytestmark = pytest.mark.embedded_platform
+
 INGRID = DEMO_PERSONS[4]
 
 

@@ -19,6 +19,8 @@ from tests.browser import demo_platform, log_in, watched_page
 from tests.correspondence.conftest import KARI
 from tests.portal.test_browser import serious_accessibility_violations
 
+pytestmark = pytest.mark.embedded_platform
+
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

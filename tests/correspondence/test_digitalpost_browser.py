@@ -16,6 +16,8 @@ from felles.registers.population import DEMO_PERSONS
 from tests.browser import SMALL_DEMO, choose_testid_person, demo_platform, watched_page
 from tests.portal.test_browser import load_axe
 
+pytestmark = pytest.mark.embedded_platform
+
 KARI, REIDUN = DEMO_PERSONS[0], DEMO_PERSONS[8]
 LETTER_TITLE = "Strømavtalen din er fornyet"
 WAIT_SECONDS = 60

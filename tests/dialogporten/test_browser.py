@@ -18,6 +18,8 @@ from felles.registers.population import DEMO_PERSONS
 from tests.browser import choose_testid_person, demo_platform, watched_page
 from tests.portal.test_browser import load_axe
 
+pytestmark = pytest.mark.embedded_platform
+
 INGRID = DEMO_PERSONS[4]
 MIRRORED = "Varsel om gravearbeid i Storgata"
 

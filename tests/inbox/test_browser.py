@@ -16,6 +16,8 @@ from tests.browser import SMALL_DEMO, choose_testid_person, demo_platform, watch
 from tests.dialogporten.test_browser import MIRRORED
 from tests.portal.test_browser import serious_accessibility_violations
 
+pytestmark = pytest.mark.embedded_platform
+
 INGRID = DEMO_PERSONS[4]
 INSPECTION = "Tilsyn med brannsikring i næringsbygg"
 

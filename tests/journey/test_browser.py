@@ -20,6 +20,8 @@ from felles.registers.population import JOURNEY_FAMILY
 from tests.browser import SMALL_DEMO, choose_testid_person, demo_platform, settled, watched_page
 from tests.conftest import felles_command_environment, free_listener
 
+pytestmark = pytest.mark.embedded_platform
+
 HEIDI = JOURNEY_FAMILY.heidi
 
 

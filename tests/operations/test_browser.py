@@ -13,6 +13,8 @@ from tests.browser import SMALL_DEMO, demo_platform, log_in, watched_page
 from tests.conftest import felles_command_environment, run_felles
 from tests.consent.test_browser import accessibility_violations
 
+pytestmark = pytest.mark.embedded_platform
+
 KARI = DEMO_PERSONS[0]
 
 

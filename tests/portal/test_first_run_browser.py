@@ -11,6 +11,8 @@ import pytest
 from felles.registers.population import DEMO_PERSONS
 from tests.browser import SMALL_DEMO, choose_testid_person, demo_platform, watched_page
 
+pytestmark = pytest.mark.embedded_platform
+
 KARI = DEMO_PERSONS[0]
 
 

@@ -16,6 +16,8 @@ from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS
 from tests.browser import SMALL_DEMO, choose_testid_person, demo_platform, watched_page
 from tests.consent.test_browser import accessibility_violations
 
+pytestmark = pytest.mark.embedded_platform
+
 INGRID = DEMO_PERSONS[4]
 ADDRESS = "ingrid.haugen@fjordkraft.eksempel.no"
 

@@ -23,6 +23,8 @@ from tests.browser import SMALL_DEMO, log_in, settled, watched_page
 from tests.conftest import felles_command_environment, felles_serve, run_felles
 from tests.portal.test_browser import serious_accessibility_violations
 
+pytestmark = pytest.mark.embedded_platform
+
 KARI = DEMO_PERSONS[0]
 
 
