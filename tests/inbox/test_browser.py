@@ -6,6 +6,7 @@ width, in Bokmål and English."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,15 @@ def press(page: Page, target: Locator, key: str = "Enter") -> None:
 
 def listed(page: Page) -> list[str]:
     return page.locator("#dialogs h2 a").all_inner_texts()
+
+
+def unread_in_inbox(page: Page) -> int:
+    """The count the Innboks link's accessible name says ("Innboks, 3 uleste"); a name without one is 0."""
+    name = page.locator(".inbox-folders a[href*='folder=inbox']").get_attribute("aria-label") or "Innboks"
+    assert page.locator(".inbox-folders").get_by_role("link", name=name, exact=True).count() == 1
+    said = re.fullmatch(r"Innboks(?:, (\d+) uleste?)?", name)
+    assert said is not None, name
+    return int(said.group(1) or 0)
 
 
 @pytest.mark.browser
@@ -65,6 +75,7 @@ def test_a_person_with_several_parties_works_through_the_inbox_by_keyboard(tmp_p
         page.wait_for_url("**party=urn*")
         assert page.locator("#inbox-scope").inner_text() == "Viser meldinger for Fjordkraft Demo AS."
         assert "Bostedsparkering: svar på søknaden" not in listed(page) and len(listed(page)) == 4
+        unread_before = unread_in_inbox(page)
 
         # Search by free text.
         press(page, page.get_by_label("Søk i meldingene"), "b")
@@ -110,6 +121,8 @@ def test_a_person_with_several_parties_works_through_the_inbox_by_keyboard(tmp_p
         press(page, page.locator(".inbox-folders").get_by_role("link", name="Innboks"))
         page.wait_for_url("**folder=inbox*")
         assert INSPECTION in listed(page)
+        # Back in Innboks, read: the count beside Innboks is one less than before she opened it.
+        assert unread_in_inbox(page) == unread_before - 1
         assert serious_accessibility_violations(page) == []
 
         # At phone width the page fits the screen and stays accessible; English too.

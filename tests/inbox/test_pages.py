@@ -294,3 +294,33 @@ async def test_a_long_inbox_comes_a_page_at_a_time(client, database, settings):
     assert 'id="next-page"' not in second.text
     forged = await client.get(HOME, params={"next": "forged"})
     assert forged.status_code == 400 and 'role="alert"' in forged.text
+
+
+def folder_names(html: str) -> dict[str, str]:
+    """Each folder link's accessible name (its label, else its text), by folder."""
+    nav = html.split('<ul class="inbox-folders">')[1].split("</ul>")[0]
+    names = {}
+    for key, attributes, text in re.findall(r'href="/inbox/\?folder=(\w+)[^"]*"([^>]*)>(.*?)</a>', nav, re.S):
+        label = re.search(r'aria-label="([^"]+)"', attributes)
+        names[key] = label.group(1) if label else text.strip()
+    return names
+
+
+async def test_the_folder_links_say_how_many_unread_dialogs_each_holds(client):
+    page = await log_in(client, HOME, INGRID.identifier)
+    names = folder_names(page.text)
+    assert names["inbox"] == "Innboks, 4 uleste" and 'data-count="4"' in page.text
+    # Each folder counts the unread rows it lists, and says nothing when it has none.
+    for key, name in names.items():
+        rows = (await client.get(HOME, params={"folder": key})).text.count('data-unread="true"')
+        folder = name.split(",")[0]
+        assert name == {0: folder, 1: f"{folder}, 1 ulest"}.get(rows, f"{folder}, {rows} uleste")
+    assert folder_names((await client.get(HOME, params={"party": COMPANY_URN})).text)["inbox"] == "Innboks, 3 uleste"
+    english = folder_names((await client.get(HOME, params={"lang": "en"})).text)
+    assert english["inbox"] == "Inbox, 4 unread" and english["bin"] == "Bin"
+
+    await client.get(HOME + f"dialog/{dialog_ids(page.text)['Byggesak 2026/114: tilbygg']}")
+    assert folder_names((await client.get(HOME, params={"lang": "nb"})).text)["inbox"] == "Innboks, 3 uleste"
+    # A party she cannot act for counts nothing.
+    foreign = await client.get(HOME, params={"party": f"urn:altinn:person:identifier-no:{KARI.identifier}"})
+    assert foreign.status_code == 403 and folder_names(foreign.text)["inbox"] == "Innboks"

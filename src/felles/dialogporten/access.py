@@ -104,6 +104,10 @@ class Decisions:
                     self.database, self.person, identifier_of(party), resource, action)
         return self._answers[key]
 
+    async def may_read(self, party: str, service_resource: str) -> bool:
+        """Whether the person may see `party`'s dialogs of `service_resource` at all (list, count or open them)."""
+        return await self.permits(party, resource_of(service_resource, None), READ)
+
     async def permitted_actions(self, party: str, service_resource: str,
                                 pairs: Iterable[tuple[str, str | None]]) -> frozenset[tuple[str, str | None]]:
         """Which `(action, authorizationAttribute)` pairs the person may do for `party`."""

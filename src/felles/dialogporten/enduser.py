@@ -13,6 +13,7 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ from felles.core.errors import Forbidden, Gone, InvalidInput, NotFound, Precondi
 from felles.core.ids import uuid7
 from felles.core.paging import ContinuationTokens
 from felles.core.tokens import SIGNING_ALGORITHM, PlatformKeys, Principal
-from felles.dialogporten import access, search, views
+from felles.dialogporten import access, counts, search, views
 from felles.dialogporten import schemas as s
 from felles.dialogporten.models import Dialog, DialogLabelAssignment, DialogSeenLog
 from felles.dialogporten.service import AUDIT_RESOURCE, parts_of, party_identifier, publish, validation_failed
@@ -65,7 +66,7 @@ async def _readable(session: AsyncSession, decisions: access.Decisions, parties:
         Dialog.party.in_(parties), _visible(now)).distinct())).all()
     readable: dict[str, set[str]] = defaultdict(set)
     for party, resource in pairs:
-        if await decisions.permits(party, access.resource_of(resource, None), access.READ):
+        if await decisions.may_read(party, resource):
             readable[party].add(resource)
     grouped: dict[frozenset[str], list[str]] = defaultdict(list)
     for party, resources in readable.items():
@@ -81,10 +82,15 @@ async def search_dialogs(database: Database, principal: Principal, filters: sear
     """The dialogs of the person's parties (all of them, or those `filters.party` names), newest content first."""
     person = access.person_of(principal)
     filters.check_limits(search.END_USER_LIMITS)
-    parties = access.flattened(await access.authorized_parties(database, principal))
-    _check_parties(filters.party, parties)
     return await search_parties(database, access.Decisions(database, person), access.end_user_urn(principal),
-                                filters.party or list(parties), filters, tokens=tokens)
+                                await _acting_for(database, principal, filters.party), filters, tokens=tokens)
+
+
+async def _acting_for(database: Database, principal: Principal, requested: list[str]) -> list[str]:
+    """The parties asked for, or all the person can act for when none is; 400/403 for one they cannot."""
+    authorized = access.flattened(await access.authorized_parties(database, principal))
+    _check_parties(requested, authorized)
+    return requested or list(authorized)
 
 
 async def search_parties(database: Database, decisions: access.Decisions, end_user: str, parties: list[str],
@@ -107,13 +113,30 @@ async def search_parties(database: Database, decisions: access.Decisions, end_us
     return page.document([views.list_item(row, parts[row.id], viewer, service_owner=False) for row in page.rows])
 
 
+async def unread_counts(database: Database, principal: Principal, folders: Mapping[str, search.DialogFilters], *,
+                        parties: list[str]) -> dict[str, int]:
+    """How many unread dialogs each of `folders` holds among those the person's list would show them: visible
+    dialogs of `parties` (all they can act for if none) whose service resource the decision point lets them
+    read. Counted in the database; the decision point is asked once per party and service resource."""
+    person = access.person_of(principal)
+    within = and_(Dialog.party.in_(await _acting_for(database, principal, parties)), _visible(utcnow()))
+    async with database.transaction() as session:
+        groups = await counts.unread_by_party_and_resource(session, within, folders)
+    decisions = access.Decisions(database, person)
+    totals = dict.fromkeys(folders, 0)
+    for group in groups:
+        if await decisions.may_read(group.party, group.service_resource):
+            for key, count in group.by_folder.items():
+                totals[key] += count
+    return totals
+
+
 async def _readable_dialog(session: AsyncSession, decisions: access.Decisions, dialog_id: uuid.UUID,
                            now: datetime) -> Dialog:
     """The dialog if the person may read it; 410 when it is deleted (as Dialogporten answers), but only to one who
     may read it: to anyone else it is not found."""
     row = await session.scalar(select(Dialog).where(Dialog.id == dialog_id, _visible(now, deleted_too=True)))
-    if row is None or not await decisions.permits(row.party, access.resource_of(row.service_resource, None),
-                                                  access.READ):
+    if row is None or not await decisions.may_read(row.party, row.service_resource):
         raise NotFound(f"Dialog with key '{dialog_id}' not found.", code="dialog_not_found", title="Not found.")
     if row.deleted_at is not None:
         raise Gone(f"Entity 'DialogEntity' with the following key(s) is removed: ({dialog_id}).",

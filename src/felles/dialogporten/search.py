@@ -104,6 +104,11 @@ def parse_order(value: str | None, default: str) -> Order:
 
 def filtered(query: Select[Any], filters: DialogFilters) -> Select[Any]:
     """`query` over dialogs narrowed by every filter that is set."""
+    return query.where(*matching(filters))
+
+
+def matching(filters: DialogFilters) -> list[Any]:
+    """The conditions a dialog meets when it matches every filter that is set (a WHERE clause, or a count's)."""
     conditions: list[Any] = []
     for column, values in ((Dialog.party, filters.party), (Dialog.service_resource, filters.service_resource),
                            (Dialog.org, filters.org), (Dialog.extended_status, filters.extended_status),
@@ -143,7 +148,7 @@ def filtered(query: Select[Any], filters: DialogFilters) -> Select[Any]:
         conditions.append(and_(seen, ~unopened) if filters.is_content_seen else or_(~seen, unopened))
     if filters.search:
         conditions.append(fulltext.matches(filters.search, through_index=filters.search_through_index))
-    return query.where(*conditions)
+    return conditions
 
 
 def _after(order: Order, key: list[Any]) -> Any:

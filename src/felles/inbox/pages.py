@@ -114,6 +114,12 @@ def _filters(query: dict[str, str], folder: folders.Folder) -> search.DialogFilt
     return folder.narrow(filters)
 
 
+async def _unread(runtime: Runtime, principal: Principal, party: str) -> dict[str, int]:
+    """The unread dialogs in each folder, of the chosen party or of all: the counts beside the folder links."""
+    shown = {key: folder.narrow(search.DialogFilters(exclude_api_only=True)) for key, folder in folders.FOLDERS.items()}
+    return await enduser.unread_counts(runtime.database, principal, shown, parties=[party] if party else [])
+
+
 def _search_link(query: dict[str, str]) -> str:
     return HOME + "?" + urlencode([(name, query[name]) for name in SEARCH_PARAMETERS if query.get(name)])
 
@@ -151,12 +157,14 @@ async def inbox_page(request: Request, runtime: RuntimeDep) -> Response:
                        or item["serviceOwner"]["code"]) for item in resources}, key=lambda pair: pair[1])
     services = sorted(((item["serviceResource"]["id"], views.localised(item["serviceResource"]["name"], language))
                        for item in resources), key=lambda pair: pair[1])
+    # A party the person cannot act for is the list's problem to explain; its folders count nothing.
+    unread = await _unread(runtime, principal, query["party"]) if not query["party"] or query["party"] in names else {}
     person = _person_of(principal)
     saved = [{"id": item.id, "name": item.name, "href": _saved_link(item.data)}
              for item in await profile.saved_searches(database, person)]
     done = request.query_params.get("done")
     response = render_page(request, "inbox/list.html", {
-        "query": query, "folder": folder.key, "folders": list(folders.FOLDERS),
+        "query": query, "folder": folder.key, "folders": list(folders.FOLDERS), "unread": unread,
         "parties": parties, "party_name": names.get(query["party"]),
         "items": [views.list_row(item, language, names) for item in page["items"]],
         "next": _search_link(query) + "&" + urlencode({"next": page["continuationToken"]})
