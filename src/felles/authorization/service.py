@@ -30,6 +30,7 @@ from felles.authorization.models import (
     AccessListResource,
     AccessPackage,
     AccessRequest,
+    AuthorizationRole,
     ClientAgent,
     Delegation,
     Estate,
@@ -550,6 +551,15 @@ async def authorize_access_list(database: Database,
         authorized = await pip.on_access_list(database, query.resource.value, subject, action)
         result = "Authorized" if authorized else "NotAuthorized"
     return s.AccessListAuthorizationResponse(**query.model_dump(), result=result)
+
+
+async def role_names(database: Database, codes: list[str]) -> dict[str, dict[str, str]]:
+    """The names of roles by the codes authorized parties list them with (`dagl`, `priv` ...)."""
+    await load_catalogue(database)  # seeds the catalogue on first use
+    async with database.transaction() as session:
+        rows = (await session.execute(select(AuthorizationRole.legacy_code, AuthorizationRole.name).where(
+            AuthorizationRole.legacy_code.in_([code.lower() for code in codes])))).all()
+    return {code: name for code, name in rows if code}
 
 
 # --- access packages and delegations --------------------------------------------------------------------------

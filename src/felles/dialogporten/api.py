@@ -33,7 +33,7 @@ from felles.core.tokens import (
     authenticate,
     require_scope,
 )
-from felles.dialogporten import enduser, graphql, schemas, search, service, transmissions, views
+from felles.dialogporten import enduser, graphql, lookup, schemas, search, service, transmissions, views
 from felles.dialogporten.models import Dialog
 
 # Dialogporten's ProblemDetails: the RFC section as `type`, and its titles, by status.
@@ -447,6 +447,29 @@ async def enduser_bulk_set_system_labels(database: DatabaseDep, principal: EndUs
 async def enduser_parties(database: DatabaseDep, principal: EndUser) -> dict[str, Any]:
     """The parties the person can act for."""
     return await enduser.parties(database, principal)
+
+
+InstanceRef = Annotated[str, Query(max_length=200, description="urn:altinn:instance-id:{partyId}/{uuid}, "
+                                   "urn:altinn:correspondence-id:{uuid} or urn:altinn:dialog-id:{uuid}")]
+AcceptLanguage = Annotated[str | None, Header(alias="Accept-Language", max_length=200)]
+
+
+@router.get(ENDUSER + "/dialoglookup", operation_id="dialogporten_enduser_dialog_lookup",
+            responses={**PROBLEMS, 403: {"description": "The person may not read the dialog"}},
+            response_model=dict[str, Any])
+async def enduser_dialog_lookup(database: DatabaseDep, principal: EndUser, instanceRef: InstanceRef,
+                                accept_language: AcceptLanguage = None) -> dict[str, Any]:
+    """The dialog an app instance, a correspondence or a dialog id names, and why the person may see it."""
+    return lookup.in_languages(await lookup.for_end_user(database, principal, instanceRef), accept_language)
+
+
+@router.get("/api/v1/serviceowner/dialoglookup", operation_id="dialogporten_dialog_lookup",
+            responses={**PROBLEMS, 403: {"description": "Another service owner's dialog"}},
+            response_model=dict[str, Any])
+async def dialog_lookup(database: DatabaseDep, principal: ServiceProvider, instanceRef: InstanceRef,
+                        accept_language: AcceptLanguage = None) -> dict[str, Any]:
+    """The service owner's dialog an app instance, a correspondence or a dialog id names, deleted ones too."""
+    return lookup.in_languages(await lookup.for_service_owner(database, principal, instanceRef), accept_language)
 
 
 @router.get("/api/v1/.well-known/jwks.json", operation_id="dialogporten_jwks", response_model=dict[str, Any])

@@ -331,40 +331,20 @@ async def parties(database: Database, principal: Principal) -> dict[str, Any]:
     return {"authorizedParties": listed}
 
 
-def _localized(texts: dict[str, str]) -> list[dict[str, str]]:
+def localized(texts: dict[str, str]) -> list[dict[str, str]]:
     return [{"value": value, "languageCode": language} for language, value in texts.items()]
 
 
-async def _resource_metadata(database: Database, service_resource: str) -> tuple[dict[str, Any], dict[str, Any]]:
+async def resource_metadata(database: Database, service_resource: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """A service resource and its owner as Dialogporten describes them (from the resource registry)."""
     identifier = service_resource.removeprefix(access.RESOURCE_PREFIX)
     resource = await authorization_service.get_resource(database, identifier)
     owner = resource.hasCompetentAuthority
     return ({"id": service_resource, "resourceType": str(resource.resourceType.value),
              "status": resource.status or "Completed", "isDelegable": resource.delegable,
-             "minimumAuthenticationLevel": 3, "name": _localized(resource.title),
+             "minimumAuthenticationLevel": 3, "name": localized(resource.title),
              "links": {"metadata": f"/resourceregistry/api/v1/resource/{identifier}"}},
-            {"orgNumber": owner.organization, "code": owner.orgcode, "name": _localized(owner.name or {})})
-
-
-async def lookup(database: Database, principal: Principal, dialog_id: uuid.UUID, *,
-                 instance_ref: str) -> dict[str, Any]:
-    """A readable dialog's reference data (Dialogporten's dialog lookup): its service, owner and title."""
-    person = access.person_of(principal)
-    async with database.transaction() as session:
-        row = await _readable_dialog(session, access.Decisions(database, person), dialog_id, utcnow())
-    resource, owner = await _resource_metadata(database, row.service_resource)
-    return {
-        "dialogId": str(row.id), "instanceRef": instance_ref, "party": row.party,
-        "title": (row.content.get("title") or {}).get("value", []),
-        "serviceResource": {key: resource[key] for key in ("id", "isDelegable", "minimumAuthenticationLevel",
-                                                           "name")},
-        "serviceOwner": owner,
-        # Which role, package or delegation gave access is the decision point's, which answers only Permit.
-        "authorizationEvidence": {"currentAuthenticationLevel": principal.authentication_level, "viaRole": False,
-                                  "viaAccessPackage": False, "viaResourceDelegation": False,
-                                  "viaInstanceDelegation": False, "evidence": []},
-    }
+            {"orgNumber": owner.organization, "code": owner.orgcode, "name": localized(owner.name or {})})
 
 
 async def service_resources(database: Database, principal: Principal, parties: list[str]) -> dict[str, Any]:
@@ -380,7 +360,7 @@ async def service_resources(database: Database, principal: Principal, parties: l
                        if await decisions.permits(party, access.resource_of(resource, None), access.READ)})
     items = []
     for service_resource in readable:
-        resource, owner = await _resource_metadata(database, service_resource)
+        resource, owner = await resource_metadata(database, service_resource)
         items.append({"serviceResource": resource, "roles": [], "accessPackages": [], "serviceOwner": owner})
     return {"isFullCatalogueFallback": False, "items": items}
 

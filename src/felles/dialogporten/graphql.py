@@ -38,11 +38,10 @@ from graphql import (
 from pydantic import ValidationError
 
 from felles.core.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed, Problem
-from felles.dialogporten import enduser, search
+from felles.dialogporten import enduser, lookup, search
 from felles.dialogporten import schemas as s
 
 SDL = (Path(__file__).with_name("schema.graphql")).read_text(encoding="utf-8")
-DIALOG_ID_PREFIX = "urn:altinn:dialog-id:"
 ORDER_FIELDS = ("createdAt", "updatedAt", "dueAt", "contentUpdatedAt")
 
 
@@ -63,6 +62,7 @@ ENUMS = [
     _enum("GuiActionPriority", ["PRIMARY", "SECONDARY", "TERTIARY"]),
     _enum("AttachmentUrlConsumer", ["GUI", "API"]),
     _enum("DialogEventType", ["DIALOG_UPDATED", "DIALOG_DELETED"]),
+    _enum("DialogLookupGrantType", ["ROLE", "ACCESS_PACKAGE", "RESOURCE_DELEGATION", "INSTANCE_DELEGATION"]),
 ]
 
 
@@ -168,20 +168,17 @@ async def resolve_dialog_by_id(_: Any, info: GraphQLResolveInfo, dialogId: uuid.
 
 @query.field("dialogLookup")
 async def resolve_dialog_lookup(_: Any, info: GraphQLResolveInfo, instanceRef: str) -> dict[str, Any]:
-    """A dialog by its reference (`urn:altinn:dialog-id:{id}`); references to app instances and correspondences
-    resolve once those mirror into dialogs."""
+    """The dialog an app instance, a correspondence or a dialog id names (`lookup.for_end_user`)."""
     context = _context(info)
-    if not instanceRef.startswith(DIALOG_ID_PREFIX):
-        return {"lookup": None, "errors": [_error("DialogLookupValidationError",
-                                                  f"'{instanceRef}' is not a reference Dialogporten resolves.")]}
     try:
-        lookup = await enduser.lookup(context["database"], context["principal"],
-                                      uuid.UUID(instanceRef.removeprefix(DIALOG_ID_PREFIX)), instance_ref=instanceRef)
-    except ValueError:
-        return {"lookup": None, "errors": [_error("DialogLookupValidationError", "The dialog id is not a UUID.")]}
+        found = await lookup.for_end_user(context["database"], context["principal"], instanceRef)
+    except InvalidInput as problem:
+        return {"lookup": None, "errors": [_error("DialogLookupValidationError", problem)]}
     except NotFound as problem:
         return {"lookup": None, "errors": [_error("DialogLookupNotFound", problem)]}
-    return {"lookup": lookup, "errors": []}
+    except Forbidden as problem:
+        return {"lookup": None, "errors": [_error("DialogLookupForbidden", problem)]}
+    return {"lookup": found, "errors": []}
 
 
 @query.field("parties")
