@@ -4,10 +4,12 @@ in one multipart request, the conversation and the status feed; a sender sees on
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from felles.core.clock import utcnow
 from felles.core.ids import uuid7
 from felles.correspondence import digitalpost, printing
 from felles.correspondence.nextmove_api import SEND_SCOPE
@@ -45,7 +47,7 @@ def sbd(kind: str = "digital", *, receiver: str = KARI.identifier, sender: str =
     return {
         "standardBusinessDocumentHeader": {
             "businessScope": {"scope": [{
-                "scopeInformation": [{"expectedResponseDateTime": "2026-12-31T00:31:52+01:00"}],
+                "scopeInformation": [{"expectedResponseDateTime": (utcnow() + timedelta(days=25)).isoformat()}],
                 "identifier": "urn:no:difi:profile:digitalpost:vedtak:ver1.0",
                 "instanceIdentifier": str(uuid7()), "type": "ConversationId"}]},
             "documentIdentification": {

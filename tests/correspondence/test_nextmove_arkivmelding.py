@@ -1,28 +1,39 @@
 """An arkivmelding through the next-move API, as two case systems use it: the sender asks the receiving
 organisation's capabilities, sends a Noark 5 arkivmelding.xml with the document it names, and follows the statuses;
-the receiver peeks (locks), pops (downloads) and deletes it from its incoming queue, and its sender sees LEVERT."""
+the receiver peeks (locks), pops (downloads) and deletes it from its incoming queue, and its sender sees LEVERT.
+Not taken within its lifetime (the SBD's expectedResponseDateTime, 24 hours when it gives none), it gets
+LEVETID_UTLOPT and leaves the queue."""
 
 from __future__ import annotations
 
 import io
 import json
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from felles.core.clock import clock
+from felles.core.clock import clock, utcnow
 from felles.core.ids import uuid7
+from felles.core.jobs import enqueue
 from felles.correspondence import nextmove
+from felles.correspondence.letters_models import Letter
 from felles.registers.population import DEMO_ACCOUNTING_FIRM
 from tests.conftest import bearer
-from tests.correspondence.letters_support import KARI, SENDER, personas  # noqa: F401 - personas is a fixture
+from tests.correspondence.letters_support import (  # noqa: F401 - personas is a fixture
+    KARI,
+    SENDER,
+    personas,
+    run_jobs,
+)
 
 pytestmark = pytest.mark.usefixtures("personas")
 RECEIVER = DEMO_ACCOUNTING_FIRM  # Regnskap Demo AS, in Enhetsregisteret
 PDF = b"%PDF-1.4\n% vedtaket\n%%EOF\n"
 STANDARD = "urn:no:difi:arkivmelding:xsd::arkivmelding"
+NORWAY_IN_WINTER = timezone(timedelta(hours=1))
 
 
 def arkivmelding_xml(*files: str) -> bytes:
@@ -245,3 +256,135 @@ async def test_a_service_owner_not_in_enhetsregisteret_receives_an_arkivmelding(
     archive = bearer(token(scopes=[nextmove.DPO_SCOPE], org=tax_office))
     peeked = (await client.get("/api/messages/in/peek", headers=archive)).json()
     assert peeked["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"] == message_id
+
+
+# --- the lifetime ---------------------------------------------------------------------------------------------
+FILES = {"arkivmelding.xml": arkivmelding_xml("vedtak.pdf"), "vedtak.pdf": PDF}
+
+
+def ending(value: str) -> dict[str, Any]:
+    """An arkivmelding whose SBD gives `value` as its expectedResponseDateTime."""
+    document = sbd()
+    document["standardBusinessDocumentHeader"]["businessScope"]["scope"][0]["scopeInformation"] = [
+        {"expectedResponseDateTime": value}]
+    return document
+
+
+def in_norway(moment: datetime) -> str:
+    return moment.astimezone(NORWAY_IN_WINTER).replace(microsecond=0).isoformat()
+
+
+async def conversation(client, sender, message_id: str) -> dict[str, Any]:
+    answer = await client.get(f"/api/conversations/messageId/{message_id}", headers=sender)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+async def test_an_arkivmelding_not_taken_in_its_lifetime_expires_and_leaves_the_queue(client, database, sender,
+                                                                                      receiver) -> None:
+    before = utcnow()
+    message_id, sent = await send_in_steps(client, sender, sbd(), FILES)
+    assert sent.status_code == 200, sent.text
+    # No expectedResponseDateTime given: 24 hours, written into the document as the integrasjonspunkt does.
+    document = (await client.get(f"/api/messages/out/{message_id}", headers=sender)).json()
+    (scope,) = document["standardBusinessDocumentHeader"]["businessScope"]["scope"]
+    ends = datetime.fromisoformat(scope["scopeInformation"][0]["expectedResponseDateTime"])
+    assert abs(ends - (before + timedelta(hours=24))) < timedelta(seconds=5)
+    assert datetime.fromisoformat((await conversation(client, sender, message_id))["expiry"]) == ends
+    # The receiver's case system peeks (locks) it, and takes it no further.
+    assert (await client.get("/api/messages/in/peek", headers=receiver)).status_code == 200
+
+    clock.advance(ends - utcnow() - timedelta(minutes=1))
+    await run_jobs(database)
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "MOTTATT"]
+    clock.advance(timedelta(minutes=1, seconds=1))
+    await run_jobs(database)
+
+    feed = (await client.get(f"/api/statuses/{message_id}", headers=sender)).json()["content"]
+    assert [status["status"] for status in feed] == ["OPPRETTET", "SENDT", "MOTTATT", "LEVETID_UTLOPT"]
+    assert feed[-1]["description"].startswith("Levetiden for meldingen er utgått")
+    assert (await conversation(client, sender, message_id))["finished"]
+    expired = (await client.get("/api/statuses", params={"status": "LEVETID_UTLOPT"}, headers=sender)).json()
+    assert [status["messageId"] for status in expired["content"]] == [message_id]
+    # Off the receiver's queue: nothing to list, peek, pop or delete.
+    assert (await client.get("/api/messages/in", headers=receiver)).json()["totalElements"] == 0
+    assert (await client.get("/api/messages/in/peek", headers=receiver)).status_code == 204
+    assert (await client.get(f"/api/messages/in/pop/{message_id}", headers=receiver)).status_code == 404
+    assert (await client.delete(f"/api/messages/in/{message_id}", headers=receiver)).status_code == 404
+
+
+async def test_an_arkivmelding_taken_in_its_lifetime_does_not_expire(client, database, sender, receiver) -> None:
+    message_id, sent = await send_in_steps(client, sender, sbd(), FILES)
+    assert sent.status_code == 200, sent.text
+    assert (await client.get("/api/messages/in/peek", headers=receiver)).status_code == 200
+    assert (await client.delete(f"/api/messages/in/{message_id}", headers=receiver)).status_code == 200
+    clock.advance(nextmove.DEFAULT_LIFETIME + timedelta(hours=1))
+    await run_jobs(database)
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "MOTTATT", "LEVERT"]
+
+
+async def test_the_expected_response_date_time_is_the_lifetime(client, database, sender, receiver) -> None:
+    ends = in_norway(utcnow() + timedelta(days=3))
+    message_id, sent = await send_in_steps(client, sender, ending(ends), FILES)
+    assert sent.status_code == 200, sent.text
+    assert datetime.fromisoformat((await conversation(client, sender, message_id))["expiry"]) == \
+        datetime.fromisoformat(ends)
+    # Past the default lifetime it still waits on the queue.
+    clock.advance(nextmove.DEFAULT_LIFETIME + timedelta(hours=1))
+    await run_jobs(database)
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "MOTTATT"]
+    assert (await client.get("/api/messages/in", headers=receiver)).json()["totalElements"] == 1
+    clock.advance(datetime.fromisoformat(ends) - utcnow() + timedelta(seconds=1))
+    await run_jobs(database)
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "MOTTATT", "LEVETID_UTLOPT"]
+    assert (await client.get("/api/messages/in", headers=receiver)).json()["totalElements"] == 0
+
+
+async def test_the_expiry_run_again_changes_nothing(client, database, sender) -> None:
+    message_id, sent = await send_in_steps(client, sender, ending(in_norway(utcnow() + timedelta(hours=1))), FILES)
+    assert sent.status_code == 200, sent.text
+    clock.advance(timedelta(hours=1, seconds=1))
+    await run_jobs(database)
+    expired = ["OPPRETTET", "SENDT", "MOTTATT", "LEVETID_UTLOPT"]
+    assert await statuses(client, sender, message_id) == expired
+    async with database.transaction() as session:
+        letter_id = await session.scalar(select(Letter.id).where(Letter.message_id == message_id))
+        await enqueue(session, nextmove.EXPIRY_JOB, {"letterId": str(letter_id)})
+    assert await run_jobs(database) == 1
+    assert await statuses(client, sender, message_id) == expired
+
+
+@pytest.mark.parametrize(("value", "code"), [
+    ("2026-01-01T12:00:00+01:00", "expected_response_passed"),
+    ("neste tirsdag", "invalid_expected_response"),
+    ("2099-01-01T12:00:00", "invalid_expected_response"),  # no UTC offset: which moment is meant?
+    ("2099-02-30T12:00:00+01:00", "invalid_expected_response"),
+])
+async def test_a_lifetime_that_has_passed_or_cannot_be_read_is_refused(client, sender, value, code) -> None:
+    document = ending(value)
+    in_steps = await client.post("/api/messages/out", json=document, headers=sender)
+    in_one = await client.post("/api/messages/out/multipart", headers=sender, data={"sbd": json.dumps(document)},
+                               files=[(name, (name, content, "application/octet-stream"))
+                                      for name, content in FILES.items()])
+    for refused in (in_steps, in_one):
+        assert refused.status_code == 400, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == code and "expectedResponseDateTime" in refused.json()["detail"]
+    assert (await client.get("/api/messages/out", headers=sender)).json()["totalElements"] == 0
+
+
+async def test_a_message_whose_lifetime_ended_before_it_was_sent_is_refused(client, sender, receiver) -> None:
+    created = await client.post("/api/messages/out", json=ending(in_norway(utcnow() + timedelta(hours=1))),
+                                headers=sender)
+    assert created.status_code == 200, created.text
+    message_id = created.json()["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"]
+    for name, content in FILES.items():
+        assert (await upload(client, sender, message_id, name, content, "application/pdf")).status_code == 200
+    clock.advance(timedelta(hours=1, seconds=1))
+    refused = await client.post(f"/api/messages/out/{message_id}", headers=sender)
+    assert refused.status_code == 400 and refused.json()["code"] == "message_expired", refused.text
+    assert await statuses(client, sender, message_id) == ["OPPRETTET"]
+    assert (await client.get("/api/messages/in", headers=receiver)).json()["totalElements"] == 0
+    # Not sent, it may be deleted.
+    assert (await client.delete(f"/api/messages/out/{message_id}", headers=sender)).status_code == 200
+

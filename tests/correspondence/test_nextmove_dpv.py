@@ -1,9 +1,12 @@
 """A `digital_dpv` message through the next-move API becomes an Altinn correspondence to the organisation (DPV):
 the sender is let through by the resource registry and the PDP (the correspondence resource's policy), the
-organisation reads it in Altinn with the file as an attachment, and its sender sees SENDT, LEVERT and LEST."""
+organisation reads it in Altinn with the file as an attachment, and its sender sees SENDT, LEVERT and LEST; or FEIL
+when the correspondence fails."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,12 +16,16 @@ from felles.authorization import service as authorization_service
 from felles.authorization.decision import ORGANIZATION_ID
 from felles.authorization.demo import policy_xml
 from felles.core.audit import Actor
+from felles.core.config import get_settings
 from felles.core.ids import uuid7
-from felles.correspondence import nextmove
+from felles.core.jobs import Worker, enqueue
+from felles.correspondence import nextmove, nextmove_dpv
 from felles.correspondence.letters_models import Letter
+from felles.correspondence.service_history import DPV_FAILED_JOB
 from felles.registers.population import DEMO_ACCOUNTING_FIRM
 from tests.conftest import bearer, forget_cached_authorization
-from tests.correspondence.conftest import API, correspondence_resource
+from tests.core.test_virusscan import EICAR, clamd  # noqa: F401 - the real clamd fixture
+from tests.correspondence.conftest import API, WRITE, correspondence_resource
 from tests.correspondence.letters_support import SENDER, personas, run_jobs  # noqa: F401 - personas is a fixture
 
 pytestmark = pytest.mark.usefixtures("personas")
@@ -32,13 +39,13 @@ PDF = b"%PDF-1.4\n% vedlegg\n%%EOF\n"
 async def dpv_resource(database) -> str:
     """The DPV correspondence resource, whose policy lets Fjordkraft (the sender) send."""
     actor = Actor(f"organization:{DIGDIR}")
-    resource = correspondence_resource(nextmove.DPV_RESOURCE).model_dump(exclude_none=True)
+    resource = correspondence_resource(nextmove_dpv.DPV_RESOURCE).model_dump(exclude_none=True)
     resource["hasCompetentAuthority"] = {"organization": DIGDIR, "orgcode": "digdir"}
     await authorization_service.create_resource(database, actor, DIGDIR,
                                                 type(correspondence_resource()).model_validate(resource))
-    await authorization_service.put_policy(database, actor, DIGDIR, nextmove.DPV_RESOURCE, policy_xml(
-        nextmove.DPV_RESOURCE, [([(ORGANIZATION_ID, SENDER)], ["write"])]))
-    return nextmove.DPV_RESOURCE
+    await authorization_service.put_policy(database, actor, DIGDIR, nextmove_dpv.DPV_RESOURCE, policy_xml(
+        nextmove_dpv.DPV_RESOURCE, [([(ORGANIZATION_ID, SENDER)], ["write"])]))
+    return nextmove_dpv.DPV_RESOURCE
 
 
 def sbd(*, sender: str = SENDER, dpv: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -97,7 +104,7 @@ async def test_a_dpv_message_is_read_in_altinn_and_its_statuses_follow(client, d
     assert correspondence_id is not None
     receiver = bearer(token(scopes=["altinn:correspondence.read"], org=RECEIVER))
     details = (await client.get(f"{API}/correspondence/{correspondence_id}/details", headers=receiver)).json()
-    assert details["status"] == "Published" and details["resourceId"] == nextmove.DPV_RESOURCE
+    assert details["status"] == "Published" and details["resourceId"] == nextmove_dpv.DPV_RESOURCE
     assert details["content"]["messageTitle"] == "Varsel om tilsyn"
     assert details["recipient"].endswith(RECEIVER)
     (attachment,) = details["content"]["attachments"]
@@ -142,8 +149,8 @@ async def test_a_sender_no_longer_permitted_when_it_is_delivered_gets_feil(clien
     assert (await client.post("/api/messages/out", json=document, headers=sender)).status_code == 200
     assert (await client.post(f"/api/messages/out/{message_id}", headers=sender)).status_code == 200
     # The owner takes the right to send away before the delivery runs.
-    await authorization_service.put_policy(database, Actor(f"organization:{DIGDIR}"), DIGDIR, nextmove.DPV_RESOURCE,
-                                           policy_xml(nextmove.DPV_RESOURCE, [([(ORGANIZATION_ID, DIGDIR)],
+    await authorization_service.put_policy(database, Actor(f"organization:{DIGDIR}"), DIGDIR, nextmove_dpv.DPV_RESOURCE,
+                                           policy_xml(nextmove_dpv.DPV_RESOURCE, [([(ORGANIZATION_ID, DIGDIR)],
                                                                                ["write"])]))
     forget_cached_authorization()
     await run_jobs(database)
@@ -151,3 +158,44 @@ async def test_a_sender_no_longer_permitted_when_it_is_delivered_gets_feil(clien
     async with database.transaction() as session:
         assert await session.scalar(select(Letter.correspondence_id).where(Letter.message_id == message_id)) is None
     assert (await client.get(f"/api/conversations/messageId/{message_id}", headers=sender)).json()["finished"]
+
+
+@pytest.fixture
+def altinn_scans_with_clamd(job_settings, clamd, monkeypatch) -> Iterator[None]:  # noqa: F811 - clamd is a fixture
+    """The job handlers, and with them Altinn's scan of each attachment, scan with a real clamd; the message API
+    (the app's settings) has no scanner, as when the file came in before a scanner was configured."""
+    monkeypatch.setenv("FELLES_VIRUS_SCANNER", "clamd")
+    monkeypatch.setenv("FELLES_CLAMD_ADDRESS", clamd["unix"])
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+async def test_a_correspondence_that_fails_after_it_was_sent_gives_its_message_feil(
+        client, database, token, dpv_resource, altinn_scans_with_clamd) -> None:
+    sender = headers(token)
+    document = sbd()
+    message_id = document["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"]
+    answer = await client.post("/api/messages/out/multipart", headers=sender, data={"sbd": json.dumps(document)},
+                               files={"varsel.pdf": ("varsel.pdf", EICAR, "application/pdf")})
+    assert answer.status_code == 200, answer.text
+    # One job at a time: the delivery links the letter to its correspondence, then the attachment's scan finds
+    # the malware, and the correspondence fails after the letter was linked.
+    await Worker(database, concurrency=1).run_until_idle()
+    async with database.transaction() as session:
+        correspondence_id = await session.scalar(select(Letter.correspondence_id)
+                                                 .where(Letter.message_id == message_id))
+    assert correspondence_id is not None
+    owner = bearer(token(scopes=WRITE, org=SENDER))
+    details = (await client.get(f"{API}/correspondence/{correspondence_id}/details", headers=owner)).json()
+    assert [event["status"] for event in details["statusHistory"]] == ["Initialized", "Failed"]
+    feed = (await client.get(f"/api/statuses/{message_id}", headers=sender)).json()["content"]
+    assert [status["status"] for status in feed] == ["OPPRETTET", "SENDT", "FEIL"]
+    assert "attachment failed" in feed[-1]["description"]
+    assert (await client.get(f"/api/conversations/messageId/{message_id}", headers=sender)).json()["finished"]
+    # The failure's job run again changes nothing.
+    async with database.transaction() as session:
+        await enqueue(session, DPV_FAILED_JOB, {"correspondence": str(correspondence_id)})
+    assert await run_jobs(database) == 1
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "FEIL"]
+

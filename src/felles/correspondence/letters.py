@@ -38,6 +38,7 @@ class MessageStatus(StrEnum):
     LEVERT = "LEVERT"  # in the mailbox, in Altinn, or printed and posted
     LEST = "LEST"  # opened in the mailbox or read in Altinn
     FEIL = "FEIL"  # could not be delivered
+    LEVETID_UTLOPT = "LEVETID_UTLOPT"  # its lifetime (expectedResponseDateTime) ended before it was delivered
     ANNET = "ANNET"
 
 

@@ -58,7 +58,7 @@ class Letter(Base):
     channel: Mapped[str] = mapped_column(String(12))
     mailbox_provider: Mapped[str | None] = mapped_column(String(9))  # postkasseleverandør's organisasjonsnummer
     mailbox_address: Mapped[str | None] = mapped_column(String(100))
-    # eFormidling's status of the message: OPPRETTET, SENDT, MOTTATT, LEVERT, LEST, FEIL ...
+    # eFormidling's status of the message: OPPRETTET, SENDT, MOTTATT, LEVERT, LEST, FEIL, LEVETID_UTLOPT ...
     status: Mapped[str] = mapped_column(String(20))
     unread_days: Mapped[int | None] = mapped_column(Integer)
     paper_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -76,6 +76,9 @@ class Letter(Base):
     return_address: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     # An arkivmelding on the receiver's incoming queue: locked (peeked) by its case system until then.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A next-move message's lifetime (its SBD's expectedResponseDateTime): not delivered by then, it expires
+    # (LEVETID_UTLOPT). Only for the messages whose delivery waits on the receiver (arkivmelding, digital_dpv).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The StandardBusinessDocument a case system sent through the next-move API, handed back as sent.
     business_document: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -9,9 +9,12 @@ gives. An `arkivmelding` (a Noark 5 `arkivmelding.xml` and the documents it name
 waits on the receiver's incoming queue (`/api/messages/in`, as the receiver's own integrasjonspunkt would hold it,
 eFormidling's DPO) until the receiver's case system peeks (locks), pops (downloads) and deletes it (archived).
 Its sender follows it: OPPRETTET, SENDT, MOTTATT (on the receiver's queue), LEVERT (taken by the case system).
-A `digital_dpv` message to an organisation becomes an Altinn correspondence (DPV) through a CorrespondenceService
-resource (`DPV_RESOURCE`, or the one `digital_dpv.dpv.resourceId` names) that the resource registry and the PDP
-let the sender send through: SENDT, LEVERT when published in Altinn, LEST when read there (FEIL if it cannot be).
+A `digital_dpv` message to an organisation becomes an Altinn correspondence (DPV, `nextmove_dpv`): SENDT, LEVERT
+when published in Altinn, LEST when read there, FEIL if it cannot be or its correspondence fails.
+
+A message to an organisation has a lifetime, as eFormidling's: until the SBD's expectedResponseDateTime, or
+`DEFAULT_LIFETIME` from its creation (then written into the SBD). Sending it writes `EXPIRY_JOB`, due when the
+lifetime ends; a message not delivered by then gets LEVETID_UTLOPT and leaves the receiver's incoming queue.
 
 Every message belongs to its sender (the token's organisation): a sender sees and changes only its own; an
 incoming message is seen only by its receiver.
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lxml import etree
@@ -30,9 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.authorization import service as authorization_service
 from felles.core.audit import Actor
-from felles.core.blobs import BlobStore, open_blob_store
+from felles.core.blobs import BlobStore
 from felles.core.clock import utcnow
-from felles.core.config import get_settings
 from felles.core.db import Database
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
@@ -41,8 +43,6 @@ from felles.core.tokens import Principal
 from felles.core.virusscan import Infected, ScanFailed, VirusScanner
 from felles.correspondence import digitalpost, printing, service_access
 from felles.correspondence import nextmove_schemas as schemas
-from felles.correspondence import schemas as correspondence_schemas
-from felles.correspondence import service as correspondence_service
 from felles.correspondence.letters import (
     ARKIVMELDING_PROCESS,
     DIGITAL_POST_DECISION_PROCESS,
@@ -54,8 +54,7 @@ from felles.correspondence.letters import (
     record_status,
 )
 from felles.correspondence.letters_models import Letter, LetterStatus
-from felles.correspondence.models import Correspondence
-from felles.correspondence.schemas import CorrespondenceStatus
+from felles.correspondence.nextmove_dpv import DPV_JOB, dpv_resource
 from felles.correspondence.service_reading import zipped_blobs
 from felles.registers import service as registers
 from felles.registers.identifiers import InvalidIdentifier, parse_organization_number, parse_person_identifier
@@ -68,7 +67,7 @@ MAX_STATUS_ID = 2**63 - 1
 MAX_FILES = 100
 # One file of a message (eFormidling takes large files in the multi-step strategy).
 MAX_FILE_BYTES = 100_000_000
-FINISHED = frozenset({MessageStatus.LEST, MessageStatus.FEIL})
+FINISHED = frozenset({MessageStatus.LEST, MessageStatus.FEIL, MessageStatus.LEVETID_UTLOPT})
 # The person's document types: Felles reaches a person on the channel that works, so both are always offered.
 PERSON_DOCUMENT_TYPES = [schemas.DocumentType(type=name, standard=schemas.STANDARDS[name])
                          for name in ("digital", "print")]
@@ -86,13 +85,15 @@ ASIC_CONTENT_TYPE = "application/vnd.etsi.asic-e+zip"
 DPI_SCOPE = "digitalpostinnbygger:send"
 DPO_SCOPE = "eformidling:dpo"
 DPV_SCOPE = "eformidling:dpv"
+# The message types to organisations; their delivery waits on the receiver, so they have a lifetime.
 ORGANIZATION_TYPES = ("digital_dpv", "arkivmelding")
 SCOPE_OF_TYPE = {"digital": DPI_SCOPE, "print": DPI_SCOPE, "arkivmelding": DPO_SCOPE, "digital_dpv": DPV_SCOPE}
-
-
-# The CorrespondenceService resource DPV messages go through unless the message names another.
-DPV_RESOURCE = "eformidling-dpv-meldingstjeneste"
-DPV_JOB = "nextmove.deliver_dpv"
+# A message's lifetime when its SBD gives no expectedResponseDateTime: the integrasjonspunkt's default
+# (`difi.move.nextmove.default-ttl-hours`, 24 hours, in eFormidling's configuration documentation).
+DEFAULT_LIFETIME = timedelta(hours=24)
+EXPIRY_JOB = "nextmove.expire"
+# The statuses of a message on its way: its lifetime may still end.
+WAITING = frozenset({MessageStatus.SENDT, MessageStatus.MOTTATT})
 
 
 # --- parties ------------------------------------------------------------------------------------------------
@@ -153,6 +154,10 @@ async def _create(session: AsyncSession, sender: str, document: schemas.Standard
     scope.instanceIdentifier = scope.instanceIdentifier or str(uuid7())
     scope.identifier = scope.identifier or default_process
     identification.instanceIdentifier = message_id
+    expires_at = _expected_response(document)
+    if kind in ORGANIZATION_TYPES and expires_at is None:
+        expires_at = (utcnow() + DEFAULT_LIFETIME).replace(microsecond=0)
+        scope.scopeInformation.append(schemas.ScopeInformation(expectedResponseDateTime=expires_at.isoformat()))
     title, body = _letter_text(document)
     letter = new_letter(sender=sender, recipient=receiver, title=title, body_markdown=body, channel=Channel.UNSENT,
                         document_type=kind, process_identifier=scope.identifier, message_id=message_id,
@@ -160,20 +165,41 @@ async def _create(session: AsyncSession, sender: str, document: schemas.Standard
     if isinstance(document.print_, schemas.PrintMessage):
         letter.print_address = document.print_.mottaker.model_dump(exclude_none=True)
         letter.return_address = document.print_.retur.mottaker.model_dump(exclude_none=True)
+    letter.expires_at = expires_at if kind in ORGANIZATION_TYPES else None
     letter.business_document = dump(document)
     session.add(letter)
     record_status(session, letter, MessageStatus.OPPRETTET)
     return letter
 
 
+def _moment(value: str) -> datetime:
+    """An expectedResponseDateTime as a moment in UTC; refused unless an ISO 8601 date and time with its offset."""
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None:
+            return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise InvalidInput(f"expectedResponseDateTime {value!r} is not an ISO 8601 date and time with its UTC offset "
+                       "(as 2026-12-31T12:00:00+01:00).", code="invalid_expected_response")
+
+
+def _expected_response(document: schemas.StandardBusinessDocument) -> datetime | None:
+    """When the message's lifetime ends by its SBD (the earliest expectedResponseDateTime of its scopes), or None.
+    A moment that has passed is refused."""
+    given = [_moment(information.expectedResponseDateTime)
+             for scope in document.standardBusinessDocumentHeader.businessScope.scope
+             for information in scope.scopeInformation if information.expectedResponseDateTime is not None]
+    expected = min(given, default=None)
+    if expected is not None and expected <= utcnow():
+        raise InvalidInput(f"expectedResponseDateTime {expected.isoformat()} has passed: the message's lifetime "
+                           "must end in the future.", code="expected_response_passed")
+    return expected
+
+
 def dump(document: schemas.StandardBusinessDocument) -> dict[str, Any]:
     dumped: dict[str, Any] = document.model_dump(mode="json", by_alias=True, exclude_none=True)
     return dumped
-
-
-def dpv_resource(document: schemas.StandardBusinessDocument) -> str:
-    settings = document.digital_dpv.dpv if document.digital_dpv is not None else None
-    return str((settings or {}).get("resourceId") or DPV_RESOURCE)
 
 
 async def _authorize(database: Database, principal: Principal, document: schemas.StandardBusinessDocument) -> str:
@@ -316,16 +342,29 @@ async def _send(session: AsyncSession, letter: Letter) -> None:
         return
     if document.message_type == "arkivmelding":
         _check_arkivmelding_files(letter)
+        await _expire_when_due(session, letter)
         letter.channel = Channel.ORGANIZATION_QUEUE
         record_status(session, letter, MessageStatus.SENDT)
         record_status(session, letter, MessageStatus.MOTTATT, "On the receiver's incoming queue")
         return
     if document.message_type == "digital_dpv":
+        await _expire_when_due(session, letter)
         letter.channel = Channel.ALTINN
         record_status(session, letter, MessageStatus.SENDT)
         await enqueue(session, DPV_JOB, {"letterId": str(letter.id)})
         return
     await digitalpost.send_person_letter_in_transaction(session, letter, unread_days=None)
+
+
+async def _expire_when_due(session: AsyncSession, letter: Letter) -> None:
+    """The message's lifetime ends at its time (`expire`); one that ended before it was sent is refused."""
+    # A message created before messages had lifetimes gets the default from now.
+    letter.expires_at = letter.expires_at or (utcnow() + DEFAULT_LIFETIME)
+    if letter.expires_at <= utcnow():
+        raise InvalidInput(f"The message's lifetime ended at {letter.expires_at.isoformat()} (its "
+                           "expectedResponseDateTime) before it was sent: delete it and create it again.",
+                           code="message_expired")
+    await enqueue(session, EXPIRY_JOB, {"letterId": str(letter.id)}, run_at=letter.expires_at)
 
 
 def _check_arkivmelding_files(letter: Letter) -> None:
@@ -487,7 +526,7 @@ def _conversation(letter: Letter, statuses: list[LetterStatus]) -> schemas.Conve
         receiverIdentifier=letter.recipient, processIdentifier=letter.process_identifier,
         documentIdentifier=schemas.STANDARDS.get(letter.document_type, letter.document_type),
         messageReference=letter.conversation_id, messageTitle=letter.title, lastUpdate=letter.updated_at,
-        finished=_finished(letter),
+        finished=_finished(letter), expiry=letter.expires_at,
         serviceIdentifier=_service_identifier(letter),
         messageStatuses=[schemas.ConversationStatus(id=status.id, lastUpdate=status.occurred_at,
                                                     status=status.status, description=status.description)
@@ -674,6 +713,19 @@ async def pop_incoming(database: Database, blobs: BlobStore, principal: Principa
     return zipped_blobs(blobs, [(file["name"], file["blobKey"], letter.created_at) for file in letter.documents])
 
 
+@job_handler(EXPIRY_JOB, max_attempts=20, backoff_base=timedelta(seconds=30))
+async def expire(payload: dict[str, Any], context: JobContext) -> None:
+    """The message's lifetime ended (`_expire_when_due` wrote this job for then): still on its way, it gets
+    LEVETID_UTLOPT and leaves the receiver's incoming queue (peek, pop and delete no longer find it). A message
+    delivered, failed or expired meanwhile is left as it is, so the job may run twice."""
+    letter = await context.session.get(Letter, uuid.UUID(payload["letterId"]), with_for_update=True)
+    if letter is None or letter.status not in WAITING or letter.expires_at is None or letter.expires_at > utcnow():
+        return
+    letter.locked_until = None
+    record_status(context.session, letter, MessageStatus.LEVETID_UTLOPT,
+                  "Levetiden for meldingen er utgått før den ble levert; send den på nytt")
+
+
 async def delete_incoming(database: Database, principal: Principal, message_id: str) -> dict[str, Any]:
     """The receiver's case system took the locked message (archived it): off the queue, and LEVERT for its
     sender. Answers the StandardBusinessDocument."""
@@ -685,61 +737,3 @@ async def delete_incoming(database: Database, principal: Principal, message_id: 
         record_status(session, letter, MessageStatus.LEVERT, "Taken by the receiver's case system")
         assert letter.business_document is not None
         return letter.business_document
-
-
-# --- DPV: a message to an organisation as an Altinn correspondence ------------------------------------------
-def _dpv_request(letter: Letter, document: schemas.StandardBusinessDocument,
-                 resource_id: str) -> correspondence_schemas.CorrespondencesCreate:
-    message = document.digital_dpv
-    assert message is not None
-    return correspondence_schemas.CorrespondencesCreate.model_validate({
-        "correspondence": {
-            "resourceId": resource_id, "sendersReference": letter.conversation_id,
-            "content": {"language": "nb", "messageTitle": message.tittel, "messageSummary": message.sammendrag,
-                        "messageBody": message.innhold,
-                        "attachments": [{"fileName": file["name"], "displayName": file["title"],
-                                         "sendersReference": letter.message_id} for file in letter.documents]},
-            "propertyList": {"eFormidlingMessageId": letter.message_id,
-                             "eFormidlingConversationId": letter.conversation_id}},
-        "recipients": [f"urn:altinn:organization:identifier-no:{letter.recipient}"],
-        # The letter's id: a retried delivery gets the correspondence the first attempt made.
-        "idempotentKey": str(letter.id)})
-
-
-@job_handler(DPV_JOB, max_attempts=20, backoff_base=timedelta(seconds=5))
-async def deliver_dpv(payload: dict[str, Any], context: JobContext) -> None:
-    """Send a DPV message on as an Altinn correspondence to its organisation (its files as attachments, scanned
-    again as every attachment is). A sender the registry or the PDP no longer lets send gets FEIL."""
-    letter_id = uuid.UUID(payload["letterId"])
-    async with context.database.transaction() as reading:
-        letter = await reading.get(Letter, letter_id)
-    if letter is None or letter.correspondence_id is not None or letter.status != MessageStatus.SENDT:
-        return
-    document = schemas.StandardBusinessDocument.model_validate(letter.business_document)
-    blobs = open_blob_store(get_settings())
-    try:
-        sending = await service_access.permitted_sending(context.database, letter.sender, dpv_resource(document))
-        files = [correspondence_service.UploadedFile(file["name"], await blobs.get(file["blobKey"]))
-                 for file in letter.documents]
-        answer, _ = await correspondence_service.initialize(context.database, blobs, sending,
-                                                            _dpv_request(letter, document, sending.resource.identifier),
-                                                            files)
-    except (Forbidden, InvalidInput) as exc:
-        failed = await context.session.get(Letter, letter_id, with_for_update=True)
-        if failed is not None and failed.status == MessageStatus.SENDT:
-            record_status(context.session, failed, MessageStatus.FEIL, exc.detail)
-        return
-    (created,) = answer.correspondences
-    letter = await context.session.get(Letter, letter_id, with_for_update=True)
-    assert letter is not None
-    letter.correspondence_id = created.correspondenceId
-    # Published before this transaction linked it (the publish job may run first): LEVERT now. Locking the
-    # correspondence waits for a publish under way.
-    status = await context.session.scalar(select(Correspondence.status).where(
-        Correspondence.id == created.correspondenceId).with_for_update())
-    if status not in (CorrespondenceStatus.INITIALIZED, CorrespondenceStatus.READY_FOR_PUBLISH,
-                      CorrespondenceStatus.RESERVED, CorrespondenceStatus.FAILED):
-        letter.delivered_at = utcnow()
-        record_status(context.session, letter, MessageStatus.LEVERT, "Publisert i Altinn")
-    elif status == CorrespondenceStatus.FAILED:
-        record_status(context.session, letter, MessageStatus.FEIL, "The correspondence failed")

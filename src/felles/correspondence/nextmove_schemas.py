@@ -5,7 +5,7 @@ capabilities, conversations with their statuses, and Spring's page of results.""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,6 +19,8 @@ STANDARDS = {
     "arkivmelding": "urn:no:difi:arkivmelding:xsd::arkivmelding",
 }
 MessageType = Literal["digital", "print", "digital_dpv", "arkivmelding"]
+# A date and time as sent, read where it is used (the OpenAPI description still says date-time).
+DateTimeText = Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time"})]
 
 
 class _Open(BaseModel):
@@ -45,7 +47,10 @@ class DocumentIdentification(_Open):
 
 
 class ScopeInformation(_Open):
-    expectedResponseDateTime: datetime | None = None
+    # Read by the service (`nextmove._expected_response`), so an unreadable one is a problem with its own code.
+    expectedResponseDateTime: DateTimeText | None = Field(
+        default=None, description="When the message's lifetime ends (ISO 8601 with its UTC offset); for a message "
+                                  "to an organisation 24 hours after its creation when not given")
 
 
 class Scope(_Open):

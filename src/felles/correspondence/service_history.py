@@ -39,6 +39,11 @@ DIALOG_MIRRORED_STATUSES = frozenset(status.value for status in (
     CorrespondenceStatus.PUBLISHED, CorrespondenceStatus.READ, CorrespondenceStatus.REPLIED,
     CorrespondenceStatus.CONFIRMED, CorrespondenceStatus.ARCHIVED, CorrespondenceStatus.PURGED_BY_RECIPIENT,
     CorrespondenceStatus.PURGED_BY_ALTINN))
+# A failed correspondence's next-move letter (a DPV message) follows it to FEIL (`nextmove_dpv`).
+DPV_FAILED_JOB = "nextmove.dpv_correspondence_failed"
+# The jobs a status writes, in its transaction, for each correspondence that reaches it.
+_FOLLOW_UPS = ((DIALOG_MIRROR_JOB, DIALOG_MIRRORED_STATUSES),
+               (DPV_FAILED_JOB, frozenset({CorrespondenceStatus.FAILED.value})))
 
 STATUS_TEXTS = {
     CorrespondenceStatus.INITIALIZED: "Initialized",
@@ -103,8 +108,9 @@ def status_rows(correspondences: list[Correspondence], status: CorrespondenceSta
 async def add_status_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(CorrespondenceStatusEvent), rows)
-        mirrored = {str(row["correspondence_id"]) for row in rows if row["status"] in DIALOG_MIRRORED_STATUSES}
-        await enqueue_many(session, DIALOG_MIRROR_JOB, [({"correspondence": key}, None) for key in sorted(mirrored)])
+        for kind, statuses in _FOLLOW_UPS:
+            reached = {str(row["correspondence_id"]) for row in rows if row["status"] in statuses}
+            await enqueue_many(session, kind, [({"correspondence": key}, None) for key in sorted(reached)])
 
 
 async def set_status(session: AsyncSession, correspondence: Correspondence, status: CorrespondenceStatus,
