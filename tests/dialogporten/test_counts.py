@@ -18,7 +18,6 @@ from felles.core.tokens import PlatformKeys, Principal
 from felles.dialogporten import enduser, service
 from felles.dialogporten import schemas as s
 from felles.dialogporten.search import DialogFilters
-from felles.dialogporten.sent import mark_sent
 from felles.inbox.folders import FOLDERS
 from tests.dialogporten.conftest import COMPANY_URN, INGRID, KARI_URN, TTD, dialog_body
 
@@ -63,7 +62,9 @@ async def test_unread_counts_follow_the_lists_access_reading_new_content_and_mov
     company = await create(database, settings, party=COMPANY_URN)
     await create(database, settings, party=COMPANY_URN, status="RequiresAttention")
     await create(database, settings, party=COMPANY_URN, status="Draft")
-    await mark_sent(database, OWNER, await create(database, settings, party=INGRID_URN, status="Awaiting"))
+    await create(database, settings, party=INGRID_URN, status="Awaiting", transmissions=[  # files it under Sendt
+        {"type": "Submission", "sender": {"actorType": "PartyRepresentative", "actorName": "Ingrid"},
+         "content": {"title": {"value": [{"value": "Søknad sendt", "languageCode": "nb"}]}}}])
     # None of these is in Ingrid's list, so none is counted: another person's, one whose resource the decision
     # point does not let her read, one for systems only, one not yet visible, one deleted.
     await create(database, settings, party=KARI_URN)

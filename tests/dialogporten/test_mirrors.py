@@ -64,6 +64,7 @@ async def test_an_instance_is_mirrored_through_create_submit_complete_and_delete
 
     dialog = await dialog_of(client, token, database, "instance", guid)
     assert dialog["status"] == "Draft"  # the party is filling in the form
+    assert dialog["endUserContext"]["systemLabels"] == ["Default"]
     assert dialog["serviceResource"] == "urn:altinn:resource:app_ttd_runtime-soknad"
     assert dialog["party"] == f"urn:altinn:person:identifier-no:{KARI}"
     primary = next(action for action in dialog["guiActions"] if action["priority"] == "Primary")
@@ -85,6 +86,7 @@ async def test_an_instance_is_mirrored_through_create_submit_complete_and_delete
     assert not any(action["isDeleteDialogAction"] for action in dialog["guiActions"])
     (transmission,) = dialog["transmissions"]
     assert transmission["type"] == "Submission" and transmission["attachments"]
+    assert "Sent" in dialog["endUserContext"]["systemLabels"]  # the submission files it under Sendt
     assert "FormSubmitted" in [item["type"] for item in dialog["activities"]]
 
     completed = await client.post(f"{INSTANCES}/{instance['id']}/complete", headers=ttd)

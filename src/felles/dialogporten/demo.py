@@ -23,7 +23,6 @@ from felles.core.errors import Conflict
 from felles.core.tokens import Principal
 from felles.dialogporten import mirrors, service
 from felles.dialogporten import schemas as s
-from felles.dialogporten.sent import mark_sent
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS
 
 DEMO_RESOURCE = "fjordvik-demo-post"
@@ -44,7 +43,8 @@ def _text(nb: str, nn: str, en: str) -> dict[str, Any]:
 
 
 def _dialogs(base_url: str) -> list[dict[str, Any]]:
-    """Every demo dialog's body; `_sent` marks those the party has sent something in."""
+    """Every demo dialog's body (one the party has sent something in carries its Submission, which files it under
+    Sendt)."""
     kari = service.PERSON_PREFIX + DEMO_PERSONS[0].identifier
     company = service.ORGANIZATION_PREFIX + DEMO_COMPANY
     sender = _text("Fjordvik kommune", "Fjordvik kommune", "Fjordvik municipality")
@@ -89,7 +89,7 @@ def _markdown(nb: str, nn: str, en: str) -> dict[str, Any]:
 
 def _inbox_dialogs(base_url: str, kari: str, company: str, sender: dict[str, Any],
                    owner: dict[str, Any]) -> list[dict[str, Any]]:
-    """The dialogs that fill the inbox's folders: a draft, sent ones (`_sent`), archived ones, formatted info."""
+    """The dialogs that fill the inbox's folders: a draft, sent ones, archived ones, formatted info."""
     ingrid = service.PERSON_PREFIX + DEMO_PERSONS[4].identifier
     app = f"{base_url.rstrip('/')}/fjordvik/parkering/"
     kari_actor = {"actorType": "PartyRepresentative", "actorName": "Kari Nordmann"}
@@ -104,7 +104,7 @@ def _inbox_dialogs(base_url: str, kari: str, company: str, sender: dict[str, Any
             "Melding om flytting", "Melding om flytting", "Notice of moving"), (
             "Kommunen har registrert den nye adressen din.", "Kommunen har registrert den nye adressa di.",
             "The municipality has registered your new address."), sender, days_ago=12, updatedAt=_days_ago(10),
-            _sent=True, transmissions=[
+            transmissions=[
                 _message("Submission", kari_actor, ("Flyttemelding sendt", "Flyttemelding sendt",
                                                     "Notice of moving sent"), days_ago=12),
                 _message("Acceptance", owner, ("Flyttingen er registrert", "Flyttinga er registrert",
@@ -162,7 +162,7 @@ def _inbox_dialogs(base_url: str, kari: str, company: str, sender: dict[str, Any
             "Søknad om gravetillatelse i Strandgata", "Søknad om graveløyve i Strandgata",
             "Application for a digging permit in Strandgata"), (
             "Søknaden er sendt og venter på behandling.", "Søknaden er sendt og ventar på handsaming.",
-            "The application is sent and awaits processing."), sender, days_ago=8, _sent=True,
+            "The application is sent and awaits processing."), sender, days_ago=8,
             serviceResource=PROPERTY_RESOURCE_URN, transmissions=[_message(
                 "Submission", ingrid_actor, ("Søknad sendt", "Søknad sendt", "Application sent"), days_ago=8)]),
         _dialog("demo-feiefaktura-fjordkraft", company, "Completed", (
@@ -248,14 +248,11 @@ async def seed_demo_dialogs(database: Database, settings: Settings) -> int:
                          scopes=frozenset({service.SERVICE_PROVIDER_SCOPE}))
     written = 0
     for body in _dialogs(settings.base_url):
-        sent = body.pop("_sent", False)
         dialog = s.DialogCreate.model_validate({"serviceResource": DEMO_RESOURCE_URN, **body})
         try:
-            row = await service.create_dialog(database, fjordvik, dialog, base_url=settings.base_url)
+            await service.create_dialog(database, fjordvik, dialog, base_url=settings.base_url)
         except Conflict:
             continue
-        if sent:
-            await mark_sent(database, fjordvik, row.id)
         written += 1
     # Fjordvik's correspondence (felles.correspondence.demo) is mirrored as dialogs when it is published; a data
     # folder seeded before the mirrors existed gets them too.

@@ -39,7 +39,6 @@ from felles.dialogporten.service import AUDIT_RESOURCE, parts_of, party_identifi
 END_USER_SCOPE = "digdir:dialogporten"
 ISSUER_PATH = "/dialogporten/api/v1"  # the dialog token's issuer, under the platform's base URL
 DIALOG_TOKEN_SECONDS = 600
-LABEL_PREFIX = "systemlabel:"
 
 
 def _visible(now: datetime, *, deleted_too: bool = False) -> Any:
@@ -243,8 +242,12 @@ def _next_labels(current: list[str], change: s.SystemLabelsSet) -> list[str]:
     folders = [label for label in wanted if label in s.FOLDER_LABELS]
     if len(folders) > 1:
         raise validation_failed({"systemLabels": ["Only one of Default, Bin and Archive may be set."]})
-    if s.SystemLabel.SENT in wanted and s.SystemLabel.SENT not in current:
-        raise validation_failed({"systemLabels": ["Only the service owner sets 'Sent'."]})
+    sent = s.SystemLabel.SENT.value
+    if (sent in wanted) != (sent in current):
+        if not (change.systemLabels and sent in current):
+            raise validation_failed({"systemLabels": [
+                "Dialogporten sets 'Sent' itself when the party sends something; it cannot be set or removed."]})
+        wanted.append(sent)  # a whole new set of labels keeps it
     if not folders:
         wanted.insert(0, s.SystemLabel.DEFAULT.value)
     return list(dict.fromkeys(wanted))
@@ -257,7 +260,7 @@ def relabel(session: AsyncSession, row: Dialog, change: s.SystemLabelsSet, perfo
     for name, action in [*((label, "set") for label in labels if label not in row.system_labels),
                          *((label, "remove") for label in row.system_labels if label not in labels)]:
         session.add(DialogLabelAssignment(id=uuid7(), dialog_id=row.id, created_at=now,
-                                          name=LABEL_PREFIX + name, action=action, performed_by=performed_by))
+                                          name=s.LABEL_LOG_PREFIX + name, action=action, performed_by=performed_by))
     row.system_labels = labels
     row.system_label = next(label for label in labels if label in s.FOLDER_LABELS)
     row.end_user_context_revision = uuid7()

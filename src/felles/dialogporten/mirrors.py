@@ -40,8 +40,8 @@ from felles.core.errors import NotFound
 from felles.core.jobs import JobContext, enqueue_many, job_handler
 from felles.core.tokens import Principal
 from felles.correspondence import service_reading as correspondence_reading
+from felles.dialogporten import mirrored, service
 from felles.dialogporten import schemas as s
-from felles.dialogporten import service
 from felles.dialogporten.models import DialogMirror
 from felles.storage import schemas as storage_schemas
 from felles.storage import service as storage_service
@@ -106,7 +106,7 @@ async def _record(session: AsyncSession, source_type: str, source_id: uuid.UUID)
     return record
 
 
-def _fingerprint(mirror: service.MirroredDialog) -> str:
+def _fingerprint(mirror: mirrored.MirroredDialog) -> str:
     document = {"body": mirror.body.model_dump(mode="json"), "deleted": mirror.deleted, "archived": mirror.archived,
                 "seen": [[who, when.isoformat()] for who, when in mirror.seen], "party": mirror.party,
                 "resource": mirror.service_resource}
@@ -114,7 +114,7 @@ def _fingerprint(mirror: service.MirroredDialog) -> str:
 
 
 async def _write(session: AsyncSession, source_type: str, source_id: uuid.UUID,
-                 mirror: service.MirroredDialog | None, version: str) -> bool:
+                 mirror: mirrored.MirroredDialog | None, version: str) -> bool:
     """Write the dialog unless it is what was last written, or a job that read the source later has written
     already; True when something changed. `mirror` None: the source is not (or no longer) there to be seen, so
     its dialog, if it has one, is soft-deleted."""
@@ -131,13 +131,13 @@ async def _write(session: AsyncSession, source_type: str, source_id: uuid.UUID,
     record.source_version = version
     if record.fingerprint == fingerprint:
         return False
-    await service.write_mirrored_dialog_in_transaction(session, mirror, base_url=get_settings().base_url)
+    await mirrored.write_in_transaction(session, mirror, base_url=get_settings().base_url)
     record.dialog_id, record.fingerprint, record.synced_at = mirror.id, fingerprint, utcnow()
     return True
 
 
 async def _delete(session: AsyncSession, record: DialogMirror) -> bool:
-    changed = await service.delete_mirrored_dialog_in_transaction(session, record.dialog_id,
+    changed = await mirrored.delete_in_transaction(session, record.dialog_id,
                                                                   base_url=get_settings().base_url)
     record.fingerprint, record.synced_at = "gone", utcnow()
     return changed
@@ -210,7 +210,7 @@ def _activities(instance: storage_schemas.InstancePublic, events: list[storage_s
 
 
 async def instance_dialog(database: Database, instance_id: uuid.UUID, org: str
-                          ) -> tuple[service.MirroredDialog | None, str]:
+                          ) -> tuple[mirrored.MirroredDialog | None, str]:
     """The dialog an instance should be now (None when the instance is gone), and how far the instance had come."""
     base_url = get_settings().base_url.rstrip("/")
     try:
@@ -267,7 +267,7 @@ async def instance_dialog(database: Database, instance_id: uuid.UUID, org: str
         } for event_id, transmission_id in transmissions.items()],
         "activities": _activities(instance, events, transmissions),
     })
-    return service.MirroredDialog(
+    return mirrored.MirroredDialog(
         id=derived_id(created, INSTANCE, str(instance_id)), org=owner_code or org, owner_organization=owner_number,
         service_resource=service.RESOURCE_PREFIX + f"{APP_RESOURCE_PREFIX}{org}_{app}",
         service_resource_type=resource_type, party=_party_urn(
@@ -294,7 +294,7 @@ def _summary(details: Any) -> str | None:
 
 
 async def correspondence_dialog(database: Database, correspondence_id: uuid.UUID
-                                ) -> tuple[service.MirroredDialog | None, str]:
+                                ) -> tuple[mirrored.MirroredDialog | None, str]:
     """The dialog a correspondence should be now (None when it is not published yet, or gone), and how far the
     correspondence had come (its history only grows)."""
     base_url = get_settings().base_url.rstrip("/")
@@ -360,7 +360,7 @@ async def correspondence_dialog(database: Database, correspondence_id: uuid.UUID
     })
     seen = [(step.performed_by, step.changed) for step in view.history
             if step.status == "Read" and step.performed_by.startswith(service.PERSON_PREFIX)]
-    return service.MirroredDialog(
+    return mirrored.MirroredDialog(
         id=derived_id(created, *key), org=owner_code, owner_organization=owner_number,
         service_resource=service.RESOURCE_PREFIX + details.resourceId, service_resource_type=resource_type,
         party=details.recipient, created_at=created, body=body, deleted=bool(reached & PURGED),

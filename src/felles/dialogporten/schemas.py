@@ -92,6 +92,8 @@ class TransmissionType(StrEnum):
     CORRECTION = "Correction"
 
 
+# How the label log names a system label (`systemlabel:Archive`).
+LABEL_LOG_PREFIX = "systemlabel:"
 # Transmissions of these types come from the party; the others from the service owner.
 FROM_PARTY_TRANSMISSIONS = frozenset({TransmissionType.SUBMISSION, TransmissionType.CORRECTION})
 

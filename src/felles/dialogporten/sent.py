@@ -1,34 +1,28 @@
-"""The `Sent` system label, which only the service owner sets: it files a dialog the party has sent something in
-(a submission) under Arbeidsflate's "Sendt", beside the folder (Default, Archive, Bin) it is in."""
+"""The `Sent` system label, which Dialogporten adds itself when a transmission of type Submission or Correction
+(one from the party) is added to a dialog, by the service owner's API or by a mirror: it files the dialog under
+Arbeidsflate's "Sendt", beside the folder (Default, Archive, Bin) it is in. Neither service owners nor end users
+set or remove it."""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from felles.core.clock import utcnow
-from felles.core.db import Database
-from felles.core.errors import NotFound
 from felles.core.ids import uuid7
-from felles.core.tokens import Principal
 from felles.dialogporten import schemas as s
-from felles.dialogporten.enduser import LABEL_PREFIX
-from felles.dialogporten.models import Dialog, DialogLabelAssignment
-from felles.dialogporten.service import service_owner
+from felles.dialogporten.models import Dialog, DialogLabelAssignment, DialogTransmission
 
 
-async def mark_sent(database: Database, principal: Principal, dialog_id: uuid.UUID) -> None:
-    """Add `Sent` to the service owner's dialog (once; a dialog already sent is left as it is)."""
-    owner = await service_owner(database, principal)
-    async with database.transaction() as session:
-        row = await session.scalar(select(Dialog).where(Dialog.id == dialog_id).with_for_update())
-        if row is None or row.org != owner.code:
-            raise NotFound(f"Dialog with key '{dialog_id}' not found.", code="dialog_not_found", title="Not found.")
-        if s.SystemLabel.SENT in row.system_labels:
-            return
-        row.system_labels = [*row.system_labels, s.SystemLabel.SENT.value]
-        row.end_user_context_revision = uuid7()
-        session.add(DialogLabelAssignment(id=uuid7(), dialog_id=row.id, created_at=utcnow(),
-                                          name=LABEL_PREFIX + s.SystemLabel.SENT.value, action="set",
-                                          performed_by={"actorType": s.ActorType.SERVICE_OWNER.value}))
+def file_as_sent(session: AsyncSession, row: Dialog, added: Iterable[DialogTransmission], now: datetime) -> None:
+    """Add `Sent` to the dialog if one of the transmissions `added` to it is the party's (once: a dialog sent
+    already is left as it is), and log it in the dialog's label log."""
+    if s.SystemLabel.SENT.value in row.system_labels or not any(
+            transmission.type in s.FROM_PARTY_TRANSMISSIONS for transmission in added):
+        return
+    row.system_labels = [*row.system_labels, s.SystemLabel.SENT.value]
+    row.end_user_context_revision = uuid7()
+    session.add(DialogLabelAssignment(id=uuid7(), dialog_id=row.id, created_at=now,
+                                      name=s.LABEL_LOG_PREFIX + s.SystemLabel.SENT.value, action="set",
+                                      performed_by={"actorType": s.ActorType.SERVICE_OWNER.value}))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +29,7 @@ from felles.core.ids import uuid7
 from felles.core.paging import ContinuationTokens
 from felles.core.tokens import Principal
 from felles.dialogporten import schemas as s
-from felles.dialogporten import search, views
+from felles.dialogporten import search, sent, views
 from felles.dialogporten.models import (
     Dialog,
     DialogActivity,
@@ -387,6 +386,7 @@ async def create_dialog(database: Database, principal: Principal, body: s.Dialog
         transmissions = _transmission_rows(row.id, body.transmissions, now)
         await _check_appended(session, row.id, activities, transmissions)
         session.add_all([*transmissions, *activities])
+        sent.file_as_sent(session, row, transmissions, now)
         await audit.record(session, owner.actor, action="create", resource=AUDIT_RESOURCE,
                            subjects=[party_identifier(row.party) or row.party], detail={"dialogId": str(row.id)})
         await publish(session, row, "created", base_url)
@@ -481,6 +481,7 @@ async def update_dialog(database: Database, principal: Principal, dialog_id: uui
         if transmissions:
             row.content_updated_at = now  # a new message is new content for the end user
         session.add_all([*transmissions, *activities])
+        sent.file_as_sent(session, row, transmissions, now)
         await audit.record(session, owner.actor, action="update", resource=AUDIT_RESOURCE,
                            subjects=[party_identifier(row.party) or row.party], detail={"dialogId": str(row.id)})
         await publish(session, row, "updated", base_url)
@@ -675,6 +676,7 @@ async def add_transmission(database: Database, principal: Principal, dialog_id: 
         (transmission,) = _transmission_rows(row.id, [body], now)
         await _check_appended(session, row.id, [], [transmission])
         session.add(transmission)
+        sent.file_as_sent(session, row, [transmission], now)
         row.revision, row.updated_at, row.content_updated_at = uuid7(), now, now
         await _publish_appended(session, row, base_url, [], [transmission])
     return row, transmission
@@ -706,103 +708,3 @@ async def list_seen_log(database: Database, principal: Principal, dialog_id: uui
         row = await _own_dialog(session, owner, dialog_id)
         parts = (await parts_of(session, [row.id]))[row.id]
     return [views.seen_entry(item, None) for item in parts.seen]
-
-
-# --- dialogs the platform keeps in step with another component's records (see `mirrors`) ----------------------
-@dataclass
-class MirroredDialog:
-    """A dialog as the platform writes it for a record of its own (an app instance, a correspondence): the whole
-    dialog as it should be now, with every activity, transmission and seen-log entry it should have (each with a
-    fixed id, so that only the ones it lacks are appended)."""
-
-    id: uuid.UUID
-    org: str
-    owner_organization: str
-    service_resource: str
-    service_resource_type: str
-    party: str
-    created_at: datetime
-    body: s.DialogUpdate
-    deleted: bool = False
-    archived: bool = False
-    # (end user urn, when) for each look the source records (a correspondence read by its recipient).
-    seen: list[tuple[str, datetime]] = dataclass_field(default_factory=list)
-
-
-def check_mirrored(mirror: MirroredDialog) -> None:
-    """Dialogporten's validation of a service owner's dialog, for one the platform writes (a defect otherwise)."""
-    errors: dict[str, list[str]] = {}
-    _check(mirror.body, mirror.party, errors)
-    _check_gui_actions(mirror.body.guiActions, errors)
-    if errors:
-        raise validation_failed(errors)
-
-
-async def write_mirrored_dialog_in_transaction(session: AsyncSession, mirror: MirroredDialog, *,
-                                               base_url: str) -> Dialog:
-    """Create or bring up to date a dialog the platform mirrors, in the caller's transaction, publishing
-    Dialogporten's events for what changed: created/updated, deleted/restored, new activities and transmissions,
-    and seen. The end user's own labels stay, except that an archived source files the dialog in the archive."""
-    check_mirrored(mirror)
-    now = utcnow()
-    row = await session.get(Dialog, mirror.id, with_for_update=True)
-    created = row is None
-    if row is None:
-        row = Dialog(
-            id=mirror.id, idempotent_key=None, org=mirror.org, owner_organization=mirror.owner_organization,
-            service_resource=mirror.service_resource, service_resource_type=mirror.service_resource_type,
-            party=mirror.party, frozen=False, created_at=mirror.created_at, deleted_at=None,
-            service_owner_labels=[], service_owner_context_revision=uuid7(),
-            system_label=s.SystemLabel.DEFAULT.value, system_labels=[s.SystemLabel.DEFAULT.value],
-            end_user_context_revision=uuid7())
-        _fill(row, mirror.body, now)
-        session.add(row)
-        await session.flush()
-        await publish(session, row, "created", base_url)
-    elif row.deleted_at is None or not mirror.deleted:
-        _fill(row, mirror.body, now)
-        await publish(session, row, "updated", base_url)
-    existing_transmissions = set(await session.scalars(
-        select(DialogTransmission.id).where(DialogTransmission.dialog_id == row.id)))
-    existing_activities = set(await session.scalars(
-        select(DialogActivity.id).where(DialogActivity.dialog_id == row.id)))
-    transmissions = [item for item in _transmission_rows(row.id, mirror.body.transmissions, now)
-                     if item.id not in existing_transmissions]
-    activities = [item for item in _activity_rows(row.id, mirror.body.activities, now)
-                  if item.id not in existing_activities]
-    session.add_all([*transmissions, *activities])
-    if transmissions and not created:
-        row.content_updated_at = now  # a new message is new content for the end user
-    await _publish_appended(session, row, base_url, activities, transmissions)
-    seen = {(entry.end_user_id, entry.seen_at) for entry in await session.scalars(
-        select(DialogSeenLog).where(DialogSeenLog.dialog_id == row.id))}
-    for end_user, seen_at in mirror.seen:
-        if (end_user, _utc(seen_at)) not in seen:
-            session.add(DialogSeenLog(id=uuid7(), dialog_id=row.id, seen_at=seen_at, end_user_id=end_user,
-                                      end_user_name=None, is_via_service_owner=True))
-            await publish(session, row, "seen", base_url)
-    if mirror.archived and row.system_label == s.SystemLabel.DEFAULT.value:
-        row.system_labels = [s.SystemLabel.ARCHIVE.value, *(label for label in row.system_labels
-                                                             if label not in s.FOLDER_LABELS)]
-        row.system_label, row.end_user_context_revision = s.SystemLabel.ARCHIVE.value, uuid7()
-        session.add(DialogLabelAssignment(id=uuid7(), dialog_id=row.id, created_at=now,
-                                          name="systemlabel:" + s.SystemLabel.ARCHIVE.value, action="set",
-                                          performed_by={"actorType": "ServiceOwner"}))
-    if mirror.deleted and row.deleted_at is None:
-        row.deleted_at, row.revision = now, uuid7()
-        await publish(session, row, "deleted", base_url)
-    elif not mirror.deleted and row.deleted_at is not None:
-        row.deleted_at, row.revision = None, uuid7()
-        await publish(session, row, "restored", base_url)
-    return row
-
-
-async def delete_mirrored_dialog_in_transaction(session: AsyncSession, dialog_id: uuid.UUID, *,
-                                                base_url: str) -> bool:
-    """Soft-delete a mirrored dialog whose source is gone; whether it was not deleted already."""
-    row = await session.get(Dialog, dialog_id, with_for_update=True)
-    if row is None or row.deleted_at is not None:
-        return False
-    row.deleted_at, row.revision = utcnow(), uuid7()
-    await publish(session, row, "deleted", base_url)
-    return True

@@ -18,7 +18,7 @@ from felles.core.errors import Conflict, Forbidden, NotFound
 from felles.core.ids import uuid7
 from felles.core.tokens import Principal
 from felles.dialogporten import schemas as s
-from felles.dialogporten import service
+from felles.dialogporten import sent, service
 from felles.dialogporten.models import Dialog, DialogTransmission
 
 CHANGE_TRANSMISSIONS_SCOPE = "digdir:dialogporten.serviceprovider.changetransmissions"
@@ -61,6 +61,7 @@ async def update_transmission(database: Database, principal: Principal, dialog_i
         for name in ("idempotent_key", "authorization_attribute", "extended_type", "external_reference",
                      "related_transmission_id", "type", "sender", "content", "attachments", "navigational_actions"):
             setattr(current, name, getattr(replacement, name))
+        sent.file_as_sent(session, row, [current], now)
         if body.createdAt is not None:
             current.created_at = replacement.created_at
         row.revision, row.updated_at = uuid7(), now
