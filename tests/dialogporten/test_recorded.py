@@ -22,9 +22,6 @@ FILES = sorted(RECORDED.rglob("*.verified.json"))
 # Why a recorded response is not reproduced (file name → the difference).
 DIFFERENCES = {
     "Should_Return_403_For_Inadequate_Auth_Level": "authentication levels per resource are not enforced yet",
-    "Should_Return_403_For_Update_With_Correspondence_Activity_Without_Scope": "the correspondence scope on "
-                                                                               "correspondence activities is not "
-                                                                               "checked yet",
     "GraphQl.E2E.Tests": "the GraphQL recording is of a parties query whose shape the GraphQL tests cover",
 }
 
@@ -164,8 +161,9 @@ class Scenario:
                                      content=b'{"x": "' + b"a" * 30_000_000 + b'"}')
 
         async def correspondence_activity() -> httpx.Response:
-            return await client.post(f"{DIALOGS}/{self.id}/activities", headers=owner, json={
-                "type": "CorrespondenceOpened", "performedBy": {"actorType": "ServiceOwner"}})
+            return await client.put(f"{DIALOGS}/{self.id}", headers=owner, json={
+                "content": dialog_body()["content"], "activities": [
+                    {"type": "CorrespondenceOpened", "performedBy": {"actorType": "ServiceOwner"}}]})
 
         async def transmission_update() -> httpx.Response:
             path = f"{DIALOGS}/{self.id}/transmissions/{self.transmission}"

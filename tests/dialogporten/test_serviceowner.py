@@ -155,6 +155,39 @@ async def test_an_activity_id_is_used_once(client, owner_headers):
     assert opened.status_code == 422
 
 
+async def test_only_correspondence_reports_a_correspondence_opened_or_confirmed(client, owner_headers, token):
+    opened = {"type": "CorrespondenceOpened", "performedBy": {"actorType": "PartyRepresentative"}}
+    confirmed = {"type": "CorrespondenceConfirmed", "performedBy": {"actorType": "PartyRepresentative"}}
+    message = ("Use of CorrespondenceConfirmed or CorrespondenceOpened activity types requires the scope "
+               "digdir:dialogporten.correspondence.")
+    created = await client.post(DIALOGS, json=dialog_body(activities=[opened]), headers=owner_headers)
+    assert created.status_code == 403 and created.json()["errors"] == {"Forbidden": [message]}
+    dialog_id = await create_dialog(client, owner_headers)
+    added = await client.post(f"{DIALOGS}/{dialog_id}/activities", json=confirmed, headers=owner_headers)
+    assert added.status_code == 403 and added.json()["errors"] == {"Forbidden": [message]}
+    body = dialog_body(transmissions=[], activities=[opened])
+    for key in ("serviceResource", "party"):
+        del body[key]
+    assert (await client.put(f"{DIALOGS}/{dialog_id}", json=body, headers=owner_headers)).status_code == 403
+    patch = [{"op": "add", "path": "/activities/-", "value": opened}]
+    assert (await client.patch(f"{DIALOGS}/{dialog_id}", json=patch, headers=owner_headers)).status_code == 403
+    # Other activities are any service owner's to write, and nothing was written by the refused calls.
+    information = {"type": "Information", "performedBy": {"actorType": "ServiceOwner"}}
+    assert (await client.post(f"{DIALOGS}/{dialog_id}/activities", json=information,
+                              headers=owner_headers)).status_code == 201
+    listed = (await client.get(f"{DIALOGS}/{dialog_id}/activities", headers=owner_headers)).json()
+    assert [item["type"] for item in listed] == ["DialogCreated", "Information"]
+
+    correspondence = bearer(token(scopes=[SERVICE_PROVIDER, "digdir:dialogporten.correspondence"], org="405003309"))
+    assert (await client.post(f"{DIALOGS}/{dialog_id}/activities", json=opened,
+                              headers=correspondence)).status_code == 201
+    assert (await client.patch(f"{DIALOGS}/{dialog_id}", json=[{"op": "add", "path": "/activities/-",
+                                                               "value": confirmed}],
+                               headers=correspondence)).status_code == 204
+    listed = (await client.get(f"{DIALOGS}/{dialog_id}/activities", headers=owner_headers)).json()
+    assert [item["type"] for item in listed][-2:] == ["CorrespondenceOpened", "CorrespondenceConfirmed"]
+
+
 async def test_transmissions_answer_each_other_and_keep_their_idempotent_key(client, owner_headers):
     dialog_id = await create_dialog(client, owner_headers, transmissions=[])
     first = await client.post(f"{DIALOGS}/{dialog_id}/transmissions", headers=owner_headers, json={

@@ -43,6 +43,9 @@ from felles.registers.identifiers import is_valid_organization_number, is_valid_
 SERVICE_PROVIDER_SCOPE = "digdir:dialogporten.serviceprovider"
 SEARCH_SCOPE = "digdir:dialogporten.serviceprovider.search"
 ADMIN_SCOPE = "digdir:dialogporten.serviceprovider.admin"
+# Altinn Correspondence's own scope: only it may write that a correspondence was opened or confirmed.
+CORRESPONDENCE_SCOPE = "digdir:dialogporten.correspondence"
+CORRESPONDENCE_ACTIVITIES = frozenset({s.ActivityType.CORRESPONDENCE_OPENED, s.ActivityType.CORRESPONDENCE_CONFIRMED})
 RESOURCE_PREFIX = "urn:altinn:resource:"
 PERSON_PREFIX = "urn:altinn:person:identifier-no:"
 ORGANIZATION_PREFIX = "urn:altinn:organization:identifier-no:"
@@ -356,6 +359,7 @@ async def create_dialog(database: Database, principal: Principal, body: s.Dialog
     if errors:
         raise validation_failed(errors)
     resource_type = await _resource_type(database, owner, body.serviceResource)
+    _check_activity_types(body.activities, principal)
     now = utcnow()
     dialog_id = body.id or uuid7()
     async with database.transaction() as session:
@@ -423,6 +427,17 @@ def _check_revision(row: Dialog, if_match: str | None) -> None:
                                  code="revision_mismatch", title="Precondition failed.")
 
 
+def _check_activity_types(activities: Iterable[s.ActivityCreate], principal: Principal) -> None:
+    """403 for a correspondence activity (opened, confirmed) written without the correspondence scope: those are
+    Altinn Correspondence's to report (Felles's own correspondence mirror writes them without this API)."""
+    if CORRESPONDENCE_SCOPE in principal.scopes or not any(
+            item.type in CORRESPONDENCE_ACTIVITIES for item in activities):
+        return
+    message = (f"Use of {s.ActivityType.CORRESPONDENCE_CONFIRMED.value} or {s.ActivityType.CORRESPONDENCE_OPENED.value}"
+               f" activity types requires the scope {CORRESPONDENCE_SCOPE}.")
+    raise Forbidden(message, code="correspondence_scope_required", extra={"errors": {"Forbidden": [message]}})
+
+
 def _check_writable(row: Dialog, principal: Principal) -> None:
     if row.deleted_at is not None:
         raise Gone(f"Entity 'Dialog' with key '{row.id}' is removed, and cannot be changed.", code="dialog_deleted",
@@ -474,6 +489,7 @@ async def update_dialog(database: Database, principal: Principal, dialog_id: uui
         row = await _own_dialog(session, owner, dialog_id, for_update=True)
         _check_writable(row, principal)
         _check_revision(row, if_match)
+        _check_activity_types(body.activities, principal)
         activities = _activity_rows(row.id, body.activities, now)
         transmissions = _transmission_rows(row.id, body.transmissions, now)
         await _check_appended(session, row.id, activities, transmissions)
@@ -655,6 +671,7 @@ async def add_activity(database: Database, principal: Principal, dialog_id: uuid
         row = await _own_dialog(session, owner, dialog_id, for_update=True)
         _check_writable(row, principal)
         _check_revision(row, if_match)
+        _check_activity_types([body], principal)
         (activity,) = _activity_rows(row.id, [body], now)
         await _check_appended(session, row.id, [activity], [])
         session.add(activity)
