@@ -17,7 +17,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import exists, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from felles.app import create_app
@@ -103,10 +103,21 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
     forget_cached_authorization()
     database = Database(settings.database_url)
     yield database
-    async with database.transaction() as session:
-        for table in reversed(metadata.sorted_tables):
-            await session.execute(table.delete())
+    await empty_tables(database)
     await database.dispose()
+
+
+async def empty_tables(database: Database) -> None:
+    """Delete every row, asking first which tables have any: a test fills few of the many tables, and one
+    question costs less than a DELETE for each."""
+    tables = list(reversed(metadata.sorted_tables))
+    filled_probe = union_all(*(select(literal(index)).where(exists(select(literal(1)).select_from(table)))
+                               for index, table in enumerate(tables)))
+    async with database.transaction() as session:
+        filled = set(await session.scalars(filled_probe))
+        for index, table in enumerate(tables):
+            if index in filled:
+                await session.execute(table.delete())
 
 
 @pytest.fixture(autouse=True)
