@@ -53,6 +53,20 @@ def _all_routes(router: APIRouter) -> Iterator[BaseRoute]:
             yield route
 
 
+def _paths(included: _IncludedRouter) -> Iterator[str]:
+    """Every path an included router serves, read from its routes without building how each handles a request
+    (FastAPI builds that on first use, and the gate lets it happen only for the component a request reaches)."""
+    for route in included.original_router.routes:
+        if isinstance(route, _IncludedRouter):
+            yield from _paths(_IncludedRouter(original_router=route.original_router,
+                                              include_context=included.include_context.combine(
+                                                  route.include_context)))
+        else:
+            # The include prefix before the route's own path, as FastAPI joins them (`_RouterIncludeContext.path_for`).
+            path = getattr(route, "path", None)
+            yield included.include_context.prefix + path if isinstance(path, str) else "{any}"
+
+
 def include_component_router(app: FastAPI, router: APIRouter) -> None:
     unguarded = [route.path for route in authenticated_routes(_all_routes(router))
                  if not isinstance(route, AuthenticatedRoute)]
@@ -63,7 +77,7 @@ def include_component_router(app: FastAPI, router: APIRouter) -> None:
     included = app.router.routes[-1]
     if not isinstance(included, _IncludedRouter):
         return
-    segments = {_first_segment(context.path) for context in included.effective_route_contexts()}
+    segments = {_first_segment(path) for path in _paths(included)}
     if _ANY_FIRST_SEGMENT in segments:
         return
     app.router.routes[-1] = _FirstSegmentGatedRouter(
