@@ -2,6 +2,7 @@
 bysubjects), on real Altinn policies uploaded through the API; the expected values are read off the XML."""
 
 import json
+import re
 
 import pytest
 
@@ -199,3 +200,24 @@ async def test_what_a_policy_grants_is_as_public_as_the_policy_itself(client, ow
     unauthenticated = await client.put(f"{RESOURCES}/{ACCESS_MANAGEMENT}/policy", content=policy,
                                        headers={"Content-Type": "application/xml"})
     assert unauthenticated.status_code == 401
+
+
+async def test_the_minimum_authentication_level_is_the_policys_obligation(client, owner, database):
+    """What a service enforces besides the decision: the level in the policy's first
+    `urn:altinn:minimum-authenticationlevel` obligation (0 when it names none); a resource without a policy has
+    none to tell. A replaced policy is read anew."""
+    from felles.authorization import service
+
+    asked = [ACCESS_MANAGEMENT, ANNUAL_ACCOUNTS, SIGNING, "skd-without-policy", "no-such-resource"]
+    # The annual accounts app also names a level for organisations (-org), which is not the person's level.
+    assert await service.minimum_authentication_levels(database, asked) == {
+        ACCESS_MANAGEMENT: 2, ANNUAL_ACCOUNTS: 3, SIGNING: 2}
+    policy = POLICY_FILES[ACCESS_MANAGEMENT].read_text(encoding="utf-8-sig")
+    stepped_up = policy.replace('#integer">2</xacml:AttributeValue>', '#integer">4</xacml:AttributeValue>', 1)
+    without = re.sub(r"<xacml:ObligationExpressions>.*</xacml:ObligationExpressions>", "", policy, flags=re.DOTALL)
+    for replacement, level in ((stepped_up, 4), (without, 0)):
+        replaced = await client.put(f"{RESOURCES}/{ACCESS_MANAGEMENT}/policy", content=replacement.encode(),
+                                    headers={**owner, "Content-Type": "application/xml"})
+        assert replaced.status_code == 200, replaced.text
+        assert await service.minimum_authentication_levels(database, [ACCESS_MANAGEMENT]) == {
+            ACCESS_MANAGEMENT: level}

@@ -20,6 +20,9 @@ DIGDIR = "991825827"
 RESOURCE = "ttd-dialogporten-automated-tests"
 RESOURCE_URN = f"urn:altinn:resource:{RESOURCE}"
 OTHER_RESOURCE = "digdir-dialogporten-other"
+# A service whose policy requires logins at level 4 (ID-porten's "high"), as Dialogporten's test resource does.
+HIGH_LEVEL_RESOURCE = "ttd-dialogporten-transmissions-test"
+HIGH_LEVEL_RESOURCE_URN = f"urn:altinn:resource:{HIGH_LEVEL_RESOURCE}"
 SERVICE_PROVIDER = "digdir:dialogporten.serviceprovider"
 END_USER = "digdir:dialogporten"
 DIALOGS = "/dialogporten/api/v1/serviceowner/dialogs"
@@ -30,19 +33,35 @@ KARI_URN = f"urn:altinn:person:identifier-no:{KARI.identifier}"
 COMPANY_URN = f"urn:altinn:organization:identifier-no:{COMPANY}"
 
 
-async def register_resource(database: Any, owner: str, orgcode: str, identifier: str) -> None:
+def with_minimum_authentication_level(policy: bytes, level: int) -> bytes:
+    """The policy with Altinn's obligation that its rights need a login at `level` or higher."""
+    obligation = (
+        '<xacml:ObligationExpressions><xacml:ObligationExpression FulfillOn="Permit" '
+        'ObligationId="urn:altinn:obligation:authenticationLevel1"><xacml:AttributeAssignmentExpression '
+        'AttributeId="urn:altinn:obligation1-assignment1" Category="urn:altinn:minimum-authenticationlevel">'
+        f'<xacml:AttributeValue DataType="http://www.w3.org/2001/XMLSchema#integer">{level}</xacml:AttributeValue>'
+        '</xacml:AttributeAssignmentExpression></xacml:ObligationExpression></xacml:ObligationExpressions>')
+    return policy.replace(b"</xacml:Policy>", obligation.encode() + b"</xacml:Policy>")
+
+
+async def register_resource(database: Any, owner: str, orgcode: str, identifier: str,
+                            minimum_authentication_level: int | None = None) -> None:
     """A generic resource whose policy lets the person themself (priv) and the company's leaders read and write,
-    and only the daglig leder `sign`; holders of the package `ordinaer-post-til-virksomheten` may read."""
+    and only the daglig leder `sign`; holders of the package `ordinaer-post-til-virksomheten` may read. With
+    `minimum_authentication_level`, its rights need a login at that level."""
     actor = Actor(f"organization:{owner}")
     await authorization_service.create_resource(database, actor, owner, authorization_schemas.ServiceResource(
         identifier=identifier, title={"nb": "Dialogporten-test", "en": "Dialogporten test"},
         hasCompetentAuthority=authorization_schemas.CompetentAuthority(organization=owner, orgcode=orgcode),
         resourceType="GenericAccessResource"))
-    await authorization_service.put_policy(database, actor, owner, identifier, policy_xml(identifier, [
+    policy = policy_xml(identifier, [
         ([(ROLE, "priv"), (ROLE, "dagl"), (ROLE, "lede")], ["read", "write"]),
         ([(ROLE, "dagl")], ["sign"]),
         ([(PACKAGE, "ordinaer-post-til-virksomheten")], ["read"]),
-    ]))
+    ])
+    if minimum_authentication_level is not None:
+        policy = with_minimum_authentication_level(policy, minimum_authentication_level)
+    await authorization_service.put_policy(database, actor, owner, identifier, policy)
 
 
 @pytest.fixture
@@ -50,6 +69,13 @@ async def resources(database) -> None:
     await register_resource(database, TTD, "ttd", RESOURCE)
     await register_resource(database, DIGDIR, "digdir", OTHER_RESOURCE)
     await seed_demo_personas(database)
+
+
+@pytest.fixture
+async def high_level_resource(database, resources) -> str:
+    """ttd's service that needs a login at level 4; its urn."""
+    await register_resource(database, TTD, "ttd", HIGH_LEVEL_RESOURCE, minimum_authentication_level=4)
+    return HIGH_LEVEL_RESOURCE_URN
 
 
 @pytest.fixture

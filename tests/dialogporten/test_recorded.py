@@ -15,13 +15,20 @@ import httpx
 import pytest
 
 from tests.conftest import REFERENCE, bearer
-from tests.dialogporten.conftest import DIALOGS, END_USER, ENDUSER_DIALOGS, KARI, SERVICE_PROVIDER, dialog_body
+from tests.dialogporten.conftest import (
+    DIALOGS,
+    END_USER,
+    ENDUSER_DIALOGS,
+    HIGH_LEVEL_RESOURCE_URN,
+    KARI,
+    SERVICE_PROVIDER,
+    dialog_body,
+)
 
 RECORDED = REFERENCE / "api-specs/dialogporten/recorded"
 FILES = sorted(RECORDED.rglob("*.verified.json"))
 # Why a recorded response is not reproduced (file name → the difference).
 DIFFERENCES = {
-    "Should_Return_403_For_Inadequate_Auth_Level": "authentication levels per resource are not enforced yet",
     "GraphQl.E2E.Tests": "the GraphQL recording is of a parties query whose shape the GraphQL tests cover",
 }
 
@@ -175,7 +182,10 @@ class Scenario:
             return await client.get(f"{DIALOGS}/{self.id}", headers=bearer(self.other_owner))
 
         async def auth_level() -> httpx.Response:
-            return await client.get(f"{ENDUSER_DIALOGS}/{self.id}", headers=bearer(self.low_level))
+            # A dialog of a service that needs a level 4 login, opened by Kari at level 3, as the recording does.
+            created = await client.post(DIALOGS, headers=owner, json=dialog_body(
+                serviceResource=HIGH_LEVEL_RESOURCE_URN))
+            return await client.get(f"{ENDUSER_DIALOGS}/{created.json()}", headers=kari)
 
         def fetch(path: str, headers: dict[str, str]) -> Callable[[], Awaitable[httpx.Response]]:
             return lambda: self.get(path, headers)
@@ -249,7 +259,7 @@ def _reason(path: Path) -> str | None:
     return next((reason for key, reason in DIFFERENCES.items() if key in name), None)
 
 
-@pytest.mark.usefixtures("resources")
+@pytest.mark.usefixtures("resources", "high_level_resource")
 @pytest.mark.parametrize("path", [
     pytest.param(path, id=path.name.removesuffix(".verified.json"),
                  marks=[pytest.mark.xfail(strict=True, reason=_reason(path))] if _reason(path) else [])
@@ -259,7 +269,6 @@ async def test_the_recorded_response_shape_is_reproduced(client, token, path):
     scenario = Scenario(client, bearer(token(scopes=[SERVICE_PROVIDER], org="405003309")), kari)
     scenario.other_owner = token(scopes=[SERVICE_PROVIDER], org="991825827")
     scenario.transmission_changer = token(scopes=[SERVICE_PROVIDER, CHANGE_TRANSMISSIONS], org="405003309")
-    scenario.low_level = token(scopes=[END_USER], person=KARI.identifier, level=2)
     await scenario.start()
     call = _call_for(path, scenario.calls())
     assert call is not None, f"no call replays {path.name}"

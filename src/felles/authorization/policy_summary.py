@@ -23,9 +23,12 @@ from datetime import datetime
 from felles.authorization.xacml import datatypes as dt
 from felles.authorization.xacml.combining import PERMIT
 from felles.authorization.xacml.engine import PolicyStore
-from felles.authorization.xacml.expressions import Designator, Match
+from felles.authorization.xacml.expressions import Designator, Literal, Match
 from felles.authorization.xacml.model import ACCESS_SUBJECT, ACTION, RESOURCE
 from felles.authorization.xacml.policies import Policy, Rule
+
+# The obligation category in which a policy names the authentication level (0-4) its rights require.
+MINIMUM_AUTHENTICATION_LEVEL = "urn:altinn:minimum-authenticationlevel"
 
 # Altinn lists subject, then action, then resource choices, the last varying fastest; AnyOf are taken in this
 # order so the flattened rules come out as Altinn lists them.
@@ -75,6 +78,8 @@ class PolicySummary:
     rights: tuple[Right, ...]
     # Every subject attribute of a Permit rule, once, its value in lower case (as Altinn's resourcesubjects).
     subjects: tuple[AttributeValue, ...]
+    # The authentication level the policy's obligation requires of whoever uses its rights (0 when it names none).
+    minimum_authentication_level: int = 0
     _subjects_by_urn: dict[str, AttributeValue] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -100,7 +105,22 @@ def summarize(policy_xml: str) -> PolicySummary:
     # A stored policy that no longer compiles is Indeterminate for the decision point: it grants nothing.
     rules = [rule for rule in policy.rules if isinstance(rule, Rule)] if isinstance(policy, Policy) else []
     flat = tuple(flat_rule for rule in rules for flat_rule in _flatten(rule))
-    return PolicySummary(flat, _rights(flat), _subjects(flat))
+    level = _minimum_authentication_level(policy) if isinstance(policy, Policy) else 0
+    return PolicySummary(flat, _rights(flat), _subjects(flat), level)
+
+
+def _minimum_authentication_level(policy: Policy) -> int:
+    """The level in the policy's first `urn:altinn:minimum-authenticationlevel` obligation assignment, as Altinn
+    reads it (PolicyHelper.GetMinimumAuthenticationLevelFromXacmlPolicy); 0 when there is none."""
+    for obligation in policy.obligations:
+        for assignment in obligation.assignments:
+            if assignment.category != MINIMUM_AUTHENTICATION_LEVEL or not isinstance(assignment.expression, Literal):
+                continue
+            try:
+                return int(assignment.expression.value)
+            except (TypeError, ValueError):
+                continue
+    return 0
 
 
 def _flatten(rule: Rule) -> Iterator[FlatRule]:

@@ -9,7 +9,7 @@ delegation is announced in its transaction (``core.cache_invalidation``): every 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -329,13 +329,14 @@ _POLICIES_PER_READ = 500  # policy documents read per query when summaries are m
 _summaries = SummaryCache()
 
 
-async def _policy_summaries(database: Database, identifier: str | None = None) -> list[tuple[str, PolicySummary]]:
-    """(identifier, summary) of every resource with a policy (or of ``identifier`` only), by identifier. Only
+async def _policy_summaries(database: Database, identifiers: Collection[str] | None = None
+                            ) -> list[tuple[str, PolicySummary]]:
+    """(identifier, summary) of every resource with a policy (or of ``identifiers`` only), by identifier. Only
     the policy versions this process has not summarised yet are read and analysed."""
     versions = (select(Resource.identifier, Resource.created_at, Resource.policy_version)
                 .where(Resource.policy_version > 0).order_by(Resource.identifier))
-    if identifier is not None:
-        versions = versions.where(Resource.identifier == identifier)
+    if identifiers is not None:
+        versions = versions.where(Resource.identifier.in_(sorted(identifiers)))
     async with database.transaction() as session:
         keys = {row.identifier: (database.url, row.identifier, row.created_at, row.policy_version)
                 for row in await session.execute(versions)}
@@ -351,7 +352,7 @@ async def _policy_summaries(database: Database, identifier: str | None = None) -
 
 
 async def _policy_summary(database: Database, identifier: str) -> PolicySummary:
-    summaries = await _policy_summaries(database, identifier)
+    summaries = await _policy_summaries(database, [identifier])
     if summaries:
         return summaries[0][1]
     async with database.transaction() as session:
@@ -359,6 +360,14 @@ async def _policy_summary(database: Database, identifier: str) -> PolicySummary:
     if exists is None:
         raise NotFound(f"No resource {identifier}.", code="resource_not_found")
     raise NotFound(f"Resource {identifier} has no policy.", code="policy_not_found")
+
+
+async def minimum_authentication_levels(database: Database, identifiers: Iterable[str]) -> dict[str, int]:
+    """The authentication level (0-4) each resource's policy requires of a user of its rights (its
+    ``urn:altinn:minimum-authenticationlevel`` obligation, 0 when it names none), for the resources that have a
+    policy: the level a service enforces besides the decision (the PDP only returns the obligation)."""
+    return {resource: summary.minimum_authentication_level
+            for resource, summary in await _policy_summaries(database, set(identifiers))}
 
 
 def _type_value(attribute: AttributeValue) -> s.UrnTypeValue:

@@ -5,7 +5,11 @@ A dialog is listed to a person when the decision point lets them `read` its serv
 GUI or API action, a transmission or the main content is authorized when the decision point permits its
 `action` on the resource its `authorizationAttribute` names: another service (`urn:altinn:resource:...`), or the
 dialog's own service resource for a sub-resource or task attribute (whose rules the policy states with the
-resource's own)."""
+resource's own).
+
+A service resource's policy may require a minimum authentication level (its `urn:altinn:minimum-authenticationlevel`
+obligation). A person whose login is below it may not open the dialog or its parts (Dialogporten's 403
+"Altinn authentication level too low."), and a list shows them the dialog's non-sensitive title and summary."""
 
 from __future__ import annotations
 
@@ -25,6 +29,9 @@ RESOURCE_PREFIX = "urn:altinn:resource:"
 PERSON_PREFIX = "urn:altinn:person:identifier-no:"
 ORGANIZATION_PREFIX = "urn:altinn:organization:identifier-no:"
 APP_RESOURCE_PREFIX = "app_"
+AUTHENTICATION_LEVEL_TOO_LOW = "Altinn authentication level too low."
+# Dialogporten's level for a service resource it knows no policy of (ID-porten's "substantial").
+DEFAULT_MINIMUM_AUTHENTICATION_LEVEL = 3
 AuthorizedParty = authorization_schemas.AuthorizedParty
 
 
@@ -68,6 +75,24 @@ def resource_of(service_resource: str, attribute: str | None) -> str:
     if attribute and attribute.startswith(RESOURCE_PREFIX):
         return attribute.removeprefix(RESOURCE_PREFIX)
     return service_resource.removeprefix(RESOURCE_PREFIX)
+
+
+async def minimum_authentication_levels(database: Database, service_resources: Iterable[str]) -> dict[str, int]:
+    """The authentication level each service resource (`urn:altinn:resource:...`) requires: its policy's, or
+    Dialogporten's default for a resource without a policy."""
+    identifiers = {service_resource: resource_of(service_resource, None) for service_resource in service_resources}
+    levels = await authorization_service.minimum_authentication_levels(database, identifiers.values())
+    return {service_resource: levels.get(identifier, DEFAULT_MINIMUM_AUTHENTICATION_LEVEL)
+            for service_resource, identifier in identifiers.items()}
+
+
+async def check_authentication_level(database: Database, principal: Principal, service_resource: str) -> None:
+    """403 (Dialogporten's "Altinn authentication level too low.") when the person logged in at a lower level than
+    the service resource requires."""
+    required = (await minimum_authentication_levels(database, [service_resource]))[service_resource]
+    if principal.authentication_level < required:
+        raise Forbidden(AUTHENTICATION_LEVEL_TOO_LOW, code="authentication_level_too_low",
+                        extra={"errors": {"Forbidden": [AUTHENTICATION_LEVEL_TOO_LOW]}})
 
 
 def app_of(resource: str) -> tuple[str, str] | None:

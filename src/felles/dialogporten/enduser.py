@@ -5,7 +5,8 @@ front-channel endpoints on the dialog.
 
 An end user sees a dialog only while it is visible (not deleted, past `visibleFrom`, before `expiresAt`) and
 only when the decision point lets them read its service resource for its party; any other dialog is simply not
-found, so that nobody learns it exists."""
+found, so that nobody learns it exists. One who logged in below the level its service resource requires may not
+open it or its parts (403), and sees its non-sensitive title and summary in lists."""
 
 from __future__ import annotations
 
@@ -82,7 +83,8 @@ async def search_dialogs(database: Database, principal: Principal, filters: sear
     person = access.person_of(principal)
     filters.check_limits(search.END_USER_LIMITS)
     return await search_parties(database, access.Decisions(database, person), access.end_user_urn(principal),
-                                await _acting_for(database, principal, filters.party), filters, tokens=tokens)
+                                await _acting_for(database, principal, filters.party), filters, tokens=tokens,
+                                authentication_level=principal.authentication_level)
 
 
 async def _acting_for(database: Database, principal: Principal, requested: list[str]) -> list[str]:
@@ -93,8 +95,10 @@ async def _acting_for(database: Database, principal: Principal, requested: list[
 
 
 async def search_parties(database: Database, decisions: access.Decisions, end_user: str, parties: list[str],
-                         filters: search.DialogFilters, *, tokens: ContinuationTokens) -> dict[str, Any]:
-    """The visible dialogs of `parties` that `decisions` let the end user read, filtered, a page at a time."""
+                         filters: search.DialogFilters, *, tokens: ContinuationTokens,
+                         authentication_level: int) -> dict[str, Any]:
+    """The visible dialogs of `parties` that `decisions` let the end user read, filtered, a page at a time; a
+    dialog whose service requires a higher level than the end user's login shows its non-sensitive texts."""
     filters.deleted = s.DeletedFilter.EXCLUDE
     # The parties' dialogs are read once already (which resources they hold): words are checked on those rows.
     filters.search_through_index = False
@@ -109,7 +113,10 @@ async def search_parties(database: Database, decisions: access.Decisions, end_us
             page = search.paged(list(await session.scalars(query)), order, size, tokens)
             parts = await parts_of(session, [row.id for row in page.rows])
     viewer = views.Viewer(end_user=end_user)
-    return page.document([views.list_item(row, parts[row.id], viewer, service_owner=False) for row in page.rows])
+    levels = await access.minimum_authentication_levels(database, {row.service_resource for row in page.rows})
+    return page.document([views.list_item(row, parts[row.id], viewer, service_owner=False,
+                                          non_sensitive_only=authentication_level < levels[row.service_resource])
+                          for row in page.rows])
 
 
 async def unread_counts(database: Database, principal: Principal, folders: Mapping[str, search.DialogFilters], *,
@@ -131,9 +138,10 @@ async def unread_counts(database: Database, principal: Principal, folders: Mappi
 
 
 async def _readable_dialog(session: AsyncSession, decisions: access.Decisions, dialog_id: uuid.UUID,
-                           now: datetime) -> Dialog:
+                           now: datetime, *, opened_by: Principal | None = None) -> Dialog:
     """The dialog if the person may read it; 410 when it is deleted (as Dialogporten answers), but only to one who
-    may read it: to anyone else it is not found."""
+    may read it: to anyone else it is not found. Opened (its details or parts, not its labels), 403 when
+    `opened_by` logged in below the level its service resource requires."""
     row = await session.scalar(select(Dialog).where(Dialog.id == dialog_id, _visible(now, deleted_too=True)))
     if row is None or not await decisions.may_read(row.party, row.service_resource):
         raise NotFound(f"Dialog with key '{dialog_id}' not found.", code="dialog_not_found", title="Not found.")
@@ -141,6 +149,8 @@ async def _readable_dialog(session: AsyncSession, decisions: access.Decisions, d
         raise Gone(f"Entity 'DialogEntity' with the following key(s) is removed: ({dialog_id}).",
                    code="dialog_deleted", extra={"errors": {"DialogEntity": [
                        f"Entity 'DialogEntity' with the following key(s) is removed: ({dialog_id})."]}})
+    if opened_by is not None:
+        await access.check_authentication_level(decisions.database, opened_by, row.service_resource)
     return row
 
 
@@ -169,7 +179,7 @@ async def get_dialog(database: Database, principal: Principal, dialog_id: uuid.U
     end_user = access.end_user_urn(principal)
     now = utcnow()
     async with database.transaction() as session:
-        row = await _readable_dialog(session, decisions, dialog_id, now)
+        row = await _readable_dialog(session, decisions, dialog_id, now, opened_by=principal)
         parts = (await parts_of(session, [row.id]))[row.id]
         if not any(entry.end_user_id == end_user and entry.seen_at >= row.updated_at for entry in parts.seen):
             name = (await authorization_service.party_of(database, person)).name
@@ -197,7 +207,7 @@ async def _dialog_parts(database: Database, principal: Principal, dialog_id: uui
     person = access.person_of(principal)
     decisions = access.Decisions(database, person)
     async with database.transaction() as session:
-        row = await _readable_dialog(session, decisions, dialog_id, utcnow())
+        row = await _readable_dialog(session, decisions, dialog_id, utcnow(), opened_by=principal)
         parts = (await parts_of(session, [row.id]))[row.id]
     permitted = await decisions.permitted_actions(
         row.party, row.service_resource, [(access.READ, item.authorization_attribute) for item in parts.transmissions])
@@ -307,7 +317,7 @@ async def label_log(database: Database, principal: Principal, dialog_id: uuid.UU
     person = access.person_of(principal)
     decisions = access.Decisions(database, person)
     async with database.transaction() as session:
-        row = await _readable_dialog(session, decisions, dialog_id, utcnow())
+        row = await _readable_dialog(session, decisions, dialog_id, utcnow(), opened_by=principal)
         entries = await session.scalars(select(DialogLabelAssignment).where(DialogLabelAssignment.dialog_id == row.id)
                                         .order_by(DialogLabelAssignment.created_at, DialogLabelAssignment.id))
         return [{"createdAt": views.timestamp(entry.created_at), "name": entry.name, "action": entry.action,
@@ -339,13 +349,15 @@ def localized(texts: dict[str, str]) -> list[dict[str, str]]:
 
 
 async def resource_metadata(database: Database, service_resource: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A service resource and its owner as Dialogporten describes them (from the resource registry)."""
+    """A service resource and its owner as Dialogporten describes them (from the resource registry; the
+    authentication level its policy requires)."""
     identifier = service_resource.removeprefix(access.RESOURCE_PREFIX)
     resource = await authorization_service.get_resource(database, identifier)
     owner = resource.hasCompetentAuthority
+    level = (await access.minimum_authentication_levels(database, [service_resource]))[service_resource]
     return ({"id": service_resource, "resourceType": str(resource.resourceType.value),
              "status": resource.status or "Completed", "isDelegable": resource.delegable,
-             "minimumAuthenticationLevel": 3, "name": localized(resource.title),
+             "minimumAuthenticationLevel": level, "name": localized(resource.title),
              "links": {"metadata": f"/resourceregistry/api/v1/resource/{identifier}"}},
             {"orgNumber": owner.organization, "code": owner.orgcode, "name": localized(owner.name or {})})
 

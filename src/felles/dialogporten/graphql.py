@@ -162,7 +162,9 @@ async def resolve_dialog_by_id(_: Any, info: GraphQLResolveInfo, dialogId: uuid.
     except NotFound as problem:
         return {"dialog": None, "errors": [_error("DialogByIdNotFound", problem)]}
     except Forbidden as problem:
-        return {"dialog": None, "errors": [_error("DialogByIdForbidden", problem)]}
+        typename = ("DialogByIdForbiddenAuthLevelTooLow" if problem.code == "authentication_level_too_low"
+                    else "DialogByIdForbidden")
+        return {"dialog": None, "errors": [_error(typename, problem)]}
     return {"dialog": dialog, "errors": []}
 
 

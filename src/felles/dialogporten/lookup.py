@@ -25,7 +25,7 @@ from felles.core.config import get_settings
 from felles.core.db import Database
 from felles.core.errors import Forbidden, InvalidInput, NotFound
 from felles.core.tokens import Principal
-from felles.dialogporten import access
+from felles.dialogporten import access, views
 from felles.dialogporten.enduser import localized, resource_metadata
 from felles.dialogporten.models import Dialog, DialogMirror
 from felles.dialogporten.service import service_owner
@@ -114,14 +114,14 @@ async def _instance_party(database: Database, org: str, instance_id: uuid.UUID) 
     return int(instance.instanceOwner.partyId)
 
 
-def _title(dialog: Dialog) -> list[dict[str, str]]:
-    return list((dialog.content.get("title") or {}).get("value", []))
+def _title(content: dict[str, Any]) -> list[dict[str, str]]:
+    return list((content.get("title") or {}).get("value", []))
 
 
 async def _described(database: Database, dialog: Dialog, canonical: str) -> dict[str, Any]:
     resource, owner = await resource_metadata(database, dialog.service_resource)
     return {
-        "dialogId": str(dialog.id), "instanceRef": canonical, "party": dialog.party, "title": _title(dialog),
+        "dialogId": str(dialog.id), "instanceRef": canonical, "party": dialog.party, "title": _title(dialog.content),
         "serviceResource": {"id": access.resource_of(dialog.service_resource, None),
                             **{key: resource[key] for key in ("isDelegable", "minimumAuthenticationLevel", "name")}},
         "serviceOwner": owner,
@@ -144,6 +144,8 @@ async def for_end_user(database: Database, principal: Principal, value: str) -> 
     if not await access.Decisions(database, person).permits(dialog.party, identifier, access.READ):
         raise Forbidden(f"You are not authorized for '{value[:200]}'.", code="dialog_lookup_forbidden")
     described = await _described(database, dialog, found.canonical)
+    if principal.authentication_level < described["serviceResource"]["minimumAuthenticationLevel"]:
+        described["title"] = _title(views.non_sensitive(dialog.content))  # below the service's level
     described["authorizationEvidence"] = await _evidence(database, principal, dialog.party, identifier,
                                                          found.canonical)
     return described

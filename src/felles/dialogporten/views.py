@@ -16,6 +16,7 @@ from felles.dialogporten.schemas import FROM_PARTY_TRANSMISSIONS, ActivityType, 
 CONTENT_FIELDS = ("title", "nonSensitiveTitle", "summary", "nonSensitiveSummary", "senderName", "additionalInfo",
                   "extendedStatus", "mainContentReference")
 SUMMARY_FIELDS = ("title", "nonSensitiveTitle", "summary", "nonSensitiveSummary", "senderName", "extendedStatus")
+END_USER_SUMMARY_FIELDS = ("title", "summary", "senderName", "extendedStatus")
 TRANSMISSION_CONTENT_FIELDS = ("title", "summary", "contentReference")
 CORRESPONDENCE_RESOURCE_TYPE = "correspondenceservice"
 
@@ -50,6 +51,13 @@ def content(document: dict[str, Any], fields: Sequence[str], viewer: Viewer | No
     return {name: content_value(document.get(name),
                                 authorized=main_authorized if name == "mainContentReference" else None)
             for name in fields}
+
+
+def non_sensitive(document: dict[str, Any]) -> dict[str, Any]:
+    """The content as one below the service's authentication level is shown it: the non-sensitive title and
+    summary in place of the title and summary, where the dialog has them (Dialogporten's list)."""
+    return {**document, **{name: document[replacement] for name, replacement in (
+        ("title", "nonSensitiveTitle"), ("summary", "nonSensitiveSummary")) if document.get(replacement)}}
 
 
 def actor(value: dict[str, Any]) -> dict[str, Any]:
@@ -236,8 +244,11 @@ def dialog(row: Dialog, parts: DialogParts, viewer: Viewer | None, *, service_ow
     return document
 
 
-def list_item(row: Dialog, parts: DialogParts, viewer: Viewer | None, *, service_owner: bool) -> dict[str, Any]:
-    """One dialog in a search result (`DialogListItem`): its summary content and latest activity."""
+def list_item(row: Dialog, parts: DialogParts, viewer: Viewer | None, *, service_owner: bool,
+              non_sensitive_only: bool = False) -> dict[str, Any]:
+    """One dialog in a search result (`DialogListItem`): its summary content and latest activity. An end user's
+    has no non-sensitive texts of its own, but shows them in place of the others when `non_sensitive_only` (their
+    login is below the level the service requires)."""
     from_owner, from_party = _transmission_counts(parts.transmissions)
     latest = max(parts.activities, key=lambda item: item.created_at, default=None)
     item: dict[str, Any] = {
@@ -253,7 +264,8 @@ def list_item(row: Dialog, parts: DialogParts, viewer: Viewer | None, *, service
         "hasUnopenedContent": unopened_content(row, parts),
         "fromServiceOwnerTransmissionsCount": from_owner, "fromPartyTransmissionsCount": from_party,
         "latestActivity": activity(latest) if latest is not None else None,
-        "content": content(row.content, SUMMARY_FIELDS),
+        "content": content(non_sensitive(row.content) if non_sensitive_only else row.content,
+                           SUMMARY_FIELDS if service_owner else END_USER_SUMMARY_FIELDS),
         "seenSinceLastUpdate": _seen_since(row, parts.seen, row.updated_at, viewer),
         "seenSinceLastContentUpdate": _seen_since(row, parts.seen, row.content_updated_at, viewer),
         "isContentSeen": content_seen(row, parts),
