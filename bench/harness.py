@@ -163,19 +163,27 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def felles_environment(settings: Settings) -> dict[str, str]:
+    """The environment of a `felles` command (serve, seed, casesystem …) run with the bench's settings."""
+    return {**os.environ, "FELLES_DATABASE_URL": settings.database_url,
+            "FELLES_DATA_DIR": str(settings.data_dir), "FELLES_ENVIRONMENT": "test",
+            "FELLES_SECRET_KEY": settings.secret_key, "FELLES_BASE_URL": settings.base_url,
+            "FELLES_EMAIL_PROVIDER": settings.email_provider, "FELLES_LOG_LEVEL": "WARNING"}
+
+
 @contextlib.asynccontextmanager
-async def served(settings: Settings, *arguments: str) -> AsyncIterator[tuple[int, str]]:
-    """`felles serve` on a free loopback port with the bench's settings (and `arguments`, such as `--workers 2`):
-    its process id and base URL, once it answers; stopped afterwards."""
-    port = free_port()
+async def served(settings: Settings, *arguments: str, port: int | None = None,
+                 log: Path | None = None) -> AsyncIterator[tuple[int, str]]:
+    """`felles serve` on a loopback port (`port`, else a free one) with the bench's settings (and `arguments`,
+    such as `--workers 2`), its output to `log` if given: its process id and base URL, once it answers; stopped
+    afterwards."""
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
-    environment = {**os.environ, "FELLES_DATABASE_URL": settings.database_url,
-                   "FELLES_DATA_DIR": str(settings.data_dir), "FELLES_ENVIRONMENT": "test",
-                   "FELLES_SECRET_KEY": settings.secret_key, "FELLES_BASE_URL": settings.base_url,
-                   "FELLES_LOG_LEVEL": "WARNING"}
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "felles.cli", "serve", "--port", str(port), *arguments, env=environment,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    with log.open("wb") if log else contextlib.nullcontext() as output:
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "felles.cli", "serve", "--port", str(port), *arguments,
+            env=felles_environment(settings), stdout=output or asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.STDOUT)
     try:
         await _wait_ready(base, server)
         yield server.pid, base
