@@ -1,6 +1,8 @@
 import json
+import multiprocessing
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from joserfc import jwt
@@ -46,6 +48,26 @@ def test_development_generates_and_keeps_its_secrets(tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
     assert PlatformKeys.load(first).signing_key.kid == PlatformKeys.load(second).signing_key.kid
     assert first.database_url == f"sqlite+aiosqlite:///{tmp_path / 'felles.db'}"
+    assert (tmp_path / "keys" / "platform-signing-key.json").stat().st_mode & 0o777 == 0o600
+
+
+def _secrets_of(data_dir: str, answers: "multiprocessing.Queue[tuple[str, str]]") -> None:
+    settings = Settings(data_dir=Path(data_dir))
+    answers.put((settings.secret_key, PlatformKeys.load(settings).signing_key.kid))
+
+
+def test_server_processes_starting_on_a_fresh_data_folder_share_one_secret_and_signing_key(tmp_path):
+    """`felles serve --workers N` starts its processes at once; each must verify what the others sign."""
+    answers: multiprocessing.Queue[tuple[str, str]] = multiprocessing.get_context("spawn").Queue()
+    processes = [multiprocessing.get_context("spawn").Process(target=_secrets_of, args=(str(tmp_path), answers))
+                 for _ in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+    assert len({answers.get(timeout=5) for _ in processes}) == 1
+    assert [path.name for path in (tmp_path / "keys").iterdir()] == ["platform-signing-key.json"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["keys", "secret_key"]  # no temporary file left
 
 
 def test_tokens_signed_otherwise_are_refused(settings):

@@ -6,6 +6,7 @@ as implicit defaults in production, where they must be provided explicitly.
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -159,13 +160,25 @@ class Settings(BaseSettings):
 def _development_secret(data_dir: Path) -> str:
     """A secret kept in the data folder, so that tokens survive a restart on one laptop."""
     path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    path.write_text(value)
-    path.chmod(0o600)
-    return value
+    if not path.exists():
+        create_private_once(path, secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def create_private_once(path: Path, content: str) -> None:
+    """Write a file only its owner reads, unless it exists already: the server processes of `felles serve
+    --workers N` start on a fresh data folder at once, and all must use the one secret or key written first. The
+    file appears whole (linked from a written temporary file) or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.touch(mode=0o600)
+    temporary.write_text(content)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another process was first: its file is the one
+    finally:
+        temporary.unlink()
 
 
 @lru_cache

@@ -57,7 +57,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request, Response
@@ -70,7 +69,7 @@ from joserfc.jwk import KeySet, RSAKey
 from starlette.routing import BaseRoute
 
 from felles.core.audit import Actor
-from felles.core.config import Settings
+from felles.core.config import Settings, create_private_once
 from felles.core.db import Database
 from felles.core.errors import Forbidden, Unauthorized
 from felles.core.ids import uuid7
@@ -147,13 +146,18 @@ class PlatformKeys:
     @classmethod
     def load(cls, settings: Settings) -> PlatformKeys:
         path = settings.signing_key_file or settings.data_dir / "keys" / "platform-signing-key.json"
-        if path.exists():
-            return cls(RSAKey.import_key(json.loads(path.read_text())))
-        if settings.is_production:
-            raise RuntimeError(f"production mode needs a signing key in {path} (FELLES_SIGNING_KEY_FILE)")
-        key = RSAKey.generate_key(2048, parameters={"kid": uuid7().hex, "use": "sig", "alg": SIGNING_ALGORITHM})
-        _write_private(path, json.dumps(key.as_dict(private=True)))
-        return cls(key)
+        if not path.exists():
+            if settings.is_production:
+                raise RuntimeError(f"production mode needs a signing key in {path} (FELLES_SIGNING_KEY_FILE)")
+            key = RSAKey.generate_key(2048, parameters={"kid": uuid7().hex, "use": "sig", "alg": SIGNING_ALGORITHM})
+            create_private_once(path, json.dumps(key.as_dict(private=True)))
+        # Importing an RSA key checks it, which takes tens of milliseconds: a file read once is not read again while
+        # it is unchanged (each test, CLI step and app of a process loads the same one).
+        stamp = path.stat()
+        identity = (str(path.resolve()), stamp.st_mtime_ns, stamp.st_size)
+        if identity not in _LOADED_KEYS:
+            _LOADED_KEYS[identity] = cls(RSAKey.import_key(json.loads(path.read_text())))
+        return _LOADED_KEYS[identity]
 
     def jwks(self) -> dict[str, Any]:
         return dict(self.public_set.as_dict(private=False))
@@ -185,6 +189,9 @@ class PlatformKeys:
         if decoded.header.get("typ") != "at+jwt":
             raise _invalid_token("The token is not an access token.")
         return dict(decoded.claims)
+
+
+_LOADED_KEYS: dict[tuple[str, int, int], PlatformKeys] = {}
 
 
 def _valid_now(claims: dict[str, Any]) -> dict[str, Any]:
@@ -255,12 +262,6 @@ async def _verified(keys: PlatformKeys, database: Database, token: str,
     if isinstance(jti, str) and await revocations_for(database).is_revoked(database, jti):
         raise _invalid_token("The token has been revoked.")
     return claims, issuer
-
-
-def _write_private(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(content)
 
 
 def _invalid_token(detail: str) -> Unauthorized:
