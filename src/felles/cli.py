@@ -14,6 +14,7 @@ from felles.apps.cli import app_cli, expr_cli
 from felles.authorization.cli import service_owner_cli, xacml_cli
 from felles.casesystem.cli import casesystem
 from felles.core.config import get_settings
+from felles.dialogporten.cli import dialogporten_cli
 from felles.identity.cli import identity_cli
 from felles.journey.cli import demo_cli
 from felles.operations.cli import incident_cli
@@ -31,6 +32,7 @@ cli.add_typer(identity_cli, name="identity", help="ID-porten, Maskinporten and A
 cli.add_typer(demo_cli, name="demo", help="Demonstrations against a running platform.")
 cli.command("casesystem")(casesystem)
 cli.add_typer(incident_cli, name="incident")
+cli.add_typer(dialogporten_cli, name="dialogporten")
 console = Console()
 
 

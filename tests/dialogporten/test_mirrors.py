@@ -222,3 +222,38 @@ async def test_correspondence_sent_before_the_mirrors_existed_is_mirrored_when_a
     dialog_id = await mirrors.mirrored_dialog_id(database, "correspondence", uuid.UUID(correspondence_id))
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Dialog).where(Dialog.id == dialog_id)) == 1
+
+
+async def instances_made_before_the_mirrors(client, database, kari, count: int) -> list[str]:
+    """`count` of Kari's instances as a data folder filled before the mirrors existed has them: no mirror job
+    was queued for them, and no dialog mirrors them."""
+    kari_party = (await authorization.party_of(database, KARI)).party_id
+    guids = []
+    for _ in range(count):
+        created = await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=kari)
+        assert created.status_code == 201, created.text
+        guids.append(created.json()["id"].split("/")[1])
+    async with database.transaction() as session:
+        await session.execute(delete(Job).where(Job.kind == mirrors.MIRROR_INSTANCE_JOB))
+    return guids
+
+
+async def test_instances_made_before_the_mirrors_existed_are_queued_once_a_page_at_a_time(client, database,
+                                                                                          soknad, kari) -> None:
+    first, *others = await instances_made_before_the_mirrors(client, database, kari, 3)
+    async with database.transaction() as session:  # one is mirrored already, as a change since would have done
+        await enqueue(session, mirrors.MIRROR_INSTANCE_JOB, {"instance": first, "org": "ttd"})
+    assert await run_jobs(database) == 1
+
+    pages: list[int] = []
+    assert await mirrors.mirror_unmirrored_instances(database, page_size=2, progress=pages.append) == 2
+    assert pages == [2, 1]  # every instance looked at, two at a time
+    assert await mirrors.mirror_unmirrored_instances(database) == 0  # their jobs wait: none queued twice
+    assert await mirrors.mirror_unmirrored_instances(database, org="skd") == 0  # no instance of skd's apps
+    assert await run_jobs(database) == 2
+    for guid in others:
+        assert await mirrors.mirrored_dialog_id(database, "instance", uuid.UUID(guid)) is not None
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Dialog)) == 3
+    assert await mirrors.mirror_unmirrored_instances(database, org="ttd") == 0  # all mirrored: nothing to do
+    assert await run_jobs(database) == 0

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.core.blobs import BlobStore, BlobStream, StoredBlob, open_blob_store
@@ -577,6 +577,27 @@ async def get_instance_by_guid_for_org(database: Database, org: str, instance_id
     async with database.transaction() as session:
         instance = await instance_row(session, instance_id, org=org)
         return (await _public_instances(session, [instance], base_url))[0]
+
+
+def _of_org(query: Any, org: str | None) -> Any:
+    return query if org is None else query.where(Instance.org == org)
+
+
+async def count_instances(database: Database, *, org: str | None = None) -> int:
+    """How many instances there are (of `org`'s apps, or of every app), deleted ones too."""
+    async with database.transaction() as session:
+        return int(await session.scalar(_of_org(select(func.count()).select_from(Instance), org)) or 0)
+
+
+async def instance_keys(database: Database, *, org: str | None = None, after: uuid.UUID | None = None,
+                        limit: int = 500) -> list[tuple[uuid.UUID, str]]:
+    """The next `limit` instances (their guid and their app's owner) in guid order after `after`: one page of a
+    walk over every instance (of `org`'s apps), deleted ones too, in constant memory."""
+    query = _of_org(select(Instance.id, Instance.org), org).order_by(Instance.id).limit(limit)
+    if after is not None:
+        query = query.where(Instance.id > after)
+    async with database.transaction() as session:
+        return [(row.id, row.org) for row in await session.execute(query)]
 
 
 async def event_of(database: Database, instance_id: uuid.UUID, event_id: uuid.UUID, *, party_id: int,
