@@ -71,7 +71,9 @@ async def seed_catalogue(database: Database) -> int:
 
 async def _insert_missing(session: AsyncSession, table: type, rows: list[dict[str, Any]], keys: list[str]) -> None:
     if rows:
-        await session.execute(insert_for(session, table).values(rows).on_conflict_do_nothing(index_elements=keys))
+        # The rows as parameters of one statement, not written into it: compiling a statement with every row in it
+        # cost more than running it.
+        await session.execute(insert_for(session, table).on_conflict_do_nothing(index_elements=keys), rows)
 
 
 @dataclass(frozen=True)
