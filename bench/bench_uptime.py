@@ -6,8 +6,9 @@ is killed (SIGKILL) every `--every` seconds, under a steady stream of event subm
 
 Each client submits CloudEvents one after another. An attempt is *served* when it gets its 200; a connection
 reset or a 5xx is *not served*, and the client retries the same event (same id, stored once). Printed: attempts,
-served share, the longest time a client waited for one submission, and whether every submission was stored
-exactly once. The PostgreSQL database given is emptied first (its name must contain "bench").
+served share, the longest time a client waited for one submission, whether every submission was stored exactly
+once, and the attempts' latency percentiles and how many of them hung (5 s or more). The PostgreSQL database
+given is emptied first (its name must contain "bench").
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+
+HUNG_SECONDS = 5.0  # an attempt this slow waited for something, not for its turn
 
 
 async def main(arguments: argparse.Namespace) -> None:
@@ -44,6 +47,7 @@ async def main(arguments: argparse.Namespace) -> None:
     submitted: list[int] = []
     kills = 0
     reasons: Counter[str] = Counter()
+    took: list[float] = []  # each attempt's seconds, answered or not
     async with harness.served(settings, "--workers", str(arguments.workers), "--no-migrate") as (pid, base):
         deadline = time.monotonic() + arguments.seconds
 
@@ -61,13 +65,16 @@ async def main(arguments: argparse.Namespace) -> None:
                              "type": "bench", "resource": "urn:altinn:resource:bench", "data": {"n": number}}
                     began = time.monotonic()
                     while True:
+                        attempt = time.monotonic()
                         try:
                             response = await http.post("/events/api/v1/events", json=event)
+                            took.append(time.monotonic() - attempt)
                             if response.status_code == 200:
                                 served += 1
                                 break
                             reasons[str(response.status_code)] += 1
                         except httpx.TransportError as exc:
+                            took.append(time.monotonic() - attempt)
                             reasons[type(exc).__name__] += 1
                         failed += 1
                         await asyncio.sleep(0.05)
@@ -80,7 +87,7 @@ async def main(arguments: argparse.Namespace) -> None:
             while time.monotonic() + arguments.every < deadline:
                 await asyncio.sleep(arguments.every)
                 children = harness.process_tree(pid)[1:]
-                servers = [child for child in children if _is_server(child)]
+                servers = [child for child in children if _is_server(child, pid)]
                 if servers:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(random.choice(servers), signal.SIGKILL)
@@ -101,12 +108,15 @@ async def main(arguments: argparse.Namespace) -> None:
     print(f"  submissions {len(submitted)} ({len(submitted) / arguments.seconds:.0f}/s), stored {stored} "
           f"({'each exactly once' if stored == len(set(submitted)) == len(submitted) else 'MISMATCH'}); "
           f"longest wait for one submission {longest:.2f} s")
+    hung = sum(seconds >= HUNG_SECONDS for seconds in took)
+    print(f"  attempts {harness.latencies_ms(took)}; {hung} waited {HUNG_SECONDS:.0f} s or more")
 
 
-def _is_server(pid: int) -> bool:
-    """A uvicorn server process of the supervisor (not multiprocessing's resource tracker)."""
+def _is_server(pid: int, supervisor: int) -> bool:
+    """A uvicorn server process of the supervisor: its child, but not multiprocessing's resource tracker."""
     with contextlib.suppress(OSError):
-        return "multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_text()
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return parent == supervisor and "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()
     return False
 
 

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -26,6 +26,7 @@ from tests.conftest import POSTGRES_URL, bearer, felles_command_environment, fre
 from tests.operations.job_handlers_for_supervisor import PLUGIN_MODULE
 
 EVENTS = "/events/api/v1/events"
+APP_BUILDS = "tests.operations.app_builds_for_supervisor"  # writes data_dir/app-builds.txt
 PUBLISHER = "974761076"
 # SQLite has one writer per file: several processes writing at once would meet "database is locked" instead of
 # the in-process write gate that serializes one process's writers. Felles runs one process on SQLite.
@@ -36,12 +37,13 @@ needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="several server pro
 @contextmanager
 def felles_serve(settings, log: Path, *arguments: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """`felles serve ARGUMENTS` on the test's database and data folder (the test's tokens hold), with the
-    supervisor tests' job handler loaded; stopped at the end unless the test stopped it."""
+    supervisor tests' job handler and app-build recorder loaded; stopped at the end unless the test stopped it."""
     with free_listener() as probe:
         port = probe.getsockname()[1]
     environment = felles_command_environment(settings.data_dir, DATABASE_URL=settings.database_url,
                                              BASE_URL=settings.base_url, SECRET_KEY=settings.secret_key,
-                                             PLUGIN_MODULES=f'["{PLUGIN_MODULE}"]', WORKER_POLL_SECONDS="0.2")
+                                             PLUGIN_MODULES=f'["{PLUGIN_MODULE}", "{APP_BUILDS}"]',
+                                             WORKER_POLL_SECONDS="0.2")
     with log.open("a") as output:
         server = subprocess.Popen([sys.executable, "-m", "felles.cli", "serve", "--port", str(port), "--no-migrate",
                                    *arguments], env=environment, stdout=output, stderr=subprocess.STDOUT)
@@ -161,6 +163,37 @@ async def test_killing_a_server_process_under_load_loses_no_submission_and_no_jo
     print(f"\nkilled pid {victim} holding {leased_by_victim} leases: {len(accepted)} submissions stored once, "
           f"{len(retried)} retried requests ({sorted(set(retried))}), {jobs} jobs done, "
           f"{len(done) - jobs} run twice (at-least-once)")
+
+
+def server_processes(supervisor: int) -> set[int]:
+    """The supervisor's server processes: its children but multiprocessing's resource tracker."""
+    servers = set()
+    for task in Path(f"/proc/{supervisor}/task").iterdir():
+        for pid in map(int, (task / "children").read_text().split()):
+            with suppress(OSError):  # gone meanwhile
+                if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text():
+                    servers.add(pid)
+    return servers
+
+
+async def test_a_killed_process_is_replaced_without_building_the_app_again(settings, tmp_path):
+    # A replacement that imported and built Felles anew was not ready for 16-21 s at load 5-7 on two cores; had
+    # the other process died meanwhile, requests waited on the socket with no process to accept them.
+    log, builds = tmp_path / "serve.log", settings.data_dir / "app-builds.txt"
+    earlier = builds.read_text().split() if builds.exists() else []  # the session's other servers
+    with felles_serve(settings, log, "--workers", "2") as (server, url):
+        first = server_processes(server.pid)
+        for victim in sorted(first):  # one after the other: in the end only replacements are left to answer
+            os.kill(victim, signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while victim in server_processes(server.pid) or len(server_processes(server.pid)) < 2:
+                assert time.monotonic() < deadline, log.read_text()[-2000:]
+                await asyncio.sleep(0.05)
+        await asyncio.to_thread(wait_until_ready, url, server, log)
+        replacements = server_processes(server.pid)
+    assert len(first) == 2 and len(replacements) == 2 and not first & replacements
+    built_by = builds.read_text().split()[len(earlier):]
+    assert built_by == [str(server.pid)], "a server process built the app itself instead of the supervisor's"
 
 
 async def test_sigterm_lets_the_jobs_in_flight_finish(database, settings, tmp_path):

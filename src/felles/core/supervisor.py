@@ -1,17 +1,25 @@
 """The supervisor of `felles serve --workers N`: N server processes on one listening socket, kept alive.
 
-The parent binds the socket once and starts N server processes (each a uvicorn server with its own in-process
-job worker) that accept from it, so the kernel spreads connections over whichever processes are alive. When
-a process dies (a crash, the OOM killer, `kill -9`), the supervisor
+The parent binds the socket once, builds the app once (as gunicorn's `--preload`) and forks N server processes
+from itself (each a uvicorn server with its own in-process job worker) that accept from it, so the kernel
+spreads connections over whichever processes are alive. A forked process runs only the app's lifespan before
+it accepts, not the import and build of Felles (about 5 s of CPU): a replacement that started a new interpreter
+was not ready for 16–21 s at load 5–7 on two cores, and when the other process died meanwhile, requests waited
+on the socket with no process to accept them, up to the clients' timeouts. When a process dies (a crash, the
+OOM killer, `kill -9`), the supervisor
 
-- releases the jobs that process had leased (they run again at once on another process instead of after their
-  lease runs out: nothing is lost, and nothing waits two minutes),
-- forgets its Prometheus samples of live gauges (its counters stay in the shared metrics folder), and
-- starts a new process in its place.
+- starts a new process in its place,
+- releases the jobs the dead one had leased (they run again at once on another process instead of after their
+  lease runs out: nothing is lost, and nothing waits two minutes), and
+- forgets its Prometheus samples of live gauges (its counters stay in the shared metrics folder).
 
 On SIGTERM or SIGINT the supervisor passes SIGTERM to every process, which stops accepting, lets the requests in
 flight finish and its job worker finish the jobs it runs (uvicorn's graceful shutdown and the app's lifespan),
 then exits; a process still busy after `graceful_seconds` is killed, and its jobs released.
+
+Forking asks that the supervisor hold no other thread and no open connection when it forks (`release_jobs_of`
+closes its own), and that building the app opens nothing: the app opens its database connections, blob store
+clients and job worker lazily, in each process.
 """
 
 from __future__ import annotations
@@ -26,45 +34,57 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.context import SpawnProcess
+from multiprocessing.context import ForkProcess
 from typing import Any
 
 import structlog
-from prometheus_client import multiprocess
+from prometheus_client import multiprocess, values
 
 log = structlog.get_logger("felles.supervisor")
 RESTART_PAUSE_SECONDS = 0.5  # between two restarts of a process that dies at once, so a crash loop does not spin
-_spawn = multiprocessing.get_context("spawn")
+_fork = multiprocessing.get_context("fork")
 
 
-def _serve_one(uvicorn_options: dict[str, Any], listener: socket.socket) -> None:
-    """One server process: the app from the environment (FELLES_*), served on the inherited socket."""
+def app_from_environment() -> Any:
+    """The app of every server process, from the environment (FELLES_*)."""
+    from felles.app import create_app_from_environment
+
+    return create_app_from_environment()
+
+
+def _serve_one(app: Any, uvicorn_options: dict[str, Any], listener: socket.socket) -> None:
+    """One server process, forked from the supervisor: the app it built, served on the inherited socket."""
     import uvicorn
 
-    config = uvicorn.Config("felles.app:create_app_from_environment", factory=True, **uvicorn_options)
-    uvicorn.Server(config).run(sockets=[listener])
+    # The supervisor's handlers came along with the fork; until uvicorn sets its own, a signal ends the process.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+    uvicorn.Server(uvicorn.Config(app, **uvicorn_options)).run(sockets=[listener])
 
 
 @dataclass
 class Supervisor:
     """Runs `workers` server processes on `listener` until SIGTERM/SIGINT (or `stop()`), restarting any that dies.
 
-    `on_death(pid)` is called in the supervisor for each process that died without being asked to stop."""
+    `load_app()` builds the app once, in the supervisor. `on_death(pid)` is called in the supervisor for each
+    process that died without being asked to stop."""
 
     listener: socket.socket
     workers: int
     uvicorn_options: dict[str, Any]
+    load_app: Callable[[], Any] = app_from_environment
     on_death: Callable[[int], None] = lambda _pid: None
     graceful_seconds: float = 30.0
-    processes: list[SpawnProcess] = field(default_factory=list)
+    processes: list[ForkProcess] = field(default_factory=list)
     restarts: int = 0
+    app: Any = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     def stop(self, *_: object) -> None:
         self._stopping.set()
 
-    def _start(self) -> SpawnProcess:
-        process = _spawn.Process(target=_serve_one, args=(self.uvicorn_options, self.listener), daemon=False)
+    def _start(self) -> ForkProcess:
+        process = _fork.Process(target=_serve_one, args=(self.app, self.uvicorn_options, self.listener), daemon=False)
         process.start()
         log.info("server_process_started", pid=process.pid)
         return process
@@ -73,6 +93,10 @@ class Supervisor:
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             # The processes' metrics, summed by `/metrics` on any of them (core/metrics.py).
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="felles-metrics-")
+        # prometheus-client chose how to keep samples when `felles` imported it, before the folder was set; the
+        # processes forked from here write theirs to the folder.
+        values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+        self.app = self.load_app()
         previous = {signum: signal.signal(signum, self.stop) for signum in (signal.SIGTERM, signal.SIGINT)}
         try:
             self.processes = [self._start() for _ in range(self.workers)]
@@ -90,14 +114,15 @@ class Supervisor:
             pid = process.pid or 0
             log.warning("server_process_died", pid=pid, exitcode=process.exitcode)
             process.close()
+            time.sleep(RESTART_PAUSE_SECONDS)
+            # The replacement first: it serves at once, while the clean-up waits for the database.
+            self.processes[index] = self._start()
+            self.restarts += 1
             try:
                 multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
                 self.on_death(pid)
             except Exception as exc:  # noqa: BLE001 - a failed clean-up must not stop the other processes
                 log.error("server_process_cleanup_failed", pid=pid, error=repr(exc))
-            time.sleep(RESTART_PAUSE_SECONDS)
-            self.processes[index] = self._start()
-            self.restarts += 1
 
     def _shut_down(self) -> None:
         """Graceful: SIGTERM to each, wait for them to finish their work, kill (and clean up after) the rest."""
