@@ -110,6 +110,28 @@ async def test_a_dedupe_key_admits_one_unfinished_job(database: Database, tmp_pa
     assert (tmp_path / "o").read_text() == "0\n9\n"
 
 
+async def test_a_coalesce_key_admits_one_waiting_job_and_a_new_one_once_it_runs(database: Database, tmp_path):
+    output = tmp_path / "o"
+    async with database.transaction() as session:
+        for _ in range(3):
+            await enqueue(session, "test.append_line", {"file": str(output), "n": 1}, coalesce_key="mirror:x")
+    async with database.transaction() as session:  # a later transaction, while the job still waits
+        await enqueue(session, "test.append_line", {"file": str(output), "n": 1}, coalesce_key="mirror:x")
+    assert await statuses(database) == {JobStatus.PENDING: 1}
+
+    worker = Worker(database)
+    async with database.transaction() as session:
+        (claimed,) = await worker._claim_due(session, clock.now(), 10, None)
+    async with database.transaction() as session:  # a change while the job runs needs a run of its own
+        await enqueue(session, "test.append_line", {"file": str(output), "n": 2}, coalesce_key="mirror:x")
+    await worker._execute([claimed])
+    assert await Worker(database).run_until_idle() == 1
+    assert output.read_text() == "1\n2\n"
+    with pytest.raises(ValueError):
+        async with database.transaction() as session:
+            await enqueue(session, "test.append_line", {}, dedupe_key="a", coalesce_key="b")
+
+
 async def test_scheduled_and_recurring_jobs_run_when_due(database: Database, tmp_path):
     async with database.transaction() as session:
         await enqueue(session, "test.append_line", {"file": str(tmp_path / "later"), "n": 1},

@@ -32,7 +32,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy import Index, Integer, String, Text, Uuid, case, func, insert, literal, select, text, update
+from sqlalchemy import Index, Integer, String, Text, Uuid, case, func, insert, literal, null, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,6 +46,8 @@ log = structlog.get_logger("felles.jobs")
 # The PostgreSQL channel on which enqueuing transactions wake the workers of every process.
 JOBS_CHANNEL = "felles_jobs"
 DEFAULT_LEASE = timedelta(minutes=2)
+# How a coalesce key is kept in the dedupe column (`enqueue`'s `coalesce_key`), apart from dedupe keys.
+COALESCE_PREFIX = "coalesce:"
 
 
 class JobStatus(StrEnum):
@@ -164,19 +166,32 @@ async def enqueue(
     *,
     run_at: datetime | None = None,
     dedupe_key: str | None = None,
+    coalesce_key: str | None = None,
 ) -> None:
-    """Add a job to the caller's transaction. With a dedupe key, nothing is added while one is unfinished."""
+    """Add a job to the caller's transaction. With a dedupe key, nothing is added while one is unfinished.
+
+    With a coalesce key (for a job that reads the current state of something when it runs, so that one run does
+    the work of many, such as a mirror), nothing is added while a job with the key waits to run: that job runs
+    after this transaction commits and reads what it wrote. Its no-op update below locks the waiting job until
+    then, so no worker claims it earlier (claims skip locked jobs; SQLite has one writer at a time anyway). A job
+    loses its coalesce key when claimed, so a change made while it runs queues a new one. One key, one payload."""
     spec = _handlers.get(kind)
     if spec is None:
         raise LookupError(f"no handler is registered for job kind {kind!r}")
+    if dedupe_key is not None and coalesce_key is not None:
+        raise ValueError("a job has a dedupe key or a coalesce key, not both")
     now = utcnow()
     statement = insert_for(session, Job).values(
         id=uuid7(), kind=kind, payload=payload, status=JobStatus.PENDING, run_at=run_at or now,
-        attempts=0, max_attempts=spec.max_attempts, created_at=now, dedupe_key=dedupe_key,
+        attempts=0, max_attempts=spec.max_attempts, created_at=now,
+        dedupe_key=dedupe_key if coalesce_key is None else COALESCE_PREFIX + coalesce_key,
         traceparent=tracing.current_traceparent(),
     )
     if dedupe_key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    elif coalesce_key is not None:
+        statement = statement.on_conflict_do_update(index_elements=["dedupe_key"],
+                                                    set_={"dedupe_key": statement.excluded.dedupe_key})
     await session.execute(statement)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         # Delivered at commit, so a worker woken by it finds the job (identical notifications in one
@@ -342,7 +357,9 @@ class Worker:
                     update(Job)
                     .where(Job.id.in_(due))
                     .values(status=JobStatus.RUNNING, locked_by=self.name, attempts=Job.attempts + 1,
-                            run_at=lease_ends)
+                            run_at=lease_ends, dedupe_key=case(
+                                (Job.dedupe_key.startswith(COALESCE_PREFIX, autoescape=True), null()),
+                                else_=Job.dedupe_key))
                     .returning(Job)
                     .execution_options(synchronize_session=False)
                 )

@@ -244,7 +244,9 @@ async def record_event_in_transaction(
     )
     session.add(event)
     if event_type != "Saved":
-        await enqueue(session, DIALOG_MIRROR_JOB, {"instance": str(instance.id), "org": instance.org})
+        # One waiting mirror job does for every event until it runs: it reads the instance as it is then.
+        await enqueue(session, DIALOG_MIRROR_JOB, {"instance": str(instance.id), "org": instance.org},
+                      coalesce_key=f"{DIALOG_MIRROR_JOB}:{instance.id}")
     return event
 
 
