@@ -86,3 +86,11 @@ def include_component_router(app: FastAPI, router: APIRouter) -> None:
         first_segments=frozenset(segment for segment in segments if segment is not None),
     )
 
+
+def build_every_route(app: FastAPI) -> None:
+    """Build now how every route handles a request, which FastAPI otherwise does on a component's first request:
+    a supervisor that forks its server processes from the built app does it once, for all of them."""
+    for route in app.router.routes:
+        if isinstance(route, _IncludedRouter):
+            for _context in route.effective_route_contexts():
+                pass

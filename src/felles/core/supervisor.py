@@ -46,10 +46,14 @@ _fork = multiprocessing.get_context("fork")
 
 
 def app_from_environment() -> Any:
-    """The app of every server process, from the environment (FELLES_*)."""
+    """The app of every server process, from the environment (FELLES_*), with every route built, so that a
+    forked process (a replacement too) builds nothing on its first requests."""
     from felles.app import create_app_from_environment
+    from felles.core.routing import build_every_route
 
-    return create_app_from_environment()
+    app = create_app_from_environment()
+    build_every_route(app)
+    return app
 
 
 def _serve_one(app: Any, uvicorn_options: dict[str, Any], listener: socket.socket) -> None:
