@@ -42,7 +42,8 @@ ISSUER_PATH = "/dialogporten/api/v1"  # the dialog token's issuer, under the pla
 DIALOG_TOKEN_SECONDS = 600
 
 
-def _visible(now: datetime, *, deleted_too: bool = False) -> Any:
+def visible(now: datetime, *, deleted_too: bool = False) -> Any:
+    """The condition on dialogs that an end user sees now (deleted ones too, with `deleted_too`)."""
     shown = and_(or_(Dialog.visible_from.is_(None), Dialog.visible_from <= now),
                  or_(Dialog.expires_at.is_(None), Dialog.expires_at > now))
     return shown if deleted_too else and_(Dialog.deleted_at.is_(None), shown)
@@ -63,7 +64,7 @@ async def _readable(session: AsyncSession, decisions: access.Decisions, parties:
     """A condition matching the dialogs of `parties` whose service resource the person may read for its party;
     None when there is none. Parties that may read the same resources share one clause."""
     pairs = (await session.execute(select(Dialog.party, Dialog.service_resource).where(
-        Dialog.party.in_(parties), _visible(now)).distinct())).all()
+        Dialog.party.in_(parties), visible(now)).distinct())).all()
     readable: dict[str, set[str]] = defaultdict(set)
     for party, resource in pairs:
         if await decisions.may_read(party, resource):
@@ -109,7 +110,7 @@ async def search_parties(database: Database, decisions: access.Decisions, end_us
         readable = await _readable(session, decisions, parties, now)
         if readable is not None:
             query, order, size = search.page_query(filters, tokens, "contentUpdatedAt_desc",
-                                                   select(Dialog).where(readable, _visible(now)))
+                                                   select(Dialog).where(readable, visible(now)))
             page = search.paged(list(await session.scalars(query)), order, size, tokens)
             parts = await parts_of(session, [row.id for row in page.rows])
     viewer = views.Viewer(end_user=end_user)
@@ -125,7 +126,7 @@ async def unread_counts(database: Database, principal: Principal, folders: Mappi
     dialogs of `parties` (all they can act for if none) whose service resource the decision point lets them
     read. Counted in the database; the decision point is asked once per party and service resource."""
     person = access.person_of(principal)
-    within = and_(Dialog.party.in_(await _acting_for(database, principal, parties)), _visible(utcnow()))
+    within = and_(Dialog.party.in_(await _acting_for(database, principal, parties)), visible(utcnow()))
     async with database.transaction() as session:
         groups = await counts.unread_by_party_and_resource(session, within, folders)
     decisions = access.Decisions(database, person)
@@ -142,7 +143,7 @@ async def _readable_dialog(session: AsyncSession, decisions: access.Decisions, d
     """The dialog if the person may read it; 410 when it is deleted (as Dialogporten answers), but only to one who
     may read it: to anyone else it is not found. Opened (its details or parts, not its labels), 403 when
     `opened_by` logged in below the level its service resource requires."""
-    row = await session.scalar(select(Dialog).where(Dialog.id == dialog_id, _visible(now, deleted_too=True)))
+    row = await session.scalar(select(Dialog).where(Dialog.id == dialog_id, visible(now, deleted_too=True)))
     if row is None or not await decisions.may_read(row.party, row.service_resource):
         raise NotFound(f"Dialog with key '{dialog_id}' not found.", code="dialog_not_found", title="Not found.")
     if row.deleted_at is not None:
@@ -370,9 +371,9 @@ async def service_resources(database: Database, principal: Principal, parties: l
     decisions = access.Decisions(database, person)
     async with database.transaction() as session:
         pairs = (await session.execute(select(Dialog.party, Dialog.service_resource).where(
-            Dialog.party.in_(parties or list(authorized)), _visible(utcnow())).distinct())).all()
+            Dialog.party.in_(parties or list(authorized)), visible(utcnow())).distinct())).all()
     readable = sorted({resource for party, resource in pairs
-                       if await decisions.permits(party, access.resource_of(resource, None), access.READ)})
+                       if await decisions.may_read(party, resource)})
     items = []
     for service_resource in readable:
         resource, owner = await resource_metadata(database, service_resource)

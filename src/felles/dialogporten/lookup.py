@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.authorization import service as authorization_service
@@ -26,7 +26,7 @@ from felles.core.db import Database
 from felles.core.errors import Forbidden, InvalidInput, NotFound
 from felles.core.tokens import Principal
 from felles.dialogporten import access, views
-from felles.dialogporten.enduser import localized, resource_metadata
+from felles.dialogporten.enduser import localized, resource_metadata, visible
 from felles.dialogporten.models import Dialog, DialogMirror
 from felles.dialogporten.service import service_owner
 from felles.storage import service as storage_service
@@ -81,17 +81,19 @@ class Resolved:
     canonical: str
 
 
-async def _resolve(database: Database, session: AsyncSession, ref: InstanceRef, value: str) -> Resolved:
-    """The dialog the reference names and its canonical reference; 404 when none does (or the instance is stored
-    under another party than the reference says)."""
+async def _resolve(database: Database, session: AsyncSession, ref: InstanceRef, value: str,
+                   shown: Any = None) -> Resolved:
+    """The dialog the reference names (among those meeting the condition `shown`, if given) and its canonical
+    reference; 404 when none does (or the instance is stored under another party than the reference says)."""
     if ref.kind == DIALOG:
-        dialog = await session.get(Dialog, ref.id)
+        dialog_id: uuid.UUID | None = ref.id
         mirror = await session.scalar(select(DialogMirror).where(DialogMirror.dialog_id == ref.id,
                                                                  DialogMirror.fingerprint != ""))
     else:
         mirror = await session.scalar(select(DialogMirror).where(
             DialogMirror.source_type == ref.kind, DialogMirror.source_id == ref.id, DialogMirror.fingerprint != ""))
-        dialog = await session.get(Dialog, mirror.dialog_id) if mirror is not None else None
+        dialog_id = mirror.dialog_id if mirror is not None else None
+    dialog = await session.scalar(select(Dialog).where(Dialog.id == dialog_id, true() if shown is None else shown))
     if dialog is None:
         raise _not_found(value)
     if mirror is None:
@@ -114,14 +116,14 @@ async def _instance_party(database: Database, org: str, instance_id: uuid.UUID) 
     return int(instance.instanceOwner.partyId)
 
 
-def _title(content: dict[str, Any]) -> list[dict[str, str]]:
-    return list((content.get("title") or {}).get("value", []))
+def _texts(content: dict[str, Any], name: str) -> list[dict[str, str]]:
+    return list((content.get(name) or {}).get("value", []))
 
 
-async def _described(database: Database, dialog: Dialog, canonical: str) -> dict[str, Any]:
-    resource, owner = await resource_metadata(database, dialog.service_resource)
+def _described(dialog: Dialog, canonical: str, resource: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
     return {
-        "dialogId": str(dialog.id), "instanceRef": canonical, "party": dialog.party, "title": _title(dialog.content),
+        "dialogId": str(dialog.id), "instanceRef": canonical, "party": dialog.party,
+        "title": _texts(dialog.content, "title"),
         "serviceResource": {"id": access.resource_of(dialog.service_resource, None),
                             **{key: resource[key] for key in ("isDelegable", "minimumAuthenticationLevel", "name")}},
         "serviceOwner": owner,
@@ -133,21 +135,16 @@ async def for_end_user(database: Database, principal: Principal, value: str) -> 
     why they may."""
     person = access.person_of(principal)
     ref = parse(value)
-    now = utcnow()
     async with database.transaction() as session:
-        found = await _resolve(database, session, ref, value)
+        found = await _resolve(database, session, ref, value, shown=visible(utcnow()))
     dialog = found.dialog
-    if dialog.deleted_at is not None or (dialog.visible_from is not None and dialog.visible_from > now) or (
-            dialog.expires_at is not None and dialog.expires_at <= now):
-        raise _not_found(value)
-    identifier = access.resource_of(dialog.service_resource, None)
-    if not await access.Decisions(database, person).permits(dialog.party, identifier, access.READ):
+    if not await access.Decisions(database, person).may_read(dialog.party, dialog.service_resource):
         raise Forbidden(f"You are not authorized for '{value[:200]}'.", code="dialog_lookup_forbidden")
-    described = await _described(database, dialog, found.canonical)
-    if principal.authentication_level < described["serviceResource"]["minimumAuthenticationLevel"]:
-        described["title"] = _title(views.non_sensitive(dialog.content))  # below the service's level
-    described["authorizationEvidence"] = await _evidence(database, principal, dialog.party, identifier,
-                                                         found.canonical)
+    resource, owner = await resource_metadata(database, dialog.service_resource)
+    described = _described(dialog, found.canonical, resource, owner)
+    if principal.authentication_level < resource["minimumAuthenticationLevel"]:
+        described["title"] = _texts(views.non_sensitive(dialog.content), "title")  # below the service's level
+    described["authorizationEvidence"] = await _evidence(database, principal, dialog.party, resource)
     return described
 
 
@@ -159,16 +156,17 @@ async def for_service_owner(database: Database, principal: Principal, value: str
         found = await _resolve(database, session, ref, value)
     if found.dialog.org != owner.code:
         raise Forbidden("The dialog is another service owner's.", code="not_dialog_owner")
-    described = await _described(database, found.dialog, found.canonical)
-    sensitive = (found.dialog.content.get("nonSensitiveTitle") or {}).get("value")
-    return {**described, "nonSensitiveTitle": list(sensitive) if sensitive else None}
+    described = _described(found.dialog, found.canonical,
+                           *await resource_metadata(database, found.dialog.service_resource))
+    return {**described, "nonSensitiveTitle": _texts(found.dialog.content, "nonSensitiveTitle") or None}
 
 
-async def _evidence(database: Database, principal: Principal, party: str, identifier: str,
-                    canonical: str) -> dict[str, Any]:
+async def _evidence(database: Database, principal: Principal, party: str,
+                    resource: dict[str, Any]) -> dict[str, Any]:
     """Why the person may see the dialog: their roles and access packages for the party that the service's
-    policy names, or the service delegated to them. (Felles delegates no single instances, so no evidence is an
-    instance delegation.)"""
+    policy names, or the service (`resource`, as `resource_metadata` describes it) delegated to them. Felles
+    delegates no single instances, so no evidence is an instance delegation."""
+    identifier = access.resource_of(resource["id"], None)
     person = access.person_of(principal)
     listed = await authorization_service.authorized_parties(database, Actor(f"person:{person}"), person)
     held: AuthorizedParty | None = access.flattened(listed).get(party)
@@ -187,13 +185,12 @@ async def _evidence(database: Database, principal: Principal, party: str, identi
                    "name": localized(packages[code].name if code in packages else {}), "links": None}
                   for code in held.authorizedAccessPackages if PACKAGE_PREFIX + code.lower() in subjects]
         if identifier in held.authorizedResources:
-            resource, _ = await resource_metadata(database, access.RESOURCE_PREFIX + identifier)
-            items.append({"grantType": "ResourceDelegation", "subject": access.RESOURCE_PREFIX + identifier,
-                          "name": resource["name"], "links": resource["links"]})
+            items.append({"grantType": "ResourceDelegation", "subject": resource["id"], "name": resource["name"],
+                          "links": resource["links"]})
     kinds = {item["grantType"] for item in items}
     return {"currentAuthenticationLevel": principal.authentication_level, "viaRole": "Role" in kinds,
             "viaAccessPackage": "AccessPackage" in kinds, "viaResourceDelegation": "ResourceDelegation" in kinds,
-            "viaInstanceDelegation": "InstanceDelegation" in kinds, "evidence": items}
+            "viaInstanceDelegation": False, "evidence": items}
 
 
 LOCALIZED = ("title", "nonSensitiveTitle")
