@@ -24,7 +24,7 @@ import random
 import socket
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -198,6 +198,14 @@ async def enqueue(
         # transaction are folded into one by PostgreSQL).
         await session.execute(text(f"SELECT pg_notify('{JOBS_CHANNEL}', '')"))
     _wake_local_workers()
+
+
+async def waiting_coalesce_keys(session: AsyncSession, keys: Iterable[str]) -> set[str]:
+    """The coalesce keys among `keys` that a job waiting to run holds (`enqueue`'s `coalesce_key`): what a caller
+    that counts the jobs it adds leaves out."""
+    held = await session.scalars(select(Job.dedupe_key).where(Job.dedupe_key.in_([COALESCE_PREFIX + key
+                                                                                    for key in keys])))
+    return {key.removeprefix(COALESCE_PREFIX) for key in held if key is not None}
 
 
 async def enqueue_many(session: AsyncSession, kind: str, jobs: list[tuple[dict[str, Any], datetime | None]]) -> None:

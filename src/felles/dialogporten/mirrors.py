@@ -38,7 +38,7 @@ from felles.core.clock import utcnow
 from felles.core.config import get_settings
 from felles.core.db import Database, insert_for
 from felles.core.errors import NotFound
-from felles.core.jobs import Job, JobContext, enqueue, enqueue_many, job_handler
+from felles.core.jobs import JobContext, enqueue, enqueue_many, job_handler, waiting_coalesce_keys
 from felles.core.tokens import Principal
 from felles.correspondence import service_reading as correspondence_reading
 from felles.dialogporten import mirrored, service
@@ -402,20 +402,20 @@ async def mirror_unmirrored_instances(database: Database, *, org: str | None = N
     """Queue a mirror job for each app instance (of `org`'s apps, or of every app) that no mirror record names
     yet: what brings instances made before the mirrors existed into Dialogporten. Storage is walked a page at a
     time in guid order, so memory stays the same however many instances there are; `progress` is told how many
-    each page held. Idempotent: an instance mirrored already gets no job, nor one whose backfill job is still
-    queued (a job per instance, deduplicated). Returns how many jobs were queued."""
+    each page held. Idempotent: an instance mirrored already gets no job, nor one whose mirror job waits to run
+    (queued with the coalesce key Storage queues its mirror jobs with). Returns how many jobs were queued."""
     queued, after = 0, None
     while page := await storage_service.instance_keys(database, org=org, after=after, limit=page_size):
         after = page[-1][0]
-        keys = {instance_id: f"{MIRROR_INSTANCE_JOB}:backfill:{instance_id}" for instance_id, _ in page}
+        keys = {instance_id: storage_service.dialog_mirror_key(instance_id) for instance_id, _ in page}
         async with database.transaction() as session:
             mirrored_ids = set(await session.scalars(select(DialogMirror.source_id).where(
                 DialogMirror.source_type == INSTANCE, DialogMirror.source_id.in_(list(keys)))))
-            waiting = set(await session.scalars(select(Job.dedupe_key).where(Job.dedupe_key.in_(keys.values()))))
+            waiting = await waiting_coalesce_keys(session, keys.values())
             for instance_id, owner in page:
                 if instance_id not in mirrored_ids and keys[instance_id] not in waiting:
                     await enqueue(session, MIRROR_INSTANCE_JOB, {"instance": str(instance_id), "org": owner},
-                                  dedupe_key=keys[instance_id])
+                                  coalesce_key=keys[instance_id])
                     queued += 1
         if progress is not None:
             progress(len(page))

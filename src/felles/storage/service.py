@@ -41,6 +41,11 @@ UNREAD, READ, UPDATED_SINCE_LAST_REVIEW = "Unread", "Read", "UpdatedSinceLastRev
 DIALOG_MIRROR_JOB = "dialogporten.mirror_instance"
 
 
+def dialog_mirror_key(instance_id: uuid.UUID) -> str:
+    """The key by which the instance's waiting Dialogporten mirror job stands for every later one (a coalesce key)."""
+    return f"{DIALOG_MIRROR_JOB}:{instance_id}"
+
+
 @dataclass(frozen=True)
 class Owner:
     """The party an instance belongs to, as the party register knows it."""
@@ -246,7 +251,7 @@ async def record_event_in_transaction(
     if event_type != "Saved":
         # One waiting mirror job does for every event until it runs: it reads the instance as it is then.
         await enqueue(session, DIALOG_MIRROR_JOB, {"instance": str(instance.id), "org": instance.org},
-                      coalesce_key=f"{DIALOG_MIRROR_JOB}:{instance.id}")
+                      coalesce_key=dialog_mirror_key(instance.id))
     return event
 
 
