@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import _IncludedRouter
@@ -53,18 +54,17 @@ def _all_routes(router: APIRouter) -> Iterator[BaseRoute]:
             yield route
 
 
-def _paths(included: _IncludedRouter) -> Iterator[str]:
-    """Every path an included router serves, read from its routes without building how each handles a request
-    (FastAPI builds that on first use, and the gate lets it happen only for the component a request reaches)."""
-    for route in included.original_router.routes:
+def _paths(router: APIRouter, context: Any) -> Iterator[str]:
+    """Every path a router included with `context` (FastAPI's include context) serves, read from its routes without
+    building how each handles a request (FastAPI builds that on first use, and the gate lets it happen only for
+    the component a request reaches)."""
+    for route in router.routes:
         if isinstance(route, _IncludedRouter):
-            yield from _paths(_IncludedRouter(original_router=route.original_router,
-                                              include_context=included.include_context.combine(
-                                                  route.include_context)))
+            yield from _paths(route.original_router, context.combine(route.include_context))
         else:
             # The include prefix before the route's own path, as FastAPI joins them (`_RouterIncludeContext.path_for`).
             path = getattr(route, "path", None)
-            yield included.include_context.prefix + path if isinstance(path, str) else "{any}"
+            yield context.prefix + path if isinstance(path, str) else "{any}"
 
 
 def include_component_router(app: FastAPI, router: APIRouter) -> None:
@@ -77,7 +77,7 @@ def include_component_router(app: FastAPI, router: APIRouter) -> None:
     included = app.router.routes[-1]
     if not isinstance(included, _IncludedRouter):
         return
-    segments = {_first_segment(path) for path in _paths(included)}
+    segments = {_first_segment(path) for path in _paths(included.original_router, included.include_context)}
     if _ANY_FIRST_SEGMENT in segments:
         return
     app.router.routes[-1] = _FirstSegmentGatedRouter(
