@@ -139,8 +139,7 @@ async def _write(session: AsyncSession, source_type: str, source_id: uuid.UUID,
 
 
 async def _delete(session: AsyncSession, record: DialogMirror) -> bool:
-    changed = await mirrored.delete_in_transaction(session, record.dialog_id,
-                                                                  base_url=get_settings().base_url)
+    changed = await mirrored.delete_in_transaction(session, record.dialog_id, base_url=get_settings().base_url)
     record.fingerprint, record.synced_at = "gone", utcnow()
     return changed
 
