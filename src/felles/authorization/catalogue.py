@@ -40,33 +40,40 @@ def reference_data() -> dict[str, Any]:
     return data
 
 
-async def seed_catalogue(database: Database) -> int:
-    """Write the catalogue into the database (idempotent: rows already there are kept). Returns the number of
-    packages in the catalogue."""
+def catalogue_rows() -> list[tuple[type, list[dict[str, Any]], list[str]]]:
+    """Each table of the catalogue, with its rows from the reference data and the columns that name a row."""
     data = reference_data()
-    async with database.transaction() as session:
-        await _insert_missing(session, AccessPackageArea, [
-            {"urn": a["urn"], "code": a["code"], "group": a["group"], "name": a["name"],
-             "description": a["description"]} for a in data["areas"]], ["urn"])
-        await _insert_missing(session, AccessPackage, [
+    roles = {r["code"] for r in data["roles"]}
+    return [
+        (AccessPackageArea, [{"urn": a["urn"], "code": a["code"], "group": a["group"], "name": a["name"],
+                              "description": a["description"]} for a in data["areas"]], ["urn"]),
+        (AccessPackage, [
             {"code": p["code"], "id": uuid.UUID(p["id"]), "area_urn": p["area"], "name": p["name"],
              "description": p["description"], "entity_type": p["entityType"], "provider": p["provider"],
              "is_delegable": p["isDelegable"], "is_assignable": p["isAssignable"],
-             "is_available_for_service_owners": p["isAvailableForServiceOwners"]} for p in data["packages"]], ["code"])
-        await _insert_missing(session, AuthorizationRole, [
+             "is_available_for_service_owners": p["isAvailableForServiceOwners"]} for p in data["packages"]],
+         ["code"]),
+        (AuthorizationRole, [
             {"code": r["code"], "legacy_code": r["legacyCode"], "urn": r["urn"], "name": r["name"],
-             "provider": r["provider"], "is_key_role": r["isKeyRole"]} for r in data["roles"]], ["code"])
-        roles = {r["code"] for r in data["roles"]}
-        await _insert_missing(session, RolePackage, [
+             "provider": r["provider"], "is_key_role": r["isKeyRole"]} for r in data["roles"]], ["code"]),
+        (RolePackage, [
             {"role_code": role, "package_code": package, "organization_form": form or "", "has_access": access,
              "can_delegate": delegate}
             for role, package, form, access, delegate in data["rolePackages"] if role in roles],
-            ["role_code", "package_code", "organization_form"])
-        await _insert_missing(session, RoleMap, [
-            {"role_code": role, "gets_role": gets} for role, gets in data["roleMap"] if role in roles],
-            ["role_code", "gets_role"])
+         ["role_code", "package_code", "organization_form"]),
+        (RoleMap, [{"role_code": role, "gets_role": gets} for role, gets in data["roleMap"] if role in roles],
+         ["role_code", "gets_role"]),
+    ]
+
+
+async def seed_catalogue(database: Database) -> int:
+    """Write the catalogue into the database (idempotent: rows already there are kept). Returns the number of
+    packages in the catalogue."""
+    async with database.transaction() as session:
+        for table, rows, keys in catalogue_rows():
+            await _insert_missing(session, table, rows, keys)
     _cached.clear()
-    return len(data["packages"])
+    return len(reference_data()["packages"])
 
 
 async def _insert_missing(session: AsyncSession, table: type, rows: list[dict[str, Any]], keys: list[str]) -> None:
