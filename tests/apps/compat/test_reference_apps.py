@@ -21,13 +21,15 @@ import pytest
 from felles.apps import deployment
 from felles.apps.definition import AppDefinition, load_app
 from felles.authorization import service as authorization
+from felles.core.audit import Actor
 from felles.core.config import Environment, Settings
+from felles.registers import service as registers
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
 from tests.conftest import REFERENCE, bearer
 
 APPS = sorted([*(REFERENCE / "altinn-apps").iterdir(), REFERENCE / "altinn-app-api" / "testapp-basic"])
 TEMPLATE_NAME = "ttd/template-app"
-KARI, INGRID = DEMO_PERSONS[0], DEMO_PERSONS[4]  # Ingrid is daglig leder of the demo company
+KARI, OLA, INGRID = DEMO_PERSONS[0], DEMO_PERSONS[1], DEMO_PERSONS[4]  # Ingrid is daglig leder of the demo company
 SERVICE_OWNER = "405003309"  # ttd
 ERROR = 1  # app-lib's ValidationIssueSeverity.Error
 MAX_STEPS = 20
@@ -46,9 +48,12 @@ KNOWN_FAILURES: dict[str, str] = {
     "altinn-studio-signering-brukerstyrt": "the app's own code: Gateway_HasAuditor has two unconditioned ways out, "
                                            "chosen in Altinn by the app's C# gateway (IProcessExclusiveGateway), "
                                            "which Felles cannot run (409 no_single_flow)",
-    "altinn-studio-signing-test": "authorization: signing in Task_3 is for the Altinn 2 roles A0237/A0238 (the app's "
-                                  "policy), which Felles's role catalogue does not have, so nobody can sign there "
-                                  "(403)",
+}
+# Signing tasks an app's policy gives to someone else than the daglig leder who fills in the form (an app's folder
+# name → task → the Enhetsregisteret role the test registers for Ola in the party, who then signs there).
+SIGNER_ROLES: dict[str, dict[str, str]] = {
+    # Task_3's signers hold A0237/A0238 (ansvarlig revisor, revisormedarbeider), roles a revisor (REVI) implies.
+    "altinn-studio-signing-test": {"Task_3": "REVI"},
 }
 
 
@@ -75,6 +80,7 @@ class Journey:
     caller: dict[str, str]
     service_owner: dict[str, str]
     party_id: int
+    signers: dict[str, dict[str, str]]  # a task → who signs there, when not the caller
 
     async def run(self) -> dict[str, Any]:
         created = await self.http.post(f"/{self.app_id}/instances", headers=self.caller,
@@ -103,9 +109,13 @@ class Journey:
         elif kind == "confirmation":
             await self._next(path, task_id, self.caller, {"action": "confirm"})
         elif kind == "signing":
-            signed = await self.http.post(f"{path}/actions", headers=self.caller, json={"action": "sign"})
+            signer = self.signers.get(task_id, self.caller)
+            if signer is not self.caller:  # the policy gives the task to others: the caller may not sign there
+                refused = await self.http.post(f"{path}/actions", headers=self.caller, json={"action": "sign"})
+                assert refused.status_code == 403, f"sign in {task_id} by the caller: {refused.status_code}"
+            signed = await self.http.post(f"{path}/actions", headers=signer, json={"action": "sign"})
             assert signed.status_code == 200, f"sign in {task_id}: {signed.status_code} {signed.text}"
-            await self._next(path, task_id, self.caller, {"action": "sign"})
+            await self._next(path, task_id, signer, {"action": "sign"})
         elif kind == "payment":
             await self._pay(path, task_id)
             await self._next(path, task_id, self.caller, {"action": "confirm"})
@@ -263,12 +273,17 @@ async def test_each_reference_app_runs_from_instantiation_to_its_end(client, dat
     party_types = {kind for kind, allowed in (definition.metadata.get("partyTypesAllowed") or {}).items() if allowed}
     # An app for organisations only is started by a daglig leder for the company; any other by a person.
     person, party = (INGRID, DEMO_COMPANY) if party_types and "person" not in party_types else (KARI, KARI.identifier)
+    signers = {}
+    for task_id, role in SIGNER_ROLES.get(folder.name, {}).items():
+        await registers.register_role(database, Actor("test:registers"), party, role, person=OLA.identifier)
+        signers[task_id] = bearer(token(scopes=["altinn:instances.read", "altinn:instances.write"],
+                                        person=OLA.identifier))
     journey = Journey(
         http=client, definition=definition, app_id=deployed.app_id,
         caller=bearer(token(scopes=["altinn:instances.read", "altinn:instances.write"], person=person.identifier)),
         service_owner=bearer(token(scopes=["altinn:serviceowner/instances.read",
                                            "altinn:serviceowner/instances.write"], org=SERVICE_OWNER)),
-        party_id=(await authorization.party_of(database, party)).party_id,
+        party_id=(await authorization.party_of(database, party)).party_id, signers=signers,
     )
     ended = await journey.run()
     assert ended["process"]["ended"] is not None and ended["process"]["endEvent"], ended["process"]
