@@ -1,5 +1,6 @@
 """What the letter tests share: the demo personas (Kari gets a Digipost mailbox in KRR, Reidun is reserved, the
-children have no KRR entry), the sender, and helpers that run the job queue and read a letter's state."""
+children have no KRR entry), the sender (onboarded to the next-move API by `nextmove_sender`), and helpers that
+run the job queue and read a letter's state."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from felles.core.audit import Actor
 from felles.core.db import Database
 from felles.core.jobs import Worker
+from felles.correspondence.demo import seed_eformidling_sender
 from felles.correspondence.letters_models import Letter, LetterStatus
 from felles.registers import service as registers
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
@@ -39,6 +41,14 @@ async def personas(database: Database, job_settings) -> Database:
     await registers.register_digital_mailbox(database, Actor("organization:" + DIGIPOST), KARI.identifier,
                                              provider=DIGIPOST, address="kari.nordmann#1234")
     return database
+
+
+@pytest.fixture
+async def nextmove_sender(database: Database) -> str:
+    """The sender on Digdir's access list of next-move senders, which the eFormidling resources' policies let
+    send."""
+    await seed_eformidling_sender(database, SENDER)
+    return SENDER
 
 
 async def run_jobs(database: Database) -> int:

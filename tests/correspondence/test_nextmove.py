@@ -9,21 +9,26 @@ from typing import Any
 
 import pytest
 
+from felles.authorization import service as authorization_service
+from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.ids import uuid7
 from felles.correspondence import digitalpost, printing
+from felles.correspondence.demo import EFORMIDLING_SENDERS
 from felles.correspondence.nextmove_api import SEND_SCOPE
-from tests.conftest import bearer
-from tests.correspondence.letters_support import (  # noqa: F401 - personas is a fixture
+from felles.identity.cli import DIGDIR
+from tests.conftest import bearer, forget_cached_authorization
+from tests.correspondence.letters_support import (  # noqa: F401 - personas and nextmove_sender are fixtures
     DIGIPOST,
     KARI,
     REIDUN,
     SENDER,
+    nextmove_sender,
     personas,
     run_jobs,
 )
 
-pytestmark = pytest.mark.usefixtures("personas")
+pytestmark = pytest.mark.usefixtures("personas", "nextmove_sender")
 OTHER_AGENCY = "974761076"
 PDF = b"%PDF-1.4\n% a letter\n%%EOF\n"
 STANDARDS = {"digital": "urn:no:difi:digitalpost:xsd:digital::digital",
@@ -243,3 +248,50 @@ async def test_the_status_queue_is_peeked_and_taken_until_empty(client, agency, 
     # Taken off the queue, a status stays in the feed.
     feed = (await client.get(f"/api/statuses/{message_id}", headers=agency)).json()
     assert [status["status"] for status in feed["content"]] == seen
+
+
+# --- who may send: the resource registry and the PDP --------------------------------------------------------------
+async def test_the_pdp_lets_the_resources_owner_and_its_allowed_senders_send(client, agency, token) -> None:
+    # Fjordkraft is on Digdir's access list of senders; Digdir owns the DPI resource.
+    assert (await client.post("/api/messages/out", json=sbd(), headers=agency)).status_code == 200
+    owner = bearer(token(scopes=[SEND_SCOPE], org=DIGDIR))
+    assert (await client.post("/api/messages/out", json=sbd(sender=DIGDIR), headers=owner)).status_code == 200
+
+
+async def test_a_sender_the_pdp_does_not_permit_sends_nothing(client, token) -> None:
+    other = bearer(token(scopes=[SEND_SCOPE], org=OTHER_AGENCY))
+    document = sbd(sender=OTHER_AGENCY)
+    in_steps = await client.post("/api/messages/out", json=document, headers=other)
+    in_one = await client.post("/api/messages/out/multipart", headers=other, data={"sbd": json.dumps(document)},
+                               files={"vedtak.pdf": ("vedtak.pdf", PDF, "application/pdf")})
+    for refused in (in_steps, in_one):
+        assert refused.status_code == 403, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "sender_not_permitted"
+        assert "eformidling-dpi-meldingstjeneste" in refused.json()["detail"]
+    assert (await client.get("/api/messages/out", headers=other)).json()["totalElements"] == 0
+
+
+async def test_a_message_naming_an_unknown_resource_is_refused(client, agency) -> None:
+    document = sbd("print", receiver=REIDUN.identifier)
+    document["print"]["dpi"] = {"resourceId": "no-such-resource"}
+    refused = await client.post("/api/messages/out", json=document, headers=agency)
+    assert refused.status_code == 400 and refused.json()["code"] == "unknown_resource", refused.text
+    assert refused.json()["resourceId"] == "no-such-resource"
+    assert (await client.get("/api/messages/out", headers=agency)).json()["totalElements"] == 0
+
+
+async def test_a_sender_taken_off_the_list_before_it_sends_sends_nothing(client, agency, database) -> None:
+    created = (await client.post("/api/messages/out", json=sbd(), headers=agency)).json()
+    message_id = created["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"]
+    uploaded = await client.put(f"/api/messages/out/{message_id}", content=PDF, headers={
+        **agency, "Content-Type": "application/pdf", "Content-Disposition": 'attachment; filename="vedtak.pdf"'})
+    assert uploaded.status_code == 200, uploaded.text
+    await authorization_service.set_access_list_members(database, Actor(f"organization:{DIGDIR}"), DIGDIR, "digdir",
+                                                        EFORMIDLING_SENDERS, [])
+    forget_cached_authorization()
+    refused = await client.post(f"/api/messages/out/{message_id}", headers=agency)
+    assert refused.status_code == 403 and refused.json()["code"] == "sender_not_permitted", refused.text
+    conversation = (await client.get(f"/api/conversations/messageId/{message_id}", headers=agency)).json()
+    assert [status["status"] for status in conversation["messageStatuses"]] == ["OPPRETTET"]
+    assert await digitalpost.development_mailbox(database, KARI.identifier) == []

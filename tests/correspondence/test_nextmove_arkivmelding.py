@@ -20,16 +20,18 @@ from felles.core.ids import uuid7
 from felles.core.jobs import enqueue
 from felles.correspondence import nextmove
 from felles.correspondence.letters_models import Letter
+from felles.correspondence.nextmove_schemas import DPO_RESOURCE
 from felles.registers.population import DEMO_ACCOUNTING_FIRM
 from tests.conftest import bearer
-from tests.correspondence.letters_support import (  # noqa: F401 - personas is a fixture
+from tests.correspondence.letters_support import (  # noqa: F401 - personas and nextmove_sender are fixtures
     KARI,
     SENDER,
+    nextmove_sender,
     personas,
     run_jobs,
 )
 
-pytestmark = pytest.mark.usefixtures("personas")
+pytestmark = pytest.mark.usefixtures("personas", "nextmove_sender")
 RECEIVER = DEMO_ACCOUNTING_FIRM  # Regnskap Demo AS, in Enhetsregisteret
 PDF = b"%PDF-1.4\n% vedtaket\n%%EOF\n"
 STANDARD = "urn:no:difi:arkivmelding:xsd::arkivmelding"
@@ -223,6 +225,36 @@ async def test_an_arkivmelding_goes_to_a_known_organisation_with_the_dpo_scope(c
     refused = await client.post("/api/messages/out", json=sbd(receiver=receiver_id), headers=headers)
     assert refused.status_code == status and refused.json()["code"] == code, refused.text
     assert (await client.get("/api/messages/out", headers=headers)).json()["totalElements"] == 0
+
+
+async def test_the_pdp_decides_who_sends_an_arkivmelding(client, sender, receiver, token) -> None:
+    # Fjordkraft is on Digdir's access list of senders: its arkivmelding goes through the DPO resource.
+    message_id, sent = await send_in_steps(client, sender, sbd(), {"arkivmelding.xml": arkivmelding_xml("vedtak.pdf"),
+                                                                   "vedtak.pdf": PDF})
+    assert sent.status_code == 200, sent.text
+    # An organisation neither owning the resource nor on the list sends nothing.
+    stranger = "974761076"
+    other = bearer(token(scopes=[nextmove.DPO_SCOPE], org=stranger))
+    document = sbd()
+    document["standardBusinessDocumentHeader"]["sender"][0]["identifier"]["value"] = f"0192:{stranger}"
+    refused = await client.post("/api/messages/out/multipart", headers=other, data={"sbd": json.dumps(document)},
+                                files=[(name, (name, content, "application/octet-stream"))
+                                       for name, content in FILES.items()])
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "sender_not_permitted" and DPO_RESOURCE in refused.json()["detail"]
+    assert (await client.get("/api/messages/out", headers=other)).json()["totalElements"] == 0
+    waiting = (await client.get("/api/messages/in", headers=receiver)).json()["content"]
+    assert [item["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"]
+            for item in waiting] == [message_id]
+
+
+async def test_an_arkivmelding_naming_an_unknown_resource_is_refused(client, sender) -> None:
+    document = sbd()
+    document["arkivmelding"]["dpo"] = {"resourceId": "no-such-resource"}
+    refused = await client.post("/api/messages/out", json=document, headers=sender)
+    assert refused.status_code == 400 and refused.json()["code"] == "unknown_resource", refused.text
+    assert (await client.get("/api/messages/out", headers=sender)).json()["totalElements"] == 0
 
 
 async def test_the_incoming_queue_needs_the_dpo_scope(client, token) -> None:

@@ -19,8 +19,9 @@ from felles.core.audit import Actor
 from felles.core.config import get_settings
 from felles.core.ids import uuid7
 from felles.core.jobs import Worker, enqueue
-from felles.correspondence import nextmove, nextmove_dpv
+from felles.correspondence import nextmove
 from felles.correspondence.letters_models import Letter
+from felles.correspondence.nextmove_schemas import DPV_RESOURCE
 from felles.correspondence.service_history import DPV_FAILED_JOB
 from felles.registers.population import DEMO_ACCOUNTING_FIRM
 from tests.conftest import bearer, forget_cached_authorization
@@ -39,13 +40,13 @@ PDF = b"%PDF-1.4\n% vedlegg\n%%EOF\n"
 async def dpv_resource(database) -> str:
     """The DPV correspondence resource, whose policy lets Fjordkraft (the sender) send."""
     actor = Actor(f"organization:{DIGDIR}")
-    resource = correspondence_resource(nextmove_dpv.DPV_RESOURCE).model_dump(exclude_none=True)
+    resource = correspondence_resource(DPV_RESOURCE).model_dump(exclude_none=True)
     resource["hasCompetentAuthority"] = {"organization": DIGDIR, "orgcode": "digdir"}
     await authorization_service.create_resource(database, actor, DIGDIR,
                                                 type(correspondence_resource()).model_validate(resource))
-    await authorization_service.put_policy(database, actor, DIGDIR, nextmove_dpv.DPV_RESOURCE, policy_xml(
-        nextmove_dpv.DPV_RESOURCE, [([(ORGANIZATION_ID, SENDER)], ["write"])]))
-    return nextmove_dpv.DPV_RESOURCE
+    await authorization_service.put_policy(database, actor, DIGDIR, DPV_RESOURCE, policy_xml(
+        DPV_RESOURCE, [([(ORGANIZATION_ID, SENDER)], ["write"])]))
+    return DPV_RESOURCE
 
 
 def sbd(*, sender: str = SENDER, dpv: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -104,7 +105,7 @@ async def test_a_dpv_message_is_read_in_altinn_and_its_statuses_follow(client, d
     assert correspondence_id is not None
     receiver = bearer(token(scopes=["altinn:correspondence.read"], org=RECEIVER))
     details = (await client.get(f"{API}/correspondence/{correspondence_id}/details", headers=receiver)).json()
-    assert details["status"] == "Published" and details["resourceId"] == nextmove_dpv.DPV_RESOURCE
+    assert details["status"] == "Published" and details["resourceId"] == DPV_RESOURCE
     assert details["content"]["messageTitle"] == "Varsel om tilsyn"
     assert details["recipient"].endswith(RECEIVER)
     (attachment,) = details["content"]["attachments"]
@@ -149,8 +150,8 @@ async def test_a_sender_no_longer_permitted_when_it_is_delivered_gets_feil(clien
     assert (await client.post("/api/messages/out", json=document, headers=sender)).status_code == 200
     assert (await client.post(f"/api/messages/out/{message_id}", headers=sender)).status_code == 200
     # The owner takes the right to send away before the delivery runs.
-    await authorization_service.put_policy(database, Actor(f"organization:{DIGDIR}"), DIGDIR, nextmove_dpv.DPV_RESOURCE,
-                                           policy_xml(nextmove_dpv.DPV_RESOURCE, [([(ORGANIZATION_ID, DIGDIR)],
+    await authorization_service.put_policy(database, Actor(f"organization:{DIGDIR}"), DIGDIR, DPV_RESOURCE,
+                                           policy_xml(DPV_RESOURCE, [([(ORGANIZATION_ID, DIGDIR)],
                                                                                ["write"])]))
     forget_cached_authorization()
     await run_jobs(database)

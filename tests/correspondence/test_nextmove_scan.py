@@ -12,10 +12,15 @@ from felles.core.config import Environment, Settings, VirusScannerKind, get_sett
 from felles.correspondence.nextmove_api import SEND_SCOPE
 from tests.conftest import bearer
 from tests.core.test_virusscan import EICAR, clamd  # noqa: F401 - the real clamd fixture
-from tests.correspondence.letters_support import REIDUN, SENDER, personas  # noqa: F401 - personas is a fixture
+from tests.correspondence.letters_support import (  # noqa: F401 - personas and nextmove_sender are fixtures
+    REIDUN,
+    SENDER,
+    nextmove_sender,
+    personas,
+)
 from tests.correspondence.test_nextmove import PDF, sbd
 
-pytestmark = pytest.mark.usefixtures("personas")
+pytestmark = pytest.mark.usefixtures("personas", "nextmove_sender")
 
 
 @pytest.fixture

@@ -17,7 +17,10 @@ A message to an organisation has a lifetime, as eFormidling's: until the SBD's e
 lifetime ends; a message not delivered by then gets LEVETID_UTLOPT and leaves the receiver's incoming queue.
 
 Every message belongs to its sender (the token's organisation): a sender sees and changes only its own; an
-incoming message is seen only by its receiver.
+incoming message is seen only by its receiver. Besides its message type's scope, a sender needs the resource
+registry and the PDP to let it send through the message's service resource (Digdir's resource of its channel, or
+the one its channel settings name), as its owner or an allowed sender; that is decided when the message is
+created and again when it is sent.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ from felles.correspondence.letters import (
     record_status,
 )
 from felles.correspondence.letters_models import Letter, LetterStatus
-from felles.correspondence.nextmove_dpv import DPV_JOB, dpv_resource
+from felles.correspondence.nextmove_dpv import DPV_JOB
 from felles.correspondence.service_reading import zipped_blobs
 from felles.registers import service as registers
 from felles.registers.identifiers import InvalidIdentifier, parse_organization_number, parse_person_identifier
@@ -203,8 +206,9 @@ def dump(document: schemas.StandardBusinessDocument) -> dict[str, Any]:
 
 
 async def _authorize(database: Database, principal: Principal, document: schemas.StandardBusinessDocument) -> str:
-    """The sender (the token's organisation), once its token has the scope the message type needs and, for DPV,
-    the resource registry and the PDP let it send through the message's correspondence resource."""
+    """The sender (the token's organisation), once its token has the scope the message type needs and the
+    resource registry and the PDP let it send through the message's service resource (as its owner or an allowed
+    sender), as a correspondence's sender is decided."""
     sender = _sender_of(principal)
     kind = document.message_type
     if SCOPE_OF_TYPE[kind] not in principal.scopes:
@@ -214,8 +218,7 @@ async def _authorize(database: Database, principal: Principal, document: schemas
                                                                                           receiver):
         raise InvalidInput(f"Organisation {receiver} is neither in Enhetsregisteret nor a service owner.",
                            code="receiver_not_found")
-    if kind == "digital_dpv":
-        await service_access.permitted_sending(database, sender, dpv_resource(document))
+    await service_access.permitted_sending(database, sender, document.service_resource)
     return sender
 
 
@@ -380,8 +383,13 @@ def _check_arkivmelding_files(letter: Letter) -> None:
 
 
 async def send_message(database: Database, principal: Principal, message_id: str) -> None:
-    """Send a message created before, with its files uploaded."""
+    """Send a message created before, with its files uploaded. The sender is decided again: its right to send
+    through the message's resource may have gone since it created the message."""
     sender = _sender_of(principal)
+    async with database.transaction() as session:
+        letter = await _own_letter(session, sender, message_id)
+        _unsent(letter)
+    await _authorize(database, principal, schemas.StandardBusinessDocument.model_validate(letter.business_document))
     async with database.transaction() as session:
         letter = await _own_letter(session, sender, message_id, lock=True)
         _unsent(letter)

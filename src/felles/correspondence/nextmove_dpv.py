@@ -1,6 +1,6 @@
-"""DPV in the next-move API: a `digital_dpv` message to an organisation becomes an Altinn correspondence through a
-CorrespondenceService resource (`DPV_RESOURCE`, or the one `digital_dpv.dpv.resourceId` names) that the resource
-registry and the PDP let the sender send through.
+"""DPV in the next-move API: a `digital_dpv` message to an organisation becomes an Altinn correspondence through its
+CorrespondenceService resource (`nextmove_schemas.DPV_RESOURCE`, or the one `digital_dpv.dpv.resourceId` names),
+which the resource registry and the PDP decide again when it is delivered.
 
 The letter follows its correspondence: SENDT when sent, LEVERT when the correspondence is published
 (`digitalpost.delivered_in_altinn_in_transaction`), LEST when it is read there, FEIL when the sender is refused or
@@ -33,17 +33,10 @@ from felles.correspondence.models import Correspondence, CorrespondenceStatusEve
 from felles.correspondence.schemas import CorrespondenceStatus
 from felles.correspondence.service_history import DPV_FAILED_JOB
 
-# The CorrespondenceService resource DPV messages go through unless the message names another.
-DPV_RESOURCE = "eformidling-dpv-meldingstjeneste"
 DPV_JOB = "nextmove.deliver_dpv"
 # The correspondence's statuses before it is published or fails: its letter waits (SENDT).
 _NOT_YET_PUBLISHED = (CorrespondenceStatus.INITIALIZED, CorrespondenceStatus.READY_FOR_PUBLISH,
                       CorrespondenceStatus.RESERVED)
-
-
-def dpv_resource(document: schemas.StandardBusinessDocument) -> str:
-    settings = document.digital_dpv.dpv if document.digital_dpv is not None else None
-    return str((settings or {}).get("resourceId") or DPV_RESOURCE)
 
 
 def _dpv_request(letter: Letter, document: schemas.StandardBusinessDocument,
@@ -85,7 +78,8 @@ async def deliver_dpv(payload: dict[str, Any], context: JobContext) -> None:
     document = schemas.StandardBusinessDocument.model_validate(letter.business_document)
     blobs = open_blob_store(get_settings())
     try:
-        sending = await service_access.permitted_sending(context.database, letter.sender, dpv_resource(document))
+        sending = await service_access.permitted_sending(context.database, letter.sender,
+                                                           document.service_resource)
         files = [correspondence_service.UploadedFile(file["name"], await blobs.get(file["blobKey"]))
                  for file in letter.documents]
         answer, _ = await correspondence_service.initialize(context.database, blobs, sending,

@@ -19,6 +19,18 @@ STANDARDS = {
     "arkivmelding": "urn:no:difi:arkivmelding:xsd::arkivmelding",
 }
 MessageType = Literal["digital", "print", "digital_dpv", "arkivmelding"]
+# The CorrespondenceService resources (Digdir's) messages are sent through, one per channel; the resource registry
+# and the PDP decide who may send through each. A message may name another in its channel's settings
+# (`dpi`, `dpo` or `dpv`, as `resourceId`).
+DPI_RESOURCE = "eformidling-dpi-meldingstjeneste"
+DPO_RESOURCE = "eformidling-dpo-meldingstjeneste"
+DPV_RESOURCE = "eformidling-dpv-meldingstjeneste"
+CHANNEL_OF_TYPE = {"digital": "dpi", "print": "dpi", "arkivmelding": "dpo", "digital_dpv": "dpv"}
+RESOURCE_OF_CHANNEL = {"dpi": DPI_RESOURCE, "dpo": DPO_RESOURCE, "dpv": DPV_RESOURCE}
+# A channel's settings in a business message (eFormidling's `dpv`; Felles's `dpi` and `dpo`).
+ChannelSettings = Annotated[dict[str, Any] | None, Field(
+    description="The channel's settings; Felles reads `resourceId`, the service resource the message is sent "
+                "through")]
 # A date and time as sent, read where it is used (the OpenAPI description still says date-time).
 DateTimeText = Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time"})]
 
@@ -96,6 +108,7 @@ class DigitalMessage(_Open):
     digitalPostInfo: DigitalPostInfo
     varsler: Notices | None = None
     metadataFiler: dict[str, str] = Field(default_factory=dict)
+    dpi: ChannelSettings = None
 
 
 class PostAddress(_Open):
@@ -125,6 +138,7 @@ class PrintMessage(_Open):
     posttype: Literal["A_PRIORITERT", "B_OEKONOMI"] | None = None
     retur: MailReturn
     printinstruksjoner: dict[str, str] = Field(default_factory=dict)
+    dpi: ChannelSettings = None
 
 
 class DigitalDpvMessage(_Open):
@@ -134,7 +148,7 @@ class DigitalDpvMessage(_Open):
     tittel: str = Field(min_length=1, max_length=255)
     sammendrag: str = Field(min_length=1, max_length=255)
     innhold: str = Field(min_length=1, max_length=10_000)
-    dpv: dict[str, Any] | None = None
+    dpv: ChannelSettings = None
 
 
 class ArkivmeldingMessage(_Open):
@@ -143,6 +157,7 @@ class ArkivmeldingMessage(_Open):
 
     hoveddokument: str | None = Field(default=None, max_length=255)
     sikkerhetsnivaa: int | None = Field(default=None, ge=3, le=4)
+    dpo: ChannelSettings = None
     dpv: dict[str, Any] | None = None
     dpf: dict[str, Any] | None = None
 
@@ -183,6 +198,13 @@ class StandardBusinessDocument(BaseModel):
         message = self.business_message_named(self.message_type)
         assert message is not None  # the validator saw to it
         return message
+
+    @property
+    def service_resource(self) -> str:
+        """The resource the message is sent through: the one its channel's settings name, else the channel's."""
+        channel = CHANNEL_OF_TYPE[self.message_type]
+        settings = getattr(self.business_message, channel, None) or {}
+        return str(settings.get("resourceId") or RESOURCE_OF_CHANNEL[channel])
 
     @property
     def conversation_scope(self) -> Scope | None:

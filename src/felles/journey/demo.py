@@ -1,7 +1,8 @@
 """Skedsmo kommune in the demo data (seed 003, the 2017 workshop): the family from Kjeller, the municipality as a
 service owner with its two apps (leave from school, a kindergarten place), its correspondence resource for the
-answers, and the Maskinporten client of its case system, whose private key is written to the data folder for
-`felles casesystem` to sign its JWT grants with. Everything is idempotent: `make run` calls it every time."""
+answers, its place among the next-move senders (it archives each case), and the Maskinporten client of its case
+system, whose private key is written to the data folder for `felles casesystem` to sign its JWT grants with.
+Everything is idempotent: `make run` calls it every time."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from felles.core.audit import Actor
 from felles.core.config import Settings
 from felles.core.db import Database
 from felles.core.errors import Conflict
+from felles.correspondence.demo import seed_eformidling_sender
 from felles.correspondence.nextmove import DPO_SCOPE
 from felles.identity import schemas as identity_schemas
 from felles.identity import selfservice
@@ -111,6 +113,7 @@ async def seed_skedsmo(database: Database, settings: Settings) -> SkedsmoDemo:
         pass
     await authorization.put_policy(database, actor, SKEDSMO, ANSWER_RESOURCE, policy_xml(ANSWER_RESOURCE, [
         ([(ROLE, "priv")], ["read"])]))
+    await seed_eformidling_sender(database, SKEDSMO)  # the case system archives through next move
     return SkedsmoDemo(added, apps, await _client(database, settings))
 
 
