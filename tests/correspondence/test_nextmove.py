@@ -4,16 +4,16 @@ in one multipart request, the conversation and the status feed; a sender sees on
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from felles.authorization import service as authorization_service
 from felles.core.audit import Actor
-from felles.core.clock import utcnow
+from felles.core.clock import clock, utcnow
 from felles.core.ids import uuid7
-from felles.correspondence import digitalpost, printing
+from felles.correspondence import digitalpost, nextmove, printing
 from felles.correspondence.demo import EFORMIDLING_SENDERS
 from felles.correspondence.nextmove_api import SEND_SCOPE
 from felles.identity.cli import DIGDIR
@@ -248,6 +248,41 @@ async def test_the_status_queue_is_peeked_and_taken_until_empty(client, agency, 
     # Taken off the queue, a status stays in the feed.
     feed = (await client.get(f"/api/statuses/{message_id}", headers=agency)).json()
     assert [status["status"] for status in feed["content"]] == seen
+
+
+async def statuses(client, headers, message_id: str) -> list[str]:
+    feed = (await client.get(f"/api/statuses/{message_id}", headers=headers)).json()
+    return [status["status"] for status in feed["content"]]
+
+
+async def test_a_letter_not_delivered_in_its_lifetime_expires_and_goes_nowhere(client, agency, database) -> None:
+    """A person's messages live 24 hours when the SBD gives no expectedResponseDateTime, as a message to an
+    organisation does: one still undelivered then (its delivery waited, as when the workers were down) is
+    LEVETID_UTLOPT, and neither reaches the mailbox nor goes on paper afterwards."""
+    delivered = await send_in_steps(client, agency, sbd())
+    await run_jobs(database)
+    before = utcnow()
+    waiting = {}
+    for kind, receiver in (("digital", KARI.identifier), ("print", REIDUN.identifier)):
+        document = sbd(kind, receiver=receiver)
+        document["standardBusinessDocumentHeader"]["businessScope"]["scope"][0].pop("scopeInformation")
+        waiting[kind] = await send_in_steps(client, agency, document)
+        conversation = (await client.get(f"/api/conversations/messageId/{waiting[kind]}", headers=agency)).json()
+        assert abs(datetime.fromisoformat(conversation["expiry"]) - (before + nextmove.DEFAULT_LIFETIME)) < \
+            timedelta(seconds=5)
+
+    clock.advance(nextmove.DEFAULT_LIFETIME + timedelta(seconds=5))
+    await run_jobs(database)
+    for kind, message_id in waiting.items():
+        feed = (await client.get(f"/api/statuses/{message_id}", headers=agency)).json()["content"]
+        assert [status["status"] for status in feed] == ["OPPRETTET", "LEVETID_UTLOPT"], kind
+        assert feed[-1]["description"].startswith("Levetiden for meldingen er utgått")
+        assert (await client.get(f"/api/conversations/messageId/{message_id}", headers=agency)).json()["finished"]
+    assert [letter.title for letter in await digitalpost.development_mailbox(database, KARI.identifier)] == [
+        "Vedtak om strøm"]
+    assert await printing.print_outbox(database) == []
+    # The message delivered within its lifetime stays delivered.
+    assert await statuses(client, agency, delivered) == ["OPPRETTET", "SENDT", "LEVERT"]
 
 
 # --- who may send: the resource registry and the PDP --------------------------------------------------------------

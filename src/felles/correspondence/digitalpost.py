@@ -347,9 +347,12 @@ async def deliver_to_mailbox(payload: dict[str, Any], context: JobContext) -> No
     ids = [uuid.UUID(value) for value in payload["letterIds"]]
     letters = await context.session.scalars(
         select(Letter).where(Letter.id.in_(ids)).order_by(Letter.id).with_for_update())
+    now = utcnow()
     for letter in letters:
         if letter.delivered_at is not None or letter.print_requested_at is not None:
             continue
+        if letter.expires_at is not None and letter.expires_at <= now:
+            continue  # a next-move message whose lifetime ended is not delivered (`nextmove.expire`)
         delivery = MailboxDelivery(letter.id, letter.message_id, letter.sender, letter.recipient,
                                    letter.mailbox_provider, letter.mailbox_address, letter.title, letter.documents)
         if letter.status == MessageStatus.OPPRETTET:

@@ -12,9 +12,10 @@ Its sender follows it: OPPRETTET, SENDT, MOTTATT (on the receiver's queue), LEVE
 A `digital_dpv` message to an organisation becomes an Altinn correspondence (DPV, `nextmove_dpv`): SENDT, LEVERT
 when published in Altinn, LEST when read there, FEIL if it cannot be or its correspondence fails.
 
-A message to an organisation has a lifetime, as eFormidling's: until the SBD's expectedResponseDateTime, or
-`DEFAULT_LIFETIME` from its creation (then written into the SBD). Sending it writes `EXPIRY_JOB`, due when the
-lifetime ends; a message not delivered by then gets LEVETID_UTLOPT and leaves the receiver's incoming queue.
+Every message has a lifetime, as eFormidling's: until the SBD's expectedResponseDateTime, or `DEFAULT_LIFETIME`
+from its creation (then written into the SBD). Sending it writes `EXPIRY_JOB`, due when the lifetime ends; a
+message not delivered by then gets LEVETID_UTLOPT: it leaves the receiver's incoming queue, is not delivered to the
+mailbox nor joins a print batch, and its DPV correspondence is not published.
 
 Every message belongs to its sender (the token's organisation): a sender sees and changes only its own; an
 incoming message is seen only by its receiver. Besides its message type's scope, a sender needs the resource
@@ -88,15 +89,16 @@ ASIC_CONTENT_TYPE = "application/vnd.etsi.asic-e+zip"
 DPI_SCOPE = "digitalpostinnbygger:send"
 DPO_SCOPE = "eformidling:dpo"
 DPV_SCOPE = "eformidling:dpv"
-# The message types to organisations; their delivery waits on the receiver, so they have a lifetime.
+# The message types to organisations.
 ORGANIZATION_TYPES = ("digital_dpv", "arkivmelding")
 SCOPE_OF_TYPE = {"digital": DPI_SCOPE, "print": DPI_SCOPE, "arkivmelding": DPO_SCOPE, "digital_dpv": DPV_SCOPE}
 # A message's lifetime when its SBD gives no expectedResponseDateTime: the integrasjonspunkt's default
 # (`difi.move.nextmove.default-ttl-hours`, 24 hours, in eFormidling's configuration documentation).
 DEFAULT_LIFETIME = timedelta(hours=24)
 EXPIRY_JOB = "nextmove.expire"
-# The statuses of a message on its way: its lifetime may still end.
-WAITING = frozenset({MessageStatus.SENDT, MessageStatus.MOTTATT})
+# The statuses of a sent message on its way: its lifetime may still end (OPPRETTET: a letter whose delivery to the
+# mailbox or collection into a print batch has not happened yet).
+WAITING = frozenset({MessageStatus.OPPRETTET, MessageStatus.SENDT, MessageStatus.MOTTATT})
 
 
 # --- parties ------------------------------------------------------------------------------------------------
@@ -158,7 +160,7 @@ async def _create(session: AsyncSession, sender: str, document: schemas.Standard
     scope.identifier = scope.identifier or default_process
     identification.instanceIdentifier = message_id
     expires_at = _expected_response(document)
-    if kind in ORGANIZATION_TYPES and expires_at is None:
+    if expires_at is None:
         expires_at = (utcnow() + DEFAULT_LIFETIME).replace(microsecond=0)
         scope.scopeInformation.append(schemas.ScopeInformation(expectedResponseDateTime=expires_at.isoformat()))
     title, body = _letter_text(document)
@@ -168,7 +170,7 @@ async def _create(session: AsyncSession, sender: str, document: schemas.Standard
     if isinstance(document.print_, schemas.PrintMessage):
         letter.print_address = document.print_.mottaker.model_dump(exclude_none=True)
         letter.return_address = document.print_.retur.mottaker.model_dump(exclude_none=True)
-    letter.expires_at = expires_at if kind in ORGANIZATION_TYPES else None
+    letter.expires_at = expires_at
     letter.business_document = dump(document)
     session.add(letter)
     record_status(session, letter, MessageStatus.OPPRETTET)
@@ -339,19 +341,19 @@ async def _send(session: AsyncSession, letter: Letter) -> None:
     main = getattr(document.business_message, "hoveddokument", None)
     if main is not None and main not in {file["name"] for file in letter.documents}:
         raise InvalidInput(f"The main document {main!r} is not uploaded.", code="main_document_missing")
+    if document.message_type == "arkivmelding":
+        _check_arkivmelding_files(letter)
+    await _expire_when_due(session, letter)
     if document.message_type == "print":
         letter.channel = Channel.PRINT
         await printing.queue_for_print_in_transaction(session, letter, PrintReason.REQUESTED)
         return
     if document.message_type == "arkivmelding":
-        _check_arkivmelding_files(letter)
-        await _expire_when_due(session, letter)
         letter.channel = Channel.ORGANIZATION_QUEUE
         record_status(session, letter, MessageStatus.SENDT)
         record_status(session, letter, MessageStatus.MOTTATT, "On the receiver's incoming queue")
         return
     if document.message_type == "digital_dpv":
-        await _expire_when_due(session, letter)
         letter.channel = Channel.ALTINN
         record_status(session, letter, MessageStatus.SENDT)
         await enqueue(session, DPV_JOB, {"letterId": str(letter.id)})
@@ -724,10 +726,13 @@ async def pop_incoming(database: Database, blobs: BlobStore, principal: Principa
 @job_handler(EXPIRY_JOB, max_attempts=20, backoff_base=timedelta(seconds=30))
 async def expire(payload: dict[str, Any], context: JobContext) -> None:
     """The message's lifetime ended (`_expire_when_due` wrote this job for then): still on its way, it gets
-    LEVETID_UTLOPT and leaves the receiver's incoming queue (peek, pop and delete no longer find it). A message
-    delivered, failed or expired meanwhile is left as it is, so the job may run twice."""
+    LEVETID_UTLOPT and leaves the receiver's incoming queue (peek, pop and delete no longer find it); a letter's
+    delivery to the mailbox and its print collection pass it by (they read the lifetime themselves). A message
+    delivered, failed or expired meanwhile is left as it is, and so is a letter already in a print batch (at the
+    printer, past stopping); the job may run twice."""
     letter = await context.session.get(Letter, uuid.UUID(payload["letterId"]), with_for_update=True)
-    if letter is None or letter.status not in WAITING or letter.expires_at is None or letter.expires_at > utcnow():
+    if (letter is None or letter.channel == Channel.UNSENT or letter.status not in WAITING
+            or letter.print_batch_id is not None or letter.expires_at is None or letter.expires_at > utcnow()):
         return
     letter.locked_until = None
     record_status(context.session, letter, MessageStatus.LEVETID_UTLOPT,

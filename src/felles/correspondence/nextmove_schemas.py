@@ -61,8 +61,8 @@ class DocumentIdentification(_Open):
 class ScopeInformation(_Open):
     # Read by the service (`nextmove._expected_response`), so an unreadable one is a problem with its own code.
     expectedResponseDateTime: DateTimeText | None = Field(
-        default=None, description="When the message's lifetime ends (ISO 8601 with its UTC offset); for a message "
-                                  "to an organisation 24 hours after its creation when not given")
+        default=None, description="When the message's lifetime ends (ISO 8601 with its UTC offset); 24 hours after "
+                                  "its creation when not given")
 
 
 class Scope(_Open):

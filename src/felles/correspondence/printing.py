@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -114,10 +114,12 @@ async def collect_print_batches(payload: dict[str, Any], context: JobContext) ->
     the sweep and a trigger) never put one letter in two batches."""
     session = context.session
     provider = get_settings().print_provider
+    # A next-move message whose lifetime ended is not printed (`nextmove.expire`).
+    alive = or_(Letter.expires_at.is_(None), Letter.expires_at > utcnow())
     while True:
         candidates = list(await session.scalars(
             select(Letter.id)
-            .where(Letter.print_batch_id.is_(None), Letter.print_requested_at.is_not(None))
+            .where(Letter.print_batch_id.is_(None), Letter.print_requested_at.is_not(None), alive)
             .order_by(Letter.print_requested_at, Letter.id)
             .limit(BATCH_LIMIT)
             .with_for_update(skip_locked=True)
