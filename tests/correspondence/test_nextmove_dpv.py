@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,13 +17,14 @@ from felles.authorization import service as authorization_service
 from felles.authorization.decision import ORGANIZATION_ID
 from felles.authorization.demo import policy_xml
 from felles.core.audit import Actor
+from felles.core.clock import clock, utcnow
 from felles.core.config import get_settings
 from felles.core.ids import uuid7
 from felles.core.jobs import Worker, enqueue
-from felles.correspondence import nextmove
+from felles.correspondence import nextmove, nextmove_dpv
 from felles.correspondence.letters_models import Letter
 from felles.correspondence.nextmove_schemas import DPV_RESOURCE
-from felles.correspondence.service_history import DPV_FAILED_JOB
+from felles.correspondence.service_history import DPV_FAILED_JOB, PUBLISH_JOB
 from felles.registers.population import DEMO_ACCOUNTING_FIRM
 from tests.conftest import bearer, forget_cached_authorization
 from tests.core.test_virusscan import EICAR, clamd  # noqa: F401 - the real clamd fixture
@@ -200,3 +202,51 @@ async def test_a_correspondence_that_fails_after_it_was_sent_gives_its_message_f
     assert await run_jobs(database) == 1
     assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "FEIL"]
 
+
+
+def scanner(monkeypatch, kind: str, address: str = "/nonexistent/clamd.ctl") -> None:
+    """The virus scanner the job handlers (Altinn's scan of each attachment) use from now on."""
+    monkeypatch.setenv("FELLES_VIRUS_SCANNER", kind)
+    monkeypatch.setenv("FELLES_CLAMD_ADDRESS", address)
+    get_settings.cache_clear()
+
+
+async def test_a_dpv_message_whose_lifetime_ends_first_stops_its_correspondence(client, database, token,
+                                                                              dpv_resource, job_settings,
+                                                                              monkeypatch) -> None:
+    scanner(monkeypatch, "clamd")  # unreachable: the attachment waits for its scan, and the correspondence with it
+    sender = headers(token)
+    document = sbd()
+    document["standardBusinessDocumentHeader"]["businessScope"]["scope"][0]["scopeInformation"] = [
+        {"expectedResponseDateTime": (utcnow() + timedelta(hours=1)).isoformat()}]
+    message_id = document["standardBusinessDocumentHeader"]["documentIdentification"]["instanceIdentifier"]
+    answer = await client.post("/api/messages/out/multipart", headers=sender, data={"sbd": json.dumps(document)},
+                               files={"varsel.pdf": ("varsel.pdf", PDF, "application/pdf")})
+    assert answer.status_code == 200, answer.text
+    await run_jobs(database)
+    async with database.transaction() as session:
+        correspondence_id = await session.scalar(select(Letter.correspondence_id)
+                                                 .where(Letter.message_id == message_id))
+    owner = bearer(token(scopes=WRITE, org=SENDER))
+    details = (await client.get(f"{API}/correspondence/{correspondence_id}/details", headers=owner)).json()
+    assert details["status"] == "Initialized"
+
+    clock.advance(timedelta(hours=1, seconds=1))
+    await run_jobs(database)
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "LEVETID_UTLOPT"]
+    details = (await client.get(f"{API}/correspondence/{correspondence_id}/details", headers=owner)).json()
+    assert [event["status"] for event in details["statusHistory"]] == ["Initialized", "Failed"]
+    assert details["status"] == "Failed" and details["statusText"] == nextmove_dpv.LIFETIME_ENDED
+
+    # The scanner is back and the attachment is published; the correspondence is not, even by a publish run again.
+    scanner(monkeypatch, "none")
+    clock.advance(timedelta(hours=2))
+    async with database.transaction() as session:
+        await enqueue(session, PUBLISH_JOB, {"ids": [str(correspondence_id)]})
+    await run_jobs(database)
+    details = (await client.get(f"{API}/correspondence/{correspondence_id}/details", headers=owner)).json()
+    assert details["status"] == "Failed" and details["content"]["attachments"][0]["status"] == "Published"
+    receiver = bearer(token(scopes=["altinn:correspondence.read"], org=RECEIVER))
+    assert (await client.get(f"{API}/correspondence/{correspondence_id}/details",
+                             headers=receiver)).status_code == 404
+    assert await statuses(client, sender, message_id) == ["OPPRETTET", "SENDT", "LEVETID_UTLOPT"]

@@ -47,6 +47,7 @@ from felles.core.tokens import Principal
 from felles.core.virusscan import Infected, ScanFailed, VirusScanner
 from felles.correspondence import digitalpost, printing, service_access
 from felles.correspondence import nextmove_schemas as schemas
+from felles.correspondence import service as correspondence_service
 from felles.correspondence.letters import (
     ARKIVMELDING_PROCESS,
     DIGITAL_POST_DECISION_PROCESS,
@@ -58,7 +59,7 @@ from felles.correspondence.letters import (
     record_status,
 )
 from felles.correspondence.letters_models import Letter, LetterStatus
-from felles.correspondence.nextmove_dpv import DPV_JOB
+from felles.correspondence.nextmove_dpv import DPV_JOB, LIFETIME_ENDED
 from felles.correspondence.service_reading import zipped_blobs
 from felles.registers import service as registers
 from felles.registers.identifiers import InvalidIdentifier, parse_organization_number, parse_person_identifier
@@ -729,13 +730,24 @@ async def expire(payload: dict[str, Any], context: JobContext) -> None:
     LEVETID_UTLOPT and leaves the receiver's incoming queue (peek, pop and delete no longer find it); a letter's
     delivery to the mailbox and its print collection pass it by (they read the lifetime themselves). A message
     delivered, failed or expired meanwhile is left as it is, and so is a letter already in a print batch (at the
-    printer, past stopping); the job may run twice."""
-    letter = await context.session.get(Letter, uuid.UUID(payload["letterId"]), with_for_update=True)
-    if (letter is None or letter.channel == Channel.UNSENT or letter.status not in WAITING
-            or letter.print_batch_id is not None or letter.expires_at is None or letter.expires_at > utcnow()):
+    printer, past stopping); the job may run twice. A DPV message's correspondence not published yet fails, and is
+    never published."""
+    session = context.session
+    letter = await session.get(Letter, uuid.UUID(payload["letterId"]))
+    if letter is None or letter.channel == Channel.UNSENT or letter.expires_at is None or letter.expires_at > utcnow():
+        return
+    linked = letter.correspondence_id
+    if linked is not None:
+        # A DPV message's correspondence not published yet is stopped, so it never goes out. Locked before the
+        # letter, as publishing locks them: a publish under way finishes first, and its letter is LEVERT.
+        await correspondence_service.fail_unpublished_in_transaction(session, linked, LIFETIME_ENDED)
+    await session.refresh(letter, with_for_update=True)
+    if letter.correspondence_id != linked:
+        raise RuntimeError("the DPV message was linked to its correspondence meanwhile; its expiry is tried again")
+    if letter.status not in WAITING or letter.print_batch_id is not None:
         return
     letter.locked_until = None
-    record_status(context.session, letter, MessageStatus.LEVETID_UTLOPT,
+    record_status(session, letter, MessageStatus.LEVETID_UTLOPT,
                   "Levetiden for meldingen er utgått før den ble levert; send den på nytt")
 
 

@@ -6,7 +6,9 @@ The letter follows its correspondence: SENDT when sent, LEVERT when the correspo
 (`digitalpost.delivered_in_altinn_in_transaction`), LEST when it is read there, FEIL when the sender is refused or
 the correspondence fails. A correspondence that fails writes `DPV_FAILED_JOB` in the transaction of its Failed
 status (`service_history.add_status_rows`); the job gives its letter FEIL with the correspondence's reason. One
-that failed before its letter was linked to it is seen by `deliver_dpv` when it links them.
+that failed before its letter was linked to it is seen by `deliver_dpv` when it links them. A message whose
+lifetime ends before its correspondence is published (LEVETID_UTLOPT, `nextmove.expire`) stops it: Failed, with
+`LIFETIME_ENDED` as the reason, so it is never published.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from felles.correspondence.schemas import CorrespondenceStatus
 from felles.correspondence.service_history import DPV_FAILED_JOB
 
 DPV_JOB = "nextmove.deliver_dpv"
+# Why a DPV message's correspondence fails when the message's lifetime ends before it is published.
+LIFETIME_ENDED = ("The eFormidling message's lifetime (its expectedResponseDateTime) ended before the correspondence "
+                  "was published")
 # The correspondence's statuses before it is published or fails: its letter waits (SENDT).
 _NOT_YET_PUBLISHED = (CorrespondenceStatus.INITIALIZED, CorrespondenceStatus.READY_FOR_PUBLISH,
                       CorrespondenceStatus.RESERVED)
@@ -91,15 +96,21 @@ async def deliver_dpv(payload: dict[str, Any], context: JobContext) -> None:
             record_status(context.session, failed, MessageStatus.FEIL, exc.detail)
         return
     (created,) = answer.correspondences
+    # The correspondence is locked before its letter, as publishing (and `nextmove.expire`) lock them; this waits
+    # for a publish under way.
+    status = await context.session.scalar(select(Correspondence.status).where(
+        Correspondence.id == created.correspondenceId).with_for_update())
     letter = await context.session.get(Letter, letter_id, with_for_update=True)
     assert letter is not None
     letter.correspondence_id = created.correspondenceId
+    if letter.status == MessageStatus.LEVETID_UTLOPT:
+        # Its lifetime ended while the correspondence was made: the correspondence must not go out.
+        await correspondence_service.fail_unpublished_in_transaction(context.session, created.correspondenceId,
+                                                                     LIFETIME_ENDED)
+        return
     # Published or failed before this transaction linked it (the publish job may run first): follow it now.
-    # Locking the correspondence waits for a publish under way.
-    status = await context.session.scalar(select(Correspondence.status).where(
-        Correspondence.id == created.correspondenceId).with_for_update())
     if letter.status != MessageStatus.SENDT or status in _NOT_YET_PUBLISHED:
-        return  # its lifetime ran out meanwhile, or the correspondence's publish or failure will follow
+        return  # the correspondence's publish or failure will follow
     if status == CorrespondenceStatus.FAILED:
         record_status(context.session, letter, MessageStatus.FEIL,
                       await _failure_reason(context.session, created.correspondenceId))

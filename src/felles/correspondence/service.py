@@ -362,6 +362,22 @@ async def publish(payload: dict[str, Any], context: JobContext) -> None:
     await digitalpost.route_published_in_transaction(session, publishable)
 
 
+async def fail_unpublished_in_transaction(session: AsyncSession, correspondence_id: uuid.UUID, reason: str) -> bool:
+    """Stop a correspondence that is not published yet (Initialized or ReadyForPublish): Failed, Altinn's status for
+    one that will not be published, with `reason`, so that its publish job passes it by. In the caller's
+    transaction; True if it was stopped, False if it was published, failed or gone before. The correspondence is
+    locked as publishing locks it: a publish under way finishes first."""
+    row = await session.scalar(select(Correspondence).where(
+        Correspondence.id == correspondence_id, Correspondence.status.in_([
+            CorrespondenceStatus.INITIALIZED.value, CorrespondenceStatus.READY_FOR_PUBLISH.value]))
+        .with_for_update())
+    if row is None:
+        return False
+    await add_status_rows(session, status_rows([row], CorrespondenceStatus.FAILED, utcnow(), text=reason))
+    await publish_events(session, [correspondence_event("CorrespondencePublishFailed", row)])
+    return True
+
+
 @job_handler(DUE_DATE_JOB, max_attempts=20, backoff_base=timedelta(seconds=30))
 async def due_date_passed(payload: dict[str, Any], context: JobContext) -> None:
     """At the due date, tell the sender (Altinn's events) of each published correspondence its recipient never
