@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from felles.core.clock import clock
 from felles.core.db import Database
@@ -278,6 +278,26 @@ async def test_on_postgresql_a_committed_job_wakes_a_sleeping_worker_at_once(dat
         worker.stop()
         await running
         await worker.database.dispose()
+
+
+@pytest.mark.skipif(not os.environ.get("FELLES_TEST_DATABASE_URL"), reason="LISTEN/NOTIFY is PostgreSQL's")
+async def test_on_postgresql_a_transaction_wakes_the_workers_once_however_many_jobs_it_queues(database: Database):
+    notifications: list[str] = []
+
+    def seen(_connection, _cursor, statement, *_args) -> None:
+        if "pg_notify" in statement:
+            notifications.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(2):
+            async with database.transaction() as session:
+                for n in range(3):
+                    await enqueue(session, "test.record_batch", {"n": n})
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", seen)
+    assert len(notifications) == 2
+    assert await statuses(database) == {JobStatus.PENDING: 6}
 
 
 async def test_a_batch_kind_runs_its_due_jobs_in_batches_of_its_size(database: Database):

@@ -171,6 +171,16 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 
+def done_in_transaction(session: AsyncSession, key: str) -> set[Any]:
+    """A set that lasts as long as the session's current transaction, under `key`: what the transaction has
+    already done that it need do only once (queued a job for an instance, woken the workers)."""
+    transaction = session.sync_session.get_transaction()
+    held: tuple[Any, set[Any]] | None = session.info.get(key)
+    if held is None or held[0] is not transaction:
+        held = session.info[key] = (transaction, set())
+    return held[1]
+
+
 def insert_for(session: AsyncSession, table: Any) -> Any:
     """An INSERT that knows the dialect's `ON CONFLICT` clause (both SQLite and PostgreSQL have one)."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":

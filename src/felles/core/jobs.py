@@ -38,7 +38,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from felles.core import tracing
 from felles.core.clock import utcnow
-from felles.core.db import Base, Database, JSONDocument, UTCDateTime, insert_for
+from felles.core.db import Base, Database, JSONDocument, UTCDateTime, done_in_transaction, insert_for
 from felles.core.ids import uuid7
 from felles.core.metrics import JOBS_FINISHED, component_of_job
 
@@ -172,31 +172,57 @@ async def enqueue(
 
     With a coalesce key (for a job that reads the current state of something when it runs, so that one run does
     the work of many, such as a mirror), nothing is added while a job with the key waits to run: that job runs
-    after this transaction commits and reads what it wrote. Its no-op update below locks the waiting job until
-    then, so no worker claims it earlier (claims skip locked jobs; SQLite has one writer at a time anyway). A job
-    loses its coalesce key when claimed, so a change made while it runs queues a new one. One key, one payload."""
+    after this transaction commits and reads what it wrote. Its no-op update (the ON CONFLICT clause) locks the
+    waiting job until then, so no worker claims it earlier (claims skip locked jobs; SQLite has one writer at a
+    time anyway). A job loses its coalesce key when claimed, so a change made while it runs queues a new one. One
+    key, one payload."""
     spec = _handlers.get(kind)
     if spec is None:
         raise LookupError(f"no handler is registered for job kind {kind!r}")
     if dedupe_key is not None and coalesce_key is not None:
         raise ValueError("a job has a dedupe key or a coalesce key, not both")
     now = utcnow()
-    statement = insert_for(session, Job).values(
-        id=uuid7(), kind=kind, payload=payload, status=JobStatus.PENDING, run_at=run_at or now,
-        attempts=0, max_attempts=spec.max_attempts, created_at=now,
-        dedupe_key=dedupe_key if coalesce_key is None else COALESCE_PREFIX + coalesce_key,
-        traceparent=tracing.current_traceparent(),
-    )
-    if dedupe_key is not None:
-        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    elif coalesce_key is not None:
-        statement = statement.on_conflict_do_update(index_elements=["dedupe_key"],
-                                                    set_={"dedupe_key": statement.excluded.dedupe_key})
-    await session.execute(statement)
+    conflict = "coalesce" if coalesce_key is not None else "dedupe" if dedupe_key is not None else None
+    await session.execute(_insert_statement(session, conflict), {
+        "id": uuid7(), "kind": kind, "payload": payload, "status": JobStatus.PENDING, "run_at": run_at or now,
+        "attempts": 0, "max_attempts": spec.max_attempts, "created_at": now,
+        "dedupe_key": dedupe_key if coalesce_key is None else COALESCE_PREFIX + coalesce_key,
+        "traceparent": tracing.current_traceparent(),
+    })
+    await _wake_workers(session)
+
+
+# enqueue's INSERT per dialect and conflict rule, made once: building one per job (its ON CONFLICT clause, its
+# `excluded` columns, its cache key) cost more than running it.
+_insert_statements: dict[tuple[str, str | None], Any] = {}
+
+
+def _insert_statement(session: AsyncSession, conflict: str | None) -> Any:
+    key = (session.bind.dialect.name if session.bind is not None else "", conflict)
+    statement = _insert_statements.get(key)
+    if statement is None:
+        statement = insert_for(session, Job)
+        if conflict == "dedupe":
+            statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        elif conflict == "coalesce":
+            statement = statement.on_conflict_do_update(index_elements=["dedupe_key"],
+                                                        set_={"dedupe_key": statement.excluded.dedupe_key})
+        _insert_statements[key] = statement
+    return statement
+
+
+_WOKEN = "felles.jobs.woken"
+
+
+async def _wake_workers(session: AsyncSession) -> None:
+    """Wake the workers of every process when the transaction commits (PostgreSQL's NOTIFY, sent once per
+    transaction: the notification is delivered at commit, so a worker woken by it finds the jobs), and this
+    process's own at once."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # Delivered at commit, so a worker woken by it finds the job (identical notifications in one
-        # transaction are folded into one by PostgreSQL).
-        await session.execute(text(f"SELECT pg_notify('{JOBS_CHANNEL}', '')"))
+        woken = done_in_transaction(session, _WOKEN)
+        if not woken:
+            woken.add(JOBS_CHANNEL)
+            await session.execute(text(f"SELECT pg_notify('{JOBS_CHANNEL}', '')"))
     _wake_local_workers()
 
 
@@ -221,9 +247,7 @@ async def enqueue_many(session: AsyncSession, kind: str, jobs: list[tuple[dict[s
         dict(id=uuid7(), kind=kind, payload=payload, status=JobStatus.PENDING, run_at=run_at or now, attempts=0,
              max_attempts=spec.max_attempts, created_at=now, dedupe_key=None,
              traceparent=tracing.current_traceparent()) for payload, run_at in jobs])
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text(f"SELECT pg_notify('{JOBS_CHANNEL}', '')"))
-    _wake_local_workers()
+    await _wake_workers(session)
 
 
 _local_wakeups: set[asyncio.Event] = set()
