@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from felles.core.blobs import BlobStore, BlobStream, StoredBlob, open_blob_store
 from felles.core.clock import utcnow
 from felles.core.config import get_settings
-from felles.core.db import Database
+from felles.core.db import Database, done_in_transaction
 from felles.core.errors import Conflict, InvalidInput, NotFound, Problem
 from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, enqueue, job_handler
@@ -249,10 +249,24 @@ async def record_event_in_transaction(
     )
     session.add(event)
     if event_type != "Saved":
-        # One waiting mirror job does for every event until it runs: it reads the instance as it is then.
+        await _queue_dialog_mirror(session, instance)
+    return event
+
+
+_MIRRORS_QUEUED = "felles.storage.mirrors_queued"
+
+
+async def _queue_dialog_mirror(session: AsyncSession, instance: Instance) -> None:
+    """One waiting mirror job does for every event until it runs (it reads the instance as it is then), so a
+    transaction queues it once per instance. Without flushing what the transaction has pending: the job reads
+    the instance after the commit, and the step's events and changes of the instance are then written together."""
+    queued = done_in_transaction(session, _MIRRORS_QUEUED)
+    if instance.id in queued:
+        return
+    queued.add(instance.id)
+    with session.no_autoflush:
         await enqueue(session, DIALOG_MIRROR_JOB, {"instance": str(instance.id), "org": instance.org},
                       coalesce_key=dialog_mirror_key(instance.id))
-    return event
 
 
 async def instance_row(session: AsyncSession, instance_id: uuid.UUID, *, party_id: int | None = None,
@@ -267,15 +281,19 @@ async def instance_row(session: AsyncSession, instance_id: uuid.UUID, *, party_i
     return instance
 
 
+# Made once: each app call reads its instance so, and building the statement cost a third of reading with it.
+_INSTANCE_WITH_ELEMENTS = (
+    select(Instance, DataElement).outerjoin(DataElement, DataElement.instance_id == Instance.id)
+    .where(Instance.id == bindparam("instance_id")).order_by(DataElement.created_at, DataElement.id))
+_INSTANCE_WITH_ELEMENTS_LOCKED = _INSTANCE_WITH_ELEMENTS.with_for_update(of=Instance)
+
+
 async def instance_with_elements(session: AsyncSession, instance_id: uuid.UUID, *, party_id: int | None = None,
                                  org: str | None = None, lock: bool = False) -> tuple[Instance, list[DataElement]]:
     """`instance_row` and its `data_elements_of` in one statement (an outer join; `lock` locks the instance's row
     only)."""
-    statement = (select(Instance, DataElement).outerjoin(DataElement, DataElement.instance_id == Instance.id)
-                 .where(Instance.id == instance_id).order_by(DataElement.created_at, DataElement.id))
-    if lock:
-        statement = statement.with_for_update(of=Instance)
-    rows = (await session.execute(statement)).all()
+    statement = _INSTANCE_WITH_ELEMENTS_LOCKED if lock else _INSTANCE_WITH_ELEMENTS
+    rows = (await session.execute(statement, {"instance_id": instance_id})).all()
     instance = rows[0][0] if rows else None
     if (instance is None or instance.hard_deleted_at is not None
             or (party_id is not None and instance.party_id != party_id)
