@@ -27,9 +27,10 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 Language = Annotated[str | None, Query(max_length=10, description="The user's language (nb, nn, en)")]
 
 
-def instance_call(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
-                  instanceOwnerPartyId: IntegerId, instanceGuid: uuid.UUID,
-                  language: Language = None) -> task_actions.InstanceCall:
+async def instance_call(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
+                        instanceOwnerPartyId: IntegerId, instanceGuid: uuid.UUID,
+                        language: Language = None) -> task_actions.InstanceCall:
+    # async although it awaits nothing: FastAPI runs a plain function dependency in its thread pool.
     return task_actions.InstanceCall(runtime, catalogue(request), app, caller, instanceOwnerPartyId, instanceGuid,
                                      language or "nb")
 

@@ -38,8 +38,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 declare_body_limit(data.DATA_PATH_PATTERN, data.MAX_ATTACHMENT_BYTES)
 
 
-def instance_ref(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
-                 instanceOwnerPartyId: IntegerId, instanceGuid: uuid.UUID) -> data.InstanceRef:
+async def instance_ref(request: Request, runtime: RuntimeDep, app: AppDep, caller: CallerDep,
+                       instanceOwnerPartyId: IntegerId, instanceGuid: uuid.UUID) -> data.InstanceRef:
+    # async although it awaits nothing: FastAPI runs a plain function dependency in its thread pool.
     return data.InstanceRef(runtime, catalogue(request), app.id, caller, instanceOwnerPartyId, instanceGuid)
 
 

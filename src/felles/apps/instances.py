@@ -331,20 +331,19 @@ def _auto_created_types(app: RunningApp) -> dict[str, str]:
             if spec.get("taskId") and (spec.get("appLogic") or {}).get("autoCreate")}
 
 
-async def _prepare(runtime: Runtime, app: RunningApp, caller: Caller, owner: authorization.PartyRef | int, *,
+async def _prepare(runtime: Runtime, app: RunningApp, caller: Caller, owner: authorization.PartyRef, *,
                    existing: set[str]) -> dict[str, Any]:
     """What a step needs from other components, asked before its first write (their calls write too: audit,
     registration on first use; an embedded database has one writer at a time): the registers' values when
     form data with a prefill configuration may be created (a type not in `existing`), and the owner with its
     register details (the receipt a service task writes names it). Returns the step's scratch."""
-    party = await authorization.party_by_id(runtime.database, owner) if isinstance(owner, int) else owner
     scratch: dict[str, Any] = {PUBLISHER: await _publisher(runtime, app), PREFILL_SOURCES: PrefillSources(),
-                               OWNER: party}
+                               OWNER: owner}
     models = app.definition.models
     configs = [models[data_type].prefill for data_type in _auto_created_types(app)
                if data_type not in existing and data_type in models and models[data_type].prefill]
-    if configs and party is not None:
-        scratch[PREFILL_SOURCES] = await prefill_sources(runtime, caller, party, *configs)
+    if configs:
+        scratch[PREFILL_SOURCES] = await prefill_sources(runtime, caller, owner, *configs)
     return scratch
 
 
@@ -726,7 +725,9 @@ async def process_next(runtime: Runtime, catalogue: AppCatalogue, app: RunningAp
             raise Conflict(f'The action "{action}" does not belong to task {task.id}.', code="invalid_action")
         await _may_move_on(runtime, caller, instance, task, action)
         handler = tasks.handler_for(task)
-        scratch = await _prepare(runtime, running, caller, instance.party_id,
+        # The owner by the identifier the instance keeps: from the registers' cache, not a query by its party id.
+        owner = await authorization.party_of(runtime.database, instance.owner_identifier)
+        scratch = await _prepare(runtime, running, caller, owner,
                                  existing={element.data_type for element in elements})
         scratch[ELEMENTS], scratch[ON_BEHALF_OF] = elements, on_behalf_of
         ctx = tasks.TaskContext(session, runtime, running, instance, task, caller, language, scratch)
