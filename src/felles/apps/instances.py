@@ -33,7 +33,7 @@ from felles.apps.expressions.context import DataModels, ExpressionContext
 from felles.apps.expressions.errors import ExpressionError
 from felles.apps.expressions.evaluator import evaluate
 from felles.apps.formdata import FormDataError, json_to_xml, xml_to_json
-from felles.apps.prefill import PrefillSources, apply_prefill, sources_named
+from felles.apps.prefill import PrefillSources, apply_prefill, sources_named, takes_contact_details
 from felles.apps.process import (
     ConditionEvaluator,
     ProcessChange,
@@ -267,7 +267,8 @@ async def prefill_sources(runtime: Runtime, caller: Caller, owner: authorization
                           *configs: dict[str, Any] | None) -> PrefillSources:
     """The registers' values as app-lib's prefill names them, for the sources that apply to this owner and caller
     and that the prefill configurations take values from."""
-    return await parties.registers_prefill_sources(runtime.database, caller, owner, sources=sources_named(*configs))
+    return await parties.registers_prefill_sources(runtime.database, caller, owner, sources=sources_named(*configs),
+                                                   contact=takes_contact_details(*configs))
 
 
 # --- one step of the process ------------------------------------------------------------------------------------

@@ -58,12 +58,14 @@ def _listed(party: AuthorizedParty) -> dict[str, Any]:
     return listed
 
 
-async def _person_details(database: Database, actor: Actor, identifier: str) -> dict[str, Any]:
-    """Altinn's Person: Folkeregisteret's name and address, and KRR's mobile number."""
+async def _person_details(database: Database, actor: Actor, identifier: str, *, contact: bool = True) -> dict[str, Any]:
+    """Altinn's Person: Folkeregisteret's name and address, and (`contact`) KRR's mobile number."""
     person = await registers.get_person(database, actor, identifier)
-    contact = (await registers.lookup_contact_information(
-        database, actor, [identifier], contact=True, digital_post=False))["personer"][0]
-    mobile = (contact.get("kontaktinformasjon") or {}).get("mobiltelefonnummer")
+    mobile = None
+    if contact:
+        found = (await registers.lookup_contact_information(
+            database, actor, [identifier], contact=True, digital_post=False))["personer"][0]
+        mobile = (found.get("kontaktinformasjon") or {}).get("mobiltelefonnummer")
     names = person.navn
     full_name = " ".join(part for part in (names.fornavn, names.mellomnavn, names.etternavn) if part)
     address = person.bostedsadresse
@@ -102,8 +104,10 @@ async def _organization_details(database: Database, identifier: str) -> dict[str
     }
 
 
-async def party_document(database: Database, actor: Actor, which: authorization.PartyRef | int) -> dict[str, Any]:
-    """The party (given, or by its id) as Altinn's Party, with its person's or organisation's register details."""
+async def party_document(database: Database, actor: Actor, which: authorization.PartyRef | int, *,
+                         contact: bool = True) -> dict[str, Any]:
+    """The party (given, or by its id) as Altinn's Party, with its person's or organisation's register details
+    (a person's mobile number from KRR only with `contact`)."""
     ref = await authorization.party_by_id(database, which) if isinstance(which, int) else which
     if ref is None or ref.kind not in ("person", "organization"):
         raise NotFound(f"No party {which if isinstance(which, int) else which.party_id}.", code="party_not_found")
@@ -112,7 +116,7 @@ async def party_document(database: Database, actor: Actor, which: authorization.
                    name=ref.name, unit_type=ref.unit_type, is_deleted=ref.is_deleted)
     try:
         if person:
-            party["person"] = await _person_details(database, actor, ref.identifier)
+            party["person"] = await _person_details(database, actor, ref.identifier, contact=contact)
             party["name"] = party["name"] or party["person"]["name"]
         else:
             party["organization"] = await _organization_details(database, ref.identifier)
@@ -300,12 +304,15 @@ def prefill_sources(party: dict[str, Any] | None, profile: dict[str, Any] | None
 
 
 async def registers_prefill_sources(database: Database, caller: Caller, owner: authorization.PartyRef | int, *,
-                                    sources: Collection[str] = SOURCES) -> PrefillSources:
+                                    sources: Collection[str] = SOURCES,
+                                    contact: bool = True) -> PrefillSources:
     """The prefill sources of a form for the party `owner`, started by `caller`: the party's Folkeregisteret
     or Enhetsregisteret details, and a person caller's profile (KRR's e-mail and mobile, their own party). Only
-    the `sources` asked for are looked up (each lookup is audited, and a few queries)."""
+    the `sources` asked for are looked up (each lookup is audited, and a few queries), and KRR for a person
+    party only with `contact` (its mobile number) or a profile."""
     actor = Actor(caller.actor)
-    party = await party_document(database, actor, owner) if {"DSF", "ER"} & set(sources) else None
+    party = await party_document(database, actor, owner, contact=contact or "UserProfile" in sources) \
+        if {"DSF", "ER"} & set(sources) else None
     profile = None
     if caller.is_person and "UserProfile" in sources:
         own_ref = await authorization.party_of(database, caller.subject)

@@ -28,6 +28,13 @@ def sources_named(*configs: dict[str, Any] | None) -> frozenset[str]:
                      if isinstance(config.get(source), dict) and config[source])
 
 
+def takes_contact_details(*configs: dict[str, Any] | None) -> bool:
+    """Whether a configuration maps the person's mobile number from Folkeregisteret's source (`MobileNumber`,
+    which Altinn's Person has from KRR, a lookup of its own)."""
+    return any(isinstance(config.get("DSF"), dict) and "MobileNumber" in config["DSF"]
+               for config in configs if config)
+
+
 @dataclass(frozen=True)
 class PrefillSources:
     """The source fields by their prefill names (`OrgNumber`, `SSN`, `Party.Person.Name` …); None where the

@@ -15,7 +15,7 @@ from felles.apps.checks import check_app
 from felles.apps.expressions.context import DataModels, ExpressionContext
 from felles.apps.formdata import json_to_xml, xml_to_json
 from felles.apps.layout import FormState
-from felles.apps.prefill import SOURCES, PrefillSources, apply_prefill, sources_named
+from felles.apps.prefill import SOURCES, PrefillSources, apply_prefill, sources_named, takes_contact_details
 from felles.apps.validation import validate_expressions, validate_required, validate_xml
 from felles.authorization import service as authorization
 from felles.core.audit import AuditEntry
@@ -101,14 +101,20 @@ async def test_prefill_looks_up_only_the_registers_its_configuration_names(datab
             return list(await session.scalars(select(AuditEntry.resource).order_by(AuditEntry.id)))
 
     before = len(await reads())
+    names = {"DSF": {"FirstName": "navn"}, "ER": {}}
     from_folkeregisteret = await parties.registers_prefill_sources(
-        database, kari, kari_party, sources=sources_named({"DSF": {"FirstName": "navn"}, "ER": {}}))
+        database, kari, kari_party, sources=sources_named(names), contact=takes_contact_details(names))
     assert from_folkeregisteret.dsf is not None and from_folkeregisteret.dsf["FirstName"] == "Kari"
-    assert from_folkeregisteret.user_profile is None
-    # Folkeregisteret, and KRR for the person's mobile number; not the caller's profile.
-    assert (await reads())[before:] == ["folkeregisteret.person", "krr.contact_information"]
+    assert "MobileNumber" not in from_folkeregisteret.dsf and from_folkeregisteret.user_profile is None
+    # Folkeregisteret alone: neither KRR (no mobile number is asked for) nor the caller's profile.
+    assert (await reads())[before:] == ["folkeregisteret.person"]
+    mobile = {"DSF": {"FirstName": "navn", "MobileNumber": "telefon"}}
+    with_mobile = await parties.registers_prefill_sources(
+        database, kari, kari_party, sources=sources_named(mobile), contact=takes_contact_details(mobile))
+    assert with_mobile.dsf is not None and with_mobile.dsf["MobileNumber"] == "+4791234567"
+    assert (await reads())[before + 1:] == ["folkeregisteret.person", "krr.contact_information"]
     assert await parties.registers_prefill_sources(database, kari, kari_party, sources=()) == PrefillSources()
-    assert len(await reads()) == before + 2
+    assert len(await reads()) == before + 3
     only_the_profile = await parties.registers_prefill_sources(
         database, kari, kari_party, sources=sources_named({"UserProfile": {"Email": "epost"}}))
     assert only_the_profile.dsf is None and only_the_profile.user_profile is not None
