@@ -4,6 +4,7 @@ transaction."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from felles.core.config import get_settings
 from felles.core.errors import InvalidInput
 from felles.core.ids import uuid7
-from felles.core.jobs import enqueue_many
+from felles.core.jobs import enqueue, enqueue_many
 from felles.correspondence.models import (
     AttachmentStatusEvent,
     Correspondence,
@@ -33,17 +34,16 @@ SYSTEM = "urn:altinn:system:felles-correspondence"
 PUBLISH_JOB = "correspondence.publish"
 # Statuses kept in the history only: a fetch or a download does not change where the message stands.
 HISTORY_ONLY = frozenset({CorrespondenceStatus.FETCHED, CorrespondenceStatus.ATTACHMENTS_DOWNLOADED})
-# Dialogporten mirrors each published correspondence as a dialog (Altinn's integration) after these steps.
+# Dialogporten mirrors each published correspondence as a dialog (Altinn's integration) after these steps: the
+# step's transaction queues a mirror job, one waiting job per correspondence (`dialog_mirror_key`).
 DIALOG_MIRROR_JOB = "dialogporten.mirror_correspondence"
 DIALOG_MIRRORED_STATUSES = frozenset(status.value for status in (
     CorrespondenceStatus.PUBLISHED, CorrespondenceStatus.READ, CorrespondenceStatus.REPLIED,
     CorrespondenceStatus.CONFIRMED, CorrespondenceStatus.ARCHIVED, CorrespondenceStatus.PURGED_BY_RECIPIENT,
     CorrespondenceStatus.PURGED_BY_ALTINN))
-# A failed correspondence's next-move letter (a DPV message) follows it to FEIL (`nextmove_dpv`).
+# A failed correspondence's next-move letter (a DPV message) follows it to FEIL (`nextmove_dpv`): the Failed
+# status's transaction queues this job for it.
 DPV_FAILED_JOB = "nextmove.dpv_correspondence_failed"
-# The jobs a status writes, in its transaction, for each correspondence that reaches it.
-_FOLLOW_UPS = ((DIALOG_MIRROR_JOB, DIALOG_MIRRORED_STATUSES),
-               (DPV_FAILED_JOB, frozenset({CorrespondenceStatus.FAILED.value})))
 
 STATUS_TEXTS = {
     CorrespondenceStatus.INITIALIZED: "Initialized",
@@ -105,12 +105,24 @@ def status_rows(correspondences: list[Correspondence], status: CorrespondenceSta
     return rows
 
 
+def dialog_mirror_key(correspondence_id: uuid.UUID) -> str:
+    """The key by which the correspondence's waiting Dialogporten mirror job stands for every later one (a coalesce
+    key): the job reads the correspondence as it is when it runs."""
+    return f"{DIALOG_MIRROR_JOB}:{correspondence_id}"
+
+
 async def add_status_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(CorrespondenceStatusEvent), rows)
-        for kind, statuses in _FOLLOW_UPS:
-            reached = {str(row["correspondence_id"]) for row in rows if row["status"] in statuses}
-            await enqueue_many(session, kind, [({"correspondence": key}, None) for key in sorted(reached)])
+    """Write the history rows (`status_rows`) and the jobs their statuses call for."""
+    if not rows:
+        return
+    await session.execute(insert(CorrespondenceStatusEvent), rows)
+    mirrored = sorted({row["correspondence_id"] for row in rows if row["status"] in DIALOG_MIRRORED_STATUSES})
+    for correspondence_id in mirrored:
+        await enqueue(session, DIALOG_MIRROR_JOB, {"correspondence": str(correspondence_id)},
+                      coalesce_key=dialog_mirror_key(correspondence_id))
+    failed = sorted({str(row["correspondence_id"]) for row in rows
+                     if row["status"] == CorrespondenceStatus.FAILED.value})
+    await enqueue_many(session, DPV_FAILED_JOB, [({"correspondence": key}, None) for key in failed])
 
 
 async def set_status(session: AsyncSession, correspondence: Correspondence, status: CorrespondenceStatus,
