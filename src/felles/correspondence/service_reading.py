@@ -123,12 +123,12 @@ async def _attachments(session: AsyncSession, correspondence_id: uuid.UUID) -> l
         .order_by(CorrespondenceAttachmentLink.position)))
 
 
-async def _overview_fields(session: AsyncSession, row: Correspondence) -> dict[str, object]:
+async def _overview_fields(session: AsyncSession, row: Correspondence, status_text: str) -> dict[str, object]:
     attachments = await _attachments(session, row.id)
     notification = await session.get(CorrespondenceNotification, row.id)
     return dict(
         correspondenceId=row.id, status=CorrespondenceStatus(row.status),
-        statusText=await _status_text(session, row), statusChanged=row.status_changed, resourceId=row.resource_id,
+        statusText=status_text, statusChanged=row.status_changed, resourceId=row.resource_id,
         sender=sender_urn(row.sender), sendersReference=row.senders_reference, messageSender=row.message_sender,
         content=s.ContentPublic(
             language=row.language, messageTitle=row.message_title, messageSummary=row.message_summary,
@@ -152,17 +152,24 @@ async def _overview_fields(session: AsyncSession, row: Correspondence) -> dict[s
 
 
 async def _status_text(session: AsyncSession, row: Correspondence) -> str:
+    """The text of the step that brought the correspondence to its status."""
     text = await session.scalar(select(CorrespondenceStatusEvent.status_text).where(
         CorrespondenceStatusEvent.correspondence_id == row.id, CorrespondenceStatusEvent.status == row.status)
         .order_by(CorrespondenceStatusEvent.id.desc()).limit(1))
     return text or row.status
 
 
-async def _history(session: AsyncSession, correspondence_id: uuid.UUID) -> list[s.StatusEventPublic]:
-    return [s.StatusEventPublic(status=event.status, statusText=event.status_text, statusChanged=event.status_changed)
-            for event in await session.scalars(select(CorrespondenceStatusEvent).where(
-                CorrespondenceStatusEvent.correspondence_id == correspondence_id)
-                .order_by(CorrespondenceStatusEvent.id))]
+async def _details(session: AsyncSession, row: Correspondence
+                   ) -> tuple[s.CorrespondenceDetails, list[CorrespondenceStatusEvent]]:
+    """The details and the history they show, read once (the status text is the last step of its status)."""
+    events = list(await session.scalars(select(CorrespondenceStatusEvent).where(
+        CorrespondenceStatusEvent.correspondence_id == row.id).order_by(CorrespondenceStatusEvent.id)))
+    status_text = next((event.status_text for event in reversed(events) if event.status == row.status), row.status)
+    details = s.CorrespondenceDetails.model_validate({
+        **await _overview_fields(session, row, status_text),
+        "statusHistory": [s.StatusEventPublic(status=event.status, statusText=event.status_text,
+                                              statusChanged=event.status_changed) for event in events]})
+    return details, events
 
 
 async def _audit_read(session: AsyncSession, principal: Principal, row: Correspondence, what: str) -> None:
@@ -178,7 +185,8 @@ async def overview(database: Database, principal: Principal, correspondence_id: 
         if not access.as_sender:
             await set_status(session, row, CorrespondenceStatus.FETCHED, utcnow(), performed_by=performer(principal))
         await _audit_read(session, principal, row, "overview")
-        return s.CorrespondenceOverview.model_validate(await _overview_fields(session, row))
+        return s.CorrespondenceOverview.model_validate(
+            await _overview_fields(session, row, await _status_text(session, row)))
 
 
 async def details(database: Database, principal: Principal, correspondence_id: uuid.UUID) -> s.CorrespondenceDetails:
@@ -187,8 +195,7 @@ async def details(database: Database, principal: Principal, correspondence_id: u
     async with database.transaction() as session:
         row = await _row(session, correspondence_id)
         await _audit_read(session, principal, row, "details")
-        return s.CorrespondenceDetails.model_validate(
-            {**await _overview_fields(session, row), "statusHistory": await _history(session, row.id)})
+        return (await _details(session, row))[0]
 
 
 async def content(database: Database, principal: Principal, correspondence_id: uuid.UUID) -> str:
@@ -210,7 +217,8 @@ async def open_message(database: Database, principal: Principal, correspondence_
         await set_status(session, row, CorrespondenceStatus.FETCHED, utcnow(), performed_by=who)
         await mark_read_in_transaction(session, row.id, performed_by=who)
         await _audit_read(session, principal, row, "message page")
-        view = s.CorrespondenceOverview.model_validate(await _overview_fields(session, row))
+        view = s.CorrespondenceOverview.model_validate(
+            await _overview_fields(session, row, await _status_text(session, row)))
     return view, (await sender_names(database, [access.row]))[access.row.id]
 
 
@@ -561,10 +569,6 @@ async def platform_view(database: Database, correspondence_id: uuid.UUID) -> Pla
     """For Dialogporten's mirror only: no caller, so nothing is shown to anyone and nothing is audited."""
     async with database.transaction() as session:
         row = await _row(session, correspondence_id)
-        history = await _history(session, row.id)
-        steps = [StatusStep(event.status, event.status_changed, event.performed_by)
-                 for event in await session.scalars(select(CorrespondenceStatusEvent).where(
-                     CorrespondenceStatusEvent.correspondence_id == row.id).order_by(CorrespondenceStatusEvent.id))]
-        details = s.CorrespondenceDetails.model_validate({**await _overview_fields(session, row),
-                                                          "statusHistory": history})
+        details, events = await _details(session, row)
+    steps = [StatusStep(event.status, event.status_changed, event.performed_by) for event in events]
     return PlatformView(details, (await sender_names(database, [row]))[row.id], steps)
