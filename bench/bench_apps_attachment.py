@@ -38,7 +38,7 @@ from felles.core.db import Database
 from felles.core.tokens import PlatformKeys, mint_development_token
 from felles.registers.population import seed_demo_personas
 from felles.storage import service as storage
-from harness import REPO, bench_settings, fresh_database, load_average, memory_kb, served
+from harness import REPO, bench_settings, cpu_seconds, fresh_database, load_average, memory_kb, served
 
 MEGABYTE = 1024 * 1024
 KARI = "12838404268"
@@ -132,16 +132,21 @@ async def main() -> None:
             source = folder / "source.bin"
             source.write_bytes(bytes(range(256)) * (MEGABYTE // 256) * size)
             uploads, downloads = [], []
+            cpu_up = cpu_down = 0.0
             for _ in range(arguments.rounds):
+                cpu_before = cpu_seconds(server)
                 seconds, output = await curl(
                     "-X", "POST", f"{path}/type/large", "--data-binary", f"@{source}",
                     "-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/octet-stream",
                     "-H", 'Content-Disposition: attachment; filename="large.bin"')
                 uploads.append(seconds)
+                cpu_middle = cpu_seconds(server)
+                cpu_up += cpu_middle - cpu_before
                 element = json.loads(output)["newDataElementId"]
                 seconds, _ = await curl(f"{path}/{element}", "-H", f"Authorization: Bearer {token}",
                                         "-o", str(folder / "downloaded.bin"))
                 downloads.append(seconds)
+                cpu_down += cpu_seconds(server) - cpu_middle
                 assert (folder / "downloaded.bin").stat().st_size == size * MEGABYTE
             peak = memory_kb(server, "VmHWM")
         dd_write, dd_read = dd(folder, size)
@@ -151,6 +156,8 @@ async def main() -> None:
           f"ratio {up * dd_write / size:.2f}")
     print(f"  download {down:8.1f} MB/s   dd read (direct)  {size / dd_read:8.1f} MB/s   "
           f"ratio {down * dd_read / size:.2f}")
+    gigabytes = arguments.rounds * size / 1024
+    print(f"  server CPU {cpu_up / gigabytes:.2f} s per GiB up, {cpu_down / gigabytes:.2f} down")
     print(f"  server RSS {rss_before / 1024:.0f} MB before, peak {peak / 1024:.0f} MB: "
           f"growth {(peak - rss_before) / 1024:.1f} MB (target < 50 MB)")
 

@@ -5,7 +5,8 @@ local folder and of an S3-compatible server (moto's, on loopback), and the time 
 
 Peak memory is Python's heap (tracemalloc) during each run: it stays near the chunk size whatever the blob's
 size, which is the point (a store that held the blob would show it). obstore's own buffers (Rust; a multipart
-upload holds up to 5 MB parts, 12 at a time) are not counted.
+upload holds up to 5 MB parts, 12 at a time) are not counted. CPU is this process's, all its threads, per GiB
+(moto's server is a process of its own); it is less moved by other work on the machine than the speeds.
 """
 
 from __future__ import annotations
@@ -39,19 +40,21 @@ async def megabytes(count: int) -> AsyncIterator[bytes]:
 
 async def measure(name: str, store: BlobStore, size: int) -> None:
     tracemalloc.start()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     stored = await store.put("bench/blob", megabytes(size))
-    written = time.perf_counter() - started
+    written, cpu_in = time.perf_counter() - started, time.process_time() - cpu_started
     _, peak_in = tracemalloc.get_traced_memory()
     tracemalloc.reset_peak()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     read = sum([len(chunk) async for chunk in await store.get("bench/blob")])
-    elapsed = time.perf_counter() - started
+    elapsed, cpu_out = time.perf_counter() - started, time.process_time() - cpu_started
     _, peak_out = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert read == stored.size == size * MEGABYTE
-    print(f"{name:6} put {size / written:8.1f} MB/s (peak {peak_in / MEGABYTE:5.1f} MB)   "
-          f"get {size / elapsed:8.1f} MB/s (peak {peak_out / MEGABYTE:5.1f} MB)")
+    gigabytes = size / 1024
+    print(f"{name:6} put {size / written:8.1f} MB/s (peak {peak_in / MEGABYTE:5.1f} MB, "
+          f"CPU {cpu_in / gigabytes:.2f} s/GiB)   get {size / elapsed:8.1f} MB/s "
+          f"(peak {peak_out / MEGABYTE:5.1f} MB, CPU {cpu_out / gigabytes:.2f} s/GiB)")
     await store.delete("bench/blob")
 
 

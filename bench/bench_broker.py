@@ -160,6 +160,7 @@ async def large_file(base: str, server_pid: int, folder: Path, megabytes: int, s
     cpu_before = cpu_seconds(server_pid)
     up, _ = await curl("-X", "POST", "-T", str(source), f"{base}{API}/filetransfer/{transfer_id}/upload",
                        "-H", f"Authorization: Bearer {sender}", "-H", "Content-Type: application/octet-stream")
+    cpu_up = cpu_seconds(server_pid) - cpu_before
     source.unlink()  # the disk holds the stored copy only from here (a 15 GB run needs ~2 × 15 GB, not 3 ×)
     # Timed into /dev/null (md5sum, at ~600 MB/s here, would bound the figure); then again into md5sum, untimed,
     # to check the bytes. The client writes nothing to the disk the server reads from.
@@ -182,7 +183,9 @@ async def large_file(base: str, server_pid: int, folder: Path, megabytes: int, s
     print(f"  downloaded file's MD5 equals the source's: {intact}")
     print(f"  server RSS {rss_before / 1024:.0f} MB before, peak {peak / 1024:.0f} MB: "
           f"growth {(peak - rss_before) / 1024:.1f} MB (target < 100 MB)")
-    print(f"  server CPU {cpu / (megabytes / 1024):.1f} s per GiB up and down")
+    gigabytes = megabytes / 1024
+    print(f"  server CPU {cpu / gigabytes:.2f} s per GiB up and down: {cpu_up / gigabytes:.2f} up, "
+          f"{(cpu - cpu_up) / gigabytes:.2f} down")
 
 
 class Webhook:

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import io
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -194,3 +195,32 @@ async def test_tus_requests_without_the_protocol_header_or_content_type_are_refu
     assert too_much.status_code == 413
     head = await client.head(url, headers={**sender_headers, **TUS_HEADERS})
     assert head.headers["upload-offset"] == "0"
+
+
+async def test_parts_larger_than_a_block_at_unaligned_offsets_download_byte_exact_by_any_range(
+        client, database, resource, sender_headers, recipient_headers, job_settings, monkeypatch):
+    from felles.broker import service_files
+    from felles.core.blobs import BLOCK_SIZE
+    from felles.core.jobs import Worker
+
+    part = BLOCK_SIZE + 4097  # each part is written past the page cache, and ends off every alignment unit
+    monkeypatch.setattr(service_files, "PART_SIZE", part)
+    data = random.Random(16).randbytes(2 * part + 5000)
+    transfer_id = await initialize(client, sender_headers, checksum=md5(data))
+    url = f"{TUS}/{transfer_id}"
+    await client.post(url, headers={**sender_headers, **TUS_HEADERS, "Upload-Length": str(len(data))})
+    middle = BLOCK_SIZE + 123  # the second PATCH, and so every part after it, starts at an unaligned offset
+    for start, end in ((0, middle), (middle, len(data))):
+        patched = await client.patch(url, content=data[start:end], headers={
+            **sender_headers, **TUS_HEADERS, "Upload-Offset": str(start),
+            "Content-Type": "application/offset+octet-stream"})
+        assert patched.status_code == 204 and patched.headers["upload-offset"] == str(end)
+    await Worker(database).run_until_idle()
+    published = await overview(client, recipient_headers, transfer_id)
+    assert published["fileTransferStatus"] == "Published" and published["checksum"] == md5(data)
+    download = f"{API}/filetransfer/{transfer_id}/download"
+    assert (await client.get(download, headers=recipient_headers)).content == data
+    for first, last in ((1, part + 1), (middle - 3, len(data) - 2), (4095, 2 * part + 7), (middle, middle),
+                        (middle + part - 1, middle + part)):
+        ranged = await client.get(download, headers={**recipient_headers, "Range": f"bytes={first}-{last}"})
+        assert ranged.status_code == 206 and ranged.content == data[first:last + 1], (first, last)

@@ -4,8 +4,11 @@ S3-compatible server (moto's, on a loopback port)."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import fcntl
 import hashlib
 import os
+import random
 import signal
 import sys
 import textwrap
@@ -17,7 +20,16 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
-from felles.core.blobs import CHUNK_SIZE, BlobNotFound, BlobStore, LocalBlobStore, from_bytes, open_blob_store
+from felles.core import blobs
+from felles.core.blobs import (
+    BLOCK_SIZE,
+    CHUNK_SIZE,
+    BlobNotFound,
+    BlobStore,
+    LocalBlobStore,
+    from_bytes,
+    open_blob_store,
+)
 from felles.core.config import BlobStoreKind, Environment, Settings
 from felles.core.jobs import Worker, enqueue
 from tests.conftest import free_listener
@@ -242,3 +254,188 @@ async def test_a_reader_that_stops_early_leaves_the_blob_readable_and_deletable(
         pattern(1)[:5]
     await store.delete("broker/transfer-2/part-0")
     assert not await store.exists("broker/transfer-2/part-0")
+
+
+# --- the local folder past the page cache: large blobs are written and read with O_DIRECT, in aligned units ---
+ALIGNMENT = 4096
+AROUND_THE_BOUNDARIES = [0, 1, ALIGNMENT - 1, ALIGNMENT, ALIGNMENT + 1, BLOCK_SIZE - 1, BLOCK_SIZE, BLOCK_SIZE + 1,
+                         BLOCK_SIZE + ALIGNMENT - 1, BLOCK_SIZE + ALIGNMENT, 2 * BLOCK_SIZE + ALIGNMENT + 1,
+                         3 * BLOCK_SIZE - 1]
+
+
+def unrepeated(size: int) -> bytes:
+    """Bytes in which no aligned unit repeats another (a misplaced or doubled unit shows)."""
+    return random.Random(size).randbytes(size)
+
+
+async def in_pieces(data: bytes, piece: int = 65_537) -> AsyncIterator[bytes]:
+    """`data` in pieces of an odd length, as a network delivers them: they straddle every boundary."""
+    for offset in range(0, len(data), piece):
+        yield data[offset:offset + piece]
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture
+def direct_io_used(monkeypatch) -> list[bool]:
+    """Whether each upload went past the page cache once past its first block."""
+    used: list[bool] = []
+    start_direct = blobs._NewFile._start_direct
+
+    def recorded(self) -> bool:
+        used.append(start_direct(self))
+        return used[-1]
+
+    monkeypatch.setattr(blobs._NewFile, "_start_direct", recorded)
+    return used
+
+
+@pytest.mark.parametrize("size", AROUND_THE_BOUNDARIES)
+async def test_a_blob_of_any_size_round_trips_byte_exact_past_the_page_cache(tmp_path, direct_io_used, size):
+    store = LocalBlobStore(tmp_path)
+    data = unrepeated(size)
+    stored = await store.put("broker/t/part", in_pieces(data), sha256=size % 2 == 0)
+    assert stored.size == size and stored.md5 == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert stored.sha256 == (hashlib.sha256(data).hexdigest() if size % 2 == 0 else None)
+    assert (tmp_path / "broker/t/part").read_bytes() == data  # through the cache, as any other reader sees it
+    assert (await read_all(await store.get("broker/t/part")))[0] == data
+    assert direct_io_used == ([True] if size >= BLOCK_SIZE else [])  # this file system takes O_DIRECT
+    assert list((tmp_path / ".uploads").iterdir()) == []
+
+
+@pytest.mark.parametrize(("start", "end"), [
+    (0, BLOCK_SIZE), (1, BLOCK_SIZE + 1), (ALIGNMENT - 1, 2 * BLOCK_SIZE + 3), (ALIGNMENT, None),
+    (BLOCK_SIZE - 1, None), (12_345, 12_345 + BLOCK_SIZE), (BLOCK_SIZE + 7, 3 * BLOCK_SIZE - 2),
+    (3 * BLOCK_SIZE - BLOCK_SIZE - 5, 10 * BLOCK_SIZE),
+])
+@pytest.mark.parametrize("chunk_size", [CHUNK_SIZE, 4 * MEGABYTE, 1_000_003])
+async def test_a_large_range_is_read_past_the_page_cache_from_any_byte_to_any_byte(tmp_path, start, end, chunk_size):
+    store = LocalBlobStore(tmp_path)
+    data = unrepeated(3 * BLOCK_SIZE - 1)
+    await store.put("storage/i/d", in_pieces(data))
+    stream = await store.get("storage/i/d", start=start, end=end, chunk_size=chunk_size)
+    read, sizes = await read_all(stream)
+    assert read == data[start:end] and (stream.start, stream.end) == (start, min(end or len(data), len(data)))
+    assert max(sizes) <= chunk_size
+
+
+@pytest.fixture
+def direct_io_refused(monkeypatch) -> None:
+    """A file system that refuses O_DIRECT (tmpfs on older kernels, some network file systems): EINVAL."""
+    real_open, real_fcntl = os.open, fcntl.fcntl
+
+    def refusing_open(path, flags, *arguments, **keywords):
+        if flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *arguments, **keywords)
+
+    def refusing_fcntl(fd, command, argument=0):
+        if command == fcntl.F_SETFL and argument & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_fcntl(fd, command, argument)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    monkeypatch.setattr(fcntl, "fcntl", refusing_fcntl)
+
+
+@pytest.fixture
+def direct_io_taken_then_refused(monkeypatch) -> None:
+    """A file system that takes the flag but refuses the reads and writes themselves."""
+    real_write, real_preadv = os.write, os.preadv
+
+    def direct(fd: int) -> bool:
+        return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
+
+    def refusing_write(fd, data):
+        if direct(fd):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, data)
+
+    def refusing_preadv(fd, buffers, offset, *arguments):
+        if direct(fd):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_preadv(fd, buffers, offset, *arguments)
+
+    monkeypatch.setattr(os, "write", refusing_write)
+    monkeypatch.setattr(os, "preadv", refusing_preadv)
+
+
+@pytest.mark.parametrize("refusal", ["direct_io_refused", "direct_io_taken_then_refused"])
+async def test_a_file_system_that_refuses_direct_io_gets_the_bytes_through_the_cache(tmp_path, request, refusal):
+    request.getfixturevalue(refusal)
+    store = LocalBlobStore(tmp_path)
+    data = unrepeated(2 * BLOCK_SIZE + ALIGNMENT + 1)
+    stored = await store.put("storage/i/d", in_pieces(data), sha256=False)
+    assert stored.md5 == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert (tmp_path / "storage/i/d").read_bytes() == data
+    assert (await read_all(await store.get("storage/i/d", start=3, end=len(data) - 1)))[0] == data[3:-1]
+
+
+async def test_an_upload_that_fails_past_its_first_block_leaves_no_temporary_file_nor_open_file(tmp_path):
+    store = LocalBlobStore(tmp_path)
+    await store.put("warm/up", from_bytes(b"x"))  # the folders exist, the thread pool has started
+    before = open_descriptors()
+
+    async def broken() -> AsyncIterator[bytes]:
+        async for piece in in_pieces(unrepeated(2 * BLOCK_SIZE + 3)):
+            yield piece
+        raise ConnectionResetError("the client went away")
+
+    with pytest.raises(ConnectionResetError):
+        await store.put("storage/broken", broken())
+    assert list((tmp_path / ".uploads").iterdir()) == [] and not await store.exists("storage/broken")
+    assert open_descriptors() == before
+
+
+async def test_a_disk_that_fills_up_mid_upload_is_the_error_raised_and_leaves_no_temporary_file(tmp_path,
+                                                                                                 monkeypatch):
+    store = LocalBlobStore(tmp_path)
+    await store.put("warm/up", from_bytes(b"x"))
+    before = open_descriptors()
+    real_write = os.write
+
+    def filling_write(fd, data):
+        if os.fstat(fd).st_size >= BLOCK_SIZE + MEGABYTE:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", filling_write)
+    with pytest.raises(OSError) as raised:
+        await store.put("storage/full", in_pieces(unrepeated(4 * BLOCK_SIZE)))
+    assert raised.value.errno == errno.ENOSPC
+    assert list((tmp_path / ".uploads").iterdir()) == [] and not await store.exists("storage/full")
+    assert open_descriptors() == before
+
+
+async def test_an_upload_cancelled_mid_stream_leaves_no_temporary_file_nor_open_file(tmp_path):
+    store = LocalBlobStore(tmp_path)
+    await store.put("warm/up", from_bytes(b"x"))
+    before = open_descriptors()
+    waiting = asyncio.Event()
+
+    async def stalled() -> AsyncIterator[bytes]:
+        async for piece in in_pieces(unrepeated(2 * BLOCK_SIZE + 3)):
+            yield piece
+        waiting.set()
+        await asyncio.sleep(3600)
+        yield b"never"
+
+    upload = asyncio.create_task(store.put("storage/cancelled", stalled()))
+    await waiting.wait()
+    upload.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await upload
+    assert list((tmp_path / ".uploads").iterdir()) == [] and not await store.exists("storage/cancelled")
+    assert open_descriptors() == before
+
+
+async def test_a_blob_that_cannot_be_moved_into_place_raises_its_own_error_and_leaves_no_temporary_file(tmp_path):
+    store = LocalBlobStore(tmp_path)
+    await store.put("a", from_bytes(b"a file where a folder would go"))
+    before = open_descriptors()
+    with pytest.raises((NotADirectoryError, FileExistsError)):
+        await store.put("a/b", in_pieces(unrepeated(BLOCK_SIZE + 1)))
+    assert list((tmp_path / ".uploads").iterdir()) == []
+    assert open_descriptors() == before

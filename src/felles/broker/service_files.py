@@ -1,6 +1,6 @@
 """A transfer's file: uploaded in one streamed request or resumably (TUS 1.0), processed (checksum, virus scan),
-and downloaded whole or by byte range. Memory stays constant: bytes pass through in blocks of about
-`BLOCK_SIZE` on their way to and from the blob store.
+and downloaded whole or by byte range. Memory stays constant: bytes pass through in blocks of a few MB on their
+way to and from the blob store (its `BLOCK_SIZE` up, `READ_SIZE` down).
 
 A file is stored as parts, in order (`FileTransferPart`). A streamed upload is one part: the blob store computes
 its MD5 as it writes, which is checked against the sender's checksum at once. A resumable upload commits a part
@@ -11,8 +11,6 @@ processing, by reading the parts back, together with the virus scan where the tr
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import re
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
@@ -28,7 +26,7 @@ from felles.broker.models import FileTransfer, FileTransferPart
 from felles.broker.schemas import FileTransferStatus, RecipientFileTransferStatus
 from felles.broker.service import Caller
 from felles.core.audit import Actor
-from felles.core.blobs import BlobStore, open_blob_store
+from felles.core.blobs import BlobStore, Checksums, open_blob_store
 from felles.core.clock import utcnow
 from felles.core.config import Settings, VirusScannerKind, get_settings
 from felles.core.db import Database
@@ -37,9 +35,6 @@ from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, enqueue, job_handler
 from felles.core.virusscan import Infected, ScanFailed, open_virus_scanner
 
-# Network chunks are joined into blocks this large before the blob store hashes and writes them: few thread hops
-# and system calls per byte, at a few MB of memory per upload.
-BLOCK_SIZE = 8 * 1024 * 1024
 # A download reads this much at a time, and one more chunk ahead: two such per download in memory.
 READ_SIZE = 4 * 1024 * 1024
 # A resumable upload's unit of durability: what a killed process may lose of the bytes it was receiving.
@@ -57,10 +52,9 @@ class OffsetMismatch(Conflict):
     title = "Upload-Offset does not match"
 
 
-class _Blocks:
-    """Consecutive pieces of one byte stream, each of a given length (the last one shorter), in blocks of about
-    BLOCK_SIZE: small network chunks are joined so that the blob store's hashing and writing hop threads once
-    per block, not once per chunk."""
+class _Stream:
+    """One byte stream, cut into consecutive pieces of given lengths (the last one shorter): the parts of a
+    resumable upload. The chunks pass as they came; the blob store gathers them into blocks for its threads."""
 
     def __init__(self, chunks: AsyncIterable[bytes]) -> None:
         self._source = aiter(chunks)
@@ -81,18 +75,10 @@ class _Blocks:
 
     async def take(self, length: int) -> AsyncIterator[bytes]:
         remaining = length
-        block: list[bytes] = []
-        gathered = 0
         while remaining > 0 and not await self.at_end():
             piece, self._pending = self._pending[:remaining], self._pending[remaining:]
             remaining -= len(piece)
-            block.append(piece)
-            gathered += len(piece)
-            if gathered >= BLOCK_SIZE:
-                yield b"".join(block)
-                block, gathered = [], 0
-        if block:
-            yield b"".join(block)
+            yield piece
 
 
 def _part_key(transfer_id: uuid.UUID, offset: int) -> str:
@@ -100,19 +86,19 @@ def _part_key(transfer_id: uuid.UUID, offset: int) -> str:
     return f"broker/{transfer_id}/{offset:016d}-{uuid7().hex}"
 
 
-async def _store_parts(database: Database, blobs: BlobStore, transfer_id: uuid.UUID, offset: int, blocks: _Blocks,
+async def _store_parts(database: Database, blobs: BlobStore, transfer_id: uuid.UUID, offset: int, stream: _Stream,
                        *, room: int, part_size: int | None) -> tuple[int, str | None]:
     """Store the stream from `offset` on, committing a part every `part_size` bytes (None: one part), at most
     `room` bytes. Returns the new offset and, for a single part, its MD5. More than `room` bytes: 413."""
     single_md5 = None
     limit = offset + room
-    while not await blocks.at_end():
+    while not await stream.at_end():
         if room <= 0:
             raise service.problem_too_large(limit)
         length = room if part_size is None else min(part_size, room)
         key = _part_key(transfer_id, offset)
         # MD5 only: it is what the API reports and checks; a SHA-256 too would cost more than the disk's time.
-        stored = await blobs.put(key, blocks.take(length), sha256=False)
+        stored = await blobs.put(key, stream.take(length), sha256=False)
         try:
             async with database.transaction() as session:
                 row = await service.locked_transfer(session, transfer_id)
@@ -168,7 +154,7 @@ async def upload(database: Database, settings: Settings, blobs: BlobStore, calle
     match ends the transfer Failed, with the reason, and answers 400."""
     limit = await _start_upload(database, settings, caller, transfer_id, content_length, resumable=False)
     try:
-        size, md5 = await _store_parts(database, blobs, transfer_id, 0, _Blocks(chunks), room=limit, part_size=None)
+        size, md5 = await _store_parts(database, blobs, transfer_id, 0, _Stream(chunks), room=limit, part_size=None)
     except UploadNotAllowed:
         raise
     except Problem as problem:
@@ -252,7 +238,7 @@ async def tus_append(database: Database, settings: Settings, blobs: BlobStore, c
                              extra={"uploadOffset": state.offset})
     if content_length is not None and offset + content_length > length:
         raise service.problem_too_large(length)
-    new_offset, _ = await _store_parts(database, blobs, transfer_id, offset, _Blocks(chunks),
+    new_offset, _ = await _store_parts(database, blobs, transfer_id, offset, _Stream(chunks),
                                        room=length - offset, part_size=PART_SIZE)
     if new_offset == length:
         await _finish_upload(database, settings, transfer_id, None, caller.actor)
@@ -287,25 +273,31 @@ async def _process(payload: dict[str, Any], context: JobContext) -> None:
         row = await session.get(FileTransfer, transfer_id)
     if row is None or row.status != FileTransferStatus.UPLOAD_PROCESSING.value:
         return
-    parts = await _parts(context.database, transfer_id)
-    md5 = hashlib.md5(usedforsecurity=False)
+    parts, size = await _parts(context.database, transfer_id), row.size
+    # Hashed on a thread while the next bytes are read and scanned.
+    checksums = Checksums(sha256=False)
 
     async def hashed() -> AsyncIterator[bytes]:
-        async for chunk in _content(open_blob_store(settings), parts, 0, row.size):
-            await asyncio.to_thread(md5.update, chunk)
+        async for chunk in _content(open_blob_store(settings), parts, 0, size):
+            await checksums.add(chunk)
             yield chunk
 
     reason = None
-    if row.use_virus_scan and settings.virus_scanner is VirusScannerKind.CLAMD:
-        result = await open_virus_scanner(settings).scan(hashed())
-        if isinstance(result, ScanFailed):
-            raise RuntimeError(f"the virus scan failed (tried again later): {result.reason}")
-        if isinstance(result, Infected):
-            reason = f"Malware detected: {result.signature}"
-    else:
-        async for _ in hashed():
-            pass
-    digest = md5.hexdigest()
+    try:
+        if row.use_virus_scan and settings.virus_scanner is VirusScannerKind.CLAMD:
+            result = await open_virus_scanner(settings).scan(hashed())
+            if isinstance(result, ScanFailed):
+                raise RuntimeError(f"the virus scan failed (tried again later): {result.reason}")
+            if isinstance(result, Infected):
+                reason = f"Malware detected: {result.signature}"
+        else:
+            async for _ in hashed():
+                pass
+        await checksums.finish()
+    except BaseException:
+        await checksums.abandon()
+        raise
+    digest = checksums.md5
     if reason is None and row.checksum is not None and row.checksum != digest:
         reason = f"Checksum mismatch: the sender gave {row.checksum}, the file's MD5 is {digest}"
     row = await service.locked_transfer(context.session, transfer_id)

@@ -17,15 +17,19 @@ failure of the store is its own exception (an `OSError` or an `obstore` error), 
 from __future__ import annotations
 
 import asyncio
+import errno
+import fcntl
 import hashlib
+import mmap
 import os
 import re
+import threading
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 import obstore
 from obstore.exceptions import NotFoundError
@@ -38,6 +42,12 @@ from felles.core.jobs import JobContext, job_handler
 # Bytes read (and handed to the caller) at a time: large enough for few thread hops or requests, small enough
 # that many concurrent downloads stay cheap.
 CHUNK_SIZE = 1024 * 1024
+# Bytes of an upload gathered before they go to the threads that hash and write them: few hops per byte, and
+# about two blocks of memory per upload.
+BLOCK_SIZE = 4 * 1024 * 1024
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+# O_DIRECT writes whole units of the device's block size, from memory aligned alike: a page is a multiple of both.
+_DIRECT_ALIGNMENT = mmap.PAGESIZE
 _KEY = re.compile(r"[A-Za-z0-9_.=+-]+(/[A-Za-z0-9_.=+-]+)*")
 _TEMPORARY = ".uploads"
 # An upload whose temporary file has not changed for this long belongs to a process that is gone.
@@ -114,37 +124,79 @@ def check_key(key: str) -> str:
     return key
 
 
-class _Checksums:
+class Checksums:
     """Size, MD5 (S3's ETag of a simple upload; Altinn Storage reports it) and, if asked for, SHA-256 of bytes
-    passing by."""
+    streaming by, computed off the event loop in a pipeline: chunks are gathered into blocks of BLOCK_SIZE, and
+    each block is hashed (and handed to `write`, e.g. a file's) on worker threads while the event loop receives
+    the next. hashlib and a file's write let go of the GIL on large buffers, so each step has a thread of its own
+    beside the event loop: the stream moves at the pace of its slowest step (the MD5, one core's worth) instead of
+    the sum of them all. At most two blocks are held: the one in the threads and the one being gathered.
 
-    def __init__(self, *, sha256: bool = True) -> None:
+    `add` each chunk, then `finish`; if the stream fails, `abandon` waits until no thread still works on it (the
+    file `write` writes to may be closed then)."""
+
+    def __init__(self, *, sha256: bool = True, write: Callable[[bytes], object] | None = None) -> None:
         self.size = 0
-        self._sha256 = hashlib.sha256() if sha256 else None
         self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha256 = hashlib.sha256() if sha256 else None
+        self._steps: list[Callable[[bytes], object]] = [self._md5.update]
+        self._steps += [self._sha256.update] if self._sha256 is not None else []
+        self._steps += [write] if write is not None else []
+        self._gathered: list[bytes] = []
+        self._gathered_size = 0
+        self._in_flight: asyncio.Task[None] | None = None
 
-    async def add(self, chunk: bytes, *, also: Callable[[bytes], object] | None = None) -> None:
-        """Hash `chunk` (and hand it to `also`, e.g. a file's write) off the event loop. hashlib and a file's
-        write let go of the GIL on large buffers, so the digests and the write run side by side on two threads
-        rather than one after the other: a single thread doing all three is what bounded an upload's speed."""
+    async def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
-        together: list[Callable[[bytes], object]] = [self._md5.update]
-        alone: Callable[[bytes], object] | None = also
-        if self._sha256 is not None:  # SHA-256 on one thread, MD5 and the write on the other
-            alone = self._sha256.update
-            together += [also] if also is not None else []
-        if alone is None:
-            await asyncio.to_thread(_each, together, chunk)
-        else:
-            await asyncio.gather(asyncio.to_thread(_each, together, chunk), asyncio.to_thread(_each, [alone], chunk))
+        self._gathered.append(chunk)
+        self._gathered_size += len(chunk)
+        if self._gathered_size >= BLOCK_SIZE:
+            await self._hand_over()
+
+    async def finish(self) -> None:
+        """Hash (and write) what is still gathered; returns once every step has seen every byte."""
+        if self._gathered:
+            await self._hand_over()
+        await self._settle()
+
+    async def abandon(self) -> None:
+        """Wait for the block in flight, whatever its outcome (the stream failed; its error is the one raised)."""
+        if self._in_flight is not None:
+            await asyncio.wait([self._in_flight])
+            if not self._in_flight.cancelled():
+                self._in_flight.exception()  # retrieved: a second error is not reported as lost
 
     def stored(self, key: str) -> StoredBlob:
         return StoredBlob(key, self.size, self._sha256.hexdigest() if self._sha256 is not None else None,
                           self._md5.hexdigest())
 
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
 
-def _each(steps: list[Callable[[bytes], object]], chunk: bytes) -> None:
-    for step in steps:
+    async def _hand_over(self) -> None:
+        block, self._gathered, self._gathered_size = self._gathered, [], 0
+        await self._settle()  # every step sees the blocks in order
+        self._in_flight = asyncio.create_task(_apply_each(self._steps, block))
+
+    async def _settle(self) -> None:
+        if self._in_flight is not None:
+            # Shielded: a cancelled upload leaves the threads to finish, and `abandon` waits for them.
+            await asyncio.shield(self._in_flight)
+            self._in_flight = None
+
+
+async def _apply_each(steps: list[Callable[[bytes], object]], block: list[bytes]) -> None:
+    """Each step over the block's chunks, the steps side by side on threads; done when all are (an error too)."""
+    outcomes = await asyncio.gather(*(asyncio.to_thread(_each_chunk, step, block) for step in steps),
+                                    return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+def _each_chunk(step: Callable[[bytes], object], block: list[bytes]) -> None:
+    for chunk in block:
         step(chunk)
 
 
@@ -167,17 +219,21 @@ class LocalBlobStore:
         final = self._path(key)
         temporary = self.root / _TEMPORARY / f"{uuid.uuid4().hex}.part"
         await asyncio.to_thread(temporary.parent.mkdir, parents=True, exist_ok=True)
-        checksums = _Checksums(sha256=sha256)
-        file: IO[bytes] = await asyncio.to_thread(temporary.open, "wb")
+        file = await asyncio.to_thread(_NewFile, temporary)
+        checksums = Checksums(sha256=sha256, write=file.write)
         try:
             async for chunk in chunks:
-                await checksums.add(chunk, also=file.write)
-            await asyncio.to_thread(_flush_to_disk, file)
+                await checksums.add(chunk)
+            await checksums.finish()
+            await asyncio.to_thread(file.flush_to_disk)
             file.close()
             await asyncio.to_thread(_move_into_place, temporary, final)
         except BaseException:
-            file.close()
-            temporary.unlink(missing_ok=True)
+            try:
+                await checksums.abandon()
+            finally:  # cancelled again while waiting: the close still waits for a write under way
+                file.close()
+                temporary.unlink(missing_ok=True)
             raise
         return checksums.stored(key)
 
@@ -230,9 +286,106 @@ class LocalBlobStore:
         return f"local folder {self.root}"
 
 
-def _flush_to_disk(file: IO[bytes]) -> None:
-    file.flush()
-    os.fsync(file.fileno())
+class _NewFile:
+    """A file being written. Its first BLOCK_SIZE bytes go through the page cache, as any file's (a small blob,
+    such as a receipt or a form's data, is often read again soon). The rest of a large one goes past the cache
+    (O_DIRECT), where the system allows it, from an aligned buffer straight to the disk: through the cache each
+    new page costs the kernel CPU of the order of the MD5 of its bytes (with this, an upload's CPU per GiB halved
+    on our 2-core machine: docs/performance.md), and a large upload would fill the cache with bytes nobody reads
+    soon. The last bytes, short of an alignment unit, go through the cache again."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        self._offset = 0  # bytes written to the file
+        self._direct: bool | None = None  # None: not tried yet; False: through the cache to the end
+        self._buffer: mmap.mmap | None = None
+        self._filled = 0
+        # Held by each write, flush and the close: a close while a thread still writes (an upload cancelled
+        # during its flush) waits for it, rather than closing a descriptor number that another file may take.
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def write(self, chunk: bytes) -> None:
+        with self._lock:
+            self._check_open()
+            self._write(chunk)
+
+    def flush_to_disk(self) -> None:
+        with self._lock:
+            self._check_open()
+            self._write_buffer()
+            if self._filled:  # the tail, short of an alignment unit, through the page cache
+                self._stop_direct()
+                self._write_buffer()
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Close the file; a second close does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            os.close(self._fd)
+            # Let go of, not closed: a failed write's traceback may still hold a view of it.
+            self._buffer = None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError("the file is closed")
+
+    def _write(self, chunk: bytes) -> None:
+        with memoryview(chunk) as rest:
+            while rest:
+                if self._direct:
+                    assert self._buffer is not None
+                    taken = min(len(rest), BLOCK_SIZE - self._filled)
+                    self._buffer[self._filled:self._filled + taken] = rest[:taken]
+                    self._filled += taken
+                    rest = rest[taken:]
+                    if self._filled == BLOCK_SIZE:
+                        self._write_buffer()
+                    continue
+                cached = len(rest) if self._direct is False else min(len(rest), BLOCK_SIZE - self._offset)
+                written = os.write(self._fd, rest[:cached])
+                self._offset += written
+                rest = rest[written:]
+                if self._direct is None and self._offset == BLOCK_SIZE:
+                    self._direct = self._start_direct()
+
+    def _start_direct(self) -> bool:
+        if not _O_DIRECT:
+            return False
+        try:
+            fcntl.fcntl(self._fd, fcntl.F_SETFL, fcntl.fcntl(self._fd, fcntl.F_GETFL) | _O_DIRECT)
+        except OSError as exc:  # a file system without it (EINVAL)
+            if exc.errno != errno.EINVAL:
+                raise
+            return False
+        self._buffer = mmap.mmap(-1, BLOCK_SIZE)  # page-aligned, as O_DIRECT wants
+        return True
+
+    def _stop_direct(self) -> None:
+        fcntl.fcntl(self._fd, fcntl.F_SETFL, fcntl.fcntl(self._fd, fcntl.F_GETFL) & ~_O_DIRECT)
+        self._direct = False
+
+    def _write_buffer(self) -> None:
+        """Write the buffer's whole alignment units and keep the rest; once no longer direct, write all of it."""
+        length = self._filled - self._filled % _DIRECT_ALIGNMENT if self._direct else self._filled
+        if self._buffer is None or length == 0:
+            return
+        written = 0
+        with memoryview(self._buffer) as buffer:
+            while written < length:
+                try:
+                    written += os.write(self._fd, buffer[written:length])
+                except OSError as exc:  # a file system that took the flag but refuses the writes
+                    if exc.errno != errno.EINVAL or not self._direct:
+                        raise
+                    self._stop_direct()
+                    length = self._filled
+            buffer[:self._filled - length] = buffer[length:self._filled]
+        self._filled -= length
+        self._offset += length
 
 
 def _move_into_place(temporary: Path, final: Path) -> None:
@@ -261,16 +414,70 @@ def _entries(directory: Path) -> list[_Entry]:
         return []
 
 
+class _Reader(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def _open_at(path: Path, start: int, chunk_size: int) -> _Reader:
+    file = path.open("rb")
+    file.seek(start)
+    return file
+
+
+class _DirectReader:
+    """Reads a large blob past the page cache (O_DIRECT) into an aligned buffer, and hands out copies of what it
+    read. Through the cache, the kernel's first touch of each new page costs about as much as on the way in
+    (1.8 s of CPU a GiB on our 2-core machine, against 0.2-0.3 s direct); and the blob, written past the
+    cache, is seldom in it. Where O_DIRECT is refused, the same reads go through the cache."""
+
+    def __init__(self, path: Path, start: int, chunk_size: int) -> None:
+        try:
+            self._fd = os.open(path, os.O_RDONLY | _O_DIRECT)
+            self._direct = _O_DIRECT != 0
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            self._fd = os.open(path, os.O_RDONLY)
+            self._direct = False
+        self._position = start
+        # A chunk starts and ends within an alignment unit of the aligned range read.
+        self._buffer = mmap.mmap(-1, chunk_size + 2 * _DIRECT_ALIGNMENT)
+
+    def read(self, size: int, /) -> bytes:
+        first = self._position - self._position % _DIRECT_ALIGNMENT
+        skip = self._position - first
+        length = -(-(skip + size) // _DIRECT_ALIGNMENT) * _DIRECT_ALIGNMENT
+        with memoryview(self._buffer) as buffer:
+            try:
+                got = os.preadv(self._fd, [buffer[:length]], first)
+            except OSError as exc:  # a file system that took the flag but refuses the reads
+                if exc.errno != errno.EINVAL or not self._direct:
+                    raise
+                fcntl.fcntl(self._fd, fcntl.F_SETFL, fcntl.fcntl(self._fd, fcntl.F_GETFL) & ~_O_DIRECT)
+                self._direct = False
+                got = os.preadv(self._fd, [buffer[:length]], first)
+            data = bytes(buffer[skip:min(got, skip + size)])
+        self._position += len(data)
+        return data
+
+    def close(self) -> None:
+        os.close(self._fd)
+        self._buffer.close()
+
+
 async def _read(path: Path, key: str, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
     """The bytes from `start` to `end`, reading ahead: the next chunk is read from the disk while the caller sends
-    the one before, so that the disk and the network overlap."""
+    the one before, so that the disk and the network overlap. A range of a block or more is read past the page
+    cache, as large blobs are written; a smaller one through it, as small blobs are."""
+    opened = _DirectReader if end - start >= BLOCK_SIZE else _open_at
     try:
-        file: IO[bytes] = await asyncio.to_thread(path.open, "rb")
+        file = await asyncio.to_thread(opened, path, start, chunk_size)
     except FileNotFoundError as exc:  # deleted since it was opened for reading
         raise BlobNotFound(f"No file {key}.") from exc
     ahead: asyncio.Future[bytes] | None = None
     try:
-        await asyncio.to_thread(file.seek, start)
         remaining = end - start
         if remaining > 0:
             ahead = asyncio.ensure_future(asyncio.to_thread(file.read, min(chunk_size, remaining)))
@@ -298,14 +505,19 @@ class S3BlobStore:
         self.description = description
 
     async def put(self, key: str, chunks: AsyncIterable[bytes], *, sha256: bool = True) -> StoredBlob:
-        checksums = _Checksums(sha256=sha256)
+        checksums = Checksums(sha256=sha256)
 
         async def counted() -> AsyncIterator[bytes]:
             async for chunk in chunks:
                 await checksums.add(chunk)
                 yield chunk
 
-        await obstore.put_async(self.store, check_key(key), counted())
+        try:
+            await obstore.put_async(self.store, check_key(key), counted())
+            await checksums.finish()
+        except BaseException:
+            await checksums.abandon()
+            raise
         return checksums.stored(key)
 
     async def get(self, key: str, *, start: int = 0, end: int | None = None,
