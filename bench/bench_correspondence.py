@@ -13,6 +13,10 @@ one run:
 - initialize: requests of `--batch` recipients, latency p50/p95 and correspondences/s accepted;
 - end to end: from the first request to the last notification order placed, correspondences/s, with the CPU of
   every process and the workers' peak memory;
+- with the mirrors: on until every correspondence is mirrored as a Dialogporten dialog (the job each publish
+  queues), correspondences/s and the CPU of every process over that longer time (the end-to-end CPU already holds
+  the mirror jobs that ran before the last order was placed);
+- the load average at the start and at the end (other processes on the machine share its cores);
 - download: a `--attachment-mb` attachment streamed from the blob store; the peak memory Python allocated while
   streaming it (tracemalloc) against the file's size.
 A PostgreSQL database given with `--database-url` is emptied (DROP SCHEMA public) first: never point it at a
@@ -120,6 +124,17 @@ async def counts(database) -> tuple[int, int]:
     return int(published or 0), int(ordered or 0)
 
 
+async def mirrored(database) -> int:
+    """How many correspondences Dialogporten mirrors as dialogs."""
+    from sqlalchemy import func, select
+
+    from felles.dialogporten.models import DialogMirror
+
+    async with database.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(DialogMirror).where(
+            DialogMirror.source_type == "correspondence")) or 0)
+
+
 async def send_all(database, blobs, recipients: list[str], batch: int) -> list[float]:
     from felles.core.clock import utcnow
     from felles.core.tokens import Principal
@@ -204,6 +219,7 @@ async def main() -> None:
     workers = start_workers(args.workers, args.concurrency, environment, workdir / "workers.log")
     try:
         await wait_until_idle([worker.pid for worker in workers])
+        load_at_start = os.getloadavg()
         meter = CpuMeter([os.getpid(), *(worker.pid for worker in workers)]).start()
         began = time.perf_counter()
         latencies = await send_all(database, blobs, recipients, args.batch)
@@ -215,6 +231,12 @@ async def main() -> None:
             await asyncio.sleep(0.2)
         elapsed = time.perf_counter() - began
         cpu = meter.stop()
+        while (done_mirrors := await mirrored(database)) != args.recipients:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mirrored {done_mirrors} of {args.recipients} within the time limit")
+            await asyncio.sleep(0.2)
+        elapsed_mirrored = time.perf_counter() - began
+        cpu_mirrored = meter.stop()
         worker_memory = max(peak_memory_mb(worker.pid) for worker in workers)
         download_peak, download_seconds = await download_memory(database, blobs, args.attachment_mb)
     finally:
@@ -229,6 +251,10 @@ async def main() -> None:
         "request_p50_s": round(percentile(latencies, 50), 3), "request_p95_s": round(percentile(latencies, 95), 3),
         "end_to_end_per_s": round(throughput), "ratio_to_bare_insert": round(throughput / baseline, 3),
         "cpu_ms_per_correspondence": round(cpu / args.recipients * 1000, 2),
+        "with_mirrors_per_s": round(args.recipients / elapsed_mirrored),
+        "cpu_ms_per_correspondence_with_mirrors": round(cpu_mirrored / args.recipients * 1000, 2),
+        "load_average_at_start": [round(value, 2) for value in load_at_start],
+        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
         "worker_peak_mb": round(worker_memory), "api_peak_mb": round(peak_memory_mb(os.getpid())),
         "download_mb": args.attachment_mb, "download_peak_traced_mb": round(download_peak, 1),
         "download_mb_per_s": round(args.attachment_mb / download_seconds),
@@ -243,6 +269,10 @@ async def main() -> None:
         f"correspondences/s = {results['ratio_to_bare_insert']} × the bare insert; target ≥ 500/s",
         f"  CPU {results['cpu_ms_per_correspondence']} ms per correspondence (all processes); peak memory: "
         f"workers {results['worker_peak_mb']} MB, API process {results['api_peak_mb']} MB",
+        f"  until every correspondence is mirrored in Dialogporten: {results['with_mirrors_per_s']} "
+        f"correspondences/s, CPU {results['cpu_ms_per_correspondence_with_mirrors']} ms per correspondence",
+        f"  load average (1, 5, 15 min) at the start: {' '.join(map(str, results['load_average_at_start']))}, "
+        f"at the end: {' '.join(map(str, results['load_average_at_end']))}",
         f"  download of a {args.attachment_mb} MB attachment: {results['download_mb_per_s']} MB/s, peak memory "
         f"allocated while streaming {results['download_peak_traced_mb']} MB",
     ], results, args.json_out)
