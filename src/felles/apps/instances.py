@@ -586,9 +586,8 @@ async def delete_instance(runtime: Runtime, app: RunningApp, caller: Caller, par
     async with runtime.database.transaction() as session:
         instance = await _instance(session, app, party_id, instance_id, deleted_too=True)
         await _require(runtime, caller, instance, "delete")
-        await storage.claim_revision_in_transaction(session, instance)
-        storage.delete_instance_in_transaction(instance, hard=hard, actor=actor_of(caller))
-        await storage.record_event_in_transaction(session, instance, "Deleted", platform_user(caller))
+        await storage.delete_instance_in_transaction(session, instance, hard=hard, actor=actor_of(caller),
+                                                     user=platform_user(caller))
         return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
 
 

@@ -194,13 +194,31 @@ def lock_data_elements_in_transaction(elements: list[DataElement], data_types: s
             element.last_changed_at, element.last_changed_by = utcnow(), actor
 
 
-def delete_instance_in_transaction(instance: Instance, *, hard: bool, actor: str) -> None:
-    """Soft delete (the owner may restore it) or hard delete (gone for everyone; its rows are purged later)."""
+async def delete_instance_in_transaction(session: AsyncSession, instance: Instance, *, hard: bool, actor: str,
+                                        user: s.PlatformUser) -> None:
+    """Soft delete (the owner may restore it) or hard delete (gone for everyone; its rows are purged later), as
+    a Deleted event."""
+    await claim_revision_in_transaction(session, instance)
     now = utcnow()
     instance.soft_deleted_at = instance.soft_deleted_at or now
     if hard:
         instance.hard_deleted_at = now
     touch(instance, actor)
+    await record_event_in_transaction(session, instance, "Deleted", user)
+
+
+async def soft_delete_instance(database: Database, party_id: int, instance_id: uuid.UUID, *,
+                               user: s.PlatformUser, at_task: str | None) -> str:
+    """Soft delete on behalf of `user`, whom the calling component has authorized at process task `at_task` (the
+    delete action of the instance's dialog in an inbox): an instance that has moved on from that task meanwhile is
+    a Conflict; one already deleted stays as it is. Returns the app's owner (org)."""
+    async with database.transaction() as session:
+        instance = await instance_row(session, instance_id, party_id=party_id, lock=True)
+        if at_task is not None and instance.current_task != at_task:
+            raise Conflict(f"The instance is no longer at {at_task}; read it again.", code="instance_changed")
+        if instance.soft_deleted_at is None:
+            await delete_instance_in_transaction(session, instance, hard=False, actor=str(user.userId), user=user)
+        return instance.org
 
 
 async def active_instances(session: AsyncSession, app_id: str, party_id: int) -> list[Instance]:
