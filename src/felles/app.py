@@ -33,6 +33,7 @@ from felles.correspondence import api as correspondence_api
 from felles.correspondence import letters_pages as correspondence_letters_pages
 from felles.correspondence import nextmove_api as correspondence_nextmove_api
 from felles.correspondence import pages as correspondence_pages
+from felles.dialogporten import adapter_api as dialogporten_adapter_api
 from felles.dialogporten import api as dialogporten_api
 from felles.dialogporten import mirrors as dialogporten_mirrors  # noqa: F401 - registers the mirror jobs
 from felles.dialogporten import pages as dialogporten_pages
@@ -75,6 +76,7 @@ COMPONENT_ROUTERS = (
     correspondence_letters_pages.router,
     correspondence_letters_pages.outbox_router,
     dialogporten_api.router,
+    dialogporten_adapter_api.router,
     dialogporten_pages.router,
     profile_api.router,
     profile_pages.router,

@@ -15,6 +15,7 @@ from felles.core.tokens import Principal
 from felles.dialogporten import mirrors
 from felles.dialogporten.models import Dialog, DialogMirror
 from felles.events.models import CloudEventRecord
+from felles.storage import service as storage
 from tests.apps.runtime import conftest as runtime_fixtures
 from tests.apps.runtime.conftest import APP_ID, KARI, OLA
 from tests.conftest import bearer
@@ -55,6 +56,15 @@ async def dialog_events(database, dialog_id: str) -> list[str]:
         return list(rows)
 
 
+async def fill_in_and_submit(client, headers, instance) -> None:
+    """Save the form and take the instance on from its data task, as its owner would."""
+    saved = await client.put(f"{INSTANCES}/{instance['id']}/data/{instance['data'][0]['id']}", headers=headers,
+                             json={"navn": "Kari", "belop": 10})
+    assert saved.status_code in (200, 201), saved.text
+    submitted = await client.put(f"{INSTANCES}/{instance['id']}/process/next", headers=headers)
+    assert submitted.status_code == 200, submitted.text
+
+
 async def test_an_instance_is_mirrored_through_create_submit_complete_and_delete(client, database, soknad, kari,
                                                                                  ttd, token) -> None:
     kari_party = (await authorization.party_of(database, KARI)).party_id
@@ -74,12 +84,7 @@ async def test_an_instance_is_mirrored_through_create_submit_complete_and_delete
     (attachment,) = dialog["attachments"]  # the form's data element
     assert attachment["urls"][0]["url"].endswith(f"/data/{instance['data'][0]['id']}")
 
-    form = instance["data"][0]
-    saved = await client.put(f"{INSTANCES}/{instance['id']}/data/{form['id']}", headers=kari,
-                             json={"navn": "Kari", "belop": 10})
-    assert saved.status_code in (200, 201), saved.text
-    submitted = await client.put(f"{INSTANCES}/{instance['id']}/process/next", headers=kari)
-    assert submitted.status_code == 200, submitted.text
+    await fill_in_and_submit(client, kari, instance)
     await run_jobs(database)
     dialog = await dialog_of(client, token, database, "instance", guid)
     assert dialog["status"] == "Awaiting"  # submitted, not yet confirmed by the service owner
@@ -105,6 +110,62 @@ async def test_an_instance_is_mirrored_through_create_submit_complete_and_delete
     assert events.count("dialogporten.dialog.updated.v1") >= 2  # submitted, completed
     assert "dialogporten.dialog.transmission.created.v1" in events
     assert events[-1] == "dialogporten.dialog.deleted.v1"
+
+
+async def test_the_delete_action_of_an_instance_dialog_takes_the_dialog_token_and_deletes_the_instance(
+        client, database, soknad, kari, token) -> None:
+    kari_party = (await authorization.party_of(database, KARI)).party_id
+    ola_party = (await authorization.party_of(database, OLA)).party_id
+    drafts = [(await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=kari)).json()
+              for _ in range(2)]
+    guid, other_guid = (draft["id"].split("/")[1] for draft in drafts)
+    await run_jobs(database)
+    dialog = await dialog_of(client, token, database, "instance", guid)
+    delete = next(action for action in dialog["guiActions"] if action["isDeleteDialogAction"])
+    assert delete["isAuthorized"] and delete["httpMethod"] == "DELETE"
+    assert delete["authorizationAttribute"] == "urn:altinn:task:Task_1"  # decided at the task the form is in
+    assert delete["url"].endswith(f"/storage/dialogporten/api/v1/instance/{kari_party}/{guid}")
+    path = delete["url"].removeprefix("http://testserver")
+    dialog_token = bearer(dialog["dialogToken"])
+    other_token = bearer((await dialog_of(client, token, database, "instance", other_guid))["dialogToken"])
+
+    refusals = {
+        "no token": await client.delete(path),
+        "an access token": await client.delete(path, headers=kari),
+        "another dialog's token": await client.delete(path, headers=other_token),
+        "another party in the path": await client.delete(path.replace(f"/{kari_party}/", f"/{ola_party}/"),
+                                                         headers=dialog_token),
+    }
+    assert {why: answer.status_code for why, answer in refusals.items()} == {
+        "no token": 401, "an access token": 401, "another dialog's token": 403, "another party in the path": 404}
+    assert refusals["another dialog's token"].json()["code"] == "dialog_token_mismatch"
+
+    deleted = await client.delete(path, headers=dialog_token)
+    assert deleted.status_code == 204, deleted.text
+    # The dialog is gone at once; the instance is soft deleted, its Deleted event by Kari.
+    gone = await client.get(f"{ENDUSER_DIALOGS}/{dialog['id']}", headers=end_user(token, KARI))
+    assert gone.status_code == 410
+    instance = (await client.get(f"{INSTANCES}/{kari_party}/{guid}", headers=kari)).json()
+    assert instance["status"]["isSoftDeleted"]
+    events = (await storage.events_of(database, uuid.UUID(guid), party_id=kari_party)).instanceEvents
+    assert events[-1].eventType == "Deleted" and events[-1].user.nationalIdentityNumber == KARI
+    assert await run_jobs(database) >= 1  # Storage's own mirror job finds the dialog already deleted
+    assert (await client.delete(path, headers=dialog_token)).status_code == 204  # a retry changes nothing
+    assert (await dialog_of(client, token, database, "instance", other_guid))["status"] == "Draft"
+
+
+async def test_a_dialog_token_without_the_delete_action_deletes_nothing(client, database, soknad, kari,
+                                                                         token) -> None:
+    kari_party = (await authorization.party_of(database, KARI)).party_id
+    instance = (await client.post(INSTANCES, params={"instanceOwnerPartyId": kari_party}, headers=kari)).json()
+    guid = instance["id"].split("/")[1]
+    await fill_in_and_submit(client, kari, instance)
+    await run_jobs(database)
+    dialog = await dialog_of(client, token, database, "instance", guid)  # submitted: no delete action
+    refused = await client.delete(f"/storage/dialogporten/api/v1/instance/{kari_party}/{guid}",
+                                  headers=bearer(dialog["dialogToken"]))
+    assert refused.status_code == 403 and refused.json()["code"] == "dialog_token_mismatch"
+    assert not (await client.get(f"{INSTANCES}/{instance['id']}", headers=kari)).json()["status"]["isSoftDeleted"]
 
 
 async def test_a_replayed_mirror_job_writes_one_dialog_and_publishes_nothing_more(client, database, soknad, kari,

@@ -5,7 +5,8 @@ A dialog is listed to a person when the decision point lets them `read` its serv
 GUI or API action, a transmission or the main content is authorized when the decision point permits its
 `action` on the resource its `authorizationAttribute` names: another service (`urn:altinn:resource:...`), or the
 dialog's own service resource for a sub-resource or task attribute (whose rules the policy states with the
-resource's own).
+resource's own). An app's rules may name a process task: a task attribute (`urn:altinn:task:Task_1`) is decided
+with the task, as the app decides an action on an instance at that task.
 
 A service resource's policy may require a minimum authentication level (its `urn:altinn:minimum-authenticationlevel`
 obligation). A person whose login is below it may not open the dialog or its parts (Dialogporten's 403
@@ -26,6 +27,7 @@ from felles.core.tokens import Principal
 
 READ = "read"
 RESOURCE_PREFIX = "urn:altinn:resource:"
+TASK_PREFIX = "urn:altinn:task:"
 PERSON_PREFIX = "urn:altinn:person:identifier-no:"
 ORGANIZATION_PREFIX = "urn:altinn:organization:identifier-no:"
 APP_RESOURCE_PREFIX = "app_"
@@ -68,6 +70,11 @@ def flattened(parties: Iterable[AuthorizedParty]) -> dict[str, AuthorizedParty]:
             found[party_urn(party)] = party
         found.update(flattened(party.subunits))
     return found
+
+
+def task_of(attribute: str | None) -> str | None:
+    """The process task an `urn:altinn:task:{taskId}` authorization attribute names, else None."""
+    return attribute.removeprefix(TASK_PREFIX) if attribute and attribute.startswith(TASK_PREFIX) else None
 
 
 def resource_of(service_resource: str, attribute: str | None) -> str:
@@ -113,17 +120,19 @@ class Decisions:
 
     database: Database
     person: str
-    _answers: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+    _answers: dict[tuple[str, str, str, str | None], bool] = field(default_factory=dict)
 
-    async def permits(self, party: str, resource: str, action: str) -> bool:
-        key = (party, resource, action)
+    async def permits(self, party: str, resource: str, action: str, *, task: str | None = None) -> bool:
+        """`task`: the app's process task the action is done in (an `urn:altinn:task:` authorization attribute),
+        which an app's rules may name; other resources' rules are decided without it."""
+        key = (party, resource, action, task)
         if key not in self._answers:
             app = app_of(resource)
             if app is not None:
                 # An app's policy states its rules on org and app (as app instances are decided), not on its
                 # registry id: a mirrored instance's dialog is decided as its instance would be.
                 self._answers[key] = await authorization_service.may_use_app(
-                    self.database, self.person, identifier_of(party), app[0], app[1], action)
+                    self.database, self.person, identifier_of(party), app[0], app[1], action, task=task)
             else:
                 self._answers[key] = await authorization_service.is_permitted(
                     self.database, self.person, identifier_of(party), resource, action)
@@ -138,7 +147,7 @@ class Decisions:
         """Which `(action, authorizationAttribute)` pairs the person may do for `party`."""
         permitted = set()
         for action, attribute in set(pairs):
-            if await self.permits(party, resource_of(service_resource, attribute), action):
+            if await self.permits(party, resource_of(service_resource, attribute), action, task=task_of(attribute)):
                 permitted.add((action, attribute))
         return frozenset(permitted)
 

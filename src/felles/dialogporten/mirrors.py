@@ -42,7 +42,7 @@ from felles.core.jobs import JobContext, batch_job_handler, enqueue, job_handler
 from felles.core.tokens import Principal
 from felles.correspondence import service_history as correspondence_history
 from felles.correspondence import service_reading as correspondence_reading
-from felles.dialogporten import mirrored, service
+from felles.dialogporten import access, mirrored, service
 from felles.dialogporten import schemas as s
 from felles.dialogporten.models import DialogMirror
 from felles.storage import schemas as storage_schemas
@@ -56,6 +56,8 @@ BACKFILL_PAGE = 500  # instances looked at per transaction by the backfill
 MIRROR_CORRESPONDENCE_BATCH = 50
 INSTANCE, CORRESPONDENCE = "instance", "correspondence"
 APP_RESOURCE_PREFIX = "app_"
+# Where an instance dialog's delete action points: the adapter's endpoint, which takes the dialog token (`adapter`).
+ADAPTER_PATH = "/storage/dialogporten/api/v1"
 LANGUAGES = ("nb", "nn", "en")
 SERVICE_OWNER = {"actorType": s.ActorType.SERVICE_OWNER.value}
 PARTY = {"actorType": s.ActorType.PARTY_REPRESENTATIVE.value}
@@ -247,9 +249,13 @@ async def instance_dialog(database: Database, instance_id: uuid.UUID, org: str
         "title": (_localized("Se innsendt skjema", "Sjå innsendt skjema", "See the submitted form") if submitted
                   else _localized("Gå til skjema", "Gå til skjema", "Go to the form"))}]
     if not submitted:
+        task = instance.process.currentTask if instance.process else None
         gui_actions.append({
             "id": str(derived_id(created, INSTANCE, str(instance_id), "delete")), "action": "delete",
-            "url": f"{base_url}/{instance.appId}/instances/{party_id}/{instance_id}", "httpMethod": "DELETE",
+            # decided at the task the instance is in, as the app decides its own delete (a policy may allow it
+            # while the form is filled in only)
+            **({"authorizationAttribute": f"{access.TASK_PREFIX}{task.elementId}"} if task else {}),
+            "url": f"{base_url}{ADAPTER_PATH}/instance/{party_id}/{instance_id}", "httpMethod": "DELETE",
             "priority": "Secondary", "isDeleteDialogAction": True,
             "title": _localized("Slett", "Slett", "Delete"),
             "prompt": _localized("Vil du slette skjemaet?", "Vil du slette skjemaet?", "Delete the form?")})
