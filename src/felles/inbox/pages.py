@@ -39,7 +39,8 @@ router = APIRouter(include_in_schema=False)
 
 HOME = "/inbox/"
 FORM_PURPOSE = "inbox"
-DONE_MESSAGES = frozenset({"archive", "bin", "restore", "unread", "saved", "deleted", "action"})
+DONE_MESSAGES = frozenset({"archive", "bin", "restore", "unread", "saved", "deleted", "action",
+                           "dialog_deleted"})
 # The query parameters of a search, as the page's form and a saved search's link name them.
 SEARCH_PARAMETERS = ("party", "folder", "q", "org", "resource", "status", "after", "before")
 SAVED_FILTERS = {"org": "org", "resource": "serviceResource", "status": "status", "after": "updatedAfter",
@@ -334,6 +335,8 @@ async def gui_action(request: Request, runtime: RuntimeDep, dialog_id: str, acti
         succeeded = answer.is_success
     except (InvalidInput, httpx.HTTPError):
         succeeded = False
+    if succeeded and action["isDeleteDialogAction"]:  # the dialog is gone: back to the list
+        return _back(request, HOME, "dialog_deleted")
     if succeeded:
         return _back(request, HOME + f"dialog/{dialog['id']}", "action")
     return await _dialog_page(request, runtime, principal, dialog_id, status_code=502,

@@ -252,6 +252,33 @@ def test_the_demo_app_by_keyboard_from_prefill_to_the_receipt(base: str, page: P
     assert "EL12345" in download_receipt(page)
 
 
+@pytest.mark.browser
+def test_a_form_left_unsent_is_a_draft_in_the_inbox_that_its_delete_action_removes(base: str, page: Page) -> None:
+    start_as_self(page, base, "fjordvik/parkering")
+    expect(page.get_by_role("heading", name="Om deg som søker")).to_be_visible()
+    # The started form is mirrored as a draft dialog once the server's worker has run the mirror job.
+    drafts = page.locator("#dialogs h2 a", has_text="Søknad om parkeringstillatelse")
+    page.goto(f"{base}/inbox/?folder=drafts")
+    for _ in range(40):
+        if drafts.count():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    before = drafts.count()
+    assert before >= 1
+    drafts.first.focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator("#dialog-actions")).to_contain_text("Vil du slette skjemaet?")
+    accessible(page, "inbox: the draft")
+    # The inbox calls the action's address with the dialog token; the form's instance and its dialog are deleted.
+    press(page, "Slett")
+    expect(page.locator("#inbox-done")).to_have_text("Slettet.")
+    page.goto(f"{base}/inbox/?folder=drafts")
+    expect(drafts).to_have_count(before - 1)
+    accessible(page, "inbox: drafts after the delete")
+
+
 def textbox(page: Page, label: str) -> Locator:
     """The text field labelled ``label`` (frontend-test draws some fields twice: the first)."""
     return page.get_by_role("textbox", name=re.compile(rf"^{re.escape(label)}(\W|$)")).first
