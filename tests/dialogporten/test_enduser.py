@@ -27,6 +27,8 @@ from tests.dialogporten.conftest import (
     KARI,
     KARI_URN,
     OLA,
+    RESOURCE_URN,
+    TTD,
     create_dialog,
 )
 
@@ -161,6 +163,45 @@ async def test_parties_lists_the_person_and_who_they_act_for(client, person):
     assert listed_parties[INGRID_URN]["isCurrentEndUser"] is True
     assert listed_parties[COMPANY_URN]["partyType"] == "Organization"
     assert parties["authorizedParties"][0]["party"] == INGRID_URN
+    # As Dialogporten answers: no sub-units is null, not an empty list.
+    assert listed_parties[INGRID_URN]["subParties"] is None
+    assert listed_parties[COMPANY_URN]["hasOnlyAccessToSubParties"] is False
+
+
+async def test_service_resources_are_those_the_person_may_read_with_the_roles_and_packages_that_give_access(
+        client, owner_headers, person):
+    await create_dialog(client, owner_headers)  # Kari's own
+    await create_dialog(client, owner_headers, party=COMPANY_URN)
+    path = "/dialogporten/api/v1/enduser/serviceresources"
+
+    async def ids(who, **params) -> list[str]:
+        response = await client.get(path, params=params, headers=person(who))
+        assert response.status_code == 200, response.text
+        return [item["serviceResource"]["id"] for item in response.json()["items"]]
+
+    assert await ids(KARI) == [RESOURCE_URN]
+    assert await ids(KARI, party=[COMPANY_URN]) == []  # a board member may not read the company's
+    assert await ids(INGRID, party=[COMPANY_URN]) == [RESOURCE_URN]  # its daglig leder may
+    assert await ids(KARI, party=["urn:altinn:organization:identifier-no:974761076"]) == []  # not hers: ignored
+    bad = await client.get(path, params={"party": ["urn:altinn:person:identifier-no:123"]}, headers=person(KARI))
+    assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
+    assert (await client.get(path)).status_code == 401
+
+    (item,) = (await client.get(path, headers={**person(KARI), "Accept-Language": "en"})).json()["items"]
+    assert item["serviceResource"]["name"] == [{"value": "Dialogporten test", "languageCode": "en"}]
+    assert item["serviceOwner"]["code"] == "ttd"
+    assert {role["urn"] for role in item["roles"]} == {
+        "urn:altinn:rolecode:priv", "urn:altinn:rolecode:dagl", "urn:altinn:rolecode:lede"}
+    (package,) = item["accessPackages"]
+    assert package["urn"] == "urn:altinn:accesspackage:ordinaer-post-til-virksomheten" and package["name"]
+
+
+async def test_the_open_metadata_lists_the_service_resources_in_use(client, owner_headers):
+    metadata = "/dialogporten/api/v1/metadata/serviceresources"
+    assert (await client.get(metadata)).json() == {"items": []}
+    await create_dialog(client, owner_headers)
+    (item,) = (await client.get(metadata)).json()["items"]  # no token needed: public metadata, as in Dialogporten
+    assert item["serviceResource"]["id"] == RESOURCE_URN and item["serviceOwner"]["orgNumber"] == TTD
 
 
 @pytest.mark.parametrize(("params", "status"), [

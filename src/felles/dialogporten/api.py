@@ -365,10 +365,22 @@ async def remove_service_owner_label(database: DatabaseDep, principal: ServicePr
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": str(row.service_owner_context_revision)})
 
 
+AcceptLanguage = Annotated[str | None, Header(alias="Accept-Language", max_length=200)]
+
+
 @router.get("/api/v1/metadata/limits", operation_id="dialogporten_limits", response_model=dict[str, Any])
 async def get_limits() -> dict[str, Any]:
     """The limits Dialogporten enforces on searches (how many values each filter may list)."""
     return search.limits()
+
+
+@router.get("/api/v1/metadata/serviceresources", operation_id="dialogporten_service_resources_in_use",
+            response_model=dict[str, Any])
+async def service_resources_in_use(database: DatabaseDep, accept_language: AcceptLanguage = None) -> dict[str, Any]:
+    """The service resources dialogs belong to, with their owners and the roles and access packages that give
+    access (open metadata)."""
+    listed = await enduser.service_resources_in_use(database)
+    return {**listed, "items": [lookup.in_languages(item, accept_language) for item in listed["items"]]}
 
 
 @router.get(ENDUSER + "/dialogs", operation_id="dialogporten_enduser_search_dialogs", responses=PROBLEMS,
@@ -449,9 +461,19 @@ async def enduser_parties(database: DatabaseDep, principal: EndUser) -> dict[str
     return await enduser.parties(database, principal)
 
 
+@router.get(ENDUSER + "/serviceresources", operation_id="dialogporten_enduser_service_resources", responses=PROBLEMS,
+            response_model=dict[str, Any])
+async def enduser_service_resources(database: DatabaseDep, principal: EndUser,
+                                    party: Annotated[list[str] | None, Query(max_length=100)] = None,
+                                    accept_language: AcceptLanguage = None) -> dict[str, Any]:
+    """The service resources of the dialogs the person may read, for the `party` values named (parties they
+    cannot act for are ignored) or all their parties."""
+    listed = await enduser.service_resources(database, principal, party or [])
+    return {**listed, "items": [lookup.in_languages(item, accept_language) for item in listed["items"]]}
+
+
 InstanceRef = Annotated[str, Query(max_length=200, description="urn:altinn:instance-id:{partyId}/{uuid}, "
                                    "urn:altinn:correspondence-id:{uuid} or urn:altinn:dialog-id:{uuid}")]
-AcceptLanguage = Annotated[str | None, Header(alias="Accept-Language", max_length=200)]
 
 
 @router.get(ENDUSER + "/dialoglookup", operation_id="dialogporten_enduser_dialog_lookup",

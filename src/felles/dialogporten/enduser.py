@@ -49,13 +49,13 @@ def visible(now: datetime, *, deleted_too: bool = False) -> Any:
     return shown if deleted_too else and_(Dialog.deleted_at.is_(None), shown)
 
 
-def _check_parties(requested: list[str], authorized: dict[str, Any]) -> None:
+def _check_parties(requested: list[str], authorized: dict[str, Any], *, foreign_allowed: bool = False) -> None:
     invalid = [party for party in requested if party_identifier(party) is None]
     if invalid:
         raise InvalidInput(f"Not a party: {', '.join(invalid[:5])}.", code="invalid_party",
                            extra={"errors": {"party": [f"'{party}' is not a valid party urn." for party in invalid]}})
     foreign = [party for party in requested if party not in authorized]
-    if foreign:
+    if foreign and not foreign_allowed:
         raise Forbidden(f"You cannot act for {', '.join(foreign[:5])}.", code="party_not_authorized")
 
 
@@ -326,13 +326,15 @@ async def label_log(database: Database, principal: Principal, dialog_id: uuid.UU
 
 
 def _party_document(party: access.AuthorizedParty, current: str) -> dict[str, Any]:
+    """A party as Dialogporten lists it: `subParties` is null, not empty, for a party without sub-units."""
     urn = access.party_urn(party)
     return {
         "party": urn, "partyUuid": str(party.partyUuid), "partyId": party.partyId, "partyType": party.type,
         "isDeleted": party.isDeleted, "hasKeyRole": False, "isCurrentEndUser": urn == current,
-        "isMainAdministrator": False, "isAccessManager": False, "hasOnlyAccessToSubParties": False,
+        "isMainAdministrator": False, "isAccessManager": False,
+        "hasOnlyAccessToSubParties": party.onlyHierarchyElementWithNoAccess,
         "name": party.name, "dateOfBirth": party.dateOfBirth,
-        "subParties": [_party_document(unit, current) for unit in party.subunits],
+        "subParties": [_party_document(unit, current) for unit in party.subunits] or None,
     }
 
 
@@ -363,22 +365,63 @@ async def resource_metadata(database: Database, service_resource: str) -> tuple[
             {"orgNumber": owner.organization, "code": owner.orgcode, "name": localized(owner.name or {})})
 
 
+ROLE_PREFIX, PACKAGE_PREFIX = "urn:altinn:rolecode:", "urn:altinn:accesspackage:"
+PACKAGES_PATH = "/accessmanagement/api/v1/meta/info/accesspackages"
+
+
+async def _policy_grants(database: Database, identifier: str
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The roles and the access packages the service's policy grants something to, named as the catalogue names
+    them (none for a service without a policy of its own)."""
+    try:
+        subjects = [match.urn.lower() for match in
+                    (await authorization_service.get_policy_subjects(database, identifier)).data]
+    except NotFound:
+        return [], []
+    subjects_link = {"metadata": f"/resourceregistry/api/v1/resource/{identifier}/policy/subjects"}
+    codes = [urn.removeprefix(ROLE_PREFIX) for urn in subjects if urn.startswith(ROLE_PREFIX)]
+    role_names = await authorization_service.role_names(database, codes) if codes else {}
+    roles = [{"urn": ROLE_PREFIX + code, "name": localized(role_names.get(code, {})), "links": subjects_link}
+             for code in codes]
+    wanted = [urn.removeprefix(PACKAGE_PREFIX) for urn in subjects if urn.startswith(PACKAGE_PREFIX)]
+    catalogue = ({package.code: package for package in await authorization_service.list_access_packages(database)}
+                 if wanted else {})
+    packages = [{"urn": PACKAGE_PREFIX + code, "name": localized(catalogue[code].name if code in catalogue else {}),
+                 "links": {"metadata": PACKAGES_PATH}} for code in wanted]
+    return roles, packages
+
+
+async def _metadata_items(database: Database, service_resources: list[str]) -> list[dict[str, Any]]:
+    items = []
+    for service_resource in sorted(service_resources):
+        resource, owner = await resource_metadata(database, service_resource)
+        roles, packages = await _policy_grants(database, access.resource_of(service_resource, None))
+        items.append({"serviceResource": resource, "roles": roles, "accessPackages": packages,
+                      "serviceOwner": owner})
+    return items
+
+
 async def service_resources(database: Database, principal: Principal, parties: list[str]) -> dict[str, Any]:
-    """The service resources of the dialogs the person may read for `parties` (all their parties if none)."""
+    """The service resources of the dialogs the person may read for `parties` (all their parties if none; parties
+    they cannot act for are left out, as Dialogporten ignores them), with the roles and packages that give access."""
     person = access.person_of(principal)
     authorized = access.flattened(await access.authorized_parties(database, principal))
-    _check_parties(parties, authorized)
+    _check_parties(parties, authorized, foreign_allowed=True)
+    asked = [party for party in parties if party in authorized] if parties else list(authorized)
     decisions = access.Decisions(database, person)
     async with database.transaction() as session:
         pairs = (await session.execute(select(Dialog.party, Dialog.service_resource).where(
-            Dialog.party.in_(parties or list(authorized)), visible(utcnow())).distinct())).all()
-    readable = sorted({resource for party, resource in pairs
-                       if await decisions.may_read(party, resource)})
-    items = []
-    for service_resource in readable:
-        resource, owner = await resource_metadata(database, service_resource)
-        items.append({"serviceResource": resource, "roles": [], "accessPackages": [], "serviceOwner": owner})
-    return {"isFullCatalogueFallback": False, "items": items}
+            Dialog.party.in_(asked), visible(utcnow())).distinct())).all()
+    readable = {resource for party, resource in pairs if await decisions.may_read(party, resource)}
+    return {"isFullCatalogueFallback": False, "items": await _metadata_items(database, list(readable))}
+
+
+async def service_resources_in_use(database: Database) -> dict[str, Any]:
+    """Every service resource some dialog not deleted belongs to: Dialogporten's open metadata."""
+    async with database.transaction() as session:
+        in_use = list(await session.scalars(select(Dialog.service_resource).where(
+            Dialog.deleted_at.is_(None)).distinct()))
+    return {"items": await _metadata_items(database, in_use)}
 
 
 async def dialog_events(database: Database, dialog_id: uuid.UUID, *, poll_seconds: float) -> Any:

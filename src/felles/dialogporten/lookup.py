@@ -26,7 +26,7 @@ from felles.core.db import Database
 from felles.core.errors import Forbidden, InvalidInput, NotFound
 from felles.core.tokens import Principal
 from felles.dialogporten import access, views
-from felles.dialogporten.enduser import localized, resource_metadata, visible
+from felles.dialogporten.enduser import PACKAGE_PREFIX, ROLE_PREFIX, localized, resource_metadata, visible
 from felles.dialogporten.models import Dialog, DialogMirror
 from felles.dialogporten.service import service_owner
 from felles.storage import service as storage_service
@@ -36,7 +36,6 @@ PREFIXES = {INSTANCE: "urn:altinn:instance-id:", CORRESPONDENCE: "urn:altinn:cor
             DIALOG: "urn:altinn:dialog-id:"}
 NOT_SUPPORTED = ("InstanceRef must be a supported identifier: 'urn:altinn:instance-id:{partyId}/{uuid}', "
                  "'urn:altinn:correspondence-id:{uuid}' or 'urn:altinn:dialog-id:{uuid}'.")
-ROLE_PREFIX, PACKAGE_PREFIX = "urn:altinn:rolecode:", "urn:altinn:accesspackage:"
 
 
 @dataclass(frozen=True)
@@ -198,7 +197,7 @@ LOCALIZED = ("title", "nonSensitiveTitle")
 
 def in_languages(document: dict[str, Any], accept_language: str | None) -> dict[str, Any]:
     """The answer's texts cut to the languages `Accept-Language` names (all of them if it names none they have),
-    as Dialogporten trims the title, the service's and the owner's names."""
+    as Dialogporten trims the title, the service's, the owner's, the roles' and the access packages' names."""
     wanted = [part.split(";")[0].strip().lower()[:2] for part in (accept_language or "").split(",")]
     wanted = [language for language in wanted if language and language != "*"]
     if not wanted:
@@ -213,4 +212,7 @@ def in_languages(document: dict[str, Any], accept_language: str | None) -> dict[
     result = {**document, **{name: trimmed(document.get(name)) for name in LOCALIZED if name in document}}
     for part in ("serviceResource", "serviceOwner"):
         result[part] = {**document[part], "name": trimmed(document[part].get("name"))}
+    for part in ("roles", "accessPackages"):
+        if part in document:
+            result[part] = [{**item, "name": trimmed(item.get("name"))} for item in document[part]]
     return result

@@ -54,7 +54,7 @@ async def dialogs_page(request: Request, runtime: RuntimeDep) -> Response:
     party = request.query_params.get("party") or ""
     folder = request.query_params.get("folder") if request.query_params.get("folder") in FOLDERS else "Default"
     parties = (await enduser.parties(runtime.database, principal))["authorizedParties"]
-    choices = [(item["party"], item["name"]) for parent in parties for item in [parent, *parent["subParties"]]]
+    choices = [(item["party"], item["name"]) for parent in parties for item in [parent, *(parent["subParties"] or [])]]
     names = dict(choices)
     search_text = request.query_params.get("search", "").strip()[:255]
     filters = search.DialogFilters(party=[party] if party in names else [], system_label=[folder],

@@ -90,7 +90,7 @@ async def _parties(runtime: Runtime, principal: Principal) -> list[dict[str, Any
     listed = (await enduser.parties(runtime.database, principal))["authorizedParties"]
     return [{"party": item["party"], "name": item["name"], "type": item["partyType"], "sub": item is not parent,
              "identifier": item["party"].rsplit(":", 1)[-1]}
-            for parent in listed for item in [parent, *parent["subParties"]]]
+            for parent in listed for item in [parent, *(parent["subParties"] or [])]]
 
 
 def _day(value: str, *, end: bool) -> datetime | None:
