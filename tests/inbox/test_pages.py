@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi import FastAPI, Request, Response
@@ -20,6 +21,7 @@ from felles.dialogporten.demo import DEMO_RESOURCE_URN, seed_demo_dialogs
 from felles.inbox.pages import PAGE_SIZE
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
 from tests.conftest import serve_app
+from tests.dialogporten.conftest import HIGH_LEVEL_RESOURCE, HIGH_LEVEL_RESOURCE_URN, TTD, register_resource
 from tests.portal.login import form_token, local, log_in
 
 KARI, OLA, INGRID = DEMO_PERSONS[0], DEMO_PERSONS[1], DEMO_PERSONS[4]
@@ -324,3 +326,43 @@ async def test_the_folder_links_say_how_many_unread_dialogs_each_holds(client):
     # A party she cannot act for counts nothing.
     foreign = await client.get(HOME, params={"party": f"urn:altinn:person:identifier-no:{KARI.identifier}"})
     assert foreign.status_code == 403 and folder_names(foreign.text)["inbox"] == "Innboks"
+
+
+async def test_a_dialog_needing_a_higher_login_level_offers_that_login_and_opens_after_it(client, database, settings):
+    await register_resource(database, TTD, "ttd", HIGH_LEVEL_RESOURCE, minimum_authentication_level=4)
+    ttd = Principal("organization", organization_number=TTD, scopes=frozenset({service.SERVICE_PROVIDER_SCOPE}))
+    row = await service.create_dialog(database, ttd, s.DialogCreate.model_validate({
+        "serviceResource": HIGH_LEVEL_RESOURCE_URN, "party": f"urn:altinn:person:identifier-no:{KARI.identifier}",
+        "status": "InProgress", "content": {"title": {"value": [{"value": "Skattemelding", "languageCode": "nb"}]},
+                                            "summary": {"value": [{"value": "Til kontroll", "languageCode": "nb"}]}},
+    }), base_url=settings.base_url)
+    await log_in(client, HOME, KARI.identifier)  # at level 3 (substantial)
+
+    refused = await client.get(HOME + f"dialog/{row.id}")
+    assert refused.status_code == 403 and "Krever høyere sikkerhetsnivå" in refused.text
+    assert "Skattemelding" not in refused.text
+    step_up = re.search(r'href="(/inbox/step-up\?[^"]+)"', refused.text)
+    assert step_up, refused.text
+    authorize = await client.get(step_up.group(1).replace("&amp;", "&"))
+    assert authorize.status_code == 303
+    assert parse_qs(urlsplit(authorize.headers["location"]).query)["acr_values"] == ["idporten-loa-high"]
+    # The level-3 session does not do for level 4: ID-porten asks for a new login.
+    login_page = await client.get(authorize.headers["location"])
+    assert login_page.headers["location"].startswith("/idporten/login/")
+    done = await client.post(login_page.headers["location"] + "/testid",
+                             data={"pid": KARI.identifier, "level": "4"})
+    back = await client.get(local(done.headers["location"]))
+    assert local(back.headers["location"]) == HOME + f"dialog/{row.id}"
+    opened = await client.get(HOME + f"dialog/{row.id}")
+    assert opened.status_code == 200 and "Skattemelding" in opened.text
+
+
+async def test_the_step_up_login_comes_back_only_to_the_inbox(client):
+    await log_in(client, HOME, KARI.identifier)
+    authorize = await client.get(HOME + "step-up", params={"to": "https://evil.example/"})
+    assert authorize.status_code == 303
+    assert parse_qs(urlsplit(authorize.headers["location"]).query)["acr_values"] == ["idporten-loa-high"]
+    login_page = await client.get(authorize.headers["location"])
+    done = await client.post(login_page.headers["location"] + "/testid", data={"pid": KARI.identifier, "level": "4"})
+    back = await client.get(local(done.headers["location"]))
+    assert local(back.headers["location"]) == HOME

@@ -32,6 +32,7 @@ PERSON_PREFIX = "urn:altinn:person:identifier-no:"
 ORGANIZATION_PREFIX = "urn:altinn:organization:identifier-no:"
 APP_RESOURCE_PREFIX = "app_"
 AUTHENTICATION_LEVEL_TOO_LOW = "Altinn authentication level too low."
+AUTHENTICATION_LEVEL_TOO_LOW_CODE = "authentication_level_too_low"
 # Dialogporten's level for a service resource it knows no policy of (ID-porten's "substantial").
 DEFAULT_MINIMUM_AUTHENTICATION_LEVEL = 3
 AuthorizedParty = authorization_schemas.AuthorizedParty
@@ -98,7 +99,7 @@ async def check_authentication_level(database: Database, principal: Principal, s
     the service resource requires."""
     required = (await minimum_authentication_levels(database, [service_resource]))[service_resource]
     if principal.authentication_level < required:
-        raise Forbidden(AUTHENTICATION_LEVEL_TOO_LOW, code="authentication_level_too_low",
+        raise Forbidden(AUTHENTICATION_LEVEL_TOO_LOW, code=AUTHENTICATION_LEVEL_TOO_LOW_CODE,
                         extra={"errors": {"Forbidden": [AUTHENTICATION_LEVEL_TOO_LOW]}})
 
 

@@ -38,7 +38,7 @@ from graphql import (
 from pydantic import ValidationError
 
 from felles.core.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed, Problem
-from felles.dialogporten import enduser, lookup, search
+from felles.dialogporten import access, enduser, lookup, search
 from felles.dialogporten import schemas as s
 
 SDL = (Path(__file__).with_name("schema.graphql")).read_text(encoding="utf-8")
@@ -162,8 +162,8 @@ async def resolve_dialog_by_id(_: Any, info: GraphQLResolveInfo, dialogId: uuid.
     except NotFound as problem:
         return {"dialog": None, "errors": [_error("DialogByIdNotFound", problem)]}
     except Forbidden as problem:
-        typename = ("DialogByIdForbiddenAuthLevelTooLow" if problem.code == "authentication_level_too_low"
-                    else "DialogByIdForbidden")
+        too_low = problem.code == access.AUTHENTICATION_LEVEL_TOO_LOW_CODE
+        typename = "DialogByIdForbiddenAuthLevelTooLow" if too_low else "DialogByIdForbidden"
         return {"dialog": None, "errors": [_error(typename, problem)]}
     return {"dialog": dialog, "errors": []}
 

@@ -29,6 +29,7 @@ from felles.core.runtime import Runtime, RuntimeDep
 from felles.core.tokens import Issuer, Principal
 from felles.dialogporten import enduser, search
 from felles.dialogporten import schemas as dialog_schemas
+from felles.dialogporten.access import AUTHENTICATION_LEVEL_TOO_LOW_CODE
 from felles.inbox import folders, views
 from felles.portal import login
 from felles.portal.shell import NORWEGIAN_TIME, page_language, render_page
@@ -200,6 +201,12 @@ async def _dialog_page(request: Request, runtime: Runtime, principal: Principal,
                                           base_url=runtime.settings.base_url)
     except NotFound:
         return render_page(request, "inbox/not_found.html", status_code=404)
+    except Forbidden as problem:
+        if problem.code != AUTHENTICATION_LEVEL_TOO_LOW_CODE:
+            raise
+        # The service needs a login at a higher level than this one: offer it, and come back here after.
+        login_link = _root(request) + HOME + "step-up?" + urlencode({"to": HOME + f"dialog/{dialog_id}"})
+        return render_page(request, "inbox/step_up.html", {"login_link": login_link}, status_code=403)
     names = {item["party"]: item["name"] for item in await _parties(runtime, principal)}
     done = request.query_params.get("done")
     back = request.query_params.get("back", "")
@@ -221,6 +228,13 @@ async def dialog_page(request: Request, runtime: RuntimeDep, dialog_id: str) -> 
     if not isinstance(principal, Principal):
         return principal
     return await _dialog_page(request, runtime, principal, dialog_id)
+
+
+@router.get(HOME + "step-up", response_class=HTMLResponse, name="inbox_step_up", response_model=None)
+async def step_up(request: Request, runtime: RuntimeDep, to: str = HOME) -> Response:
+    """Log in again at ID-porten's high level, then back to the inbox page `to`."""
+    return await login.start_login(request, runtime, login.local_path(to if _is_inbox_path(to) else HOME),
+                                   acr=login.HIGH_LEVEL_ACR)
 
 
 def _is_inbox_path(path: str) -> bool:

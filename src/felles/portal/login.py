@@ -36,6 +36,7 @@ router = APIRouter(include_in_schema=False)
 
 CALLBACK_PATH = "/portal/login/callback"
 LOGIN_CLIENT_ID = "felles-portal"
+SUBSTANTIAL_LEVEL_ACR, HIGH_LEVEL_ACR = "idporten-loa-substantial", "idporten-loa-high"  # ID-porten's levels 3 and 4
 PORTAL_OWNER = "991825827"  # Digitaliseringsdirektoratet runs the portal
 LOGIN_ACTOR = Actor("system:felles-portal")
 SESSION_COOKIE = "felles_portal_session"
@@ -80,15 +81,17 @@ def _is_local_path(path: str) -> bool:
     return path.startswith("/") and not path.startswith(("//", "/\\")) and not urlsplit(path).netloc
 
 
-async def start_login(request: Request, runtime: Runtime, return_to: str) -> Response:
-    """Send the browser to ID-porten; after login it comes back to `return_to` (a local path)."""
+async def start_login(request: Request, runtime: Runtime, return_to: str, *,
+                      acr: str = SUBSTANTIAL_LEVEL_ACR) -> Response:
+    """Send the browser to ID-porten to log in at `acr` (or higher); after login it comes back to `return_to` (a
+    local path). A session at a lower level does not do: ID-porten asks for a new login."""
     await ensure_login_client(runtime.database, runtime.settings)
     verifier, state = secrets.token_urlsafe(48), secrets.token_urlsafe(24)
     query = urlencode({
         "client_id": LOGIN_CLIENT_ID, "redirect_uri": _callback_url(runtime.settings), "response_type": "code",
         "scope": "openid", "state": state, "nonce": secrets.token_urlsafe(24),
         "code_challenge": _b64(hashlib.sha256(verifier.encode()).digest()), "code_challenge_method": "S256",
-        "acr_values": "idporten-loa-substantial", "ui_locales": page_language(request),
+        "acr_values": acr, "ui_locales": page_language(request),
     })
     response = RedirectResponse(f"{request.scope.get('root_path', '')}{IDPORTEN.path}/authorize?{query}",
                                 status_code=303, headers={"Cache-Control": "no-store"})
