@@ -16,7 +16,8 @@ from felles.core import outbound
 from felles.core.audit import Actor
 from felles.core.clock import clock
 from felles.core.config import Environment, Settings
-from felles.core.jobs import Worker
+from felles.core.jobs import Job, Worker
+from felles.events import service as events
 from felles.events.models import EventDelivery
 from felles.events.service import MAX_DELIVERY_ATTEMPTS, RETRY_SCHEDULE
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
@@ -386,3 +387,32 @@ async def test_a_subscription_id_beyond_the_id_column_is_refused_not_a_crash(cli
     """Subscription ids are PostgreSQL integers (32 bits): a larger id failed there with a 500 before."""
     response = await client.request(method, f"{SUBSCRIPTIONS}/{2**31}", headers=subscriber)
     assert response.status_code == 422 and response.json()["code"] == "validation_failed"
+
+
+async def fan_out_jobs(database) -> int:
+    async with database.transaction() as session:
+        return len(list(await session.scalars(select(Job).where(Job.kind == "events.fan_out"))))
+
+
+async def test_a_publishing_transaction_queues_a_fan_out_only_while_a_validated_subscription_lives(
+        client, database, subscriber, receiver, job_settings):
+    """The insert itself tells whether any validated subscription exists: without one, nothing is queued (and no
+    subscription is read); one made and validated later is seen by the very next publish, and one deleted is not."""
+    async def publish(number: int) -> None:
+        async with database.transaction() as session:
+            await events.publish_many_in_transaction(session, [dict(
+                source=f"https://skatt.example/api/v1/{number}", type="no.skatteetaten.skattemelding.levert",
+                subject=f"/org/{SUBSCRIBER}", resource=RESOURCE)], publisher=f"/org/{PUBLISHER}")
+
+    await publish(1)
+    subscription = await subscribe(client, subscriber, receiver.hook("later"))
+    await publish(2)
+    assert await fan_out_jobs(database) == 0
+    await run_jobs(database)  # the validation handshake
+    await publish(3)
+    assert await fan_out_jobs(database) == 1
+    await run_jobs(database)
+    assert [event["source"] for event in receiver.hooks["later"].received] == ["https://skatt.example/api/v1/3"]
+    assert (await client.delete(f"{SUBSCRIPTIONS}/{subscription['id']}", headers=subscriber)).status_code in (200, 204)
+    await publish(4)
+    assert await fan_out_jobs(database) == 1

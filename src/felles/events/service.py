@@ -173,24 +173,41 @@ def _document(event: schemas.CloudEvent, event_id: str, time: datetime) -> dict[
     return document
 
 
+# Whether any validated subscription lives, asked in the insert's RETURNING: without one (the usual case) a
+# publishing transaction need not read the subscriptions at all, a statement less per publish.
+_ANY_SUBSCRIPTION = (select(Subscription.id).where(Subscription.validated.is_(True), Subscription.deleted_at.is_(None))
+                     .limit(1).exists())
+# The insert per dialect, made once: building its ON CONFLICT and RETURNING clauses cost as much as running it.
+_store_statements: dict[str, Any] = {}
+
+
+def _store_statement(session: AsyncSession) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    statement = _store_statements.get(dialect)
+    if statement is None:
+        statement = _store_statements[dialect] = insert_for(session, CloudEventRecord).on_conflict_do_nothing(
+            index_elements=["source", "event_id"]).returning(
+            CloudEventRecord.sequence, CloudEventRecord.source, CloudEventRecord.event_id, _ANY_SUBSCRIPTION)
+    return statement
+
+
 async def _store(session: AsyncSession, documents: list[dict[str, Any]],
-                 publisher: str) -> list[tuple[int, str, str]]:
+                 publisher: str) -> tuple[list[tuple[int, str, str]], bool]:
     """Insert the events, each once per source, in one statement (executed for many rows at once: a multi-row
-    VALUES clause would be built and compiled again for every number of rows); (sequence, source, event id) of
-    those that were new."""
+    VALUES clause would be built and compiled again for every number of rows): (sequence, source, event id) of
+    those that were new, and whether a validated subscription exists that may want them."""
     if not documents:
-        return []
+        return [], False
     now = utcnow()
-    statement = insert_for(session, CloudEventRecord).on_conflict_do_nothing(
-        index_elements=["source", "event_id"]).returning(
-        CloudEventRecord.sequence, CloudEventRecord.source, CloudEventRecord.event_id)
     rows = [dict(
         event_id=document["id"], source=document["source"], type=document["type"],
         subject=document.get("subject"), alternative_subject=document.get("alternativesubject"),
         resource=document.get("resource"), resource_instance=document.get("resourceinstance"),
         time=datetime.fromisoformat(document["time"]), registered_at=now, publisher=publisher, document=document,
     ) for document in documents]
-    return [(sequence, source, event_id) for sequence, source, event_id in await session.execute(statement, rows)]
+    returned = list(await session.execute(_store_statement(session), rows))
+    return ([(sequence, source, event_id) for sequence, source, event_id, _ in returned],
+            any(bool(subscribed) for *_, subscribed in returned))
 
 
 def _app_resource(source: str) -> str:
@@ -235,9 +252,9 @@ async def publish(database: Database, principal: Principal, event: schemas.Cloud
 async def _store_all(session: AsyncSession, documents: list[dict[str, Any]], publisher: str) -> None:
     """Store the events (each once) and queue one fan-out job for those a validated subscription may want."""
     by_key = {(document["source"], document["id"]): document for document in documents}
-    stored = sorted((sequence, by_key[source, event_id])
-                    for sequence, source, event_id in await _store(session, documents, publisher))
-    if not stored:
+    inserted, subscribed = await _store(session, documents, publisher)
+    stored = sorted((sequence, by_key[source, event_id]) for sequence, source, event_id in inserted)
+    if not stored or not subscribed:
         return
     subscriptions = list(await session.scalars(
         select(Subscription).where(Subscription.validated.is_(True), Subscription.deleted_at.is_(None))))
