@@ -4,6 +4,8 @@ without errors, a write nested in a write fails as SQLite would instead of hangi
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sys
 from pathlib import Path
 
@@ -84,3 +86,61 @@ async def test_reads_do_not_wait_for_a_writer(sqlite_file):
         async with database.sessionmaker() as reader:  # the write above is not committed yet: not seen
             seen = await asyncio.wait_for(reader.execute(text("SELECT count(*) FROM writes")), 5)
             assert seen.scalar_one() == 0
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_a_disposed_database_closes_its_lock_file(tmp_path: Path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'files.db'}"
+    before = _open_files()
+    for _ in range(5):
+        database = Database(url)
+        async with database.transaction() as session:
+            await session.execute(text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))
+            await session.execute(text("INSERT INTO t VALUES (1)"))
+        await database.dispose()
+    assert _open_files() == before
+
+
+async def test_a_writer_cancelled_while_another_process_writes_gives_the_gate_back(sqlite_file):
+    url, database = sqlite_file
+    lock_path = url.removeprefix("sqlite+aiosqlite:///") + ".write-lock"
+    other = os.open(lock_path, os.O_RDWR | os.O_CREAT)  # another open file: as another process's lock
+    fcntl.flock(other, fcntl.LOCK_EX)
+    started = asyncio.Event()
+
+    async def write() -> None:
+        async with database.transaction() as session:
+            started.set()
+            await session.execute(text("INSERT INTO writes VALUES ('cancelled', 1)"))
+
+    writer = asyncio.create_task(write())
+    await started.wait()
+    await asyncio.sleep(0.2)  # now waiting for the other's lock, in a thread
+    writer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writer
+    fcntl.flock(other, fcntl.LOCK_UN)  # the other writer is done: the waiting thread takes the lock ...
+    await asyncio.sleep(0.3)  # (time for it to, so that a third does not simply come first)
+
+    async def taken_by_a_third() -> None:  # ... and gives it back, so a third can take it
+        third = os.open(lock_path, os.O_RDWR)
+        try:
+            while True:
+                try:
+                    fcntl.flock(third, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(third, fcntl.LOCK_UN)
+                    return
+                except BlockingIOError:
+                    await asyncio.sleep(0.05)
+        finally:
+            os.close(third)
+
+    await asyncio.wait_for(taken_by_a_third(), 10)
+    os.close(other)
+    async with database.transaction() as session:  # and this process writes again without waiting
+        await asyncio.wait_for(session.execute(text("INSERT INTO writes VALUES ('after', 1)")), 10)
+    async with database.sessionmaker() as session:
+        assert (await session.execute(text("SELECT writer FROM writes"))).scalars().all() == ["after"]

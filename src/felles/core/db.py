@@ -70,11 +70,13 @@ class Database:
             # No pre-ping: it costs a round trip on every request; recycling bounds how stale a connection gets.
             kwargs.update(pool_size=20, max_overflow=20, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.write_gate: SqliteWriteGate | None = None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
             file = make_url(url).database
             if file and file != ":memory:":
-                SqliteWriteGate(f"{file}.write-lock").install(self.engine)
+                self.write_gate = SqliteWriteGate(f"{file}.write-lock")
+                self.write_gate.install(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -89,6 +91,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.write_gate is not None:
+            self.write_gate.close()
 
 
 _READ_STATEMENTS = ("SELECT", "PRAGMA", "EXPLAIN")
@@ -139,15 +143,25 @@ class SqliteWriteGate:
             await asyncio.wait_for(lock.acquire(), GATE_TIMEOUT_SECONDS)
         except TimeoutError:
             raise OperationalError("(write gate)", None, Exception("database is locked")) from None
+        handed_over = False
         try:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:  # another process is writing: wait in a thread, so the event loop runs on
-                await asyncio.to_thread(fcntl.flock, self._fd, fcntl.LOCK_EX)
+                waiting = asyncio.ensure_future(asyncio.to_thread(fcntl.flock, self._fd, fcntl.LOCK_EX))
+                try:
+                    await asyncio.shield(waiting)
+                except asyncio.CancelledError:
+                    # The thread cannot be stopped and will take the file lock: give both locks back once it
+                    # has, or the other processes would wait for a writer that is gone.
+                    handed_over = True
+                    waiting.add_done_callback(lambda _: self._release(lock))
+                    raise
         except BaseException:
-            lock.release()
+            if not handed_over:
+                lock.release()
             raise
         return lock
 
@@ -156,6 +170,12 @@ class SqliteWriteGate:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         if lock.locked():
             lock.release()
+
+    def close(self) -> None:
+        """Close the lock file (when the engine is disposed): one open file a Database, not one for ever."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
