@@ -67,7 +67,7 @@ WORDS = ("byggesak", "skatt", "parkering", "renovasjon", "vedtak", "søknad", "f
 class PermitAll(access.Decisions):
     """The decision point answering Permit to every read: the search's own cost, without the PDP's."""
 
-    async def permits(self, party: str, resource: str, action: str) -> bool:
+    async def permits(self, party: str, resource: str, action: str, *, task: str | None = None) -> bool:
         return True
 
 

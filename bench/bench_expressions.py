@@ -287,7 +287,7 @@ def report_single_expression(repeats: int) -> None:
         form = data["Skjema"]
         return (
             str(form.get("Status")) == "aktiv"
-            and float(form.get("Alder")) > 17
+            and float(str(form.get("Alder"))) > 17
             and "alder" not in [p.strip() for p in str(form.get("Skjul")).split(",")]
         )
 
@@ -358,20 +358,20 @@ def main() -> None:
     # the page is evaluated inside its layout set: its expressions look up components on other pages
     form = build_form(task3.layout_set, 50, 3, app)
     make_rows_interesting(form)
-    page = Dynamics(form, pages=["repeating"])
+    repeating_page = Dynamics(form, pages=["repeating"])
     full = report_full(
         "goal: every dynamic of the largest reference layout page with a repeating group "
         "(frontend-test Task_3 'repeating', 29 components; mainGroup and group2 at 50 rows, nested subGroup at "
         "3 per row)",
-        page,
+        repeating_page,
         repeats=400,
     )
     amount = (
         "Endringsmelding-grp-9786.OversiktOverEndringene-grp-9788[17]."
         "SkattemeldingEndringEtterFristOpprinneligBelop-datadef-37131.value"
     )
-    report_incremental("one field in one row changes", page, amount, (900, 100), full, 2000)
-    report_incremental("a field every row reads changes", page, "useBothRepGroups", (True, False), full, 400)
+    report_incremental("one field in one row changes", repeating_page, amount, (900, 100), full, 2000)
+    report_incremental("a field every row reads changes", repeating_page, "useBothRepGroups", (True, False), full, 400)
 
     report_full(
         "harder: the whole Task_3 layout set (8 pages, nested repeating groups), 50 rows per top-level group, "

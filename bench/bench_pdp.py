@@ -27,7 +27,7 @@ from felles.authorization.xacml.policies import Policy
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "altinn-authorization" / "pdp" / "apps"
 POLICY_FILE = REFERENCE / "skd_taxreport_policy.xml"
 
-REQUEST = {"Request": {
+REQUEST: dict[str, Any] = {"Request": {
     "AccessSubject": [{"Attribute": [{"AttributeId": "urn:altinn:userid", "Value": "1337"},
                                      {"AttributeId": "urn:altinn:rolecode", "Value": ["dagl", "utinn"]}]}],
     "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": "read"}]}],
