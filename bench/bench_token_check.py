@@ -34,7 +34,7 @@ from felles.core.db import Database
 from felles.core.ids import uuid7
 from felles.core.revocations import COMMIT_MARGIN, revocations_for, revoke_tokens
 from felles.core.tokens import Issuer, PlatformKeys, issuer_url, verify_access_token
-from felles.identity import service as _registers_the_opaque_token_resolver  # noqa: F401
+from felles.identity import service_tokens as _registers_the_opaque_token_resolver  # noqa: F401
 from felles.identity.models import Grant, IssuedAccessToken
 from harness import fresh_database
 

@@ -17,7 +17,7 @@ from felles.core.cache_invalidation import listen_while_serving
 from felles.core.errors import Forbidden, Unauthorized
 from felles.core.runtime import Runtime
 from felles.core.tokens import AcceptedTokens, AuthenticatedRoute, Issuer, Principal, require_scope
-from felles.identity import pages, schemas, selfservice, service
+from felles.identity import pages, schemas, selfservice, service, service_clients, service_logins, service_tokens
 from felles.identity.issuers import (
     ANSATTPORTEN,
     IDPORTEN,
@@ -26,7 +26,7 @@ from felles.identity.issuers import (
     maskinporten_metadata,
 )
 from felles.identity.pages import RuntimeDep
-from felles.identity.service import AuthorizationPageError, OAuthError
+from felles.identity.service_protocol import AuthorizationPageError, OAuthError
 
 # While the server runs, other processes' self-service changes clear this process's identity cache.
 router = APIRouter(tags=["identity"], lifespan=listen_while_serving)
@@ -92,7 +92,7 @@ def _oidc_routes(issuer: OidcIssuer) -> APIRouter:
         """The start of a login (authorization code flow with PKCE); also takes a PAR request_uri."""
         try:
             parameters = _parameters(list(request.query_params.multi_items()))
-            outcome = await service.begin_authorization(
+            outcome = await service_logins.begin_authorization(
                 runtime.database, runtime.settings, issuer, parameters, request.cookies.get(pages.BROWSER_COOKIE))
         except (AuthorizationPageError, OAuthError) as exc:
             detail = exc.description
@@ -106,8 +106,8 @@ def _oidc_routes(issuer: OidcIssuer) -> APIRouter:
     async def par(request: Request, runtime: RuntimeDep) -> JSONResponse:
         """Pushed authorization request (RFC 9126): the request_uri is valid 120 s."""
         try:
-            credentials = service.client_credentials(await _form(request), request.headers.get("authorization"))
-            result = await service.push_authorization_request(
+            credentials = service_clients.client_credentials(await _form(request), request.headers.get("authorization"))
+            result = await service_logins.push_authorization_request(
                 runtime.database, issuer, issuer.issuer(runtime.settings.base_url), credentials,
                 {k: v for k, v in credentials.form.items() if not k.startswith("client_")})
         except OAuthError as exc:
@@ -118,8 +118,8 @@ def _oidc_routes(issuer: OidcIssuer) -> APIRouter:
     async def token(request: Request, runtime: RuntimeDep) -> JSONResponse:
         """authorization_code and refresh_token grants."""
         try:
-            credentials = service.client_credentials(await _form(request), request.headers.get("authorization"))
-            result = await service.exchange_token(runtime.database, runtime.settings, runtime.keys, issuer,
+            credentials = service_clients.client_credentials(await _form(request), request.headers.get("authorization"))
+            result = await service_tokens.exchange_token(runtime.database, runtime.settings, runtime.keys, issuer,
                                                   credentials)
         except OAuthError as exc:
             return oauth_error(exc)
@@ -132,7 +132,7 @@ def _oidc_routes(issuer: OidcIssuer) -> APIRouter:
         if authorization[:7].lower() != "bearer ":
             return oauth_error(OAuthError("invalid_token", "Send the access token as a Bearer token.", status=401))
         try:
-            result = await service.userinfo(runtime.database, runtime.settings, runtime.keys, issuer,
+            result = await service_tokens.userinfo(runtime.database, runtime.settings, runtime.keys, issuer,
                                             authorization[7:].strip())
         except OAuthError as exc:
             return oauth_error(exc)
@@ -142,8 +142,9 @@ def _oidc_routes(issuer: OidcIssuer) -> APIRouter:
     @routes.post("/tokeninfo", include_in_schema=False)
     async def introspect(request: Request, runtime: RuntimeDep) -> JSONResponse:
         try:
-            credentials = service.client_credentials(await _form(request), request.headers.get("authorization"))
-            result = await service.introspect(runtime.database, runtime.settings, runtime.keys, issuer, credentials)
+            credentials = service_clients.client_credentials(await _form(request), request.headers.get("authorization"))
+            result = await service_tokens.introspect(runtime.database, runtime.settings, runtime.keys, issuer,
+                                                     credentials)
         except OAuthError as exc:
             return oauth_error(exc)
         return _json(result)
@@ -151,8 +152,8 @@ def _oidc_routes(issuer: OidcIssuer) -> APIRouter:
     @routes.post("/token/revoke", operation_id=f"{name}_revoke", response_model=None)
     async def revoke(request: Request, runtime: RuntimeDep) -> Response:
         try:
-            credentials = service.client_credentials(await _form(request), request.headers.get("authorization"))
-            await service.revoke(runtime.database, runtime.settings, runtime.keys, issuer, credentials)
+            credentials = service_clients.client_credentials(await _form(request), request.headers.get("authorization"))
+            await service_tokens.revoke(runtime.database, runtime.settings, runtime.keys, issuer, credentials)
         except OAuthError as exc:
             return oauth_error(exc)
         return Response(status_code=200, headers=NO_STORE)
@@ -167,7 +168,7 @@ def _oidc_routes(issuer: OidcIssuer) -> APIRouter:
         except OAuthError as exc:
             return pages.error_page(request, exc.description)
         try:
-            outcome = await service.logout(runtime.database, runtime.settings, runtime.keys, issuer, parameters,
+            outcome = await service_tokens.logout(runtime.database, runtime.settings, runtime.keys, issuer, parameters,
                                            request.cookies.get(pages.BROWSER_COOKIE))
         except AuthorizationPageError as exc:
             return pages.error_page(request, exc.description)

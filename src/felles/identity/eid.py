@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from felles.core.audit import Actor
 from felles.core.db import Database
 from felles.core.errors import InvalidInput
-from felles.identity.service import AuthenticatedPerson, PendingLogin
+from felles.identity.service_logins import AuthenticatedPerson, PendingLogin
 from felles.registers import service as registers
 
 TESTID_ACTOR = Actor("system:testid")

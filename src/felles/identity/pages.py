@@ -22,10 +22,11 @@ from felles.core.errors import InvalidInput, NotFound
 from felles.core.i18n import LANGUAGE_AUTONYMS, SUPPORTED_LANGUAGES, translate
 from felles.core.middleware import content_security_policy
 from felles.core.runtime import Runtime
-from felles.identity import service
+from felles.identity import service_logins
 from felles.identity.eid import LoginPageContext, eid_methods, offered_methods
 from felles.identity.issuers import ANSATTPORTEN, OidcIssuer
-from felles.identity.service import AuthorizationOutcome, AuthorizationPageError, OrganizationChoicePage
+from felles.identity.service_logins import AuthorizationOutcome, OrganizationChoicePage
+from felles.identity.service_protocol import AuthorizationPageError
 from felles.portal.shell import LANGUAGE_QUERY_PARAMETER, PORTAL_DIR, page_language
 
 IDENTITY_DIR = Path(__file__).parent
@@ -142,8 +143,8 @@ def set_browser_cookie(request: Request, response: Response, browser_id: str) ->
 def login_routes(issuer: OidcIssuer) -> APIRouter:
     routes = APIRouter(include_in_schema=False)
 
-    async def _login(runtime: RuntimeDep, login_id: str) -> service.PendingLogin:
-        login = await service.pending_login(runtime.database, issuer, login_id)
+    async def _login(runtime: RuntimeDep, login_id: str) -> service_logins.PendingLogin:
+        login = await service_logins.pending_login(runtime.database, issuer, login_id)
         if login is None or login.expired:
             raise AuthorizationPageError("This login has expired or is finished; start again from the service.")
         return login
@@ -175,7 +176,7 @@ def login_routes(issuer: OidcIssuer) -> APIRouter:
             return await method.page(request, context)
         try:
             person = await method.authenticate(request, context)
-            outcome = await service.complete_login(runtime.database, runtime.settings, issuer, login_id, person,
+            outcome = await service_logins.complete_login(runtime.database, runtime.settings, issuer, login_id, person,
                                                    request.cookies.get(BROWSER_COOKIE))
         except (InvalidInput, NotFound) as exc:
             return error_page(request, exc.detail)
@@ -204,7 +205,7 @@ def organization_chooser_routes(issuer: OidcIssuer) -> APIRouter:
     @routes.get("/{choice_id}", response_model=None)
     async def organization_chooser(request: Request, runtime: RuntimeDep, choice_id: str) -> Response:
         try:
-            step = await service.organization_choice(runtime.database, runtime.settings, issuer, choice_id,
+            step = await service_logins.organization_choice(runtime.database, runtime.settings, issuer, choice_id,
                                                      request.cookies.get(BROWSER_COOKIE))
         except AuthorizationPageError as exc:
             return error_page(request, exc.description)
@@ -216,7 +217,7 @@ def organization_chooser_routes(issuer: OidcIssuer) -> APIRouter:
     async def choose_organizations(request: Request, runtime: RuntimeDep, choice_id: str) -> Response:
         form = await request.form()
         try:
-            step = await service.choose_organizations(
+            step = await service_logins.choose_organizations(
                 runtime.database, runtime.settings, issuer, choice_id, request.cookies.get(BROWSER_COOKIE),
                 action=str(form.get("action", "choose")),
                 chosen=[value for value in form.getlist("orgno") if isinstance(value, str)])

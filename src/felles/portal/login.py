@@ -27,9 +27,9 @@ from felles.core.errors import Unauthorized
 from felles.core.runtime import Runtime, RuntimeDep
 from felles.core.tokens import verify_access_token
 from felles.identity import schemas as identity_schemas
-from felles.identity import selfservice
-from felles.identity import service as identity_service
+from felles.identity import selfservice, service_clients, service_tokens
 from felles.identity.issuers import IDPORTEN
+from felles.identity.service_protocol import OAuthError
 from felles.portal.shell import page_language, render_page
 
 router = APIRouter(include_in_schema=False)
@@ -159,11 +159,11 @@ async def login_callback(request: Request, runtime: RuntimeDep) -> Response:
                              error=request.query_params.get("error", ""),
                              error_description=request.query_params.get("error_description", ""))
     try:
-        tokens = await identity_service.exchange_token(
-            runtime.database, runtime.settings, runtime.keys, IDPORTEN, identity_service.ClientCredentials(form={
+        tokens = await service_tokens.exchange_token(
+            runtime.database, runtime.settings, runtime.keys, IDPORTEN, service_clients.ClientCredentials(form={
                 "grant_type": "authorization_code", "code": request.query_params["code"], "client_id": LOGIN_CLIENT_ID,
                 "redirect_uri": _callback_url(runtime.settings), "code_verifier": verifier}))
-    except identity_service.OAuthError as exc:
+    except OAuthError as exc:
         return _login_failed(request, "ID-porten did not redeem the code", error=exc.error,
                              error_description=exc.description)
     response = RedirectResponse(request.scope.get("root_path", "") + return_to, status_code=303,
