@@ -464,7 +464,8 @@ async def create_instance(runtime: Runtime, app: RunningApp, caller: Caller, tem
             raise _process_problem(error) from None
         await _enter(ctx, engine, change, template.prefill)
         await _flush_events(ctx)
-        return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url)
+        return await storage.public_instance_in_transaction(session, instance, runtime.settings.base_url,
+                                                            made_here=True)
 
 
 async def _store_part(ctx: tasks.TaskContext, part: DataPart, spec: dict[str, Any]) -> None:

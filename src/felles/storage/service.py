@@ -579,10 +579,17 @@ def owner_of(instance: Instance) -> Owner:
     return Owner(instance.party_id, instance.owner_identifier)
 
 
-async def public_instance_in_transaction(session: AsyncSession, instance: Instance,
-                                         base_url: str) -> s.InstancePublic:
-    """The instance as Altinn serves it (with its data elements), read in the caller's transaction."""
-    return (await _public_instances(session, [instance], base_url))[0]
+async def public_instance_in_transaction(session: AsyncSession, instance: Instance, base_url: str, *,
+                                         made_here: bool = False) -> s.InstancePublic:
+    """The instance as Altinn serves it (with its data elements), read in the caller's transaction. `made_here`:
+    the instance was created in this transaction, so every data element it has is in the session (none to read)."""
+    if not made_here:
+        return (await _public_instances(session, [instance], base_url))[0]
+    sync = session.sync_session
+    elements = sorted((row for row in [*sync.identity_map.values(), *sync.new]
+                       if isinstance(row, DataElement) and row.instance_id == instance.id and row not in sync.deleted),
+                      key=lambda element: (element.created_at, element.id))
+    return public_instance(instance, elements, owner_of(instance), base_url)
 
 
 async def _public_instances(session: AsyncSession, rows: list[Instance], base_url: str) -> list[s.InstancePublic]:
