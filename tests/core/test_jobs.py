@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
-from felles.core.clock import clock
+from felles.core.clock import clock, utcnow
 from felles.core.db import Database
 from felles.core.jobs import (
     Job,
@@ -274,6 +274,35 @@ async def test_on_postgresql_a_committed_job_wakes_a_sleeping_worker_at_once(dat
             return (tmp_path / "woken").exists()
 
         await _wait_for(done, within=15)
+    finally:
+        worker.stop()
+        await running
+        await worker.database.dispose()
+
+
+@pytest.mark.skipif(not os.environ.get("FELLES_TEST_DATABASE_URL"), reason="LISTEN/NOTIFY is PostgreSQL's")
+async def test_on_postgresql_a_job_after_a_deduplicated_one_still_wakes_a_sleeping_worker(database: Database,
+                                                                                        tmp_path):
+    """The NOTIFY rides on the transaction's first written job: a job not written (its dedupe key held) wakes
+    nobody, so the next job of the same transaction does."""
+    import asyncio
+
+    async with database.transaction() as session:
+        await enqueue(session, "test.append_line", {"file": str(tmp_path / "later"), "n": 1},
+                      dedupe_key="held", run_at=utcnow() + timedelta(hours=1))
+    worker = Worker(Database(database.url), poll_seconds=60)
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.sleep(2)  # the worker has polled once, found nothing due, and sleeps
+        async with database.transaction() as session:
+            await enqueue(session, "test.append_line", {"file": str(tmp_path / "later"), "n": 2}, dedupe_key="held")
+            await enqueue(session, "test.append_line", {"file": str(tmp_path / "woken"), "n": 1})
+
+        async def done() -> bool:
+            return (tmp_path / "woken").exists()
+
+        await _wait_for(done, within=15)
+        assert not (tmp_path / "later").exists()
     finally:
         worker.stop()
         await running

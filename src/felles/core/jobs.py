@@ -183,22 +183,32 @@ async def enqueue(
         raise ValueError("a job has a dedupe key or a coalesce key, not both")
     now = utcnow()
     conflict = "coalesce" if coalesce_key is not None else "dedupe" if dedupe_key is not None else None
-    await session.execute(_insert_statement(session, conflict), {
+    # On PostgreSQL the transaction's first job wakes the other processes' workers from its own INSERT (a NOTIFY
+    # in its RETURNING clause, made only for a row written) instead of a statement of its own.
+    notify = _is_postgresql(session) and not done_in_transaction(session, _WOKEN)
+    written = await session.execute(_insert_statement(session, conflict, notify), {
         "id": uuid7(), "kind": kind, "payload": payload, "status": JobStatus.PENDING, "run_at": run_at or now,
         "attempts": 0, "max_attempts": spec.max_attempts, "created_at": now,
         "dedupe_key": dedupe_key if coalesce_key is None else COALESCE_PREFIX + coalesce_key,
         "traceparent": tracing.current_traceparent(),
     })
-    await _wake_workers(session)
+    if notify and written.first() is not None:
+        done_in_transaction(session, _WOKEN).add(JOBS_CHANNEL)
+    _wake_local_workers()
 
 
-# enqueue's INSERT per dialect and conflict rule, made once: building one per job (its ON CONFLICT clause, its
-# `excluded` columns, its cache key) cost more than running it.
-_insert_statements: dict[tuple[str, str | None], Any] = {}
+# enqueue's INSERT per dialect, conflict rule and NOTIFY, made once: building one per job (its ON CONFLICT clause,
+# its `excluded` columns, its cache key) cost more than running it.
+_insert_statements: dict[tuple[str, str | None, bool], Any] = {}
+_NOTIFY = func.pg_notify(literal(JOBS_CHANNEL), literal("")).label("notified")
 
 
-def _insert_statement(session: AsyncSession, conflict: str | None) -> Any:
-    key = (session.bind.dialect.name if session.bind is not None else "", conflict)
+def _is_postgresql(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
+def _insert_statement(session: AsyncSession, conflict: str | None, notify: bool) -> Any:
+    key = (session.bind.dialect.name if session.bind is not None else "", conflict, notify)
     statement = _insert_statements.get(key)
     if statement is None:
         statement = insert_for(session, Job)
@@ -207,6 +217,8 @@ def _insert_statement(session: AsyncSession, conflict: str | None) -> Any:
         elif conflict == "coalesce":
             statement = statement.on_conflict_do_update(index_elements=["dedupe_key"],
                                                         set_={"dedupe_key": statement.excluded.dedupe_key})
+        if notify:
+            statement = statement.returning(Job.id, _NOTIFY)
         _insert_statements[key] = statement
     return statement
 
@@ -218,7 +230,7 @@ async def _wake_workers(session: AsyncSession) -> None:
     """Wake the workers of every process when the transaction commits (PostgreSQL's NOTIFY, sent once per
     transaction: the notification is delivered at commit, so a worker woken by it finds the jobs), and this
     process's own at once."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if _is_postgresql(session):
         woken = done_in_transaction(session, _WOKEN)
         if not woken:
             woken.add(JOBS_CHANNEL)
