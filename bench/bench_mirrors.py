@@ -1,7 +1,7 @@
 """Dialogporten's mirrors: how many correspondences per second the mirror job turns into dialogs, against a
 service owner's own dialog create in the same run.
 
-    .venv/bin/python bench/bench_mirrors.py [--database URL] [--count 500] [--concurrency 4]
+    .venv/bin/python bench/bench_mirrors.py [--database URL] [--count 500] [--concurrency 4] [--instances 50]
 
 On a fresh SQLite file by default (`--database postgresql+asyncpg://…/x_bench` for PostgreSQL; the name must
 contain "bench": it is emptied). Measured in one run:
@@ -11,7 +11,13 @@ contain "bench": it is emptied). Measured in one run:
   are then emptied and one `dialogporten.mirror_correspondence` job per correspondence is queued and run by a
   worker with `--concurrency` (each reads the correspondence through Correspondence's service, builds the
   dialog, writes it with its transmission and events); mirrors/s;
-- replay: the same jobs again, which find nothing changed; replays/s.
+- replay: the same jobs again, which find nothing changed; replays/s;
+  for both, the CPU of this process (worker and database client) and the SQL statements and transactions per
+  correspondence;
+- instance mirror: `--instances` complete submissions of the runtime tests' grant application (create, three
+  saves, validate, on to the confirmation, confirm), in process; their mirrors emptied, one
+  `dialogporten.mirror_instance` job per instance run one at a time: CPU, statements and transactions per run,
+  then the same for replays that change nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +32,13 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete
+import httpx
+from sqlalchemy import delete, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from felles.app import create_app  # noqa: F401 - every component, and with them their job handlers
+from bench_apps_submission import APP_FOLDER, KARI, submit
+from felles.app import create_app  # every component, and with them their job handlers
+from felles.apps import deployment
 from felles.authorization import schemas as authorization_schemas
 from felles.authorization import service as authorization_service
 from felles.authorization.demo import ROLE, policy_xml
@@ -38,16 +47,24 @@ from felles.core.blobs import open_blob_store
 from felles.core.db import Database
 from felles.core.jobs import Worker, enqueue_many
 from felles.core.logging import configure_logging
-from felles.core.tokens import Principal
+from felles.core.tokens import PlatformKeys, Principal, mint_development_token
 from felles.correspondence import schemas as correspondence_schemas
 from felles.correspondence import service as correspondence_service
 from felles.correspondence.service_access import SERVICE_OWNER_SCOPE, WRITE_SCOPE
 from felles.dialogporten import mirrors, service
 from felles.dialogporten import schemas as s
-from felles.dialogporten.models import Dialog, DialogActivity, DialogMirror, DialogSeenLog, DialogTransmission
+from felles.dialogporten.models import (
+    Dialog,
+    DialogActivity,
+    DialogLabelAssignment,
+    DialogMirror,
+    DialogSeenLog,
+    DialogTransmission,
+)
 from felles.registers.identifiers import make_person_identifier
 from felles.registers.population import DEMO_PERSONS, seed_demo_personas
-from harness import bench_settings, database_name, fresh_database
+from felles.storage.models import Instance
+from harness import Statements, bench_settings, counting, database_name, fresh_database
 
 OWNER = "974761076"  # Skatteetaten, a registered service owner (skd)
 RESOURCE = "skd-bench-mirrors"
@@ -86,13 +103,70 @@ def _persons(count: int) -> list[str]:
     return found[:count]
 
 
-async def _timed_jobs(database: Database, concurrency: int) -> tuple[int, float]:
-    started = time.perf_counter()
-    ran = await Worker(database, concurrency=concurrency).run_until_idle()
-    return ran, time.perf_counter() - started
+class Timed:
+    """Jobs run: how many, in how many seconds, with how much CPU of this process, and the SQL they sent."""
+
+    def __init__(self, ran: int, seconds: float, cpu: float, sql: Statements) -> None:
+        self.ran, self.seconds, self.cpu, self.sql = ran, seconds, cpu, sql
+
+    def per_run(self, count: int, what: str = "run") -> str:
+        return (f"CPU {self.cpu / count * 1000:.1f} ms, {self.sql.statements / count:.1f} statements in "
+                f"{self.sql.transactions / count:.1f} transactions a {what}")
 
 
-async def run(url: str | None, count: int, concurrency: int) -> None:
+async def _timed_jobs(database: Database, concurrency: int) -> Timed:
+    started, cpu = time.perf_counter(), time.process_time()
+    with counting(database.engine) as sql:
+        ran = await Worker(database, concurrency=concurrency).run_until_idle()
+    return Timed(ran, time.perf_counter() - started, time.process_time() - cpu, sql)
+
+
+async def _submitted_instances(database: Database, settings, count: int) -> list[str]:
+    """`count` complete submissions of the grant application, in process; their instance ids (guids)."""
+    app_id = (await deployment.deploy_folder(database, APP_FOLDER, "bench")).app_id
+    party = (await authorization_service.party_of(database, KARI)).party_id
+    token = mint_development_token(PlatformKeys.load(settings), settings, person_identifier=KARI,
+                                   scopes=["altinn:instances.read", "altinn:instances.write"],
+                                   authentication_level=3, lifetime_seconds=3600)
+    headers = {"Authorization": f"Bearer {token}"}
+    app = create_app(settings, run_worker=False)
+    paths = []
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench.test",
+                                 timeout=120) as http:
+        for number in range(count):
+            paths.append(await submit(http, app_id, party, headers, number))
+    await app.state.runtime.database.dispose()
+    return [path.rsplit("/", 1)[1] for path in paths]
+
+
+async def _empty_mirrors(database: Database, *, resource_type: str) -> None:
+    async with database.transaction() as session:
+        for table in (DialogActivity, DialogTransmission, DialogSeenLog, DialogLabelAssignment, DialogMirror):
+            await session.execute(delete(table))
+        await session.execute(delete(Dialog).where(Dialog.service_resource_type == resource_type))
+
+
+async def _instance_mirrors(database: Database, settings, count: int) -> tuple[Timed, Timed]:
+    """The instance mirror jobs of `count` submitted instances, one at a time: first making the dialogs, then
+    replayed."""
+    guids = await _submitted_instances(database, settings, count)
+    await Worker(database, concurrency=1).run_until_idle()  # their own mirror jobs
+    await _empty_mirrors(database, resource_type="altinnapp")
+    async with database.transaction() as session:
+        orgs = {str(instance_id): org for instance_id, org in await session.execute(
+            select(Instance.id, Instance.org).where(Instance.id.in_([uuid.UUID(guid) for guid in guids])))}
+    timings = []
+    for _ in range(2):
+        async with database.transaction() as session:
+            await enqueue_many(session, mirrors.MIRROR_INSTANCE_JOB,
+                               [({"instance": guid, "org": orgs[guid]}, None) for guid in guids])
+        timings.append(await _timed_jobs(database, 1))
+    made = [await mirrors.mirrored_dialog_id(database, mirrors.INSTANCE, uuid.UUID(guid)) for guid in guids]
+    assert all(made), "an instance was not mirrored"
+    return timings[0], timings[1]
+
+
+async def run(url: str | None, count: int, concurrency: int, instances: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
         url = await fresh_database(url, data_dir)
@@ -100,6 +174,7 @@ async def run(url: str | None, count: int, concurrency: int) -> None:
         configure_logging(settings.log_level, json=False)
         os.environ["FELLES_DATABASE_URL"] = url
         database = Database(url)
+        load_at_start = os.getloadavg()
         try:
             await seed_demo_personas(database)
             await _resource(database)
@@ -133,10 +208,7 @@ async def run(url: str | None, count: int, concurrency: int) -> None:
                 ids += [str(item.correspondenceId) for item in answer.correspondences]
             await Worker(database, concurrency=concurrency).run_until_idle()  # publishes (and mirrors) them
 
-            async with database.transaction() as session:
-                for table in (DialogActivity, DialogTransmission, DialogSeenLog, DialogMirror):
-                    await session.execute(delete(table))
-                await session.execute(delete(Dialog).where(Dialog.service_resource_type == "correspondenceservice"))
+            await _empty_mirrors(database, resource_type="correspondenceservice")
             timings = []
             for _ in range(2):
                 async with database.transaction() as session:
@@ -147,15 +219,22 @@ async def run(url: str | None, count: int, concurrency: int) -> None:
             for key in ids:
                 mirrored += await mirrors.mirrored_dialog_id(database, mirrors.CORRESPONDENCE,
                                                              uuid.UUID(key)) is not None
+            made, replayed = await _instance_mirrors(database, settings, instances) if instances else (None, None)
         finally:
             await database.dispose()
-    (first, first_seconds), (second, second_seconds) = timings
+    first, second = timings
     print(f"bench_mirrors on {database_name(url)}, {count} correspondences, concurrency {concurrency}, "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"load average {' '.join(f'{value:.2f}' for value in load_at_start)} at the start, "
+          f"{' '.join(f'{value:.2f}' for value in os.getloadavg())} at the end")
     print(f"  baseline, service-owner create_dialog: {baseline:8.1f} dialogs/s")
-    print(f"  mirror jobs (new dialogs):             {first / first_seconds:8.1f} mirrors/s   "
-          f"({mirrored} of {count} mirrored; {first / first_seconds / baseline:.2f} × baseline)")
-    print(f"  replayed mirror jobs (nothing changed): {second / second_seconds:8.1f} replays/s")
+    print(f"  mirror jobs (new dialogs):             {count / first.seconds:8.1f} mirrors/s   "
+          f"({mirrored} of {count} mirrored; {count / first.seconds / baseline:.2f} × baseline); "
+          f"{first.per_run(count, 'mirror')}")
+    print(f"  replayed mirror jobs (nothing changed): {count / second.seconds:8.1f} replays/s; "
+          f"{second.per_run(count, 'replay')}")
+    if made is not None and replayed is not None:
+        print(f"  instance mirror jobs, one at a time, {instances} submitted instances: making the dialog "
+              f"{made.per_run(instances)}; replayed {replayed.per_run(instances)}")
 
 
 def main() -> None:
@@ -163,8 +242,9 @@ def main() -> None:
     parser.add_argument("--database", default=None)
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--instances", type=int, default=50)
     arguments = parser.parse_args()
-    asyncio.run(run(arguments.database, arguments.count, arguments.concurrency))
+    asyncio.run(run(arguments.database, arguments.count, arguments.concurrency, arguments.instances))
 
 
 if __name__ == "__main__":
