@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from felles.core.clock import clock
 from felles.core.config import get_settings
 from felles.core.jobs import Worker
-from felles.notifications.service import CONDITION_ATTEMPTS, CREATE_SCOPE, _next_daytime
+from felles.notifications.service import CREATE_SCOPE
+from felles.notifications.service_delivery import CONDITION_ATTEMPTS, _next_daytime
 from felles.registers import schemas as register_schemas
 from felles.registers import service as registers
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS

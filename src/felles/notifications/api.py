@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from felles.core.params import MAX_DATABASE_BIG_INTEGER
 from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import ALTINN_API_ISSUERS, AcceptedTokens, AuthenticatedRoute, Principal, require_scope
-from felles.notifications import schemas, service
+from felles.notifications import schemas, service, service_delivery, service_reading
 
 router = APIRouter(prefix="/notifications/api/v1", tags=["notifications"], route_class=AuthenticatedRoute)
 
@@ -42,7 +42,7 @@ async def create_order(
             responses={**PROBLEMS, **NOT_FOUND}, response_model=schemas.OrderChainPublic)
 async def get_order(database: DatabaseDep, principal: Reader, order_id: uuid.UUID) -> schemas.OrderChainPublic:
     """An order (notificationOrderId) with the manifest of the notification and of each reminder."""
-    return await service.get_order_chain(database, principal, order_id)
+    return await service_reading.get_order_chain(database, principal, order_id)
 
 
 @router.get("/future/shipment/feed", operation_id="notifications_status_feed", responses=PROBLEMS,
@@ -54,7 +54,7 @@ async def get_status_feed(
     pageSize: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[schemas.StatusFeedEntry]:
     """Status changes of the caller's orders, numbered; pass the last `sequenceNumber` seen as `seq`."""
-    return await service.status_feed(database, principal, after=seq, page_size=pageSize)
+    return await service_reading.status_feed(database, principal, after=seq, page_size=pageSize)
 
 
 @router.get("/future/shipment/{shipment_id}", operation_id="notifications_shipment_get",
@@ -63,7 +63,7 @@ async def get_shipment(
     database: DatabaseDep, principal: Reader, shipment_id: uuid.UUID
 ) -> schemas.ShipmentManifest:
     """The delivery manifest of one notification or reminder: status and each recipient's result."""
-    return await service.get_shipment(database, principal, shipment_id)
+    return await service_reading.get_shipment(database, principal, shipment_id)
 
 
 @router.post("/orders/email", operation_id="notifications_email_order_create", status_code=status.HTTP_202_ACCEPTED,
@@ -79,14 +79,14 @@ async def create_email_order(
             responses={**PROBLEMS, **NOT_FOUND}, response_model=schemas.OrderV1)
 async def get_order_v1(runtime: RuntimeDep, principal: Reader, order_id: uuid.UUID) -> schemas.OrderV1:
     """An order as it was made (v1): recipients, texts and links to its status."""
-    return await service.get_order_v1(runtime.database, runtime.settings, principal, order_id)
+    return await service_reading.get_order_v1(runtime.database, runtime.settings, principal, order_id)
 
 
 @router.get("/orders/{order_id}/status", operation_id="notifications_v1_order_status",
             responses={**PROBLEMS, **NOT_FOUND}, response_model=schemas.OrderWithStatusV1)
 async def get_order_status_v1(runtime: RuntimeDep, principal: Reader, order_id: uuid.UUID) -> schemas.OrderWithStatusV1:
     """An order's processing status and how many notifications per channel were made and succeeded (v1)."""
-    return await service.get_order_status_v1(runtime.database, runtime.settings, principal, order_id)
+    return await service_reading.get_order_status_v1(runtime.database, runtime.settings, principal, order_id)
 
 
 @router.get("/orders/{order_id}/notifications/email", operation_id="notifications_v1_email_notifications",
@@ -95,7 +95,7 @@ async def get_email_notifications_v1(
     database: DatabaseDep, principal: Reader, order_id: uuid.UUID
 ) -> schemas.EmailNotificationSummaryV1:
     """Each e-mail recipient of an order with its result, and why a failed one failed (v1)."""
-    return await service.get_email_notifications_v1(database, principal, order_id)
+    return await service_reading.get_email_notifications_v1(database, principal, order_id)
 
 
 @router.put("/orders/{order_id}/cancel", operation_id="notifications_order_cancel",
@@ -120,7 +120,7 @@ REPORT_RESPONSES = {400: {"description": "Not a delivery report"}, 401: {"descri
 async def email_delivery_report(runtime: RuntimeDep, request: Request, secret: ReportSecret = None) -> Response:
     """A delivery status notification (RFC 3464) for an e-mail we sent, piped here by the MTA that receives
     the bounce address's mail; authenticated by the e-mail channel's shared secret."""
-    await service.record_email_report(runtime.database, runtime.settings, secret, await request.body())
+    await service_delivery.record_email_report(runtime.database, runtime.settings, secret, await request.body())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -129,5 +129,5 @@ async def email_delivery_report(runtime: RuntimeDep, request: Request, secret: R
 async def sms_delivery_report(runtime: RuntimeDep, report: schemas.SmsDeliveryReport,
                               secret: ReportSecret = None) -> Response:
     """The SMS gateway's delivery report (DLR callback); authenticated by the gateway's shared secret."""
-    await service.record_sms_report(runtime.database, runtime.settings, secret, report)
+    await service_delivery.record_sms_report(runtime.database, runtime.settings, secret, report)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
