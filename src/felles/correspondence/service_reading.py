@@ -124,8 +124,12 @@ async def _attachments(session: AsyncSession, correspondence_id: uuid.UUID) -> l
 
 
 async def _overview_fields(session: AsyncSession, row: Correspondence, status_text: str) -> dict[str, object]:
-    attachments = await _attachments(session, row.id)
-    notification = await session.get(CorrespondenceNotification, row.id)
+    return _overview_document(row, status_text, await _attachments(session, row.id),
+                              await session.get(CorrespondenceNotification, row.id))
+
+
+def _overview_document(row: Correspondence, status_text: str, attachments: list[CorrespondenceAttachment],
+                       notification: CorrespondenceNotification | None) -> dict[str, object]:
     return dict(
         correspondenceId=row.id, status=CorrespondenceStatus(row.status),
         statusText=status_text, statusChanged=row.status_changed, resourceId=row.resource_id,
@@ -164,12 +168,18 @@ async def _details(session: AsyncSession, row: Correspondence
     """The details and the history they show, read once (the status text is the last step of its status)."""
     events = list(await session.scalars(select(CorrespondenceStatusEvent).where(
         CorrespondenceStatusEvent.correspondence_id == row.id).order_by(CorrespondenceStatusEvent.id)))
+    return _details_of(row, events, await _attachments(session, row.id),
+                       await session.get(CorrespondenceNotification, row.id)), events
+
+
+def _details_of(row: Correspondence, events: list[CorrespondenceStatusEvent],
+                attachments: list[CorrespondenceAttachment],
+                notification: CorrespondenceNotification | None) -> s.CorrespondenceDetails:
     status_text = next((event.status_text for event in reversed(events) if event.status == row.status), row.status)
-    details = s.CorrespondenceDetails.model_validate({
-        **await _overview_fields(session, row, status_text),
+    return s.CorrespondenceDetails.model_validate({
+        **_overview_document(row, status_text, attachments, notification),
         "statusHistory": [s.StatusEventPublic(status=event.status, statusText=event.status_text,
                                               statusChanged=event.status_changed) for event in events]})
-    return details, events
 
 
 async def _audit_read(session: AsyncSession, principal: Principal, row: Correspondence, what: str) -> None:
@@ -567,8 +577,34 @@ class PlatformView:
 
 async def platform_view(database: Database, correspondence_id: uuid.UUID) -> PlatformView:
     """For Dialogporten's mirror only: no caller, so nothing is shown to anyone and nothing is audited."""
+    view = (await platform_views(database, [correspondence_id])).get(correspondence_id)
+    if view is None:
+        raise NotFound(f"No correspondence {correspondence_id}.", code="correspondence_not_found")
+    return view
+
+
+async def platform_views(database: Database, correspondence_ids: list[uuid.UUID]) -> dict[uuid.UUID, PlatformView]:
+    """`platform_view` of many correspondences, read together in one transaction (four queries however many):
+    the view of each that exists, by id."""
     async with database.transaction() as session:
-        row = await _row(session, correspondence_id)
-        details, events = await _details(session, row)
-    steps = [StatusStep(event.status, event.status_changed, event.performed_by) for event in events]
-    return PlatformView(details, (await sender_names(database, [row]))[row.id], steps)
+        rows = list(await session.scalars(select(Correspondence).where(Correspondence.id.in_(correspondence_ids))))
+        found = [row.id for row in rows]
+        events: dict[uuid.UUID, list[CorrespondenceStatusEvent]] = {key: [] for key in found}
+        for event in await session.scalars(select(CorrespondenceStatusEvent).where(
+                CorrespondenceStatusEvent.correspondence_id.in_(found)).order_by(CorrespondenceStatusEvent.id)):
+            events[event.correspondence_id].append(event)
+        attachments: dict[uuid.UUID, list[CorrespondenceAttachment]] = {key: [] for key in found}
+        for correspondence_id, attachment in await session.execute(
+                select(CorrespondenceAttachmentLink.correspondence_id, CorrespondenceAttachment).join(
+                    CorrespondenceAttachmentLink,
+                    CorrespondenceAttachmentLink.attachment_id == CorrespondenceAttachment.id)
+                .where(CorrespondenceAttachmentLink.correspondence_id.in_(found))
+                .order_by(CorrespondenceAttachmentLink.correspondence_id, CorrespondenceAttachmentLink.position)):
+            attachments[correspondence_id].append(attachment)
+        notifications = {notification.correspondence_id: notification for notification in await session.scalars(
+            select(CorrespondenceNotification).where(CorrespondenceNotification.correspondence_id.in_(found)))}
+    names = await sender_names(database, rows)
+    return {row.id: PlatformView(
+        _details_of(row, events[row.id], attachments[row.id], notifications.get(row.id)), names[row.id],
+        [StatusStep(event.status, event.status_changed, event.performed_by) for event in events[row.id]])
+        for row in rows}

@@ -101,17 +101,20 @@ def _party_urn(identifier: str) -> str:
     return service.party_urn(identifier)
 
 
-async def _record(session: AsyncSession, source_type: str, source_id: uuid.UUID) -> DialogMirror:
-    """The source's mirror record, locked for this transaction: created empty first if there is none, so that
-    jobs racing on one source take turns (on SQLite this first write also takes the one writer's turn)."""
-    await session.execute(insert_for(session, DialogMirror).values(
+async def _records(session: AsyncSession, source_type: str, source_ids: list[uuid.UUID]
+                   ) -> dict[uuid.UUID, DialogMirror]:
+    """The sources' mirror records, locked for this transaction (in id order): each created empty first if there
+    is none, so that jobs racing on one source take turns (on SQLite this first write also takes the one writer's
+    turn)."""
+    now = utcnow()
+    await session.execute(insert_for(session, DialogMirror).values([dict(
         source_type=source_type, source_id=source_id, dialog_id=source_id, fingerprint="", source_version="",
-        synced_at=utcnow()).on_conflict_do_nothing())
-    record = await session.scalar(select(DialogMirror).where(DialogMirror.source_type == source_type,
-                                                             DialogMirror.source_id == source_id)
-                                  .with_for_update().execution_options(populate_existing=True))
-    assert record is not None
-    return record
+        synced_at=now) for source_id in source_ids]).on_conflict_do_nothing())
+    records = {record.source_id: record for record in await session.scalars(
+        select(DialogMirror).where(DialogMirror.source_type == source_type, DialogMirror.source_id.in_(source_ids))
+        .order_by(DialogMirror.source_id).with_for_update().execution_options(populate_existing=True))}
+    assert len(records) == len(source_ids)
+    return records
 
 
 def _fingerprint(mirror: mirrored.MirroredDialog) -> str:
@@ -121,27 +124,42 @@ def _fingerprint(mirror: mirrored.MirroredDialog) -> str:
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
-async def _write(session: AsyncSession, source_type: str, source_id: uuid.UUID,
-                 mirror: mirrored.MirroredDialog | None, version: str) -> bool:
-    """Write the dialog unless it is what was last written, or a job that read the source later has written
-    already; True when something changed. `mirror` None: the source is not (or no longer) there to be seen, so
-    its dialog, if it has one, is soft-deleted."""
-    record = await _record(session, source_type, source_id)
-    if record.source_version > version:
-        return False
-    if mirror is None:
-        if not record.fingerprint:  # never mirrored: nothing to delete, and no record to keep
-            await session.delete(record)
-            return False
+async def _write(session: AsyncSession, source_type: str,
+                 sources: list[tuple[uuid.UUID, mirrored.MirroredDialog | None, str]]) -> set[uuid.UUID]:
+    """Write each source's dialog (source id, dialog, version; each source once) unless it is what was last
+    written, or a job that read the source later has written already; the sources whose dialog changed. A dialog
+    None: the source is not (or no longer) there to be seen, so its dialog, if it has one, is soft-deleted. The
+    dialogs are written together (`mirrored.write_many_in_transaction`)."""
+    if not sources:
+        return set()
+    records = await _records(session, source_type, [source_id for source_id, _, _ in sources])
+    changed: set[uuid.UUID] = set()
+    writes: list[tuple[DialogMirror, mirrored.MirroredDialog, str, str]] = []
+    for source_id, mirror, version in sources:
+        record = records[source_id]
+        if record.source_version > version:
+            continue
+        if mirror is None:
+            if not record.fingerprint:  # never mirrored: nothing to delete, and no record to keep
+                await session.delete(record)
+            else:
+                record.source_version = version
+                if await _delete(session, record):
+                    changed.add(source_id)
+            continue
+        fingerprint = _fingerprint(mirror)
+        if record.fingerprint != fingerprint:
+            writes.append((record, mirror, fingerprint, version))
+        else:
+            record.source_version = version
+    if writes:
+        await mirrored.write_many_in_transaction(session, [mirror for _, mirror, _, _ in writes],
+                                                 base_url=get_settings().base_url)
+    for record, mirror, fingerprint, version in writes:  # one UPDATE of the record each, after the dialogs
+        record.dialog_id, record.fingerprint, record.synced_at = mirror.id, fingerprint, utcnow()
         record.source_version = version
-        return await _delete(session, record)
-    fingerprint = _fingerprint(mirror)
-    record.source_version = version
-    if record.fingerprint == fingerprint:
-        return False
-    await mirrored.write_in_transaction(session, mirror, base_url=get_settings().base_url)
-    record.dialog_id, record.fingerprint, record.synced_at = mirror.id, fingerprint, utcnow()
-    return True
+        changed.add(record.source_id)
+    return changed
 
 
 async def _delete(session: AsyncSession, record: DialogMirror) -> bool:
@@ -289,7 +307,7 @@ async def instance_dialog(database: Database, instance_id: uuid.UUID, org: str
 
 async def mirror_instance(database: Database, session: AsyncSession, instance_id: uuid.UUID, org: str) -> bool:
     """Bring the instance's dialog in step with it (reads first, then writes in `session`); True if it changed."""
-    return await _write(session, INSTANCE, instance_id, *await instance_dialog(database, instance_id, org))
+    return bool(await _write(session, INSTANCE, [(instance_id, *await instance_dialog(database, instance_id, org))]))
 
 
 @job_handler(MIRROR_INSTANCE_JOB, max_attempts=12)
@@ -308,17 +326,39 @@ async def correspondence_dialog(database: Database, correspondence_id: uuid.UUID
                                 ) -> tuple[mirrored.MirroredDialog | None, str]:
     """The dialog a correspondence should be now (None when it is not published yet, or gone), and how far the
     correspondence had come (its history only grows)."""
+    return (await correspondence_dialogs(database, [correspondence_id]))[correspondence_id]
+
+
+async def correspondence_dialogs(database: Database, correspondence_ids: list[uuid.UUID]
+                                 ) -> dict[uuid.UUID, tuple[mirrored.MirroredDialog | None, str]]:
+    """`correspondence_dialog` of each, read together: the correspondences in one transaction, each resource's
+    owner once."""
+    views = await correspondence_reading.platform_views(database, correspondence_ids)
+    owners: dict[str, tuple[str, str, str, dict[str, str]]] = {}
+    found: dict[uuid.UUID, tuple[mirrored.MirroredDialog | None, str]] = {}
+    for correspondence_id in correspondence_ids:
+        view = views.get(correspondence_id)
+        if view is None:
+            found[correspondence_id] = None, GONE
+            continue
+        reached = {step.status for step in view.history}
+        version = f"{len(view.history):08d}"
+        if view.details.status.value in NOT_PUBLISHED or "Published" not in reached:
+            found[correspondence_id] = None, version
+            continue
+        resource_id = view.details.resourceId
+        if resource_id not in owners:
+            owners[resource_id] = await _owner(database, resource_id)
+        found[correspondence_id] = _correspondence_dialog(correspondence_id, view, owners[resource_id]), version
+    return found
+
+
+def _correspondence_dialog(correspondence_id: uuid.UUID, view: correspondence_reading.PlatformView,
+                           owner: tuple[str, str, str, dict[str, str]]) -> mirrored.MirroredDialog:
     base_url = get_settings().base_url.rstrip("/")
-    try:
-        view = await correspondence_reading.platform_view(database, correspondence_id)
-    except NotFound:
-        return None, GONE
     details = view.details
     reached = {step.status for step in view.history}
-    version = f"{len(view.history):08d}"
-    if details.status.value in NOT_PUBLISHED or "Published" not in reached:
-        return None, version
-    resource_type, owner_number, owner_code, _ = await _owner(database, details.resourceId)
+    resource_type, owner_number, owner_code, _ = owner
     created = details.published or details.created
     key = (CORRESPONDENCE, str(correspondence_id))
     language = details.content.language if details.content.language in LANGUAGES else "nb"
@@ -375,19 +415,17 @@ async def correspondence_dialog(database: Database, correspondence_id: uuid.UUID
         id=derived_id(created, *key), org=owner_code, owner_organization=owner_number,
         service_resource=service.RESOURCE_PREFIX + details.resourceId, service_resource_type=resource_type,
         party=details.recipient, created_at=created, body=body, deleted=bool(reached & PURGED),
-        archived="Archived" in reached, seen=seen), version
+        archived="Archived" in reached, seen=seen)
 
 
 @batch_job_handler(MIRROR_CORRESPONDENCE_JOB, batch=MIRROR_CORRESPONDENCE_BATCH, max_attempts=12)
 async def _mirror_correspondence_jobs(payloads: list[dict[str, Any]], context: JobContext) -> None:
-    """Bring the correspondences' dialogs in step with them: every correspondence is read first (each in a
-    transaction of its own), then every dialog written in the job's. Reading after a write would wait on SQLite for
-    the job's own write lock when a read writes (a registry that seeds itself when read)."""
+    """Bring the correspondences' dialogs in step with them: every correspondence is read first (together, in
+    transactions of their own), then every dialog written in the job's, together. Reading after a write would wait
+    on SQLite for the job's own write lock when a read writes (a registry that seeds itself when read)."""
     ids = [uuid.UUID(key) for key in dict.fromkeys(payload["correspondence"] for payload in payloads)]
-    read = [(correspondence_id, await correspondence_dialog(context.database, correspondence_id))
-            for correspondence_id in ids]
-    for correspondence_id, (dialog, version) in read:
-        await _write(context.session, CORRESPONDENCE, correspondence_id, dialog, version)
+    read = await correspondence_dialogs(context.database, ids)
+    await _write(context.session, CORRESPONDENCE, [(key, *read[key]) for key in ids])
 
 
 async def mirrored_dialog_id(database: Database, source_type: str, source_id: uuid.UUID) -> uuid.UUID | None:

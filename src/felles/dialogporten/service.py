@@ -326,20 +326,32 @@ async def _check_appended(session: AsyncSession, dialog_id: uuid.UUID, activitie
 
 async def publish(session: AsyncSession, row: Dialog, kind: str, base_url: str, **data: Any) -> None:
     """Dialogporten's CloudEvent `dialogporten.dialog.<kind>.v1` about `row`, in the caller's transaction."""
-    await events_service.publish_in_transaction(
-        session, source=f"{base_url.rstrip('/')}{SOURCE_PATH}/{row.id}", type=f"dialogporten.dialog.{kind}.v1",
-        subject=row.party, resource=row.service_resource, resourceinstance=str(row.id),
-        data={key: value for key, value in {"process": row.process, "precedingProcess": row.preceding_process,
-                                            **data}.items() if value is not None} or None,
-        publisher=EVENT_PUBLISHER)
+    await events_service.publish_in_transaction(session, **event(row, kind, base_url, **data),
+                                                publisher=EVENT_PUBLISHER)
+
+
+def event(row: Dialog, kind: str, base_url: str, **data: Any) -> dict[str, Any]:
+    """The fields of `publish`'s event, for `events_service.publish_many_in_transaction` (publisher
+    `EVENT_PUBLISHER`): what publishes many in one go."""
+    return dict(source=f"{base_url.rstrip('/')}{SOURCE_PATH}/{row.id}", type=f"dialogporten.dialog.{kind}.v1",
+                subject=row.party, resource=row.service_resource, resourceinstance=str(row.id),
+                data={key: value for key, value in {"process": row.process, "precedingProcess": row.preceding_process,
+                                                    **data}.items() if value is not None} or None)
 
 
 async def _publish_appended(session: AsyncSession, row: Dialog, base_url: str, activities: list[DialogActivity],
                             transmissions: list[DialogTransmission]) -> None:
-    for activity in activities:
-        await publish(session, row, f"activity.{_kebab(activity.type)}", base_url, activityId=str(activity.id))
-    for transmission in transmissions:
-        await publish(session, row, "transmission.created", base_url, transmissionId=str(transmission.id))
+    await events_service.publish_many_in_transaction(
+        session, appended_events(row, base_url, activities, transmissions), publisher=EVENT_PUBLISHER)
+
+
+def appended_events(row: Dialog, base_url: str, activities: list[DialogActivity],
+                    transmissions: list[DialogTransmission]) -> list[dict[str, Any]]:
+    """The events of activities and transmissions added to a dialog (`event`'s fields each)."""
+    return [*(event(row, f"activity.{_kebab(activity.type)}", base_url, activityId=str(activity.id))
+              for activity in activities),
+            *(event(row, "transmission.created", base_url, transmissionId=str(transmission.id))
+              for transmission in transmissions)]
 
 
 def _kebab(name: str) -> str:
