@@ -134,10 +134,13 @@ async def service_owner_code(database: Database, organization_number: str) -> st
 
 
 async def list_service_owners(database: Database) -> list[s.ServiceOwnerPublic]:
-    """The registry of service owners, by code."""
+    """The registry of service owners, by code (seeded if it is empty: read often, by mirrors and pages)."""
+    query = select(ServiceOwner).order_by(ServiceOwner.orgcode)
     async with database.transaction() as session:
-        await service_owners.seed(session)
-        rows = await session.scalars(select(ServiceOwner).order_by(ServiceOwner.orgcode))
+        rows = list(await session.scalars(query))
+        if not rows:
+            await service_owners.seed(session)
+            rows = list(await session.scalars(query))
         return [_service_owner_public(row) for row in rows]
 
 
