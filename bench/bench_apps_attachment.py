@@ -7,15 +7,19 @@ same run, and the server's memory while it streams.
 Uses a fresh SQLite database in a temporary folder (or FELLES_BENCH_DATABASE_URL: a PostgreSQL database whose name
 contains "bench", emptied first). The client is curl, so that the figures are the server's. The upload is fsynced by
 the blob store before its row commits, so `dd` writes with `conv=fsync` too; `dd` reads with `iflag=direct`, the
-disk's own speed (the download may come from the page cache). Memory is the server's resident set
+disk's own speed (the download may come from the page cache). curl downloads into /dev/null (writing 100 MB into the
+page cache would cost the client ~0.2 s of CPU on the same 2 cores, more than the download itself); each download is
+then fetched again, untimed, into md5sum to check its bytes. Memory is the server's resident set
 (`/proc/<pid>/status`): its growth from before the first upload to the peak (VmHWM) after the last download; the
-target is under 50 MB whatever the file's size (the file is never held in memory).
+target is under 50 MB whatever the file's size (the file is never held in memory). The fixed cost of a request
+(the same upload and download of 4 bytes, median of 5) is printed too: at 100 MB it is a part of every figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -107,12 +111,37 @@ async def curl(*arguments: str) -> tuple[float, str]:
     return seconds, output.decode()
 
 
+async def downloaded_md5(url: str, token: str) -> str:
+    """The MD5 of a download, fetched (untimed) through md5sum."""
+    process = await asyncio.create_subprocess_shell(
+        f"curl -sS --fail -H 'Authorization: Bearer {token}' '{url}' | md5sum", stdout=asyncio.subprocess.PIPE)
+    output, _ = await process.communicate()
+    return output.decode().split()[0]
+
+
+async def fixed_cost(path: str, token: str, folder: Path) -> tuple[float, float]:
+    """Seconds (median of 5) of uploading and of downloading 4 bytes: what a request costs besides its bytes."""
+    tiny = folder / "tiny.bin"
+    tiny.write_bytes(b"tiny")
+    ups, downs = [], []
+    for _ in range(5):
+        seconds, output = await curl(
+            "-X", "POST", f"{path}/type/large", "--data-binary", f"@{tiny}", "-H", f"Authorization: Bearer {token}",
+            "-H", "Content-Type: application/octet-stream", "-H", 'Content-Disposition: attachment; filename="t.bin"')
+        ups.append(seconds)
+        seconds, _ = await curl(f"{path}/{json.loads(output)['newDataElementId']}",
+                                "-H", f"Authorization: Bearer {token}", "-o", "/dev/null")
+        downs.append(seconds)
+    return statistics.median(ups), statistics.median(downs)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
     arguments = parser.parse_args()
     size = arguments.megabytes
+    load_at_start = load_average()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         settings = bench_settings(folder, await fresh_database(os.environ.get("FELLES_BENCH_DATABASE_URL"), folder))
@@ -131,12 +160,14 @@ async def main() -> None:
             rss_before = memory_kb(server, "VmRSS")
             source = folder / "source.bin"
             source.write_bytes(bytes(range(256)) * (MEGABYTE // 256) * size)
+            checksum = hashlib.md5(source.read_bytes(), usedforsecurity=False).hexdigest()
+            intact = True
             uploads, downloads = [], []
             cpu_up = cpu_down = 0.0
             for _ in range(arguments.rounds):
                 cpu_before = cpu_seconds(server)
                 seconds, output = await curl(
-                    "-X", "POST", f"{path}/type/large", "--data-binary", f"@{source}",
+                    "-X", "POST", f"{path}/type/large", "-T", str(source),
                     "-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/octet-stream",
                     "-H", 'Content-Disposition: attachment; filename="large.bin"')
                 uploads.append(seconds)
@@ -144,18 +175,24 @@ async def main() -> None:
                 cpu_up += cpu_middle - cpu_before
                 element = json.loads(output)["newDataElementId"]
                 seconds, _ = await curl(f"{path}/{element}", "-H", f"Authorization: Bearer {token}",
-                                        "-o", str(folder / "downloaded.bin"))
+                                        "-o", "/dev/null")
                 downloads.append(seconds)
                 cpu_down += cpu_seconds(server) - cpu_middle
-                assert (folder / "downloaded.bin").stat().st_size == size * MEGABYTE
+                intact = intact and await downloaded_md5(f"{path}/{element}", token) == checksum
             peak = memory_kb(server, "VmHWM")
+            source.unlink()
+            tiny_up, tiny_down = await fixed_cost(path, token, folder)
         dd_write, dd_read = dd(folder, size)
     up, down = size / statistics.median(uploads), size / statistics.median(downloads)
-    print(f"attachment of {size} MB through the app API ({arguments.rounds} rounds, median); {load_average()}")
+    print(f"attachment of {size} MB through the app API ({arguments.rounds} rounds, median); {load_at_start} at the "
+          f"start, {load_average()} at the end")
     print(f"  upload   {up:8.1f} MB/s   dd write (fsync)  {size / dd_write:8.1f} MB/s   "
           f"ratio {up * dd_write / size:.2f}")
     print(f"  download {down:8.1f} MB/s   dd read (direct)  {size / dd_read:8.1f} MB/s   "
           f"ratio {down * dd_read / size:.2f}")
+    print(f"  downloaded files' MD5 equal the source's: {intact}")
+    print(f"  fixed cost of a request (4 bytes, median of 5): upload {1000 * tiny_up:.0f} ms, "
+          f"download {1000 * tiny_down:.0f} ms")
     gigabytes = arguments.rounds * size / 1024
     print(f"  server CPU {cpu_up / gigabytes:.2f} s per GiB up, {cpu_down / gigabytes:.2f} down")
     print(f"  server RSS {rss_before / 1024:.0f} MB before, peak {peak / 1024:.0f} MB: "

@@ -12,6 +12,7 @@ import random
 import signal
 import sys
 import textwrap
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from felles.core.blobs import (
     CHUNK_SIZE,
     BlobNotFound,
     BlobStore,
+    Checksums,
     LocalBlobStore,
     from_bytes,
     open_blob_store,
@@ -87,7 +89,7 @@ async def read_all(stream) -> tuple[bytes, list[int]]:
 
 
 async def test_a_large_blob_streams_in_and_out_in_chunks_with_its_checksums(store):
-    stored = await store.put("storage/instance-1/data-1", twenty_megabytes())
+    stored = await store.put("storage/instance-1/data-1", twenty_megabytes(), sha256=True)
     expected = b"".join(pattern(index) for index in range(20))
     assert stored.size == 20 * MEGABYTE
     assert stored.sha256 == hashlib.sha256(expected).hexdigest()
@@ -228,14 +230,14 @@ async def test_a_recurring_job_discards_abandoned_uploads_of_the_configured_fold
 
 
 async def test_an_empty_blob_is_stored_and_read(store):
-    stored = await store.put("empty/1", from_bytes(b""))
+    stored = await store.put("empty/1", from_bytes(b""), sha256=True)
     assert stored.size == 0 and stored.sha256 == hashlib.sha256(b"").hexdigest()
     stream = await store.get("empty/1", start=0, end=10)
     assert stream.size == 0 and (await read_all(stream))[0] == b""
 
 
-async def test_a_caller_may_ask_for_the_md5_only(store):
-    stored = await store.put("broker/transfer-1/part-0", twenty_megabytes(), sha256=False)
+async def test_the_md5_only_unless_the_caller_asks_for_the_sha256_too(store):
+    stored = await store.put("broker/transfer-1/part-0", twenty_megabytes())
     expected = b"".join(pattern(index) for index in range(20))
     assert stored.sha256 is None and stored.size == 20 * MEGABYTE
     assert stored.md5 == hashlib.md5(expected, usedforsecurity=False).hexdigest()
@@ -439,3 +441,176 @@ async def test_a_blob_that_cannot_be_moved_into_place_raises_its_own_error_and_l
         await store.put("a/b", in_pieces(unrepeated(BLOCK_SIZE + 1)))
     assert list((tmp_path / ".uploads").iterdir()) == []
     assert open_descriptors() == before
+
+
+# --- reading ahead: READ_AHEAD reads under way on threads at their own offsets ---------------------------------
+@pytest.mark.parametrize(("start", "end"), [(0, None), (1, 99), (7, 8), (13, 1000), (99, None), (64, 71)])
+@pytest.mark.parametrize("chunk_size", [1, 7, 64])
+async def test_a_small_range_is_read_ahead_through_the_cache_from_any_byte_to_any_byte(tmp_path, start, end,
+                                                                                         chunk_size):
+    store = LocalBlobStore(tmp_path)
+    data = unrepeated(100)
+    await store.put("storage/i/small", in_pieces(data, 9))
+    read, sizes = await read_all(await store.get("storage/i/small", start=start, end=end, chunk_size=chunk_size))
+    assert read == data[start:end] and all(size == chunk_size for size in sizes[:-1])
+
+
+class HeldReads:
+    """os.preadv (the direct reader's) waits on its thread until the test releases it; counts the reads that
+    started and that have not returned."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.release = threading.Event()
+        self.started = threading.Semaphore(0)
+        self.lock = threading.Lock()
+        self.under_way = 0
+        real_preadv = os.preadv
+
+        def held(fd, buffers, offset, *arguments):
+            with self.lock:
+                self.under_way += 1
+            try:
+                self.started.release()
+                self.release.wait()
+                return real_preadv(fd, buffers, offset, *arguments)
+            finally:
+                with self.lock:
+                    self.under_way -= 1
+
+        monkeypatch.setattr(os, "preadv", held)
+
+    async def wait_started(self, count: int) -> None:
+        for _ in range(count):
+            await asyncio.to_thread(self.started.acquire)
+
+
+async def large_blob_for_reading(tmp_path) -> tuple[LocalBlobStore, bytes, int]:
+    store = LocalBlobStore(tmp_path)
+    data = unrepeated(2 * BLOCK_SIZE + 5)
+    await store.put("broker/t/large", in_pieces(data))
+    await store.put("warm/up", from_bytes(b"x"))  # the thread pool has started
+    return store, data, open_descriptors()
+
+
+async def test_a_stream_cancelled_with_reads_under_way_waits_for_them_and_leaves_no_open_file(tmp_path,
+                                                                                              monkeypatch):
+    store, _, before = await large_blob_for_reading(tmp_path)
+    held = HeldReads(monkeypatch)
+    chunks = aiter(await store.get("broker/t/large", chunk_size=MEGABYTE))
+
+    async def first() -> bytes:
+        return await anext(chunks)
+
+    reading = asyncio.create_task(first())
+    try:
+        await held.wait_started(blobs.READ_AHEAD)
+        reading.cancel()
+    finally:
+        held.release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    assert held.under_way == 0 and open_descriptors() == before  # no thread still reads, the file is closed
+
+
+async def test_a_stream_cancelled_again_while_it_waits_closes_its_file_only_after_the_last_read(tmp_path,
+                                                                                                 monkeypatch):
+    store, _, before = await large_blob_for_reading(tmp_path)
+    held = HeldReads(monkeypatch)
+    chunks = aiter(await store.get("broker/t/large", chunk_size=MEGABYTE))
+
+    async def first() -> bytes:
+        return await anext(chunks)
+
+    reading = asyncio.create_task(first())
+    try:
+        await held.wait_started(blobs.READ_AHEAD)
+        reading.cancel()
+        for _ in range(10):  # the stream is now waiting for its reads
+            await asyncio.sleep(0)
+        reading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+        # The reads are still under way on their threads: their descriptor stays open (no other file may get its
+        # number while they read)...
+        assert held.under_way == blobs.READ_AHEAD and open_descriptors() == before + 1
+    finally:
+        held.release.set()
+    for _ in range(500):  # ...and closes when the last of them ends
+        if open_descriptors() == before:
+            break
+        await asyncio.sleep(0.01)
+    assert held.under_way == 0 and open_descriptors() == before
+
+
+@pytest.mark.parametrize(("size", "call"), [(2 * BLOCK_SIZE + 5, "preadv"), (BLOCK_SIZE - 1, "pread")])
+async def test_a_read_that_fails_mid_stream_is_the_error_raised_after_the_bytes_before_it(tmp_path, monkeypatch,
+                                                                                           size, call):
+    store = LocalBlobStore(tmp_path)
+    data = unrepeated(size)
+    await store.put("storage/i/failing", in_pieces(data))
+    await store.put("warm/up", from_bytes(b"x"))
+    before = open_descriptors()
+    real = getattr(os, call)
+    calls = []
+
+    def failing(fd, *arguments):
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(errno.EIO, "Input/output error")
+        return real(fd, *arguments)
+
+    monkeypatch.setattr(os, call, failing)
+    received = []
+    with pytest.raises(OSError) as raised:
+        async for chunk in await store.get("storage/i/failing", chunk_size=MEGABYTE):
+            received.append(chunk)
+    assert raised.value.errno == errno.EIO
+    assert b"".join(received) == data[:2 * MEGABYTE]  # the two chunks read before the failing one, in order
+    assert open_descriptors() == before
+
+
+async def test_the_md5_goes_on_through_the_next_blocks_while_a_write_is_slow_and_the_bytes_are_written_in_order():
+    release = threading.Event()
+    written: list[bytes] = []
+
+    def slow_write(chunk: bytes) -> None:
+        release.wait()  # the disk is slow: the first write takes until the test says
+        written.append(chunk)
+
+    checksums = Checksums(write=slow_write)
+    data = unrepeated(blobs.BLOCKS_IN_FLIGHT * BLOCK_SIZE + 5)
+    in_flight = data[:blobs.BLOCKS_IN_FLIGHT * BLOCK_SIZE]
+    try:
+        async for piece in in_pieces(in_flight, MEGABYTE):
+            await checksums.add(piece)  # returns at once: the blocks are in the threads
+        expected = hashlib.md5(in_flight, usedforsecurity=False).hexdigest()
+        for _ in range(500):
+            if checksums.md5 == expected:
+                break
+            await asyncio.sleep(0.01)
+        assert checksums.md5 == expected and written == []  # every block hashed, none written yet
+    finally:
+        release.set()
+    await checksums.add(data[len(in_flight):])
+    await checksums.finish()
+    assert b"".join(written) == data and checksums.md5 == hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+async def test_a_write_that_fails_is_the_error_raised_and_no_thread_works_on_after_abandon():
+    calls: list[int] = []
+
+    def failing_write(chunk: bytes) -> None:
+        calls.append(len(chunk))
+        if sum(calls) > BLOCK_SIZE:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    checksums = Checksums(write=failing_write)
+    with pytest.raises(OSError) as raised:
+        async for piece in in_pieces(unrepeated(6 * BLOCK_SIZE)):
+            await checksums.add(piece)
+        await checksums.finish()
+    assert raised.value.errno == errno.ENOSPC
+    await checksums.abandon()
+    written = len(calls)
+    await asyncio.sleep(0)
+    assert len(calls) == written and sum(calls) <= 2 * BLOCK_SIZE  # no write after the failing block's

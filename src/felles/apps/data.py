@@ -37,7 +37,7 @@ from felles.apps.formdata import ROW_ID, FormDataError, json_to_xml, xml_to_json
 from felles.apps.jsonpatch import PatchFailed, PatchTestFailed, apply_patch
 from felles.apps.prefill import apply_prefill
 from felles.authorization import service as authorization
-from felles.core.blobs import CHUNK_SIZE, BlobStream, StoredBlob, from_bytes
+from felles.core.blobs import BlobStream, StoredBlob, from_bytes
 from felles.core.config import VirusScannerKind
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from felles.core.runtime import Runtime
@@ -277,20 +277,15 @@ def attachment_limit(data_type: dict[str, Any]) -> int:
 
 
 async def _file_body(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    """A request body as the blob store takes it best: in chunks of about CHUNK_SIZE (the server reads the socket
-    in small ones, and every chunk costs the store a thread hop), and refused when empty."""
-    buffer = bytearray()
+    """A request body as it arrives (the blob store gathers the server's small chunks into blocks for its threads
+    itself, without copying them), refused when empty."""
     empty = True
     async for chunk in chunks:
-        empty = empty and not chunk
-        buffer += chunk
-        if len(buffer) >= CHUNK_SIZE:
-            yield bytes(buffer)
-            buffer.clear()
+        if chunk:
+            empty = False
+            yield chunk
     if empty:
         raise UploadRefused("DataElementEmpty", "The file is zero bytes.")
-    if buffer:
-        yield bytes(buffer)
 
 
 async def _read_limited(chunks: AsyncIterable[bytes], limit: int) -> bytes:
@@ -329,8 +324,9 @@ async def _load(ref: InstanceRef, session: AsyncSession, *, lock: bool = False) 
 
 
 async def open_instance(ref: InstanceRef, action: str) -> Opened:
-    """The instance, once the app's policy lets the caller `action` (read/write) it in its current task."""
-    async with ref.runtime.database.transaction() as session:
+    """The instance, once the app's policy lets the caller `action` (read/write) it in its current task (read in
+    one statement outside a transaction: a write reads it again, locked)."""
+    async with ref.runtime.database.read() as session:
         opened = await _load(ref, session)
     instance = opened.instance
     end_event = (instance.process or {}).get("endEvent") if instance.current_task is None else None

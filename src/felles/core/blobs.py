@@ -17,6 +17,7 @@ failure of the store is its own exception (an `OSError` or an `obstore` error), 
 from __future__ import annotations
 
 import asyncio
+import collections
 import errno
 import fcntl
 import hashlib
@@ -45,6 +46,11 @@ CHUNK_SIZE = 1024 * 1024
 # Bytes of an upload gathered before they go to the threads that hash and write them: few hops per byte, and
 # about two blocks of memory per upload.
 BLOCK_SIZE = 4 * 1024 * 1024
+# Reads of a stream under way at once: the disk has the next one queued while it does one, and a chunk is read
+# while the one before is sent. Two reach the disk's speed here; each costs a chunk of memory.
+READ_AHEAD = 2
+# Blocks of an upload in its threads at once (BLOCK_SIZE of memory each): the MD5 goes on while a write is slow.
+BLOCKS_IN_FLIGHT = 3
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 # O_DIRECT writes whole units of the device's block size, from memory aligned alike: a page is a multiple of both.
 _DIRECT_ALIGNMENT = mmap.PAGESIZE
@@ -62,7 +68,7 @@ class BlobNotFound(NotFound):
 @dataclass(frozen=True)
 class StoredBlob:
     """What `put` stored: its size and checksums (hex), computed while it streamed through (`sha256` is None
-    when the caller asked for the MD5 only)."""
+    unless the caller asked for it)."""
 
     key: str
     size: int
@@ -94,10 +100,11 @@ class BlobStream:
 
 
 class BlobStore(Protocol):
-    async def put(self, key: str, chunks: AsyncIterable[bytes], *, sha256: bool = True) -> StoredBlob:
+    async def put(self, key: str, chunks: AsyncIterable[bytes], *, sha256: bool = False) -> StoredBlob:
         """Store the bytes under `key` (replacing a blob there); the blob exists only once all arrived. Its MD5
-        is always computed; its SHA-256 unless `sha256=False` (one hash less per byte for a caller that needs
-        only the MD5, such as the broker with its large files)."""
+        is always computed (data elements' contentHash, the broker's checksum); its SHA-256 only with
+        `sha256=True`: a second hash of every byte costs a third of an upload's CPU (2 cores: docs/performance.md),
+        and no caller keeps it."""
 
     async def get(self, key: str, *, start: int = 0, end: int | None = None,
                   chunk_size: int = CHUNK_SIZE) -> BlobStream:
@@ -129,13 +136,14 @@ class Checksums:
     streaming by, computed off the event loop in a pipeline: chunks are gathered into blocks of BLOCK_SIZE, and
     each block is hashed (and handed to `write`, e.g. a file's) on worker threads while the event loop receives
     the next. hashlib and a file's write let go of the GIL on large buffers, so each step has a thread of its own
-    beside the event loop: the stream moves at the pace of its slowest step (the MD5, one core's worth) instead of
-    the sum of them all. At most two blocks are held: the one in the threads and the one being gathered.
+    beside the event loop, and goes through the blocks in order at its own pace: the stream moves at the pace of
+    its slowest step (the MD5, one core's worth) instead of the sum of them all, and a block whose write is slow
+    does not hold up the MD5 of the next. At most BLOCKS_IN_FLIGHT blocks are in the threads, and one gathered.
 
     `add` each chunk, then `finish`; if the stream fails, `abandon` waits until no thread still works on it (the
     file `write` writes to may be closed then)."""
 
-    def __init__(self, *, sha256: bool = True, write: Callable[[bytes], object] | None = None) -> None:
+    def __init__(self, *, sha256: bool = False, write: Callable[[bytes], object] | None = None) -> None:
         self.size = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256() if sha256 else None
@@ -144,7 +152,8 @@ class Checksums:
         self._steps += [write] if write is not None else []
         self._gathered: list[bytes] = []
         self._gathered_size = 0
-        self._in_flight: asyncio.Task[None] | None = None
+        self._latest: list[asyncio.Task[None] | None] = [None] * len(self._steps)  # each step's latest block
+        self._blocks: collections.deque[list[asyncio.Task[None]]] = collections.deque()  # oldest first
 
     async def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -157,14 +166,17 @@ class Checksums:
         """Hash (and write) what is still gathered; returns once every step has seen every byte."""
         if self._gathered:
             await self._hand_over()
-        await self._settle()
+        while self._blocks:
+            await self._settle_oldest()
 
     async def abandon(self) -> None:
-        """Wait for the block in flight, whatever its outcome (the stream failed; its error is the one raised)."""
-        if self._in_flight is not None:
-            await asyncio.wait([self._in_flight])
-            if not self._in_flight.cancelled():
-                self._in_flight.exception()  # retrieved: a second error is not reported as lost
+        """Wait for the blocks in the threads, whatever their outcome (the stream failed; its error is the one
+        raised)."""
+        steps = [step for block in self._blocks for step in block]
+        if steps:
+            await asyncio.wait(steps)
+            for step in steps:
+                _retrieved(step)  # a second error is not reported as lost
 
     def stored(self, key: str) -> StoredBlob:
         return StoredBlob(key, self.size, self._sha256.hexdigest() if self._sha256 is not None else None,
@@ -176,23 +188,32 @@ class Checksums:
 
     async def _hand_over(self) -> None:
         block, self._gathered, self._gathered_size = self._gathered, [], 0
-        await self._settle()  # every step sees the blocks in order
-        self._in_flight = asyncio.create_task(_apply_each(self._steps, block))
+        while len(self._blocks) >= BLOCKS_IN_FLIGHT:
+            await self._settle_oldest()
+        steps = []
+        for index, step in enumerate(self._steps):
+            task = asyncio.create_task(_after(self._latest[index], step, block))
+            self._latest[index] = task
+            steps.append(task)
+        self._blocks.append(steps)
 
-    async def _settle(self) -> None:
-        if self._in_flight is not None:
-            # Shielded: a cancelled upload leaves the threads to finish, and `abandon` waits for them.
-            await asyncio.shield(self._in_flight)
-            self._in_flight = None
+    async def _settle_oldest(self) -> None:
+        steps = self._blocks[0]
+        # Not cancelled with the upload: a cancelled upload leaves the threads to finish, and `abandon` waits.
+        await asyncio.wait(steps)
+        self._blocks.popleft()
+        errors = [error for step in steps if (error := step.exception()) is not None]
+        if errors:
+            raise errors[0]
 
 
-async def _apply_each(steps: list[Callable[[bytes], object]], block: list[bytes]) -> None:
-    """Each step over the block's chunks, the steps side by side on threads; done when all are (an error too)."""
-    outcomes = await asyncio.gather(*(asyncio.to_thread(_each_chunk, step, block) for step in steps),
-                                    return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
+async def _after(previous: asyncio.Task[None] | None, step: Callable[[bytes], object], block: list[bytes]) -> None:
+    """The step over the block's chunks on a thread, once it has been over the block before (its error, if any,
+    is this block's too)."""
+    if previous is not None:
+        await asyncio.wait([previous])
+        previous.result()
+    await asyncio.to_thread(_each_chunk, step, block)
 
 
 def _each_chunk(step: Callable[[bytes], object], block: list[bytes]) -> None:
@@ -215,7 +236,7 @@ class LocalBlobStore:
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    async def put(self, key: str, chunks: AsyncIterable[bytes], *, sha256: bool = True) -> StoredBlob:
+    async def put(self, key: str, chunks: AsyncIterable[bytes], *, sha256: bool = False) -> StoredBlob:
         final = self._path(key)
         temporary = self.root / _TEMPORARY / f"{uuid.uuid4().hex}.part"
         await asyncio.to_thread(temporary.parent.mkdir, parents=True, exist_ok=True)
@@ -415,24 +436,76 @@ def _entries(directory: Path) -> list[_Entry]:
 
 
 class _Reader(Protocol):
-    def read(self, size: int, /) -> bytes: ...
+    def read_at(self, position: int, size: int, /) -> bytes:
+        """`size` bytes from `position` (fewer only where the file ends); several threads may read at once."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the file now, or when the last read under way ends."""
 
 
-def _open_at(path: Path, start: int, chunk_size: int) -> _Reader:
-    file = path.open("rb")
-    file.seek(start)
-    return file
+class _ReadsUnderWay:
+    """Counts a file's reads under way on threads, so that its close waits for the last of them: a stream
+    cancelled while a thread still reads must not close a descriptor number another file may take meanwhile."""
+
+    def __init__(self, close: Callable[[], None]) -> None:
+        self._close = close
+        self._lock = threading.Lock()
+        self._count = 0
+        self._closing = False
+
+    def begin(self) -> None:
+        with self._lock:
+            if self._closing:
+                raise ValueError("the file is closed")
+            self._count += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self._count -= 1
+            last = self._closing and self._count == 0
+        if last:
+            self._close()
+
+    def close(self) -> None:
+        """Close at once if no read is under way, else when the last one ends; a second close does nothing."""
+        with self._lock:
+            now = not self._closing and self._count == 0
+            self._closing = True
+        if now:
+            self._close()
+
+
+class _CachedReader:
+    """Reads through the page cache: a small range (a small blob is written through the cache, and is often read
+    again soon)."""
+
+    def __init__(self, path: Path, chunk_size: int) -> None:
+        self._fd = os.open(path, os.O_RDONLY)
+        self._reads = _ReadsUnderWay(lambda: os.close(self._fd))
+
+    def read_at(self, position: int, size: int, /) -> bytes:
+        self._reads.begin()
+        try:
+            parts = []
+            while size > 0 and (part := os.pread(self._fd, size, position)):
+                parts.append(part)
+                position += len(part)
+                size -= len(part)
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+        finally:
+            self._reads.end()
+
+    def close(self) -> None:
+        self._reads.close()
 
 
 class _DirectReader:
-    """Reads a large blob past the page cache (O_DIRECT) into an aligned buffer, and hands out copies of what it
-    read. Through the cache, the kernel's first touch of each new page costs about as much as on the way in
-    (1.8 s of CPU a GiB on our 2-core machine, against 0.2-0.3 s direct); and the blob, written past the
-    cache, is seldom in it. Where O_DIRECT is refused, the same reads go through the cache."""
+    """Reads a large blob past the page cache (O_DIRECT) into aligned buffers, one for each read under way, and
+    hands out copies of what it read. Through the cache, the kernel's first touch of each new page costs about as
+    much as on the way in (1.8 s of CPU a GiB on our 2-core machine, against 0.2-0.3 s direct); and the blob,
+    written past the cache, is seldom in it. Where O_DIRECT is refused, the same reads go through the cache."""
 
-    def __init__(self, path: Path, start: int, chunk_size: int) -> None:
+    def __init__(self, path: Path, chunk_size: int) -> None:
         try:
             self._fd = os.open(path, os.O_RDONLY | _O_DIRECT)
             self._direct = _O_DIRECT != 0
@@ -441,61 +514,107 @@ class _DirectReader:
                 raise
             self._fd = os.open(path, os.O_RDONLY)
             self._direct = False
-        self._position = start
         # A chunk starts and ends within an alignment unit of the aligned range read.
-        self._buffer = mmap.mmap(-1, chunk_size + 2 * _DIRECT_ALIGNMENT)
+        self._buffer_size = chunk_size + 2 * _DIRECT_ALIGNMENT
+        self._free: list[mmap.mmap] = []  # buffers of reads that ended, for the next (READ_AHEAD at most)
+        self._lock = threading.Lock()
+        self._reads = _ReadsUnderWay(self._close_now)
 
-    def read(self, size: int, /) -> bytes:
-        first = self._position - self._position % _DIRECT_ALIGNMENT
-        skip = self._position - first
-        length = -(-(skip + size) // _DIRECT_ALIGNMENT) * _DIRECT_ALIGNMENT
-        with memoryview(self._buffer) as buffer:
+    def read_at(self, position: int, size: int, /) -> bytes:
+        self._reads.begin()
+        try:
+            with self._lock:
+                buffer = self._free.pop() if self._free else mmap.mmap(-1, self._buffer_size)
             try:
-                got = os.preadv(self._fd, [buffer[:length]], first)
-            except OSError as exc:  # a file system that took the flag but refuses the reads
-                if exc.errno != errno.EINVAL or not self._direct:
-                    raise
-                fcntl.fcntl(self._fd, fcntl.F_SETFL, fcntl.fcntl(self._fd, fcntl.F_GETFL) & ~_O_DIRECT)
-                self._direct = False
-                got = os.preadv(self._fd, [buffer[:length]], first)
-            data = bytes(buffer[skip:min(got, skip + size)])
-        self._position += len(data)
-        return data
+                return self._read_into(buffer, position, size)
+            finally:
+                with self._lock:
+                    self._free.append(buffer)
+        finally:
+            self._reads.end()
 
     def close(self) -> None:
+        self._reads.close()
+
+    def _read_into(self, buffer: mmap.mmap, position: int, size: int) -> bytes:
+        first = position - position % _DIRECT_ALIGNMENT
+        skip = position - first
+        length = -(-(skip + size) // _DIRECT_ALIGNMENT) * _DIRECT_ALIGNMENT
+        got = 0
+        with memoryview(buffer) as view:
+            while got < skip + size:
+                direct = self._direct
+                try:
+                    read = os.preadv(self._fd, [view[got:length]], first + got)
+                except OSError as exc:  # a file system that took the flag but refuses the reads
+                    if exc.errno != errno.EINVAL or not direct:
+                        raise
+                    self._stop_direct()
+                    continue
+                if read == 0:  # the end of the file
+                    break
+                got += read  # a short read mid-file continues unaligned, which falls back to the cache
+            return bytes(view[skip:max(skip, min(got, skip + size))])
+
+    def _stop_direct(self) -> None:
+        with self._lock:
+            if self._direct:
+                fcntl.fcntl(self._fd, fcntl.F_SETFL, fcntl.fcntl(self._fd, fcntl.F_GETFL) & ~_O_DIRECT)
+                self._direct = False
+
+    def _close_now(self) -> None:
         os.close(self._fd)
-        self._buffer.close()
+        self._free.clear()  # let go of, not closed: a failed read's traceback may still hold a view of one
 
 
 async def _read(path: Path, key: str, start: int, end: int, chunk_size: int) -> AsyncIterator[bytes]:
-    """The bytes from `start` to `end`, reading ahead: the next chunk is read from the disk while the caller sends
-    the one before, so that the disk and the network overlap. A range of a block or more is read past the page
+    """The bytes from `start` to `end`, reading ahead: READ_AHEAD chunks are read from the disk (on threads, at
+    their own offsets) while the caller sends the one before, so that the disk works all the time, with a
+    queue of more than one read, and overlaps the network. A range of a block or more is read past the page
     cache, as large blobs are written; a smaller one through it, as small blobs are."""
-    opened = _DirectReader if end - start >= BLOCK_SIZE else _open_at
+    opened = _DirectReader if end - start >= BLOCK_SIZE else _CachedReader
     try:
-        file = await asyncio.to_thread(opened, path, start, chunk_size)
+        file: _Reader = await asyncio.to_thread(opened, path, chunk_size)
     except FileNotFoundError as exc:  # deleted since it was opened for reading
         raise BlobNotFound(f"No file {key}.") from exc
-    ahead: asyncio.Future[bytes] | None = None
+    loop = asyncio.get_running_loop()
+    reads: collections.deque[tuple[asyncio.Future[bytes], int]] = collections.deque()  # oldest first, with sizes
+    position = start
+
+    def read_ahead() -> None:
+        nonlocal position
+        while position < end and len(reads) < READ_AHEAD:
+            size = min(chunk_size, end - position)
+            reads.append((loop.run_in_executor(None, file.read_at, position, size), size))
+            position += size
+
     try:
-        remaining = end - start
-        if remaining > 0:
-            ahead = asyncio.ensure_future(asyncio.to_thread(file.read, min(chunk_size, remaining)))
-        while ahead is not None:
-            chunk = await ahead
-            ahead = None
-            if not chunk:
+        read_ahead()
+        while reads:
+            read, size = reads[0]
+            # Shielded: the thread goes on reading into its buffer whatever happens to the stream.
+            chunk = await asyncio.shield(read)
+            reads.popleft()
+            if len(chunk) < size:  # the file ended early (replaced since its size was read): no more
+                if chunk:
+                    yield chunk
                 break
-            remaining -= len(chunk)
-            if remaining > 0:
-                ahead = asyncio.ensure_future(asyncio.to_thread(file.read, min(chunk_size, remaining)))
+            read_ahead()
             yield chunk
     finally:
-        if ahead is not None:  # the reader stopped early: the thread still reading finishes before the close
-            await asyncio.wait([ahead])
-            if not ahead.cancelled():
-                ahead.exception()  # retrieved, so that an error of an unwanted read is not reported as lost
-        file.close()
+        try:
+            if reads:  # the reader stopped early or a read failed: the threads still reading finish first
+                await asyncio.wait([read for read, _ in reads])
+        finally:
+            for read, _ in reads:
+                read.add_done_callback(_retrieved)
+            file.close()  # if cancelled again while waiting, once the last read ends
+
+
+def _retrieved(work: asyncio.Future[Any]) -> None:
+    """The error of work nobody wants any more is retrieved, so that it is not reported as lost."""
+    if not work.cancelled():
+        work.exception()
 
 
 # --- an S3-compatible object store ----------------------------------------------------------------------------
@@ -504,7 +623,7 @@ class S3BlobStore:
         self.store = store
         self.description = description
 
-    async def put(self, key: str, chunks: AsyncIterable[bytes], *, sha256: bool = True) -> StoredBlob:
+    async def put(self, key: str, chunks: AsyncIterable[bytes], *, sha256: bool = False) -> StoredBlob:
         checksums = Checksums(sha256=sha256)
 
         async def counted() -> AsyncIterator[bytes]:
