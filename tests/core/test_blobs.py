@@ -484,17 +484,13 @@ class HeldReads:
             await asyncio.to_thread(self.started.acquire)
 
 
-async def large_blob_for_reading(tmp_path) -> tuple[LocalBlobStore, bytes, int]:
+async def reading_with_reads_held(tmp_path, monkeypatch) -> tuple[asyncio.Task[bytes], HeldReads, int]:
+    """A large blob's first chunk being read, its READ_AHEAD reads under way and held; the descriptors open
+    before."""
     store = LocalBlobStore(tmp_path)
-    data = unrepeated(2 * BLOCK_SIZE + 5)
-    await store.put("broker/t/large", in_pieces(data))
+    await store.put("broker/t/large", in_pieces(unrepeated(2 * BLOCK_SIZE + 5)))
     await store.put("warm/up", from_bytes(b"x"))  # the thread pool has started
-    return store, data, open_descriptors()
-
-
-async def test_a_stream_cancelled_with_reads_under_way_waits_for_them_and_leaves_no_open_file(tmp_path,
-                                                                                              monkeypatch):
-    store, _, before = await large_blob_for_reading(tmp_path)
+    before = open_descriptors()
     held = HeldReads(monkeypatch)
     chunks = aiter(await store.get("broker/t/large", chunk_size=MEGABYTE))
 
@@ -504,9 +500,17 @@ async def test_a_stream_cancelled_with_reads_under_way_waits_for_them_and_leaves
     reading = asyncio.create_task(first())
     try:
         await held.wait_started(blobs.READ_AHEAD)
-        reading.cancel()
-    finally:
+    except BaseException:
         held.release.set()
+        raise
+    return reading, held, before
+
+
+async def test_a_stream_cancelled_with_reads_under_way_waits_for_them_and_leaves_no_open_file(tmp_path,
+                                                                                              monkeypatch):
+    reading, held, before = await reading_with_reads_held(tmp_path, monkeypatch)
+    reading.cancel()
+    held.release.set()
     with pytest.raises(asyncio.CancelledError):
         await reading
     assert held.under_way == 0 and open_descriptors() == before  # no thread still reads, the file is closed
@@ -514,16 +518,8 @@ async def test_a_stream_cancelled_with_reads_under_way_waits_for_them_and_leaves
 
 async def test_a_stream_cancelled_again_while_it_waits_closes_its_file_only_after_the_last_read(tmp_path,
                                                                                                  monkeypatch):
-    store, _, before = await large_blob_for_reading(tmp_path)
-    held = HeldReads(monkeypatch)
-    chunks = aiter(await store.get("broker/t/large", chunk_size=MEGABYTE))
-
-    async def first() -> bytes:
-        return await anext(chunks)
-
-    reading = asyncio.create_task(first())
+    reading, held, before = await reading_with_reads_held(tmp_path, monkeypatch)
     try:
-        await held.wait_started(blobs.READ_AHEAD)
         reading.cancel()
         for _ in range(10):  # the stream is now waiting for its reads
             await asyncio.sleep(0)
