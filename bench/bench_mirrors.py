@@ -16,8 +16,9 @@ contain "bench": it is emptied). Measured in one run:
   correspondence;
 - instance mirror: `--instances` complete submissions of the runtime tests' grant application (create, three
   saves, validate, on to the confirmation, confirm), in process; their mirrors emptied, one
-  `dialogporten.mirror_instance` job per instance run one at a time: CPU, statements and transactions per run,
-  then the same for replays that change nothing.
+  `dialogporten.mirror_instance` job per instance, each run as the only job due: CPU, statements and transactions
+  per run, then the same for replays that change nothing; then the dialogs made again by the jobs all due
+  together, run by a worker of concurrency 8 (as `felles worker --concurrency 8`; a batch kind fills its batch).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ from harness import Statements, bench_settings, counting, database_name, fresh_d
 OWNER = "974761076"  # Skatteetaten, a registered service owner (skd)
 RESOURCE = "skd-bench-mirrors"
 BATCH = 100
+TOGETHER = 8  # jobs a worker claims at a time (`felles worker --concurrency 8`)
 
 
 async def _resource(database: Database) -> None:
@@ -114,11 +116,17 @@ class Timed:
                 f"{self.sql.transactions / count:.1f} transactions a {what}")
 
 
-async def _timed_jobs(database: Database, concurrency: int) -> Timed:
+async def _timed_jobs(database: Database, concurrency: int, total: Timed | None = None) -> Timed:
+    """Run the due jobs, timed (added to `total` when given)."""
+    total = total or Timed(0, 0.0, 0.0, Statements())
     started, cpu = time.perf_counter(), time.process_time()
     with counting(database.engine) as sql:
         ran = await Worker(database, concurrency=concurrency).run_until_idle()
-    return Timed(ran, time.perf_counter() - started, time.process_time() - cpu, sql)
+    total.ran, total.seconds, total.cpu = (total.ran + ran, total.seconds + time.perf_counter() - started,
+                                           total.cpu + time.process_time() - cpu)
+    total.sql.statements += sql.statements
+    total.sql.transactions += sql.transactions
+    return total
 
 
 async def _submitted_instances(database: Database, settings, count: int) -> list[str]:
@@ -146,9 +154,10 @@ async def _empty_mirrors(database: Database, *, resource_type: str) -> None:
         await session.execute(delete(Dialog).where(Dialog.service_resource_type == resource_type))
 
 
-async def _instance_mirrors(database: Database, settings, count: int) -> tuple[Timed, Timed]:
-    """The instance mirror jobs of `count` submitted instances, one at a time: first making the dialogs, then
-    replayed."""
+async def _instance_mirrors(database: Database, settings, count: int) -> tuple[Timed, Timed, Timed]:
+    """The instance mirror jobs of `count` submitted instances, each the only job due: first making the dialogs,
+    then replayed; then, emptied again, making them with every job due together, a worker claiming `TOGETHER` at a
+    time (a batch kind fills its batch from the jobs due)."""
     guids = await _submitted_instances(database, settings, count)
     await Worker(database, concurrency=1).run_until_idle()  # their own mirror jobs
     await _empty_mirrors(database, resource_type="altinnapp")
@@ -156,14 +165,20 @@ async def _instance_mirrors(database: Database, settings, count: int) -> tuple[T
         orgs = {str(instance_id): org for instance_id, org in await session.execute(
             select(Instance.id, Instance.org).where(Instance.id.in_([uuid.UUID(guid) for guid in guids])))}
     timings = []
-    for _ in range(2):
-        async with database.transaction() as session:
-            await enqueue_many(session, mirrors.MIRROR_INSTANCE_JOB,
-                               [({"instance": guid, "org": orgs[guid]}, None) for guid in guids])
-        timings.append(await _timed_jobs(database, 1))
-    made = [await mirrors.mirrored_dialog_id(database, mirrors.INSTANCE, uuid.UUID(guid)) for guid in guids]
-    assert all(made), "an instance was not mirrored"
-    return timings[0], timings[1]
+    for alone in (True, True, False):
+        if not alone:
+            await _empty_mirrors(database, resource_type="altinnapp")
+        timed = None
+        for group in ([[guid] for guid in guids] if alone else [guids]):  # alone: the only job due
+            async with database.transaction() as session:
+                await enqueue_many(session, mirrors.MIRROR_INSTANCE_JOB,
+                                   [({"instance": guid, "org": orgs[guid]}, None) for guid in group])
+            timed = await _timed_jobs(database, 1 if alone else TOGETHER, timed)
+        assert timed is not None
+        timings.append(timed)
+        made = [await mirrors.mirrored_dialog_id(database, mirrors.INSTANCE, uuid.UUID(guid)) for guid in guids]
+        assert all(made), "an instance was not mirrored"
+    return timings[0], timings[1], timings[2]
 
 
 async def run(url: str | None, count: int, concurrency: int, instances: int) -> None:
@@ -219,7 +234,8 @@ async def run(url: str | None, count: int, concurrency: int, instances: int) -> 
             for key in ids:
                 mirrored += await mirrors.mirrored_dialog_id(database, mirrors.CORRESPONDENCE,
                                                              uuid.UUID(key)) is not None
-            made, replayed = await _instance_mirrors(database, settings, instances) if instances else (None, None)
+            made, replayed, together = (await _instance_mirrors(database, settings, instances) if instances
+                                        else (None, None, None))
         finally:
             await database.dispose()
     first, second = timings
@@ -232,9 +248,11 @@ async def run(url: str | None, count: int, concurrency: int, instances: int) -> 
           f"{first.per_run(count, 'mirror')}")
     print(f"  replayed mirror jobs (nothing changed): {count / second.seconds:8.1f} replays/s; "
           f"{second.per_run(count, 'replay')}")
-    if made is not None and replayed is not None:
-        print(f"  instance mirror jobs, one at a time, {instances} submitted instances: making the dialog "
+    if made is not None and replayed is not None and together is not None:
+        print(f"  instance mirror jobs, each the only one due, {instances} submitted instances: making the dialog "
               f"{made.per_run(instances)}; replayed {replayed.per_run(instances)}")
+        print(f"  instance mirror jobs all due together, a worker of concurrency {TOGETHER}: making the dialog "
+              f"{together.per_run(instances, 'dialog')}")
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ from felles.core.clock import utcnow
 from felles.core.config import get_settings
 from felles.core.db import Database, insert_for
 from felles.core.errors import NotFound
-from felles.core.jobs import JobContext, batch_job_handler, enqueue, job_handler, waiting_coalesce_keys
+from felles.core.jobs import JobContext, batch_job_handler, enqueue, waiting_coalesce_keys
 from felles.core.tokens import Principal
 from felles.correspondence import service_history as correspondence_history
 from felles.correspondence import service_reading as correspondence_reading
@@ -54,6 +54,8 @@ BACKFILL_PAGE = 500  # instances looked at per transaction by the backfill
 # Correspondence mirror jobs due together run as one, in one transaction: a fan-out publishes hundreds at once,
 # and a job's own claim and commit cost a third of what its mirror does.
 MIRROR_CORRESPONDENCE_BATCH = 50
+# Instance mirror jobs due together (many people submitting at once) write their dialogs in one transaction too.
+MIRROR_INSTANCE_BATCH = 20
 INSTANCE, CORRESPONDENCE = "instance", "correspondence"
 APP_RESOURCE_PREFIX = "app_"
 # Where an instance dialog's delete action points: the adapter's endpoint, which takes the dialog token (`adapter`).
@@ -310,9 +312,14 @@ async def mirror_instance(database: Database, session: AsyncSession, instance_id
     return bool(await _write(session, INSTANCE, [(instance_id, *await instance_dialog(database, instance_id, org))]))
 
 
-@job_handler(MIRROR_INSTANCE_JOB, max_attempts=12)
-async def _mirror_instance_job(payload: dict[str, Any], context: JobContext) -> None:
-    await mirror_instance(context.database, context.session, uuid.UUID(payload["instance"]), payload["org"])
+@batch_job_handler(MIRROR_INSTANCE_JOB, batch=MIRROR_INSTANCE_BATCH, max_attempts=12)
+async def _mirror_instance_jobs(payloads: list[dict[str, Any]], context: JobContext) -> None:
+    """Bring the instances' dialogs in step with them: each instance is read first (in transactions of its own,
+    as `_mirror_correspondence_jobs` reads), then every dialog written in the job's transaction, together."""
+    instances = {uuid.UUID(payload["instance"]): payload["org"] for payload in payloads}
+    read = [(instance_id, *await instance_dialog(context.database, instance_id, org))
+            for instance_id, org in instances.items()]
+    await _write(context.session, INSTANCE, read)
 
 
 # --- correspondences ------------------------------------------------------------------------------------------
