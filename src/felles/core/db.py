@@ -78,6 +78,9 @@ class Database:
                 self.write_gate = SqliteWriteGate(f"{file}.write-lock")
                 self.write_gate.install(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # `read`'s sessions: each statement on its own (no BEGIN and COMMIT around it; the pool's connections).
+        self._reading = async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                           expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -87,6 +90,14 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed when the block ends, rolled back if it raises."""
         async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read of one statement, outside any transaction: on PostgreSQL that saves the round trips of a
+        transaction's BEGIN and COMMIT. Several statements in it need not see the same state of the database, and
+        nothing may be written in it (use `transaction`)."""
+        async with self._reading() as session:
             yield session
 
     async def dispose(self) -> None:
