@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from felles.authorization import decision, service
+from felles.authorization import decision, service, service_oed
 from felles.authorization.catalogue import seed_catalogue
 from felles.authorization.decision import AltinnDecisionPoint, InMemoryInstances, InstanceMetadata
 from felles.authorization.models import (
@@ -202,7 +202,7 @@ async def world(database_url: str):
                 session.add(AccessListMember(access_list_id=access_list.id, organization_number=member))
             session.add(AccessListResource(access_list_id=access_list.id, resource_identifier=resource,
                                            actions=actions))
-    await service.update_estate_roles(database, Actor("system:test"), EstateCloudEvent.model_validate(ESTATE_EVENT))
+    await service_oed.update_estate_roles(database, Actor("system:test"), EstateCloudEvent.model_validate(ESTATE_EVENT))
     decision.invalidate_policy()
     yield AltinnDecisionPoint(database, InMemoryInstances(INSTANCES))
     async with database.transaction() as session:

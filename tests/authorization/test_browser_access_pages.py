@@ -13,7 +13,7 @@ from playwright.sync_api import Page
 
 from felles.app import create_app
 from felles.authorization import schemas as s
-from felles.authorization import service
+from felles.authorization import service_access_requests
 from felles.core.audit import Actor
 from felles.core.config import Settings
 from felles.core.db import Database
@@ -33,9 +33,9 @@ async def personas(database: Database) -> None:
     await seed_demo_personas(database)
     await add_delegable_resource(database)
     kari = Actor(f"person:{KARI.identifier}")
-    asked = await service.request_package(database, kari, KARI.identifier, s.PackageRequestCreate(
+    asked = await service_access_requests.request_package(database, kari, KARI.identifier, s.PackageRequestCreate(
         party=DEMO_COMPANY, package="merverdiavgift", message="Jeg fører mva-meldingen."))
-    await service.submit_access_request(database, kari, KARI.identifier, asked.id)
+    await service_access_requests.submit_access_request(database, kari, KARI.identifier, asked.id)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from felles.authorization import decision as decision_point
-from felles.authorization import pip, service
+from felles.authorization import pip, service, service_delegations
 from felles.authorization.schemas import PackageDelegationCreate
 from felles.core import cache_invalidation
 from felles.core.config import Environment, Settings
@@ -101,7 +101,7 @@ async def test_the_other_process_sees_role_policy_and_delegation_changes(databas
     await registers.register_role(database, ACTOR, ACME, "DAGL", person=LEADER)
     assert await other_decides_within(other_process, token, leader, "Permit") == "Permit"
 
-    await service.delegate_package(database, ACTOR, LEADER, PackageDelegationCreate(
+    await service_delegations.delegate_package(database, ACTOR, LEADER, PackageDelegationCreate(
         party=ACME, to=EMPLOYEE, package="urn:altinn:accesspackage:ansettelsesforhold"))
     assert await other_decides_within(other_process, token, employee, "Permit") == "Permit"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from felles.authorization import service
+from felles.authorization import service, service_delegations
 from felles.authorization.demo import INCOME_CONSENT, PARKING, VAT_RETURN, seed_demo_services
 from felles.registers.population import DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
 from tests.portal.login import form_token, local, log_in
@@ -32,7 +32,7 @@ async def test_a_person_gives_single_rights_on_the_demo_services(client, databas
         "last_name": "Nordmann"})
     assert given.status_code == 303, given.text
     assert local(given.headers["location"]).startswith("/accessmanagement/ui/users")
-    delegations = await service.list_delegations(database, INGRID.identifier, party=DEMO_COMPANY)
+    delegations = await service_delegations.list_delegations(database, INGRID.identifier, party=DEMO_COMPANY)
     assert sorted((d.resource, d.action) for d in delegations) == [(VAT_RETURN, "read"), (VAT_RETURN, "sign")]
     assert await service.is_permitted(database, OLA.identifier, DEMO_COMPANY, VAT_RETURN, "sign")
     assert not await service.is_permitted(database, OLA.identifier, DEMO_COMPANY, VAT_RETURN, "write")

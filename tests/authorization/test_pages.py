@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from felles.authorization import schemas as s
-from felles.authorization import service
+from felles.authorization import service_access_requests, service_delegations
 from felles.core.audit import Actor
 from felles.registers.population import DEMO_ACCOUNTING_FIRM, DEMO_COMPANY, DEMO_PERSONS, seed_demo_personas
 from tests.authorization.world import DELEGABLE_RESOURCE, add_delegable_resource
@@ -39,7 +39,7 @@ def to_ola(**extra: str) -> dict[str, str]:
 
 
 async def given_by_company(database) -> list[s.DelegationPublic]:
-    return await service.list_delegations(database, INGRID.identifier, party=DEMO_COMPANY)
+    return await service_delegations.list_delegations(database, INGRID.identifier, party=DEMO_COMPANY)
 
 
 async def test_the_daglig_leder_chooses_the_company_and_sees_its_roles(client):
@@ -144,8 +144,8 @@ async def test_a_form_without_the_session_form_token_changes_nothing(client, dat
 
 
 async def test_a_board_member_sees_no_buttons_and_the_server_refuses_her(client, database):
-    delegation = await service.delegate_package(database, Actor("test"), INGRID.identifier, s.PackageDelegationCreate(
-        party=DEMO_COMPANY, to=OLA.identifier, package=TAX_BASE))
+    given = s.PackageDelegationCreate(party=DEMO_COMPANY, to=OLA.identifier, package=TAX_BASE)
+    delegation = await service_delegations.delegate_package(database, Actor("test"), INGRID.identifier, given)
     parties = await log_in(client, f"{UI}/parties", AISHA.identifier)
     assert f'data-party="{DEMO_COMPANY}"' in parties.text  # as a board member she acts for the company in services
     for path in ("users", "give-package", "give-right", "requests"):
@@ -167,12 +167,12 @@ async def test_a_board_member_sees_no_buttons_and_the_server_refuses_her(client,
 
 async def test_approve_and_reject_access_requests(client, database):
     ola, kari = Actor(f"person:{OLA.identifier}"), Actor(f"person:{KARI.identifier}")
-    wanted = await service.request_package(database, ola, OLA.identifier, s.PackageRequestCreate(
+    wanted = await service_access_requests.request_package(database, ola, OLA.identifier, s.PackageRequestCreate(
         party=DEMO_COMPANY, package=TAX_BASE, message="Jeg fører skatten."))
-    await service.submit_access_request(database, ola, OLA.identifier, wanted.id)
-    unwanted = await service.request_package(database, kari, KARI.identifier, s.PackageRequestCreate(
+    await service_access_requests.submit_access_request(database, ola, OLA.identifier, wanted.id)
+    unwanted = await service_access_requests.request_package(database, kari, KARI.identifier, s.PackageRequestCreate(
         party=DEMO_COMPANY, package="merverdiavgift"))
-    await service.submit_access_request(database, kari, KARI.identifier, unwanted.id)
+    await service_access_requests.submit_access_request(database, kari, KARI.identifier, unwanted.id)
 
     response = await log_in(client, page("requests"), INGRID.identifier)
     assert response.status_code == 200
@@ -189,7 +189,7 @@ async def test_approve_and_reject_access_requests(client, database):
     answered = await client.get(local(rejected.headers["location"]))
     assert "Forespørselen er avslått." in answered.text and "Ingen venter på svar." in answered.text
     assert [(d.toParty, d.package) for d in await given_by_company(database)] == [(OLA.identifier, TAX_BASE)]
-    statuses = {r.id: r.status for r in await service.list_received_access_requests(
+    statuses = {r.id: r.status for r in await service_access_requests.list_received_access_requests(
         database, INGRID.identifier, DEMO_COMPANY)}
     assert statuses == {wanted.id: s.AccessRequestStatus.APPROVED, unwanted.id: s.AccessRequestStatus.REJECTED}
 

@@ -6,7 +6,7 @@ downloads and confirms it; Kari, only a board member, is refused until Ingrid de
 from __future__ import annotations
 
 from felles.authorization import schemas as authorization_schemas
-from felles.authorization import service as authorization_service
+from felles.authorization import service_delegations
 from felles.core.audit import Actor
 from felles.registers.population import DEMO_PERSONS
 from tests.broker.conftest import API, INGRID, READ, RECIPIENT, SENDER, WRITE, initialize_body, md5
@@ -78,7 +78,7 @@ async def test_a_delegated_package_gives_a_person_the_organisations_rights(clien
     kari = bearer(token(scopes=[READ], person=KARI.identifier))  # only a board member of the recipient
     refused = await client.get(f"{API}/filetransfer/{transfer_id}/download", headers=kari, params=FOR_RECIPIENT)
     assert refused.status_code == 403 and refused.json()["code"] == "not_permitted"
-    await authorization_service.delegate_package(
+    await service_delegations.delegate_package(
         database, Actor(f"person:{INGRID.identifier}"), INGRID.identifier,
         authorization_schemas.PackageDelegationCreate(party=RECIPIENT, to=KARI.identifier,
                                                       package="ordinaer-post-til-virksomheten"))

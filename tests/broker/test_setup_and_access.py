@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from felles.authorization import schemas as authorization_schemas
 from felles.authorization import service as authorization_service
+from felles.authorization import service_delegations
 from felles.broker import service
 from felles.core.audit import Actor
 from tests.broker.conftest import (
@@ -109,7 +110,7 @@ async def test_a_person_acts_for_the_organisation_through_role_and_delegated_pac
     assert seen.fileTransferStatus == "Published"
     kari = service.Caller.person("12838404268", RECIPIENT)  # only a board member there
     assert not await service.is_permitted(database, kari, RESOURCE, "read")
-    await authorization_service.delegate_package(
+    await service_delegations.delegate_package(
         database, Actor(f"person:{INGRID.identifier}"), INGRID.identifier,
         authorization_schemas.PackageDelegationCreate(party=RECIPIENT, to="12838404268",
                                                       package="ordinaer-post-til-virksomheten"))

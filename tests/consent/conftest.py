@@ -13,6 +13,7 @@ import pytest
 
 from felles.authorization import schemas as authorization_schemas
 from felles.authorization import service as authorization_service
+from felles.authorization import service_delegations
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.ids import uuid7
@@ -137,6 +138,6 @@ async def create_request(client: httpx.AsyncClient, headers: dict[str, str], **o
 
 async def make_access_manager(database, person: str) -> None:
     """Ingrid, daglig leder of the company, gives ``person`` the package tilgangsstyrer for it."""
-    await authorization_service.delegate_package(
+    await service_delegations.delegate_package(
         database, Actor(f"person:{INGRID.identifier}"), INGRID.identifier,
         authorization_schemas.PackageDelegationCreate(party=COMPANY, to=person, package="tilgangsstyrer"))

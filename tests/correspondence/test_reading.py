@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from felles.authorization import schemas as authorization_schemas
-from felles.authorization import service as authorization_service
+from felles.authorization import service_delegations
 from felles.core.audit import Actor, AuditEntry
 from felles.core.clock import clock, utcnow
 from felles.core.jobs import enqueue
@@ -152,7 +152,7 @@ async def test_confidential_post_needs_its_package(client, database, resource, s
     assert (await client.get(f"{API}/correspondence/{company_id}", headers=reader(INGRID.identifier))
             ).status_code == 403
     # Ingrid, main administrator, gives Aisha the package for confidential post: Aisha reads it, Ingrid still not.
-    await authorization_service.delegate_package(
+    await service_delegations.delegate_package(
         database, Actor(f"person:{INGRID.identifier}"), INGRID.identifier,
         authorization_schemas.PackageDelegationCreate(
             party=COMPANY, to=AISHA.identifier, package="post-til-virksomheten-med-taushetsbelagt-innhold"))

@@ -12,7 +12,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from felles.authorization import schemas as authorization_schemas
-from felles.authorization import service as authorization_service
+from felles.authorization import service_delegations
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.tokens import Issuer
@@ -58,7 +58,7 @@ async def test_each_person_sees_exactly_the_dialogs_of_the_parties_they_may_read
     assert (await client.get(f"{ENDUSER_DIALOGS}/{karis}", headers=person(OLA))).status_code == 404
 
     # Ingrid gives Ola the package for the company's ordinary mail: he may read its dialogs, not sign them.
-    await authorization_service.delegate_package(
+    await service_delegations.delegate_package(
         database, Actor(f"person:{INGRID.identifier}"), INGRID.identifier,
         authorization_schemas.PackageDelegationCreate(party=COMPANY, to=OLA.identifier,
                                                       package="ordinaer-post-til-virksomheten"))

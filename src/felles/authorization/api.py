@@ -11,7 +11,14 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
-from felles.authorization import schemas, service
+from felles.authorization import (
+    schemas,
+    service,
+    service_access_requests,
+    service_client_delegation,
+    service_delegations,
+    service_oed,
+)
 from felles.authorization.dcat import TURTLE_MEDIA_TYPE
 from felles.authorization.xacml import (
     XacmlSyntaxError,
@@ -327,7 +334,8 @@ async def list_access_packages(database: DatabaseDep) -> list[schemas.AccessPack
 async def delegate_package(body: schemas.PackageDelegationCreate, principal: Person,
                            database: DatabaseDep) -> schemas.DelegationPublic:
     """Give an access package on behalf of a party (main administrator, access manager, key role)."""
-    return await service.delegate_package(database, principal.audit_actor, principal.person_identifier, body)
+    return await service_delegations.delegate_package(database, principal.audit_actor, principal.person_identifier,
+                                                      body)
 
 
 @router.post("/accessmanagement/api/v1/enduser/delegations/rights", status_code=201, tags=["access management"],
@@ -335,7 +343,7 @@ async def delegate_package(body: schemas.PackageDelegationCreate, principal: Per
 async def delegate_rights(body: schemas.RightDelegationCreate, principal: Person,
                           database: DatabaseDep) -> list[schemas.DelegationPublic]:
     """Give single rights (resource + actions) that you have yourself on behalf of a party."""
-    return await service.delegate_rights(database, principal.audit_actor, principal.person_identifier, body)
+    return await service_delegations.delegate_rights(database, principal.audit_actor, principal.person_identifier, body)
 
 
 @router.get("/accessmanagement/api/v1/enduser/delegations", tags=["access management"],
@@ -344,13 +352,14 @@ async def list_delegations(principal: Person, database: DatabaseDep,
                            party: Annotated[str | None, Query(description="Given by this party")] = None,
                            to: Annotated[str | None, Query(description="Received by this party")] = None,
                            ) -> list[schemas.DelegationPublic]:
-    return await service.list_delegations(database, principal.person_identifier, party=party, to=to)
+    return await service_delegations.list_delegations(database, principal.person_identifier, party=party, to=to)
 
 
 @router.delete("/accessmanagement/api/v1/enduser/delegations/{delegation_id}", status_code=204,
                tags=["access management"], operation_id="accessmanagement_revoke_delegation")
 async def revoke_delegation(delegation_id: uuid.UUID, principal: Person, database: DatabaseDep) -> Response:
-    await service.revoke_delegation(database, principal.audit_actor, principal.person_identifier, delegation_id)
+    await service_delegations.revoke_delegation(database, principal.audit_actor, principal.person_identifier,
+                                                delegation_id)
     return Response(status_code=204)
 
 
@@ -369,7 +378,7 @@ async def list_clients(party: AgentFirm, principal: ClientDelegationReader,
                        database: DatabaseDep) -> list[schemas.ClientPublic]:
     """The firm's clients: the roles it holds for each (REGN, REVI, FFØR), the packages they give and what it
     has passed on to its employees. For the firm's client administrators."""
-    return await service.list_clients(database, principal.person_identifier, party)
+    return await service_client_delegation.list_clients(database, principal.person_identifier, party)
 
 
 @router.get(f"{CLIENT_DELEGATIONS}/agents", tags=["client delegation"], operation_id="accessmanagement_list_agents")
@@ -377,7 +386,8 @@ async def list_agents(party: AgentFirm, principal: ClientDelegationReader,
                       database: DatabaseDep) -> list[schemas.AgentPublic]:
     """The persons registered as the firm's agents (medarbeidere), with the client packages passed on to each.
     For the firm's client administrators."""
-    return await service.list_agents(database, principal.audit_actor, principal.person_identifier, party)
+    return await service_client_delegation.list_agents(database, principal.audit_actor, principal.person_identifier,
+                                                       party)
 
 
 @router.post(f"{CLIENT_DELEGATIONS}/agents", tags=["client delegation"], operation_id="accessmanagement_add_agent")
@@ -385,7 +395,8 @@ async def add_agent(party: AgentFirm, body: schemas.AgentCreate, principal: Clie
                     database: DatabaseDep) -> schemas.AgentAssignmentPublic:
     """Register a person (fødselsnummer and last name, as in Folkeregisteret) as the firm's agent, so client
     packages may be passed on to them. Adding an agent again answers with the registration there is."""
-    return await service.add_agent(database, principal.audit_actor, principal.person_identifier, party, body)
+    return await service_client_delegation.add_agent(database, principal.audit_actor, principal.person_identifier,
+                                                     party, body)
 
 
 @router.delete(f"{CLIENT_DELEGATIONS}/agents", status_code=204, tags=["client delegation"],
@@ -395,8 +406,8 @@ async def remove_agent(party: AgentFirm, to: Agent, principal: ClientDelegationW
                                                       "to the agent; when false, an agent holding any stays")] = True,
                        ) -> Response:
     """Remove an agent, and with it every client package the firm has passed on to them."""
-    await service.remove_agent(database, principal.audit_actor, principal.person_identifier, party, to,
-                               cascade=cascade)
+    await service_client_delegation.remove_agent(database, principal.audit_actor, principal.person_identifier, party,
+                                                 to, cascade=cascade)
     return Response(status_code=204)
 
 
@@ -406,7 +417,7 @@ async def list_agent_packages(party: AgentFirm, principal: ClientDelegationReade
                               to: Annotated[str | None, Query(description="Only to this employee")] = None,
                               ) -> list[schemas.DelegationPublic]:
     """Client packages the firm has passed on to its employees."""
-    return await service.list_agent_delegations(database, principal.person_identifier, party, to=to)
+    return await service_client_delegation.list_agent_delegations(database, principal.person_identifier, party, to=to)
 
 
 @router.post(f"{CLIENT_DELEGATIONS}/agents/accesspackages", status_code=201, tags=["client delegation"],
@@ -416,8 +427,9 @@ async def delegate_to_agent(party: AgentFirm, to: Agent, body: schemas.ClientDel
                             client: ClientQuery = None) -> list[schemas.DelegationPublic]:
     """Pass a client's packages (or those of every client) on to one of the firm's agents, who may then act
     for it."""
-    return await service.delegate_to_agent(database, principal.audit_actor, principal.person_identifier, party, to,
-                                           body.values, client=client)
+    return await service_client_delegation.delegate_to_agent(database, principal.audit_actor,
+                                                             principal.person_identifier, party, to,
+                                                             body.values, client=client)
 
 
 @router.delete(f"{CLIENT_DELEGATIONS}/agents/accesspackages", status_code=204, tags=["client delegation"],
@@ -427,8 +439,9 @@ async def remove_agent_packages(party: AgentFirm, to: Agent, principal: ClientDe
                                 package: Annotated[list[str] | None, Query(description="Only these packages")] = None,
                                 ) -> Response:
     """Take back client packages passed on to an employee."""
-    await service.remove_agent_delegations(database, principal.audit_actor, principal.person_identifier, party, to,
-                                           client=client, packages=package)
+    await service_client_delegation.remove_agent_delegations(database, principal.audit_actor,
+                                                             principal.person_identifier, party, to,
+                                                             client=client, packages=package)
     return Response(status_code=204)
 
 
@@ -437,7 +450,7 @@ async def remove_agent_packages(party: AgentFirm, to: Agent, principal: ClientDe
 async def my_clients(principal: MyClientsReader, database: DatabaseDep) -> list[schemas.MyClientPublic]:
     """The clients firms have passed packages on to the logged-in person for."""
     assert principal.person_identifier is not None
-    return await service.list_my_clients(database, principal.person_identifier)
+    return await service_client_delegation.list_my_clients(database, principal.person_identifier)
 
 
 @router.get(f"{CLIENT_DELEGATIONS}/clientproviders", tags=["client delegation"],
@@ -447,7 +460,7 @@ async def list_client_providers(principal: Person, database: DatabaseDep,
                                 ) -> list[schemas.ClientProviderPublic]:
     """For a client's administrators: its accountants, auditors and business managers, their packages and
     which of their employees they passed them on to."""
-    return await service.list_client_providers(database, principal.person_identifier, party)
+    return await service_client_delegation.list_client_providers(database, principal.person_identifier, party)
 
 
 @router.delete(f"{CLIENT_DELEGATIONS}/clientproviders", status_code=204, tags=["client delegation"],
@@ -457,8 +470,8 @@ async def remove_client_provider_delegations(
         party: Annotated[str, Query(description="The client's organisation number")],
         provider: Annotated[str, Query(description="The firm's organisation number")]) -> Response:
     """For a client's administrators: take back everything a firm passed on to its employees for the client."""
-    await service.remove_client_provider_delegations(database, principal.audit_actor, principal.person_identifier,
-                                                     party, provider)
+    await service_client_delegation.remove_client_provider_delegations(database, principal.audit_actor,
+                                                                       principal.person_identifier, party, provider)
     return Response(status_code=204)
 
 
@@ -475,7 +488,8 @@ StatusFilter = Annotated[list[schemas.AccessRequestStatus] | None, Query(alias="
 async def request_package(body: schemas.PackageRequestCreate, principal: Person,
                           database: DatabaseDep) -> schemas.AccessRequestPublic:
     """Ask a party for an access package (a Draft until confirmed)."""
-    return await service.request_package(database, principal.audit_actor, principal.person_identifier, body)
+    return await service_access_requests.request_package(database, principal.audit_actor, principal.person_identifier,
+                                                         body)
 
 
 @router.post(f"{REQUESTS}/resource", status_code=201, tags=["access requests"],
@@ -483,42 +497,44 @@ async def request_package(body: schemas.PackageRequestCreate, principal: Person,
 async def request_resource(body: schemas.ResourceRequestCreate, principal: Person,
                            database: DatabaseDep) -> schemas.AccessRequestPublic:
     """Ask a party for one right on a resource (a Draft until confirmed)."""
-    return await service.request_resource(database, principal.audit_actor, principal.person_identifier, body)
+    return await service_access_requests.request_resource(database, principal.audit_actor, principal.person_identifier,
+                                                          body)
 
 
 @router.get(REQUESTS, tags=["access requests"], operation_id="accessmanagement_get_request")
 async def get_request(request_id: RequestId, principal: Person, database: DatabaseDep) -> schemas.AccessRequestPublic:
-    return await service.get_access_request(database, principal.person_identifier, request_id)
+    return await service_access_requests.get_access_request(database, principal.person_identifier, request_id)
 
 
 @router.put(f"{REQUESTS}/draft/confirm", tags=["access requests"], operation_id="accessmanagement_confirm_request")
 async def confirm_request(request_id: RequestId, principal: Person,
                           database: DatabaseDep) -> schemas.AccessRequestPublic:
     """Send a Draft to the party: it becomes Pending."""
-    return await service.submit_access_request(database, principal.audit_actor, principal.person_identifier,
-                                               request_id)
+    return await service_access_requests.submit_access_request(database, principal.audit_actor,
+                                                               principal.person_identifier, request_id)
 
 
 @router.get(f"{REQUESTS}/sent", tags=["access requests"], operation_id="accessmanagement_list_sent_requests")
 async def list_sent_requests(principal: Person, database: DatabaseDep,
                              status: StatusFilter = None) -> list[schemas.AccessRequestPublic]:
     """The logged-in person's own requests, newest first."""
-    return await service.list_sent_access_requests(database, principal.person_identifier, status=status)
+    return await service_access_requests.list_sent_access_requests(database, principal.person_identifier, status=status)
 
 
 @router.put(f"{REQUESTS}/sent/withdraw", tags=["access requests"], operation_id="accessmanagement_withdraw_request")
 async def withdraw_request(request_id: RequestId, principal: Person,
                            database: DatabaseDep) -> schemas.AccessRequestPublic:
     """Take back a Draft or Pending request."""
-    return await service.withdraw_access_request(database, principal.audit_actor, principal.person_identifier,
-                                                 request_id)
+    return await service_access_requests.withdraw_access_request(database, principal.audit_actor,
+                                                                 principal.person_identifier, request_id)
 
 
 @router.get(f"{REQUESTS}/received", tags=["access requests"], operation_id="accessmanagement_list_received_requests")
 async def list_received_requests(party: AskedParty, principal: Person, database: DatabaseDep,
                                  status: StatusFilter = None) -> list[schemas.AccessRequestPublic]:
     """Requests to a party, for its administrators and access managers, newest first."""
-    return await service.list_received_access_requests(database, principal.person_identifier, party, status=status)
+    return await service_access_requests.list_received_access_requests(database, principal.person_identifier, party,
+                                                                       status=status)
 
 
 @router.put(f"{REQUESTS}/received/approve", tags=["access requests"],
@@ -526,16 +542,16 @@ async def list_received_requests(party: AskedParty, principal: Person, database:
 async def approve_request(party: AskedParty, request_id: RequestId, principal: Person,
                           database: DatabaseDep) -> schemas.AccessRequestPublic:
     """Approve a Pending request: the package or right is delegated to the requester."""
-    return await service.approve_access_request(database, principal.audit_actor, principal.person_identifier,
-                                                party, request_id)
+    return await service_access_requests.approve_access_request(database, principal.audit_actor,
+                                                                principal.person_identifier, party, request_id)
 
 
 @router.put(f"{REQUESTS}/received/reject", tags=["access requests"], operation_id="accessmanagement_reject_request")
 async def reject_request(party: AskedParty, request_id: RequestId, principal: Person,
                          database: DatabaseDep) -> schemas.AccessRequestPublic:
     """Reject a Pending request."""
-    return await service.reject_access_request(database, principal.audit_actor, principal.person_identifier,
-                                               party, request_id)
+    return await service_access_requests.reject_access_request(database, principal.audit_actor,
+                                                               principal.person_identifier, party, request_id)
 
 
 @router.get("/accessmanagement/api/v1/enduser/authorizedparties", tags=["access management"],
@@ -570,18 +586,18 @@ async def handle_estate_event(event: schemas.EstateCloudEvent, principal: Estate
                               database: DatabaseDep) -> schemas.EstateRolesUpdated:
     """Digitalt dødsbo's CloudEvent with the probate court's roles in an estate as they now are
     (``heir-roles-updated``, ``case-status-updated``); the subscription's validation event is acknowledged."""
-    return await service.update_estate_roles(database, principal.audit_actor, event)
+    return await service_oed.update_estate_roles(database, principal.audit_actor, event)
 
 
 @router.post("/oed/api/v1/pip", tags=["digitalt dødsbo"], operation_id="oed_pip")
 async def estate_role_assignments(body: schemas.PipRequest, principal: EstateRoleKeeper,
                                   database: DatabaseDep) -> schemas.PipResponse:
     """The roles between a deceased (``from``) and a recipient (``to``), either of which may be left out."""
-    return await service.estate_role_assignments(database, body)
+    return await service_oed.estate_role_assignments(database, body)
 
 
 @router.post("/oed/api/v1/authorization/roles/search", tags=["digitalt dødsbo"], operation_id="oed_search_roles")
 async def search_estate_roles(body: schemas.RolesSearchRequest, principal: EstateRoleReader,
                               database: DatabaseDep) -> schemas.RolesSearchResponse:
     """The probate court's roles (formuesfullmakt, skifteattest ...) for an estate, a recipient or both."""
-    return await service.search_estate_roles(database, body)
+    return await service_oed.search_estate_roles(database, body)

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from felles.authorization import schemas as s
-from felles.authorization import service
+from felles.authorization import service, service_access_requests, service_delegations
 from felles.authorization.catalogue import reference_data
 from felles.authorization.parties import kind_of
 from felles.core.audit import Actor
@@ -48,8 +48,8 @@ REQUESTS_PATH = f"{BASE_PATH}/requests"
 RIGHT_ACTIONS = ("read", "write", "sign")
 # What a redirect after a change tells the page to confirm (``?done=``).
 DONE_MESSAGES = frozenset({"package", "right", "revoked", "approved", "rejected"})
-REQUEST_ANSWERS = {"approve": (service.approve_access_request, "approved"),
-                   "reject": (service.reject_access_request, "rejected")}
+REQUEST_ANSWERS = {"approve": (service_access_requests.approve_access_request, "approved"),
+                   "reject": (service_access_requests.reject_access_request, "rejected")}
 
 
 # --- page plumbing --------------------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def _page_context(request: Request, runtime: Runtime, acting: ActingFor, current
 async def _may_manage(runtime: Runtime, acting: ActingFor) -> list[s.DelegationPublic] | None:
     """The delegations the party has given, if the person may manage its access; None if the service refuses."""
     try:
-        return await service.list_delegations(runtime.database, acting.person, party=acting.identifier)
+        return await service_delegations.list_delegations(runtime.database, acting.person, party=acting.identifier)
     except Forbidden:
         return None
 
@@ -304,7 +304,7 @@ async def revoke(request: Request, runtime: RuntimeDep, party: Annotated[str, Fo
     except ValueError:
         return _error(request, "accessmanagement.error.delegation_not_found", 404)
     try:
-        await service.revoke_delegation(runtime.database, Actor(f"person:{person}"), person, delegation)
+        await service_delegations.revoke_delegation(runtime.database, Actor(f"person:{person}"), person, delegation)
     except Problem as problem:
         return _refused(request, problem)
     return _redirect(request, USERS_PATH, party=party, done="revoked")
@@ -430,7 +430,7 @@ async def give_package(request: Request, runtime: RuntimeDep, party: Annotated[s
         if not package:
             raise InvalidInput("Choose an access package.", code="package_missing")
         to = await _check_recipient(runtime, acting.actor, recipient)
-        await service.delegate_package(runtime.database, acting.actor, person,
+        await service_delegations.delegate_package(runtime.database, acting.actor, person,
                                        s.PackageDelegationCreate(party=party, to=to, package=package))
     except Problem as problem:
         return await _give_package_page(request, runtime, acting, form={**recipient.as_form(), "package": package},
@@ -489,7 +489,7 @@ async def give_right(request: Request, runtime: RuntimeDep, party: Annotated[str
         if not chosen:
             raise InvalidInput("Choose at least one action.", code="actions_missing")
         to = await _check_recipient(runtime, acting.actor, recipient)
-        await service.delegate_rights(runtime.database, acting.actor, person,
+        await service_delegations.delegate_rights(runtime.database, acting.actor, person,
                                       s.RightDelegationCreate(party=party, to=to, resource=resource, actions=chosen))
     except Problem as problem:
         return await _give_right_page(request, runtime, acting,
@@ -507,8 +507,9 @@ async def requests_page(request: Request, runtime: RuntimeDep) -> Response:
         return acting
     language = page_language(request)
     try:
-        pending = await service.list_received_access_requests(runtime.database, acting.person, acting.identifier,
-                                                              status=[s.AccessRequestStatus.PENDING])
+        pending = await service_access_requests.list_received_access_requests(runtime.database, acting.person,
+                                                                              acting.identifier,
+                                                                              status=[s.AccessRequestStatus.PENDING])
     except Forbidden:
         pending = None
     rows = []

@@ -1,5 +1,7 @@
-"""Use cases of Altinn Autorisasjon: the resource registry, decisions, delegations (client delegations among
-them, to the agents a firm has registered), access requests and authorized parties.
+"""Use cases of Altinn Autorisasjon: the resource registry, what policies grant, access lists, decisions, the
+decisions Altinn Events asks for, and authorized parties. Delegations are in `service_delegations`, client
+delegation in `service_client_delegation`, access requests in `service_access_requests` and digitalt dødsbo's roles
+in `service_oed`.
 
 Writes happen in one transaction each, with an audit entry; every delegation change and every access-request
 status publishes an event (``altinn.accessmanagement.*``) in that transaction. A change to a resource or a
@@ -20,7 +22,6 @@ from felles.authorization import schemas as s
 from felles.authorization.catalogue import (
     ACCESS_MANAGER_PACKAGE,
     CLIENT_ADMINISTRATOR_PACKAGE,
-    MAIN_ADMINISTRATOR_PACKAGE,
     PACKAGE_URN,
     load_catalogue,
 )
@@ -29,16 +30,11 @@ from felles.authorization.models import (
     AccessListMember,
     AccessListResource,
     AccessPackage,
-    AccessRequest,
     AuthorizationRole,
-    ClientAgent,
-    Delegation,
-    Estate,
-    EstateRole,
     Resource,
     ServiceOwner,
 )
-from felles.authorization.parties import PartyRef, kind_of, parties_by_identifier, party_by, party_details
+from felles.authorization.parties import PartyRef, kind_of, party_by, party_details
 from felles.authorization.parties import sub_units as sub_units_of
 from felles.authorization.policy_summary import AttributeValue, PolicySummary, SummaryCache, summarize
 from felles.authorization.xacml import Request, Response, XacmlSyntaxError, request_from_json
@@ -48,11 +44,10 @@ from felles.authorization.xacml.policies import BrokenPolicy
 from felles.core import audit, cache_invalidation
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
-from felles.core.db import Database, insert_for
+from felles.core.db import Database
 from felles.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, Problem
 from felles.core.ids import uuid7
 from felles.events import service as events
-from felles.registers import service as registers
 
 RESOURCE_AUDIT = "authorization.resource"
 SERVICE_OWNER_AUDIT = "authorization.service_owner"
@@ -544,7 +539,7 @@ async def authorize_access_list(database: Database,
             raise NotFound(f"No resource {query.resource.value}.", code="resource_not_found")
         if query.subject.type == decision.ORGANIZATION_ID:
             subject = query.subject.value
-            _check_identifier(subject, "subject")
+            check_identifier(subject, "subject")
         elif query.subject.type == decision.PARTY_UUID:
             try:
                 ref = await party_by(session, party_uuid=uuid.UUID(query.subject.value))
@@ -584,11 +579,11 @@ async def list_access_packages(database: Database) -> list[s.AccessPackagePublic
                                   isAssignable=p.is_assignable) for p in rows]
 
 
-def _package_code(value: str) -> str:
+def package_code_of(value: str) -> str:
     return value.removeprefix(PACKAGE_URN)
 
 
-def _check_identifier(value: str, what: str) -> None:
+def check_identifier(value: str, what: str) -> None:
     if kind_of(value) == "systemuser":
         try:
             uuid.UUID(value)
@@ -614,7 +609,7 @@ async def may_manage_access(database: Database, person: str, party: str) -> bool
     return _manages_access(person, party, await _access_for(database, person, party))
 
 
-async def _administrator_access(database: Database, person: str | None, party: str) -> pip.PartyAccess:
+async def administrator_access(database: Database, person: str | None, party: str) -> pip.PartyAccess:
     """What the acting person holds for ``party``; Forbidden unless a main administrator or access manager."""
     if person is None:
         raise Forbidden("Only a person logged in with ID-porten may manage access.", code="person_required")
@@ -625,73 +620,14 @@ async def _administrator_access(database: Database, person: str | None, party: s
     return access
 
 
-async def _check_may_give_package(database: Database, person: str | None, party: str, to: str, code: str) -> None:
-    """The giver must be allowed to delegate the package: through a role that lets them (key roles, the main
-    administrator), or as an access manager holding it."""
-    _check_identifier(party, "party")
-    _check_identifier(to, "to")
-    catalogue = await load_catalogue(database)
-    package = catalogue.packages.get(code)
-    if package is None:
-        raise NotFound(f"No access package {code}.", code="package_not_found")
-    if not package.is_assignable:
-        raise InvalidInput(f"Package {code} comes only through a role; it cannot be given.",
-                           code="package_not_assignable")
-    if code == MAIN_ADMINISTRATOR_PACKAGE and kind_of(to) != "person":
-        raise InvalidInput("The main administrator must be a person.", code="main_administrator_not_person")
-    if to == party:
-        raise InvalidInput("A party cannot give access to itself.", code="self_delegation")
-    access = await _administrator_access(database, person, party)
-    may = (code in access.delegable_packages
-           or (package.is_delegable and code in access.packages and (
-               access.via_key_role or access.is_main_administrator or ACCESS_MANAGER_PACKAGE in access.packages))
-           or (person == party and package.is_delegable and code in access.packages))
-    if not may:
-        raise Forbidden(f"You may not give the package {code} on behalf of {party}.",
-                        code="package_not_delegable_by_you")
-
-
-async def _check_may_give_right(database: Database, person: str | None, party: str, to: str, resource: str,
-                                actions: list[str]) -> None:
-    """The resource must be delegable and the giver must themself be permitted each action for the party
-    (what you do not have, you cannot give)."""
-    _check_identifier(party, "party")
-    _check_identifier(to, "to")
-    if to == party:
-        raise InvalidInput("A party cannot give access to itself.", code="self_delegation")
-    async with database.transaction() as session:
-        row = await session.get(Resource, resource)
-    if row is None:
-        raise NotFound(f"No resource {resource}.", code="resource_not_found")
-    if not row.delegable:
-        raise InvalidInput(f"Resource {resource} is not delegable.", code="resource_not_delegable")
-    await _administrator_access(database, person, party)
-    assert person is not None
-    for action in actions:
-        if not await is_permitted(database, person, party, resource, action):
-            raise Forbidden(f"You may not give {action} on {resource}: you do not have it yourself.",
-                            code="right_not_delegable_by_you")
-
-
-async def delegate_package(database: Database, actor: Actor, person: str | None,
-                           body: s.PackageDelegationCreate) -> s.DelegationPublic:
-    """Give an access package on behalf of ``body.party`` (see ``_check_may_give_package`` for who may)."""
-    code = _package_code(body.package)
-    await _check_may_give_package(database, person, body.party, body.to, code)
-    async with database.transaction() as session:
-        row = await _add_delegation(session, actor, body.party, body.to, package=code)
-    return _delegation_public(row)
-
-
-async def delegate_rights(database: Database, actor: Actor, person: str | None,
-                          body: s.RightDelegationCreate) -> list[s.DelegationPublic]:
-    """Give single rights (resource + actions) that the giver has themself on behalf of ``body.party``."""
-    actions = list(dict.fromkeys(body.actions))
-    await _check_may_give_right(database, person, body.party, body.to, body.resource, actions)
-    async with database.transaction() as session:
-        rows = [await _add_delegation(session, actor, body.party, body.to, resource=body.resource, action=action)
-                for action in actions]
-    return [_delegation_public(row) for row in rows]
+async def is_client_administrator(database: Database, person: str | None, firm: str) -> bool:
+    """Klientadministrator of ``firm``: its main administrator, a key role (they hold KLADM), or a person
+    given the package ``klientadministrator``."""
+    if person is None:
+        return False
+    access = (await pip.subject_access(database, person, with_persons=False)).for_party(firm)
+    return (access.is_main_administrator or CLIENT_ADMINISTRATOR_ROLECODE in access.rolecodes
+            or CLIENT_ADMINISTRATOR_PACKAGE in access.packages)
 
 
 _IDENTIFIER_ATTRIBUTES = {"person": decision.PERSON_ID, "organization": decision.ORGANIZATION_ID,
@@ -793,84 +729,6 @@ class EventDecisions:
 events.use_authorizer(EventDecisions())
 
 
-def _right_key(package: str | None, resource: str | None, action: str | None, facilitator: str | None) -> str:
-    """One delegation of a thing from one party to another; a client delegation per firm it came through."""
-    right = f"package:{package}" if package is not None else f"resource:{resource}:{action}"
-    return f"client:{facilitator}:{right}" if facilitator is not None else right
-
-
-async def _add_delegation(session: AsyncSession, actor: Actor, party: str, to: str, *, package: str | None = None,
-                          resource: str | None = None, action: str | None = None, facilitator: str | None = None,
-                          facilitator_role: str | None = None) -> Delegation:
-    """Store a delegation in the caller's transaction (audited, with its event); an existing one is kept."""
-    right_key = _right_key(package, resource, action, facilitator)
-    existing = (await session.scalars(select(Delegation).where(
-        Delegation.to_party == to, Delegation.from_party == party, Delegation.right_key == right_key))).first()
-    if existing is not None:
-        return existing
-    row = Delegation(id=uuid7(), from_party=party, to_party=to, to_kind=kind_of(to), package_code=package,
-                     resource_identifier=resource, action=action, right_key=right_key, delegated_by=actor.actor,
-                     created_at=utcnow(), facilitator=facilitator, facilitator_role=facilitator_role)
-    session.add(row)
-    await cache_invalidation.announce(session, pip.ACCESS_TOPIC)
-    await parties_by_identifier(session, [party, to])
-    await audit.record(session, actor, action="delegate", resource=DELEGATION_AUDIT, subjects=[party, to],
-                       detail={"right": right_key})
-    await _publish(session, CLIENT_DELEGATION_CREATED if facilitator else DELEGATION_CREATED, party, to,
-                   _delegation_public(row).model_dump(mode="json", exclude_none=True))
-    return row
-
-
-async def _remove_delegation(session: AsyncSession, actor: Actor, row: Delegation) -> None:
-    """Delete a delegation in the caller's transaction (audited, with its event)."""
-    await session.execute(delete(Delegation).where(Delegation.id == row.id))
-    await cache_invalidation.announce(session, pip.ACCESS_TOPIC)
-    await audit.record(session, actor, action="revoke", resource=DELEGATION_AUDIT,
-                       subjects=[row.from_party, row.to_party], detail={"right": row.right_key})
-    await _publish(session, CLIENT_DELEGATION_DELETED if row.facilitator else DELEGATION_DELETED, row.from_party,
-                   row.to_party, _delegation_public(row).model_dump(mode="json", exclude_none=True))
-
-
-def _delegation_public(row: Delegation) -> s.DelegationPublic:
-    return s.DelegationPublic(id=row.id, fromParty=row.from_party, toParty=row.to_party,
-                              package=PACKAGE_URN + row.package_code if row.package_code else None,
-                              resource=row.resource_identifier, action=row.action, delegatedBy=row.delegated_by,
-                              created=row.created_at.isoformat(), facilitator=row.facilitator,
-                              facilitatorRole=row.facilitator_role)
-
-
-async def revoke_delegation(database: Database, actor: Actor, person: str | None, delegation_id: uuid.UUID) -> None:
-    """Revoke a delegation: by an administrator of the party that gave it, by its receiver, or (a client
-    delegation) by a client administrator of the firm it was passed on through."""
-    async with database.transaction() as session:
-        row = await session.get(Delegation, delegation_id)
-    if row is None:
-        raise NotFound("No such delegation.", code="delegation_not_found")
-    if person != row.to_party:
-        if row.facilitator is None or not await _is_client_administrator(database, person, row.facilitator):
-            await _administrator_access(database, person, row.from_party)
-    async with database.transaction() as session:
-        await _remove_delegation(session, actor, row)
-
-
-async def list_delegations(database: Database, person: str | None, *, party: str | None = None,
-                           to: str | None = None) -> list[s.DelegationPublic]:
-    """Delegations given by ``party`` (for its administrators) or received by ``to`` (for the receiver)."""
-    if party is None and to is None:
-        raise InvalidInput("Give party or to.", code="missing_filter")
-    if party is not None:
-        await _administrator_access(database, person, party)
-    if to is not None and to != person:
-        await _administrator_access(database, person, to)
-    query = select(Delegation).order_by(Delegation.id)
-    if party is not None:
-        query = query.where(Delegation.from_party == party)
-    if to is not None:
-        query = query.where(Delegation.to_party == to)
-    async with database.transaction() as session:
-        return [_delegation_public(row) for row in await session.scalars(query)]
-
-
 # --- events ---------------------------------------------------------------------------------------------------
 def _event_party(identifier: str) -> str:
     """A party as Altinn Events names subjects, so the party itself may read the event."""
@@ -878,7 +736,7 @@ def _event_party(identifier: str) -> str:
     return {"person": "/person/", "organization": "/org/"}.get(kind, "/systemuser/") + identifier
 
 
-async def _publish(session: AsyncSession, event_type: str, party: str, other: str, data: dict[str, Any]) -> None:
+async def publish_event(session: AsyncSession, event_type: str, party: str, other: str, data: dict[str, Any]) -> None:
     """An access-management event about ``party`` (the one giving or asked) and ``other`` (the receiver), in
     the transaction of the change."""
     await events.publish_in_transaction(
@@ -886,486 +744,12 @@ async def _publish(session: AsyncSession, event_type: str, party: str, other: st
         alternativesubject=_event_party(other), resource=EVENT_RESOURCE, data=data, publisher=EVENT_PUBLISHER)
 
 
-# --- client delegation (klientdelegering) --------------------------------------------------------------------
-async def _is_client_administrator(database: Database, person: str | None, firm: str) -> bool:
-    """Klientadministrator of ``firm``: its main administrator, a key role (they hold KLADM), or a person
-    given the package ``klientadministrator``."""
-    if person is None:
-        return False
-    access = (await pip.subject_access(database, person, with_persons=False)).for_party(firm)
-    return (access.is_main_administrator or CLIENT_ADMINISTRATOR_ROLECODE in access.rolecodes
-            or CLIENT_ADMINISTRATOR_PACKAGE in access.packages)
-
-
-async def _client_administrator_access(database: Database, person: str | None, firm: str) -> None:
-    if person is None:
-        raise Forbidden("Only a person logged in with ID-porten may manage clients.", code="person_required")
-    if not await _is_client_administrator(database, person, firm):
-        raise Forbidden("Only a client administrator of the organisation may manage its clients.",
-                        code="not_client_administrator")
-
-
-async def _clients_of(database: Database, firm: str) -> dict[str, dict[str, set[str]]]:
-    """client → role (regnskapsforer, revisor, forretningsforer) → the packages the firm holds for it."""
-    catalogue = await load_catalogue(database)
-    access = await pip.subject_access(database, firm, with_persons=False)
-    clients: dict[str, dict[str, set[str]]] = {}
-    for client, party in access.parties.items():
-        ref = access.details.get(client)
-        for role in party.roles & pip.CLIENT_ROLES:
-            packages = catalogue.packages_of_role(role, ref.unit_type if ref else None)[0]
-            if packages:
-                clients.setdefault(client, {})[role] = packages
-    return clients
-
-
-def _role_packages(roles: dict[str, set[str]]) -> list[s.ClientRolePackages]:
-    return [s.ClientRolePackages(role=role, packages=sorted(PACKAGE_URN + p for p in packages))
-            for role, packages in sorted(roles.items())]
-
-
-async def list_clients(database: Database, person: str | None, party: str) -> list[s.ClientPublic]:
-    """Klientadministrasjon: the clients of accountant, auditor or business manager ``party`` — each with the
-    roles it holds for the client, the packages they give, and what it has passed on to its employees. For a
-    client administrator of ``party``."""
-    await _client_administrator_access(database, person, party)
-    clients = await _clients_of(database, party)
-    details = await pip.party_details(database, list(clients))
-    given: dict[str, list[s.DelegationPublic]] = {}
-    async with database.transaction() as session:
-        for row in await session.scalars(select(Delegation).where(Delegation.facilitator == party)
-                                         .order_by(Delegation.to_party, Delegation.id)):
-            given.setdefault(row.from_party, []).append(_delegation_public(row))
-    result = []
-    for client in sorted(clients):
-        ref = details.get(client)
-        result.append(s.ClientPublic(organizationNumber=client, name=ref.name if ref else None,
-                                     unitType=ref.unit_type if ref else None, access=_role_packages(clients[client]),
-                                     delegations=given.get(client, [])))
-    return result
-
-
-def _agent_assignment_public(row: ClientAgent) -> s.AgentAssignmentPublic:
-    return s.AgentAssignmentPublic(id=row.id, role=AGENT_ROLE, fromParty=row.firm, toParty=row.person,
-                                   agentAddedAt=row.added_at.isoformat())
-
-
-async def _locked_agent(session: AsyncSession, firm: str, person: str) -> ClientAgent | None:
-    """``person``'s registration as an agent of ``firm``, locked until the caller's transaction ends
-    (PostgreSQL): a delegation to the agent and the agent's removal then happen one after the other."""
-    return (await session.scalars(select(ClientAgent).where(ClientAgent.firm == firm, ClientAgent.person == person)
-                                  .with_for_update())).first()
-
-
-async def _require_agent(session: AsyncSession, firm: str, person: str) -> None:
-    """400 unless ``person`` is an agent of ``firm``, as Altinn answers (MissingAssignment)."""
-    if await _locked_agent(session, firm, person) is None:
-        raise InvalidInput(f"{person} is not registered as an agent of {firm}: add them as an agent first.",
-                           code="agent_not_registered")
-
-
-def _person_not_matched() -> InvalidInput:
-    # One answer for an unknown number and a wrong last name, as Altinn gives: the API does not tell who has a
-    # number.
-    return InvalidInput("No person with that fødselsnummer and last name.", code="person_not_matched")
-
-
-async def _person_named(database: Database, actor: Actor, identifier: str, last_name: str) -> str:
-    """The fødselsnummer of the person Folkeregisteret has under ``identifier`` with ``last_name``."""
-    try:
-        found = await registers.get_person(database, actor, "".join(identifier.split()))
-    except (NotFound, InvalidInput):
-        raise _person_not_matched() from None
-    if found.navn.etternavn.casefold() != last_name.strip().casefold():
-        raise _person_not_matched()
-    return found.identifikasjonsnummer
-
-
-async def list_agents(database: Database, actor: Actor, person: str | None, party: str) -> list[s.AgentPublic]:
-    """The persons registered as agents (medarbeidere) of firm ``party``, each with the client packages the
-    firm has passed on to them. For a client administrator of ``party``."""
-    await _client_administrator_access(database, person, party)
-    async with database.transaction() as session:
-        agents = list(await session.scalars(select(ClientAgent).where(ClientAgent.firm == party)
-                                            .order_by(ClientAgent.added_at, ClientAgent.id)))
-        given: dict[str, list[s.DelegationPublic]] = {}
-        for row in await session.scalars(select(Delegation).where(Delegation.facilitator == party)
-                                         .order_by(Delegation.from_party, Delegation.id)):
-            given.setdefault(row.to_party, []).append(_delegation_public(row))
-        await audit.record(session, actor, action="read", resource=CLIENT_AGENT_AUDIT,
-                           subjects=[agent.person for agent in agents])
-    details = await pip.party_details(database, [agent.person for agent in agents])
-    return [s.AgentPublic(personIdentifier=agent.person,
-                          name=details[agent.person].name if agent.person in details else None,
-                          agentAddedAt=agent.added_at.isoformat(), delegations=given.get(agent.person, []))
-            for agent in agents]
-
-
-async def add_agent(database: Database, actor: Actor, person: str | None, party: str,
-                    body: s.AgentCreate) -> s.AgentAssignmentPublic:
-    """Register a person, named by fødselsnummer and last name as Folkeregisteret has them, as an agent of
-    firm ``party``: the firm may then pass client packages on to them. Adding an agent again answers with the
-    registration there is. For a client administrator of ``party``."""
-    await _client_administrator_access(database, person, party)
-    agent = await _person_named(database, actor, body.personIdentifier, body.lastName)
-    async with database.transaction() as session:
-        added = await session.scalar(
-            insert_for(session, ClientAgent)
-            .values(id=uuid7(), firm=party, person=agent, added_by=actor.actor, added_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["firm", "person"]).returning(ClientAgent.id))
-        row = (await session.scalars(select(ClientAgent).where(ClientAgent.firm == party,
-                                                               ClientAgent.person == agent))).one()
-        if added is not None:
-            await audit.record(session, actor, action="create", resource=CLIENT_AGENT_AUDIT, subjects=[party, agent])
-            await _publish(session, CLIENT_AGENT_ADDED, party, agent,
-                           _agent_assignment_public(row).model_dump(mode="json"))
-    return _agent_assignment_public(row)
-
-
-async def remove_agent(database: Database, actor: Actor, person: str | None, party: str, to: str, *,
-                       cascade: bool = True) -> None:
-    """Remove ``to`` as an agent of firm ``party`` and, in the same transaction, every client package the firm
-    has passed on to them (each audited, with its event). With ``cascade`` false an agent still holding client
-    packages stays, as Altinn answers (DelegationHasActiveConnections). For a client administrator of
-    ``party``."""
-    await _client_administrator_access(database, person, party)
-    async with database.transaction() as session:
-        # Locked first: a delegation to this agent being made now is either in before the query below reads the
-        # agent's delegations, or finds the agent gone.
-        agent = await _locked_agent(session, party, to)
-        if agent is None:
-            raise NotFound(f"{to} is not an agent of {party}.", code="agent_not_found")
-        held = list(await session.scalars(select(Delegation).where(
-            Delegation.facilitator == party, Delegation.to_party == to).order_by(Delegation.id)))
-        if held and not cascade:
-            raise InvalidInput(f"{to} still holds {len(held)} client package(s) from {party}; remove them first, "
-                               "or remove the agent with cascade=true.", code="agent_has_delegations")
-        for row in held:
-            await _remove_delegation(session, actor, row)
-        await session.execute(delete(ClientAgent).where(ClientAgent.id == agent.id))
-        await audit.record(session, actor, action="delete", resource=CLIENT_AGENT_AUDIT, subjects=[party, to],
-                           detail={"delegationsRemoved": len(held)})
-        await _publish(session, CLIENT_AGENT_REMOVED, party, to,
-                       _agent_assignment_public(agent).model_dump(mode="json"))
-
-
-async def delegate_to_agent(database: Database, actor: Actor, person: str | None, party: str, to: str,
-                            values: list[s.ClientRolePackages], *, client: str | None = None,
-                            ) -> list[s.DelegationPublic]:
-    """Pass client packages of firm ``party`` on to its agent ``to`` (see ``add_agent``): for one ``client``, or
-    for every current client when ``client`` is None (then each package goes to the clients whose role gives
-    it). For a client administrator of ``party``."""
-    await _client_administrator_access(database, person, party)
-    _check_identifier(to, "to")
-    if kind_of(to) != "person":
-        raise InvalidInput("Client packages are passed on to persons (the firm's agents).",
-                           code="agent_not_person")
-    async with database.transaction() as session:
-        await _require_agent(session, party, to)
-    clients = await _clients_of(database, party)
-    if client is not None and client not in clients:
-        raise NotFound(f"{client} is not a client of {party}.", code="client_not_found")
-    wanted = [(value.role, _package_code(package)) for value in values for package in value.packages]
-    targets = [client] if client is not None else sorted(clients)
-    grants = [(c, role, package) for c in targets for role, package in wanted
-              if package in clients[c].get(role, set())]
-    if client is not None and len(grants) < len(wanted):
-        missing = sorted(f"{role}:{package}" for role, package in wanted
-                         if package not in clients[client].get(role, set()))
-        raise InvalidInput(f"{party} does not hold these for {client}: {', '.join(missing)}.",
-                           code="package_not_held_for_client")
-    if not grants:
-        raise InvalidInput(f"{party} holds none of these packages for any client.", code="package_not_held_for_client")
-    async with database.transaction() as session:
-        await _require_agent(session, party, to)  # still an agent, and stays one until these are in
-        rows = [await _add_delegation(session, actor, c, to, package=package, facilitator=party,
-                                      facilitator_role=role) for c, role, package in grants]
-    return [_delegation_public(row) for row in rows]
-
-
-async def remove_agent_delegations(database: Database, actor: Actor, person: str | None, party: str, to: str, *,
-                                   client: str | None = None, packages: list[str] | None = None) -> int:
-    """Take back client packages firm ``party`` passed on to ``to``: of one ``client`` or all, only
-    ``packages`` or all. For a client administrator of ``party``. Returns how many were removed."""
-    await _client_administrator_access(database, person, party)
-    query = select(Delegation).where(Delegation.facilitator == party, Delegation.to_party == to)
-    if client is not None:
-        query = query.where(Delegation.from_party == client)
-    if packages:
-        query = query.where(Delegation.package_code.in_([_package_code(p) for p in packages]))
-    return await _remove_delegations(database, actor, query)
-
-
-async def _remove_delegations(database: Database, actor: Actor, query: Any) -> int:
-    async with database.transaction() as session:
-        rows = list(await session.scalars(query))
-        for row in rows:
-            await _remove_delegation(session, actor, row)
-    return len(rows)
-
-
-async def list_agent_delegations(database: Database, person: str | None, party: str, *,
-                                 to: str | None = None) -> list[s.DelegationPublic]:
-    """Client packages firm ``party`` has passed on (to ``to`` only, if given). For a client administrator."""
-    await _client_administrator_access(database, person, party)
-    query = select(Delegation).where(Delegation.facilitator == party).order_by(Delegation.from_party, Delegation.id)
-    if to is not None:
-        query = query.where(Delegation.to_party == to)
-    async with database.transaction() as session:
-        return [_delegation_public(row) for row in await session.scalars(query)]
-
-
-async def list_client_providers(database: Database, person: str | None, party: str) -> list[s.ClientProviderPublic]:
-    """For client ``party``'s administrators: every accountant, auditor and business manager organisation
-    holding a role for it (from Enhetsregisteret), the packages that gives them, and which of their employees
-    they have passed them on to."""
-    await _administrator_access(database, person, party)
-    catalogue = await load_catalogue(database)
-    try:
-        roles = await registers.get_roles(database, party)
-    except (NotFound, InvalidInput):
-        roles = None
-    form = (await pip.party_details(database, [party]))[party].unit_type
-    providers: dict[str, dict[str, set[str]]] = {}
-    names: dict[str, str | None] = {}
-    for group in roles.rollegrupper if roles else []:
-        for rolle in group.roller:
-            role = catalogue.er_role(rolle.type.kode)
-            if rolle.enhet is None or rolle.fratraadt or role not in pip.CLIENT_ROLES:
-                continue
-            provider = rolle.enhet.organisasjonsnummer
-            names[provider] = rolle.enhet.navn[0] if rolle.enhet.navn else None
-            packages = catalogue.packages_of_role(role, form)[0]
-            if packages:
-                providers.setdefault(provider, {})[role] = packages
-    given: dict[str, list[s.DelegationPublic]] = {}
-    async with database.transaction() as session:
-        for row in await session.scalars(select(Delegation).where(
-                Delegation.from_party == party, Delegation.facilitator.is_not(None))
-                .order_by(Delegation.to_party, Delegation.id)):
-            given.setdefault(row.facilitator or "", []).append(_delegation_public(row))
-    return [s.ClientProviderPublic(organizationNumber=provider, name=names.get(provider),
-                                   access=_role_packages(providers.get(provider, {})),
-                                   delegations=given.get(provider, []))
-            for provider in sorted(set(providers) | set(given))]
-
-
-async def remove_client_provider_delegations(database: Database, actor: Actor, person: str | None, party: str,
-                                             provider: str) -> int:
-    """For client ``party``'s administrators: take back every package ``provider`` has passed on to its
-    employees for ``party``. (The provider's own role comes from Enhetsregisteret and stays.) Returns how
-    many were removed."""
-    await _administrator_access(database, person, party)
-    return await _remove_delegations(database, actor, select(Delegation).where(
-        Delegation.from_party == party, Delegation.facilitator == provider))
-
-
-async def list_my_clients(database: Database, person: str) -> list[s.MyClientPublic]:
-    """For an employee: the clients firms have passed packages on to them for, with the packages that still
-    count (the firm still holds its role for the client)."""
-    access = await pip.subject_access(database, person, with_persons=False)
-    async with database.transaction() as session:
-        rows = (await session.execute(select(Delegation.facilitator, Delegation.from_party, Delegation.package_code)
-                                      .where(Delegation.to_party == person, Delegation.facilitator.is_not(None))
-                                      .order_by(Delegation.facilitator, Delegation.from_party))).all()
-    grouped: dict[tuple[str, str], set[str]] = {}
-    for provider, client, package in rows:
-        if provider is not None and package in access.for_party(client).packages:
-            grouped.setdefault((provider, client), set()).add(package)
-    details = await pip.party_details(database, list({i for key in grouped for i in key}))
-    return [s.MyClientPublic(provider=provider, providerName=details[provider].name if provider in details else None,
-                             client=client, clientName=details[client].name if client in details else None,
-                             packages=sorted(PACKAGE_URN + p for p in packages))
-            for (provider, client), packages in grouped.items()]
-
-
-# --- access requests ------------------------------------------------------------------------------------------
-def _request_public(row: AccessRequest) -> s.AccessRequestPublic:
-    return s.AccessRequestPublic(
-        id=row.id, type="package" if row.package_code else "resource", party=row.party, requester=row.requester,
-        package=PACKAGE_URN + row.package_code if row.package_code else None, resource=row.resource_identifier,
-        action=row.action, status=s.AccessRequestStatus(row.status), message=row.message,
-        handledBy=row.handled_by, delegationId=row.delegation_id, created=row.created_at.isoformat(),
-        lastChanged=row.updated_at.isoformat())
-
-
-async def _record_request_change(session: AsyncSession, actor: Actor, row: AccessRequest) -> None:
-    await audit.record(session, actor, action=row.status.lower(), resource=REQUEST_AUDIT,
-                       subjects=[row.party, row.requester], detail={"request": str(row.id)})
-    await _publish(session, f"{REQUEST_EVENT_PREFIX}{row.status.lower()}", row.party, row.requester,
-                   _request_public(row).model_dump(mode="json", exclude_none=True))
-
-
-async def request_package(database: Database, actor: Actor, person: str | None,
-                          body: s.PackageRequestCreate) -> s.AccessRequestPublic:
-    """A person asks ``body.party`` for an access package; the request starts as a Draft."""
-    code = _package_code(body.package)
-    catalogue = await load_catalogue(database)
-    package = catalogue.packages.get(code)
-    if package is None:
-        raise NotFound(f"No access package {body.package}.", code="package_not_found")
-    if not package.is_assignable:
-        raise InvalidInput(f"Package {code} comes only through a role; it cannot be asked for.",
-                           code="package_not_assignable")
-    return await _create_request(database, actor, person, body.party, body.message, package=code)
-
-
-async def request_resource(database: Database, actor: Actor, person: str | None,
-                           body: s.ResourceRequestCreate) -> s.AccessRequestPublic:
-    """A person asks ``body.party`` for one right (resource + action); the request starts as a Draft."""
-    async with database.transaction() as session:
-        resource = await session.get(Resource, body.resource)
-    if resource is None:
-        raise NotFound(f"No resource {body.resource}.", code="resource_not_found")
-    if not resource.delegable:
-        raise InvalidInput(f"Resource {body.resource} is not delegable.", code="resource_not_delegable")
-    return await _create_request(database, actor, person, body.party, body.message, resource=body.resource,
-                                 action=body.action)
-
-
-async def _create_request(database: Database, actor: Actor, person: str | None, party: str, message: str | None,
-                          **wanted: str) -> s.AccessRequestPublic:
-    if person is None:
-        raise Forbidden("Only a person logged in with ID-porten may ask for access.", code="person_required")
-    _check_identifier(party, "party")
-    if party == person:
-        raise InvalidInput("You cannot ask yourself for access.", code="self_request")
-    now = utcnow()
-    async with database.transaction() as session:
-        row = AccessRequest(id=uuid7(), party=party, requester=person, package_code=wanted.get("package"),
-                            resource_identifier=wanted.get("resource"), action=wanted.get("action"),
-                            status=s.AccessRequestStatus.DRAFT.value, message=message, created_at=now,
-                            updated_at=now)
-        session.add(row)
-        await parties_by_identifier(session, [party, person])
-        await _record_request_change(session, actor, row)
-    return _request_public(row)
-
-
-async def get_access_request(database: Database, person: str | None, request_id: uuid.UUID) -> s.AccessRequestPublic:
-    """One request, for its requester or (once submitted) the asked party's administrators."""
-    async with database.transaction() as session:
-        row = await session.get(AccessRequest, request_id)
-    if row is None:
-        raise NotFound("No such access request.", code="request_not_found")
-    if person != row.requester:
-        if row.status == s.AccessRequestStatus.DRAFT:
-            raise NotFound("No such access request.", code="request_not_found")
-        await _administrator_access(database, person, row.party)
-    return _request_public(row)
-
-
-async def _change_request(database: Database, actor: Actor, request_id: uuid.UUID,
-                          allowed_from: set[s.AccessRequestStatus], to: s.AccessRequestStatus, *,
-                          requester: str | None = None, party_check: Any = None) -> s.AccessRequestPublic:
-    """Move a request from one of ``allowed_from`` to ``to`` in one transaction; ``party_check(session, row)``
-    runs inside it (an approval stores its delegation there)."""
-    async with database.transaction() as session:
-        row = await session.get(AccessRequest, request_id, with_for_update=True)
-        if row is None or (requester is not None and row.requester != requester):
-            raise NotFound("No such access request.", code="request_not_found")
-        if s.AccessRequestStatus(row.status) not in allowed_from:
-            raise Conflict(f"The request is {row.status}; it cannot become {to.value}.",
-                           code="request_status_conflict")
-        if party_check is not None:
-            await party_check(session, row)
-        row.status, row.updated_at = to.value, utcnow()
-        if requester is None:
-            row.handled_by = actor.actor
-        await _record_request_change(session, actor, row)
-    return _request_public(row)
-
-
-async def submit_access_request(database: Database, actor: Actor, person: str | None,
-                                request_id: uuid.UUID) -> s.AccessRequestPublic:
-    """The requester sends a Draft to the party: it becomes Pending."""
-    return await _change_request(database, actor, request_id, {s.AccessRequestStatus.DRAFT},
-                                 s.AccessRequestStatus.PENDING, requester=person or "")
-
-
-async def withdraw_access_request(database: Database, actor: Actor, person: str | None,
-                                  request_id: uuid.UUID) -> s.AccessRequestPublic:
-    """The requester takes back a Draft or Pending request: it becomes Withdrawn."""
-    return await _change_request(database, actor, request_id,
-                                 {s.AccessRequestStatus.DRAFT, s.AccessRequestStatus.PENDING},
-                                 s.AccessRequestStatus.WITHDRAWN, requester=person or "")
-
-
-async def _received_request(database: Database, person: str | None, party: str,
-                            request_id: uuid.UUID) -> AccessRequest:
-    """A submitted request to ``party``, for its administrators."""
-    await _administrator_access(database, person, party)
-    async with database.transaction() as session:
-        row = await session.get(AccessRequest, request_id)
-    if row is None or row.party != party or row.status == s.AccessRequestStatus.DRAFT:
-        raise NotFound("No such access request.", code="request_not_found")
-    return row
-
-
-async def approve_access_request(database: Database, actor: Actor, person: str | None, party: str,
-                                 request_id: uuid.UUID) -> s.AccessRequestPublic:
-    """An administrator of ``party`` approves a Pending request: the package or right is delegated to the
-    requester (the approver must be allowed to give it) and the request becomes Approved, in one
-    transaction."""
-    row = await _received_request(database, person, party, request_id)
-    if row.package_code is not None:
-        await _check_may_give_package(database, person, party, row.requester, row.package_code)
-    else:
-        await _check_may_give_right(database, person, party, row.requester, row.resource_identifier or "",
-                                    [row.action or ""])
-
-    async def delegate(session: AsyncSession, locked: AccessRequest) -> None:
-        delegation = await _add_delegation(session, actor, party, locked.requester, package=locked.package_code,
-                                           resource=locked.resource_identifier, action=locked.action)
-        locked.delegation_id = delegation.id
-
-    result = await _change_request(database, actor, request_id, {s.AccessRequestStatus.PENDING},
-                                   s.AccessRequestStatus.APPROVED, party_check=delegate)
-    return result
-
-
-async def reject_access_request(database: Database, actor: Actor, person: str | None, party: str,
-                                request_id: uuid.UUID) -> s.AccessRequestPublic:
-    """An administrator of ``party`` rejects a Pending request."""
-    await _received_request(database, person, party, request_id)
-    return await _change_request(database, actor, request_id, {s.AccessRequestStatus.PENDING},
-                                 s.AccessRequestStatus.REJECTED)
-
-
-async def list_sent_access_requests(database: Database, person: str | None, *,
-                                    status: list[s.AccessRequestStatus] | None = None) -> list[s.AccessRequestPublic]:
-    """The logged-in person's own requests, newest first (``status`` filters)."""
-    if person is None:
-        raise Forbidden("Only a person logged in with ID-porten has access requests.", code="person_required")
-    query = select(AccessRequest).where(AccessRequest.requester == person)
-    return await _list_requests(database, query, status)
-
-
-async def list_received_access_requests(database: Database, person: str | None, party: str, *,
-                                        status: list[s.AccessRequestStatus] | None = None,
-                                        ) -> list[s.AccessRequestPublic]:
-    """Requests submitted to ``party`` (drafts are the requester's own), newest first, for its
-    administrators and access managers (``status`` filters)."""
-    await _administrator_access(database, person, party)
-    query = select(AccessRequest).where(AccessRequest.party == party,
-                                        AccessRequest.status != s.AccessRequestStatus.DRAFT.value)
-    return await _list_requests(database, query, status)
-
-
-async def _list_requests(database: Database, query: Any,
-                         status: list[s.AccessRequestStatus] | None) -> list[s.AccessRequestPublic]:
-    if status:
-        query = query.where(AccessRequest.status.in_([value.value for value in status]))
-    async with database.transaction() as session:
-        return [_request_public(row) for row in await session.scalars(query.order_by(AccessRequest.id.desc()))]
-
-
 # --- authorized parties ---------------------------------------------------------------------------------------
 async def resolve_subject(database: Database, query: s.AuthorizedPartiesQuery) -> str:
     """The identifier (fnr, orgnr or system user UUID) behind a service owner's subject reference."""
     if query.type in ("urn:altinn:person:identifier-no", "urn:altinn:organization:identifier-no",
                       "urn:altinn:systemuser:uuid"):
-        _check_identifier(query.value, "value")
+        check_identifier(query.value, "value")
         return query.value
     try:
         async with database.transaction() as session:
@@ -1437,94 +821,3 @@ async def _audit_authorized_parties(database: Database, actor: Actor, subject: s
     async with database.transaction() as session:
         await audit.record(session, actor, action="read", resource="authorization.authorized_parties",
                            subjects=[subject])
-
-
-# --- digitalt dødsbo (OED) roles, as oed-authz -------------------------------------------------------------------
-ESTATE_ROLE_AUDIT = "authorization.estate_role"
-ESTATE_EVENT_TYPES = frozenset({"no.altinn.events.digitalt-dodsbo.v1.heir-roles-updated",
-                                "no.altinn.events.digitalt-dodsbo.v1.case-status-updated"})
-VALIDATE_SUBSCRIPTION_EVENT = "platform.events.validatesubscription"
-# oed-authz's namespace of court roles, and the earlier one that Altinn's policies (oed-role-formuesfullmakt)
-# still match.
-COURT_ROLE_PREFIXES = ("urn:domstolene:digitaltdodsbo:", "urn:digitaltdodsbo:")
-
-
-def _estate_of(subject: str | None) -> str:
-    """The deceased's fødselsnummer from the event's subject, ``/person/{number}`` (or the bare number)."""
-    parts = [part.strip() for part in (subject or "").split("/") if part.strip()]
-    number = parts[1] if len(parts) == 2 and parts[0] == "person" else "/".join(parts)
-    if len(number) != 11 or not number.isdigit():
-        raise InvalidInput("The event's subject must be /person/ followed by the deceased's fødselsnummer.",
-                           code="invalid_estate")
-    return number
-
-
-async def update_estate_roles(database: Database, actor: Actor, event: s.EstateCloudEvent) -> s.EstateRolesUpdated:
-    """Digitalt dødsbo's event: the probate court's roles in an estate as they now are. Roles the event no
-    longer names are removed and new ones added, stamped with the event's time. Events may arrive out of order
-    or twice: one no newer than the last applied to the estate changes nothing."""
-    if event.type == VALIDATE_SUBSCRIPTION_EVENT:
-        return s.EstateRolesUpdated()
-    if event.type not in ESTATE_EVENT_TYPES:
-        raise InvalidInput(f"Unknown event type {event.type}; expected one of {', '.join(sorted(ESTATE_EVENT_TYPES))}.",
-                           code="unknown_event_type")
-    if event.data is None:
-        raise InvalidInput("The event has no data.", code="event_data_missing")
-    estate = _estate_of(event.subject)
-    wanted: set[tuple[str, str]] = set()
-    for heir in event.data.heirRoles:
-        if not heir.role.startswith(COURT_ROLE_PREFIXES):
-            raise InvalidInput(f"Role {heir.role} is not a probate court role (urn:domstolene:digitaltdodsbo:...).",
-                               code="invalid_estate_role")
-        wanted.add((heir.nin, heir.role))
-    async with database.transaction() as session:
-        first = await session.scalar(insert_for(session, Estate).values(
-            estate=estate, case_id=event.data.caseId, last_event_at=event.time)
-            .on_conflict_do_nothing(index_elements=["estate"]).returning(Estate.estate))
-        if first is None:
-            # Locked: events for one estate are applied one after the other.
-            known = (await session.scalars(select(Estate).where(Estate.estate == estate).with_for_update())).one()
-            if known.last_event_at >= event.time:
-                return s.EstateRolesUpdated(estateSsn=estate, outdated=True)
-            known.last_event_at, known.case_id = event.time, event.data.caseId
-        current = {(row.recipient, row.role_code): row for row in await session.scalars(
-            select(EstateRole).where(EstateRole.estate == estate))}
-        added = sorted(wanted - current.keys())
-        removed = sorted(current.keys() - wanted)
-        if added:
-            await session.execute(insert_for(session, EstateRole).values(
-                [{"id": uuid7(), "estate": estate, "recipient": recipient, "role_code": role,
-                  "created_at": event.time} for recipient, role in added])
-                .on_conflict_do_nothing(index_elements=["estate", "recipient", "role_code"]))
-        if removed:
-            await session.execute(delete(EstateRole).where(EstateRole.id.in_([current[key].id for key in removed])))
-        if added or removed:
-            await audit.record(session, actor, action="update", resource=ESTATE_ROLE_AUDIT,
-                               subjects=sorted({estate, *(recipient for recipient, _ in added + removed)}),
-                               detail={"eventId": event.id, "caseId": event.data.caseId,
-                                       "added": [list(key) for key in added],
-                                       "removed": [list(key) for key in removed]})
-    return s.EstateRolesUpdated(estateSsn=estate, added=len(added), removed=len(removed))
-
-
-def _require_one_of(estate: str | None, recipient: str | None) -> None:
-    if estate is None and recipient is None:
-        raise InvalidInput("Name the estate, the recipient or both.", code="estate_or_recipient_required")
-
-
-async def estate_role_assignments(database: Database, body: s.PipRequest) -> s.PipResponse:
-    """oed-authz's information point: the roles given in the estate ``from`` to ``to`` (either may be left
-    out), as Altinn Authorization reads them."""
-    _require_one_of(body.from_, body.to)
-    rows = await pip.estate_roles(database, estate=body.from_, recipient=body.to)
-    return s.PipResponse(roleAssignments=[s.PipRoleAssignment(role=row.role_code, from_=row.estate, to=row.recipient,
-                                                              created=row.created_at) for row in rows])
-
-
-async def search_estate_roles(database: Database, body: s.RolesSearchRequest) -> s.RolesSearchResponse:
-    """The probate court's roles for an estate, a recipient or both — the lookup banks and others make."""
-    _require_one_of(body.estateSsn, body.recipientSsn)
-    rows = await pip.estate_roles(database, estate=body.estateSsn, recipient=body.recipientSsn)
-    return s.RolesSearchResponse(roleAssignments=[
-        s.RoleAssignment(estateSsn=row.estate, recipientSsn=row.recipient, role=row.role_code, created=row.created_at)
-        for row in rows])
