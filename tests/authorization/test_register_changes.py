@@ -11,6 +11,7 @@ from felles.core.audit import Actor
 from felles.core.db import Database
 from felles.registers import schemas as register_schemas
 from felles.registers import service as registers
+from felles.registers import service_changes
 from tests.authorization.world import ACME, ACME_BRANCH, REFERENCE, SKD, add_organizations, add_persons, person_number
 
 ACTOR = Actor("test:registers")
@@ -68,25 +69,26 @@ async def test_a_guardianship_registered_and_ended_in_folkeregisteret_changes_th
     body = request(GUARDIAN, "urn:altinn:person:identifier-no", WARD, "pension")
     assert await decision(database, body) == "NotApplicable"
 
-    guardianship = await registers.add_guardianship(database, ACTOR, WARD, register_schemas.GuardianshipRegistration(
+    registration = register_schemas.GuardianshipRegistration(
         verge=GUARDIAN, type="voksen", omfang="oekonomiskeInteresser",
-        tjenesteomraade=[register_schemas.Tjenesteomraade(tjenestevirksomhet="nav", tjenesteoppgave="pensjon")]))
+        tjenesteomraade=[register_schemas.Tjenesteomraade(tjenestevirksomhet="nav", tjenesteoppgave="pensjon")])
+    guardianship = await service_changes.add_guardianship(database, ACTOR, WARD, registration)
     assert await decision(database, body) == "Permit"
     assert WARD in {p.personId for p in await service.authorized_parties(database, ACTOR, GUARDIAN)}
 
-    await registers.end_guardianship(database, ACTOR, WARD, str(guardianship.id))
+    await service_changes.end_guardianship(database, ACTOR, WARD, str(guardianship.id))
     assert await decision(database, body) == "NotApplicable"
     assert WARD not in {p.personId for p in await service.authorized_parties(database, ACTOR, GUARDIAN)}
 
 
 async def test_a_death_in_folkeregisteret_shows_in_authorized_parties(database):
     await add_persons(database, (GUARDIAN, date(1965, 4, 4)), (WARD, date(1940, 1, 1)))
-    await registers.add_guardianship(database, ACTOR, WARD, register_schemas.GuardianshipRegistration(
+    await service_changes.add_guardianship(database, ACTOR, WARD, register_schemas.GuardianshipRegistration(
         verge=GUARDIAN, type="voksen", omfang="oekonomiskeInteresser",
         tjenesteomraade=[register_schemas.Tjenesteomraade(tjenestevirksomhet="nav", tjenesteoppgave="pensjon")]))
     assert WARD in {p.personId for p in await service.authorized_parties(database, ACTOR, GUARDIAN)}
 
-    await registers.register_death(database, ACTOR, WARD, date(2026, 1, 2))
+    await service_changes.register_death(database, ACTOR, WARD, date(2026, 1, 2))
     # A dead ward is no longer acted for; the guardian still acts for themself.
     assert {p.personId for p in await service.authorized_parties(database, ACTOR, GUARDIAN)} == {GUARDIAN}
 

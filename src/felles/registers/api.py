@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 from felles.core.params import MAX_DATABASE_BIG_INTEGER
 from felles.core.runtime import DatabaseDep, RuntimeDep
 from felles.core.tokens import AcceptedTokens, AuthenticatedRoute, Issuer, Principal, require_person, require_scope
-from felles.registers import schemas, service
+from felles.registers import schemas, service, service_changes
 
 router = APIRouter(route_class=AuthenticatedRoute)
 
@@ -119,7 +119,7 @@ async def folkeregister_feed(
     antall: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> schemas.HendelseFeed:
     """Births, deaths (and corrections), moves and guardianship changes after sequence number `seq`."""
-    return await service.change_feed(database, service.FOLKEREGISTERET, after=seq, limit=antall)
+    return await service_changes.change_feed(database, service.FOLKEREGISTERET, after=seq, limit=antall)
 
 
 @router.get("/rest/v2/hendelser/feed", tags=["krr"], operation_id="krr_feed",
@@ -131,7 +131,7 @@ async def krr_feed(
     antall: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> schemas.HendelseFeed:
     """Changes of contact information and reservations after sequence number `seq`."""
-    return await service.change_feed(database, service.KRR, after=seq, limit=antall)
+    return await service_changes.change_feed(database, service.KRR, after=seq, limit=antall)
 
 
 @router.post("/folkeregisteret/api/v1/personer", tags=["folkeregisteret"], operation_id="freg_register_birth",
@@ -140,7 +140,7 @@ async def krr_feed(
 async def register_birth(
     database: DatabaseDep, principal: FolkeregisterWriter, registration: schemas.BirthRegistration
 ) -> schemas.FolkeregisterPerson:
-    return await service.register_birth(database, principal.audit_actor, registration)
+    return await service_changes.register_birth(database, principal.audit_actor, registration)
 
 
 @router.put("/folkeregisteret/api/v1/personer/{personidentifikator}/doedsfall", tags=["folkeregisteret"],
@@ -150,7 +150,7 @@ async def register_death(
     database: DatabaseDep, principal: FolkeregisterWriter, personidentifikator: str,
     registration: schemas.DeathRegistration,
 ) -> None:
-    await service.register_death(database, principal.audit_actor, personidentifikator, registration.doedsdato)
+    await service_changes.register_death(database, principal.audit_actor, personidentifikator, registration.doedsdato)
 
 
 @router.delete("/folkeregisteret/api/v1/personer/{personidentifikator}/doedsfall", tags=["folkeregisteret"],
@@ -158,7 +158,7 @@ async def register_death(
                responses={**PROBLEMS, 404: {"description": "Not found"}, 409: {"description": "Conflict"}})
 async def correct_death(database: DatabaseDep, principal: FolkeregisterWriter, personidentifikator: str) -> None:
     """Annul a wrongly registered death."""
-    await service.correct_death(database, principal.audit_actor, personidentifikator)
+    await service_changes.correct_death(database, principal.audit_actor, personidentifikator)
 
 
 @router.put("/folkeregisteret/api/v1/personer/{personidentifikator}/bostedsadresse", tags=["folkeregisteret"],
@@ -167,7 +167,7 @@ async def correct_death(database: DatabaseDep, principal: FolkeregisterWriter, p
 async def register_move(
     database: DatabaseDep, principal: FolkeregisterWriter, personidentifikator: str, address: schemas.Adresse
 ) -> None:
-    await service.register_move(database, principal.audit_actor, personidentifikator, address)
+    await service_changes.register_move(database, principal.audit_actor, personidentifikator, address)
 
 
 @router.post("/folkeregisteret/api/v1/personer/{personidentifikator}/vergemaal", tags=["folkeregisteret"],
@@ -178,7 +178,7 @@ async def add_guardianship(
     database: DatabaseDep, principal: FolkeregisterWriter, personidentifikator: str,
     registration: schemas.GuardianshipRegistration,
 ) -> schemas.VergemaalEllerFremtidsfullmakt:
-    return await service.add_guardianship(database, principal.audit_actor, personidentifikator, registration)
+    return await service_changes.add_guardianship(database, principal.audit_actor, personidentifikator, registration)
 
 
 @router.delete("/folkeregisteret/api/v1/personer/{personidentifikator}/vergemaal/{vergemaal_id}",
@@ -187,7 +187,7 @@ async def add_guardianship(
 async def end_guardianship(
     database: DatabaseDep, principal: FolkeregisterWriter, personidentifikator: str, vergemaal_id: str
 ) -> None:
-    await service.end_guardianship(database, principal.audit_actor, personidentifikator, vergemaal_id)
+    await service_changes.end_guardianship(database, principal.audit_actor, personidentifikator, vergemaal_id)
 
 
 # --- Enhetsregisteret (open data, as brreg's) -----------------------------------------------------------------

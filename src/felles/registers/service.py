@@ -1,4 +1,5 @@
-"""Use cases of the national registers: Folkeregisteret, Enhetsregisteret and KRR.
+"""Use cases of the national registers: Folkeregisteret, Enhetsregisteret and KRR. The changes Folkeregisteret's own
+case handling makes (births, deaths, moves, guardianships) and its change feed are in `service_changes`.
 
 Every read of personal data is written to the audit log in the same transaction; every change to a register
 is written to its change feed in the same transaction, so a consumer following the feed misses nothing.
@@ -19,14 +20,13 @@ from felles.core import audit, cache_invalidation
 from felles.core.audit import Actor
 from felles.core.clock import utcnow
 from felles.core.db import Database
-from felles.core.errors import Conflict, InvalidInput, NotFound
+from felles.core.errors import InvalidInput, NotFound
 from felles.core.ids import uuid7
 from felles.registers import schemas
 from felles.registers.catalogue import INDUSTRIES, ORGANIZATION_FORMS, ROLE_GROUPS, ROLE_TYPES, SUB_UNIT_FORMS
 from felles.registers.identifiers import (
     InvalidIdentifier,
     is_valid_person_identifier,
-    make_person_identifier,
     parse_organization_number,
     parse_person_identifier,
 )
@@ -83,13 +83,20 @@ def valid_person_identifiers(values: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-async def _record_change(
+async def record_change(
     session: AsyncSession, register: str, change_type: str, subject: str, data: dict[str, Any]
 ) -> None:
     session.add(RegisterChange(
         occurred_at=utcnow(), register=register, change_type=change_type, subject=subject, data=data,
     ))
     await cache_invalidation.announce(session, register)  # other components' caches of the register forget
+
+
+async def locked_person(session: AsyncSession, identifier: str) -> Person:
+    person = await session.get(Person, identifier, with_for_update=True)
+    if person is None:
+        raise person_not_found(identifier)
+    return person
 
 
 # --- Kontakt- og reservasjonsregisteret ---------------------------------------------------------------------
@@ -229,7 +236,7 @@ async def update_own_contact_information(
             entry.reservation_updated_at = now
         if "spraak" in changes:
             entry.language, entry.language_updated_at = changes["spraak"], now
-        await _record_change(session, KRR, "kontaktinformasjonEndret", person_identifier,
+        await record_change(session, KRR, "kontaktinformasjonEndret", person_identifier,
                              {"endret": sorted(changes)})
         await audit.record(session, Actor(f"person:{person_identifier}"), action="update",
                            resource="krr.contact_information", subjects=[person_identifier],
@@ -248,18 +255,18 @@ async def register_digital_mailbox(
         entry = await session.get(ContactInformation, person, with_for_update=True)
         if entry is None:
             if await session.get(Person, person) is None:
-                raise _person_not_found(person)
+                raise person_not_found(person)
             entry = ContactInformation(national_identity_number=person, status="AKTIV", reserved=False)
             session.add(entry)
         entry.mailbox_provider = provider if address else None
         entry.mailbox_address = address
-        await _record_change(session, KRR, "digitalPostkasseEndret", person, {"postkasseleverandoer": provider})
+        await record_change(session, KRR, "digitalPostkasseEndret", person, {"postkasseleverandoer": provider})
         await audit.record(session, actor, action="update", resource="krr.contact_information", subjects=[person],
                            detail={"fields": ["digital_post"]})
 
 
 # --- Folkeregisteret ------------------------------------------------------------------------------------------
-async def _folkeregister_persons(session: AsyncSession, identifiers: list[str]) -> list[schemas.FolkeregisterPerson]:
+async def folkeregister_persons(session: AsyncSession, identifiers: list[str]) -> list[schemas.FolkeregisterPerson]:
     persons = list(await session.scalars(
         select(Person).where(Person.national_identity_number.in_(identifiers))
     ))
@@ -287,7 +294,7 @@ async def _folkeregister_persons(session: AsyncSession, identifiers: list[str]) 
             or_(Guardianship.valid_to.is_(None), Guardianship.valid_to > today),
         )
     ):
-        wards[guardianship.ward].append(_guardianship_public(guardianship))
+        wards[guardianship.ward].append(guardianship_public(guardianship))
         guardian_of[guardianship.guardian].append(guardianship.ward)
     return [
         schemas.FolkeregisterPerson(
@@ -308,7 +315,7 @@ async def _folkeregister_persons(session: AsyncSession, identifiers: list[str]) 
     ]
 
 
-def _guardianship_public(guardianship: Guardianship) -> schemas.VergemaalEllerFremtidsfullmakt:
+def guardianship_public(guardianship: Guardianship) -> schemas.VergemaalEllerFremtidsfullmakt:
     return schemas.VergemaalEllerFremtidsfullmakt(
         id=str(guardianship.id), type=guardianship.guardianship_type, embete=guardianship.appointed_by,
         verge=schemas.Verge(
@@ -319,16 +326,16 @@ def _guardianship_public(guardianship: Guardianship) -> schemas.VergemaalEllerFr
     )
 
 
-def _person_not_found(identifier: str) -> NotFound:
+def person_not_found(identifier: str) -> NotFound:
     return NotFound(f"No person {identifier} in Folkeregisteret.", code="person_not_found")
 
 
 async def get_person(database: Database, actor: Actor, identifier: str) -> schemas.FolkeregisterPerson:
     (wanted,) = valid_person_identifiers([identifier])
     async with database.transaction() as session:
-        persons = await _folkeregister_persons(session, [wanted])
+        persons = await folkeregister_persons(session, [wanted])
         if not persons:
-            raise _person_not_found(wanted)
+            raise person_not_found(wanted)
         await audit.record(session, actor, action="read", resource="folkeregisteret.person", subjects=[wanted])
     return persons[0]
 
@@ -340,7 +347,7 @@ async def person_status(session: AsyncSession, actor: Actor, identifier: str) ->
     (wanted,) = valid_person_identifiers([identifier])
     status = await session.scalar(select(Person.status).where(Person.national_identity_number == wanted))
     if status is None:
-        raise _person_not_found(wanted)
+        raise person_not_found(wanted)
     await audit.record(session, actor, action="read", resource="folkeregisteret.person", subjects=[wanted])
     return status
 
@@ -349,7 +356,7 @@ async def get_persons(database: Database, actor: Actor, identifiers: Sequence[st
     """Bulkoppslag: many persons in one call; the ones not found are listed."""
     wanted = valid_person_identifiers(identifiers)
     async with database.transaction() as session:
-        persons = await _folkeregister_persons(session, wanted)
+        persons = await folkeregister_persons(session, wanted)
         found = {person.identifikasjonsnummer for person in persons}
         await audit.record(session, actor, action="read", resource="folkeregisteret.person", subjects=sorted(found))
     return schemas.PersonBulkResponse(personer=persons, ikkeFunnet=[i for i in wanted if i not in found])
@@ -383,183 +390,6 @@ async def search_persons(
         )
         for p in persons
     ]
-
-
-async def _locked_person(session: AsyncSession, identifier: str) -> Person:
-    person = await session.get(Person, identifier, with_for_update=True)
-    if person is None:
-        raise _person_not_found(identifier)
-    return person
-
-
-async def _free_synthetic_identifier(session: AsyncSession, birth_date: date) -> str:
-    # Individual numbers are tried from the top of the century's series, as FREG hands them out.
-    low, high = (500, 749) if birth_date.year < 1900 else (0, 499) if birth_date.year < 2000 else (500, 999)
-    for individual in range(high, low - 1, -1):
-        candidate = make_person_identifier(birth_date, individual, synthetic=True)
-        if candidate is not None and await session.get(Person, candidate) is None:
-            return candidate
-    raise Conflict(f"No free identifier is left for birth date {birth_date}.", code="identifiers_exhausted")
-
-
-async def register_birth(
-    database: Database, actor: Actor, registration: schemas.BirthRegistration
-) -> schemas.FolkeregisterPerson:
-    """A birth (or immigration): a new person with parents and address; enters the feed as `foedsel`."""
-    now = utcnow()
-    if registration.foedselsdato > now.date():
-        raise InvalidInput("The birth date lies in the future.", code="invalid_birth_date")
-    async with database.transaction() as session:
-        identifier = registration.identifikasjonsnummer or await _free_synthetic_identifier(
-            session, registration.foedselsdato
-        )
-        if await session.get(Person, identifier) is not None:
-            raise Conflict(f"Person {identifier} is already registered.", code="person_exists")
-        parents = {role: getattr(registration, role) for role in ("mor", "far", "medmor")}
-        for parent in filter(None, parents.values()):
-            await _locked_person(session, parent)
-        address = registration.bostedsadresse
-        session.add(Person(
-            national_identity_number=identifier, given_name=registration.navn.fornavn,
-            middle_name=registration.navn.mellomnavn, family_name=registration.navn.etternavn,
-            birth_date=registration.foedselsdato, gender=registration.kjoenn, status="bosatt",
-            street_address=address.adressenavn if address else None,
-            postal_code=address.postnummer if address else None,
-            postal_place=address.poststed if address else None,
-            municipality_number=address.kommunenummer if address else None, updated_at=now,
-        ))
-        await session.flush()
-        for role, parent in parents.items():
-            if parent:
-                session.add(ParentChild(parent=parent, child=identifier, parent_role=role))
-        await _record_change(session, FOLKEREGISTERET, "foedsel", identifier, {
-            "foedselsdato": registration.foedselsdato.isoformat(),
-            "foreldre": {role: parent for role, parent in parents.items() if parent},
-        })
-        await audit.record(session, actor, action="create", resource="folkeregisteret.person", subjects=[identifier])
-        (person,) = await _folkeregister_persons(session, [identifier])
-    return person
-
-
-async def register_death(database: Database, actor: Actor, identifier: str, date_of_death: date) -> None:
-    async with database.transaction() as session:
-        person = await _locked_person(session, identifier)
-        if person.status == "doed":
-            raise Conflict(f"Person {identifier} is already registered as dead.", code="already_dead")
-        if date_of_death < person.birth_date or date_of_death > utcnow().date():
-            raise InvalidInput("The date of death must lie between the birth date and today.",
-                               code="invalid_date_of_death")
-        person.status, person.date_of_death, person.updated_at = "doed", date_of_death, utcnow()
-        contact = await session.get(ContactInformation, identifier, with_for_update=True)
-        if contact is not None:
-            contact.status = "SLETTET"
-        await _record_change(session, FOLKEREGISTERET, "doedsfall", identifier,
-                             {"doedsdato": date_of_death.isoformat()})
-        await audit.record(session, actor, action="update", resource="folkeregisteret.person", subjects=[identifier],
-                           detail={"change": "doedsfall"})
-
-
-async def correct_death(database: Database, actor: Actor, identifier: str) -> None:
-    """Undo a wrongly registered death; the correction enters the feed so consumers can undo theirs."""
-    async with database.transaction() as session:
-        person = await _locked_person(session, identifier)
-        if person.status != "doed":
-            raise Conflict(f"Person {identifier} is not registered as dead.", code="not_dead")
-        annulled = person.date_of_death
-        person.status, person.date_of_death, person.updated_at = "bosatt", None, utcnow()
-        contact = await session.get(ContactInformation, identifier, with_for_update=True)
-        if contact is not None:
-            contact.status = "AKTIV"
-        await _record_change(session, FOLKEREGISTERET, "doedsfallKorrigert", identifier, {
-            "annullertDoedsdato": annulled.isoformat() if annulled else None,
-        })
-        await audit.record(session, actor, action="update", resource="folkeregisteret.person", subjects=[identifier],
-                           detail={"change": "doedsfallKorrigert"})
-
-
-async def register_move(database: Database, actor: Actor, identifier: str, address: schemas.Adresse) -> None:
-    async with database.transaction() as session:
-        person = await _locked_person(session, identifier)
-        if person.status == "doed":
-            raise Conflict(f"Person {identifier} is dead and cannot move.", code="person_dead")
-        moved_from = person.municipality_number
-        person.street_address, person.postal_code = address.adressenavn, address.postnummer
-        person.postal_place, person.municipality_number = address.poststed, address.kommunenummer
-        person.updated_at = utcnow()
-        await _record_change(session, FOLKEREGISTERET, "flytting", identifier, {
-            "fraKommunenummer": moved_from, "tilKommunenummer": address.kommunenummer,
-        })
-        await audit.record(session, actor, action="update", resource="folkeregisteret.person", subjects=[identifier],
-                           detail={"change": "flytting"})
-
-
-async def add_guardianship(
-    database: Database, actor: Actor, ward: str, registration: schemas.GuardianshipRegistration
-) -> schemas.VergemaalEllerFremtidsfullmakt:
-    if registration.verge == ward:
-        raise InvalidInput("A person cannot be their own guardian.", code="self_guardian")
-    async with database.transaction() as session:
-        await _locked_person(session, ward)
-        guardian = await _locked_person(session, registration.verge)
-        if guardian.status == "doed":
-            raise Conflict("A dead person cannot be appointed guardian.", code="guardian_dead")
-        guardianship = Guardianship(
-            id=uuid7(), ward=ward, guardian=registration.verge, guardianship_type=registration.type,
-            scope=registration.omfang,
-            service_areas=[area.model_dump() for area in registration.tjenesteomraade] or None,
-            appointed_by=registration.embete, valid_from=registration.gyldigFraOgMed or utcnow().date(),
-        )
-        session.add(guardianship)
-        await _record_change(session, FOLKEREGISTERET, "vergemaalOpprettet", ward, {
-            "id": str(guardianship.id), "verge": registration.verge, "type": registration.type,
-            "omfang": registration.omfang,
-        })
-        await audit.record(session, actor, action="create", resource="folkeregisteret.guardianship",
-                           subjects=[ward, registration.verge])
-    return _guardianship_public(guardianship)
-
-
-async def end_guardianship(database: Database, actor: Actor, ward: str, guardianship_id: str) -> None:
-    async with database.transaction() as session:
-        guardianship = await session.scalar(
-            select(Guardianship).where(Guardianship.ward == ward, Guardianship.id == _uuid(guardianship_id))
-            .with_for_update()
-        )
-        if guardianship is None or guardianship.valid_to is not None:
-            raise NotFound("No such active guardianship for this person.", code="guardianship_not_found")
-        guardianship.valid_to = utcnow().date()
-        await _record_change(session, FOLKEREGISTERET, "vergemaalOpphoert", ward, {
-            "id": guardianship_id, "verge": guardianship.guardian,
-        })
-        await audit.record(session, actor, action="update", resource="folkeregisteret.guardianship",
-                           subjects=[ward, guardianship.guardian])
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise NotFound("No such guardianship.", code="guardianship_not_found") from exc
-
-
-async def change_feed(database: Database, register: str, *, after: int, limit: int) -> schemas.HendelseFeed:
-    """The register's changes after sequence number `after`, oldest first."""
-    if not 1 <= limit <= MAX_FEED_PAGE:
-        raise InvalidInput(f"antall must be between 1 and {MAX_FEED_PAGE}.", code="invalid_limit")
-    async with database.transaction() as session:
-        changes = list(await session.scalars(
-            select(RegisterChange)
-            .where(RegisterChange.register == register, RegisterChange.sequence > after)
-            .order_by(RegisterChange.sequence).limit(limit)
-        ))
-    return schemas.HendelseFeed(
-        hendelser=[
-            schemas.Hendelse(sekvensnummer=c.sequence, kilde=c.register, hendelsestype=c.change_type,
-                             identifikator=c.subject, tidspunkt=c.occurred_at, data=c.data)
-            for c in changes
-        ],
-        nesteSekvensnummer=changes[-1].sequence if changes else after,
-    )
 
 
 # --- Enhetsregisteret -----------------------------------------------------------------------------------------
@@ -712,14 +542,14 @@ async def register_role(
         if await session.get(Organization, number) is None:
             raise NotFound(f"No organisation {number} in Enhetsregisteret.", code="organization_not_found")
         if person is not None:
-            await _locked_person(session, person)
+            await locked_person(session, person)
         elif await session.get(Organization, parse_organization_number(holder_organization or "")) is None:
             raise NotFound(f"No organisation {holder_organization} in Enhetsregisteret.",
                            code="organization_not_found")
         role = Role(id=uuid7(), organization_number=number, role_code=role_code, person=person,
                     holder_organization_number=holder_organization, registered_on=utcnow().date())
         session.add(role)
-        await _record_change(session, ENHETSREGISTERET, "rolleRegistrert", number, {
+        await record_change(session, ENHETSREGISTERET, "rolleRegistrert", number, {
             "id": str(role.id), "type": role_code, "person": person, "enhet": holder_organization,
         })
         await audit.record(session, actor, action="create", resource="enhetsregisteret.role",
@@ -735,7 +565,7 @@ async def resign_role(database: Database, actor: Actor, organization_number: str
         if role is None or role.organization_number != number or role.resigned:
             raise NotFound("No such active role in this organisation.", code="role_not_found")
         role.resigned = True
-        await _record_change(session, ENHETSREGISTERET, "rolleFratraadt", number, {
+        await record_change(session, ENHETSREGISTERET, "rolleFratraadt", number, {
             "id": str(role.id), "type": role.role_code,
         })
         await audit.record(session, actor, action="update", resource="enhetsregisteret.role",
