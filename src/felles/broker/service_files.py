@@ -35,7 +35,8 @@ from felles.core.ids import uuid7
 from felles.core.jobs import JobContext, enqueue, job_handler
 from felles.core.virusscan import Infected, ScanFailed, open_virus_scanner
 
-# A download reads this much at a time, and one more chunk ahead: two such per download in memory.
+# A download reads this much at a time, with the blob store's READ_AHEAD (2) reads under way while a chunk is
+# sent: about five such per download in memory (two reads' buffers, their bytes, the chunk being sent).
 READ_SIZE = 4 * 1024 * 1024
 # A resumable upload's unit of durability: what a killed process may lose of the bytes it was receiving.
 PART_SIZE = 16 * 1024 * 1024
