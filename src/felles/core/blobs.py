@@ -44,7 +44,7 @@ from felles.core.jobs import JobContext, job_handler
 # that many concurrent downloads stay cheap.
 CHUNK_SIZE = 1024 * 1024
 # Bytes of an upload gathered before they go to the threads that hash and write them: few hops per byte, and
-# about two blocks of memory per upload.
+# at most BLOCKS_IN_FLIGHT + 1 blocks of memory per upload.
 BLOCK_SIZE = 4 * 1024 * 1024
 # Reads of a stream under way at once: the disk has the next one queued while it does one, and a chunk is read
 # while the one before is sent. Two reach the disk's speed here; each costs a chunk of memory.
@@ -103,8 +103,8 @@ class BlobStore(Protocol):
     async def put(self, key: str, chunks: AsyncIterable[bytes], *, sha256: bool = False) -> StoredBlob:
         """Store the bytes under `key` (replacing a blob there); the blob exists only once all arrived. Its MD5
         is always computed (data elements' contentHash, the broker's checksum); its SHA-256 only with
-        `sha256=True`: a second hash of every byte costs a third of an upload's CPU (2 cores: docs/performance.md),
-        and no caller keeps it."""
+        `sha256=True`: a second hash of every byte costs about a quarter of a local upload's CPU (0.5 s a GiB of
+        2 on our machine: docs/performance.md), and no caller keeps it."""
 
     async def get(self, key: str, *, start: int = 0, end: int | None = None,
                   chunk_size: int = CHUNK_SIZE) -> BlobStream:
