@@ -279,6 +279,51 @@ def test_a_form_left_unsent_is_a_draft_in_the_inbox_that_its_delete_action_remov
     accessible(page, "inbox: drafts after the delete")
 
 
+@pytest.mark.browser
+def test_a_date_half_typed_while_a_save_comes_back_is_kept(base: str, page: Page) -> None:
+    start_as_self(page, base, "fjordvik/parkering")
+    for label, text in (("Gateadresse", "Fjordveien"), ("Postnummer", "5003"), ("Poststed", "Fjordvik"),
+                        ("E-postadresse", "kari.nordmann@eksempel.no")):
+        if not labelled(page, label).input_value():
+            type_into(page, label, text)
+    press(page, "Neste")
+    expect(page.get_by_role("heading", name="Parkeringstillatelsen")).to_be_visible()
+    settled(page)
+    # The save made when "Antall måneder" is left is held back until the person is half way through the date.
+    autosave = page.locator("#form-page").get_attribute("data-autosave")
+    assert autosave
+    held = []
+
+    def is_autosave(url: str) -> bool:
+        return url.endswith(autosave)
+
+    page.route(is_autosave, lambda route: held.append(route))
+    labelled(page, "Antall måneder").focus()
+    page.keyboard.type("6")
+    date = labelled(page, "Gyldig fra")
+    date.focus()  # leaving "Antall måneder" saves it
+    page.keyboard.type("03.03")  # (the same day and month: Chromium orders the parts by its own locale)
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    (save,) = held
+    save.continue_()  # the save comes back while the date has only its day and month
+    page.unroute(is_autosave)
+    settled(page)
+    page.keyboard.type(".2027")
+    for _ in range(3):  # Tab goes through the date's parts, then on to the next field, which saves the date
+        page.keyboard.press("Tab")
+        if not page.evaluate("document.activeElement.type === 'date'"):
+            break
+    settled(page)
+    expect(date).to_have_value("2027-03-03")
+    expect(labelled(page, "Antall måneder")).to_have_value("6")
+    page.reload()  # and both were saved
+    expect(labelled(page, "Gyldig fra")).to_have_value("2027-03-03")
+    expect(labelled(page, "Antall måneder")).to_have_value("6")
+
+
 def textbox(page: Page, label: str) -> Locator:
     """The text field labelled ``label`` (frontend-test draws some fields twice: the first)."""
     return page.get_by_role("textbox", name=re.compile(rf"^{re.escape(label)}(\W|$)")).first

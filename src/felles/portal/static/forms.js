@@ -197,9 +197,17 @@
     // What was typed or chosen after a save was posted must survive the page body that save's answer brings:
     // it is carried over (and the next save, already queued or made when the field is left, posts it).
     var carried = null;
-    document.body.addEventListener("htmx:beforeSwap", function () {
-      var now = fieldStates();
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
       var active = document.activeElement;
+      // A date (or number) half typed has no value yet, only the browser's own state of its parts, which a new
+      // field would not have: the field being typed in is kept as it is (htmx's hx-preserve moves the element
+      // itself into the new page body), and its own save draws it when the person leaves it.
+      if (active && active.id && form.contains(active) && active.validity && active.validity.badInput &&
+          typeof event.detail.serverResponse === "string") {
+        var id = 'id="' + active.id + '"';
+        event.detail.serverResponse = event.detail.serverResponse.replace(id, id + " hx-preserve");
+      }
+      var now = fieldStates();
       carried = {values: {}, active: active && active.id ? active.id : null,
                  start: active ? active.selectionStart : null, end: active ? active.selectionEnd : null,
                  tabs: {}};
