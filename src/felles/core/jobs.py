@@ -302,6 +302,9 @@ class Worker:
         await self.schedule_recurring()
         try:
             while not self._stopping.is_set():
+                # Cleared before the claim, not after: a wake-up that comes while the claim runs (a NOTIFY of a
+                # job committed after the claim's snapshot) is kept, and the next round claims that job.
+                self._wakeup.clear()
                 free = self.concurrency - sum(self._running.values())
                 claimed = await self.claim(free) if free > 0 else []
                 for unit in _units(claimed):
@@ -309,7 +312,6 @@ class Worker:
                     self._running[task] = len(unit)
                     task.add_done_callback(self._task_done)
                 if not claimed or sum(self._running.values()) >= self.concurrency:
-                    self._wakeup.clear()
                     try:
                         await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_seconds)
                     except TimeoutError:
