@@ -113,6 +113,14 @@ def start_as_self(page: Page, base: str, app: str) -> None:
     press(page, "Start nytt skjema")
 
 
+def fill_in_what_prefill_left(page: Page) -> None:
+    """The demo app's first page is prefilled from Folkeregisteret; what the registers did not give is typed in."""
+    for label, text in (("Gateadresse", "Fjordveien"), ("Postnummer", "5003"), ("Poststed", "Fjordvik"),
+                        ("E-postadresse", "kari.nordmann@eksempel.no")):
+        if not labelled(page, label).input_value():
+            type_into(page, label, text)
+
+
 def download_receipt(page: Page) -> str:
     """Download the receipt PDF by keyboard; its text."""
     link = page.get_by_role("link", name="Last ned kvitteringen som PDF")
@@ -191,11 +199,7 @@ def test_the_demo_app_by_keyboard_from_prefill_to_the_receipt(base: str, page: P
     start_as_self(page, base, "fjordvik/parkering")
     expect(page.get_by_role("heading", name="Om deg som søker")).to_be_visible()
     accessible(page, "demo: applicant")
-    # prefilled from Folkeregisteret; what the registers did not give is typed in
-    for label, text in (("Gateadresse", "Fjordveien"), ("Postnummer", "5003"), ("Poststed", "Fjordvik"),
-                        ("E-postadresse", "kari.nordmann@eksempel.no")):
-        if not labelled(page, label).input_value():
-            type_into(page, label, text)
+    fill_in_what_prefill_left(page)
     press(page, "Neste")
 
     expect(page.get_by_role("heading", name="Parkeringstillatelsen")).to_be_visible()
@@ -282,10 +286,7 @@ def test_a_form_left_unsent_is_a_draft_in_the_inbox_that_its_delete_action_remov
 @pytest.mark.browser
 def test_a_date_half_typed_while_a_save_comes_back_is_kept(base: str, page: Page) -> None:
     start_as_self(page, base, "fjordvik/parkering")
-    for label, text in (("Gateadresse", "Fjordveien"), ("Postnummer", "5003"), ("Poststed", "Fjordvik"),
-                        ("E-postadresse", "kari.nordmann@eksempel.no")):
-        if not labelled(page, label).input_value():
-            type_into(page, label, text)
+    fill_in_what_prefill_left(page)
     press(page, "Neste")
     expect(page.get_by_role("heading", name="Parkeringstillatelsen")).to_be_visible()
     settled(page)
