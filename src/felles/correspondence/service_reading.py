@@ -575,17 +575,9 @@ class PlatformView:
     history: list[StatusStep]
 
 
-async def platform_view(database: Database, correspondence_id: uuid.UUID) -> PlatformView:
-    """For Dialogporten's mirror only: no caller, so nothing is shown to anyone and nothing is audited."""
-    view = (await platform_views(database, [correspondence_id])).get(correspondence_id)
-    if view is None:
-        raise NotFound(f"No correspondence {correspondence_id}.", code="correspondence_not_found")
-    return view
-
-
 async def platform_views(database: Database, correspondence_ids: list[uuid.UUID]) -> dict[uuid.UUID, PlatformView]:
-    """`platform_view` of many correspondences, read together in one transaction (four queries however many):
-    the view of each that exists, by id."""
+    """For Dialogporten's mirror only (no caller, so nothing is shown to anyone and nothing is audited): the view
+    of each correspondence that exists, by id, read together in one transaction (four queries however many)."""
     async with database.transaction() as session:
         rows = list(await session.scalars(select(Correspondence).where(Correspondence.id.in_(correspondence_ids))))
         found = [row.id for row in rows]

@@ -329,16 +329,10 @@ def _summary(details: Any) -> str | None:
     return plain[:252] + "..." if len(plain) > 255 else plain or None
 
 
-async def correspondence_dialog(database: Database, correspondence_id: uuid.UUID
-                                ) -> tuple[mirrored.MirroredDialog | None, str]:
-    """The dialog a correspondence should be now (None when it is not published yet, or gone), and how far the
-    correspondence had come (its history only grows)."""
-    return (await correspondence_dialogs(database, [correspondence_id]))[correspondence_id]
-
-
 async def correspondence_dialogs(database: Database, correspondence_ids: list[uuid.UUID]
                                  ) -> dict[uuid.UUID, tuple[mirrored.MirroredDialog | None, str]]:
-    """`correspondence_dialog` of each, read together: the correspondences in one transaction, each resource's
+    """The dialog each correspondence should be now (None when it is not published yet, or gone), and how far it
+    had come (its history only grows), read together: the correspondences in one transaction, each resource's
     owner once."""
     views = await correspondence_reading.platform_views(database, correspondence_ids)
     owners: dict[str, tuple[str, str, str, dict[str, str]]] = {}
