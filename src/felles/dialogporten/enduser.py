@@ -369,15 +369,21 @@ ROLE_PREFIX, PACKAGE_PREFIX = "urn:altinn:rolecode:", "urn:altinn:accesspackage:
 PACKAGES_PATH = "/accessmanagement/api/v1/meta/info/accesspackages"
 
 
+async def policy_subjects(database: Database, identifier: str) -> list[str]:
+    """The roles, access packages ... the service's policy grants something to, as lower-case urns (none for a
+    service without a policy of its own in the registry)."""
+    try:
+        return [match.urn.lower() for match in
+                (await authorization_service.get_policy_subjects(database, identifier)).data]
+    except NotFound:
+        return []
+
+
 async def _policy_grants(database: Database, identifier: str
                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The roles and the access packages the service's policy grants something to, named as the catalogue names
     them (none for a service without a policy of its own)."""
-    try:
-        subjects = [match.urn.lower() for match in
-                    (await authorization_service.get_policy_subjects(database, identifier)).data]
-    except NotFound:
-        return [], []
+    subjects = await policy_subjects(database, identifier)
     subjects_link = {"metadata": f"/resourceregistry/api/v1/resource/{identifier}/policy/subjects"}
     codes = [urn.removeprefix(ROLE_PREFIX) for urn in subjects if urn.startswith(ROLE_PREFIX)]
     role_names = await authorization_service.role_names(database, codes) if codes else {}

@@ -26,7 +26,14 @@ from felles.core.db import Database
 from felles.core.errors import Forbidden, InvalidInput, NotFound
 from felles.core.tokens import Principal
 from felles.dialogporten import access, views
-from felles.dialogporten.enduser import PACKAGE_PREFIX, ROLE_PREFIX, localized, resource_metadata, visible
+from felles.dialogporten.enduser import (
+    PACKAGE_PREFIX,
+    ROLE_PREFIX,
+    localized,
+    policy_subjects,
+    resource_metadata,
+    visible,
+)
 from felles.dialogporten.models import Dialog, DialogMirror
 from felles.dialogporten.service import service_owner
 from felles.storage import service as storage_service
@@ -169,11 +176,7 @@ async def _evidence(database: Database, principal: Principal, party: str,
     person = access.person_of(principal)
     listed = await authorization_service.authorized_parties(database, Actor(f"person:{person}"), person)
     held: AuthorizedParty | None = access.flattened(listed).get(party)
-    try:
-        subjects = {match.urn.lower() for match in
-                    (await authorization_service.get_policy_subjects(database, identifier)).data}
-    except NotFound:  # a service without a policy of its own in the registry
-        subjects = set()
+    subjects = set(await policy_subjects(database, identifier))
     items: list[dict[str, Any]] = []
     if held is not None:
         role_names = await authorization_service.role_names(database, held.authorizedRoles)
