@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from fastapi import FastAPI, Request, Response
@@ -328,6 +328,19 @@ async def test_the_folder_links_say_how_many_unread_dialogs_each_holds(client):
     assert foreign.status_code == 403 and folder_names(foreign.text)["inbox"] == "Innboks"
 
 
+async def step_up_to_level_4(client, step_up: str) -> str:
+    """Follow the inbox's step-up link to ID-porten, which asks for a new login (the level-3 session does not do
+    for level 4), log in with TestID at level 4; the inbox page the login comes back to."""
+    authorize = await client.get(step_up)
+    assert authorize.status_code == 303
+    assert parse_qs(urlsplit(authorize.headers["location"]).query)["acr_values"] == ["idporten-loa-high"]
+    login_page = await client.get(authorize.headers["location"])
+    assert login_page.headers["location"].startswith("/idporten/login/")
+    done = await client.post(login_page.headers["location"] + "/testid", data={"pid": KARI.identifier, "level": "4"})
+    back = await client.get(local(done.headers["location"]))
+    return local(back.headers["location"])
+
+
 async def test_a_dialog_needing_a_higher_login_level_offers_that_login_and_opens_after_it(client, database, settings):
     await register_resource(database, TTD, "ttd", HIGH_LEVEL_RESOURCE, minimum_authentication_level=4)
     ttd = Principal("organization", organization_number=TTD, scopes=frozenset({service.SERVICE_PROVIDER_SCOPE}))
@@ -343,26 +356,11 @@ async def test_a_dialog_needing_a_higher_login_level_offers_that_login_and_opens
     assert "Skattemelding" not in refused.text
     step_up = re.search(r'href="(/inbox/step-up\?[^"]+)"', refused.text)
     assert step_up, refused.text
-    authorize = await client.get(step_up.group(1).replace("&amp;", "&"))
-    assert authorize.status_code == 303
-    assert parse_qs(urlsplit(authorize.headers["location"]).query)["acr_values"] == ["idporten-loa-high"]
-    # The level-3 session does not do for level 4: ID-porten asks for a new login.
-    login_page = await client.get(authorize.headers["location"])
-    assert login_page.headers["location"].startswith("/idporten/login/")
-    done = await client.post(login_page.headers["location"] + "/testid",
-                             data={"pid": KARI.identifier, "level": "4"})
-    back = await client.get(local(done.headers["location"]))
-    assert local(back.headers["location"]) == HOME + f"dialog/{row.id}"
+    assert await step_up_to_level_4(client, step_up.group(1).replace("&amp;", "&")) == HOME + f"dialog/{row.id}"
     opened = await client.get(HOME + f"dialog/{row.id}")
     assert opened.status_code == 200 and "Skattemelding" in opened.text
 
 
 async def test_the_step_up_login_comes_back_only_to_the_inbox(client):
     await log_in(client, HOME, KARI.identifier)
-    authorize = await client.get(HOME + "step-up", params={"to": "https://evil.example/"})
-    assert authorize.status_code == 303
-    assert parse_qs(urlsplit(authorize.headers["location"]).query)["acr_values"] == ["idporten-loa-high"]
-    login_page = await client.get(authorize.headers["location"])
-    done = await client.post(login_page.headers["location"] + "/testid", data={"pid": KARI.identifier, "level": "4"})
-    back = await client.get(local(done.headers["location"]))
-    assert local(back.headers["location"]) == HOME
+    assert await step_up_to_level_4(client, HOME + "step-up?" + urlencode({"to": "https://evil.example/"})) == HOME
